@@ -1,0 +1,3 @@
+from csat.cli import main
+
+main()

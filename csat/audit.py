@@ -1,0 +1,140 @@
+"""The audit trail, kept by the data layer itself.
+
+Every insert, update and delete flushed through a csat session is appended to
+audit_log with the OS user, the time and the old and new values, so no
+command can forget to record a change. Bulk paths that bypass the ORM (the
+answer importer) call `record` for the records they write.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+from datetime import date, datetime
+from typing import Any
+
+_SKIPPED_TABLES = {"audit_log"}
+_SECRET_COLUMNS = {"token"}
+
+
+def actor() -> str:
+    """Who is acting: CSAT_ACTOR if set (for services), else the OS user."""
+    override = os.environ.get("CSAT_ACTOR")
+    if override:
+        return override
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    return value
+
+
+def _record_key(instance: Any) -> str:
+    for name in ("code", "number", "period", "quarter", "key"):
+        value = getattr(instance, name, None)
+        if isinstance(value, str) and value:
+            return value
+    return ""
+
+
+def _columns(instance: Any) -> list[str]:
+    from sqlalchemy import inspect
+
+    return [column.key for column in inspect(instance).mapper.column_attrs]
+
+
+def _snapshot(instance: Any) -> dict[str, Any]:
+    return {
+        name: _plain(getattr(instance, name))
+        for name in _columns(instance)
+        if name not in _SECRET_COLUMNS
+    }
+
+
+def _changes(instance: Any) -> dict[str, list[Any]]:
+    from sqlalchemy import inspect
+
+    state = inspect(instance)
+    changed: dict[str, list[Any]] = {}
+    for name in _columns(instance):
+        history = state.attrs[name].history
+        if not history.has_changes() or name in _SECRET_COLUMNS or name == "updated_at":
+            continue
+        old = history.deleted[0] if history.deleted else None
+        new = history.added[0] if history.added else None
+        if old != new:
+            changed[name] = [_plain(old), _plain(new)]
+    return changed
+
+
+def record(connection, table_name: str, action: str, record_id: int | None = None,
+           record_key: str = "", changes: dict | None = None) -> None:
+    """Append one audit entry through a Core connection (for bulk writes and domain verbs)."""
+    from sqlalchemy import insert
+
+    from csat.models import AuditLog, now
+
+    connection.execute(
+        insert(AuditLog.__table__),
+        [{
+            "at": now(), "actor": actor(), "table_name": table_name, "record_id": record_id,
+            "record_key": record_key, "action": action,
+            "changes": json.dumps(changes or {}, ensure_ascii=False, default=str),
+        }],
+    )
+
+
+def _after_flush(session, _flush_context) -> None:
+    from sqlalchemy import insert
+
+    from csat.models import AuditLog, now
+
+    rows = []
+    moment, who = now(), actor()
+
+    def add(instance, action, changes):
+        table = instance.__table__.name
+        if table in _SKIPPED_TABLES:
+            return
+        rows.append({
+            "at": moment, "actor": who, "table_name": table,
+            "record_id": getattr(instance, "id", None), "record_key": _record_key(instance),
+            "action": action, "changes": json.dumps(changes, ensure_ascii=False, default=str),
+        })
+
+    for instance in session.new:
+        add(instance, "insert", {"new": _snapshot(instance)})
+    for instance in session.dirty:
+        if session.is_modified(instance, include_collections=False):
+            changes = _changes(instance)
+            if changes:
+                add(instance, "update", changes)
+    for instance in session.deleted:
+        add(instance, "delete", {"old": _snapshot(instance)})
+    if rows:
+        session.connection().execute(insert(AuditLog.__table__), rows)
+
+
+def attach(session) -> None:
+    """Install the audit hook on one session."""
+    from sqlalchemy import event
+
+    if not event.contains(session, "after_flush", _after_flush):
+        event.listen(session, "after_flush", _after_flush)
+    if not event.contains(session, "before_flush", _touch_updated):
+        event.listen(session, "before_flush", _touch_updated)
+
+
+def _touch_updated(session, _flush_context, _instances) -> None:
+    """Keep updated_at honest on every modified record."""
+    from csat.models import now
+
+    for instance in session.dirty:
+        if hasattr(instance, "updated_at") and session.is_modified(instance, include_collections=False):
+            instance.updated_at = now()

@@ -1,0 +1,53 @@
+"""The csat command line: a root app that mounts one sub-app per command group.
+
+Only this package imports typer and rich; every command parses its options,
+calls one core function and prints the result.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from csat import __version__
+from csat.cli import _common, audit, customers, db, items, workspace
+from csat.cli._common import CsatGroup
+
+app = typer.Typer(
+    cls=CsatGroup,
+    name="csat",
+    help="Run the customer-satisfaction control procedure: customers, surveys, imports, reports, complaints, CAPA, reminders.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"csat {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    home: Annotated[Optional[Path], typer.Option("--home", help="Workspace folder (default: CSAT_HOME, else the current folder or a parent with csat.toml).", file_okay=False)] = None,
+    version: Annotated[bool, typer.Option("--version", "-V", help="Show the version and exit.", callback=_version, is_eager=True)] = False,
+) -> None:
+    """csat: the customer-satisfaction procedure, from survey to CAPA."""
+    _common.state.home = home
+
+
+workspace.register(app)
+app.add_typer(customers.app, name="customer", help="Add, import, list and edit customers.")
+app.add_typer(items.app, name="items", help="Show and load the survey item template.")
+app.add_typer(workspace.config_app, name="config", help="Read and change csat.toml settings.")
+app.add_typer(db.app, name="db", help="Upgrade, inspect and back up the store.")
+app.add_typer(audit.app, name="audit", help="Read the audit trail of changes to records.")
+
+
+def main() -> None:
+    app(prog_name="csat")

@@ -1,0 +1,217 @@
+"""What every command shares: options, consoles, output formats, error handling.
+
+This is the one place that turns a CsatError into `Error: ...` on stderr and
+exit code 1; usage mistakes are typer.BadParameter (exit 2). Data goes to
+stdout, messages to stderr, so `csat ... --format json | jq` always works.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any, Callable, Optional
+
+import typer
+from typer.core import TyperGroup
+
+
+class ListFormat(str, Enum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+class ShowFormat(str, Enum):
+    table = "table"
+    json = "json"
+
+
+class Lang(str, Enum):
+    en = "en"
+    zh = "zh"
+
+
+Home = Annotated[
+    Optional[Path],
+    typer.Option("--home", help="Workspace folder (default: CSAT_HOME, else the current folder or a parent with csat.toml).",
+                 show_default=False, file_okay=False),
+]
+Format = Annotated[ListFormat, typer.Option("--format", "-f", help="Output format.")]
+ShowFormatOption = Annotated[ShowFormat, typer.Option("--format", "-f", help="Output format.")]
+LangOption = Annotated[Optional[Lang], typer.Option("--lang", help="Language: en or zh (default: the workspace's).")]
+
+
+class _State:
+    home: Optional[Path] = None
+
+
+state = _State()
+
+
+def _stderr_console():
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def _stdout_console():
+    from rich.console import Console
+
+    return Console(highlight=False)
+
+
+def say(message: str) -> None:
+    """A message for the person at the terminal (stderr, so stdout stays data)."""
+    _stderr_console().print(message)
+
+
+def fail(message: str, code: int = 1) -> None:
+    """Print one error line and exit."""
+    from rich.markup import escape
+
+    _stderr_console().print(f"[bold red]Error:[/] {escape(message)}")
+    raise typer.Exit(code)
+
+
+def parse_or_usage(parse: Callable[[str], Any], text: Optional[str], option: str) -> Any:
+    """Parse an option value, turning ValueError into a usage error (exit 2) naming the option."""
+    if text is None:
+        return None
+    try:
+        return parse(text)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint=option) from None
+
+
+def workspace(home: Optional[Path] = None):
+    from csat.config import Workspace
+
+    return Workspace.open(home or state.home)
+
+
+def workspace_and_store(home: Optional[Path] = None):
+    from csat.store import open_store
+
+    opened = workspace(home)
+    return opened, open_store(opened)
+
+
+def write_stdout(text: str) -> None:
+    """Raw UTF-8 to stdout, whatever the locale (CSV needs its BOM intact)."""
+    sys.stdout.flush()
+    buffer = getattr(sys.stdout, "buffer", None)
+    if buffer is not None:
+        buffer.write(text.encode("utf-8"))
+        buffer.flush()
+    else:
+        sys.stdout.write(text)
+
+
+def to_json(data: Any) -> str:
+    def default(value):
+        if hasattr(value, "isoformat"):
+            return value.isoformat()
+        if isinstance(value, Path):
+            return str(value)
+        raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+    return json.dumps(data, ensure_ascii=False, indent=2, default=default) + "\n"
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:.2f}".rstrip("0").rstrip(".") if not value.is_integer() else f"{value:.0f}"
+    if hasattr(value, "isoformat"):
+        return value.isoformat(sep=" ") if hasattr(value, "hour") else value.isoformat()
+    if isinstance(value, (list, tuple)):
+        return ", ".join(_cell(part) for part in value)
+    return str(value)
+
+
+def emit(records: list[dict[str, Any]], columns: list[tuple[str, str]], fmt: Any,
+         title: Optional[str] = None, empty: str = "nothing to show") -> None:
+    """Show records as a rich table, JSON (all keys) or CSV with a BOM (the given columns)."""
+    fmt = getattr(fmt, "value", fmt)
+    if fmt == "json":
+        write_stdout(to_json(records))
+        return
+    if fmt == "csv":
+        from csat.sheets.write import csv_text
+
+        rows = ([record.get(key) if not isinstance(record.get(key), bool) else str(record.get(key)).lower()
+                 for key, _ in columns] for record in records)
+        write_stdout(csv_text([key for key, _ in columns], rows))
+        return
+    if not records:
+        say(f"[dim]{empty}[/]")
+        return
+    from rich.table import Table
+
+    table = Table(title=title, header_style="bold", title_justify="left")
+    for _key, heading in columns:
+        table.add_column(heading, overflow="fold")
+    for record in records:
+        table.add_row(*(escape_markup(_cell(record.get(key))) for key, _ in columns))
+    _stdout_console().print(table)
+
+
+def escape_markup(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
+
+
+def show_record(record: dict[str, Any], fmt: Any, labels: Optional[dict[str, str]] = None) -> None:
+    """One record as key/value lines or JSON."""
+    if getattr(fmt, "value", fmt) == "json":
+        write_stdout(to_json(record))
+        return
+    from rich.table import Table
+
+    table = Table(show_header=False, box=None, pad_edge=False)
+    table.add_column(style="bold")
+    table.add_column(overflow="fold")
+    for key, value in record.items():
+        table.add_row((labels or {}).get(key, key), escape_markup(_cell(value)))
+    _stdout_console().print(table)
+
+
+def _describe_unexpected(exc: BaseException) -> Optional[str]:
+    """One line for errors that are the environment's, not a bug's (locked store, full disk)."""
+    module = type(exc).__module__
+    if module.startswith("sqlalchemy"):
+        original = getattr(exc, "orig", None) or exc
+        text = str(original).splitlines()[0]
+        if "locked" in text:
+            return f"the store is busy (another csat is writing): {text}; try again"
+        if "readonly" in text or "read-only" in text:
+            return f"the store is read-only: {text}"
+        return f"database error: {text}"
+    if isinstance(exc, PermissionError):
+        return f"permission denied: {exc.filename or exc}"
+    if isinstance(exc, OSError) and exc.errno is not None:
+        return f"{exc.strerror}: {exc.filename}" if exc.filename else str(exc)
+    return None
+
+
+class CsatGroup(TyperGroup):
+    """Root command group: turns domain errors into one line and exit 1, never a traceback."""
+
+    def invoke(self, ctx):
+        from csat.errors import CsatError
+
+        try:
+            return super().invoke(ctx)
+        except CsatError as exc:
+            fail(str(exc), exc.exit_code)
+        except Exception as exc:  # noqa: BLE001 - only known environment errors are turned into lines
+            message = _describe_unexpected(exc)
+            if message is None:
+                raise
+            fail(message)

@@ -1,0 +1,146 @@
+"""`csat customer ...`: the customers the procedure surveys."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from csat.cli._common import Format, Home, ShowFormatOption, emit, say, show_record, workspace_and_store
+
+app = typer.Typer(no_args_is_help=True)
+
+COLUMNS = [("code", "Code"), ("name", "Name"), ("contact", "Contact"), ("email", "E-mail"),
+           ("phone", "Phone"), ("segment", "Segment"), ("language", "Lang"), ("active", "Active")]
+
+Name = Annotated[Optional[str], typer.Option("--name", help="Company name.")]
+Contact = Annotated[Optional[str], typer.Option("--contact", help="Contact person.")]
+Email = Annotated[Optional[str], typer.Option("--email", help="Where survey forms are sent.")]
+Phone = Annotated[Optional[str], typer.Option("--phone", help="Phone or fax number.")]
+Segment = Annotated[Optional[str], typer.Option("--segment", help="Customer group, e.g. OEM, distributor.")]
+CustomerLang = Annotated[Optional[str], typer.Option("--lang", help="Language of forms for this customer: en or zh.")]
+
+
+@app.command(name="add")
+def customer_add(
+    code: Annotated[str, typer.Argument(help="Short unique code, e.g. C-001.")],
+    name: Annotated[str, typer.Option("--name", help="Company name.")],
+    contact: Contact = None, email: Email = None, phone: Phone = None, segment: Segment = None,
+    lang: CustomerLang = None, home: Home = None,
+) -> None:
+    """Add one customer.
+
+    Example: csat customer add C-001 --name "Acme Motors" --email buyer@acme.example --lang en
+    """
+    from csat import customers
+
+    opened, store = workspace_and_store(home)
+    with store.session() as session:
+        customer = customers.add(
+            session, default_language=opened.settings.company.lang, code=code, name=name,
+            contact=contact or "", email=email or "", phone=phone or "", segment=segment or "", language=lang or "",
+        )
+        say(f"Added customer {customer.code} ({customer.name})")
+
+
+@app.command(name="edit")
+def customer_edit(
+    code: Annotated[str, typer.Argument(help="The customer's code.")],
+    name: Name = None, contact: Contact = None, email: Email = None, phone: Phone = None,
+    segment: Segment = None, lang: CustomerLang = None, home: Home = None,
+) -> None:
+    """Change a customer's details; options not given stay as they are.
+
+    Example: csat customer edit C-001 --email quality@acme.example
+    """
+    from csat import customers
+
+    opened, store = workspace_and_store(home)
+    with store.session() as session:
+        customers.edit(session, code, default_language=opened.settings.company.lang, name=name,
+                       contact=contact, email=email, phone=phone, segment=segment, language=lang)
+        say(f"Updated customer {code}")
+
+
+@app.command(name="deactivate")
+def customer_deactivate(code: Annotated[str, typer.Argument(help="The customer's code.")], home: Home = None) -> None:
+    """Stop surveying a customer; their records are kept.
+
+    Example: csat customer deactivate C-007
+    """
+    from csat import customers
+
+    _, store = workspace_and_store(home)
+    with store.session() as session:
+        customers.set_active(session, code, False)
+    say(f"Deactivated customer {code}")
+
+
+@app.command(name="activate")
+def customer_activate(code: Annotated[str, typer.Argument(help="The customer's code.")], home: Home = None) -> None:
+    """Survey a deactivated customer again.
+
+    Example: csat customer activate C-007
+    """
+    from csat import customers
+
+    _, store = workspace_and_store(home)
+    with store.session() as session:
+        customers.set_active(session, code, True)
+    say(f"Activated customer {code}")
+
+
+@app.command(name="list")
+def customer_list(
+    fmt: Format = "table",
+    include_inactive: Annotated[bool, typer.Option("--all", help="Include deactivated customers.")] = False,
+    home: Home = None,
+) -> None:
+    """List customers.
+
+    Example: csat customer list --format csv > customers.csv
+    """
+    from csat import customers
+
+    _, store = workspace_and_store(home)
+    with store.read_session() as session:
+        records = [customers.record(c) for c in customers.list_customers(session, include_inactive)]
+    emit(records, COLUMNS, fmt, empty="no customers yet; add one with `csat customer add` or `csat customer import`")
+
+
+@app.command(name="show")
+def customer_show(code: Annotated[str, typer.Argument(help="The customer's code.")],
+                  fmt: ShowFormatOption = "table", home: Home = None) -> None:
+    """Show one customer.
+
+    Example: csat customer show C-001
+    """
+    from csat import customers
+
+    _, store = workspace_and_store(home)
+    with store.read_session() as session:
+        show_record(customers.record(customers.get(session, code)), fmt)
+
+
+@app.command(name="import")
+def customer_import(
+    file: Annotated[Path, typer.Argument(help="xlsx or csv with columns code, name, contact, email, phone, segment, language (English or Chinese headers).", dir_okay=False)],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Check the file and report what would change, writing nothing.")] = False,
+    home: Home = None,
+) -> None:
+    """Add and update customers from a spreadsheet, all rows or none.
+
+    Example: csat customer import examples/customers.csv
+    """
+    from csat import customers
+    from csat.sheets.guard import Limits
+
+    opened, store = workspace_and_store(home)
+    with store.session() as session:
+        result = customers.import_file(session, file, default_language=opened.settings.company.lang,
+                                       limits=Limits.from_settings(opened.settings))
+        if dry_run:
+            session.rollback()
+    verb = "Would import" if dry_run else "Imported"
+    say(f"{verb} {file.name}: {len(result.added)} added, {len(result.updated)} updated, {len(result.unchanged)} unchanged")

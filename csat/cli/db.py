@@ -1,0 +1,53 @@
+"""`csat db ...`: the store's schema and backups."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from csat.cli._common import Home, say, workspace
+
+app = typer.Typer(no_args_is_help=True)
+
+
+@app.command(name="upgrade")
+def db_upgrade(home: Home = None) -> None:
+    """Apply schema migrations to the store (safe to run any time).
+
+    Example: csat db upgrade
+    """
+    from csat.store import ensure_writable_sqlite, upgrade
+
+    opened = workspace(home)
+    ensure_writable_sqlite(opened.database_url)
+    before, after = upgrade(opened.database_url)
+    say(f"Store already at schema {after}" if before == after else f"Store upgraded from {before or 'empty'} to schema {after}")
+
+
+@app.command(name="status")
+def db_status(home: Home = None) -> None:
+    """Show where the store is and its schema revision.
+
+    Example: csat db status
+    """
+    from csat import dbtools
+
+    for line in dbtools.status_lines(workspace(home)):
+        say(line)
+
+
+@app.command(name="backup")
+def db_backup(
+    target: Annotated[Path, typer.Argument(help="File to write the copy to (must not exist).", dir_okay=False)],
+    home: Home = None,
+) -> None:
+    """Copy a consistent snapshot of a SQLite store (safe while others use it).
+
+    Example: csat db backup backups/csat-2024-07-01.db
+    """
+    from csat import dbtools
+
+    written = dbtools.backup(workspace(home), target)
+    say(f"Backed up the store to {written}")

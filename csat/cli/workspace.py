@@ -1,0 +1,101 @@
+"""`csat init`, `csat demo` and `csat config`: creating and configuring a workspace."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from csat.cli._common import Home, Lang, say, workspace, write_stdout
+
+config_app = typer.Typer(no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.command(name="init")(init)
+    app.command(name="demo")(demo)
+
+
+def init(
+    folder: Annotated[Path, typer.Argument(help="Folder for the workspace (created if missing).", file_okay=False)] = Path("."),
+    lang: Annotated[Lang, typer.Option("--lang", help="Default language of forms and reports.")] = Lang.en,
+    company: Annotated[str, typer.Option("--company", help="Your company's name, shown on forms.")] = "Our Company",
+) -> None:
+    """Create a workspace: csat.toml, the store and a signing secret.
+
+    Example: csat init ~/quality/csat --lang zh --company "华南精密"
+    """
+    from csat.workspace import create
+
+    created = create(folder, company=company, lang=lang.value)
+    say(f"Created csat workspace in {created.root}")
+    say(f"  config  {created.config_path}")
+    say(f"  store   {created.database_url}")
+    say(f"  items   {created.item_count} survey items (default template); see `csat items list`")
+    say("Next: `csat customer import customers.xlsx`, then `csat survey send`.")
+
+
+def demo(
+    folder: Annotated[Optional[Path], typer.Argument(help="Folder for the demo workspace (default: a new temporary folder).", file_okay=False)] = None,
+    lang: Annotated[Lang, typer.Option("--lang", help="Language of the demo company.")] = Lang.en,
+) -> None:
+    """Build a sample workspace from examples/ and show what each step did.
+
+    Example: csat demo /tmp/csat-demo
+    """
+    from csat.demo import run_demo
+
+    for line in run_demo(folder, lang=lang.value):
+        say(line)
+
+
+@config_app.command(name="get")
+def config_get(
+    key: Annotated[str, typer.Argument(help="Dotted key, e.g. mail.smtp_host.")],
+    home: Home = None,
+) -> None:
+    """Print one setting's effective value (defaults included).
+
+    Example: csat config get survey.action_limit
+    """
+    from csat.config import config_get as get_value
+
+    value = get_value(workspace(home), key)
+    write_stdout(_format_value(value) + "\n")
+
+
+@config_app.command(name="set")
+def config_set(
+    key: Annotated[str, typer.Argument(help="Dotted key, e.g. mail.smtp_port.")],
+    value: Annotated[str, typer.Argument(help="New value; numbers, true/false and [lists] are read as TOML.")],
+    home: Home = None,
+) -> None:
+    """Change one setting in csat.toml, keeping its comments.
+
+    Example: csat config set mail.smtp_host smtp.example.com
+    """
+    from csat.config import config_set as set_value
+
+    stored = set_value(workspace(home), key, value)
+    say(f"{key} = {_format_value(stored)}")
+
+
+@config_app.command(name="show")
+def config_show(home: Home = None) -> None:
+    """Print every effective setting as TOML (secrets are never stored here).
+
+    Example: csat config show
+    """
+    import tomlkit
+
+    settings = workspace(home).settings
+    write_stdout(tomlkit.dumps(settings.model_dump(by_alias=True)))
+
+
+def _format_value(value) -> str:
+    import json
+
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False)

@@ -1,0 +1,267 @@
+"""Workspace discovery and csat.toml.
+
+A workspace is a folder holding csat.toml; commands find it like git finds a
+repository (the current folder, then its parents), unless --home or CSAT_HOME
+names it. csat.toml is edited with tomlkit so a user's comments survive
+`csat config set`. The signing secret lives in a separate 0600 file so the
+config can be shared or committed without it.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from csat.errors import ConfigError, CsatError, WorkspaceNotFound
+
+CONFIG_FILE = "csat.toml"
+SECRET_FILE = ".csat-secret"
+HOME_ENV = "CSAT_HOME"
+DATABASE_URL_ENV = "CSAT_DATABASE_URL"
+SECRET_ENV = "CSAT_SECRET"
+
+
+def find_workspace(home: str | os.PathLike | None = None, start: Path | None = None) -> Path:
+    """Return the workspace root: --home, else CSAT_HOME, else the nearest folder upward with csat.toml."""
+    named = home or os.environ.get(HOME_ENV)
+    if named:
+        root = Path(named).expanduser().resolve()
+        if not (root / CONFIG_FILE).is_file():
+            raise WorkspaceNotFound(f"no csat workspace at {root} (no {CONFIG_FILE}); create one with `csat init {root}`")
+        return root
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / CONFIG_FILE).is_file():
+            return folder
+    raise WorkspaceNotFound(
+        f"not inside a csat workspace (no {CONFIG_FILE} in {here} or above); run `csat init` or pass --home DIR"
+    )
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: malformed TOML: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text ({exc.reason})") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+
+
+def parse_settings(data: dict[str, Any], source: str = CONFIG_FILE):
+    """Validate a csat.toml mapping into Settings; the first problem becomes a one-line error."""
+    from pydantic import ValidationError
+
+    from csat.settings import Settings
+
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise ConfigError(f"{source}: {where}: {first['msg']}") from None
+
+
+@dataclass
+class Workspace:
+    """An opened workspace: its folder and validated settings."""
+
+    root: Path
+    settings: Any = field(repr=False)
+
+    @classmethod
+    def open(cls, home: str | os.PathLike | None = None) -> "Workspace":
+        root = find_workspace(home)
+        config_path = root / CONFIG_FILE
+        return cls(root=root, settings=parse_settings(_read_toml(config_path), str(config_path)))
+
+    @property
+    def config_path(self) -> Path:
+        return self.root / CONFIG_FILE
+
+    @property
+    def database_url(self) -> str:
+        """CSAT_DATABASE_URL, else [store] url; relative SQLite paths are relative to the workspace."""
+        url = os.environ.get(DATABASE_URL_ENV) or self.settings.store.url
+        prefix = "sqlite:///"
+        if url.startswith(prefix) and not url.startswith(prefix + "/") and url != "sqlite://":
+            relative = url[len(prefix):]
+            if relative and relative != ":memory:":
+                url = prefix + str((self.root / relative).resolve())
+        return url
+
+    @property
+    def outbox(self) -> Path:
+        return self.root / "outbox"
+
+    def secret(self) -> bytes:
+        """The form-signing key: CSAT_SECRET, else the workspace's 0600 secret file."""
+        from_env = os.environ.get(SECRET_ENV)
+        if from_env:
+            return from_env.encode()
+        path = self.root / SECRET_FILE
+        try:
+            return path.read_text(encoding="ascii").strip().encode()
+        except OSError:
+            raise ConfigError(f"signing secret missing: {path} (set {SECRET_ENV} or restore the file)") from None
+
+
+def config_template(company: str, lang: str) -> str:
+    """The commented csat.toml written by `csat init`."""
+    import tomlkit
+
+    from csat.settings import DEFAULT_DEPARTMENTS
+
+    departments = "\n".join(
+        f"{code} = {{ en = {tomlkit.string(dept.en).as_string()}, zh = {tomlkit.string(dept.zh).as_string()} }}"
+        for code, dept in DEFAULT_DEPARTMENTS.items()
+    )
+    return f"""\
+# csat workspace configuration. Edit by hand or with `csat config set KEY VALUE`.
+
+[company]
+name = {tomlkit.string(company).as_string()}
+lang = "{lang}"          # default language of forms and reports: en or zh
+contact = ""           # who customers contact about the survey (shown on forms)
+
+[store]
+# SQLite file in this folder, or a PostgreSQL URL shared by several users:
+# url = "postgresql+psycopg://csat@dbserver/csat"   (CSAT_DATABASE_URL overrides)
+url = "sqlite:///csat.db"
+
+[mail]
+smtp_host = ""         # empty: messages are written to outbox/ as .eml files
+smtp_port = 587
+security = "starttls"  # starttls, ssl or none
+username = ""
+password_env = "CSAT_SMTP_PASSWORD"   # the environment variable holding the password
+sender = "quality@example.com"
+sender_name = ""
+timeout = 30
+
+[survey]
+due_days = 30          # days customers have to answer
+action_limit = 85      # items scoring below this need corrective action
+margin = 3             # points above the limit that count as "at risk" when falling
+top_box = 90           # scores at or above this count as top box
+response_target = 0.6  # response rate expected by the due date
+
+[import]
+max_file_mb = 50
+
+[feedback]
+reply_days = 2         # working days to reply to a complaint
+unresolved_days = 30   # open longer than this is "long unresolved"
+special_attention = 3  # complaints in a quarter that flag a customer
+
+[remind]
+remind_after = 10      # days after sending before the first reminder
+remind_every = 7       # days between reminders
+max_reminders = 2
+staff = []             # addresses that receive the daily digest of what is due
+
+# Departments that own CAPAs and feedback: rename freely, keep the codes.
+[departments]
+{departments}
+"""
+
+
+def init_workspace(folder: Path, company: str = "Our Company", lang: str = "en") -> Path:
+    """Create csat.toml and the secret in folder; refuse to overwrite an existing workspace."""
+    folder = folder.expanduser().resolve()
+    config_path = folder / CONFIG_FILE
+    if config_path.exists():
+        raise CsatError(f"{config_path} already exists; this folder is already a csat workspace")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / ".csat-write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as exc:
+        raise CsatError(f"cannot write to {folder}: {exc.strerror}") from None
+    parse_settings(tomllib.loads(config_template(company, lang)))
+    secret_path = folder / SECRET_FILE
+    if not secret_path.exists():
+        descriptor = os.open(secret_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w", encoding="ascii") as handle:
+            handle.write(secrets.token_urlsafe(32) + "\n")
+    _write_atomically(config_path, config_template(company, lang))
+    return folder
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.write_text(text, encoding="utf-8")
+    os.replace(temporary, path)
+
+
+_SECRET_KEYS = {"mail.password"}
+
+
+def _split_key(key: str) -> tuple[str, str]:
+    from csat.settings import Settings
+
+    parts = key.split(".")
+    sections = {name if field_info.alias is None else field_info.alias: field_info
+                for name, field_info in Settings.model_fields.items()}
+    if len(parts) < 2 or parts[0] not in sections:
+        raise ConfigError(f"unknown key {key!r}; keys look like section.name, sections: {', '.join(sections)}")
+    return parts[0], ".".join(parts[1:])
+
+
+def config_get(workspace: Workspace, key: str) -> Any:
+    """The effective value of a dotted key (defaults included)."""
+    section, name = _split_key(key)
+    if key in _SECRET_KEYS:
+        raise ConfigError(f"{key} is a secret and is never stored or shown")
+    data = workspace.settings.model_dump(by_alias=True)[section]
+    value: Any = data
+    for part in name.split("."):
+        if not isinstance(value, dict) or part not in value:
+            raise ConfigError(f"unknown key {key!r}")
+        value = value[part]
+    return value
+
+
+def _coerce(text: str) -> Any:
+    """Read a command-line value as TOML when it parses as one (numbers, booleans, lists), else as a string."""
+    try:
+        return tomllib.loads(f"value = {text}")["value"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def config_set(workspace: Workspace, key: str, text: str) -> Any:
+    """Validate and write one dotted key into csat.toml, keeping comments and layout."""
+    import tomlkit
+
+    section, name = _split_key(key)
+    if key in _SECRET_KEYS:
+        raise ConfigError(f"{key} cannot be stored; put the password in the environment variable named by mail.password_env")
+    document = tomlkit.parse(workspace.config_path.read_text(encoding="utf-8"))
+    current = workspace.settings.model_dump(by_alias=True)
+    parts = name.split(".")
+    target = current[section]
+    for part in parts[:-1]:
+        if not isinstance(target, dict) or part not in target:
+            raise ConfigError(f"unknown key {key!r}")
+        target = target[part]
+    if section != "departments" and (not isinstance(target, dict) or parts[-1] not in target):
+        raise ConfigError(f"unknown key {key!r}")
+    value = _coerce(text)
+    if isinstance(target.get(parts[-1]), str) and not isinstance(value, str):
+        value = text
+    target[parts[-1]] = value
+    validated = parse_settings(current, key)
+    node = document.setdefault(section, tomlkit.table())
+    for part in parts[:-1]:
+        node = node.setdefault(part, tomlkit.inline_table())
+    node[parts[-1]] = value
+    _write_atomically(workspace.config_path, tomlkit.dumps(document))
+    workspace.settings = validated
+    return config_get(workspace, key)

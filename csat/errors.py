@@ -1,0 +1,41 @@
+"""Errors a user can act on.
+
+The core raises these with a message that says what and where; the CLI turns
+them into one line on stderr and exit code 1. Anything else is a bug.
+"""
+
+
+class CsatError(Exception):
+    """A problem the user can fix; the message is shown as is."""
+
+    exit_code = 1
+
+
+class WorkspaceNotFound(CsatError):
+    """No csat.toml here or above, and no --home / CSAT_HOME."""
+
+
+class ConfigError(CsatError):
+    """csat.toml is malformed or a value has the wrong type."""
+
+
+class StoreError(CsatError):
+    """The database cannot be opened, or its schema does not match."""
+
+
+class NotFound(CsatError):
+    """A record named by the user does not exist."""
+
+
+class Conflict(CsatError):
+    """The change would contradict a record that exists."""
+
+
+class ValidationFailed(CsatError):
+    """Input has problems; each one is listed, nothing was written."""
+
+    def __init__(self, problems: list[str], summary: str | None = None):
+        self.problems = list(problems)
+        count = len(self.problems)
+        head = summary or f"{count} problem{'s' if count != 1 else ''} found, nothing written"
+        super().__init__(head if not self.problems else head + ":\n" + "\n".join(self.problems))

@@ -1,0 +1,246 @@
+"""The store's tables.
+
+One table per record the procedure keeps. Natural keys are NOT NULL and
+UNIQUE (SQLite treats NULLs as distinct, so an optional part of a key is ''
+rather than NULL). Times are the company's local wall-clock time, naive,
+because every date in the procedure (received, due, replied) is local.
+Schema changes go through alembic migrations in csat/migrations; the test
+suite checks that the migrations produce exactly these tables.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Optional
+
+from sqlalchemy import Column, DateTime, Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def now() -> datetime:
+    """Local wall-clock time to the second: what people read in records."""
+    return datetime.now().replace(microsecond=0)
+
+
+class Customer(SQLModel, table=True):
+    id: Optional[int] = Field(default=None, primary_key=True)
+    code: str = Field(index=True, unique=True, max_length=64)
+    name: str = Field(max_length=200)
+    contact: str = Field(default="", max_length=200)
+    email: str = Field(default="", max_length=254)
+    phone: str = Field(default="", max_length=64)
+    segment: str = Field(default="", max_length=100)
+    language: str = Field(default="en", max_length=8)
+    active: bool = Field(default=True)
+    created_at: datetime = Field(default_factory=now, sa_type=DateTime)
+    updated_at: datetime = Field(default_factory=now, sa_type=DateTime)
+
+
+class Item(SQLModel, table=True):
+    """A survey item of the current template. Answered items are retired, never deleted."""
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    code: str = Field(index=True, unique=True, max_length=64)
+    label_en: str = Field(max_length=200)
+    label_zh: str = Field(default="", max_length=200)
+    description_en: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    description_zh: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    weight: float = Field(default=1.0)
+    action_limit: float = Field(default=85.0)
+    scale_min: float = Field(default=0.0)
+    scale_max: float = Field(default=100.0)
+    # JSON list of {"points", "label_en", "label_zh"} for a labelled choice scale; '' for numeric.
+    choices: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    position: int = Field(default=0)
+    active: bool = Field(default=True)
+
+
+class SurveyRound(SQLModel, table=True):
+    __tablename__ = "survey_round"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    period: str = Field(index=True, unique=True, max_length=8)
+    status: str = Field(default="open", max_length=16)
+    opened_at: datetime = Field(default_factory=now, sa_type=DateTime)
+    due_date: date
+    closed_at: Optional[datetime] = Field(default=None, sa_type=DateTime)
+    template_version: str = Field(default="", max_length=32)
+
+
+class RoundItem(SQLModel, table=True):
+    """The template as it stood when the round opened: later edits do not change an open round."""
+
+    __tablename__ = "round_item"
+    __table_args__ = (UniqueConstraint("round_id", "item_id"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    round_id: int = Field(foreign_key="survey_round.id", index=True)
+    item_id: int = Field(foreign_key="item.id")
+    position: int = Field(default=0)
+    label_en: str = Field(max_length=200)
+    label_zh: str = Field(default="", max_length=200)
+    description_en: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    description_zh: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    weight: float = Field(default=1.0)
+    action_limit: float = Field(default=85.0)
+    scale_min: float = Field(default=0.0)
+    scale_max: float = Field(default=100.0)
+    choices: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+
+
+class Invitation(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("round_id", "customer_id"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    round_id: int = Field(foreign_key="survey_round.id", index=True)
+    customer_id: int = Field(foreign_key="customer.id", index=True)
+    token: str = Field(unique=True, max_length=64)
+    email: str = Field(default="", max_length=254)
+    status: str = Field(default="pending", max_length=16)  # pending, sent, failed
+    message_id: str = Field(default="", max_length=255)
+    sent_at: Optional[datetime] = Field(default=None, sa_type=DateTime)
+    error: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    reminders: int = Field(default=0)
+    last_reminded_at: Optional[datetime] = Field(default=None, sa_type=DateTime)
+    responded_at: Optional[datetime] = Field(default=None, sa_type=DateTime)
+    created_at: datetime = Field(default_factory=now, sa_type=DateTime)
+
+
+class Reminder(SQLModel, table=True):
+    """One reminder e-mail to a customer who has not answered, with its outcome."""
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    invitation_id: int = Field(foreign_key="invitation.id", index=True)
+    number: int = Field(default=1)
+    scheduled_for: date
+    status: str = Field(default="pending", max_length=16)  # pending, sent, failed
+    message_id: str = Field(default="", max_length=255)
+    sent_at: Optional[datetime] = Field(default=None, sa_type=DateTime)
+    error: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+
+
+class Response(SQLModel, table=True):
+    """One customer's answers for a round, identified by round + customer + respondent."""
+
+    __table_args__ = (UniqueConstraint("round_id", "customer_id", "respondent"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    round_id: int = Field(foreign_key="survey_round.id", index=True)
+    customer_id: int = Field(foreign_key="customer.id", index=True)
+    respondent: str = Field(default="", max_length=200)
+    respondent_title: str = Field(default="", max_length=200)
+    answered_on: Optional[date] = None
+    comment: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    source: str = Field(default="", max_length=16)  # form, sheet, manual
+    source_file: str = Field(default="", max_length=500)
+    content_hash: str = Field(default="", max_length=64)
+    created_at: datetime = Field(default_factory=now, sa_type=DateTime)
+    updated_at: datetime = Field(default_factory=now, sa_type=DateTime)
+
+
+class Answer(SQLModel, table=True):
+    """A score for one item; score NULL with not_applicable False means left blank."""
+
+    __table_args__ = (
+        UniqueConstraint("response_id", "item_id"),
+        Index("ix_answer_item_response", "item_id", "response_id"),
+    )
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    response_id: int = Field(foreign_key="response.id", index=True)
+    item_id: int = Field(foreign_key="item.id")
+    score: Optional[float] = None
+    not_applicable: bool = Field(default=False)
+    raw: str = Field(default="", max_length=200)
+    comment: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+
+
+class Feedback(SQLModel, table=True):
+    """Something a customer told sales or support between surveys."""
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    customer_id: int = Field(foreign_key="customer.id", index=True)
+    kind: str = Field(max_length=16)
+    complaint: bool = Field(default=False)
+    channel: str = Field(max_length=16)
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    received_at: datetime = Field(index=True, sa_type=DateTime)
+    product: str = Field(default="", max_length=200)
+    owner: str = Field(default="", max_length=200)
+    dept: str = Field(default="", max_length=64)
+    status: str = Field(default="open", max_length=16)  # open, replied, closed
+    reply_text: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    replied_at: Optional[datetime] = Field(default=None, sa_type=DateTime)
+    closed_at: Optional[datetime] = Field(default=None, sa_type=DateTime)
+    # Identity of an imported row, so importing the same log twice changes nothing.
+    source_key: str = Field(default="", max_length=64, index=True)
+    created_at: datetime = Field(default_factory=now, sa_type=DateTime)
+
+
+class Capa(SQLModel, table=True):
+    """A corrective and preventive action report (ISO 9001 10.2)."""
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    number: str = Field(unique=True, max_length=32)
+    source_kind: str = Field(max_length=16)  # item, feedback, other
+    round_id: Optional[int] = Field(default=None, foreign_key="survey_round.id")
+    item_id: Optional[int] = Field(default=None, foreign_key="item.id")
+    feedback_id: Optional[int] = Field(default=None, foreign_key="feedback.id")
+    title: str = Field(max_length=300)
+    description: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    dept: str = Field(default="", max_length=64)
+    due_date: Optional[date] = None
+    root_cause: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    correction: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    corrective_action: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    preventive_action: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    verified_by: str = Field(default="", max_length=200)
+    verified_at: Optional[datetime] = Field(default=None, sa_type=DateTime)
+    verification_result: str = Field(default="", max_length=16)  # effective, not-effective
+    verification_note: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    status: str = Field(default="open", max_length=16)
+    cancel_reason: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    created_at: datetime = Field(default_factory=now, sa_type=DateTime)
+    updated_at: datetime = Field(default_factory=now, sa_type=DateTime)
+    closed_at: Optional[datetime] = Field(default=None, sa_type=DateTime)
+
+
+class QuarterSummary(SQLModel, table=True):
+    """A quarter whose feedback has been summarised (reminders stop asking for it)."""
+
+    __tablename__ = "quarter_summary"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    quarter: str = Field(unique=True, max_length=8)
+    summarised_at: datetime = Field(default_factory=now, sa_type=DateTime)
+    total: int = Field(default=0)
+    complaints: int = Field(default=0)
+
+
+class Notice(SQLModel, table=True):
+    """A staff notice sent once per key (e.g. the digest of one day)."""
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    key: str = Field(unique=True, max_length=100)
+    kind: str = Field(max_length=32)
+    status: str = Field(default="pending", max_length=16)
+    recipients: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    body: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    sent_at: Optional[datetime] = Field(default=None, sa_type=DateTime)
+    error: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+
+
+class AuditLog(SQLModel, table=True):
+    """Append-only trail of every change to records: who, when, what, old and new values."""
+
+    __tablename__ = "audit_log"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=now, index=True, sa_type=DateTime)
+    actor: str = Field(max_length=100)
+    table_name: str = Field(max_length=64)
+    record_id: Optional[int] = None
+    record_key: str = Field(default="", max_length=200)
+    action: str = Field(max_length=16)  # insert, update, delete, or a domain verb
+    changes: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))  # JSON
+    __table_args__ = (Index("ix_audit_log_table_record", "table_name", "record_id"),)

@@ -1,0 +1,114 @@
+"""The typed shape of csat.toml.
+
+Every known key lives here with its type and default, so `csat config set`
+can validate a value before writing it and every command reads settings the
+same way. Unknown sections or keys are refused: a typo in csat.toml should
+not silently fall back to a default.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, populate_by_name=True)
+
+
+class CompanySettings(_Section):
+    name: str = "Our Company"
+    lang: Literal["en", "zh"] = "en"
+    contact: str = ""
+
+
+class StoreSettings(_Section):
+    url: str = "sqlite:///csat.db"
+
+
+class MailSettings(_Section):
+    smtp_host: str = ""
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    security: Literal["starttls", "ssl", "none"] = "starttls"
+    username: str = ""
+    password_env: str = "CSAT_SMTP_PASSWORD"
+    sender: str = "quality@example.com"
+    sender_name: str = ""
+    reply_to: str = ""
+    timeout: float = Field(default=30.0, gt=0)
+
+
+class SurveySettings(_Section):
+    due_days: int = Field(default=30, ge=1)
+    action_limit: float = Field(default=85.0, ge=0)
+    margin: float = Field(default=3.0, ge=0)
+    top_box: float = Field(default=90.0, ge=0)
+    response_target: float = Field(default=0.6, ge=0, le=1)
+
+
+class ImportSettings(_Section):
+    max_file_mb: float = Field(default=50.0, gt=0)
+    max_unpacked_mb: float = Field(default=500.0, gt=0)
+    max_zip_entries: int = Field(default=10_000, ge=1)
+
+
+class FeedbackSettings(_Section):
+    reply_days: int = Field(default=2, ge=0)
+    unresolved_days: int = Field(default=30, ge=1)
+    special_attention: int = Field(default=3, ge=1)
+
+
+class RemindSettings(_Section):
+    remind_after: int = Field(default=10, ge=0)
+    remind_every: int = Field(default=7, ge=1)
+    max_reminders: int = Field(default=2, ge=0)
+    staff: list[str] = Field(default_factory=list)
+
+
+class Department(_Section):
+    en: str
+    zh: str = ""
+
+
+DEFAULT_DEPARTMENTS: dict[str, Department] = {
+    code: Department(en=en, zh=zh)
+    for code, en, zh in [
+        ("gm", "General Manager's Office", "总经理办公室"),
+        ("finance", "Finance", "财务部"),
+        ("sales", "Sales", "业务部"),
+        ("purchasing", "Purchasing", "采购部"),
+        ("materials", "Materials Control", "物控部"),
+        ("hr", "Human Resources", "人力资源部"),
+        ("general_affairs", "General Affairs", "总务部"),
+        ("production", "Production", "生产部"),
+        ("quality", "Quality", "品质部"),
+        ("engineering", "Process Engineering", "工程部"),
+    ]
+}
+
+
+class Settings(_Section):
+    company: CompanySettings = Field(default_factory=CompanySettings)
+    store: StoreSettings = Field(default_factory=StoreSettings)
+    mail: MailSettings = Field(default_factory=MailSettings)
+    survey: SurveySettings = Field(default_factory=SurveySettings)
+    import_: ImportSettings = Field(default_factory=ImportSettings, alias="import")
+    feedback: FeedbackSettings = Field(default_factory=FeedbackSettings)
+    remind: RemindSettings = Field(default_factory=RemindSettings)
+    departments: dict[str, Department] = Field(default_factory=lambda: dict(DEFAULT_DEPARTMENTS))
+
+    def department_name(self, code: str, lang: str = "en") -> str:
+        department = self.departments.get(code)
+        if department is None:
+            return code
+        return (department.zh or department.en) if lang == "zh" else department.en
+
+    def resolve_department(self, text: str) -> str:
+        """Map a department code or name (either language) to its code."""
+        wanted = text.strip().casefold()
+        for code, department in self.departments.items():
+            if wanted in (code.casefold(), department.en.casefold(), department.zh.casefold()):
+                return code
+        known = ", ".join(self.departments)
+        raise ValueError(f"unknown department {text!r}; known: {known}")

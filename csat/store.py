@@ -1,0 +1,178 @@
+"""Engine and sessions over SQLite (default) or PostgreSQL.
+
+SQLite is tuned for a tool that several people and cron use at once: WAL
+mode, foreign keys on, a busy timeout, and write transactions that start with
+BEGIN IMMEDIATE so a writer waits for the lock instead of failing half-way
+("database is locked" after a deferred read). Reads may use `read_session`,
+which begins a deferred transaction and never waits for a writer.
+The schema is owned by alembic: a store is usable only at the head revision.
+"""
+
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+from typing import Iterator
+
+from csat.errors import StoreError
+
+BUSY_TIMEOUT_MS = 30_000
+_engines: dict[str, object] = {}
+
+
+def engine_for(url: str):
+    """One engine per URL per process, with SQLite pragmas and BEGIN IMMEDIATE installed."""
+    engine = _engines.get(url)
+    if engine is not None:
+        return engine
+    from sqlalchemy import create_engine, event
+
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_connect(dbapi_connection, _record):
+            # Let SQLAlchemy's begin event, not the driver, decide how transactions start.
+            dbapi_connection.isolation_level = None
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _sqlite_begin(connection):
+            deferred = connection.get_execution_options().get("csat_read_only", False)
+            connection.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
+    else:
+        engine = create_engine(url, pool_pre_ping=True)
+    _engines[url] = engine
+    return engine
+
+
+def dispose_engines() -> None:
+    """Close pooled connections (tests and forks)."""
+    for engine in _engines.values():
+        engine.dispose()
+    _engines.clear()
+
+
+def _describe(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "the configured database URL"
+
+
+def schema_revision(engine) -> str | None:
+    """The alembic revision stamped in the store, or None for an empty store."""
+    from sqlalchemy import inspect, text
+
+    with engine.connect().execution_options(csat_read_only=True) as connection:
+        if not inspect(connection).has_table("alembic_version"):
+            return None
+        return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+
+
+def check_schema(engine, url: str) -> None:
+    """Refuse a store that is empty, behind, or from a newer csat."""
+    from csat.migrations import HEAD, known_revisions
+
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        revision = schema_revision(engine)
+    except SQLAlchemyError as exc:
+        raise StoreError(f"cannot open the store at {_describe(url)}: {exc.orig or exc}") from None
+    if revision == HEAD:
+        return
+    if revision is None:
+        raise StoreError(f"the store at {_describe(url)} has no csat schema; run `csat db upgrade`")
+    if revision not in known_revisions():
+        raise StoreError(
+            f"the store at {_describe(url)} has schema {revision}, written by a newer csat; upgrade csat to use it"
+        )
+    raise StoreError(f"the store at {_describe(url)} has an older schema ({revision}); run `csat db upgrade`")
+
+
+class Store:
+    """The data layer of one workspace: sessions with the audit trail attached."""
+
+    def __init__(self, url: str, check: bool = True):
+        self.url = url
+        self.engine = engine_for(url)
+        if check:
+            check_schema(self.engine, url)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.url.startswith("sqlite")
+
+    @contextmanager
+    def session(self) -> Iterator:
+        """A write session: one transaction, committed on success, rolled back on any error."""
+        from sqlmodel import Session
+
+        from csat import audit
+
+        with Session(self.engine, expire_on_commit=False) as session:
+            audit.attach(session)
+            try:
+                yield session
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+
+    @contextmanager
+    def read_session(self) -> Iterator:
+        """A read session that never takes the write lock."""
+        from sqlmodel import Session
+
+        with Session(self.engine.execution_options(csat_read_only=True)) as session:
+            yield session
+
+
+def open_store(workspace, check: bool = True) -> Store:
+    """The store of an opened workspace, refusing one at the wrong schema."""
+    return Store(workspace.database_url, check=check)
+
+
+def upgrade(url: str) -> tuple[str | None, str]:
+    """Apply migrations up to head; returns (from_revision, to_revision)."""
+    from alembic import command
+    from sqlalchemy.exc import OperationalError
+
+    from csat.migrations import HEAD, alembic_config, known_revisions
+
+    engine = engine_for(url)
+    try:
+        before = schema_revision(engine)
+    except OperationalError as exc:
+        raise StoreError(f"cannot open the store at {_describe(url)}: {exc.orig}") from None
+    if before is not None and before not in known_revisions():
+        raise StoreError(
+            f"the store at {_describe(url)} has schema {before}, written by a newer csat; upgrade csat to use it"
+        )
+    if before == HEAD:
+        return before, HEAD
+    with engine.begin() as connection:
+        config = alembic_config(connection)
+        command.upgrade(config, "head")
+    return before, HEAD
+
+
+def ensure_writable_sqlite(url: str) -> None:
+    """Give a clear error when a SQLite file's folder cannot be written (WAL needs it)."""
+    prefix = "sqlite:///"
+    if not url.startswith(prefix):
+        return
+    path = url[len(prefix):]
+    folder = os.path.dirname(path) or "."
+    if os.path.exists(path) and not os.access(path, os.W_OK):
+        raise StoreError(f"the store {path} is read-only")
+    if not os.access(folder, os.W_OK):
+        raise StoreError(f"cannot write to {folder}: the store needs a writable folder")
