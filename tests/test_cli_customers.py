@@ -1,0 +1,62 @@
+import json
+
+from csat import customers
+from csat.auditlog import entries
+
+
+def test_add_list_json(workspace, cli):
+    result = cli("customer", "add", "C-100", "--name", "Acme", "--email", "a@acme.example", "--lang", "zh")
+    assert result.exit_code == 0, result
+    listed = json.loads(cli("customer", "list", "--format", "json").stdout)
+    assert listed == [{"code": "C-100", "name": "Acme", "contact": "", "email": "a@acme.example", "phone": "",
+                       "segment": "", "language": "zh", "active": True}]
+
+
+def test_import_is_idempotent(workspace, cli, customers_csv):
+    first = cli("customer", "import", customers_csv)
+    assert first.exit_code == 0, first
+    assert "10 added" in first.stderr
+    again = cli("customer", "import", customers_csv)
+    assert "0 added, 0 updated, 10 unchanged" in again.stderr
+
+
+def test_bad_rows_are_all_reported_and_nothing_written(workspace, cli, tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("客户代码,客户名称,邮箱\nC-1,One,one@x.example\nC-1,Dup,dup@x.example\nC-3,,c3@x.example\nC-4,Four,not-an-email\n",
+                   encoding="utf-8-sig")
+    result = cli("customer", "import", bad)
+    assert result.exit_code == 1
+    assert "row 3: duplicate code 'C-1'" in result.stderr
+    assert "row 4: missing name" in result.stderr
+    assert "row 5: malformed e-mail 'not-an-email'" in result.stderr
+    assert json.loads(cli("customer", "list", "--format", "json").stdout) == []
+
+
+def test_unknown_customer_is_one_line(workspace, cli):
+    result = cli("customer", "edit", "NOPE", "--name", "x")
+    assert result.exit_code == 1
+    assert result.stderr.strip().startswith("Error: unknown customer 'NOPE'")
+    assert "Traceback" not in result.stderr
+
+
+def test_edit_and_deactivate_are_audited(workspace, store, cli):
+    cli("customer", "add", "C-1", "--name", "One")
+    assert cli("customer", "edit", "C-1", "--email", "new@one.example").exit_code == 0
+    assert cli("customer", "deactivate", "C-1").exit_code == 0
+    assert json.loads(cli("customer", "list", "--format", "json").stdout) == []
+    listed = json.loads(cli("customer", "list", "--all", "--format", "json").stdout)
+    assert listed[0]["active"] is False and listed[0]["email"] == "new@one.example"
+    with store.read_session() as session:
+        trail = entries(session, table="customer", key="C-1")
+    actions = [entry["action"] for entry in reversed(trail)]
+    assert actions == ["insert", "update", "update"]
+    assert trail[0]["changes"] == {"active": [True, False]}
+    assert trail[1]["changes"] == {"email": ["", "new@one.example"]}
+    assert trail[0]["actor"]
+
+
+def test_csv_has_bom(workspace, cli, customers_csv):
+    cli("customer", "import", customers_csv)
+    result = cli("customer", "list", "--format", "csv")
+    assert result.stdout.startswith("\ufeffcode,name")
+    assert "深圳华科电子有限公司" in result.stdout
