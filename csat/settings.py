@@ -8,6 +8,7 @@ not silently fall back to a default.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -57,6 +58,27 @@ class FeedbackSettings(_Section):
     reply_days: int = Field(default=2, ge=0)
     unresolved_days: int = Field(default=30, ge=1)
     special_attention: int = Field(default=3, ge=1)
+    # Public holidays that are not working days when counting the reply time (weekends never are).
+    holidays: list[date] = Field(default_factory=list)
+
+
+# Which department owns a CAPA by default: by survey item code, and by feedback kind.
+DEFAULT_ITEM_DEPARTMENTS = {
+    "quality": "quality", "delivery": "materials", "price": "sales", "responsiveness": "sales",
+    "tech_support": "engineering", "after_sales": "engineering", "communication": "sales",
+    "complaint_handling": "quality",
+}
+DEFAULT_KIND_DEPARTMENTS = {
+    "quality": "quality", "requirement": "sales", "contract": "sales", "market": "sales",
+    "conduct": "sales", "service": "engineering", "other": "quality",
+}
+
+
+class CapaSettings(_Section):
+    due_days: int = Field(default=30, ge=1)
+    default_dept: str = "quality"
+    item_departments: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_ITEM_DEPARTMENTS))
+    kind_departments: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_KIND_DEPARTMENTS))
 
 
 class RemindSettings(_Section):
@@ -95,6 +117,7 @@ class Settings(_Section):
     survey: SurveySettings = Field(default_factory=SurveySettings)
     import_: ImportSettings = Field(default_factory=ImportSettings, alias="import")
     feedback: FeedbackSettings = Field(default_factory=FeedbackSettings)
+    capa: CapaSettings = Field(default_factory=CapaSettings)
     remind: RemindSettings = Field(default_factory=RemindSettings)
     departments: dict[str, Department] = Field(default_factory=lambda: dict(DEFAULT_DEPARTMENTS))
 
