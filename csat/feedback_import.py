@@ -97,7 +97,7 @@ def _when(value: Any, name: str, problems: list[str]) -> datetime | None:
         return None
 
 
-def _clean(session, settings, values: dict[str, Any], customers: dict[str, Any], now: datetime):
+def _clean(settings, values: dict[str, Any], customers: dict[str, Any], now: datetime):
     """One row's values ready to store, and its problems."""
     from csat import feedback
 
@@ -187,7 +187,7 @@ def import_file(session, settings, path: Path, limits=None, now: datetime | None
     seen: dict[str, str] = {}
     cleaned = []
     for where, values in rows:
-        clean, row_problems = _clean(session, settings, values, customers, now)
+        clean, row_problems = _clean(settings, values, customers, now)
         if clean is not None:
             first = seen.setdefault(clean["source_key"], where.rsplit("!", 1)[-1])
             if first != where.rsplit("!", 1)[-1]:
