@@ -17,14 +17,6 @@ COLUMNS = [("number", "CAPA"), ("status", "Status"), ("source", "Source"), ("tit
            ("due", "Due"), ("overdue", "Overdue")]
 
 
-class Status(str, Enum):
-    open = "open"
-    in_progress = "in_progress"
-    verified = "verified"
-    closed = "closed"
-    cancelled = "cancelled"
-
-
 class Result(str, Enum):
     effective = "effective"
     not_effective = "not-effective"
@@ -82,7 +74,7 @@ def capa_open(
 
 @app.command(name="list")
 def capa_list(
-    status: Annotated[Optional[Status], typer.Option("--status", help="Only CAPAs in this state.")] = None,
+    status: Annotated[Optional[str], typer.Option("--status", help="Only CAPAs in this state: open, in_progress, verified, closed or cancelled.")] = None,
     overdue: Annotated[bool, typer.Option("--overdue", help="Only open or in-progress CAPAs past their due date.")] = False,
     fmt: Format = "table",
     home: Home = None,
@@ -93,9 +85,12 @@ def capa_list(
     """
     from csat import capa as capas
 
+    wanted = status.strip().lower().replace("-", "_").replace(" ", "_") if status else None
+    if wanted and wanted not in capas.STATUSES:
+        raise typer.BadParameter(f"{status!r} is not a status; use one of {', '.join(capas.STATUSES)}", param_hint="--status")
     opened, store = workspace_and_store(home)
     with store.read_session() as session:
-        found = capas.list_capas(session, status=status.value if status else None, overdue=overdue)
+        found = capas.list_capas(session, status=wanted, overdue=overdue)
         records = capas.records(session, opened.settings, found)
     emit(records, COLUMNS, fmt, empty="no CAPAs match")
 
