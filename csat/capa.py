@@ -187,13 +187,14 @@ def open_for_item(session, settings, period: str, item_code: str, *, reason: str
         return existing, False
     today = today or date.today()
     if settings.company.lang == "zh":
-        default_title = f"{half} 满意度调查项目“{round_item.label_zh or round_item.label_en}”低于行动界限"
+        label_zh = round_item.label_zh or round_item.label_en
+        default_title = f"{half} 满意度调查项目“{label_zh}”低于行动界限"
+        default_description = f"{half} 满意度调查项目 {item.code}（{label_zh}）低于行动界限 {round_item.action_limit:g}。"
     else:
         default_title = f"{round_item.label_en} below the action limit in the {half} survey"
-    description = reason.strip() or (
-        f"Survey item {item.code} ({round_item.label_en}) of the {half} round is below its action limit"
-        f" of {round_item.action_limit:g}."
-    )
+        default_description = (f"Survey item {item.code} ({round_item.label_en}) of the {half} round is below its"
+                               f" action limit of {round_item.action_limit:g}.")
+    description = reason.strip() or default_description
     capa = _insert(
         session, today, source_kind="item", round_id=round_.id, item_id=item.id,
         title=(title or default_title).strip()[:300], description=description,
@@ -221,10 +222,14 @@ def open_for_feedback(session, settings, feedback_id: int | str, *, title: str |
     default_title = f"{customer.code} {kind}: {first_line}"
     if len(default_title) > 120:
         default_title = default_title[:119] + "…"
-    description = (
-        f"Feedback #{entry.id} from {customer.code} {customer.name}, received {entry.received_at:%Y-%m-%d %H:%M}"
-        f" by {entry.channel}" + (f", product {entry.product}" if entry.product else "") + f":\n{entry.text}"
-    )
+    if lang == "zh":
+        channel = feedback.label(feedback.CHANNEL_LABELS, entry.channel, lang)
+        description = (f"反馈 #{entry.id}：{customer.code} {customer.name}，{entry.received_at:%Y-%m-%d %H:%M} 经{channel}收到"
+                       + (f"，产品 {entry.product}" if entry.product else "") + f"：\n{entry.text}")
+    else:
+        description = (f"Feedback #{entry.id} from {customer.code} {customer.name}, received"
+                       f" {entry.received_at:%Y-%m-%d %H:%M} by {entry.channel}"
+                       + (f", product {entry.product}" if entry.product else "") + f":\n{entry.text}")
     capa = _insert(
         session, today, source_kind="feedback", feedback_id=entry.id,
         title=(title or default_title).strip()[:300], description=description,

@@ -81,25 +81,23 @@ _CHANNELS = _lookup(_CHANNEL_ALIASES)
 _STATUSES = _lookup(_STATUS_ALIASES)
 
 
+def _parse(table: dict[str, str], valid: tuple[str, ...], what: str, text: str) -> str:
+    code = table.get(str(text).strip().casefold())
+    if code is None:
+        raise CsatError(f"unknown {what} {text!r}; valid {what}s: {', '.join(valid)}")
+    return code
+
+
 def parse_kind(text: str) -> str:
-    kind = _KINDS.get(str(text).strip().casefold())
-    if kind is None:
-        raise CsatError(f"unknown kind {text!r}; valid kinds: {', '.join(KINDS)}")
-    return kind
+    return _parse(_KINDS, KINDS, "kind", text)
 
 
 def parse_channel(text: str) -> str:
-    channel = _CHANNELS.get(str(text).strip().casefold())
-    if channel is None:
-        raise CsatError(f"unknown channel {text!r}; valid channels: {', '.join(CHANNELS)}")
-    return channel
+    return _parse(_CHANNELS, CHANNELS, "channel", text)
 
 
 def parse_status(text: str) -> str:
-    status = _STATUSES.get(str(text).strip().casefold())
-    if status is None:
-        raise CsatError(f"unknown status {text!r}; valid: {', '.join(STATUSES)}")
-    return status
+    return _parse(_STATUSES, STATUSES, "status", text)
 
 
 def is_complaint(kind: str) -> bool:

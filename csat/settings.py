@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class _Section(BaseModel):
@@ -59,7 +59,21 @@ class FeedbackSettings(_Section):
     unresolved_days: int = Field(default=30, ge=1)
     special_attention: int = Field(default=3, ge=1)
     # Public holidays that are not working days when counting the reply time (weekends never are).
-    holidays: list[date] = Field(default_factory=list)
+    # Kept as ISO text so every reader (numpy, JSON, `csat config get`) takes it as is.
+    holidays: list[str] = Field(default_factory=list)
+
+    @field_validator("holidays", mode="before")
+    @classmethod
+    def _iso_dates(cls, value):
+        if not isinstance(value, list):
+            raise ValueError("expected a list of dates, e.g. [2024-10-01, 2024-10-02]")
+        days = []
+        for day in value:
+            try:
+                days.append(day.isoformat() if isinstance(day, date) else date.fromisoformat(str(day)).isoformat())
+            except ValueError:
+                raise ValueError(f"{day!r} is not a date (YYYY-MM-DD)") from None
+        return days
 
 
 # Which department owns a CAPA by default: by survey item code, and by feedback kind.
@@ -79,6 +93,17 @@ class CapaSettings(_Section):
     default_dept: str = "quality"
     item_departments: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_ITEM_DEPARTMENTS))
     kind_departments: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_KIND_DEPARTMENTS))
+
+    # A mapping in csat.toml changes the keys it names; the others keep their defaults.
+    @field_validator("item_departments")
+    @classmethod
+    def _over_item_defaults(cls, value: dict[str, str]) -> dict[str, str]:
+        return DEFAULT_ITEM_DEPARTMENTS | value
+
+    @field_validator("kind_departments")
+    @classmethod
+    def _over_kind_defaults(cls, value: dict[str, str]) -> dict[str, str]:
+        return DEFAULT_KIND_DEPARTMENTS | value
 
 
 class RemindSettings(_Section):

@@ -238,3 +238,17 @@ def test_overdue_and_past_due_query(workspace, with_log):
         listed = capas.records(session, settings, capas.list_capas(session, today=date(2024, 10, 21)), today=date(2024, 10, 21))
     assert [(r["number"], r["status"], r["overdue"], r["source"]) for r in listed] == [
         (late.number, "open", True, "feedback:4"), (later.number, "verified", False, "feedback:5")]
+
+
+def test_defaults_speak_the_company_language(workspace, with_log):
+    settings = workspace.settings
+    settings.company.lang = "zh"
+    open_survey_round(with_log, "2024H1")
+    capa, _ = from_feedback(with_log, settings, 11)
+    assert capa.title == "C-010 产品质量或性能: 法兰尺寸超差0.2mm，影响安装"
+    assert capa.description.startswith("反馈 #11：C-010 天津北方重工集团，2024-09-03 09:15 经传真收到，产品 FL-80：\n")
+    with with_log.session() as session:
+        item_capa, _ = capas.open_for_item(session, settings, "2024H1", "price", today=TODAY)
+    assert item_capa.title == "2024H1 满意度调查项目“价格”低于行动界限"
+    assert item_capa.description == "2024H1 满意度调查项目 price（价格）低于行动界限 85。"
+    assert item_capa.dept == "sales"

@@ -175,3 +175,18 @@ def test_list_filters(workspace, with_log):
         assert ids(kind="质量", customer="C-001") == [1, 17]
         with pytest.raises(CsatError, match="unknown kind"):
             ids(kind="nonsense")
+
+
+def test_holidays_and_owner_mappings_are_settings(workspace, cli):
+    result = cli("config", "set", "feedback.holidays", "[2024-10-01, 2024-10-02]")
+    assert result.exit_code == 0 and 'feedback.holidays = ["2024-10-01", "2024-10-02"]' in result.stderr
+    assert cli("config", "set", "capa.item_departments.delivery", "production").exit_code == 0
+    from csat.config import Workspace
+
+    settings = Workspace.open(workspace.root).settings
+    assert settings.feedback.holidays == ["2024-10-01", "2024-10-02"]
+    assert feedback.reply_deadlines([datetime(2024, 9, 30, 12)], settings) == [date(2024, 10, 4)]
+    assert settings.capa.item_departments["delivery"] == "production"
+    assert settings.capa.item_departments["after_sales"] == "engineering"  # the other defaults stay
+    bad = cli("config", "set", "feedback.holidays", "[\"1 Oct\"]")
+    assert bad.exit_code == 1 and "is not a date" in bad.stderr

@@ -127,7 +127,8 @@ def form_data(session, settings, capa, lang: str = "en") -> dict[str, Any]:
 def render_html(data: dict[str, Any]) -> str:
     from jinja2 import Environment, PackageLoader, StrictUndefined
 
-    environment = Environment(loader=PackageLoader("csat", "templates"), autoescape=True, undefined=StrictUndefined)
+    environment = Environment(loader=PackageLoader("csat", "templates"), autoescape=True, undefined=StrictUndefined,
+                              trim_blocks=True, lstrip_blocks=True)
     return environment.get_template("capa/form.html").render(**data)
 
 
