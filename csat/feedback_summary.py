@@ -4,15 +4,16 @@
 and the terminal table is drawn by the CLI from the same data. Open, overdue
 and long-unresolved are judged on `today` (the day the summary is made), the
 other figures only on entries received in the quarter (local time). Making a
-summary marks the quarter as summarised; a quarter counts as summarised for
-the reminders only once a summary was made after the quarter ended.
+summary of an ended quarter marks it as summarised (a QuarterSummary row, which
+the reminders' digest looks for); a quarter still running can be summarised
+but is not marked, since entries may still come in.
 """
 
 from __future__ import annotations
 
 import json
 from collections import Counter
-from datetime import date, datetime, time
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -151,26 +152,30 @@ def build(session, settings, quarter: Quarter, today: date | None = None) -> dic
 
 
 def mark_summarised(session, summary: dict[str, Any], now: datetime | None = None):
-    """Record that the quarter was summarised (a repeat summary updates the record)."""
+    """Record that an ended quarter was summarised (a repeat updates the record); None for a running quarter."""
     from sqlmodel import select
 
     from csat.models import QuarterSummary, now as local_now
 
+    now = now or local_now()
+    if now.date() <= summary["end"]:
+        return None
     marked = session.exec(select(QuarterSummary).where(QuarterSummary.quarter == summary["quarter"])).first()
     if marked is None:
         marked = QuarterSummary(quarter=summary["quarter"])
         session.add(marked)
-    marked.summarised_at = now or local_now()
+    marked.summarised_at = now
     marked.total, marked.complaints = summary["total"], summary["complaints"]
     session.flush()
     return marked
 
 
 def quarters_without_summary(session, settings, today: date) -> list[str]:
-    """Ended quarters with no summary made after their end (for reminders), oldest first.
+    """Ended quarters with no summary yet (for reminders), oldest first.
 
-    The quarters considered run from the earliest of: the first feedback entry,
-    the first summary, the last ended quarter; up to the last ended quarter.
+    The quarters considered run from the quarter of the first feedback entry
+    (or the last ended quarter, if that is earlier or there is no feedback)
+    up to the last ended quarter.
     """
     from sqlalchemy import func
     from sqlmodel import select
@@ -179,19 +184,11 @@ def quarters_without_summary(session, settings, today: date) -> list[str]:
 
     last_ended = Quarter.containing(today).previous()
     first_received = session.exec(select(func.min(Feedback.received_at))).one()
-    marked = {row.quarter: row.summarised_at for row in session.exec(select(QuarterSummary)).all()}
-    starts = [last_ended]
-    if first_received is not None:
-        starts.append(Quarter.containing(first_received.date()))
-    for name in marked:
-        try:
-            starts.append(Quarter.parse(name))
-        except ValueError:
-            continue
-    quarter, missing = min(starts), []
+    quarter = min(last_ended, Quarter.containing(first_received.date())) if first_received else last_ended
+    marked = set(session.exec(select(QuarterSummary.quarter)).all())
+    missing = []
     while quarter <= last_ended:
-        summarised_at = marked.get(str(quarter))
-        if summarised_at is None or summarised_at < datetime.combine(quarter.next().start, time()):
+        if str(quarter) not in marked:
             missing.append(str(quarter))
         quarter = quarter.next()
     return missing

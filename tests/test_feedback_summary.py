@@ -66,14 +66,14 @@ def test_marking_and_quarters_without_summary(workspace, with_log):
     with with_log.read_session() as session:
         assert summaries.quarters_without_summary(session, settings, date(2024, 10, 5)) == ["2024Q2", "2024Q3"]
     with with_log.session() as session:
-        summaries.mark_summarised(session, build(with_log, settings, "2024Q2"), now=datetime(2024, 7, 3, 9))
-        # A summary made before the quarter ended does not count for the reminders.
-        summaries.mark_summarised(session, build(with_log, settings, "2024Q3", today=date(2024, 9, 1)),
-                                  now=datetime(2024, 9, 1, 9))
+        assert summaries.mark_summarised(session, build(with_log, settings, "2024Q2"), now=datetime(2024, 7, 3, 9))
+        # A quarter still running is summarised but not marked: entries may still come in.
+        assert summaries.mark_summarised(session, build(with_log, settings, "2024Q3", today=date(2024, 9, 30)),
+                                         now=datetime(2024, 9, 30, 23, 59)) is None
     with with_log.read_session() as session:
         assert summaries.quarters_without_summary(session, settings, date(2024, 10, 5)) == ["2024Q3"]
     with with_log.session() as session:
-        marked = summaries.mark_summarised(session, build(with_log, settings), now=datetime(2024, 10, 5, 9))
+        marked = summaries.mark_summarised(session, build(with_log, settings), now=datetime(2024, 10, 1, 0, 0))
     assert (marked.quarter, marked.total, marked.complaints) == ("2024Q3", 12, 8)
     with with_log.read_session() as session:
         assert summaries.quarters_without_summary(session, settings, date(2024, 10, 5)) == []

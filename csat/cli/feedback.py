@@ -264,7 +264,7 @@ def feedback_summary(
     company = opened.settings.company.name
     with store.session() as session:
         summary = summaries.build(session, opened.settings, period)
-        summaries.mark_summarised(session, summary)
+        marked = summaries.mark_summarised(session, summary)
         if chosen == "xlsx":
             summaries.render_xlsx(summary, output, language, company)
         elif chosen in ("json", "md"):
@@ -277,7 +277,11 @@ def feedback_summary(
         _summary_tables(summary, language)
     if output is not None:
         say(f"Wrote {output}")
-    say(f"Marked {period} as summarised: {summary['total']} entries, {summary['complaints']} complaints")
+    figures = f"{summary['total']} entries, {summary['complaints']} complaints"
+    if marked is not None:
+        say(f"Marked {period} as summarised: {figures}")
+    else:
+        say(f"{period} has not ended, so it is not marked as summarised yet: {figures} so far")
 
 
 def _format_from(output: Optional[Path]) -> str:
