@@ -164,8 +164,8 @@ holidays = []          # public holidays skipped when counting reply days, e.g. 
 due_days = 30          # default time to complete a CAPA
 default_dept = "quality"
 # Owner department of a CAPA by survey item or feedback kind (codes from [departments]):
-# item_departments = { delivery = "materials", price = "sales" }
-# kind_departments = { service = "engineering" }
+# item_departments = {{ delivery = "materials", price = "sales" }}
+# kind_departments = {{ service = "engineering" }}
 
 [remind]
 remind_after = 10      # days after sending before the first reminder
