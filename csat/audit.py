@@ -40,7 +40,8 @@ def _record_key(instance: Any) -> str:
         value = getattr(instance, name, None)
         if isinstance(value, str) and value:
             return value
-    return ""
+    identity = getattr(instance, "id", None)
+    return f"#{identity}" if identity is not None else ""
 
 
 def _columns(instance: Any) -> list[str]:

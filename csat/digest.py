@@ -76,21 +76,58 @@ def workspace_started(session) -> date | None:
     return first.date() if first else None
 
 
-def summary_lines(session, today: date) -> list[DueLine]:
-    """The last ended quarter without its feedback summary."""
+def summary_lines(session, settings, today: date) -> list[DueLine]:
+    """Ended quarters without their feedback summary, from the day the workspace started."""
+    from csat.feedback_summary import quarters_without_summary
+
+    started = workspace_started(session)
+    if started is None:
+        return []
+    missing = [Quarter.parse(text) for text in quarters_without_summary(session, settings, today)]
+    return [
+        DueLine("summary", f"quarter {quarter} ended on {quarter.end} without its feedback summary: run `csat feedback summary --quarter {quarter}`")
+        for quarter in missing if quarter.end >= started
+    ]
+
+
+def _customer_codes(session, customer_ids: set[int]) -> dict[int, str]:
     from sqlmodel import select
 
-    from csat.models import QuarterSummary
+    from csat.models import Customer
 
-    previous = Quarter.containing(today).previous()
-    started = workspace_started(session)
-    if started is None or started > previous.end:
-        return []
-    done = session.exec(select(QuarterSummary.id).where(QuarterSummary.quarter == str(previous))).first()
-    if done is not None:
-        return []
-    return [DueLine("summary", f"quarter {previous} ended on {previous.end} without its feedback summary: run `csat feedback summary --quarter {previous}`")]
+    if not customer_ids:
+        return {}
+    return dict(session.exec(select(Customer.id, Customer.code).where(Customer.id.in_(customer_ids))).all())
 
 
-def end_of(day: date) -> datetime:
-    return datetime.combine(day, time.max)
+def complaint_lines(session, settings, today: date) -> list[DueLine]:
+    """Complaints waiting for a reply past the reply time, and long-unresolved ones."""
+    from csat.feedback import long_unresolved_complaints, overdue_complaints
+
+    overdue = overdue_complaints(session, settings, today)
+    unresolved = long_unresolved_complaints(session, settings, today)
+    codes = _customer_codes(session, {entry.customer_id for entry in overdue + unresolved})
+    lines = [
+        DueLine("complaint", f"complaint #{entry.id} from {codes.get(entry.customer_id, '?')} (received {entry.received_at:%Y-%m-%d}) has no reply after {settings.feedback.reply_days} working day(s)")
+        for entry in overdue
+    ]
+    lines += [
+        DueLine("complaint", f"complaint #{entry.id} from {codes.get(entry.customer_id, '?')} is still open after {(today - entry.received_at.date()).days} days (limit {settings.feedback.unresolved_days})")
+        for entry in unresolved
+    ]
+    return lines
+
+
+def capa_lines(session, settings, today: date) -> list[DueLine]:
+    from csat.capa import capas_past_due
+
+    return [
+        DueLine("capa", f"{capa.number} \"{capa.title}\" ({settings.department_name(capa.dept) if capa.dept else 'no owner'}) was due on {capa.due_date} and is {capa.status.replace('_', ' ')}")
+        for capa in capas_past_due(session, settings, today)
+    ]
+
+
+def collect(session, settings, today: date) -> list[DueLine]:
+    """Everything the staff digest of `today` must list, in a fixed order."""
+    return (survey_lines(session, settings, today) + summary_lines(session, settings, today)
+            + complaint_lines(session, settings, today) + capa_lines(session, settings, today))

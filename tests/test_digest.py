@@ -57,9 +57,34 @@ def test_quarter_summary_due_only_after_workspace_started(workspace, store):
         session.add(AuditLog(at=datetime(2026, 8, 15, 9, 0), actor="t", table_name="x", action="insert"))
         session.flush()
         # Started in Q3: Q2 needs no summary; once Q3 has ended it does.
-        assert summary_lines(session, date(2026, 9, 30)) == []
-        lines = summary_lines(session, date(2026, 10, 1))
+        assert summary_lines(session, workspace.settings, date(2026, 9, 30)) == []
+        lines = summary_lines(session, workspace.settings, date(2026, 10, 1))
         assert lines and "2026Q3" in lines[0].text
         session.add(QuarterSummary(quarter="2026Q3"))
         session.flush()
-        assert summary_lines(session, date(2026, 10, 1)) == []
+        assert summary_lines(session, workspace.settings, date(2026, 10, 1)) == []
+
+
+def test_complaint_and_capa_lines(workspace, store):
+    from csat import capa, feedback
+    from csat.digest import collect
+
+    settings = workspace.settings
+    with store.session() as session:
+        session.add(Customer(code="C-1", name="One"))
+        session.flush()
+        # Received Friday 2026-10-02: two working days end Tuesday 2026-10-06.
+        complaint = feedback.add(session, settings, "C-1", "quality", "phone", "Scratched housings",
+                                 received=datetime(2026, 10, 2, 10, 0), now=datetime(2026, 10, 2, 11, 0))
+        lines = collect(session, settings, date(2026, 10, 6))
+        assert not [line for line in lines if line.topic == "complaint"]
+        lines = [line for line in collect(session, settings, date(2026, 10, 7)) if line.topic == "complaint"]
+        assert len(lines) == 1 and f"complaint #{complaint.id} from C-1" in lines[0].text
+        record, created = capa.open_for_feedback(session, settings, complaint.id, due=date(2026, 10, 20),
+                                                 today=date(2026, 10, 7))
+        assert created
+        assert not [line for line in collect(session, settings, date(2026, 10, 20)) if line.topic == "capa"]
+        capa_lines = [line for line in collect(session, settings, date(2026, 10, 21)) if line.topic == "capa"]
+        assert capa_lines and record.number in capa_lines[0].text
+        long_open = [line for line in collect(session, settings, date(2026, 11, 2)) if "still open" in line.text]
+        assert long_open and "31 days" in long_open[0].text
