@@ -109,7 +109,9 @@ def test_reply_close_and_capa_without_duplicates(loaded):
     assert late.exit_code == 1 and "closed" in late.stderr
     assert cli("feedback", "show", "7").exit_code == 1
     audit = json.loads(cli("audit", "list", "--table", "feedback", "--key", "#1", "--format", "json").stdout)
-    assert [item["action"] for item in reversed(audit)] == ["reply", "close"]
+    actions = [item["action"] for item in reversed(audit)]
+    assert actions[0] == "insert"
+    assert [action for action in actions if action in ("reply", "close")] == ["reply", "close"]
 
 
 def test_import_and_summary(loaded, workspace, tmp_path):
