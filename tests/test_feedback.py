@@ -126,7 +126,8 @@ def test_reply_then_close_is_audited(workspace, with_customers):
     assert (closed.status, closed.closed_at) == ("closed", NOW)
     with with_customers.read_session() as session:
         trail = entries(session, table="feedback", key=f"#{entry.id}")
-    assert [item["action"] for item in reversed(trail)] == ["reply", "reply", "close"]
+    steps = [item["action"] for item in reversed(trail) if item["action"] not in ("insert", "update")]
+    assert steps == ["reply", "reply", "close"]
     assert trail[0]["changes"] == {"status": ["replied", "closed"]}
 
 
