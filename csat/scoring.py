@@ -118,6 +118,15 @@ def _limit(value: float) -> str:
     return f"{value:g}"
 
 
+def _under(value: float, limit: float) -> str:
+    """A value under the limit, with enough decimals that it reads as under (84.99, not 85.0)."""
+    for digits in (1, 2, 3, 4, 6):
+        text = f"{value:.{digits}f}"
+        if float(text) < limit:
+            return text
+    return repr(value)
+
+
 _REASONS = {
     "en": {
         "no_data": "no answers",
@@ -162,14 +171,14 @@ def assess(mean: float | None, earlier_means: Sequence[float], rules: Rules, lan
         return Assessment(NO_DATA, [text["no_data"]])
     limit = rules.action_limit
     if mean < limit - TOLERANCE:
-        return Assessment(BELOW, [text["below"].format(mean=_number(mean), limit=_limit(limit))])
+        return Assessment(BELOW, [text["below"].format(mean=_under(mean, limit), limit=_limit(limit))])
     reasons: list[str] = []
     slope = projection = None
     series = [*list(earlier_means)[-(TREND_POINTS - 1):], mean]
     if len(series) >= MIN_TREND_POINTS:
         slope, projection = trend_line(series)
         if slope < -TOLERANCE and projection < limit - TOLERANCE:
-            reasons.append(text["falling"].format(slope=_number(-slope), projection=_number(projection)))
+            reasons.append(text["falling"].format(slope=_number(-slope), projection=_under(projection, limit)))
     if earlier_means:
         previous = earlier_means[-1]
         if mean <= limit + rules.margin + TOLERANCE and mean < previous - TOLERANCE:

@@ -126,6 +126,7 @@ def _summary(workbook, data: dict[str, Any], h: dict[str, str], styles) -> None:
 def trend_sheet(workbook, trend: dict[str, Any], h: dict[str, str], styles) -> None:
     """Means, limits and n per round (rows) and item (columns), with a line chart per item."""
     from openpyxl.chart import LineChart, Reference
+    from openpyxl.chart.data_source import AxDataSource, StrRef
     from openpyxl.utils import get_column_letter
 
     labels = [item["label"] for item in trend["items"]]
@@ -161,7 +162,10 @@ def trend_sheet(workbook, trend: dict[str, Any], h: dict[str, str], styles) -> N
         for key in ("mean", "limit"):
             reference = Reference(sheet.sheet, min_col=index + 2, min_row=blocks[key] + 1, max_row=blocks[key] + count)
             chart.add_data(reference, titles_from_data=False)
-        chart.set_categories(Reference(sheet.sheet, min_col=1, min_row=blocks["mean"] + 1, max_row=blocks["mean"] + count))
+        # Periods are text: a string reference, so Excel labels the axis 2024H1... rather than 1, 2, 3.
+        periods = Reference(sheet.sheet, min_col=1, min_row=blocks["mean"] + 1, max_row=blocks["mean"] + count)
+        for series in chart.series:
+            series.cat = AxDataSource(strRef=StrRef(f=str(periods)))
         _style_series(chart, h)
         column = get_column_letter(1 + (index % 2) * CHART_COLUMNS)
         sheet.sheet.add_chart(chart, f"{column}{charts_row + (index // 2) * CHART_ROWS}")
