@@ -209,10 +209,9 @@ def group_scores(groups: np.ndarray, items: np.ndarray, scores: np.ndarray, n_gr
     """
     weight = np.asarray(weights, dtype=float)
     n_items = weight.size
-    sums = np.zeros((n_groups, n_items))
-    counts = np.zeros((n_groups, n_items))
-    np.add.at(sums, (groups, items), scores)
-    np.add.at(counts, (groups, items), 1)
+    cells = np.asarray(groups, dtype=np.int64) * n_items + np.asarray(items, dtype=np.int64)
+    sums = np.bincount(cells, weights=scores, minlength=n_groups * n_items).reshape(n_groups, n_items)
+    counts = np.bincount(cells, minlength=n_groups * n_items).reshape(n_groups, n_items)
     answered = counts > 0
     with np.errstate(invalid="ignore", divide="ignore"):
         item_means = np.where(answered, sums / np.where(answered, counts, 1), np.nan)

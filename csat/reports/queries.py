@@ -1,7 +1,7 @@
 """The store reads behind the survey report.
 
 Large data stays in the database: per item and round the report needs only
-count, sum, sum of squares, min and max (one GROUP BY). The one requested
+count, sum and sum of squares (one GROUP BY). The one requested
 round's raw scores are fetched once, straight through the DB-API cursor into
 numpy (the ORM's row objects cost three times as much on 250,000 answers), for
 medians, respondent scores and correlations. Statements are built with
@@ -114,7 +114,7 @@ def _scored():
 
 
 def item_moments(session, round_ids: list[int]) -> list[tuple]:
-    """(round id, item id, count, sum, sum of squares, min, max) of counted scores, per round and item."""
+    """(round id, item id, count, sum, sum of squares) of counted scores, per round and item."""
     from sqlalchemy import func
     from sqlmodel import select
 
@@ -123,7 +123,7 @@ def item_moments(session, round_ids: list[int]) -> list[tuple]:
     if not round_ids:
         return []
     query = (select(Response.round_id, Answer.item_id, func.count(Answer.score), func.sum(Answer.score),
-                    func.sum(Answer.score * Answer.score), func.min(Answer.score), func.max(Answer.score))
+                    func.sum(Answer.score * Answer.score))
              .join(Response, Response.id == Answer.response_id)
              .where(Response.round_id.in_([int(round_id) for round_id in round_ids]), _scored())
              .group_by(Response.round_id, Answer.item_id))
@@ -158,7 +158,7 @@ def round_responses(session, round_id: int) -> list[tuple]:
              .join(Customer, Customer.id == Response.customer_id)
              .where(Response.round_id == int(round_id))
              .order_by(Customer.code, Response.respondent, Response.id))
-    return list(session.exec(query).all())
+    return _raw_rows(session, query)
 
 
 def answer_comments(session, round_id: int) -> list[tuple]:

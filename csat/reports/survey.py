@@ -130,6 +130,7 @@ def build(session, settings, period: str | None = None, lang: str | None = None,
     With answers=True the data also carries every response's raw answers (for the xlsx workbook).
     """
     lang = lang or settings.company.lang
+    _preload("scipy.special")
     all_rounds = queries.rounds(session)
     counts = queries.response_counts(session)
     current = _pick_round(all_rounds, counts, period)
@@ -218,6 +219,19 @@ def build(session, settings, period: str | None = None, lang: str | None = None,
     if answers:
         data["answers"] = _answer_rows(session, current.id, responses, template)
     return data
+
+
+def _preload(module: str) -> None:
+    """Import a slow module on a helper thread while the database works (sqlite3 releases the GIL).
+
+    scipy.special takes a third of a second to import; the scoring code imports
+    it normally later and simply waits if this thread is not done yet.
+    """
+    import sys
+    import threading
+
+    if module not in sys.modules:
+        threading.Thread(target=__import__, args=(module,), name=f"preload {module}").start()
 
 
 def _index_of(values: np.ndarray, keys: np.ndarray) -> np.ndarray:
