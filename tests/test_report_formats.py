@@ -114,6 +114,9 @@ def test_html_is_self_contained_and_escaped(seeded, cli, tmp_path):
     assert not any("src" in attrs or attrs.get("href", "").startswith("http") for _, attrs in parser.tags)
     assert tags.count("svg") == 8 and tags.count("polyline") >= 16  # a mean and a limit line per item
     assert "&lt;script&gt;alert" in document
+    headings = [line for line in document.splitlines() if line.startswith("<h2>")]
+    assert headings == ["<h2>Summary</h2>", "<h2>Items needing action</h2>", "<h2>Items</h2>", "<h2>Trend</h2>",
+                        "<h2>Key drivers</h2>", "<h2>Lowest-scoring customers</h2>", "<h2>Comments</h2>"]
     assert RESPONSE_COMMENT in "".join(parser.text)  # shown as text
     assert "-Minus &amp; &lt;Sons&gt;" in document
     text = " ".join(parser.text)
@@ -165,6 +168,18 @@ def test_xlsx_in_chinese(seeded, cli, tmp_path):
     assert workbook.sheetnames[0] == "概况"
     values = [cell.value for row in workbook["概况"].iter_rows() for cell in row]
     assert "交货准时" in values and "低于行动限" in values
+
+
+def test_format_follows_the_output_file_name(seeded, cli, tmp_path):
+    for name, check in (("review.html", "<!DOCTYPE html>"), ("r.json", '"period": "2024H2"'), ("m.md", "# Customer")):
+        assert cli("report", "-o", tmp_path / name).exit_code == 0
+        assert check in (tmp_path / name).read_text(encoding="utf-8")
+    assert cli("report", "-o", tmp_path / "book.xlsx").exit_code == 0
+    assert load_workbook(tmp_path / "book.xlsx").sheetnames[0] == "Summary"
+    assert cli("report", "-o", tmp_path / "plain.txt").exit_code == 0
+    assert "On-time delivery" in (tmp_path / "plain.txt").read_text(encoding="utf-8")
+    assert cli("report", "-f", "json", "-o", tmp_path / "forced.md").exit_code == 0
+    assert json.loads((tmp_path / "forced.md").read_text(encoding="utf-8"))["period"] == "2024H2"
 
 
 def test_trend_side_by_side(seeded, cli, tmp_path):

@@ -25,7 +25,7 @@ class ReportFormat(str, Enum):
 
 def report(
     half: Annotated[Optional[str], typer.Option("--half", help="Survey round, e.g. 2024H1 (default: the latest round with responses).", show_default=False)] = None,
-    fmt: Annotated[ReportFormat, typer.Option("--format", "-f", help="Output format.")] = ReportFormat.table,
+    fmt: Annotated[Optional[ReportFormat], typer.Option("--format", "-f", help="Output format (default: from the -o file's extension, else table).", show_default=False)] = None,
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write to this file (default: stdout; xlsx: report-<period>.xlsx).", dir_okay=False, show_default=False)] = None,
     lang: LangOption = None,
     trend: Annotated[bool, typer.Option("--trend", help="Show every round side by side instead of one round.")] = False,
@@ -39,6 +39,7 @@ def report(
     from csat.periods import Half
 
     period = parse_or_usage(Half.parse, half, "--half")
+    fmt = fmt or _format_of(output)
     if trend and period is not None:
         raise typer.BadParameter("--trend shows every round; leave out --half", param_hint="--trend")
     opened, store = workspace_and_store(home)
@@ -48,7 +49,7 @@ def report(
 
         with store.read_session() as session:
             data = build_trend(session, opened.settings, language)
-        _write_trend(data, fmt.value, output)
+        _write(data, fmt.value, output, TREND_RENDERERS, "report-trend.xlsx", _trend_table)
         flagged = [item for item in data["items"] if item["series"] and item["series"][-1]["status"] in ("below", "at_risk")]
     else:
         from csat.reports.survey import build
@@ -60,11 +61,18 @@ def report(
             from csat.reports.text import headings
 
             say(headings(data["lang"])["no_responses"].format(period=data["period"], invited=data["invited"]))
-        _write_report(data, fmt.value, output)
+        _write(data, fmt.value, output, REPORT_RENDERERS, f"report-{data['period']}.xlsx", _report_table)
         flagged = data["flagged"]
     if fail_on_flag and flagged:
         say(f"{len(flagged)} item(s) below the action limit or at risk")
         raise typer.Exit(FLAGGED_EXIT)
+
+
+def _format_of(output: Optional[Path]) -> ReportFormat:
+    """The format a file name asks for (review.html -> html); table when there is none."""
+    suffix = output.suffix.lower().lstrip(".") if output else ""
+    suffix = {"htm": "html", "markdown": "md"}.get(suffix, suffix)
+    return ReportFormat(suffix) if suffix in ReportFormat.__members__ and suffix != "table" else ReportFormat.table
 
 
 def _deliver(text: str, output: Optional[Path]) -> None:
@@ -77,48 +85,28 @@ def _deliver(text: str, output: Optional[Path]) -> None:
     say(f"Wrote {output}")
 
 
-def _write_report(data: dict[str, Any], fmt: str, output: Optional[Path]) -> None:
+# format -> (module, function); imported only when used, so `csat --help` stays light.
+REPORT_RENDERERS = {"json": ("csat.reports.render", "render_json"), "md": ("csat.reports.render", "render_md"),
+                    "html": ("csat.reports.html", "render_html"), "xlsx": ("csat.reports.xlsx", "render_xlsx")}
+TREND_RENDERERS = {"json": ("csat.reports.render", "render_trend_json"),
+                   "md": ("csat.reports.render", "render_trend_md"),
+                   "html": ("csat.reports.html", "render_trend_html"),
+                   "xlsx": ("csat.reports.xlsx", "render_trend_xlsx")}
+
+
+def _write(data: dict[str, Any], fmt: str, output: Optional[Path], renderers: dict, workbook_name: str,
+           draw_table) -> None:
+    if fmt == "table":
+        _print(lambda console: draw_table(data, console), output)
+        return
+    from importlib import import_module
+
+    module, function = renderers[fmt]
+    render = getattr(import_module(module), function)
     if fmt == "xlsx":
-        from csat.reports.xlsx import render_xlsx
-
-        path = render_xlsx(data, output or Path(f"report-{data['period']}.xlsx"))
-        say(f"Wrote {path}")
-    elif fmt == "json":
-        from csat.reports.render import render_json
-
-        _deliver(render_json(data), output)
-    elif fmt == "md":
-        from csat.reports.render import render_md
-
-        _deliver(render_md(data), output)
-    elif fmt == "html":
-        from csat.reports.html import render_html
-
-        _deliver(render_html(data), output)
+        say(f"Wrote {render(data, output or Path(workbook_name))}")
     else:
-        _print(lambda console: _report_table(data, console), output)
-
-
-def _write_trend(trend: dict[str, Any], fmt: str, output: Optional[Path]) -> None:
-    if fmt == "xlsx":
-        from csat.reports.xlsx import render_trend_xlsx
-
-        path = render_trend_xlsx(trend, output or Path("report-trend.xlsx"))
-        say(f"Wrote {path}")
-    elif fmt == "json":
-        from csat.reports.render import render_trend_json
-
-        _deliver(render_trend_json(trend), output)
-    elif fmt == "md":
-        from csat.reports.render import render_trend_md
-
-        _deliver(render_trend_md(trend), output)
-    elif fmt == "html":
-        from csat.reports.html import render_trend_html
-
-        _deliver(render_trend_html(trend), output)
-    else:
-        _print(lambda console: _trend_table(trend, console), output)
+        _deliver(render(data), output)
 
 
 def _print(draw, output: Optional[Path]) -> None:
