@@ -162,6 +162,25 @@ def test_xlsx_workbook(seeded, cli, tmp_path):
     assert not any("<f>" in text or "<f " in text for name, text in xml.items() if name.startswith("xl/worksheets/"))
 
 
+def test_xlsx_keeps_hostile_text_as_text(store, cli, tmp_path):
+    customers = [("C-001", "+cmd|' /C calc'!A0", "en"), ("C-002", "@SUM(1+1)", "en")]
+    plan = {"2024H1": [
+        {"customer": "C-001", "scores": {"quality": 80}, "comment": "-2+3 bell\x07 and NUL\x00 inside",
+         "respondent": "=1+1"},
+        {"customer": "C-002", "scores": {"quality": 90}, "item_comments": {"quality": "\t=cmd"}},
+    ]}
+    seed(store, plan, customers=customers)
+    assert cli("report", "-o", tmp_path / "r.xlsx").exit_code == 0
+    workbook = load_workbook(tmp_path / "r.xlsx")
+    answers = [[cell.value for cell in row] for row in workbook["Answers"].iter_rows(min_row=2)]
+    assert answers[0][:3] == ["C-001", "+cmd|' /C calc'!A0", "=1+1"]
+    assert answers[0][-1] == "-2+3 bell and NUL inside"
+    assert answers[1][1] == "@SUM(1+1)"
+    assert "=cmd" in [row[4] for row in workbook["Comments"].iter_rows(min_row=2, values_only=True)]
+    xml = _sheet_xml(tmp_path / "r.xlsx")
+    assert not any("<f>" in text or "<f " in text for name, text in xml.items() if name.startswith("xl/worksheets/"))
+
+
 def test_xlsx_in_chinese(seeded, cli, tmp_path):
     assert cli("report", "-f", "xlsx", "--lang", "zh", "-o", tmp_path / "zh.xlsx").exit_code == 0
     workbook = load_workbook(tmp_path / "zh.xlsx")

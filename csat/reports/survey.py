@@ -82,8 +82,8 @@ def _trend(settings, lang: str, history: list[queries.RoundRow], round_items: li
         for item_id in items:
             row = template.get(item_id)
             values = stats.get((round_.id, item_id), {"n": 0, "mean": None, "sd": None})
-            if row is None:
-                series[item_id].append({"period": round_.period, "n": values["n"], "mean": values["mean"],
+            if row is None:  # not asked in this round
+                series[item_id].append({"period": round_.period, "n": 0, "mean": None,
                                         "action_limit": None, "status": None, "reason": None})
                 continue
             assessment = scoring.assess(values["mean"], earlier_means[item_id], _rules(settings, row.action_limit), lang)

@@ -17,7 +17,7 @@ from typing import Any
 from csat.reports import text as words
 from csat.reports.files import write_with
 from csat.reports.render import focus_sentence
-from csat.sheets.write import set_text_cell
+from csat.sheets.write import is_dangerous, set_text_cell
 
 MEAN_FORMAT = "0.0"
 SHARE_FORMAT = "0.0%"
@@ -39,18 +39,26 @@ class _Sheet:
         self.row = 0
 
     def append(self, values: list[Any], style: dict[str, Any] | None = None, formats: dict[int, str] | None = None) -> int:
+        """Append one row; styled, number-formatted and formula-like text cells become WriteOnlyCells."""
         from openpyxl.cell import WriteOnlyCell
+        from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
-        cells = []
+        row = []
         for index, value in enumerate(values):
-            cell = WriteOnlyCell(self.sheet)
-            set_text_cell(cell, value)
-            for name, setting in (style or {}).items():
-                setattr(cell, name, setting)
-            if formats and index in formats and isinstance(value, (int, float)):
-                cell.number_format = formats[index]
-            cells.append(cell)
-        self.sheet.append(cells)
+            if isinstance(value, str):
+                # Control characters pasted into a comment would make openpyxl refuse the whole workbook.
+                value = ILLEGAL_CHARACTERS_RE.sub("", value)
+            number_format = formats.get(index) if formats and isinstance(value, (int, float)) else None
+            if style or number_format or (isinstance(value, str) and is_dangerous(value)):
+                cell = WriteOnlyCell(self.sheet)
+                set_text_cell(cell, value)
+                for name, setting in (style or {}).items():
+                    setattr(cell, name, setting)
+                if number_format:
+                    cell.number_format = number_format
+                value = cell
+            row.append(value)
+        self.sheet.append(row)
         self.row += 1
         return self.row
 
