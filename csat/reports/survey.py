@@ -142,48 +142,24 @@ def build(session, settings, period: str | None = None, lang: str | None = None,
     response_ids, item_ids, scores = queries.round_scores(session, current.id)
     invitations = queries.invitation_counts(session)
 
-    # Map the round's answers to 0-based item, respondent and customer indexes.
-    item_index = _index_of(item_ids, np.array([row.item_id for row in template], dtype=np.int64))
-    response_order = np.array([row[0] for row in responses], dtype=np.int64)
-    respondent_index = _index_of(response_ids, response_order)
-    keep = (item_index >= 0) & (respondent_index >= 0)
-    item_index, respondent_index, scores = item_index[keep], respondent_index[keep], scores[keep]
-    customer_ids = list(dict.fromkeys(row[1] for row in responses))  # responses come ordered by customer code
-    customer_of_response = _index_of(np.array([row[1] for row in responses], dtype=np.int64),
-                                     np.array(customer_ids, dtype=np.int64))
-    weights = [row.weight for row in template]
-
-    per_item = scoring.per_item(item_index, scores, len(template))
+    answers_of = _AnswerIndex(response_ids, item_ids, scores, responses, template)
+    per_item = scoring.per_item(answers_of.item, answers_of.score, len(template))
     exact = {row.item_id: scoring.describe(values, row.action_limit, settings.survey.top_box)
              for row, values in zip(template, per_item)}
     trend = _trend(settings, lang, history, round_items, moments, exact, invitations, counts)
-    trend_by_code = {entry["code"]: entry for entry in trend["items"]}
+    items = _items(settings, lang, template, exact, trend)
+    weights = [row.weight for row in template]
 
-    items = []
-    for row in template:
-        values = exact[row.item_id]
-        earlier = [point for point in trend_by_code[row.code]["series"][:-1] if point["mean"] is not None]
-        previous = earlier[-1] if earlier else None
-        assessment = scoring.assess(values["mean"], [point["mean"] for point in earlier],
-                                    _rules(settings, row.action_limit), lang)
-        items.append({
-            "code": row.code, "label": row.label(lang), **values,
-            "previous_mean": previous["mean"] if previous else None,
-            "change": values["mean"] - previous["mean"] if previous and values["mean"] is not None else None,
-            "status": assessment.status, "reason": assessment.reason,
-            "label_en": row.label_en, "label_zh": row.label_zh, "weight": row.weight,
-            "action_limit": row.action_limit, "previous_period": previous["period"] if previous else None,
-            "slope": assessment.slope, "projection": assessment.projection,
-        })
-
-    respondent_scores, _, matrix = scoring.group_scores(respondent_index, item_index, scores, len(responses), weights)
-    customer_scores, customer_answers, _ = scoring.group_scores(customer_of_response[respondent_index], item_index,
-                                                                scores, len(customer_ids), weights)
+    respondent_scores, _, matrix = scoring.group_scores(answers_of.respondent, answers_of.item, answers_of.score,
+                                                        len(responses), weights)
+    customer_scores, customer_answers, _ = scoring.group_scores(answers_of.customer, answers_of.item,
+                                                                answers_of.score, len(answers_of.customer_ids), weights)
     codes = [row.code for row in template]
     basis_is_overall = OVERALL_CODE in codes
     basis = matrix[:, codes.index(OVERALL_CODE)] if basis_is_overall else respondent_scores
     drivers = _drivers(items, matrix, basis, skip=OVERALL_CODE if basis_is_overall else None)
-    customers = _customers(responses, customer_ids, customer_scores, customer_answers, settings.survey.action_limit)
+    customers = _customers(responses, answers_of.customer_ids, customer_scores, customer_answers,
+                           settings.survey.action_limit)
 
     round_record = trend["rounds"][-1]
     previous_round = next((record for record in reversed(trend["rounds"][:-1]) if record["csi"] is not None), None)
@@ -206,7 +182,7 @@ def build(session, settings, period: str | None = None, lang: str | None = None,
         "focus": _focus(drivers),
         "previous_csi": previous_round["csi"] if previous_round else None,
         "csi_change": csi - previous_round["csi"] if previous_round and csi is not None else None,
-        "responding_customers": len(customer_ids),
+        "responding_customers": len(answers_of.customer_ids),
         "margin": settings.survey.margin,
         "top_box": settings.survey.top_box,
         "round_status": current.status,
@@ -219,6 +195,48 @@ def build(session, settings, period: str | None = None, lang: str | None = None,
     if answers:
         data["answers"] = _answer_rows(session, current.id, responses, template)
     return data
+
+
+class _AnswerIndex:
+    """The round's counted answers as 0-based item, respondent and customer indexes (numpy arrays).
+
+    Respondents follow `responses` (ordered by customer code), customers their first appearance there;
+    answers to items outside the round's template are dropped.
+    """
+
+    def __init__(self, response_ids: np.ndarray, item_ids: np.ndarray, scores: np.ndarray,
+                 responses: list[tuple], template: list[queries.RoundItemRow]):
+        item = _index_of(item_ids, np.array([row.item_id for row in template], dtype=np.int64))
+        respondent = _index_of(response_ids, np.array([row[0] for row in responses], dtype=np.int64))
+        keep = (item >= 0) & (respondent >= 0)
+        self.item, self.respondent, self.score = item[keep], respondent[keep], scores[keep]
+        self.customer_ids = list(dict.fromkeys(row[1] for row in responses))
+        customer_of_response = _index_of(np.array([row[1] for row in responses], dtype=np.int64),
+                                         np.array(self.customer_ids, dtype=np.int64))
+        self.customer = customer_of_response[self.respondent]
+
+
+def _items(settings, lang: str, template: list[queries.RoundItemRow], exact: dict[int, dict],
+           trend: dict[str, Any]) -> list[dict[str, Any]]:
+    """The item table: statistics, the previous round with data, status and reason."""
+    series_of = {entry["code"]: entry["series"] for entry in trend["items"]}
+    items = []
+    for row in template:
+        values = exact[row.item_id]
+        earlier = [point for point in series_of[row.code][:-1] if point["mean"] is not None]
+        previous = earlier[-1] if earlier else None
+        assessment = scoring.assess(values["mean"], [point["mean"] for point in earlier],
+                                    _rules(settings, row.action_limit), lang)
+        items.append({
+            "code": row.code, "label": row.label(lang), **values,
+            "previous_mean": previous["mean"] if previous else None,
+            "change": values["mean"] - previous["mean"] if previous and values["mean"] is not None else None,
+            "status": assessment.status, "reason": assessment.reason,
+            "label_en": row.label_en, "label_zh": row.label_zh, "weight": row.weight,
+            "action_limit": row.action_limit, "previous_period": previous["period"] if previous else None,
+            "slope": assessment.slope, "projection": assessment.projection,
+        })
+    return items
 
 
 def _preload(module: str) -> None:
