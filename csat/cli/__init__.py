@@ -12,8 +12,7 @@ from typing import Annotated, Optional
 import typer
 
 from csat import __version__
-from csat.cli import _common, audit, customers, db, items, workspace
-from csat.cli import capa, feedback
+from csat.cli import _common, audit, capa, customers, db, feedback, items, reports, workspace
 from csat.cli._common import CsatGroup
 
 app = typer.Typer(
@@ -50,6 +49,7 @@ app.add_typer(db.app, name="db", help="Upgrade, inspect and back up the store.")
 app.add_typer(feedback.app, name="feedback", help="Log customer feedback and complaints, reply, close, summarise each quarter.")
 app.add_typer(capa.app, name="capa", help="Open, work through, verify and close corrective and preventive actions.")
 app.add_typer(audit.app, name="audit", help="Read the audit trail of changes to records.")
+app.command(name="report")(reports.report)
 
 
 def main() -> None:
