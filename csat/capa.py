@@ -162,7 +162,8 @@ def _insert(session, today: date, **values):
 
 
 def open_for_item(session, settings, period: str, item_code: str, *, reason: str = "", title: str | None = None,
-                  dept: str | None = None, due: date | None = None, today: date | None = None):
+                  dept: str | None = None, due: date | None = None, today: date | None = None,
+                  at_risk: bool = False):
     """The CAPA for a survey item of a round: (record, created). An existing one is returned as is."""
     from sqlmodel import select
 
@@ -188,10 +189,10 @@ def open_for_item(session, settings, period: str, item_code: str, *, reason: str
     today = today or date.today()
     if settings.company.lang == "zh":
         label_zh = round_item.label_zh or round_item.label_en
-        default_title = f"{half} 满意度调查项目“{label_zh}”低于行动界限"
+        default_title = f"{half} 满意度调查项目“{label_zh}”{'趋近' if at_risk else '低于'}行动界限"
         default_description = f"{half} 满意度调查项目 {item.code}（{label_zh}）低于行动界限 {round_item.action_limit:g}。"
     else:
-        default_title = f"{round_item.label_en} below the action limit in the {half} survey"
+        default_title = f"{round_item.label_en} {'at risk of falling below' if at_risk else 'below'} the action limit in the {half} survey"
         default_description = (f"Survey item {item.code} ({round_item.label_en}) of the {half} round is below its"
                                f" action limit of {round_item.action_limit:g}.")
     description = reason.strip() or default_description
@@ -335,6 +336,16 @@ def list_capas(session, *, status: str | None = None, overdue: bool = False, tod
         query = query.where(Capa.status == status)
     found = list(session.exec(query).all())
     return [capa for capa in found if is_overdue(capa, today)] if overdue else found
+
+
+def open_for_flagged(session, settings, period: str, flagged: list[dict[str, Any]],
+                     today: date | None = None) -> list[tuple[Any, bool, dict[str, Any]]]:
+    """A CAPA for every flagged item of a report (below or at risk), never two for one round and item."""
+    return [
+        (*open_for_item(session, settings, period, item["code"], reason=item.get("reason", ""),
+                        today=today, at_risk=item.get("status") == "at_risk"), item)
+        for item in flagged
+    ]
 
 
 def capas_past_due(session, settings, today: date) -> list:

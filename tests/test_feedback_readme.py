@@ -13,7 +13,7 @@ README = Path(__file__).resolve().parent.parent / "README.md"
 
 def tour_commands() -> list[list[str]]:
     text = README.read_text(encoding="utf-8")
-    section = text[text.index("### Feedback and complaints"):text.index("### Audit trail")]
+    section = text[text.index("### Feedback and complaints"):text.index("### Reports")]
     commands = []
     for block in re.findall(r"```sh\n(.*?)```", section, re.S):
         for line in block.replace("\\\n", " ").splitlines():

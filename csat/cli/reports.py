@@ -29,6 +29,7 @@ def report(
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write to this file (default: stdout; xlsx: report-<period>.xlsx).", dir_okay=False, show_default=False)] = None,
     lang: LangOption = None,
     trend: Annotated[bool, typer.Option("--trend", help="Show every round side by side instead of one round.")] = False,
+    open_capa: Annotated[bool, typer.Option("--open-capa", help="Open a CAPA for each flagged item that has none for this round yet.")] = False,
     fail_on_flag: Annotated[bool, typer.Option("--fail-on-flag", help=f"Exit with {FLAGGED_EXIT} when any item is below its action limit or at risk.")] = False,
     home: Home = None,
 ) -> None:
@@ -42,6 +43,8 @@ def report(
     fmt = fmt or _format_of(output)
     if trend and period is not None:
         raise typer.BadParameter("--trend shows every round; leave out --half", param_hint="--trend")
+    if trend and open_capa:
+        raise typer.BadParameter("--open-capa works on one round; leave out --trend", param_hint="--open-capa")
     opened, store = workspace_and_store(home)
     language = lang.value if lang else None
     if trend:
@@ -63,9 +66,21 @@ def report(
             say(headings(data["lang"])["no_responses"].format(period=data["period"], invited=data["invited"]))
         _write(data, fmt.value, output, REPORT_RENDERERS, f"report-{data['period']}.xlsx", _report_table)
         flagged = data["flagged"]
+        if open_capa and flagged:
+            _open_capas(store, opened.settings, data["period"], flagged)
     if fail_on_flag and flagged:
         say(f"{len(flagged)} item(s) below the action limit or at risk")
         raise typer.Exit(FLAGGED_EXIT)
+
+
+def _open_capas(store, settings, period: str, flagged: list[dict[str, Any]]) -> None:
+    from csat.capa import open_for_flagged
+
+    with store.session() as session:
+        opened = open_for_flagged(session, settings, period, flagged)
+    for capa, created, item in opened:
+        verb = "Opened" if created else "Already open:"
+        say(f"{verb} {capa.number} for {item['code']} ({item['reason']})")
 
 
 def _format_of(output: Optional[Path]) -> ReportFormat:
