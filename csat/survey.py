@@ -15,7 +15,9 @@ import base64
 import os
 import secrets
 import signal
+import sys
 import threading
+from collections import deque
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
@@ -25,8 +27,8 @@ from typing import Callable, Iterator
 from csat.errors import Conflict, CsatError, NotFound
 from csat.forms.content import FormContent, build_content
 from csat.forms.html import Addressee, render_form, render_letter, subject
-from csat.mailer import (Attachment, SendError, address, build_message, reply_to_address, safe_filename,
-                         sender_address, transport_for)
+from csat.mailer import (Attachment, Prepared, SendError, address, build_message, prepare, reply_to_address,
+                         safe_filename, sender_address, transport_for)
 from csat.periods import Half
 
 LANGUAGES = ("en", "zh")
@@ -248,18 +250,62 @@ def deferred_interrupt() -> Iterator[Callable[[], bool]]:
         signal.signal(signal.SIGINT, previous)
 
 
-def record_outcome(store, invitation_id: int, email: str, message_id: str = "", error: str = "") -> None:
-    """Store one invitation's outcome in its own transaction: sent (with Message-ID) or failed (with reason)."""
-    from csat.models import Invitation, now
+class OutcomeLog:
+    """Stores each invitation's outcome in its own transaction: sent (Message-ID, time) or failed (reason).
 
-    with store.session() as session:
-        invitation = session.get(Invitation, invitation_id)
-        invitation.email = email
+    One connection and statements built once, with Core rather than the ORM: this runs once per
+    message on the send's critical path. The audit entry is written in the same transaction, with
+    the old and new values, as the ORM hook would.
+    """
+
+    _FIELDS = ("email", "status", "error", "message_id", "sent_at")
+
+    def __init__(self, store):
+        from sqlalchemy import bindparam, select, update
+
+        from csat.models import Invitation
+
+        table = Invitation.__table__
+        self.store = store
+        self._select = select(*(table.c[name] for name in self._FIELDS)).where(table.c.id == bindparam("row_id"))
+        self._update = update(table).where(table.c.id == bindparam("row_id"))
+        self._connection = None
+
+    def __enter__(self) -> "OutcomeLog":
+        self._connection = self.store.engine.connect()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            connection.close()
+
+    def record(self, invitation_id: int, email: str, message_id: str = "", error: str = "") -> None:
+        from csat import audit
+        from csat.models import now
+
         if error:
-            invitation.status, invitation.error = "failed", error
+            values = {"email": email, "status": "failed", "error": error}
         else:
-            invitation.status, invitation.error = "sent", ""
-            invitation.message_id, invitation.sent_at = message_id, now()
+            values = {"email": email, "status": "sent", "error": "", "message_id": message_id, "sent_at": now()}
+        connection = self._connection
+        with connection.begin():
+            old = connection.execute(self._select, {"row_id": invitation_id}).one()._mapping
+            connection.execute(self._update.values(values), {"row_id": invitation_id})
+            changes = {name: [_plain(old[name]), _plain(value)] for name, value in values.items()
+                       if old[name] != value}
+            if changes:
+                audit.record(connection, "invitation", "update", record_id=invitation_id, changes=changes)
+
+
+def record_outcome(store, invitation_id: int, email: str, message_id: str = "", error: str = "") -> None:
+    """Store one invitation's outcome (sent with its Message-ID, or failed with the reason) on its own."""
+    with OutcomeLog(store) as log:
+        log.record(invitation_id, email, message_id, error)
+
+
+def _plain(value):
+    return value.isoformat() if hasattr(value, "isoformat") else value
 
 
 def _fail_all(store, recipients: list[Recipient], reason: str) -> None:
@@ -310,33 +356,72 @@ def send_round(workspace, store, period: str | Half | None = None, customers: li
     return report
 
 
+LOOKAHEAD = 8  # messages prepared ahead of the one being sent
+
+
+@contextmanager
+def _short_gil_turns():
+    """While preparing overlaps sending, let the sending thread take the interpreter back quickly when a
+    server reply arrives (the default 5 ms turn per SMTP round trip would cost more than it saves)."""
+    previous = sys.getswitchinterval()
+    sys.setswitchinterval(0.0002)
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(previous)
+
+
+def _prepare(forms: RoundForms, recipient: Recipient) -> Prepared:
+    return prepare(forms.message(recipient))
+
+
 def _deliver(store, forms: RoundForms, transport, recipients: list[Recipient], report: SendReport,
              on_progress: Progress | None) -> None:
+    """Send in order, committing each outcome; the next messages are prepared on a worker thread
+    meanwhile, so rendering overlaps the wait for the server."""
+    from concurrent.futures import ThreadPoolExecutor
+
     fatal = ""
-    with deferred_interrupt() as interrupted:
+    queue: deque = deque()
+    upcoming = iter(recipients)
+    with deferred_interrupt() as interrupted, _short_gil_turns(), OutcomeLog(store) as outcomes, \
+            ThreadPoolExecutor(1, thread_name_prefix="csat-prepare") as pool:
+        def top_up() -> None:
+            while len(queue) < LOOKAHEAD:
+                recipient = next(upcoming, None)
+                if recipient is None:
+                    return
+                queue.append((recipient, pool.submit(_prepare, forms, recipient)))
+
         try:
             transport.__enter__()
         except SendError as exc:
             fatal = exc.reason  # every invitation below then fails with this reason
         try:
-            for index, recipient in enumerate(recipients):
-                if interrupted():
-                    report.interrupted = True
-                    report.pending = [left.code for left in recipients[index:]]
+            top_up()
+            while queue:
+                if interrupted() or fatal:
+                    left = [recipient for recipient, _ in queue] + list(upcoming)
+                    for _, future in queue:
+                        future.cancel()
+                    if fatal:
+                        _fail_all(store, left, fatal)
+                        report.failed.extend((recipient.code, fatal) for recipient in left)
+                    else:
+                        report.interrupted = True
+                        report.pending = [recipient.code for recipient in left]
                     break
-                if fatal:
-                    _fail_all(store, recipients[index:], fatal)
-                    report.failed.extend((left.code, fatal) for left in recipients[index:])
-                    break
+                recipient, future = queue.popleft()
+                top_up()
                 error, message_id = "", ""
                 try:
-                    message_id = transport.send(forms.message(recipient), name=forms.message_name(recipient))
+                    message_id = transport.send(future.result(), name=forms.message_name(recipient))
                 except SendError as exc:
                     error = exc.reason
                     fatal = exc.reason if exc.fatal else ""
                 except ValueError as exc:
                     error = str(exc)
-                record_outcome(store, recipient.invitation_id, recipient.email, message_id, error)
+                outcomes.record(recipient.invitation_id, recipient.email, message_id, error)
                 if error:
                     report.failed.append((recipient.code, error))
                 else:
@@ -344,6 +429,8 @@ def _deliver(store, forms: RoundForms, transport, recipients: list[Recipient], r
                 if on_progress is not None:
                     on_progress(recipient, "failed" if error else "sent")
         finally:
+            for _, future in queue:
+                future.cancel()
             transport.__exit__(None, None, None)
 
 

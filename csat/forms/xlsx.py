@@ -59,18 +59,22 @@ class FormTemplate:
         workbook, self.identity = _build_workbook(content)
         buffer = io.BytesIO()
         workbook.save(buffer)
-        self._entries: list[tuple[zipfile.ZipInfo, bytes | list[str]]] = []
-        with zipfile.ZipFile(io.BytesIO(buffer.getvalue())) as archive:
+        # Parts without placeholders are zipped once; each form appends its patched parts to a copy.
+        static = io.BytesIO()
+        self._patched: list[tuple[zipfile.ZipInfo, list[str]]] = []
+        with zipfile.ZipFile(io.BytesIO(buffer.getvalue())) as archive, \
+                zipfile.ZipFile(static, "w", zipfile.ZIP_DEFLATED) as static_archive:
             for info in archive.infolist():
                 data = archive.read(info.filename)
                 fixed = zipfile.ZipInfo(info.filename, date_time=_FIXED_TIME)
                 fixed.compress_type = zipfile.ZIP_DEFLATED
-                if info.filename.endswith(".xml") and b"[[csat:" in data:
-                    self._entries.append((fixed, _PLACEHOLDER.split(data.decode("utf-8"))))
+                if b"[[csat:" in data:
+                    self._patched.append((fixed, _PLACEHOLDER.split(data.decode("utf-8"))))
                 else:
-                    self._entries.append((fixed, data))
-        found = [part for _info, data in self._entries if isinstance(data, list) for part in data[1::2]]
-        missing = set(_PLACEHOLDERS) - set(found)
+                    static_archive.writestr(fixed, data)
+        self._static = static.getvalue()
+        found = {name for _info, parts in self._patched for name in parts[1::2]}
+        missing = set(_PLACEHOLDERS) - found
         if missing:  # a layout change that lost a placeholder must not ship forms without identity
             raise RuntimeError(f"form template lost placeholders: {sorted(missing)}")
 
@@ -84,13 +88,12 @@ class FormTemplate:
             "name": _xml_text(customer_name), "contact": _xml_text(contact), "code": _xml_text(customer_code),
             "token": _xml_text(token), "signature": identity.signature(secret),
         }
-        buffer = io.BytesIO()
-        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as archive:
-            for info, data in self._entries:
-                if isinstance(data, list):
-                    parts = [values[part] if index % 2 else part for index, part in enumerate(data)]
-                    data = "".join(parts).encode("utf-8")
-                archive.writestr(info, data)
+        buffer = io.BytesIO(self._static)
+        buffer.seek(0, io.SEEK_END)
+        with zipfile.ZipFile(buffer, "a") as archive:
+            for info, parts in self._patched:
+                text = "".join(values[part] if index % 2 else part for index, part in enumerate(parts))
+                archive.writestr(info, text.encode("utf-8"))
         return buffer.getvalue()
 
 
