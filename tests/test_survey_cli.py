@@ -29,7 +29,7 @@ def test_bad_period_is_a_usage_error_showing_the_form(workspace, cli, bad):
 def test_open_list_close_reopen(workspace, cli):
     result = cli("survey", "open", "--half", "2024H1", "--due", "2024-07-31")
     assert result.exit_code == 0, result
-    assert "2024H1 round, 8 items" in result.stderr and "due 2024-07-31" in result.stderr
+    assert "Opened: 2024H1 round, 8 items" in result.stderr and "due 2024-07-31" in result.stderr
     assert "already open" in cli("survey", "open", "--half", "2024H1").stderr.lower()
     listed = json.loads(cli("survey", "list", "--format", "json").stdout)
     assert [(r["period"], r["status"], r["due_date"], r["items"], r["invited"]) for r in listed] == \
@@ -124,3 +124,19 @@ def test_every_command_has_help_with_an_example(cli, command):
 def test_survey_group_is_mounted():
     names = {group.name for group in app.registered_groups}
     assert "survey" in names
+
+
+def test_readme_survey_examples_run(workspace, cli, imported, tmp_path, monkeypatch):
+    import shlex
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### Survey rounds", 1)[1]
+    block = section.split("```sh", 1)[1].split("```", 1)[0]
+    monkeypatch.chdir(tmp_path)
+    commands = [shlex.split(line.split("  #")[0]) for line in block.strip().splitlines()]
+    assert {command[2] for command in commands} == set(COMMANDS)
+    for command in commands:
+        result = cli(*command[1:])
+        assert result.exit_code == 0, (command, result)
+    assert (tmp_path / "C-006.xlsx").is_file()

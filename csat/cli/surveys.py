@@ -64,7 +64,7 @@ def survey_open(
         round_, action = rounds.open_or_update(session, period, due=due_date, reopen=reopen,
                                                due_days=opened.settings.survey.due_days)
         item_count = len(rounds.round_items(session, round_))
-    say(f"{action.capitalize()}: the {round_.period} round, {item_count} items, template {round_.template_version}, "
+    say(f"{action.capitalize()}: {round_.period} round, {item_count} items, template {round_.template_version}, "
         f"due {round_.due_date.isoformat()}")
 
 
