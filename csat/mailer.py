@@ -150,8 +150,8 @@ def build_message(*, sender: Address, recipient: Address, subject: str, text: st
 class Prepared:
     """A message serialised once for the wire, with its envelope: what a transport sends.
 
-    Preparing is most of the cost of a message, so a sender can prepare the next
-    messages on another thread while the transport waits for the server.
+    Transports accept a prepared message as well as an EmailMessage, so a caller that
+    needs the bytes (to store or measure them) serialises only once.
     """
 
     message_id: str

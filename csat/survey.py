@@ -15,9 +15,7 @@ import base64
 import os
 import secrets
 import signal
-import sys
 import threading
-from collections import deque
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
@@ -27,8 +25,8 @@ from typing import Callable, Iterator
 from csat.errors import Conflict, CsatError, NotFound
 from csat.forms.content import FormContent, build_content
 from csat.forms.html import Addressee, render_form, render_letter, subject
-from csat.mailer import (Attachment, Prepared, SendError, address, build_message, prepare, reply_to_address,
-                         safe_filename, sender_address, transport_for)
+from csat.mailer import (Attachment, SendError, address, build_message, reply_to_address, safe_filename,
+                         sender_address, transport_for)
 from csat.periods import Half
 
 LANGUAGES = ("en", "zh")
@@ -321,7 +319,7 @@ def _fail_all(store, recipients: list[Recipient], reason: str) -> None:
             invitation.email = by_id[invitation.id].email
 
 
-Progress = Callable[[Recipient, str], None]
+Progress = Callable[[Recipient, str, int, int], None]  # (recipient, "sent" or "failed", done, total)
 
 
 def send_round(workspace, store, period: str | Half | None = None, customers: list[str] | None = None,
@@ -330,7 +328,7 @@ def send_round(workspace, store, period: str | Half | None = None, customers: li
     """Send the round's invitations (opening the round if needed) and record each outcome.
 
     `transport` defaults to SMTP when mail.smtp_host is set, else the outbox;
-    `on_progress(recipient, outcome)` is called after each message with "sent" or "failed".
+    `on_progress(recipient, outcome, done, total)` is called after each message, outcome "sent" or "failed".
     """
     settings = workspace.settings
     if transport is None and not dry_run:
@@ -356,66 +354,30 @@ def send_round(workspace, store, period: str | Half | None = None, customers: li
     return report
 
 
-LOOKAHEAD = 8  # messages prepared ahead of the one being sent
-
-
-@contextmanager
-def _short_gil_turns():
-    """While preparing overlaps sending, let the sending thread take the interpreter back quickly when a
-    server reply arrives (the default 5 ms turn per SMTP round trip would cost more than it saves)."""
-    previous = sys.getswitchinterval()
-    sys.setswitchinterval(0.0002)
-    try:
-        yield
-    finally:
-        sys.setswitchinterval(previous)
-
-
-def _prepare(forms: RoundForms, recipient: Recipient) -> Prepared:
-    return prepare(forms.message(recipient))
-
-
 def _deliver(store, forms: RoundForms, transport, recipients: list[Recipient], report: SendReport,
              on_progress: Progress | None) -> None:
-    """Send in order, committing each outcome; the next messages are prepared on a worker thread
-    meanwhile, so rendering overlaps the wait for the server."""
-    from concurrent.futures import ThreadPoolExecutor
-
+    """Send in order, committing each outcome before the next message; after a fatal error
+    (no server, login refused) the rest fail with the same reason instead of each waiting it out."""
     fatal = ""
-    queue: deque = deque()
-    upcoming = iter(recipients)
-    with deferred_interrupt() as interrupted, _short_gil_turns(), OutcomeLog(store) as outcomes, \
-            ThreadPoolExecutor(1, thread_name_prefix="csat-prepare") as pool:
-        def top_up() -> None:
-            while len(queue) < LOOKAHEAD:
-                recipient = next(upcoming, None)
-                if recipient is None:
-                    return
-                queue.append((recipient, pool.submit(_prepare, forms, recipient)))
-
+    with deferred_interrupt() as interrupted, OutcomeLog(store) as outcomes:
         try:
             transport.__enter__()
         except SendError as exc:
-            fatal = exc.reason  # every invitation below then fails with this reason
+            fatal = exc.reason
         try:
-            top_up()
-            while queue:
+            for index, recipient in enumerate(recipients):
                 if interrupted() or fatal:
-                    left = [recipient for recipient, _ in queue] + list(upcoming)
-                    for _, future in queue:
-                        future.cancel()
+                    left = recipients[index:]
                     if fatal:
                         _fail_all(store, left, fatal)
-                        report.failed.extend((recipient.code, fatal) for recipient in left)
+                        report.failed.extend((other.code, fatal) for other in left)
                     else:
                         report.interrupted = True
-                        report.pending = [recipient.code for recipient in left]
+                        report.pending = [other.code for other in left]
                     break
-                recipient, future = queue.popleft()
-                top_up()
                 error, message_id = "", ""
                 try:
-                    message_id = transport.send(future.result(), name=forms.message_name(recipient))
+                    message_id = transport.send(forms.message(recipient), name=forms.message_name(recipient))
                 except SendError as exc:
                     error = exc.reason
                     fatal = exc.reason if exc.fatal else ""
@@ -427,10 +389,8 @@ def _deliver(store, forms: RoundForms, transport, recipients: list[Recipient], r
                 else:
                     report.sent.append(recipient.code)
                 if on_progress is not None:
-                    on_progress(recipient, "failed" if error else "sent")
+                    on_progress(recipient, "failed" if error else "sent", index + 1, len(recipients))
         finally:
-            for _, future in queue:
-                future.cancel()
             transport.__exit__(None, None, None)
 
 

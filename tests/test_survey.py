@@ -142,7 +142,8 @@ def test_malformed_address_fails_that_invitation_only(workspace, store, imported
 
 
 def test_ctrl_c_stops_after_the_current_message_and_rerun_completes(workspace, store, imported):
-    def interrupt_after_two(recipient, outcome):
+    def interrupt_after_two(recipient, outcome, done, total):
+        assert total == 9 and outcome == "sent"
         if recipient.code == "C-002":
             os.kill(os.getpid(), signal.SIGINT)
 

@@ -158,10 +158,10 @@ class _progress:
         self.progress.start()
         self.task = None
 
-        def advance(recipient, outcome):
+        def advance(recipient, outcome, done, total):
             if self.task is None:
-                self.task = self.progress.add_task("Sending", total=None)
-            self.progress.update(self.task, advance=1, description=f"Sending {recipient.code}")
+                self.task = self.progress.add_task("Sending", total=total)
+            self.progress.update(self.task, completed=done, description=f"Sent {escape_markup(recipient.code)}")
 
         return advance
 
