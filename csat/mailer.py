@@ -329,8 +329,10 @@ class SmtpTransport:
                                 fatal=True) from None
             except _DROPPED as exc:
                 self._drop()
-                if attempt == 1:
-                    continue  # the server closed an idle connection: reconnect and try this message again
+                if attempt == 1 and not _timed_out(exc):
+                    # The server closed an idle connection: reconnect and try this message again. Not after
+                    # a timeout: the server may have taken the message and be slow to say so.
+                    continue
                 raise SendError(f"connection to {self.description} dropped: {_describe_os_error(exc)}") from None
             except smtplib.SMTPResponseException as exc:
                 self._reset()
@@ -351,6 +353,11 @@ class SmtpTransport:
             self._connection.rset()
         except (smtplib.SMTPException, OSError):
             self._drop()
+
+
+def _timed_out(exc: BaseException) -> bool:
+    cause = exc.__cause__ or exc.__context__
+    return isinstance(exc, TimeoutError) or isinstance(cause, TimeoutError)
 
 
 def _refusals(refused: dict) -> str:

@@ -16,13 +16,13 @@ import os
 import secrets
 import signal
 import threading
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Callable, Iterator
 
-from csat.errors import Conflict, CsatError, NotFound
+from csat.errors import Conflict, CsatError
 from csat.forms.content import FormContent, build_content
 from csat.forms.html import Addressee, render_form, render_letter, subject
 from csat.mailer import (Attachment, SendError, address, build_message, reply_to_address, safe_filename,
@@ -359,39 +359,36 @@ def _deliver(store, forms: RoundForms, transport, recipients: list[Recipient], r
     """Send in order, committing each outcome before the next message; after a fatal error
     (no server, login refused) the rest fail with the same reason instead of each waiting it out."""
     fatal = ""
-    with deferred_interrupt() as interrupted, OutcomeLog(store) as outcomes:
+    with deferred_interrupt() as interrupted, OutcomeLog(store) as outcomes, ExitStack() as stack:
         try:
-            transport.__enter__()
+            stack.enter_context(transport)
         except SendError as exc:
             fatal = exc.reason
-        try:
-            for index, recipient in enumerate(recipients):
-                if interrupted() or fatal:
-                    left = recipients[index:]
-                    if fatal:
-                        _fail_all(store, left, fatal)
-                        report.failed.extend((other.code, fatal) for other in left)
-                    else:
-                        report.interrupted = True
-                        report.pending = [other.code for other in left]
-                    break
-                error, message_id = "", ""
-                try:
-                    message_id = transport.send(forms.message(recipient), name=forms.message_name(recipient))
-                except SendError as exc:
-                    error = exc.reason
-                    fatal = exc.reason if exc.fatal else ""
-                except ValueError as exc:
-                    error = str(exc)
-                outcomes.record(recipient.invitation_id, recipient.email, message_id, error)
-                if error:
-                    report.failed.append((recipient.code, error))
+        for index, recipient in enumerate(recipients):
+            if interrupted() or fatal:
+                left = recipients[index:]
+                if fatal:
+                    _fail_all(store, left, fatal)
+                    report.failed.extend((other.code, fatal) for other in left)
                 else:
-                    report.sent.append(recipient.code)
-                if on_progress is not None:
-                    on_progress(recipient, "failed" if error else "sent", index + 1, len(recipients))
-        finally:
-            transport.__exit__(None, None, None)
+                    report.interrupted = True
+                    report.pending = [other.code for other in left]
+                break
+            error, message_id = "", ""
+            try:
+                message_id = transport.send(forms.message(recipient), name=forms.message_name(recipient))
+            except SendError as exc:
+                error = exc.reason
+                fatal = exc.reason if exc.fatal else ""
+            except ValueError as exc:
+                error = str(exc)
+            outcomes.record(recipient.invitation_id, recipient.email, message_id, error)
+            if error:
+                report.failed.append((recipient.code, error))
+            else:
+                report.sent.append(recipient.code)
+            if on_progress is not None:
+                on_progress(recipient, "failed" if error else "sent", index + 1, len(recipients))
 
 
 @dataclass
@@ -433,18 +430,3 @@ def write_atomically(path: Path, data: bytes) -> None:
     except OSError as exc:
         temporary.unlink(missing_ok=True)
         raise CsatError(f"cannot write {path}: {exc.strerror}") from None
-
-
-def find_invitation(session, round_, code: str):
-    """The invitation of a customer in a round, or NotFound."""
-    from sqlmodel import select
-
-    from csat import customers
-    from csat.models import Invitation
-
-    customer = customers.get(session, code)
-    invitation = session.exec(select(Invitation).where(Invitation.round_id == round_.id,
-                                                       Invitation.customer_id == customer.id)).first()
-    if invitation is None:
-        raise NotFound(f"customer {code!r} has no invitation in {round_.period}")
-    return invitation, customer

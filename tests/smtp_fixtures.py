@@ -12,6 +12,7 @@ Modules using `auth=True` add `pytestmark = AUTH_WITHOUT_TLS` (aiosmtpd warns ab
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 from contextlib import contextmanager
@@ -55,6 +56,7 @@ class Handler:
 
     reject: Callable[[str], bool] = lambda address: False
     drop_every: int = 0
+    stall_first: float = 0.0  # seconds to sit on the first message before answering (a hung server)
     received: list[Received] = field(default_factory=list)
     drops: int = 0
     _per_session: dict = field(default_factory=dict)
@@ -75,6 +77,10 @@ class Handler:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        if self.stall_first and not self.received:
+            self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), bytes(envelope.original_content)))
+            await asyncio.sleep(self.stall_first)
+            return "250 2.0.0 accepted, too late"
         self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), bytes(envelope.original_content)))
         self._per_session[id(session)] = self._per_session.get(id(session), 0) + 1
         return "250 2.0.0 Message accepted for delivery"

@@ -159,3 +159,13 @@ def test_password_comes_from_the_environment(monkeypatch, workspace):
     monkeypatch.setenv("CSAT_SMTP_PASSWORD", "s3cret")
     settings = SmtpSettings.from_settings(workspace.settings.mail)
     assert settings.password == "s3cret" and "s3cret" not in repr(settings)
+
+
+def test_server_that_stalls_after_data_is_not_sent_the_message_twice():
+    handler = Handler(stall_first=3)
+    with running_smtp(handler) as server, SmtpTransport(_settings(server.port, timeout=0.5)) as transport:
+        with pytest.raises(SendError) as caught:
+            transport.send(_message(to="first@acme.example"))
+        assert "timed out" in caught.value.reason and not caught.value.fatal
+        transport.send(_message(to="second@acme.example"))
+    assert server.recipients() == ["first@acme.example", "second@acme.example"]

@@ -140,6 +140,8 @@ def survey_send(
         report = survey.send_round(opened, store, period, customers=customer or None, dry_run=dry_run,
                                    resend=resend, on_progress=on_progress)
     _print_report(report)
+    if report.interrupted:
+        raise typer.Exit(130)
     if report.failed and not dry_run:
         raise typer.Exit(1)
 
