@@ -49,7 +49,16 @@ class FormContent:
 
     @property
     def instructions(self) -> str:
-        return self.words["instructions"].format(
+        """What to do with the xlsx form."""
+        return self._instructions("instructions")
+
+    @property
+    def print_instructions(self) -> str:
+        """What to do with the printed form."""
+        return self._instructions("instructions_print")
+
+    def _instructions(self, key: str) -> str:
+        return self.words[key].format(
             low=number_text(self.scale_min), high=number_text(self.scale_max), due=self.due_date.isoformat())
 
     def item_label(self, item: FormItem) -> str:

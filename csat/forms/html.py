@@ -60,7 +60,8 @@ def render_form(content: FormContent, addressee: Addressee) -> str:
     """The printable form as a standalone HTML page."""
     items = [{"label": content.item_label(item), "description": item.description, "choices": item.choices,
               "scale": item.scale_text} for item in content.items]
-    return template("forms/form.html").render(**_common(content, addressee), items=items)
+    context = _common(content, addressee) | {"instructions": content.print_instructions}
+    return template("forms/form.html").render(**context, items=items)
 
 
 def subject(content: FormContent) -> str:

@@ -20,6 +20,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "instructions": ("Please score each item from {low} (very poor) to {high} (excellent), or pick an answer "
                          "from the list where one is offered. Leave a score blank if the item does not apply. "
                          "Save the file and send it back by e-mail by {due}."),
+        "instructions_print": ("Please score each item from {low} (very poor) to {high} (excellent), or tick one answer "
+                               "where answers are listed. Leave a score blank if the item does not apply. "
+                               "Please return the form by {due}."),
         "number": "No.",
         "item": "Item",
         "description": "Description",
@@ -50,6 +53,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "due": "请于以下日期前回复",
         "instructions": ("请对每个项目按 {low}（很差）至 {high}（非常好）评分；如有下拉选项，请从列表中选择。"
                          "不适用的项目请留空。填写完成后请保存文件，并于 {due} 前通过电子邮件回复。"),
+        "instructions_print": ("请对每个项目按 {low}（很差）至 {high}（非常好）评分；如列有选项，请勾选一项。"
+                               "不适用的项目请留空。请于 {due} 前交回本表。"),
         "number": "序号",
         "item": "项目",
         "description": "说明",
