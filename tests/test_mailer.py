@@ -162,8 +162,8 @@ def test_password_comes_from_the_environment(monkeypatch, workspace):
 
 
 def test_server_that_stalls_after_data_is_not_sent_the_message_twice():
-    handler = Handler(stall_first=3)
-    with running_smtp(handler) as server, SmtpTransport(_settings(server.port, timeout=0.5)) as transport:
+    handler = Handler(stall_first=2.5)
+    with running_smtp(handler) as server, SmtpTransport(_settings(server.port, timeout=1.0)) as transport:
         with pytest.raises(SendError) as caught:
             transport.send(_message(to="first@acme.example"))
         assert "timed out" in caught.value.reason and not caught.value.fatal
