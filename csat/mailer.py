@@ -171,17 +171,16 @@ def prepare(message: EmailMessage) -> Prepared:
 
 
 def _boundary() -> str:
-    """A MIME boundary no generated text contains ('=' and '_' are outside base64 and our templates)."""
+    """A MIME boundary with 128 random bits, so no part can contain it by chance."""
     return f"==_csat_{secrets.token_hex(16)}_=="
 
 
 class OutboxTransport:
     """Writes each message as an .eml file into a folder (no configuration needed)."""
 
-    description = "outbox"
-
     def __init__(self, folder: Path):
         self.folder = Path(folder)
+        self.description = f"outbox {self.folder}"
 
     def __enter__(self) -> "OutboxTransport":
         try:

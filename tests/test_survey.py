@@ -33,6 +33,7 @@ def _invitations(store):
 def test_send_to_outbox_with_zero_configuration(workspace, store, imported):
     report = survey.send_round(workspace, store, "2024H1", today=date(2024, 7, 1))
     assert report.opened and report.due_date == date(2024, 7, 31)
+    assert report.destination == f"outbox {workspace.outbox}"
     assert len(report.sent) == 9 and report.failed == [] and report.skipped == []
     assert [recipient.code for recipient in report.no_email] == ["C-006"]
     messages = _eml(workspace)
