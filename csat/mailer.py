@@ -38,10 +38,13 @@ class _FoldOnceHeader(BaseHeader):
     """A header that remembers how it folds under a policy (headers are immutable)."""
 
     def fold(self, *, policy):
-        folded = self.__dict__.get("_csat_folded")
-        if folded is None or folded[0] is not policy:
-            folded = self._csat_folded = (policy, super().fold(policy=policy))
-        return folded[1]
+        # Keyed by the policy's settings: the generator clones the policy for every MIME part.
+        key = tuple(policy.__dict__.items())
+        folded = self.__dict__.setdefault("_csat_folded", {})
+        text = folded.get(key)
+        if text is None:
+            text = folded[key] = super().fold(policy=policy)
+        return text
 
 
 class _CachedHeaderRegistry(HeaderRegistry):
