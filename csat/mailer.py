@@ -220,6 +220,10 @@ class SmtpSettings:
     username: str = ""
     password: str = field(default="", repr=False)
     timeout: float = 30.0
+    tls: ssl.SSLContext | None = field(default=None, repr=False)  # default: the system's trusted CAs
+
+    def tls_context(self) -> ssl.SSLContext:
+        return self.tls or ssl.create_default_context()
 
     @classmethod
     def from_settings(cls, mail) -> "SmtpSettings":
@@ -278,15 +282,16 @@ class SmtpTransport:
         where = f"{settings.host}:{settings.port}"
         connection: smtplib.SMTP | None = None
         try:
+            # The host goes to the constructor: smtplib names it to TLS (SNI, certificate check) from there.
             if settings.security == "ssl":
-                connection = smtplib.SMTP_SSL(timeout=settings.timeout, local_hostname=self._local_hostname,
-                                              context=ssl.create_default_context())
+                connection = smtplib.SMTP_SSL(settings.host, settings.port, timeout=settings.timeout,
+                                              local_hostname=self._local_hostname, context=settings.tls_context())
             else:
-                connection = smtplib.SMTP(timeout=settings.timeout, local_hostname=self._local_hostname)
-            connection.connect(settings.host, settings.port)
+                connection = smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout,
+                                          local_hostname=self._local_hostname)
             connection.ehlo()
             if settings.security == "starttls":
-                connection.starttls(context=ssl.create_default_context())
+                connection.starttls(context=settings.tls_context())
                 connection.ehlo()
             if settings.username:
                 connection.login(settings.username, settings.password)
@@ -373,6 +378,10 @@ def _describe_os_error(exc: BaseException) -> str:
         return "connection refused (is the server running and the port right?)"
     if isinstance(exc, socket.gaierror):
         return f"unknown host ({exc.strerror})"
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return f"TLS certificate not trusted: {exc.verify_message}"
+    if isinstance(exc, ssl.SSLError):
+        return f"TLS failed: {exc.reason or exc}"
     if isinstance(exc, OSError) and exc.strerror:
         return exc.strerror
     return one_line(str(exc)) or type(exc).__name__

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import ssl
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -44,6 +45,7 @@ class Received:
     mail_from: str
     rcpt_tos: list[str]
     data: bytes
+    tls: bool = False
 
     @property
     def message(self):
@@ -77,19 +79,22 @@ class Handler:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        received = Received(envelope.mail_from, list(envelope.rcpt_tos), bytes(envelope.original_content),
+                            tls=session.ssl is not None or server.transport.get_extra_info("ssl_object") is not None)
         if self.stall_first and not self.received:
-            self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), bytes(envelope.original_content)))
+            self.received.append(received)
             await asyncio.sleep(self.stall_first)
             return "250 2.0.0 accepted, too late"
-        self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), bytes(envelope.original_content)))
+        self.received.append(received)
         self._per_session[id(session)] = self._per_session.get(id(session), 0) + 1
         return "250 2.0.0 Message accepted for delivery"
 
 
 class SmtpServer:
-    def __init__(self, controller: RandomPortController, handler: Handler):
+    def __init__(self, controller: RandomPortController, handler: Handler, client_tls=None):
         self.controller = controller
         self.handler = handler
+        self.client_tls = client_tls  # an SSLContext trusting the server's test CA
 
     @property
     def port(self) -> int:
@@ -109,17 +114,37 @@ def _authenticator(server, session, envelope, mechanism, auth_data):
     return AuthResult(success=(login, password) == (USER.encode(), PASSWORD.encode()), handled=False)
 
 
+def _tls_contexts():
+    """(server context, client context trusting it) from a throwaway CA, for 127.0.0.1."""
+    import trustme
+
+    authority = trustme.CA()
+    server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    authority.issue_cert("127.0.0.1", "localhost").configure_cert(server)
+    client = ssl.create_default_context()
+    authority.configure_trust(client)
+    return server, client
+
+
 @contextmanager
-def running_smtp(handler: Handler | None = None, auth: bool = False) -> Iterator[SmtpServer]:
+def running_smtp(handler: Handler | None = None, auth: bool = False, tls: str = "") -> Iterator[SmtpServer]:
+    """An aiosmtpd server; tls="starttls" requires STARTTLS, tls="ssl" speaks TLS from the first byte."""
     handler = handler or Handler()
-    options = {}
+    options: dict = {}
     if auth:
         # AUTH without TLS is fine on loopback.
         options = {"authenticator": _authenticator, "auth_required": True, "auth_require_tls": False}
+    client_tls = None
+    if tls:
+        server_tls, client_tls = _tls_contexts()
+        if tls == "starttls":
+            options |= {"tls_context": server_tls, "require_starttls": True}
+        else:
+            options |= {"ssl_context": server_tls}
     controller = RandomPortController(handler, **options)
     controller.start()
     try:
-        yield SmtpServer(controller, handler)
+        yield SmtpServer(controller, handler, client_tls)
     finally:
         controller.stop()
 

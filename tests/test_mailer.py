@@ -169,3 +169,22 @@ def test_server_that_stalls_after_data_is_not_sent_the_message_twice():
         assert "timed out" in caught.value.reason and not caught.value.fatal
         transport.send(_message(to="second@acme.example"))
     assert server.recipients() == ["first@acme.example", "second@acme.example"]
+
+
+@pytest.mark.parametrize("security", ["starttls", "ssl"])
+def test_tls_sends_encrypted_and_checks_the_certificate(security):
+    with running_smtp(tls=security) as server:
+        with SmtpTransport(_settings(server.port, security=security, tls=server.client_tls)) as transport:
+            transport.send(_message())
+        with SmtpTransport(_settings(server.port, security=security)) as transport, \
+                pytest.raises(SendError) as caught:
+            transport.send(_message(to="never@acme.example"))  # the test CA is not trusted by default
+    assert caught.value.fatal and "certificate" in caught.value.reason
+    assert [(message.rcpt_tos, message.tls) for message in server.received] == [(["buyer@acme.example"], True)]
+
+
+def test_server_requiring_starttls_refuses_plain_sessions():
+    with running_smtp(tls="starttls") as server, SmtpTransport(_settings(server.port)) as transport:
+        with pytest.raises(SendError) as caught:
+            transport.send(_message())
+    assert caught.value.fatal and "530" in caught.value.reason
