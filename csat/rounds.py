@@ -70,3 +70,137 @@ def round_items(session, round_) -> list[tuple]:
     query = (select(RoundItem, Item.code).join(Item, Item.id == RoundItem.item_id)
              .where(RoundItem.round_id == round_.id).order_by(RoundItem.position))
     return list(session.exec(query).all())
+
+
+def latest_round(session, open_only: bool = False):
+    """The most recent round (by period), or None."""
+    from sqlmodel import select
+
+    from csat.models import SurveyRound
+
+    query = select(SurveyRound).order_by(SurveyRound.period.desc())
+    if open_only:
+        query = query.where(SurveyRound.status == "open")
+    return session.exec(query.limit(1)).first()
+
+
+def resolve_round(session, period: str | Half | None):
+    """The named round, or the latest one when no period is given."""
+    if period is not None:
+        return get_round(session, period)
+    round_ = latest_round(session)
+    if round_ is None:
+        raise NotFound("no survey rounds yet; start one with `csat survey send` or `csat survey open --half YYYYH1`")
+    return round_
+
+
+def set_due(session, round_, due: date) -> None:
+    round_.due_date = due
+    session.flush()
+
+
+def close_round(session, period: str | Half):
+    """Close a round: no more sending; its forms and answers stay."""
+    from csat.models import now
+
+    round_ = get_round(session, period)
+    if round_.status == "closed":
+        raise Conflict(f"the {period} round is already closed")
+    round_.status = "closed"
+    round_.closed_at = now()
+    session.flush()
+    return round_
+
+
+def reopen_round(session, period: str | Half):
+    """Open a closed round again, with the items it had (the template is not re-read)."""
+    round_ = get_round(session, period)
+    if round_.status != "closed":
+        raise Conflict(f"the {period} round is not closed")
+    round_.status = "open"
+    round_.closed_at = None
+    session.flush()
+    return round_
+
+
+def _invitation_counts(session) -> dict[int, dict[str, int]]:
+    from sqlalchemy import case, func
+    from sqlmodel import select
+
+    from csat.models import Invitation
+
+    query = select(
+        Invitation.round_id, func.count(Invitation.id),
+        func.sum(case((Invitation.status == "sent", 1), else_=0)),
+        func.sum(case((Invitation.status == "failed", 1), else_=0)),
+        func.sum(case((Invitation.responded_at.is_not(None), 1), else_=0)),
+    ).group_by(Invitation.round_id)
+    return {round_id: {"invited": invited, "sent": int(sent or 0), "failed": int(failed or 0),
+                       "responded": int(responded or 0)}
+            for round_id, invited, sent, failed, responded in session.exec(query).all()}
+
+
+def list_rounds(session) -> list[dict]:
+    """Every round, newest first, with its invitation counts (the JSON shape of `survey list`)."""
+    from sqlalchemy import func
+    from sqlmodel import select
+
+    from csat.models import RoundItem, SurveyRound
+
+    counts = _invitation_counts(session)
+    item_counts = dict(session.exec(select(RoundItem.round_id, func.count(RoundItem.id)).group_by(RoundItem.round_id)).all())
+    records = []
+    for round_ in session.exec(select(SurveyRound).order_by(SurveyRound.period.desc())).all():
+        numbers = counts.get(round_.id, {"invited": 0, "sent": 0, "failed": 0, "responded": 0})
+        records.append({
+            "period": round_.period, "status": round_.status, "opened_at": round_.opened_at,
+            "due_date": round_.due_date, "closed_at": round_.closed_at, "template_version": round_.template_version,
+            "items": item_counts.get(round_.id, 0), **numbers,
+        })
+    return records
+
+
+def round_status(session, round_) -> dict:
+    """Who was invited, sent, failed, responded and reminded in a round (the JSON shape of `survey status`)."""
+    from sqlmodel import select
+
+    from csat.models import Customer, Invitation
+
+    query = (select(Invitation, Customer.code).join(Customer, Customer.id == Invitation.customer_id)
+             .where(Invitation.round_id == round_.id).order_by(Customer.code))
+    customers = []
+    for invitation, code in session.exec(query).all():
+        customers.append({
+            "code": code, "status": invitation.status, "sent_at": invitation.sent_at,
+            "reminders": invitation.reminders, "responded": invitation.responded_at is not None,
+            "error": invitation.error,
+        })
+    invited = len(customers)
+    responded = sum(1 for customer in customers if customer["responded"])
+    return {
+        "period": round_.period,
+        "invited": invited,
+        "sent": sum(1 for customer in customers if customer["status"] == "sent"),
+        "failed": sum(1 for customer in customers if customer["status"] == "failed"),
+        "responded": responded,
+        "response_rate": responded / invited if invited else 0.0,
+        "customers": customers,
+    }
+
+
+def open_or_update(session, period: str | Half, due: date | None = None, reopen: bool = False,
+                   due_days: int = 30, today: date | None = None):
+    """`survey open`: open the round, or reopen it, or change its due date; returns (round, what happened)."""
+    existing = find_round(session, period)
+    if existing is None:
+        return open_round(session, Half.parse(str(period)), due=due, due_days=due_days, today=today), "opened"
+    action = "already open"
+    if existing.status == "closed":
+        if not reopen:
+            raise Conflict(f"the {period} round is closed; reopen it with `csat survey open --half {period} --reopen`")
+        reopen_round(session, period)
+        action = "reopened"
+    if due is not None and due != existing.due_date:
+        set_due(session, existing, due)
+        action = "due date changed" if action == "already open" else f"{action}, due date changed"
+    return existing, action

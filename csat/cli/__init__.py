@@ -12,7 +12,7 @@ from typing import Annotated, Optional
 import typer
 
 from csat import __version__
-from csat.cli import _common, audit, capa, customers, db, feedback, items, reports, workspace
+from csat.cli import _common, audit, capa, customers, db, feedback, items, reports, surveys, workspace
 from csat.cli._common import CsatGroup
 
 app = typer.Typer(
@@ -44,6 +44,7 @@ def root(
 workspace.register(app)
 app.add_typer(customers.app, name="customer", help="Add, import, list and edit customers.")
 app.add_typer(items.app, name="items", help="Show and load the survey item template.")
+app.add_typer(surveys.app, name="survey", help="Open survey rounds, send forms by e-mail, follow who answered.")
 app.add_typer(workspace.config_app, name="config", help="Read and change csat.toml settings.")
 app.add_typer(db.app, name="db", help="Upgrade, inspect and back up the store.")
 app.add_typer(feedback.app, name="feedback", help="Log customer feedback and complaints, reply, close, summarise each quarter.")

@@ -1,0 +1,225 @@
+"""`csat survey ...`: half-year survey rounds, forms and invitations."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from csat.cli._common import (Format, Home, ShowFormatOption, emit, escape_markup, parse_or_usage, say,
+                              workspace_and_store, write_stdout, to_json)
+
+app = typer.Typer(no_args_is_help=True)
+
+HALF_HELP = "Half year: YYYYH1 (January-June) or YYYYH2 (July-December), e.g. 2024H1."
+HalfRequired = Annotated[str, typer.Option("--half", help=HALF_HELP, show_default=False)]
+HalfOptional = Annotated[Optional[str], typer.Option(
+    "--half", help=HALF_HELP + " Default: the latest open round, else the current half year.", show_default=False)]
+
+LIST_COLUMNS = [("period", "Period"), ("status", "Status"), ("opened_at", "Opened"), ("due_date", "Due"),
+                ("closed_at", "Closed"), ("items", "Items"), ("invited", "Invited"), ("sent", "Sent"),
+                ("failed", "Failed"), ("responded", "Responded")]
+STATUS_COLUMNS = [("code", "Customer"), ("status", "Status"), ("sent_at", "Sent at"), ("reminders", "Reminders"),
+                  ("responded", "Responded"), ("error", "Error")]
+
+
+def _half(text: Optional[str]) -> Optional[str]:
+    from csat.periods import Half
+
+    parsed = parse_or_usage(Half.parse, text, "--half")
+    return None if parsed is None else str(parsed)
+
+
+def _date(text: Optional[str], option: str):
+    from datetime import date
+
+    def parse(value: str):
+        try:
+            return date.fromisoformat(value.strip())
+        except ValueError:
+            raise ValueError(f"{value!r} is not a date; expected YYYY-MM-DD, e.g. 2024-07-31") from None
+
+    return parse_or_usage(parse, text, option)
+
+
+@app.command(name="open")
+def survey_open(
+    half: HalfRequired,
+    due: Annotated[Optional[str], typer.Option("--due", help="Date answers are due (YYYY-MM-DD); default: survey.due_days after today. On an open round, changes its due date.", show_default=False)] = None,
+    reopen: Annotated[bool, typer.Option("--reopen", help="Open a closed round again.")] = False,
+    home: Home = None,
+) -> None:
+    """Open the survey round of a half year, freezing the current item template.
+
+    Example: csat survey open --half 2024H1 --due 2024-07-31
+    """
+    from csat import rounds
+
+    period = _half(half)
+    due_date = _date(due, "--due")
+    opened, store = workspace_and_store(home)
+    with store.session() as session:
+        round_, action = rounds.open_or_update(session, period, due=due_date, reopen=reopen,
+                                               due_days=opened.settings.survey.due_days)
+        item_count = len(rounds.round_items(session, round_))
+    say(f"{action.capitalize()}: {round_.period} round, {item_count} items, template {round_.template_version}, "
+        f"due {round_.due_date.isoformat()}")
+
+
+@app.command(name="list")
+def survey_list(fmt: Format = "table", home: Home = None) -> None:
+    """List survey rounds with their invitation and response counts.
+
+    Example: csat survey list --format json
+    """
+    from csat import rounds
+
+    _, store = workspace_and_store(home)
+    with store.read_session() as session:
+        records = rounds.list_rounds(session)
+    emit(records, LIST_COLUMNS, fmt, empty="no survey rounds yet; start one with `csat survey send`")
+
+
+@app.command(name="close")
+def survey_close(half: HalfRequired, home: Home = None) -> None:
+    """Close a round: nothing more is sent for it.
+
+    Example: csat survey close --half 2024H1
+    """
+    from csat import rounds
+
+    period = _half(half)
+    _, store = workspace_and_store(home)
+    with store.session() as session:
+        round_ = rounds.close_round(session, period)
+    say(f"Closed the {round_.period} round")
+
+
+@app.command(name="form")
+def survey_form(
+    code: Annotated[str, typer.Argument(help="The customer's code.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="File to write: .xlsx (fillable, signed) or .html (printable A4).", dir_okay=False, show_default=False)],
+    half: HalfOptional = None,
+    home: Home = None,
+) -> None:
+    """Write one customer's survey form to a file, for a phone interview, a visit or fax.
+
+    Example: csat survey form C-006 --half 2024H1 -o C-006.xlsx
+    """
+    from csat import survey
+
+    if output.suffix.lower() not in (".xlsx", ".html", ".htm"):
+        raise typer.BadParameter(f"{output.name}: use a .xlsx or .html file name", param_hint="--output")
+    period = _half(half)
+    opened, store = workspace_and_store(home)
+    written = survey.write_form(opened, store, code, output, period)
+    if written.opened:
+        say(f"Opened the {written.period} round")
+    say(f"Wrote the {written.period} form of {code} to {written.path}")
+
+
+@app.command(name="send")
+def survey_send(
+    half: HalfOptional = None,
+    customer: Annotated[Optional[list[str]], typer.Option("--customer", "-c", help="Only this customer (repeat for several).", show_default=False)] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show who would get a form; send and store nothing.")] = False,
+    resend: Annotated[bool, typer.Option("--resend", help="Send again to customers already sent to (not to those who answered).")] = False,
+    home: Home = None,
+) -> None:
+    """Send the survey form to every active customer with an e-mail address (SMTP, or outbox/ when none is set).
+
+    Example: csat survey send --half 2024H1
+    """
+    from csat import survey
+
+    period = _half(half)
+    opened, store = workspace_and_store(home)
+    with _progress() as on_progress:
+        report = survey.send_round(opened, store, period, customers=customer or None, dry_run=dry_run,
+                                   resend=resend, on_progress=on_progress)
+    _print_report(report)
+    if report.interrupted:
+        raise typer.Exit(130)
+    if report.failed and not dry_run:
+        raise typer.Exit(1)
+
+
+class _progress:
+    """A rich progress bar on a terminal; nothing otherwise."""
+
+    def __enter__(self):
+        if not sys.stderr.isatty():
+            return None
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self.progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                 TimeRemainingColumn(), console=Console(stderr=True), transient=True)
+        self.progress.start()
+        self.task = None
+
+        def advance(recipient, outcome, done, total):
+            if self.task is None:
+                self.task = self.progress.add_task("Sending", total=total)
+            self.progress.update(self.task, completed=done, description=f"Sent {escape_markup(recipient.code)}")
+
+        return advance
+
+    def __exit__(self, *exc_info):
+        if hasattr(self, "progress"):
+            self.progress.stop()
+
+
+def _print_report(report) -> None:
+    period = report.period
+    if report.opened:
+        verb = "Would open" if report.dry_run else "Opened"
+        say(f"{verb} the {period} round (due {report.due_date.isoformat()})")
+    if report.dry_run:
+        records = [{"code": recipient.code, "name": recipient.name, "email": recipient.email,
+                    "language": recipient.language} for recipient in report.planned]
+        emit(records, [("code", "Code"), ("name", "Name"), ("email", "E-mail"), ("language", "Lang")], "table",
+             title=f"Would send the {period} survey to", empty="nobody to send to")
+        say(f"Dry run: would send {len(report.planned)}, skip {len(report.skipped)} (already sent or answered); "
+            "nothing was sent or stored")
+    else:
+        say(f"{period} round, due {report.due_date.isoformat()}, via {escape_markup(report.destination)}: "
+            f"{len(report.sent)} sent, {len(report.skipped)} skipped (already sent or answered), "
+            f"{len(report.failed)} failed")
+    for code, reason in report.failed:
+        say(f"  [red]failed[/] {escape_markup(code)}: {escape_markup(reason)}")
+    if report.interrupted:
+        say(f"[yellow]Interrupted:[/] {len(report.pending)} left pending; run `csat survey send --half {period}` "
+            "again to send them")
+    elif report.failed and not report.dry_run:
+        say(f"Run `csat survey send --half {period}` again to retry the failed ones")
+    if report.no_email:
+        say("To reach by phone/fax (no e-mail address):")
+        for recipient in report.no_email:
+            phone = f" {recipient.phone}" if recipient.phone else ""
+            say(f"  {escape_markup(recipient.code)} {escape_markup(' '.join(recipient.name.split()))}"
+                f"{escape_markup(phone)}: csat survey form {escape_markup(recipient.code)} --half {period} "
+                f"-o {escape_markup(recipient.code.replace('/', '_'))}.xlsx")
+
+
+@app.command(name="status")
+def survey_status(half: HalfOptional = None, fmt: ShowFormatOption = "table", home: Home = None) -> None:
+    """Show who was sent the survey, who failed, answered and was reminded, with the response rate.
+
+    Example: csat survey status --half 2024H1 --format json
+    """
+    from csat import rounds
+
+    period = _half(half)
+    _, store = workspace_and_store(home)
+    with store.read_session() as session:
+        status = rounds.round_status(session, rounds.resolve_round(session, period))
+    if getattr(fmt, "value", fmt) == "json":
+        write_stdout(to_json(status))
+        return
+    emit(status["customers"], STATUS_COLUMNS, "table", title=f"Survey {status['period']}",
+         empty=f"nobody invited in {status['period']} yet; run `csat survey send --half {status['period']}`")
+    say(f"{status['period']}: {status['invited']} invited, {status['sent']} sent, {status['failed']} failed, "
+        f"{status['responded']} responded, response rate {status['response_rate']:.0%}")

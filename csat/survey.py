@@ -1,0 +1,432 @@
+"""Sending a survey round: invitations, signed forms, e-mails, and what happened to each.
+
+The plan (open the round, create missing invitations) is one transaction.
+Then every message is sent and its outcome (sent with Message-ID and time, or
+failed with the server's reason) is committed in its own transaction, so a
+crash, a dropped connection or Ctrl-C leaves each invitation either as it
+was or with its true outcome. Ctrl-C is deferred to the end of the current
+message; a second one stops at once (that message then stays pending).
+A re-run sends only what is pending or failed: never twice unless --resend.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import secrets
+import signal
+import threading
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Callable, Iterator
+
+from csat.errors import Conflict, CsatError
+from csat.forms.content import FormContent, build_content
+from csat.forms.html import Addressee, render_form, render_letter, subject
+from csat.mailer import (Attachment, SendError, address, build_message, reply_to_address, safe_filename,
+                         sender_address, transport_for)
+from csat.periods import Half
+
+LANGUAGES = ("en", "zh")
+
+
+def new_token() -> str:
+    """An unguessable invitation token (120 random bits) that no spreadsheet reads as a number or formula."""
+    return "t" + base64.b32encode(secrets.token_bytes(15)).decode("ascii").lower()
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """One invitation with its customer, detached from the session."""
+
+    invitation_id: int
+    token: str
+    code: str
+    name: str
+    contact: str
+    email: str
+    language: str
+    phone: str = ""
+
+    @classmethod
+    def of(cls, invitation, customer) -> "Recipient":
+        return cls(invitation_id=invitation.id, token=invitation.token, code=customer.code, name=customer.name,
+                   contact=customer.contact, email=customer.email, language=customer.language,
+                   phone=customer.phone)
+
+    @property
+    def addressee(self) -> Addressee:
+        return Addressee(code=self.code, name=self.name, contact=self.contact, token=self.token)
+
+
+class RoundForms:
+    """A round's forms and letters. Contents are read once; each language's xlsx template is built once."""
+
+    def __init__(self, contents: dict[str, FormContent], settings, secret: bytes):
+        self.contents = contents
+        self.settings = settings
+        self.secret = secret
+        self.sender = sender_address(settings)
+        self.reply_to = reply_to_address(settings)
+        self._templates: dict[str, object] = {}
+
+    @classmethod
+    def load(cls, session, workspace, round_) -> "RoundForms":
+        from csat.rounds import round_items
+
+        items = round_items(session, round_)
+        contents = {language: build_content(round_, items, workspace.settings, language) for language in LANGUAGES}
+        return cls(contents, workspace.settings, workspace.secret())
+
+    @property
+    def period(self) -> str:
+        return self.contents["en"].period
+
+    def content(self, language: str) -> FormContent:
+        return self.contents["zh" if language == "zh" else "en"]
+
+    def xlsx_template(self, language: str):
+        from csat.forms.xlsx import FormTemplate
+
+        content = self.content(language)
+        built = self._templates.get(content.language)
+        if built is None:
+            built = self._templates[content.language] = FormTemplate(content)
+        return built
+
+    def xlsx(self, recipient: Recipient) -> bytes:
+        """The customer's signed xlsx form."""
+        return self.xlsx_template(recipient.language).render(
+            token=recipient.token, customer_code=recipient.code, customer_name=recipient.name,
+            contact=recipient.contact, secret=self.secret)
+
+    def html(self, recipient: Recipient) -> str:
+        """The customer's printable form (A4)."""
+        return render_form(self.content(recipient.language), recipient.addressee)
+
+    def attachment_name(self, recipient: Recipient) -> str:
+        return f"survey-{self.period}-{safe_filename(recipient.code)}.xlsx"
+
+    def message_name(self, recipient: Recipient, letter: str = "invitation") -> str:
+        """A file name for the message in the outbox: stable per invitation and letter."""
+        suffix = "" if letter == "invitation" else f"-{letter}"
+        return f"{self.period}-{safe_filename(recipient.code)}-{recipient.token[:8]}{suffix}"
+
+    def message(self, recipient: Recipient, letter: str = "invitation", subject_text: str | None = None,
+                **extra):
+        """The e-mail for an invitation (or another letter, e.g. a reminder) with the form attached.
+
+        Raises ValueError when the customer's address cannot be used.
+        """
+        content = self.content(recipient.language)
+        filename = self.attachment_name(recipient)
+        text, html = render_letter(content, recipient.addressee, letter, filename=filename, **extra)
+        return build_message(
+            sender=self.sender, recipient=address(recipient.email, recipient.contact or recipient.name),
+            subject=subject_text or subject(content), text=text, html=html, reply_to=self.reply_to,
+            attachments=[Attachment(filename, self.xlsx(recipient))],
+        )
+
+
+@dataclass
+class SendReport:
+    period: str
+    due_date: date
+    destination: str
+    dry_run: bool = False
+    opened: bool = False
+    sent: list[str] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    no_email: list[Recipient] = field(default_factory=list)
+    planned: list[Recipient] = field(default_factory=list)
+    interrupted: bool = False
+    pending: list[str] = field(default_factory=list)
+
+
+def choose_period(session, period: str | Half | None, today: date | None = None) -> str:
+    """The period to work on: the one given, else the latest open round, else the current half year."""
+    from csat.rounds import latest_round
+
+    if period is not None:
+        return str(period)
+    latest = latest_round(session, open_only=True)
+    if latest is not None:
+        return latest.period
+    return str(Half.containing(today or date.today()))
+
+
+def _open_for_sending(session, period: str, settings, today: date | None):
+    """The round, opened now if it does not exist; (round, opened)."""
+    from csat.rounds import find_round, open_round
+
+    existing = find_round(session, period)
+    if existing is not None and existing.status == "closed":
+        raise Conflict(f"the {period} round is closed; reopen it with `csat survey open --half {period} --reopen`")
+    if existing is not None:
+        return existing, False
+    return open_round(session, Half.parse(period), due_days=settings.survey.due_days, today=today), True
+
+
+def _chosen_customers(session, codes: list[str] | None):
+    from csat import customers
+
+    if not codes:
+        return customers.list_customers(session)
+    chosen, seen = [], set()
+    for code in codes:
+        customer = customers.get(session, code)
+        if not customer.active:
+            raise Conflict(f"customer {code!r} is deactivated; activate it with `csat customer activate {code}`")
+        if customer.id not in seen:
+            seen.add(customer.id)
+            chosen.append(customer)
+    return chosen
+
+
+def ensure_invitation(session, round_, customer):
+    """The customer's invitation for the round, created (pending) if missing."""
+    from sqlmodel import select
+
+    from csat.models import Invitation
+
+    invitation = session.exec(select(Invitation).where(Invitation.round_id == round_.id,
+                                                       Invitation.customer_id == customer.id)).first()
+    if invitation is None:
+        invitation = Invitation(round_id=round_.id, customer_id=customer.id, token=new_token(), email=customer.email)
+        session.add(invitation)
+        session.flush()
+    return invitation
+
+
+def _plan(session, round_, chosen, resend: bool, report: SendReport) -> list[Recipient]:
+    from sqlmodel import select
+
+    from csat.models import Invitation
+
+    existing = {invitation.customer_id: invitation
+                for invitation in session.exec(select(Invitation).where(Invitation.round_id == round_.id)).all()}
+    to_send = []
+    for customer in chosen:
+        invitation = existing.get(customer.id)
+        if not customer.email.strip():
+            report.no_email.append(Recipient(0, invitation.token if invitation else "", customer.code, customer.name,
+                                             customer.contact, "", customer.language, customer.phone))
+            continue
+        if invitation is not None and (invitation.responded_at is not None
+                                       or (invitation.status == "sent" and not resend)):
+            report.skipped.append(customer.code)
+            continue
+        if invitation is None:
+            invitation = Invitation(round_id=round_.id, customer_id=customer.id, token=new_token(),
+                                    email=customer.email)
+            session.add(invitation)
+        to_send.append((invitation, customer))
+    session.flush()
+    return [Recipient.of(invitation, customer) for invitation, customer in to_send]
+
+
+@contextmanager
+def deferred_interrupt() -> Iterator[Callable[[], bool]]:
+    """Turn the first Ctrl-C into a flag checked between messages; a second one interrupts at once."""
+    if threading.current_thread() is not threading.main_thread():
+        yield lambda: False
+        return
+    requested: list[bool] = []
+
+    def handler(signum, frame):
+        if requested:
+            signal.default_int_handler(signum, frame)
+        requested.append(True)
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield lambda: bool(requested)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+class OutcomeLog:
+    """Stores each invitation's outcome in its own transaction: sent (Message-ID, time) or failed (reason).
+
+    One connection and statements built once, with Core rather than the ORM: this runs once per
+    message on the send's critical path. The audit entry is written in the same transaction, with
+    the old and new values, as the ORM hook would.
+    """
+
+    _FIELDS = ("email", "status", "error", "message_id", "sent_at")
+
+    def __init__(self, store):
+        from sqlalchemy import bindparam, select, update
+
+        from csat.models import Invitation
+
+        table = Invitation.__table__
+        self.store = store
+        self._select = select(*(table.c[name] for name in self._FIELDS)).where(table.c.id == bindparam("row_id"))
+        self._update = update(table).where(table.c.id == bindparam("row_id"))
+        self._connection = None
+
+    def __enter__(self) -> "OutcomeLog":
+        self._connection = self.store.engine.connect()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            connection.close()
+
+    def record(self, invitation_id: int, email: str, message_id: str = "", error: str = "") -> None:
+        from csat import audit
+        from csat.models import now
+
+        if error:
+            values = {"email": email, "status": "failed", "error": error}
+        else:
+            values = {"email": email, "status": "sent", "error": "", "message_id": message_id, "sent_at": now()}
+        connection = self._connection
+        with connection.begin():
+            old = connection.execute(self._select, {"row_id": invitation_id}).one()._mapping
+            connection.execute(self._update.values(values), {"row_id": invitation_id})
+            changes = {name: [_plain(old[name]), _plain(value)] for name, value in values.items()
+                       if old[name] != value}
+            if changes:
+                audit.record(connection, "invitation", "update", record_id=invitation_id, changes=changes)
+
+
+def record_outcome(store, invitation_id: int, email: str, message_id: str = "", error: str = "") -> None:
+    """Store one invitation's outcome (sent with its Message-ID, or failed with the reason) on its own."""
+    with OutcomeLog(store) as log:
+        log.record(invitation_id, email, message_id, error)
+
+
+def _plain(value):
+    return value.isoformat() if hasattr(value, "isoformat") else value
+
+
+def _fail_all(store, recipients: list[Recipient], reason: str) -> None:
+    from sqlmodel import select
+
+    from csat.models import Invitation
+
+    ids = [recipient.invitation_id for recipient in recipients]
+    by_id = {recipient.invitation_id: recipient for recipient in recipients}
+    with store.session() as session:
+        for invitation in session.exec(select(Invitation).where(Invitation.id.in_(ids))).all():
+            invitation.status, invitation.error = "failed", reason
+            invitation.email = by_id[invitation.id].email
+
+
+Progress = Callable[[Recipient, str, int, int], None]  # (recipient, "sent" or "failed", done, total)
+
+
+def send_round(workspace, store, period: str | Half | None = None, customers: list[str] | None = None,
+               dry_run: bool = False, resend: bool = False, transport=None, on_progress: Progress | None = None,
+               today: date | None = None) -> SendReport:
+    """Send the round's invitations (opening the round if needed) and record each outcome.
+
+    `transport` defaults to SMTP when mail.smtp_host is set, else the outbox;
+    `on_progress(recipient, outcome, done, total)` is called after each message, outcome "sent" or "failed".
+    """
+    settings = workspace.settings
+    if transport is None and not dry_run:
+        transport = transport_for(workspace)  # configuration problems stop here, before anything is written
+    with store.session() as session:
+        chosen_period = choose_period(session, period, today)
+        round_, opened = _open_for_sending(session, chosen_period, settings, today)
+        chosen = _chosen_customers(session, customers)
+        report = SendReport(period=round_.period, due_date=round_.due_date, opened=opened, dry_run=dry_run,
+                            destination=getattr(transport, "description", "dry run"))
+        recipients = _plan(session, round_, chosen, resend, report)
+        forms = RoundForms.load(session, workspace, round_)
+        if dry_run:
+            for recipient in recipients:
+                try:
+                    forms.message(recipient)  # prove every message builds
+                    report.planned.append(recipient)
+                except ValueError as exc:
+                    report.failed.append((recipient.code, str(exc)))
+            session.rollback()
+            return report
+    _deliver(store, forms, transport, recipients, report, on_progress)
+    return report
+
+
+def _deliver(store, forms: RoundForms, transport, recipients: list[Recipient], report: SendReport,
+             on_progress: Progress | None) -> None:
+    """Send in order, committing each outcome before the next message; after a fatal error
+    (no server, login refused) the rest fail with the same reason instead of each waiting it out."""
+    fatal = ""
+    with deferred_interrupt() as interrupted, OutcomeLog(store) as outcomes, ExitStack() as stack:
+        try:
+            stack.enter_context(transport)
+        except SendError as exc:
+            fatal = exc.reason
+        for index, recipient in enumerate(recipients):
+            if interrupted() or fatal:
+                left = recipients[index:]
+                if fatal:
+                    _fail_all(store, left, fatal)
+                    report.failed.extend((other.code, fatal) for other in left)
+                else:
+                    report.interrupted = True
+                    report.pending = [other.code for other in left]
+                break
+            error, message_id = "", ""
+            try:
+                message_id = transport.send(forms.message(recipient), name=forms.message_name(recipient))
+            except SendError as exc:
+                error = exc.reason
+                fatal = exc.reason if exc.fatal else ""
+            except ValueError as exc:
+                error = str(exc)
+            outcomes.record(recipient.invitation_id, recipient.email, message_id, error)
+            if error:
+                report.failed.append((recipient.code, error))
+            else:
+                report.sent.append(recipient.code)
+            if on_progress is not None:
+                on_progress(recipient, "failed" if error else "sent", index + 1, len(recipients))
+
+
+@dataclass
+class WrittenForm:
+    path: Path
+    period: str
+    opened: bool
+    token: str
+
+
+def write_form(workspace, store, code: str, path: Path, period: str | Half | None = None,
+               today: date | None = None) -> WrittenForm:
+    """Write one customer's form (xlsx by default, html for a printable page) for phone, visit or fax."""
+    from csat import customers
+
+    suffix = path.suffix.lower()
+    if suffix not in (".xlsx", ".html", ".htm"):
+        raise CsatError(f"{path}: the form can be written as .xlsx or .html")
+    with store.session() as session:
+        chosen_period = choose_period(session, period, today)
+        customer = customers.get(session, code)
+        if not customer.active:
+            raise Conflict(f"customer {code!r} is deactivated; activate it with `csat customer activate {code}`")
+        round_, opened = _open_for_sending(session, chosen_period, workspace.settings, today)
+        invitation = ensure_invitation(session, round_, customer)
+        recipient = Recipient.of(invitation, customer)
+        forms = RoundForms.load(session, workspace, round_)
+    data = forms.xlsx(recipient) if suffix == ".xlsx" else forms.html(recipient).encode("utf-8")
+    write_atomically(path, data)
+    return WrittenForm(path=path, period=forms.period, opened=opened, token=recipient.token)
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Write to a temporary name beside the target, then rename: never a half-written file."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        temporary.write_bytes(data)
+        os.replace(temporary, path)
+    except OSError as exc:
+        temporary.unlink(missing_ok=True)
+        raise CsatError(f"cannot write {path}: {exc.strerror}") from None
