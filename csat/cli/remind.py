@@ -1,0 +1,98 @@
+"""`csat remind` and `csat cron`: the unattended side of the procedure."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from csat.cli._common import Home, escape_markup, parse_or_usage, say, workspace, workspace_and_store
+
+
+def register(app: typer.Typer) -> None:
+    app.command(name="remind")(remind)
+    app.command(name="cron")(cron)
+
+
+def remind(
+    today: Annotated[Optional[str], typer.Option("--today", help="Act as if today were this date (YYYY-MM-DD), for back-filling and tests.", show_default=False)] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="List what would be sent; send and record nothing.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Say what was sent to whom and list the digest.")] = False,
+    home: Home = None,
+) -> None:
+    """Send due reminders to customers and the staff digest; safe to run from cron at any frequency.
+
+    Example: csat remind --dry-run
+    """
+    from csat.locking import AlreadyRunning, exclusive
+    from csat.remind import run
+
+    day = parse_or_usage(date.fromisoformat, today, "--today")
+    opened, store = workspace_and_store(home)
+    try:
+        with exclusive(opened.root, "remind", store):
+            report = run(opened, store, today=day, dry_run=dry_run)
+    except AlreadyRunning:
+        say("csat remind: another run is in progress; nothing done")
+        return
+    _print(report, verbose)
+    if report.has_failures:
+        raise typer.Exit(1)
+
+
+def _print(report, verbose: bool) -> None:
+    prefix = "would send" if report.dry_run else "sent"
+    if report.dry_run or verbose:
+        for outcome in report.reminders:
+            state = f"FAILED: {outcome.error}" if outcome.error else prefix
+            say(escape_markup(f"reminder {outcome.number} {outcome.period} {outcome.code} <{outcome.email}>: {state}"))
+    show_digest = report.digest in ("sent", "printed", "failed", "planned") or (verbose and report.digest_lines)
+    if show_digest:
+        say("Due today:" if report.digest != "planned" else "Digest that would be sent:")
+        for line in report.digest_lines:
+            say(escape_markup(f"  - {line.text}"))
+    if report.quiet and not verbose and not report.dry_run:
+        return
+    parts = [f"{len(report.sent)} reminder(s) {prefix}"]
+    if report.failed:
+        parts.append(f"{len(report.failed)} failed (retried next run)")
+    digest = {
+        "sent": f"digest sent to {', '.join(report.staff)}", "printed": "digest printed (no [remind] staff set)",
+        "failed": f"digest FAILED: {report.digest_error} (retried next run)", "planned": "digest due",
+        "already_sent": "digest already sent today", "not_due": "nothing due for staff",
+    }[report.digest]
+    parts.append(digest)
+    for outcome in report.failed:
+        if not verbose and not report.dry_run:
+            say(escape_markup(f"reminder to {outcome.code} failed: {outcome.error}"))
+    say(escape_markup(f"csat remind {report.today}: " + "; ".join(parts)))
+
+
+def cron(
+    at: Annotated[str, typer.Option("--at", help="Time of day to run, HH:MM.")] = "08:00",
+    hourly: Annotated[bool, typer.Option("--hourly", help="Run every hour (at the --at minute) instead of daily.")] = False,
+    log: Annotated[Optional[Path], typer.Option("--log", help="Log file (default: remind.log in the workspace).", dir_okay=False)] = None,
+    systemd: Annotated[bool, typer.Option("--systemd", help="Print a systemd service and timer instead of a crontab line.")] = False,
+    home: Home = None,
+) -> None:
+    """Print a ready crontab line (or systemd units) that runs `csat remind` for this workspace.
+
+    Example: csat cron --at 07:30 >> mycrontab
+    """
+    from csat.schedule import crontab_line, systemd_units
+
+    try:
+        hour, minute = (int(part) for part in at.split(":"))
+        if not (0 <= hour < 24 and 0 <= minute < 60):
+            raise ValueError
+    except ValueError:
+        raise typer.BadParameter(f"{at!r} is not a time; expected HH:MM, e.g. 08:00", param_hint="--at") from None
+    root = workspace(home).root
+    if systemd:
+        service, timer = systemd_units(root, hour, minute)
+        typer.echo(f"# /etc/systemd/system/csat-remind.service\n{service}\n# /etc/systemd/system/csat-remind.timer\n{timer}")
+        return
+    target = (log or root / "remind.log").expanduser().resolve()
+    typer.echo(crontab_line(root, target, hour=hour, minute=minute, hourly=hourly))

@@ -1,0 +1,181 @@
+"""`csat remind` under simulated calendars, against a real SMTP server."""
+
+import subprocess
+import sys
+from datetime import date, datetime, timedelta
+
+from openpyxl import load_workbook
+from smtp_fixtures import Handler, closed_port, running_smtp, use_smtp
+from sqlmodel import select
+
+from csat import customers, feedback, survey
+from csat.forms.identity import FormIdentity
+from csat.forms.xlsx import identity_rows
+from csat.locking import exclusive
+from csat.models import Invitation, Reminder
+from tests.conftest import EXAMPLES
+
+TODAY = date.today()
+
+
+def _day(offset: int) -> str:
+    return (TODAY + timedelta(days=offset)).isoformat()
+
+
+def _send_round(workspace, store, codes=("C-001", "C-003")):
+    with store.session() as session:
+        customers.import_file(session, EXAMPLES / "customers.csv")
+    report = survey.send_round(workspace, store, "2026H2", customers=list(codes))
+    assert len(report.sent) == len(codes)
+
+
+def _reminders(server):
+    return [message for message in server.received if message.message["Subject"].startswith(("Reminder", "提醒"))]
+
+
+def test_reminders_follow_the_schedule(workspace, store, cli):
+    with running_smtp() as server:
+        use_smtp(workspace, server.port)
+        _send_round(workspace, store)
+        for offset in range(0, 9 + 1):
+            assert cli("remind", "--today", _day(offset)).exit_code == 0
+        assert _reminders(server) == []
+        first = cli("remind", "--today", _day(10))
+        assert first.exit_code == 0 and "2 reminder(s) sent" in first.stderr
+        assert len(_reminders(server)) == 2
+        assert cli("remind", "--today", _day(10)).stderr == ""  # same day again: nothing new, quiet
+        for offset in range(11, 17):
+            cli("remind", "--today", _day(offset))
+        assert len(_reminders(server)) == 2
+        cli("remind", "--today", _day(17))
+        assert len(_reminders(server)) == 4
+        for offset in range(18, 60, 3):
+            cli("remind", "--today", _day(offset))
+        assert len(_reminders(server)) == 4
+    with store.read_session() as session:
+        invitations = session.exec(select(Invitation)).all()
+        assert [invitation.reminders for invitation in invitations] == [2, 2]
+        assert {reminder.status for reminder in session.exec(select(Reminder)).all()} == {"sent"}
+
+
+def test_reminder_speaks_the_customers_language_and_carries_the_form(workspace, store, cli):
+    with running_smtp() as server:
+        use_smtp(workspace, server.port)
+        _send_round(workspace, store)
+        cli("remind", "--today", _day(10))
+        by_recipient = {message.rcpt_tos[0]: message.message for message in _reminders(server)}
+    chinese = by_recipient["liwei@huake.example"]
+    assert chinese["Subject"].startswith("提醒：")
+    assert "尚未收到您的回复" in chinese.get_body(("plain",)).get_content()
+    attachment = next(part for part in chinese.iter_attachments())
+    workbook = load_workbook(__import__("io").BytesIO(attachment.get_content()))
+    identity = FormIdentity.from_rows(identity_rows(workbook), workspace.secret())
+    assert identity.customer == "C-003" and identity.period == "2026H2"
+    english = by_recipient["anna.becker@acme-motors.example"]
+    assert english["Subject"].startswith("Reminder: ") and "have not yet received" in english.get_body(("plain",)).get_content()
+
+
+def test_an_answer_stops_the_reminders(workspace, store, cli):
+    with running_smtp() as server:
+        use_smtp(workspace, server.port)
+        _send_round(workspace, store)
+        cli("remind", "--today", _day(10))
+        with store.session() as session:
+            invitation = session.exec(select(Invitation).order_by(Invitation.id)).first()
+            invitation.responded_at = datetime.combine(TODAY + timedelta(days=12), datetime.min.time())
+        cli("remind", "--today", _day(17))
+        assert len(_reminders(server)) == 3  # two first reminders, one second (the other customer answered)
+
+
+def test_smtp_failure_is_retried_by_the_next_run(workspace, store, cli):
+    _send_round(workspace, store)  # into the outbox
+    use_smtp(workspace, closed_port())
+    failed = cli("remind", "--today", _day(10))
+    assert failed.exit_code == 1 and "failed (retried next run)" in failed.stderr
+    with store.read_session() as session:
+        assert {reminder.status for reminder in session.exec(select(Reminder)).all()} == {"failed"}
+        assert {invitation.reminders for invitation in session.exec(select(Invitation)).all()} == {0}
+    with running_smtp() as server:
+        use_smtp(workspace, server.port)
+        retried = cli("remind", "--today", _day(10))
+        assert retried.exit_code == 0 and "2 reminder(s) sent" in retried.stderr
+        assert len(_reminders(server)) == 2
+    with store.read_session() as session:
+        assert [(reminder.number, reminder.status) for reminder in session.exec(select(Reminder)).all()] == [(1, "sent")] * 2
+
+
+def test_concurrent_runs_send_once(workspace, store):
+    with running_smtp(Handler(stall_first=1.5)) as server:
+        use_smtp(workspace, server.port)
+        _send_round(workspace, store, codes=("C-001", "C-002", "C-003"))
+        command = [sys.executable, "-m", "csat", "--home", str(workspace.root), "remind", "--today", _day(10)]
+        runs = [subprocess.Popen(command, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+        outputs = [(run.wait(timeout=60), run.stderr.read()) for run in runs]
+        assert [code for code, _ in outputs] == [0, 0]
+        assert len(_reminders(server)) == 3
+        assert any("another run is in progress" in text for _, text in outputs), outputs
+
+
+def test_held_lock_makes_the_run_step_aside(workspace, store, cli):
+    with exclusive(workspace.root, "remind", store):
+        result = cli("remind")
+    assert result.exit_code == 0 and "another run is in progress" in result.stderr
+
+
+def test_dry_run_sends_and_records_nothing(workspace, store, cli):
+    _send_round(workspace, store)
+    result = cli("remind", "--today", _day(10), "--dry-run")
+    assert result.exit_code == 0
+    assert "reminder 1 2026H2 C-001 <anna.becker@acme-motors.example>: would send" in result.stderr
+    with store.read_session() as session:
+        assert session.exec(select(Reminder)).all() == []
+
+
+def test_staff_digest_once_a_day_only_when_due(workspace, store, cli):
+    from csat.config import config_set
+
+    with store.session() as session:
+        customers.import_file(session, EXAMPLES / "customers.csv")
+    with running_smtp() as server:
+        use_smtp(workspace, server.port)
+        config_set(workspace, "remind.staff", '["qa@example.com", "sales@example.com"]')
+        quiet = cli("remind")
+        assert quiet.exit_code == 0 and quiet.stderr == "" and server.received == []
+        received = datetime.now() - timedelta(days=1)
+        with store.session() as session:
+            feedback.add(session, workspace.settings, "C-001", "quality", "phone", "Cracked housing", received=received)
+        later = TODAY + timedelta(days=6)  # past two working days whatever today is
+        first = cli("remind", "--today", later.isoformat())
+        assert first.exit_code == 0 and "digest sent to qa@example.com, sales@example.com" in first.stderr
+        assert "has no reply after 2 working day(s)" in first.stderr
+        assert len(server.received) == 1 and sorted(server.received[0].rcpt_tos) == ["qa@example.com", "sales@example.com"]
+        assert cli("remind", "--today", later.isoformat()).stderr == ""
+        assert len(server.received) == 1
+        cli("remind", "--today", (later + timedelta(days=1)).isoformat())
+        assert len(server.received) == 2
+
+
+def test_digest_printed_when_no_staff_configured(workspace, store, cli):
+    with store.session() as session:
+        customers.import_file(session, EXAMPLES / "customers.csv")
+        feedback.add(session, workspace.settings, "C-001", "service", "email", "Installer late",
+                     received=datetime.now() - timedelta(days=1))
+    later = (TODAY + timedelta(days=6)).isoformat()
+    result = cli("remind", "--today", later)
+    assert result.exit_code == 0 and "digest printed" in result.stderr and "Installer" not in result.stderr
+    assert "complaint #1 from C-001" in result.stderr
+    assert cli("remind", "--today", later).stderr == ""
+
+
+def test_cron_line_has_absolute_paths(workspace, cli):
+    line = cli("cron", "--at", "07:30").stdout.strip()
+    assert line.startswith("30 7 * * * /")
+    assert f"--home {workspace.root} remind >> {workspace.root / 'remind.log'} 2>&1" in line
+    assert "OnCalendar=*-*-* 07:30:00" in cli("cron", "--at", "07:30", "--systemd").stdout
+    assert cli("cron", "--at", "25:00").exit_code == 2
+
+
+def test_examples_schedule_remind():
+    assert " remind " in (EXAMPLES / "crontab").read_text() + " "
+    assert "remind" in (EXAMPLES / "csat-remind.service").read_text()
+    assert "OnCalendar" in (EXAMPLES / "csat-remind.timer").read_text()
