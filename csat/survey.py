@@ -12,6 +12,7 @@ A re-run sends only what is pending or failed: never twice unless --resend.
 from __future__ import annotations
 
 import base64
+import contextlib
 import os
 import secrets
 import signal
@@ -354,6 +355,51 @@ def send_round(workspace, store, period: str | Half | None = None, customers: li
     return report
 
 
+# Below this many messages a builder process costs more than it saves.
+PARALLEL_BUILD_MIN = 64
+_builder_forms: RoundForms | None = None
+
+
+def _build(forms: RoundForms, recipient: Recipient):
+    """The serialised message for one recipient, or the reason it cannot be built."""
+    from csat.mailer import prepare
+
+    try:
+        return prepare(forms.message(recipient))
+    except ValueError as exc:
+        return str(exc)
+
+
+def _build_in_builder(recipient: Recipient):
+    return _build(_builder_forms, recipient)
+
+
+def _ignore_interrupts() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the sender's to handle
+
+
+def built_messages(forms: RoundForms, recipients: list[Recipient]) -> Iterator:
+    """(recipient, prepared message or error text), in order.
+
+    Building a message (form, letter, MIME) costs about as much as sending it, so for a
+    large round one forked process builds ahead while this one sends and records: the two
+    cores work at once. Small runs, and systems without fork, build in line.
+    """
+    import multiprocessing
+
+    global _builder_forms
+    if len(recipients) < PARALLEL_BUILD_MIN or "fork" not in multiprocessing.get_all_start_methods():
+        for recipient in recipients:
+            yield recipient, _build(forms, recipient)
+        return
+    _builder_forms = forms
+    try:
+        with multiprocessing.get_context("fork").Pool(1, initializer=_ignore_interrupts) as pool:
+            yield from zip(recipients, pool.imap(_build_in_builder, recipients, chunksize=16))
+    finally:
+        _builder_forms = None
+
+
 def _deliver(store, forms: RoundForms, transport, recipients: list[Recipient], report: SendReport,
              on_progress: Progress | None) -> None:
     """Send in order, committing each outcome before the next message; after a fatal error
@@ -364,7 +410,8 @@ def _deliver(store, forms: RoundForms, transport, recipients: list[Recipient], r
             stack.enter_context(transport)
         except SendError as exc:
             fatal = exc.reason
-        for index, recipient in enumerate(recipients):
+        messages = stack.enter_context(contextlib.closing(built_messages(forms, recipients)))
+        for index, (recipient, built) in enumerate(messages):
             if interrupted() or fatal:
                 left = recipients[index:]
                 if fatal:
@@ -375,13 +422,14 @@ def _deliver(store, forms: RoundForms, transport, recipients: list[Recipient], r
                     report.pending = [other.code for other in left]
                 break
             error, message_id = "", ""
-            try:
-                message_id = transport.send(forms.message(recipient), name=forms.message_name(recipient))
-            except SendError as exc:
-                error = exc.reason
-                fatal = exc.reason if exc.fatal else ""
-            except ValueError as exc:
-                error = str(exc)
+            if isinstance(built, str):
+                error = built
+            else:
+                try:
+                    message_id = transport.send(built, name=forms.message_name(recipient))
+                except SendError as exc:
+                    error = exc.reason
+                    fatal = exc.reason if exc.fatal else ""
             outcomes.record(recipient.invitation_id, recipient.email, message_id, error)
             if error:
                 report.failed.append((recipient.code, error))
