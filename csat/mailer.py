@@ -123,30 +123,47 @@ def safe_filename(text: str) -> str:
 
 def build_message(*, sender: Address, recipient: Address, subject: str, text: str, html: str | None = None,
                   attachments: list[Attachment] = (), reply_to: Address | None = None,
-                  headers: dict[str, str] | None = None) -> EmailMessage:
-    """A multipart/alternative message (plain text first, then HTML) with attachments and a fresh Message-ID."""
+                  headers: dict[str, str] | None = None, fixed: "Fixed | None" = None) -> EmailMessage:
+    """A multipart/alternative message (plain text first, then HTML) with attachments and a fresh Message-ID.
+
+    `fixed` pins what is otherwise new per message (Date, Message-ID, boundaries) or chosen by the
+    email package (the bodies' transfer encodings): for reproducible builds and message skeletons.
+    """
+    fixed = fixed or Fixed()
     message = EmailMessage(policy=SMTP_POLICY)
     message["From"] = sender
     message["To"] = recipient
     if reply_to is not None and reply_to.addr_spec != sender.addr_spec:
         message["Reply-To"] = reply_to
     message["Subject"] = one_line(subject)
-    message["Date"] = format_datetime(localtime())
+    message["Date"] = fixed.date or format_datetime(localtime())
     # make_msgid looks up the host's FQDN unless given a domain: slow on some networks.
-    message["Message-ID"] = make_msgid(domain=sender.domain or "localhost")
+    message["Message-ID"] = fixed.message_id or make_msgid(domain=sender.domain or "localhost")
     for name, value in (headers or {}).items():
         message[name] = one_line(value)
-    message.set_content(text)
+    message.set_content(text, cte=fixed.text_cte)
     # Boundaries chosen here: left to the generator, each one costs a regex compiled per message.
     if html is not None:
-        message.make_alternative(boundary=_boundary())
-        message.add_alternative(html, subtype="html")
+        message.make_alternative(boundary=fixed.inner_boundary or _boundary())
+        message.add_alternative(html, subtype="html", cte=fixed.html_cte)
     if attachments:
-        message.make_mixed(boundary=_boundary())
+        message.make_mixed(boundary=fixed.outer_boundary or _boundary())
     for attachment in attachments:
         message.add_attachment(attachment.data, maintype=attachment.maintype, subtype=attachment.subtype,
                                filename=attachment.filename)
     return message
+
+
+@dataclass(frozen=True)
+class Fixed:
+    """Values build_message otherwise makes up per message (None: make it up)."""
+
+    date: str | None = None
+    message_id: str | None = None
+    inner_boundary: str | None = None  # multipart/alternative
+    outer_boundary: str | None = None  # multipart/mixed
+    text_cte: str | None = None  # None: the email package picks 7bit, 8bit, quoted-printable or base64
+    html_cte: str | None = None
 
 
 @dataclass(frozen=True)

@@ -26,8 +26,10 @@ from typing import Callable, Iterator
 from csat.errors import Conflict, CsatError
 from csat.forms.content import FormContent, build_content
 from csat.forms.html import Addressee, render_form, render_letter, subject
-from csat.mailer import (Attachment, SendError, address, build_message, reply_to_address, safe_filename,
-                         sender_address, transport_for)
+from csat.mail_skeleton import MessageSkeleton
+from csat.mailer import (Attachment, Prepared, SendError, address, build_message, reply_to_address,
+                         safe_filename, sender_address, transport_for)
+from csat.outcomes import OutcomeLog, record_outcome  # noqa: F401 - record_outcome is public here
 from csat.periods import Half
 
 LANGUAGES = ("en", "zh")
@@ -72,6 +74,7 @@ class RoundForms:
         self.sender = sender_address(settings)
         self.reply_to = reply_to_address(settings)
         self._templates: dict[str, object] = {}
+        self._skeletons: dict[str, MessageSkeleton] = {}
 
     @classmethod
     def load(cls, session, workspace, round_) -> "RoundForms":
@@ -115,20 +118,34 @@ class RoundForms:
         suffix = "" if letter == "invitation" else f"-{letter}"
         return f"{self.period}-{safe_filename(recipient.code)}-{recipient.token[:8]}{suffix}"
 
+    def _parts(self, recipient: Recipient, letter: str, subject_text: str | None, extra: dict):
+        """(recipient address, subject, text, HTML, attachment) of a letter; ValueError for an unusable address."""
+        content = self.content(recipient.language)
+        filename = self.attachment_name(recipient)
+        to = address(recipient.email, recipient.contact or recipient.name)
+        text, html = render_letter(content, recipient.addressee, letter, filename=filename, **extra)
+        return to, subject_text or subject(content), text, html, Attachment(filename, self.xlsx(recipient))
+
     def message(self, recipient: Recipient, letter: str = "invitation", subject_text: str | None = None,
                 **extra):
         """The e-mail for an invitation (or another letter, e.g. a reminder) with the form attached.
 
         Raises ValueError when the customer's address cannot be used.
         """
-        content = self.content(recipient.language)
-        filename = self.attachment_name(recipient)
-        text, html = render_letter(content, recipient.addressee, letter, filename=filename, **extra)
-        return build_message(
-            sender=self.sender, recipient=address(recipient.email, recipient.contact or recipient.name),
-            subject=subject_text or subject(content), text=text, html=html, reply_to=self.reply_to,
-            attachments=[Attachment(filename, self.xlsx(recipient))],
-        )
+        to, subject_line, text, html, attachment = self._parts(recipient, letter, subject_text, extra)
+        return build_message(sender=self.sender, recipient=to, subject=subject_line, text=text, html=html,
+                             reply_to=self.reply_to, attachments=[attachment])
+
+    def prepared(self, recipient: Recipient, letter: str = "invitation", subject_text: str | None = None,
+                 **extra) -> Prepared:
+        """The same e-mail serialised for sending: `prepare(self.message(...))`, stamped from a skeleton
+        built once per subject, which costs a fraction of a plain build."""
+        to, subject_line, text, html, attachment = self._parts(recipient, letter, subject_text, extra)
+        skeleton = self._skeletons.get(subject_line)
+        if skeleton is None:
+            skeleton = self._skeletons[subject_line] = MessageSkeleton(
+                sender=self.sender, subject=subject_line, reply_to=self.reply_to)
+        return skeleton.prepare(recipient=to, text=text, html=html, attachment=attachment)
 
 
 @dataclass
@@ -249,64 +266,6 @@ def deferred_interrupt() -> Iterator[Callable[[], bool]]:
         signal.signal(signal.SIGINT, previous)
 
 
-class OutcomeLog:
-    """Stores each invitation's outcome in its own transaction: sent (Message-ID, time) or failed (reason).
-
-    One connection and statements built once, with Core rather than the ORM: this runs once per
-    message on the send's critical path. The audit entry is written in the same transaction, with
-    the old and new values, as the ORM hook would.
-    """
-
-    _FIELDS = ("email", "status", "error", "message_id", "sent_at")
-
-    def __init__(self, store):
-        from sqlalchemy import bindparam, select, update
-
-        from csat.models import Invitation
-
-        table = Invitation.__table__
-        self.store = store
-        self._select = select(*(table.c[name] for name in self._FIELDS)).where(table.c.id == bindparam("row_id"))
-        self._update = update(table).where(table.c.id == bindparam("row_id"))
-        self._connection = None
-
-    def __enter__(self) -> "OutcomeLog":
-        self._connection = self.store.engine.connect()
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        connection, self._connection = self._connection, None
-        if connection is not None:
-            connection.close()
-
-    def record(self, invitation_id: int, email: str, message_id: str = "", error: str = "") -> None:
-        from csat import audit
-        from csat.models import now
-
-        if error:
-            values = {"email": email, "status": "failed", "error": error}
-        else:
-            values = {"email": email, "status": "sent", "error": "", "message_id": message_id, "sent_at": now()}
-        connection = self._connection
-        with connection.begin():
-            old = connection.execute(self._select, {"row_id": invitation_id}).one()._mapping
-            connection.execute(self._update.values(values), {"row_id": invitation_id})
-            changes = {name: [_plain(old[name]), _plain(value)] for name, value in values.items()
-                       if old[name] != value}
-            if changes:
-                audit.record(connection, "invitation", "update", record_id=invitation_id, changes=changes)
-
-
-def record_outcome(store, invitation_id: int, email: str, message_id: str = "", error: str = "") -> None:
-    """Store one invitation's outcome (sent with its Message-ID, or failed with the reason) on its own."""
-    with OutcomeLog(store) as log:
-        log.record(invitation_id, email, message_id, error)
-
-
-def _plain(value):
-    return value.isoformat() if hasattr(value, "isoformat") else value
-
-
 def _fail_all(store, recipients: list[Recipient], reason: str) -> None:
     from sqlmodel import select
 
@@ -361,11 +320,9 @@ _builder_forms: RoundForms | None = None
 
 
 def _build(forms: RoundForms, recipient: Recipient):
-    """The serialised message for one recipient, or the reason it cannot be built."""
-    from csat.mailer import prepare
-
+    """(outbox name, message ready to send) for one recipient, or the reason it cannot be built."""
     try:
-        return prepare(forms.message(recipient))
+        return forms.message_name(recipient), forms.prepared(recipient)
     except ValueError as exc:
         return str(exc)
 
@@ -379,7 +336,7 @@ def _ignore_interrupts() -> None:
 
 
 def built_messages(forms: RoundForms, recipients: list[Recipient]) -> Iterator:
-    """(recipient, prepared message or error text), in order.
+    """(recipient, (outbox name, prepared message) or error text), in order.
 
     Building a message (form, letter, MIME) costs about as much as sending it, so for a
     large round one forked process builds ahead while this one sends and records: the two
@@ -425,8 +382,9 @@ def _deliver(store, forms: RoundForms, transport, recipients: list[Recipient], r
             if isinstance(built, str):
                 error = built
             else:
+                name, message = built
                 try:
-                    message_id = transport.send(built, name=forms.message_name(recipient))
+                    message_id = transport.send(message, name=name)
                 except SendError as exc:
                     error = exc.reason
                     fatal = exc.reason if exc.fatal else ""
