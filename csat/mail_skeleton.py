@@ -69,6 +69,59 @@ def _disposition(filename: str) -> str:
     return f'attachment; filename="{utils.quote(filename)}"'
 
 
+# Values whose folded line is plainly "Name: value": printable ASCII words that need no quoting, no
+# encoded word, on one line. Anything else goes through the policy. Tests compare both ways.
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_DOMAIN = r"[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*"
+_PLAIN_NAME = re.compile(rf"(?:{_ATOM}(?: {_ATOM})*)?\Z")
+_PLAIN_ADDRESS = re.compile(rf"{_ATOM}(?:\.{_ATOM})*@{_DOMAIN}\Z")
+_PLAIN_MESSAGE_ID = re.compile(rf"<[0-9.]+@{_DOMAIN}>\Z")
+_PLAIN_FILENAME = re.compile(r"[A-Za-z0-9._-]+\Z")
+
+
+def _plain_line(line: str) -> bytes | None:
+    if "=?" in line or len(line) > SMTP_POLICY.max_line_length:
+        return None
+    return line.encode("ascii") + _CRLF
+
+
+def _to_line(recipient: Address) -> bytes:
+    name, spec = recipient.display_name, recipient.addr_spec
+    if _PLAIN_NAME.match(name) and _PLAIN_ADDRESS.match(spec):
+        line = _plain_line(f"To: {name} <{spec}>" if name else f"To: {spec}")
+        if line is not None:
+            return line
+    return _folded("To", recipient)[1]
+
+
+def _message_id_line(message_id: str) -> tuple[str, bytes]:
+    if _PLAIN_MESSAGE_ID.match(message_id):
+        line = _plain_line(f"Message-ID: {message_id}")
+        if line is not None:
+            return message_id, line
+    header, line = _folded("Message-ID", message_id)
+    return str(header), line
+
+
+def _disposition_line(filename: str) -> bytes:
+    if _PLAIN_FILENAME.match(filename):
+        line = _plain_line(f'Content-Disposition: attachment; filename="{filename}"')
+        if line is not None:
+            return line
+    return _folded("Content-Disposition", _disposition(filename))[1]
+
+
+_last_date: tuple[str, bytes] = ("", b"")
+
+
+def _date_line(value: str) -> bytes:
+    """The folded Date line; it changes once a second, so the last one is kept."""
+    global _last_date
+    if _last_date[0] != value:
+        _last_date = (value, _folded("Date", value)[1])
+    return _last_date[1]
+
+
 def _header_span(data: bytes, index: int) -> tuple[int, int]:
     """Start and end (after its CRLF) of the header field, folded lines included, around `index`."""
     start = data.rfind(_CRLF, 0, index) + 2
@@ -126,19 +179,17 @@ class MessageSkeleton:
         text_cte, text_wire = _text_body(text)
         html_cte, html_wire = _text_body(html)
         cut = self._cuts.get((text_cte, html_cte)) or self._cut(text_cte, html_cte)
-        _, to_line = _folded("To", recipient)
-        message_id, message_id_line = _folded(
-            "Message-ID", fixed.message_id or make_msgid(domain=self.sender.domain or "localhost"))
-        _, date_line = _folded("Date", fixed.date or format_datetime(localtime()))
-        _, disposition_line = _folded("Content-Disposition", _disposition(attachment.filename))
+        message_id, message_id_line = _message_id_line(
+            fixed.message_id or make_msgid(domain=self.sender.domain or "localhost"))
         data = cut.join({
-            "to": to_line, "date": date_line, "message_id": message_id_line,
+            "to": _to_line(recipient), "date": _date_line(fixed.date or format_datetime(localtime())),
+            "message_id": message_id_line,
             "inner": (fixed.inner_boundary or _boundary()).encode("ascii"),
             "outer": (fixed.outer_boundary or _boundary()).encode("ascii"),
             "text": text_wire, "html": html_wire,
-            "disposition": disposition_line, "attachment": _base64_body(attachment.data),
+            "disposition": _disposition_line(attachment.filename), "attachment": _base64_body(attachment.data),
         })
-        return Prepared(message_id=str(message_id), sender=self.sender.addr_spec,
+        return Prepared(message_id=message_id, sender=self.sender.addr_spec,
                         recipients=(recipient.addr_spec,), data=data)
 
     def _cut(self, text_cte: str, html_cte: str) -> _Cut:

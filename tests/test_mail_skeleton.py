@@ -2,12 +2,14 @@
 
 import os
 from email import message_from_bytes, policy
+from email.utils import make_msgid
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from csat.mail_skeleton import MessageSkeleton
+from csat.mail_skeleton import (MessageSkeleton, _date_line, _disposition, _disposition_line, _folded,
+                                 _message_id_line, _to_line)
 from csat.mailer import Attachment, Fixed, _boundary, address, build_message, prepare
 
 SENDER = address("quality@maker.example", "Maker Precision Co., Ltd.")
@@ -136,3 +138,39 @@ codes = st.text("ABCXYZ0123456789-_.", min_size=1, max_size=40)
 def test_any_name_letter_and_form_stamps_exactly_like_the_plain_build(skeleton, name, text, html, code, data):
     plain, stamped = _both(skeleton, name, text, html, filename=f"survey-2024H1-{code}.xlsx", data=data)
     assert stamped == plain
+
+
+# The plain header lines written without the policy must be exactly what the policy folds.
+atext = "abcXYZ019!#$%&'*+/=?^_`{|}~-"
+plain_names = st.text(atext + " .\"()<>@,;:[]\\é李\t", max_size=80)
+local_parts = st.text(atext + ".", min_size=1, max_size=30)
+domains = st.from_regex(r"[a-z0-9-]{1,20}(\.[a-z0-9-]{1,20}){0,3}", fullmatch=True)
+
+
+@settings(max_examples=300, deadline=None)
+@given(name=plain_names, local=local_parts, domain=domains)
+def test_to_lines_written_directly_are_the_policy_fold(name, local, domain):
+    try:
+        recipient = address(f"{local}@{domain}", name)
+    except ValueError:
+        return
+    assert _to_line(recipient) == _folded("To", recipient)[1]
+
+
+@settings(max_examples=200, deadline=None)
+@given(domain=domains, digits=st.from_regex(r"[0-9]{1,40}(\.[0-9]{1,30}){0,3}", fullmatch=True))
+def test_message_id_lines_written_directly_are_the_policy_fold(domain, digits):
+    for message_id in (f"<{digits}@{domain}>", make_msgid(domain=domain)):
+        header, line = _folded("Message-ID", message_id)
+        assert _message_id_line(message_id) == (str(header), line)
+
+
+@settings(max_examples=200, deadline=None)
+@given(filename=st.text("abcXYZ019._- é\"", min_size=1, max_size=70))
+def test_disposition_lines_written_directly_are_the_policy_fold(filename):
+    assert _disposition_line(filename) == _folded("Content-Disposition", _disposition(filename))[1]
+
+
+def test_the_date_line_is_the_policy_fold_and_follows_the_clock():
+    for value in ("Mon, 01 Jul 2024 09:30:00 +0800", "Mon, 01 Jul 2024 09:30:01 +0800"):
+        assert _date_line(value) == _folded("Date", value)[1]
