@@ -226,7 +226,7 @@ def _plan(session, round_, chosen, resend: bool, report: SendReport) -> list[Rec
 
     existing = {invitation.customer_id: invitation
                 for invitation in session.exec(select(Invitation).where(Invitation.round_id == round_.id)).all()}
-    to_send = []
+    to_send, new = [], []
     for customer in chosen:
         invitation = existing.get(customer.id)
         if not customer.email.strip():
@@ -238,12 +238,39 @@ def _plan(session, round_, chosen, resend: bool, report: SendReport) -> list[Rec
             report.skipped.append(customer.code)
             continue
         if invitation is None:
-            invitation = Invitation(round_id=round_.id, customer_id=customer.id, token=new_token(),
-                                    email=customer.email)
-            session.add(invitation)
+            new.append(customer)
         to_send.append((invitation, customer))
+    created = _create_invitations(session, round_, new)
+    return [Recipient.of(invitation, customer) if invitation is not None
+            else Recipient(*created[customer.id], customer.code, customer.name, customer.contact, customer.email,
+                           customer.language, customer.phone)
+            for invitation, customer in to_send]
+
+
+def _create_invitations(session, round_, new_customers) -> dict[int, tuple[int, str]]:
+    """Pending invitations for these customers in one bulk insert, with their audit entries: customer id -> (id, token).
+
+    A first send of a large round creates thousands; through the ORM that alone takes a noticeable part of the run.
+    """
+    from sqlalchemy import insert
+
+    from csat import audit
+    from csat.models import Invitation, now
+
+    if not new_customers:
+        return {}
+    moment = now()
+    rows = [{"round_id": round_.id, "customer_id": customer.id, "token": new_token(), "email": customer.email,
+             "status": "pending", "message_id": "", "sent_at": None, "error": "", "reminders": 0,
+             "last_reminded_at": None, "responded_at": None, "created_at": moment} for customer in new_customers]
     session.flush()
-    return [Recipient.of(invitation, customer) for invitation, customer in to_send]
+    table = Invitation.__table__
+    ids = session.connection().execute(insert(table).returning(table.c.id, sort_by_parameter_order=True),
+                                       rows).scalars().all()
+    for row, invitation_id in zip(rows, ids):
+        row["id"] = invitation_id
+    audit.record_inserts(session.connection(), Invitation, rows)
+    return {row["customer_id"]: (row["id"], row["token"]) for row in rows}
 
 
 @contextmanager
@@ -333,6 +360,9 @@ def _build_in_builder(recipient: Recipient):
 
 def _ignore_interrupts() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the sender's to handle
+    _nice = int(os.environ.get("CSAT_BUILDER_NICE", "0"))
+    if _nice:
+        os.nice(_nice)
 
 
 def built_messages(forms: RoundForms, recipients: list[Recipient]) -> Iterator:

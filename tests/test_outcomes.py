@@ -103,3 +103,27 @@ def test_send_round_records_outcomes_on_postgresql(tmp_path, monkeypatch, postgr
     updates = {entry["record_id"]: entry["changes"] for entry in entries if entry["action"] == "update"}
     assert updates[rows["li@acme.example"].id]["status"] == ["pending", "sent"]
     assert updates[rows["two@@x.example"].id]["status"] == ["pending", "failed"]
+
+
+def test_invitations_created_in_bulk_are_audited_as_the_orm_would(store):
+    with store.session() as session:
+        round_ = rounds.open_round(session, Half.parse("2024H1"))
+        one = customers.add(session, code="C-1", name="One", email="one@example.com")
+        two = customers.add(session, code="C-2", name="Two", email="two@example.com")
+    with store.session() as session:
+        by_orm = survey.ensure_invitation(session, round_, one)
+    with store.session() as session:
+        [(bulk_id, bulk_token)] = survey._create_invitations(session, round_, [two]).values()
+    with store.read_session() as session:
+        entries = {entry["record_id"]: entry for entry in auditlog.entries(session, table="invitation")
+                   if entry["action"] == "insert"}
+        bulk = session.exec(select(Invitation).where(Invitation.id == bulk_id)).one()
+    orm_entry, bulk_entry = entries[by_orm.id], entries[bulk_id]
+    assert bulk_entry["key"] == f"#{bulk_id}" and orm_entry["key"] == f"#{by_orm.id}"
+    orm_new, bulk_new = orm_entry["changes"]["new"], bulk_entry["changes"]["new"]
+    assert list(bulk_new) == list(orm_new) and "token" not in bulk_new
+    differing = {name for name in orm_new if orm_new[name] != bulk_new[name]}
+    assert differing <= {"id", "customer_id", "email", "created_at"}
+    assert bulk_new["email"] == "two@example.com" and bulk_new["status"] == "pending"
+    assert (bulk.token, bulk.status, bulk.reminders, bulk.round_id) == (bulk_token, "pending", 0, round_.id)
+    assert len(bulk_token) >= 24 and bulk_token != by_orm.token
