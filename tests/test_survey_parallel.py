@@ -32,3 +32,13 @@ def test_large_round_builds_in_parallel_and_every_message_is_right(workspace, st
         identity = FormIdentity.from_rows(identity_rows(load_workbook(io.BytesIO(attachment.get_content()))),
                                           workspace.secret())
         assert message["To"].addresses[0].addr_spec == f"buyer{int(identity.customer[2:])}@example.com"
+
+
+def test_the_builder_leaves_ctrl_c_and_the_cpu_to_the_sender():
+    import multiprocessing
+    import os
+    import signal
+
+    with multiprocessing.get_context("fork").Pool(1, initializer=survey._start_builder) as pool:
+        assert pool.apply(os.nice, (0,)) == min(19, os.nice(0) + survey.BUILDER_NICENESS)
+        assert pool.apply(signal.getsignal, (signal.SIGINT,)) == signal.SIG_IGN
