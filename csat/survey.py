@@ -23,6 +23,7 @@ from datetime import date
 from pathlib import Path
 from typing import Callable, Iterator
 
+from csat.builder import PARALLEL_BUILD_MIN, Builder, built_messages, can_fork
 from csat.errors import Conflict, CsatError
 from csat.forms.content import FormContent, build_content
 from csat.forms.html import Addressee, render_form, render_letter, subject
@@ -320,82 +321,45 @@ def send_round(workspace, store, period: str | Half | None = None, customers: li
     settings = workspace.settings
     if transport is None and not dry_run:
         transport = transport_for(workspace)  # configuration problems stop here, before anything is written
-    with store.session() as session:
-        chosen_period = choose_period(session, period, today)
-        round_, opened = _open_for_sending(session, chosen_period, settings, today)
-        chosen = _chosen_customers(session, customers)
-        report = SendReport(period=round_.period, due_date=round_.due_date, opened=opened, dry_run=dry_run,
-                            destination=getattr(transport, "description", "dry run"))
-        recipients = _plan(session, round_, chosen, resend, report)
-        forms = RoundForms.load(session, workspace, round_)
-        if dry_run:
-            for recipient in recipients:
-                try:
-                    forms.message(recipient)  # prove every message builds
-                    report.planned.append(recipient)
-                except ValueError as exc:
-                    report.failed.append((recipient.code, str(exc)))
-            session.rollback()
-            return report
-    _deliver(store, forms, transport, recipients, report, on_progress)
+    with ExitStack() as stack:
+        builder = None
+        if not dry_run and _likely_count(store, customers) >= PARALLEL_BUILD_MIN and can_fork():
+            builder = stack.enter_context(Builder())  # forked before the plan's transaction, starts up meanwhile
+        with store.session() as session:
+            chosen_period = choose_period(session, period, today)
+            round_, opened = _open_for_sending(session, chosen_period, settings, today)
+            chosen = _chosen_customers(session, customers)
+            report = SendReport(period=round_.period, due_date=round_.due_date, opened=opened, dry_run=dry_run,
+                                destination=getattr(transport, "description", "dry run"))
+            recipients = _plan(session, round_, chosen, resend, report)
+            forms = RoundForms.load(session, workspace, round_)
+            if dry_run:
+                for recipient in recipients:
+                    try:
+                        forms.message(recipient)  # prove every message builds
+                        report.planned.append(recipient)
+                    except ValueError as exc:
+                        report.failed.append((recipient.code, str(exc)))
+                session.rollback()
+                return report
+        _deliver(store, forms, transport, recipients, report, on_progress, builder)
     return report
 
 
-# Below this many messages a builder process costs more than it saves.
-PARALLEL_BUILD_MIN = 64
-_builder_forms: RoundForms | None = None
+def _likely_count(store, codes: list[str] | None) -> int:
+    """How many messages a send may build: the customers named, else the active ones."""
+    if codes:
+        return len(set(codes))
+    from sqlalchemy import func, select
 
+    from csat.models import Customer
 
-def _build(forms: RoundForms, recipient: Recipient):
-    """(outbox name, message ready to send) for one recipient, or the reason it cannot be built."""
-    try:
-        return forms.message_name(recipient), forms.prepared(recipient)
-    except ValueError as exc:
-        return str(exc)
-
-
-def _build_in_builder(recipient: Recipient):
-    return _build(_builder_forms, recipient)
-
-
-# The builder runs ahead of the sender, which is what the run waits for: when the cores are
-# busy, the sender (and a local SMTP server) should run first. Measured on 2 cores: nice 5 keeps
-# the builder ahead and shortens a 2,000-message send by about a tenth.
-BUILDER_NICENESS = 5
-
-
-def _start_builder() -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the sender's to handle
-    try:
-        os.nice(BUILDER_NICENESS)
-    except OSError:
-        pass
-
-
-def built_messages(forms: RoundForms, recipients: list[Recipient]) -> Iterator:
-    """(recipient, (outbox name, prepared message) or error text), in order.
-
-    Building a message (form, letter, MIME) costs about as much as sending it, so for a
-    large round one forked process builds ahead while this one sends and records: the two
-    cores work at once. Small runs, and systems without fork, build in line.
-    """
-    import multiprocessing
-
-    global _builder_forms
-    if len(recipients) < PARALLEL_BUILD_MIN or "fork" not in multiprocessing.get_all_start_methods():
-        for recipient in recipients:
-            yield recipient, _build(forms, recipient)
-        return
-    _builder_forms = forms
-    try:
-        with multiprocessing.get_context("fork").Pool(1, initializer=_start_builder) as pool:
-            yield from zip(recipients, pool.imap(_build_in_builder, recipients, chunksize=16))
-    finally:
-        _builder_forms = None
+    with store.read_session() as session:
+        return session.execute(select(func.count()).where(Customer.active == True)).scalar_one()  # noqa: E712
 
 
 def _deliver(store, forms: RoundForms, transport, recipients: list[Recipient], report: SendReport,
-             on_progress: Progress | None) -> None:
+             on_progress: Progress | None, builder: Builder | None = None) -> None:
     """Send in order, committing each outcome before the next message; after a fatal error
     (no server, login refused) the rest fail with the same reason instead of each waiting it out."""
     fatal = ""
@@ -404,7 +368,7 @@ def _deliver(store, forms: RoundForms, transport, recipients: list[Recipient], r
             stack.enter_context(transport)
         except SendError as exc:
             fatal = exc.reason
-        messages = stack.enter_context(contextlib.closing(built_messages(forms, recipients)))
+        messages = stack.enter_context(contextlib.closing(built_messages(forms, recipients, builder)))
         for index, (recipient, built) in enumerate(messages):
             if interrupted() or fatal:
                 left = recipients[index:]

@@ -2,12 +2,18 @@
 
 import email
 import io
+import multiprocessing
+import os
+import signal
 from email import policy
+
+import pytest
 
 from openpyxl import load_workbook
 from sqlalchemy import insert
 
-from csat import survey
+from csat import builder, rounds, survey
+from csat.errors import Conflict
 from csat.forms.identity import FormIdentity
 from csat.forms.xlsx import identity_rows
 from csat.models import Customer
@@ -35,10 +41,20 @@ def test_large_round_builds_in_parallel_and_every_message_is_right(workspace, st
 
 
 def test_the_builder_leaves_ctrl_c_and_the_cpu_to_the_sender():
-    import multiprocessing
-    import os
-    import signal
-
-    with multiprocessing.get_context("fork").Pool(1, initializer=survey._start_builder) as pool:
-        assert pool.apply(os.nice, (0,)) == min(19, os.nice(0) + survey.BUILDER_NICENESS)
+    with multiprocessing.get_context("fork").Pool(1, initializer=builder._start) as pool:
+        assert pool.apply(os.nice, (0,)) == min(19, os.nice(0) + builder.BUILDER_NICENESS)
         assert pool.apply(signal.getsignal, (signal.SIGINT,)) == signal.SIG_IGN
+
+
+def test_a_large_send_that_is_refused_leaves_no_builder_behind(workspace, store):
+    rows = [{"code": f"C-{number:03d}", "name": f"Customer {number}", "email": f"buyer{number}@example.com",
+             "language": "en"} for number in range(survey.PARALLEL_BUILD_MIN)]
+    with store.session() as session:
+        session.execute(insert(Customer), rows)
+    survey.send_round(workspace, store, "2024H1", customers=["C-001"])
+    with store.session() as session:
+        rounds.close_round(session, "2024H1")
+    with pytest.raises(Conflict, match="closed"):
+        survey.send_round(workspace, store, "2024H1")
+    assert multiprocessing.active_children() == []
+    assert len(list(workspace.outbox.glob("*.eml"))) == 1
