@@ -8,7 +8,6 @@ import signal
 from email import policy
 
 import pytest
-
 from openpyxl import load_workbook
 from sqlalchemy import insert
 
