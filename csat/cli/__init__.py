@@ -12,7 +12,7 @@ from typing import Annotated, Optional
 import typer
 
 from csat import __version__
-from csat.cli import _common, audit, customers, db, items, workspace
+from csat.cli import _common, audit, customers, db, imports, items, workspace
 from csat.cli._common import CsatGroup
 
 app = typer.Typer(
@@ -47,6 +47,8 @@ app.add_typer(items.app, name="items", help="Show and load the survey item templ
 app.add_typer(workspace.config_app, name="config", help="Read and change csat.toml settings.")
 app.add_typer(db.app, name="db", help="Upgrade, inspect and back up the store.")
 app.add_typer(audit.app, name="audit", help="Read the audit trail of changes to records.")
+app.command(name="import")(imports.import_files)
+app.add_typer(imports.response_app, name="response", help="Enter answers taken by phone or at a visit.")
 
 
 def main() -> None:

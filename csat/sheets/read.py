@@ -162,13 +162,29 @@ class WorkbookReader:
         except BrokenPipeError:
             pass
 
-    def _collect(self) -> None:
-        """Wait for the worker; keep its records; restart it after a file it died on."""
+    def _harvest(self) -> None:
+        """Take the complete records the worker wrote; a partial last one is left pending."""
         import pickle
-        import signal
-        import subprocess
 
         from csat.sheets.worker import HEADER
+
+        self._output.seek(0)
+        data = self._output.read()
+        self._output.close()
+        self._errors.close()
+        offset = 0
+        while self._pending and offset + HEADER.size <= len(data):
+            (length,) = HEADER.unpack_from(data, offset)
+            end = offset + HEADER.size + length
+            if end > len(data):
+                break
+            self._records[self._pending.pop(0)] = pickle.loads(data[offset + HEADER.size:end])
+            offset = end
+
+    def _collect(self) -> None:
+        """Wait for the worker; keep its records; restart it after a file it died on."""
+        import signal
+        import subprocess
 
         while self._pending:
             process = self._process
@@ -177,23 +193,13 @@ class WorkbookReader:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
-            self._output.seek(0)
-            data = self._output.read()
-            self._output.close()
-            self._errors.close()
-            offset = 0
-            while self._pending and offset + HEADER.size <= len(data):
-                (length,) = HEADER.unpack_from(data, offset)
-                if offset + HEADER.size + length > len(data):
-                    break
-                self._records[self._pending.pop(0)] = pickle.loads(data[offset + HEADER.size:offset + HEADER.size + length])
-                offset += HEADER.size + length
+            self._harvest()
             if not self._pending:
                 break
             code = process.returncode
             if code is not None and code < 0 and -code in (signal.SIGXCPU, signal.SIGKILL):
                 why = "it ran out of time"
-            elif code is not None and code in (-signal.SIGABRT, 134):
+            elif code in (-signal.SIGABRT, 128 + signal.SIGABRT):
                 why = "it ran out of memory: cells too far apart or too many"
             else:
                 why = f"the reader stopped with code {code}"
@@ -201,6 +207,23 @@ class WorkbookReader:
             if self._pending:
                 self._spawn()
         self._process = None
+
+    def drop(self, paths) -> None:
+        """Do not read these (the guard refused them): stop the worker if it would, go on with the rest."""
+        indexes = {self.paths.index(Path(path)) for path in paths}
+        if not indexes & set(self._pending):
+            return
+        if self._process is not None:
+            if self._process.poll() is None:
+                self._process.kill()
+            self._process.wait()
+            self._harvest()
+        for index in indexes:
+            self._records.setdefault(index, {"ok": False, "error": "refused before reading"})
+        self._pending = [index for index in self._pending if index not in indexes]
+        self._process = None
+        if self._pending:
+            self._spawn()
 
     def result(self, path: Path) -> list[Sheet]:
         """The sheets read from one of the paths; CsatError if the worker could not read it."""
