@@ -12,6 +12,7 @@ from itertools import chain, islice
 from typing import Iterable, Sequence
 
 MAX_PARAMETERS = 990   # under SQLite's historical limit of 999 bound parameters per statement
+STATEMENTS_PER_CALL = 200   # statements per executemany: bounds the memory held in parameters
 
 
 def placeholder(connection) -> str:
@@ -40,6 +41,9 @@ def insert_rows(connection, table: str, columns: Sequence[str], rows: Iterable[t
             tail = chunk
             break
         batches.append(tuple(chain.from_iterable(chunk)))
+        if len(batches) == STATEMENTS_PER_CALL:
+            connection.exec_driver_sql(full_sql, batches)
+            batches = []
     if batches:
         connection.exec_driver_sql(full_sql, batches)
     if tail:

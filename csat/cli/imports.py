@@ -54,7 +54,7 @@ def import_files(
     else:
         _show_report(report)
     if report.problems:
-        count = len(report.problems)
+        count = report.problem_count
         typer.echo(f"Error: {count} problem{'s' if count != 1 else ''} found, nothing written", err=True)
         raise typer.Exit(1)
 

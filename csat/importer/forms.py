@@ -80,6 +80,15 @@ def read_form(file_name: str, source_file: str, sheets: list[Sheet], context: Co
     if answer_sheet is None:
         problems.add(file_name, f"the form's answer sheet {identity.sheet!r} is missing (renamed or deleted?)")
         return None
+    try:
+        return _read_answers(file_name, source_file, identity, answer_sheet, info, customer_id, problems)
+    except ValueError as exc:   # a cell address in the identity that is not one: only a broken writer does that
+        problems.add(f"{here}!{cells.get('items', 'A1')}", f"form identity malformed: {exc}")
+        return None
+
+
+def _read_answers(file_name: str, source_file: str, identity: FormIdentity, answer_sheet: Sheet, info,
+                  customer_id: int, problems: Problems) -> Optional[Candidate]:
     where = f"{file_name}!{identity.sheet}"
     bad = False
     answers = []
@@ -91,18 +100,13 @@ def read_form(file_name: str, source_file: str, sheets: list[Sheet], context: Co
             problems.add(f"{where}!{address}", f"item {code} is not part of the {identity.period} round")
             bad = True
             continue
-        try:
-            value = answer_sheet.value(address)
-            note_address = identity.comments.get(code)
-            note_value = answer_sheet.value(note_address) if note_address else None
-        except ValueError as exc:
-            problems.add(f"{here}!{cells.get('items', 'A1')}", f"form identity malformed: {exc}")
-            return None
-        answer = parse_score(rule, value)
+        answer = parse_score(rule, answer_sheet.value(address))
         if isinstance(answer, str):
             problems.add(f"{where}!{address}", answer)
             bad = True
             continue
+        note_address = identity.comments.get(code)
+        note_value = answer_sheet.value(note_address) if note_address else None
         note = clean_text(note_value, "comment", limit=None, single_line=False)[0]
         answers.append(answer[:4] + (note,))
     fields: dict[str, Any] = {}

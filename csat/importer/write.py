@@ -130,13 +130,12 @@ def write_plan(session, context: Context, plan: Plan, due_days: int = 30) -> Wri
 
 def _insert_answers(connection, pairs: list[tuple[int, Candidate]]) -> int:
     """All answers of the given (response id, candidate) pairs; most carry no text, so bind four values, not six."""
-    plain, texts = [], []
-    for response_id, candidate in pairs:
-        for item_id, score, not_applicable, raw, note in candidate.answers:
-            if raw or note:
-                texts.append((response_id, item_id, score, not_applicable, raw, note))
-            else:
-                plain.append((response_id, item_id, score, not_applicable))
+    plain = ((response_id, item_id, score, not_applicable)
+             for response_id, candidate in pairs
+             for item_id, score, not_applicable, raw, note in candidate.answers if not (raw or note))
+    texts = ((response_id, item_id, score, not_applicable, raw, note)
+             for response_id, candidate in pairs
+             for item_id, score, not_applicable, raw, note in candidate.answers if raw or note)
     count = insert_rows(connection, "answer", ("response_id", "item_id", "score", "not_applicable"), plain,
                         literal_tail=("raw", "comment"))
     return count + insert_rows(connection, "answer",
