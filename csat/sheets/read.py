@@ -197,7 +197,8 @@ class WorkbookReader:
             if not self._pending:
                 break
             code = process.returncode
-            if code is not None and code < 0 and -code in (signal.SIGXCPU, signal.SIGKILL):
+            out_of_time = {getattr(signal, name, None) for name in ("SIGXCPU", "SIGKILL")} - {None}
+            if code is not None and code < 0 and -code in out_of_time:
                 why = "it ran out of time"
             elif code in (-signal.SIGABRT, 128 + signal.SIGABRT):
                 why = "it ran out of memory: cells too far apart or too many"
