@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 from csat.bulk import insert_rows, placeholder
-from csat.importer.context import Candidate, Context, Existing, Plan
+from csat.importer.context import Candidate, Context, Plan
 
 _json = json.JSONEncoder(ensure_ascii=False).encode
 

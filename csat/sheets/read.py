@@ -197,9 +197,10 @@ class WorkbookReader:
             if not self._pending:
                 break
             code = process.returncode
-            out_of_time = {getattr(signal, name, None) for name in ("SIGXCPU", "SIGKILL")} - {None}
-            if code is not None and code < 0 and -code in out_of_time:
+            if code is not None and code < 0 and -code == getattr(signal, "SIGXCPU", None):
                 why = "it ran out of time"
+            elif code is not None and code < 0 and -code == getattr(signal, "SIGKILL", None):
+                why = "it was stopped: out of time or memory"
             elif code in (-signal.SIGABRT, 128 + signal.SIGABRT):
                 why = "it ran out of memory: cells too far apart or too many"
             else:
