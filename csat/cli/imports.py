@@ -43,10 +43,14 @@ def import_files(
 
     Example: csat import returned/*.xlsx examples/responses-2024H1.csv --half 2024H1
     """
-    from csat.importer.run import run_import
+    from csat.importer.run import run_import, start_reading
 
     period = _half(half)
-    report = run_import(workspace(home), files, half=period, dry_run=dry_run, replace=replace)
+    reading = start_reading(files)   # the workbooks parse while the workspace and store open
+    try:
+        report = run_import(workspace(home), files, half=period, dry_run=dry_run, replace=replace, reading=reading)
+    finally:
+        reading.close()
     for line in report.problems:
         typer.echo(line, err=True)
     if getattr(fmt, "value", fmt) == "json":

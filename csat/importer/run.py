@@ -165,25 +165,52 @@ def no_cyclic_gc():
             gc.enable()
 
 
-def run_import(workspace, paths: list[Path], half: Optional[str] = None, dry_run: bool = False,
-               replace: bool = False) -> ImportReport:
-    """Import returned forms and consolidated sheets, all or nothing; see the module docstring."""
-    with no_cyclic_gc():
-        return _run_import(workspace, paths, half, dry_run, replace)
+def start_reading(paths: list[Path]):
+    """Start parsing the workbooks among paths in the background, before anything else is loaded.
 
-
-def _run_import(workspace, paths: list[Path], half: Optional[str], dry_run: bool, replace: bool) -> ImportReport:
+    Only the first bytes of each file are looked at here (a zip is a workbook); sizes,
+    the guard's checks and the workspace's limits come after, while the worker parses,
+    and a file they refuse is dropped from the worker.
+    """
     from csat.forms.identity import IDENTITY_SHEET
+    from csat.sheets.guard import Limits
+    from csat.sheets.read import ZIP_MAGIC, WorkbookReader
+
+    workbooks = []
+    for path in dict.fromkeys(Path(path) for path in paths):
+        try:
+            if path.is_file():
+                with open(path, "rb") as handle:
+                    if handle.read(4) == ZIP_MAGIC:
+                        workbooks.append(path)
+        except OSError:
+            continue
+    return WorkbookReader(workbooks, Limits(), also=(IDENTITY_SHEET,))
+
+
+def run_import(workspace, paths: list[Path], half: Optional[str] = None, dry_run: bool = False,
+               replace: bool = False, reading=None) -> ImportReport:
+    """Import returned forms and consolidated sheets, all or nothing; see the module docstring.
+
+    `reading` is what start_reading returned, when the caller started the parse earlier.
+    """
+    reader = reading if reading is not None else start_reading(paths)
+    try:
+        with no_cyclic_gc():
+            return _run_import(workspace, paths, half, dry_run, replace, reader)
+    finally:
+        reader.close()
+
+
+def _run_import(workspace, paths: list[Path], half: Optional[str], dry_run: bool, replace: bool,
+                reader) -> ImportReport:
     from csat.sheets.guard import Limits, UnsafeFile, check_xlsx
-    from csat.sheets.read import WorkbookReader, sniff_kind
+    from csat.sheets.read import sniff_kind
 
     limits = Limits.from_settings(workspace.settings)
     problems = Problems()
     report = ImportReport(dry_run=dry_run)
-    unique: list[Path] = []
-    for path in paths:
-        if Path(path) not in unique:
-            unique.append(Path(path))
+    unique = list(dict.fromkeys(Path(path) for path in paths))
     report.files = len(unique)
     kinds: dict[Path, str] = {}
     for path in unique:
@@ -191,21 +218,18 @@ def _run_import(workspace, paths: list[Path], half: Optional[str], dry_run: bool
             kinds[path] = sniff_kind(path, limits)
         except CsatError as exc:
             add_file_problem(problems, path, exc)
-    workbooks = [path for path in unique if kinds.get(path) == "xlsx"]
-    reader = WorkbookReader(workbooks, limits, also=(IDENTITY_SHEET,))
-    try:
-        refused: set[Path] = set()
-        for path in workbooks:
-            try:
-                check_xlsx(path, limits)
-            except UnsafeFile as exc:
-                add_file_problem(problems, path, exc)
-                refused.add(path)
-        reader.drop(refused)
-        return _import_checked(workspace, unique, kinds, reader, refused, half, dry_run, replace, problems,
-                               report, limits)
-    finally:
-        reader.close()
+    refused: set[Path] = {path for path in reader.paths if kinds.get(path) != "xlsx"}
+    for path in unique:
+        if kinds.get(path) != "xlsx":
+            continue
+        try:
+            check_xlsx(path, limits)
+        except UnsafeFile as exc:
+            add_file_problem(problems, path, exc)
+            refused.add(path)
+    reader.drop(refused)
+    return _import_checked(workspace, unique, kinds, reader, refused, half, dry_run, replace, problems,
+                           report, limits)
 
 
 def _import_checked(workspace, paths, kinds, reader, refused, half, dry_run, replace, problems, report,

@@ -212,7 +212,7 @@ class WorkbookReader:
 
     def drop(self, paths) -> None:
         """Do not read these (the guard refused them): stop the worker if it would, go on with the rest."""
-        indexes = {self.paths.index(Path(path)) for path in paths}
+        indexes = {self.paths.index(Path(path)) for path in paths if Path(path) in self.paths}
         if not indexes & set(self._pending):
             return
         if self._process is not None:
