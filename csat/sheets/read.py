@@ -141,6 +141,7 @@ class WorkbookReader:
 
     def _spawn(self) -> None:
         import json
+        import os
         import subprocess
         import sys
         import tempfile
@@ -152,9 +153,14 @@ class WorkbookReader:
             "files": [{"path": str(self.paths[index]), "also": self.also, "visible_only": self.visible_only}
                       for index in self._pending],
         }
+        # -P: the current folder is not put on the worker's path (a folder named csat there must
+        # not shadow the package); the package this process runs from is named explicitly instead.
+        package_root = str(Path(__file__).resolve().parent.parent.parent)
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH", "")]))
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "csat.sheets.worker"],
-            stdin=subprocess.PIPE, stdout=self._output, stderr=self._errors,
+            [sys.executable, "-P", "-m", "csat.sheets.worker"],
+            stdin=subprocess.PIPE, stdout=self._output, stderr=self._errors, env=env,
         )
         try:
             self._process.stdin.write(json.dumps(request).encode("utf-8"))
