@@ -20,6 +20,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from benchmarks.timing import report
+
 ROWS = 100_000
 ITEMS = 10
 RUNS = 3
@@ -118,9 +120,8 @@ def main(rows: int = ROWS) -> float:
             peaks.append(peak)
         parse_time, import_time = statistics.median(bare), statistics.median(imports)
         ratio = import_time / parse_time
-        print(f"bare calamine parse: {parse_time:.2f} s; csat import: {import_time:.2f} s; "
-              f"peak memory {max(peaks):.0f} MiB (target < {MEMORY_TARGET_MB})")
-        print(f"import: ratio {ratio:.2f} (target <= {TARGET})")
+        report("import", ratio, TARGET, f"bare calamine parse {parse_time:.2f} s, csat import {import_time:.2f} s, "
+                                        f"peak memory {max(peaks):.0f} MiB (target < {MEMORY_TARGET_MB})")
         return ratio
 
 

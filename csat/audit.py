@@ -40,7 +40,8 @@ def _record_key(instance: Any) -> str:
         value = getattr(instance, name, None)
         if isinstance(value, str) and value:
             return value
-    return ""
+    identity = getattr(instance, "id", None)
+    return f"#{identity}" if identity is not None else ""
 
 
 def _columns(instance: Any) -> list[str]:
@@ -84,20 +85,20 @@ def record_many(connection, table_name: str, action: str,
     """Append one audit entry per (record_id, record_key, changes), in bulk.
 
     For bulk writes that bypass the ORM (an import of 100,000 responses): changes may
-    be given already serialised as JSON text, and rows go straight to the driver.
+    be given already serialised as JSON text, and rows go to the driver in multi-row
+    statements, with the time stored as SQLAlchemy stores it.
     """
     if not entries:
         return
     from sqlalchemy import DateTime
 
+    from csat.bulk import insert_rows
     from csat.models import now
 
     stamp = now()
     processor = DateTime().dialect_impl(connection.dialect).bind_processor(connection.dialect)
     if processor is not None:
         stamp = processor(stamp)
-    from csat.bulk import insert_rows
-
     who = actor()
     insert_rows(connection, "audit_log", ("at", "actor", "table_name", "record_id", "record_key", "action", "changes"), (
         (stamp, who, table_name, record_id, record_key, action,

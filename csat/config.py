@@ -158,6 +158,14 @@ max_file_mb = 50
 reply_days = 2         # working days to reply to a complaint
 unresolved_days = 30   # open longer than this is "long unresolved"
 special_attention = 3  # complaints in a quarter that flag a customer
+holidays = []          # public holidays skipped when counting reply days, e.g. ["2024-10-01"]
+
+[capa]
+due_days = 30          # default time to complete a CAPA
+default_dept = "quality"
+# Owner department of a CAPA by survey item or feedback kind (codes from [departments]):
+# item_departments = {{ delivery = "materials", price = "sales" }}
+# kind_departments = {{ service = "engineering" }}
 
 [remind]
 remind_after = 10      # days after sending before the first reminder

@@ -109,6 +109,8 @@ class Invitation(SQLModel, table=True):
 class Reminder(SQLModel, table=True):
     """One reminder e-mail to a customer who has not answered, with its outcome."""
 
+    __table_args__ = (UniqueConstraint("invitation_id", "number"),)
+
     id: Optional[int] = Field(default=None, primary_key=True)
     invitation_id: int = Field(foreign_key="invitation.id", index=True)
     number: int = Field(default=1)

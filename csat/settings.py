@@ -8,9 +8,10 @@ not silently fall back to a default.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class _Section(BaseModel):
@@ -57,6 +58,52 @@ class FeedbackSettings(_Section):
     reply_days: int = Field(default=2, ge=0)
     unresolved_days: int = Field(default=30, ge=1)
     special_attention: int = Field(default=3, ge=1)
+    # Public holidays that are not working days when counting the reply time (weekends never are).
+    # Kept as ISO text so every reader (numpy, JSON, `csat config get`) takes it as is.
+    holidays: list[str] = Field(default_factory=list)
+
+    @field_validator("holidays", mode="before")
+    @classmethod
+    def _iso_dates(cls, value):
+        if not isinstance(value, list):
+            raise ValueError("expected a list of dates, e.g. [2024-10-01, 2024-10-02]")
+        days = []
+        for day in value:
+            try:
+                days.append(day.isoformat() if isinstance(day, date) else date.fromisoformat(str(day)).isoformat())
+            except ValueError:
+                raise ValueError(f"{day!r} is not a date (YYYY-MM-DD)") from None
+        return days
+
+
+# Which department owns a CAPA by default: by survey item code, and by feedback kind.
+DEFAULT_ITEM_DEPARTMENTS = {
+    "quality": "quality", "delivery": "materials", "price": "sales", "responsiveness": "sales",
+    "tech_support": "engineering", "after_sales": "engineering", "communication": "sales",
+    "complaint_handling": "quality",
+}
+DEFAULT_KIND_DEPARTMENTS = {
+    "quality": "quality", "requirement": "sales", "contract": "sales", "market": "sales",
+    "conduct": "sales", "service": "engineering", "other": "quality",
+}
+
+
+class CapaSettings(_Section):
+    due_days: int = Field(default=30, ge=1)
+    default_dept: str = "quality"
+    item_departments: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_ITEM_DEPARTMENTS))
+    kind_departments: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_KIND_DEPARTMENTS))
+
+    # A mapping in csat.toml changes the keys it names; the others keep their defaults.
+    @field_validator("item_departments")
+    @classmethod
+    def _over_item_defaults(cls, value: dict[str, str]) -> dict[str, str]:
+        return DEFAULT_ITEM_DEPARTMENTS | value
+
+    @field_validator("kind_departments")
+    @classmethod
+    def _over_kind_defaults(cls, value: dict[str, str]) -> dict[str, str]:
+        return DEFAULT_KIND_DEPARTMENTS | value
 
 
 class RemindSettings(_Section):
@@ -95,6 +142,7 @@ class Settings(_Section):
     survey: SurveySettings = Field(default_factory=SurveySettings)
     import_: ImportSettings = Field(default_factory=ImportSettings, alias="import")
     feedback: FeedbackSettings = Field(default_factory=FeedbackSettings)
+    capa: CapaSettings = Field(default_factory=CapaSettings)
     remind: RemindSettings = Field(default_factory=RemindSettings)
     departments: dict[str, Department] = Field(default_factory=lambda: dict(DEFAULT_DEPARTMENTS))
 

@@ -60,3 +60,49 @@ def test_csv_has_bom(workspace, cli, customers_csv):
     result = cli("customer", "list", "--format", "csv")
     assert result.stdout.startswith("\ufeffcode,name")
     assert "深圳华科电子有限公司" in result.stdout
+
+
+def test_import_xlsx_with_chinese_headers_and_offset_table(workspace, cli, tmp_path):
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = "客户"
+    sheet["B3"], sheet["C3"], sheet["D3"], sheet["E3"] = "客户代码", "客户名称", "电子邮箱", "语言"
+    sheet["B4"], sheet["C4"], sheet["D4"], sheet["E4"] = "C-201", "宁波精密", "buyer@nb.example", "中文"
+    sheet["B5"], sheet["C5"], sheet["D5"] = 202, "Kestrel", "bad@"
+    path = tmp_path / "customers.xlsx"
+    workbook.save(path)
+    result = cli("customer", "import", path)
+    assert result.exit_code == 1
+    assert "customers.xlsx!客户!row 5: malformed e-mail 'bad@'" in result.stderr
+    sheet["D5"] = "ok@kestrel.example"
+    workbook.save(path)
+    assert cli("customer", "import", path).exit_code == 0
+    listed = {entry["code"]: entry for entry in json.loads(cli("customer", "list", "--format", "json").stdout)}
+    assert listed["C-201"]["language"] == "zh" and listed["202"]["name"] == "Kestrel"
+
+
+def test_csv_named_xlsx_and_missing_columns(workspace, cli, tmp_path):
+    fake = tmp_path / "fake.xlsx"
+    fake.write_text("code,name\nC-1,One\n")
+    result = cli("customer", "import", fake)
+    assert result.exit_code == 1 and "not an xlsx workbook" in result.stderr
+    headerless = tmp_path / "people.csv"
+    headerless.write_text("who,where\nx,y\n")
+    result = cli("customer", "import", headerless)
+    assert result.exit_code == 1 and "no code or name column" in result.stderr
+
+
+def test_dry_run_writes_nothing(workspace, cli, customers_csv):
+    result = cli("customer", "import", customers_csv, "--dry-run")
+    assert "Would import" in result.stderr and "10 added" in result.stderr
+    assert json.loads(cli("customer", "list", "--format", "json").stdout) == []
+
+
+def test_add_rejects_header_injection_and_duplicates(workspace, cli):
+    assert cli("customer", "add", "C-1", "--name", "One").exit_code == 0
+    duplicate = cli("customer", "add", "C-1", "--name", "Again")
+    assert duplicate.exit_code == 1 and "already exists" in duplicate.stderr
+    injected = cli("customer", "add", "C-2", "--name", "Two", "--email", "a@b.example\nBcc: evil@x.example")
+    assert injected.exit_code == 1 and "e-mail" in injected.stderr

@@ -12,7 +12,7 @@ from typing import Annotated, Optional
 import typer
 
 from csat import __version__
-from csat.cli import _common, audit, customers, db, imports, items, workspace
+from csat.cli import _common, audit, capa, customers, db, feedback, imports, items, reports, workspace
 from csat.cli._common import CsatGroup
 
 app = typer.Typer(
@@ -46,7 +46,10 @@ app.add_typer(customers.app, name="customer", help="Add, import, list and edit c
 app.add_typer(items.app, name="items", help="Show and load the survey item template.")
 app.add_typer(workspace.config_app, name="config", help="Read and change csat.toml settings.")
 app.add_typer(db.app, name="db", help="Upgrade, inspect and back up the store.")
+app.add_typer(feedback.app, name="feedback", help="Log customer feedback and complaints, reply, close, summarise each quarter.")
+app.add_typer(capa.app, name="capa", help="Open, work through, verify and close corrective and preventive actions.")
 app.add_typer(audit.app, name="audit", help="Read the audit trail of changes to records.")
+app.command(name="report")(reports.report)
 app.command(name="import")(imports.import_files)
 app.add_typer(imports.response_app, name="response", help="Enter answers taken by phone or at a visit.")
 

@@ -11,7 +11,7 @@ from csat.cli._common import Format, Home, emit, workspace_and_store
 app = typer.Typer(no_args_is_help=True)
 
 COLUMNS = [("id", "#"), ("at", "When"), ("actor", "Who"), ("table", "Record"), ("key", "Key"),
-           ("action", "Action"), ("changes", "Changes")]
+           ("action", "Action"), ("summary", "Changes")]
 
 
 @app.command(name="list")

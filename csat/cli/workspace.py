@@ -98,4 +98,4 @@ def _format_value(value) -> str:
 
     if isinstance(value, str):
         return value
-    return json.dumps(value, ensure_ascii=False)
+    return json.dumps(value, ensure_ascii=False, default=str)

@@ -252,7 +252,8 @@ def upgrade() -> None:
     sa.Column('sent_at', sa.DateTime(), nullable=True),
     sa.Column('error', sa.Text(), nullable=False),
     sa.ForeignKeyConstraint(['invitation_id'], ['invitation.id'], ),
-    sa.PrimaryKeyConstraint('id')
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('invitation_id', 'number')
     )
     with op.batch_alter_table('reminder', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_reminder_invitation_id'), ['invitation_id'], unique=False)

@@ -1,0 +1,205 @@
+"""`csat capa ...`: corrective and preventive action records, from opening to closing."""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from csat.cli._common import (Format, Home, LangOption, ShowFormatOption, emit, parse_or_usage, say, show_record,
+                              to_json, workspace_and_store, write_stdout)
+
+app = typer.Typer(no_args_is_help=True)
+
+COLUMNS = [("number", "CAPA"), ("status", "Status"), ("source", "Source"), ("title", "Title"), ("dept", "Dept"),
+           ("due", "Due"), ("overdue", "Overdue")]
+
+
+class Result(str, Enum):
+    effective = "effective"
+    not_effective = "not-effective"
+
+
+Reference = Annotated[str, typer.Argument(help="The CAPA number, e.g. CAPA-2024-007.")]
+Title = Annotated[Optional[str], typer.Option("--title", help="Short title (default: from the source).")]
+Dept = Annotated[Optional[str], typer.Option("--dept", help="Owner department: code or name, English or Chinese.")]
+Due = Annotated[Optional[str], typer.Option("--due", help="Due date YYYY-MM-DD (default: capa.due_days from today).")]
+
+
+def _date(text: Optional[str], option: str):
+    from datetime import date
+
+    return parse_or_usage(date.fromisoformat, text, option)
+
+
+@app.command(name="open")
+def capa_open(
+    from_item: Annotated[Optional[str], typer.Option("--from-item", help="Survey item code below its limit (with --half).")] = None,
+    half: Annotated[Optional[str], typer.Option("--half", help="The survey round of the item, e.g. 2024H1.")] = None,
+    from_feedback: Annotated[Optional[int], typer.Option("--from-feedback", help="Feedback entry number.")] = None,
+    title: Title = None, dept: Dept = None, due: Due = None,
+    reason: Annotated[str, typer.Option("--reason", help="Description of the nonconformity (item sources).")] = "",
+    fmt: ShowFormatOption = "table",
+    home: Home = None,
+) -> None:
+    """Open a CAPA from a survey item of a round or from a feedback entry; prints its number.
+
+    Example: csat capa open --from-item delivery --half 2024H1 --dept materials --due 2024-09-30
+    """
+    from csat import capa as capas
+
+    if (from_item is None) == (from_feedback is None):
+        raise typer.BadParameter("give exactly one source: --from-item CODE --half P, or --from-feedback N",
+                                 param_hint="--from-item/--from-feedback")
+    if from_item is not None and not half:
+        raise typer.BadParameter("--from-item needs the round, e.g. --half 2024H1", param_hint="--half")
+    due_date = _date(due, "--due")
+    opened, store = workspace_and_store(home)
+    with store.session() as session:
+        if from_item is not None:
+            capa, created = capas.open_for_item(session, opened.settings, half, from_item, reason=reason,
+                                                title=title, dept=dept, due=due_date)
+        else:
+            capa, created = capas.open_for_feedback(session, opened.settings, from_feedback, title=title,
+                                                    dept=dept, due=due_date)
+        record = capas.record(session, opened.settings, capa)
+    if created:
+        say(f"Opened {capa.number}: {capa.title} (owner {capa.dept or 'none'}, due {capa.due_date})")
+    else:
+        say(f"{capa.number} already exists for this source ({capa.status}); nothing opened")
+    write_stdout(to_json(record) if getattr(fmt, "value", fmt) == "json" else f"{capa.number}\n")
+
+
+@app.command(name="list")
+def capa_list(
+    status: Annotated[Optional[str], typer.Option("--status", help="Only CAPAs in this state: open, in_progress, verified, closed or cancelled.")] = None,
+    overdue: Annotated[bool, typer.Option("--overdue", help="Only open or in-progress CAPAs past their due date.")] = False,
+    fmt: Format = "table",
+    home: Home = None,
+) -> None:
+    """List CAPAs.
+
+    Example: csat capa list --status in_progress --overdue
+    """
+    from csat import capa as capas
+
+    wanted = status.strip().lower().replace("-", "_").replace(" ", "_") if status else None
+    if wanted and wanted not in capas.STATUSES:
+        raise typer.BadParameter(f"{status!r} is not a status; use one of {', '.join(capas.STATUSES)}", param_hint="--status")
+    opened, store = workspace_and_store(home)
+    with store.read_session() as session:
+        found = capas.list_capas(session, status=wanted, overdue=overdue)
+        records = capas.records(session, opened.settings, found)
+    emit(records, COLUMNS, fmt, empty="no CAPAs match")
+
+
+@app.command(name="show")
+def capa_show(reference: Reference, fmt: ShowFormatOption = "table", home: Home = None) -> None:
+    """Show every field of one CAPA.
+
+    Example: csat capa show CAPA-2024-007
+    """
+    from csat import capa as capas
+
+    opened, store = workspace_and_store(home)
+    with store.read_session() as session:
+        record = capas.record(session, opened.settings, capas.get(session, reference))
+    show_record(record, fmt)
+
+
+@app.command(name="update")
+def capa_update(
+    reference: Reference,
+    cause: Annotated[Optional[str], typer.Option("--cause", help="Root cause found.")] = None,
+    correction: Annotated[Optional[str], typer.Option("--correction", help="Immediate correction of the nonconformity.")] = None,
+    action: Annotated[Optional[str], typer.Option("--action", help="Corrective action against the cause.")] = None,
+    prevention: Annotated[Optional[str], typer.Option("--prevention", help="Preventive action against recurrence elsewhere.")] = None,
+    description: Annotated[Optional[str], typer.Option("--description", help="Description of the nonconformity.")] = None,
+    title: Title = None, dept: Dept = None, due: Due = None,
+    home: Home = None,
+) -> None:
+    """Record the root cause and actions (the work starts: open -> in_progress), or change title, owner, due date.
+
+    Example: csat capa update CAPA-2024-007 --cause "Mould wear not tracked" --action "Shot counter and PM every 50k shots"
+    """
+    from csat import capa as capas
+
+    due_date = _date(due, "--due")
+    opened, store = workspace_and_store(home)
+    with store.session() as session:
+        capa = capas.update(session, opened.settings, reference, cause=cause, correction=correction, action=action,
+                            prevention=prevention, title=title, description=description, dept=dept, due=due_date)
+    say(f"Updated {capa.number} ({capa.status})")
+
+
+@app.command(name="verify")
+def capa_verify(
+    reference: Reference,
+    by: Annotated[str, typer.Option("--by", help="Who checked the effectiveness.")],
+    result: Annotated[Result, typer.Option("--result", help="effective, or not-effective (back to in_progress).")],
+    note: Annotated[str, typer.Option("--note", help="Evidence or remarks.")] = "",
+    home: Home = None,
+) -> None:
+    """Record the effectiveness check of the actions.
+
+    Example: csat capa verify CAPA-2024-007 --by "Zhou Li" --result effective --note "No cracks in 3 lots"
+    """
+    from csat import capa as capas
+
+    _, store = workspace_and_store(home)
+    with store.session() as session:
+        capa = capas.verify(session, reference, by=by, result=result.value, note=note)
+    say(f"{capa.number}: verification {result.value}; now {capa.status}")
+
+
+@app.command(name="close")
+def capa_close(reference: Reference, home: Home = None) -> None:
+    """Close a CAPA verified effective.
+
+    Example: csat capa close CAPA-2024-007
+    """
+    from csat import capa as capas
+
+    _, store = workspace_and_store(home)
+    with store.session() as session:
+        capa = capas.close(session, reference)
+    say(f"Closed {capa.number}")
+
+
+@app.command(name="cancel")
+def capa_cancel(
+    reference: Reference,
+    reason: Annotated[str, typer.Option("--reason", help="Why it is not needed; kept on the record.")],
+    home: Home = None,
+) -> None:
+    """Cancel an open or in-progress CAPA, with the reason.
+
+    Example: csat capa cancel CAPA-2024-008 --reason "Duplicate of CAPA-2024-007"
+    """
+    from csat import capa as capas
+
+    _, store = workspace_and_store(home)
+    with store.session() as session:
+        capa = capas.cancel(session, reference, reason=reason)
+    say(f"Cancelled {capa.number}")
+
+
+@app.command(name="form")
+def capa_form(
+    reference: Reference,
+    output: Annotated[Path, typer.Option("--output", "-o", help="FILE.xlsx or FILE.html.", dir_okay=False)],
+    lang: LangOption = None,
+    home: Home = None,
+) -> None:
+    """Write the printable CAPA report form to send to the owner department.
+
+    Example: csat capa form CAPA-2024-007 -o CAPA-2024-007.xlsx --lang zh
+    """
+    from csat.forms.capa import write_form
+
+    opened, store = workspace_and_store(home)
+    with store.read_session() as session:
+        path = write_form(session, opened.settings, reference, output, lang.value if lang else None)
+    say(f"Wrote {path}")

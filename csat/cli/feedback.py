@@ -1,0 +1,326 @@
+"""`csat feedback ...`: the log of what customers say between surveys, and its quarterly summary."""
+
+from __future__ import annotations
+
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+
+from csat.cli._common import (Format, Home, LangOption, ShowFormatOption, emit, escape_markup, parse_or_usage, say,
+                              show_record, to_json, workspace_and_store, write_stdout)
+
+app = typer.Typer(no_args_is_help=True)
+
+COLUMNS = [("id", "#"), ("received", "Received"), ("customer", "Customer"), ("kind", "Kind"),
+           ("complaint", "Complaint"), ("channel", "Channel"), ("status", "Status"), ("replied_at", "Replied"),
+           ("capa", "CAPA"), ("text", "Text")]
+KIND_HELP = ("quality, requirement, contract, market, conduct, service or other"
+             " (quality, conduct and service are complaints).")
+
+
+class SummaryFormat(str, Enum):
+    table = "table"
+    json = "json"
+    xlsx = "xlsx"
+    md = "md"
+
+
+Number = Annotated[int, typer.Argument(help="The entry number (see `csat feedback list`).")]
+
+
+def _when(text: Optional[str], option: str):
+    from csat.feedback import parse_when
+
+    return parse_or_usage(parse_when, text, option)
+
+
+def _prompt_until(question: str, check, default: Optional[str] = None) -> Any:
+    """Ask again until the answer passes check (which raises with a message)."""
+    from csat.errors import CsatError
+
+    while True:
+        answer = typer.prompt(question, default=default, show_default=default is not None)
+        try:
+            return check(answer)
+        except (CsatError, ValueError) as exc:
+            say(f"[red]{escape_markup(str(exc))}[/]")
+
+
+def _ask_missing(store, settings, given: dict[str, Any], everything: bool) -> dict[str, Any]:
+    """Prompt for what the options did not give (on a terminal only)."""
+    from csat import customers, feedback
+    from csat.models import now
+
+    def known_customer(code: str) -> str:
+        with store.read_session() as session:
+            return customers.get(session, code.strip()).code
+
+    def when(text: str):
+        moment = feedback.parse_when(text)
+        feedback.check_not_future(moment, "received", now())
+        return moment
+
+    def non_empty(text: str) -> str:
+        if not text.strip():
+            raise ValueError("the text cannot be empty")
+        return text.strip()
+
+    def optional_dept(text: str) -> str:
+        return feedback.resolve_dept(settings, text) if text.strip() else ""
+
+    if not given["code"]:
+        given["code"] = _prompt_until("Customer code", known_customer)
+    if not given["kind"]:
+        given["kind"] = _prompt_until(f"Kind ({', '.join(feedback.KINDS)})", feedback.parse_kind)
+    if not given["channel"]:
+        given["channel"] = _prompt_until(f"Channel ({', '.join(feedback.CHANNELS)})", feedback.parse_channel)
+    if not given["text"]:
+        given["text"] = _prompt_until("What did the customer say", non_empty)
+    if everything:
+        given["received"] = _prompt_until("Received (YYYY-MM-DD [HH:MM])", when, default=f"{now():%Y-%m-%d %H:%M}")
+        given["product"] = typer.prompt("Product", default="", show_default=False)
+        given["owner"] = typer.prompt("Logged by", default="", show_default=False)
+        given["dept"] = _prompt_until("Department (code or name, blank for none)", optional_dept, default="") or None
+    return given
+
+
+@app.command(name="add")
+def feedback_add(
+    code: Annotated[Optional[str], typer.Argument(help="The customer's code.", show_default=False)] = None,
+    kind: Annotated[Optional[str], typer.Option("--kind", help=KIND_HELP, show_default=False)] = None,
+    channel: Annotated[Optional[str], typer.Option("--channel", help="phone, fax, email, meeting, visit or other.")] = None,
+    text: Annotated[Optional[str], typer.Option("--text", help="What the customer said.")] = None,
+    received: Annotated[Optional[str], typer.Option("--received", help="When it came in: YYYY-MM-DD or 'YYYY-MM-DD HH:MM' (default: now).")] = None,
+    product: Annotated[str, typer.Option("--product", help="Product or model concerned.")] = "",
+    owner: Annotated[str, typer.Option("--owner", help="Who took it (sales or support).")] = "",
+    dept: Annotated[Optional[str], typer.Option("--dept", help="Department concerned: code or name, English or Chinese.")] = None,
+    capa: Annotated[bool, typer.Option("--capa", help="Also open a CAPA for it (never a second one).")] = False,
+    fmt: ShowFormatOption = "table",
+    home: Home = None,
+) -> None:
+    """Log what a customer said: a complaint or information. Prompts on a terminal when options are missing.
+
+    Example: csat feedback add C-003 --kind quality --channel phone --text "Housing cracks after 2 weeks" --product HX-200
+    """
+    from csat import capa as capas
+    from csat import feedback
+
+    opened, store = workspace_and_store(home)
+    given = {"code": code, "kind": kind, "channel": channel, "text": text, "received": _when(received, "--received"),
+             "product": product, "owner": owner, "dept": dept}
+    missing = [name for name in ("code", "kind", "channel", "text") if not given[name]]
+    if missing:
+        if not sys.stdin.isatty():
+            raise typer.BadParameter("missing; give it as an option (or run on a terminal to be asked)",
+                                     param_hint="CODE" if missing[0] == "code" else f"--{missing[0]}")
+        everything = not any([kind, channel, text, received, product, owner, dept])
+        given = _ask_missing(store, opened.settings, given, everything)
+    with store.session() as session:
+        entry = feedback.add(session, opened.settings, given["code"], given["kind"], given["channel"], given["text"],
+                             received=given["received"], product=given["product"], owner=given["owner"],
+                             dept=given["dept"])
+        opened_capa = capas.open_for_feedback(session, opened.settings, entry.id)[0] if capa else None
+        record = feedback.records(session, opened.settings, [entry])[0]
+    what = "complaint" if entry.complaint else "feedback"
+    due = f"; reply due by {record['reply_due']}" if record["reply_due"] else ""
+    say(f"Logged {what} #{entry.id} from {record['customer']} ({entry.kind}, {entry.channel}){due}")
+    if opened_capa is not None:
+        say(f"Opened {opened_capa.number} for it")
+    if getattr(fmt, "value", fmt) == "json":
+        write_stdout(to_json(record))
+    else:
+        write_stdout(f"{entry.id}\n")
+
+
+@app.command(name="list")
+def feedback_list(
+    open_only: Annotated[bool, typer.Option("--open", help="Only entries not closed yet.")] = False,
+    kind: Annotated[Optional[str], typer.Option("--kind", help="Only this kind.")] = None,
+    customer: Annotated[Optional[str], typer.Option("--customer", help="Only this customer's entries.")] = None,
+    quarter: Annotated[Optional[str], typer.Option("--quarter", help="Only entries received in this quarter, e.g. 2024Q3.")] = None,
+    fmt: Format = "table",
+    home: Home = None,
+) -> None:
+    """List feedback entries, oldest first.
+
+    Example: csat feedback list --open --quarter 2024Q3 --format json
+    """
+    from csat import feedback
+    from csat.periods import Quarter
+
+    period = parse_or_usage(Quarter.parse, quarter, "--quarter")
+    opened, store = workspace_and_store(home)
+    with store.read_session() as session:
+        entries = feedback.list_entries(session, open_only=open_only, kind=kind, customer=customer, quarter=period)
+        records = feedback.records(session, opened.settings, entries)
+    if getattr(fmt, "value", fmt) == "table":
+        for record in records:
+            record["text"] = _short(record["text"])
+    emit(records, COLUMNS, fmt, empty="no feedback entries match; log one with `csat feedback add`")
+
+
+def _short(text: str, width: int = 60) -> str:
+    line = " ".join(text.split())
+    return line if len(line) <= width else line[: width - 1] + "…"
+
+
+@app.command(name="show")
+def feedback_show(number: Number, fmt: ShowFormatOption = "table", home: Home = None) -> None:
+    """Show one feedback entry with its reply and CAPA.
+
+    Example: csat feedback show 12
+    """
+    from csat import feedback
+
+    opened, store = workspace_and_store(home)
+    with store.read_session() as session:
+        record = feedback.records(session, opened.settings, [feedback.get(session, number)])[0]
+    show_record(record, fmt)
+
+
+@app.command(name="reply")
+def feedback_reply(
+    number: Number,
+    text: Annotated[str, typer.Option("--text", help="What was answered to the customer.")],
+    at: Annotated[Optional[str], typer.Option("--at", help="When it was answered, if not now: 'YYYY-MM-DD HH:MM'.")] = None,
+    home: Home = None,
+) -> None:
+    """Record the reply given to the customer, and when.
+
+    Example: csat feedback reply 12 --text "Replacement housings shipped on 3 Jul; 8D report to follow"
+    """
+    from csat import feedback
+
+    when = _when(at, "--at")
+    _, store = workspace_and_store(home)
+    with store.session() as session:
+        entry = feedback.reply(session, number, text, at=when)
+    say(f"Recorded the reply to #{entry.id} ({entry.replied_at:%Y-%m-%d %H:%M})")
+
+
+@app.command(name="close")
+def feedback_close(number: Number, home: Home = None) -> None:
+    """Close an entry; a complaint needs its reply first.
+
+    Example: csat feedback close 12
+    """
+    from csat import feedback
+
+    _, store = workspace_and_store(home)
+    with store.session() as session:
+        entry = feedback.close(session, number)
+    say(f"Closed #{entry.id}")
+
+
+@app.command(name="import")
+def feedback_import(
+    file: Annotated[Path, typer.Argument(help="xlsx or csv log with columns received, customer, kind, channel, text (English or Chinese headers); optional product, owner, dept, reply, replied, status, closed.", dir_okay=False)],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Check the file and report what would change, writing nothing.")] = False,
+    home: Home = None,
+) -> None:
+    """Import a feedback log kept in a spreadsheet, all rows or none; importing it again changes nothing.
+
+    Example: csat feedback import examples/feedback-log.csv
+    """
+    from csat.feedback_import import import_file
+    from csat.sheets.guard import Limits
+
+    opened, store = workspace_and_store(home)
+    with store.session() as session:
+        result = import_file(session, opened.settings, file, limits=Limits.from_settings(opened.settings))
+        if dry_run:
+            session.rollback()
+    verb = "Would import" if dry_run else "Imported"
+    say(f"{verb} {file.name}: {len(result.added)} added, {len(result.updated)} updated, {len(result.unchanged)} unchanged")
+
+
+@app.command(name="summary")
+def feedback_summary(
+    quarter: Annotated[str, typer.Option("--quarter", help="The quarter, e.g. 2024Q3.")],
+    fmt: Annotated[Optional[SummaryFormat], typer.Option("--format", "-f", help="Output format (default: from the -o suffix, else table).", show_default=False)] = None,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write to this file (needed for xlsx).", dir_okay=False)] = None,
+    lang: LangOption = None,
+    home: Home = None,
+) -> None:
+    """Summarise and classify a quarter's feedback and complaints, and mark the quarter as summarised.
+
+    Example: csat feedback summary --quarter 2024Q3 -o complaints-2024Q3.xlsx
+    """
+    from csat import feedback_summary as summaries
+    from csat.files import write_text
+    from csat.periods import Quarter
+
+    period = parse_or_usage(Quarter.parse, quarter, "--quarter")
+    chosen = fmt.value if fmt else _format_from(output)
+    if chosen == "xlsx" and output is None:
+        raise typer.BadParameter("xlsx needs a file; add -o FILE.xlsx", param_hint="--format")
+    if chosen == "table" and output is not None:
+        raise typer.BadParameter("a table is for the terminal; use --format md, json or xlsx with -o", param_hint="--output")
+    opened, store = workspace_and_store(home)
+    language = lang.value if lang else opened.settings.company.lang
+    company = opened.settings.company.name
+    with store.session() as session:
+        summary = summaries.build(session, opened.settings, period)
+        marked = summaries.mark_summarised(session, summary)
+        if chosen == "xlsx":
+            summaries.render_xlsx(summary, output, language, company)
+        elif chosen in ("json", "md"):
+            rendered = summaries.render_json(summary) if chosen == "json" else summaries.render_md(summary, language, company)
+            if output is not None:
+                write_text(output, rendered)
+            else:
+                write_stdout(rendered)
+    if chosen == "table":
+        _summary_tables(summary, language)
+    if output is not None:
+        say(f"Wrote {output}")
+    figures = f"{summary['total']} entries, {summary['complaints']} complaints"
+    if marked is not None:
+        say(f"Marked {period} as summarised: {figures}")
+    else:
+        say(f"{period} has not ended, so it is not marked as summarised yet: {figures} so far")
+
+
+def _format_from(output: Optional[Path]) -> str:
+    if output is None:
+        return "table"
+    suffix = output.suffix.lower().lstrip(".")
+    known = {"xlsx": "xlsx", "json": "json", "md": "md", "markdown": "md"}
+    if suffix not in known:
+        raise typer.BadParameter(f"cannot tell the format from {output.name!r}; add --format", param_hint="--output")
+    return known[suffix]
+
+
+def _summary_tables(summary: dict[str, Any], lang: str) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from csat.feedback_summary import count_tables, headline, text
+
+    console = Console(highlight=False)
+    head = Table(title=f"{text('title', lang)} {summary['quarter']}", show_header=False, title_justify="left")
+    head.add_column(style="bold")
+    head.add_column(overflow="fold")
+    for name, value in headline(summary, lang):
+        head.add_row(escape_markup(name), escape_markup(value))
+    console.print(head)
+    for title, first, rows in count_tables(summary, lang):
+        if not rows:
+            continue
+        table = Table(title=title, title_justify="left", header_style="bold")
+        table.add_column(first)
+        table.add_column(text("count", lang), justify="right")
+        for name, count in rows:
+            table.add_row(escape_markup(name), str(count))
+        console.print(table)
+    if summary["repeat_topics"]:
+        table = Table(title=text("repeat_topics", lang), title_justify="left", header_style="bold")
+        for key in ("customer", "kind", "product", "count", "id"):
+            table.add_column(text(key, lang))
+        for topic in summary["repeat_topics"]:
+            table.add_row(topic["customer"], topic["kind"], escape_markup(topic["product"]), str(topic["count"]),
+                          ", ".join(f"#{number}" for number in topic["entries"]))
+        console.print(table)

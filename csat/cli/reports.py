@@ -1,0 +1,221 @@
+"""`csat report`: the half-year survey report for the management review."""
+
+from __future__ import annotations
+
+import io
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+
+from csat.cli._common import Home, LangOption, parse_or_usage, say, workspace_and_store, write_stdout
+
+FLAGGED_EXIT = 3
+STATUS_STYLES = {"below": "bold red", "at_risk": "bold yellow", "ok": "green", "no_data": "dim"}
+
+
+class ReportFormat(str, Enum):
+    table = "table"
+    json = "json"
+    xlsx = "xlsx"
+    html = "html"
+    md = "md"
+
+
+def report(
+    half: Annotated[Optional[str], typer.Option("--half", help="Survey round, e.g. 2024H1 (default: the latest round with responses).", show_default=False)] = None,
+    fmt: Annotated[Optional[ReportFormat], typer.Option("--format", "-f", help="Output format (default: from the -o file's extension, else table).", show_default=False)] = None,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write to this file (default: stdout; xlsx: report-<period>.xlsx).", dir_okay=False, show_default=False)] = None,
+    lang: LangOption = None,
+    trend: Annotated[bool, typer.Option("--trend", help="Show every round side by side instead of one round.")] = False,
+    open_capa: Annotated[bool, typer.Option("--open-capa", help="Open a CAPA for each flagged item that has none for this round yet.")] = False,
+    fail_on_flag: Annotated[bool, typer.Option("--fail-on-flag", help=f"Exit with {FLAGGED_EXIT} when any item is below its action limit or at risk.")] = False,
+    home: Home = None,
+) -> None:
+    """Score a survey round against the action limits and write its report.
+
+    Example: csat report --half 2024H1 --format html -o review-2024H1.html
+    """
+    from csat.periods import Half
+
+    period = parse_or_usage(Half.parse, half, "--half")
+    fmt = fmt or _format_of(output)
+    if trend and period is not None:
+        raise typer.BadParameter("--trend shows every round; leave out --half", param_hint="--trend")
+    if trend and open_capa:
+        raise typer.BadParameter("--open-capa works on one round; leave out --trend", param_hint="--open-capa")
+    opened, store = workspace_and_store(home)
+    language = lang.value if lang else None
+    if trend:
+        from csat.reports.survey import build_trend
+
+        with store.read_session() as session:
+            data = build_trend(session, opened.settings, language)
+        _write(data, fmt.value, output, TREND_RENDERERS, "report-trend.xlsx", _trend_table)
+        flagged = [item for item in data["items"] if item["series"] and item["series"][-1]["status"] in ("below", "at_risk")]
+    else:
+        from csat.reports.survey import build
+
+        with store.read_session() as session:
+            data = build(session, opened.settings, str(period) if period else None, language,
+                         answers=fmt is ReportFormat.xlsx)
+        if not data["responses"]:
+            from csat.reports.text import headings
+
+            say(headings(data["lang"])["no_responses"].format(period=data["period"], invited=data["invited"]))
+        _write(data, fmt.value, output, REPORT_RENDERERS, f"report-{data['period']}.xlsx", _report_table)
+        flagged = data["flagged"]
+        if open_capa and flagged:
+            _open_capas(store, opened.settings, data["period"], flagged)
+    if fail_on_flag and flagged:
+        say(f"{len(flagged)} item(s) below the action limit or at risk")
+        raise typer.Exit(FLAGGED_EXIT)
+
+
+def _open_capas(store, settings, period: str, flagged: list[dict[str, Any]]) -> None:
+    from csat.capa import open_for_flagged
+
+    with store.session() as session:
+        opened = open_for_flagged(session, settings, period, flagged)
+    for capa, created, item in opened:
+        verb = "Opened" if created else "Already open:"
+        say(f"{verb} {capa.number} for {item['code']} ({item['reason']})")
+
+
+def _format_of(output: Optional[Path]) -> ReportFormat:
+    """The format a file name asks for (review.html -> html); table when there is none."""
+    suffix = output.suffix.lower().lstrip(".") if output else ""
+    suffix = {"htm": "html", "markdown": "md"}.get(suffix, suffix)
+    return ReportFormat(suffix) if suffix in ReportFormat.__members__ and suffix != "table" else ReportFormat.table
+
+
+def _deliver(text: str, output: Optional[Path]) -> None:
+    if output is None:
+        write_stdout(text)
+        return
+    from csat.reports.files import write_text
+
+    write_text(output, text)
+    say(f"Wrote {output}")
+
+
+# format -> (module, function); imported only when used, so `csat --help` stays light.
+REPORT_RENDERERS = {"json": ("csat.reports.render", "render_json"), "md": ("csat.reports.render", "render_md"),
+                    "html": ("csat.reports.html", "render_html"), "xlsx": ("csat.reports.xlsx", "render_xlsx")}
+TREND_RENDERERS = {"json": ("csat.reports.render", "render_trend_json"),
+                   "md": ("csat.reports.render", "render_trend_md"),
+                   "html": ("csat.reports.html", "render_trend_html"),
+                   "xlsx": ("csat.reports.xlsx", "render_trend_xlsx")}
+
+
+def _write(data: dict[str, Any], fmt: str, output: Optional[Path], renderers: dict, workbook_name: str,
+           draw_table) -> None:
+    if fmt == "table":
+        _print(lambda console: draw_table(data, console), output)
+        return
+    from importlib import import_module
+
+    module, function = renderers[fmt]
+    render = getattr(import_module(module), function)
+    if fmt == "xlsx":
+        say(f"Wrote {render(data, output or Path(workbook_name))}")
+    else:
+        _deliver(render(data), output)
+
+
+def _print(draw, output: Optional[Path]) -> None:
+    """Draw rich output on the terminal, or as plain text into a file."""
+    from rich.console import Console
+
+    if output is None:
+        draw(Console(highlight=False))
+        return
+    buffer = io.StringIO()
+    draw(Console(file=buffer, width=160, color_system=None, highlight=False))
+    _deliver(buffer.getvalue(), output)
+
+
+def _report_table(data: dict[str, Any], console) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    from csat.reports import text as words
+    from csat.reports.render import focus_sentence
+    from csat.reports.survey import lowest_customers
+
+    h, lang = words.headings(data["lang"]), data["lang"]
+    csi = words.number(data["csi"])
+    if data["csi_change"] is not None:
+        csi += f" {words.arrow(data['csi_change'])} {words.signed(data['csi_change'])}"
+    console.print(f"[bold]{escape(h['title'].format(period=data['period']))}[/] · {escape(data['company'])}")
+    console.print(f"{h['invited']} {data['invited']} · {h['responses']} {data['responses']} · "
+                  f"{h['response_rate']} {words.percent(data['response_rate']) or '-'} · "
+                  f"[bold]{h['csi']} {csi or '-'}[/] · {h['action_limit']} {words.limit_text(data['action_limit'])}")
+    table = Table(header_style="bold", title_justify="left")
+    for heading, justify in ((h["item"], "left"), (h["n"], "right"), (h["mean"], "right"), (h["change"], "right"),
+                             (h["ci"], "right"), (h["below_share"], "right"), (h["top_box_share"], "right"),
+                             (h["status"], "left")):
+        table.add_column(heading, justify=justify, no_wrap=justify == "right")
+    for item in data["items"]:
+        style = STATUS_STYLES.get(item["status"], "")
+        ci = f"{words.number(item['ci_low'])}–{words.number(item['ci_high'])}" if item["ci_low"] is not None else ""
+        table.add_row(escape(item["label"]), str(item["n"]), f"[{style}]{words.number(item['mean'])}[/]",
+                      f"{words.arrow(item['change'])} {words.signed(item['change'])}".strip(), ci,
+                      words.percent(item["below_share"]), words.percent(item["top_box_share"]),
+                      f"[{style}]{escape(words.status_word(item['status'], lang))}[/]")
+    console.print(table)
+    if data["flagged"]:
+        console.print(f"[bold]{escape(h['flagged'])}[/]")
+        for item in data["flagged"]:
+            style = STATUS_STYLES[item["status"]]
+            console.print(f"  [{style}]{escape(words.status_word(item['status'], lang))}[/] "
+                          f"{escape(item['label'])}: {escape(item['reason'] or '')}")
+    else:
+        console.print(escape(h["no_flags"]))
+    sentence = focus_sentence(data)
+    if sentence:
+        console.print(escape(sentence))
+    drivers = Table(title=h["drivers"], header_style="bold", title_justify="left")
+    for heading in (h["item"], h["correlation"], h["n"], h["status"]):
+        drivers.add_column(heading)
+    for driver in data["drivers"]:
+        style = STATUS_STYLES.get(driver["status"], "")
+        drivers.add_row(escape(driver["label"]), words.number(driver["correlation"], 2), str(driver["n"]),
+                        f"[{style}]{escape(words.status_word(driver['status'], lang))}[/]")
+    console.print(drivers)
+    lowest = Table(title=h["lowest"], header_style="bold", title_justify="left")
+    for heading in (h["customer"], h["name"], h["score"], h["n_answers"]):
+        lowest.add_column(heading)
+    for customer in lowest_customers(data):
+        score = words.number(customer["score"])
+        lowest.add_row(escape(customer["code"]), escape(customer["name"]),
+                       f"[bold red]{score}[/]" if customer["below"] else score, str(customer["n_answers"]))
+    console.print(lowest)
+
+
+def _trend_table(trend: dict[str, Any], console) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    from csat.reports import text as words
+
+    h = words.headings(trend["lang"])
+    table = Table(title=h["trend_title"], header_style="bold", title_justify="left")
+    table.add_column(h["item"])
+    for period in trend["periods"]:
+        table.add_column(period, justify="right")
+    for item in trend["items"]:
+        cells, previous = [], None
+        for point in item["series"]:
+            if point["mean"] is None:
+                cells.append("")
+                continue
+            change = None if previous is None else point["mean"] - previous
+            style = STATUS_STYLES.get(point["status"] or "", "")
+            cells.append(f"[{style}]{words.number(point['mean'])}[/] {words.arrow(change)} [dim]n={point['n']}[/]")
+            previous = point["mean"]
+        table.add_row(escape(item["label"]), *cells)
+    table.add_row(f"[bold]{h['csi']}[/]", *(words.number(record["csi"]) for record in trend["rounds"]))
+    table.add_row(h["response_rate"], *(words.percent(record["response_rate"]) for record in trend["rounds"]))
+    console.print(table)

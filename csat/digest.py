@@ -1,0 +1,133 @@
+"""What staff must be told is due: the triggers of the daily digest.
+
+Each trigger is a plain query over the store for a given day, returning
+`Notice` lines (a topic and a sentence). The digest is sent only when at least
+one line exists, at most once per day (see csat.remind).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time
+
+from csat.periods import Half, Quarter
+
+ROUND_WARNING_DAYS = 30
+ROUND_INTERVAL_DAYS = 183  # "at least every half year"
+
+
+@dataclass(frozen=True)
+class DueLine:
+    topic: str      # survey, response, summary, complaint, capa
+    text: str
+
+
+def _first_sent(session, round_id: int) -> datetime | None:
+    from sqlmodel import func, select
+
+    from csat.models import Invitation
+
+    return session.exec(select(func.min(Invitation.sent_at)).where(
+        Invitation.round_id == round_id, Invitation.status == "sent")).one()
+
+
+def survey_lines(session, settings, today: date) -> list[DueLine]:
+    """Rounds not sent in time, rounds overdue with too few answers."""
+    from sqlmodel import func, select
+
+    from csat.models import Invitation, SurveyRound
+
+    lines: list[DueLine] = []
+    rounds = session.exec(select(SurveyRound).order_by(SurveyRound.period)).all()
+    sent_on = {round_.id: _first_sent(session, round_.id) for round_ in rounds}
+    half = Half.containing(today)
+    current = next((round_ for round_ in rounds if round_.period == str(half)), None)
+    days_left = (half.end - today).days + 1
+    if (current is None or sent_on.get(current.id) is None) and days_left < ROUND_WARNING_DAYS:
+        lines.append(DueLine("survey", f"the {half} survey round has not been sent and {days_left} day(s) of the half year remain: run `csat survey send --half {half}`"))
+    sent_dates = [moment.date() for moment in sent_on.values() if moment is not None]
+    if sent_dates:
+        last = max(sent_dates)
+        if (today - last).days > ROUND_INTERVAL_DAYS:
+            lines.append(DueLine("survey", f"the last survey round was sent on {last}, more than six months ago"))
+    target = settings.survey.response_target
+    for round_ in rounds:
+        if round_.status != "open" or round_.due_date >= today:
+            continue
+        invited = session.exec(select(func.count()).select_from(Invitation).where(
+            Invitation.round_id == round_.id, Invitation.status == "sent")).one()
+        if not invited:
+            continue
+        answered = session.exec(select(func.count()).select_from(Invitation).where(
+            Invitation.round_id == round_.id, Invitation.responded_at.is_not(None))).one()
+        rate = answered / invited
+        if rate < target:
+            lines.append(DueLine("response", f"round {round_.period} was due on {round_.due_date} and has {answered} of {invited} answers ({rate:.0%}, target {target:.0%})"))
+    return lines
+
+
+def workspace_started(session) -> date | None:
+    """The day the first record was written: quarters before it need no summary."""
+    from sqlmodel import func, select
+
+    from csat.models import AuditLog
+
+    first = session.exec(select(func.min(AuditLog.at))).one()
+    return first.date() if first else None
+
+
+def summary_lines(session, settings, today: date) -> list[DueLine]:
+    """Ended quarters without their feedback summary, from the day the workspace started."""
+    from csat.feedback_summary import quarters_without_summary
+
+    started = workspace_started(session)
+    if started is None:
+        return []
+    missing = [Quarter.parse(text) for text in quarters_without_summary(session, settings, today)]
+    return [
+        DueLine("summary", f"quarter {quarter} ended on {quarter.end} without its feedback summary: run `csat feedback summary --quarter {quarter}`")
+        for quarter in missing if quarter.end >= started
+    ]
+
+
+def _customer_codes(session, customer_ids: set[int]) -> dict[int, str]:
+    from sqlmodel import select
+
+    from csat.models import Customer
+
+    if not customer_ids:
+        return {}
+    return dict(session.exec(select(Customer.id, Customer.code).where(Customer.id.in_(customer_ids))).all())
+
+
+def complaint_lines(session, settings, today: date) -> list[DueLine]:
+    """Complaints waiting for a reply past the reply time, and long-unresolved ones."""
+    from csat.feedback import long_unresolved_complaints, overdue_complaints
+
+    overdue = overdue_complaints(session, settings, today)
+    unresolved = long_unresolved_complaints(session, settings, today)
+    codes = _customer_codes(session, {entry.customer_id for entry in overdue + unresolved})
+    lines = [
+        DueLine("complaint", f"complaint #{entry.id} from {codes.get(entry.customer_id, '?')} (received {entry.received_at:%Y-%m-%d}) has no reply after {settings.feedback.reply_days} working day(s)")
+        for entry in overdue
+    ]
+    lines += [
+        DueLine("complaint", f"complaint #{entry.id} from {codes.get(entry.customer_id, '?')} is still open after {(today - entry.received_at.date()).days} days (limit {settings.feedback.unresolved_days})")
+        for entry in unresolved
+    ]
+    return lines
+
+
+def capa_lines(session, settings, today: date) -> list[DueLine]:
+    from csat.capa import capas_past_due
+
+    return [
+        DueLine("capa", f"{capa.number} \"{capa.title}\" ({settings.department_name(capa.dept) if capa.dept else 'no owner'}) was due on {capa.due_date} and is {capa.status.replace('_', ' ')}")
+        for capa in capas_past_due(session, settings, today)
+    ]
+
+
+def collect(session, settings, today: date) -> list[DueLine]:
+    """Everything the staff digest of `today` must list, in a fixed order."""
+    return (survey_lines(session, settings, today) + summary_lines(session, settings, today)
+            + complaint_lines(session, settings, today) + capa_lines(session, settings, today))

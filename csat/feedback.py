@@ -1,0 +1,353 @@
+"""The customer feedback log: what customers tell sales and support between surveys.
+
+Every entry has a kind from the procedure; `quality`, `conduct` and `service`
+are complaints, the rest is information. A complaint must be answered within
+`feedback.reply_days` working days (weekends and `feedback.holidays` do not
+count; numpy's business-day calendar does the counting) and is "long
+unresolved" when still not closed `feedback.unresolved_days` calendar days
+after it came in. Status moves one way: open -> replied -> closed; a complaint
+cannot be closed before it has been answered. Times are local wall-clock
+time, so a complaint received on 30 Sep at 23:59 belongs to Q3.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, time, timedelta
+from typing import Any, Iterable
+
+from csat.errors import Conflict, CsatError, NotFound
+from csat.periods import Quarter
+
+KINDS = ("quality", "requirement", "contract", "market", "conduct", "service", "other")
+COMPLAINT_KINDS = frozenset({"quality", "conduct", "service"})
+CHANNELS = ("phone", "fax", "email", "meeting", "visit", "other")
+STATUSES = ("open", "replied", "closed")
+
+KIND_LABELS = {
+    "quality": ("Product quality or performance", "产品质量或性能"),
+    "requirement": ("Requirements and wishes", "要求和期望"),
+    "contract": ("Contract details", "合同细节"),
+    "market": ("Market changes (price, lead time)", "市场变化（价格、交期）"),
+    "conduct": ("Sales staff conduct", "业务人员行为"),
+    "service": ("Installation or service quality", "安装或服务质量"),
+    "other": ("Other", "其他"),
+}
+CHANNEL_LABELS = {
+    "phone": ("Phone", "电话"), "fax": ("Fax", "传真"), "email": ("E-mail", "邮件"),
+    "meeting": ("Meeting", "会议"), "visit": ("Visit", "拜访"), "other": ("Other", "其他"),
+}
+STATUS_LABELS = {"open": ("Open", "未回复"), "replied": ("Replied", "已回复"), "closed": ("Closed", "已结案")}
+
+# Spellings people use in logs and at the prompt, English and Chinese.
+_KIND_ALIASES = {
+    "quality": ["product quality", "performance", "质量", "产品质量", "质量投诉", "品质", "品质投诉", "性能"],
+    "requirement": ["requirements", "wish", "wishes", "需求", "要求", "期望", "要求和期望", "需求与期望"],
+    "contract": ["合同", "合同细节", "合同条款"],
+    "market": ["market change", "price", "lead time", "市场", "市场变化", "价格", "交期"],
+    "conduct": ["sales conduct", "业务员行为", "业务人员行为", "销售人员行为", "业务行为"],
+    "service": ["installation", "service quality", "服务", "服务质量", "安装", "安装服务", "售后", "售后服务"],
+    "other": ["其他", "其它"],
+}
+_CHANNEL_ALIASES = {
+    "phone": ["telephone", "tel", "call", "电话", "来电"],
+    "fax": ["传真"],
+    "email": ["e-mail", "mail", "邮件", "电子邮件", "邮箱"],
+    "meeting": ["会议", "会谈", "面谈"],
+    "visit": ["拜访", "来访", "走访", "客户来访"],
+    "other": ["其他", "其它", "微信", "wechat"],
+}
+_STATUS_ALIASES = {
+    "open": ["未结", "未回复", "处理中", "待回复", "待处理", "new", "pending"],
+    "replied": ["answered", "已回复", "已答复"],
+    "closed": ["resolved", "done", "结案", "已结案", "关闭", "已关闭", "已解决", "完成"],
+}
+
+
+def _lookup(aliases: dict[str, list[str]]) -> dict[str, str]:
+    table = {code: code for code in aliases}
+    for code, spellings in aliases.items():
+        table.update({spelling.casefold(): code for spelling in spellings})
+    for labels in (KIND_LABELS, CHANNEL_LABELS, STATUS_LABELS):
+        for code, (english, chinese) in labels.items():
+            if code in aliases:
+                table.setdefault(english.casefold(), code)
+                table.setdefault(chinese, code)
+    return table
+
+
+_KINDS = _lookup(_KIND_ALIASES)
+_CHANNELS = _lookup(_CHANNEL_ALIASES)
+_STATUSES = _lookup(_STATUS_ALIASES)
+
+
+def _parse(table: dict[str, str], valid: tuple[str, ...], what: str, text: str) -> str:
+    code = table.get(str(text).strip().casefold())
+    if code is None:
+        raise CsatError(f"unknown {what} {text!r}; valid {what}s: {', '.join(valid)}")
+    return code
+
+
+def parse_kind(text: str) -> str:
+    return _parse(_KINDS, KINDS, "kind", text)
+
+
+def parse_channel(text: str) -> str:
+    return _parse(_CHANNELS, CHANNELS, "channel", text)
+
+
+def parse_status(text: str) -> str:
+    return _parse(_STATUSES, STATUSES, "status", text)
+
+
+def is_complaint(kind: str) -> bool:
+    return kind in COMPLAINT_KINDS
+
+
+def label(table: dict[str, tuple[str, str]], code: str, lang: str = "en") -> str:
+    english, chinese = table.get(code, (code, code))
+    return chinese if lang == "zh" else english
+
+
+_WHEN = re.compile(r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?(?:[ T]+(\d{1,2})[:：](\d{2})(?:[:：](\d{2}))?)?$")
+
+
+def parse_when(value: Any) -> datetime:
+    """A local time from 'YYYY-MM-DD' (midnight) or 'YYYY-MM-DD HH:MM' (also / and 年月日); ValueError otherwise."""
+    if isinstance(value, datetime):
+        return value.replace(microsecond=0)
+    if isinstance(value, date):
+        return datetime.combine(value, time())
+    match = _WHEN.match(str(value).strip())
+    if not match:
+        raise ValueError(f"{value!r} is not a date; expected YYYY-MM-DD or 'YYYY-MM-DD HH:MM'")
+    year, month, day, hour, minute, second = (int(part) if part else 0 for part in match.groups())
+    try:
+        return datetime(year, month, day, hour, minute, second)
+    except ValueError as exc:
+        raise ValueError(f"{value!r} is not a valid date ({exc})") from None
+
+
+def check_not_future(when: datetime, what: str, now: datetime) -> None:
+    if when > now:
+        raise CsatError(f"{what} {when:%Y-%m-%d %H:%M} is in the future (now is {now:%Y-%m-%d %H:%M})")
+
+
+def resolve_dept(settings, text: str | None) -> str:
+    """A configured department code from a code or a name in either language; '' for none."""
+    if text is None or not str(text).strip():
+        return ""
+    try:
+        return settings.resolve_department(str(text))
+    except ValueError as exc:
+        raise CsatError(str(exc)) from None
+
+
+def _now():
+    from csat.models import now
+
+    return now()
+
+
+def add(session, settings, customer_code: str, kind: str, channel: str, text: str, *,
+        received: datetime | None = None, product: str = "", owner: str = "", dept: str | None = None,
+        now: datetime | None = None):
+    """Log one entry; everything is checked before anything is written."""
+    from csat import customers
+    from csat.models import Feedback
+
+    now = now or _now()
+    customer = customers.get(session, customer_code)
+    kind = parse_kind(kind)
+    channel = parse_channel(channel)
+    text = (text or "").strip()
+    if not text:
+        raise CsatError("the feedback text is empty; say what the customer said with --text")
+    received = received or now
+    check_not_future(received, "--received", now)
+    entry = Feedback(
+        customer_id=customer.id, kind=kind, complaint=is_complaint(kind), channel=channel, text=text,
+        received_at=received, product=(product or "").strip(), owner=(owner or "").strip(),
+        dept=resolve_dept(settings, dept), status="open",
+    )
+    session.add(entry)
+    session.flush()
+    return entry
+
+
+def get(session, number: int | str):
+    from csat.models import Feedback
+
+    try:
+        key = int(str(number).lstrip("#"))
+    except ValueError:
+        raise NotFound(f"feedback entry {number!r} is not a number; see `csat feedback list`") from None
+    entry = session.get(Feedback, key)
+    if entry is None:
+        raise NotFound(f"no feedback entry #{key}; see `csat feedback list`")
+    return entry
+
+
+def _audit(session, entry, action: str, changes: dict) -> None:
+    from csat import audit
+
+    audit.record(session.connection(), "feedback", action, entry.id, f"#{entry.id}", changes)
+
+
+def reply(session, number: int | str, text: str, *, at: datetime | None = None, now: datetime | None = None):
+    """Record the answer given to the customer and when; a later reply is appended, the first time kept."""
+    entry = get(session, number)
+    now = now or _now()
+    text = (text or "").strip()
+    if not text:
+        raise CsatError("the reply text is empty; give it with --text")
+    if entry.status == "closed":
+        raise Conflict(f"feedback #{entry.id} is closed; a closed entry takes no more replies")
+    at = at or now
+    check_not_future(at, "the reply time", now)
+    if at < entry.received_at:
+        raise CsatError(f"the reply time {at:%Y-%m-%d %H:%M} is before the entry was received"
+                        f" ({entry.received_at:%Y-%m-%d %H:%M})")
+    old_status = entry.status
+    if entry.replied_at is None:
+        entry.reply_text, entry.replied_at = text, at
+    else:
+        entry.reply_text = f"{entry.reply_text}\n[{at:%Y-%m-%d %H:%M}] {text}"
+    entry.status = "replied"
+    session.flush()
+    _audit(session, entry, "reply", {"status": [old_status, "replied"], "at": at.isoformat()})
+    return entry
+
+
+def close(session, number: int | str, *, now: datetime | None = None):
+    """Close an entry; a complaint must have been answered first."""
+    entry = get(session, number)
+    if entry.status == "closed":
+        raise Conflict(f"feedback #{entry.id} is already closed (on {entry.closed_at:%Y-%m-%d %H:%M})")
+    if entry.complaint and entry.replied_at is None:
+        raise Conflict(f"complaint #{entry.id} has no reply yet; record it with `csat feedback reply {entry.id} --text ...`"
+                       " before closing")
+    old_status = entry.status
+    entry.status, entry.closed_at = "closed", now or _now()
+    session.flush()
+    _audit(session, entry, "close", {"status": [old_status, "closed"]})
+    return entry
+
+
+def quarter_bounds(quarter: Quarter) -> tuple[datetime, datetime]:
+    """[start, end) of a quarter in local time."""
+    return datetime.combine(quarter.start, time()), datetime.combine(quarter.next().start, time())
+
+
+def list_entries(session, *, open_only: bool = False, kind: str | None = None, customer: str | None = None,
+                 quarter: Quarter | None = None, complaints_only: bool = False) -> list:
+    from sqlmodel import select
+
+    from csat import customers
+    from csat.models import Feedback
+
+    query = select(Feedback).order_by(Feedback.received_at, Feedback.id)
+    if open_only:
+        query = query.where(Feedback.status != "closed")
+    if kind:
+        query = query.where(Feedback.kind == parse_kind(kind))
+    if customer:
+        query = query.where(Feedback.customer_id == customers.get(session, customer).id)
+    if quarter is not None:
+        start, end = quarter_bounds(quarter)
+        query = query.where(Feedback.received_at >= start, Feedback.received_at < end)
+    if complaints_only:
+        query = query.where(Feedback.complaint == True)  # noqa: E712
+    return list(session.exec(query).all())
+
+
+# ---- the reply-time rules -------------------------------------------------------------------
+
+def reply_deadlines(received: Iterable[datetime], settings) -> list[date]:
+    """The last day a reply is on time: reply_days working days after the (next working) day received."""
+    import numpy
+
+    days = numpy.array([moment.date() for moment in received], dtype="datetime64[D]")
+    if days.size == 0:
+        return []
+    holidays = numpy.array(settings.feedback.holidays, dtype="datetime64[D]")
+    deadlines = numpy.busday_offset(days, settings.feedback.reply_days, roll="forward", holidays=holidays)
+    return [value.item() for value in deadlines]
+
+
+def is_overdue(entry, deadline: date | None, today: date) -> bool:
+    return bool(entry.complaint and entry.replied_at is None and entry.status != "closed"
+                and deadline is not None and today > deadline)
+
+
+def is_long_unresolved(entry, settings, today: date) -> bool:
+    return bool(entry.complaint and entry.status != "closed"
+                and (today - entry.received_at.date()).days > settings.feedback.unresolved_days)
+
+
+def overdue_complaints(session, settings, today: date) -> list:
+    """Complaints with no reply past their reply deadline, oldest first (for reminders)."""
+    from sqlmodel import select
+
+    from csat.models import Feedback
+
+    waiting = list(session.exec(
+        select(Feedback).where(Feedback.complaint == True, Feedback.replied_at == None,  # noqa: E711,E712
+                               Feedback.status != "closed").order_by(Feedback.received_at, Feedback.id)
+    ).all())
+    deadlines = reply_deadlines([entry.received_at for entry in waiting], settings)
+    return [entry for entry, deadline in zip(waiting, deadlines) if is_overdue(entry, deadline, today)]
+
+
+def long_unresolved_complaints(session, settings, today: date) -> list:
+    """Complaints still not closed more than unresolved_days after they came in (for reminders)."""
+    from sqlmodel import select
+
+    from csat.models import Feedback
+
+    limit = datetime.combine(today - timedelta(days=settings.feedback.unresolved_days), time())
+    return list(session.exec(
+        select(Feedback).where(Feedback.complaint == True, Feedback.status != "closed",  # noqa: E712
+                               Feedback.received_at < limit).order_by(Feedback.received_at, Feedback.id)
+    ).all())
+
+
+# ---- JSON shape -----------------------------------------------------------------------------
+
+def records(session, settings, entries: list, today: date | None = None) -> list[dict[str, Any]]:
+    """The JSON shape of entries (a contract: keys are stable), with customer code and CAPA number."""
+    from sqlmodel import select
+
+    from csat.models import Capa, Customer
+
+    today = today or date.today()
+    customer_ids = {entry.customer_id for entry in entries}
+    entry_ids = [entry.id for entry in entries]
+    codes = dict(session.exec(select(Customer.id, Customer.code).where(Customer.id.in_(customer_ids))).all()) \
+        if customer_ids else {}
+    capas = dict(session.exec(select(Capa.feedback_id, Capa.number).where(Capa.feedback_id.in_(entry_ids))
+                              .order_by(Capa.id.desc())).all()) if entry_ids else {}
+    deadlines = reply_deadlines([entry.received_at for entry in entries], settings)
+    result = []
+    for entry, deadline in zip(entries, deadlines):
+        result.append({
+            "id": entry.id,
+            "customer": codes.get(entry.customer_id, ""),
+            "kind": entry.kind,
+            "complaint": bool(entry.complaint),
+            "channel": entry.channel,
+            "received": entry.received_at,
+            "status": entry.status,
+            "replied_at": entry.replied_at,
+            "capa": capas.get(entry.id),
+            "text": entry.text,
+            "product": entry.product,
+            "owner": entry.owner,
+            "dept": entry.dept,
+            "reply": entry.reply_text,
+            "closed_at": entry.closed_at,
+            "reply_due": deadline if entry.complaint else None,
+            "overdue": is_overdue(entry, deadline, today),
+            "long_unresolved": is_long_unresolved(entry, settings, today),
+        })
+    return result

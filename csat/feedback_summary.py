@@ -1,0 +1,355 @@
+"""The quarterly feedback and complaint summary: built once, rendered as JSON, Markdown or xlsx.
+
+`build` returns plain data (the JSON contract); the renderers only read it,
+and the terminal table is drawn by the CLI from the same data. Open, overdue
+and long-unresolved are judged on `today` (the day the summary is made), the
+other figures only on entries received in the quarter (local time). Making a
+summary of an ended quarter marks it as summarised (a QuarterSummary row, which
+the reminders' digest looks for); a quarter still running can be summarised
+but is not marked, since entries may still come in.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from csat.errors import CsatError
+from csat.periods import Quarter
+
+_LABELS = {
+    "title": ("Feedback and complaints", "客户反馈与投诉汇总"),
+    "summary": ("Summary", "汇总"),
+    "quarter": ("Quarter", "季度"),
+    "total": ("Entries", "反馈总数"),
+    "complaints": ("Complaints", "投诉数"),
+    "previous_total": ("Entries in the previous quarter", "上季度反馈总数"),
+    "previous_complaints": ("Complaints in the previous quarter", "上季度投诉数"),
+    "reply_days_median": ("Reply time, median (days)", "回复时间中位数（天）"),
+    "reply_days_max": ("Reply time, worst (days)", "最长回复时间（天）"),
+    "open": ("Open entries", "未结案"),
+    "overdue": ("Complaints without reply, overdue", "逾期未回复投诉"),
+    "long_unresolved": ("Complaints long unresolved", "长期未解决投诉"),
+    "special_attention": ("Customers needing special attention", "需特别关注的客户"),
+    "by_kind": ("By kind", "按类型"),
+    "by_channel": ("By channel", "按渠道"),
+    "by_customer": ("By customer", "按客户"),
+    "by_dept": ("By department", "按部门"),
+    "repeat_topics": ("Repeated complaint topics", "重复投诉主题"),
+    "entries": ("Entries", "反馈明细"),
+    "count": ("Count", "数量"),
+    "customer": ("Customer", "客户"),
+    "kind": ("Kind", "类型"),
+    "channel": ("Channel", "渠道"),
+    "dept": ("Department", "部门"),
+    "product": ("Product", "产品"),
+    "id": ("No.", "编号"),
+    "received": ("Received", "接收时间"),
+    "status": ("Status", "状态"),
+    "replied_at": ("Replied", "回复时间"),
+    "reply_days": ("Reply days", "回复天数"),
+    "text": ("What the customer said", "反馈内容"),
+    "capa": ("CAPA", "纠正预防措施"),
+    "complaint": ("Complaint", "投诉"),
+    "made": ("Made on", "汇总日期"),
+    "none": ("none", "无"),
+}
+
+
+def text(key: str, lang: str = "en") -> str:
+    english, chinese = _LABELS[key]
+    return chinese if lang == "zh" else english
+
+
+def _counts(values: list[str], order: tuple[str, ...] | None = None) -> dict[str, int]:
+    counted = Counter(values)
+    if order:
+        return {key: counted[key] for key in order if counted[key]}
+    return dict(sorted(counted.items(), key=lambda pair: (-pair[1], pair[0])))
+
+
+def _previous_counts(session, quarter: Quarter) -> tuple[int, int]:
+    from sqlalchemy import case, func
+    from sqlmodel import select
+
+    from csat.feedback import quarter_bounds
+    from csat.models import Feedback
+
+    start, end = quarter_bounds(quarter)
+    total, complaints = session.exec(
+        select(func.count(Feedback.id), func.coalesce(func.sum(case((Feedback.complaint, 1), else_=0)), 0))
+        .where(Feedback.received_at >= start, Feedback.received_at < end)
+    ).one()
+    return int(total), int(complaints)
+
+
+def build(session, settings, quarter: Quarter, today: date | None = None) -> dict[str, Any]:
+    """Every figure of the quarter's summary, as plain data."""
+    import numpy
+    from sqlmodel import select
+
+    from csat import feedback
+    from csat.models import Customer
+
+    today = today or date.today()
+    if quarter.start > today:
+        raise CsatError(f"quarter {quarter} has not started yet (today is {today.isoformat()})")
+    entries = feedback.list_entries(session, quarter=quarter)
+    rows = feedback.records(session, settings, entries, today)
+    complaints = [row for row in rows if row["complaint"]]
+    for row in rows:
+        row["reply_days"] = ((row["replied_at"] - row["received"]).total_seconds() / 86400
+                             if row["replied_at"] is not None else None)
+    reply_days = [row["reply_days"] for row in complaints if row["reply_days"] is not None]
+    complaints_by_customer = _counts([row["customer"] for row in complaints])
+    topics: dict[tuple[str, str, str], list[int]] = {}
+    for row in complaints:
+        topics.setdefault((row["customer"], row["kind"], row["product"]), []).append(row["id"])
+    repeat_topics = [
+        {"customer": customer, "kind": kind, "product": product, "count": len(ids), "entries": ids}
+        for (customer, kind, product), ids in sorted(topics.items(), key=lambda pair: (-len(pair[1]), pair[0]))
+        if len(ids) > 1
+    ]
+    threshold = settings.feedback.special_attention
+    previous = quarter.previous()
+    previous_total, previous_complaints = _previous_counts(session, previous)
+    codes = sorted({row["customer"] for row in rows})
+    names = dict(session.exec(select(Customer.code, Customer.name).where(Customer.code.in_(codes))).all()) if codes else {}
+    return {
+        "quarter": str(quarter),
+        "start": quarter.start,
+        "end": quarter.end,
+        "made_on": today,
+        "total": len(rows),
+        "complaints": len(complaints),
+        "by_kind": _counts([row["kind"] for row in rows], feedback.KINDS),
+        "by_channel": _counts([row["channel"] for row in rows], feedback.CHANNELS),
+        "by_customer": _counts([row["customer"] for row in rows]),
+        "by_dept": _counts([row["dept"] for row in rows if row["dept"]]),
+        "no_dept": sum(1 for row in rows if not row["dept"]),
+        "complaints_by_customer": complaints_by_customer,
+        "repeat_topics": repeat_topics,
+        "open": [row["id"] for row in rows if row["status"] != "closed"],
+        "overdue": [row["id"] for row in rows if row["overdue"]],
+        "long_unresolved": [row["id"] for row in rows if row["long_unresolved"]],
+        "replied_late": [row["id"] for row in complaints if row["replied_at"] is not None
+                         and row["replied_at"].date() > row["reply_due"]],
+        "reply_days_median": float(numpy.median(reply_days)) if reply_days else None,
+        "reply_days_max": float(max(reply_days)) if reply_days else None,
+        "special_attention": [code for code, count in complaints_by_customer.items() if count >= threshold],
+        "special_attention_threshold": threshold,
+        "previous_quarter": str(previous),
+        "previous_total": previous_total,
+        "previous_complaints": previous_complaints,
+        "customer_names": names,
+        "dept_names": {code: {"en": settings.department_name(code, "en"), "zh": settings.department_name(code, "zh")}
+                       for code in sorted({row["dept"] for row in rows if row["dept"]})},
+        "entries": rows,
+    }
+
+
+def mark_summarised(session, summary: dict[str, Any], now: datetime | None = None):
+    """Record that an ended quarter was summarised (a repeat updates the record); None for a running quarter."""
+    from sqlmodel import select
+
+    from csat.models import QuarterSummary, now as local_now
+
+    now = now or local_now()
+    if now.date() <= summary["end"]:
+        return None
+    marked = session.exec(select(QuarterSummary).where(QuarterSummary.quarter == summary["quarter"])).first()
+    if marked is None:
+        marked = QuarterSummary(quarter=summary["quarter"])
+        session.add(marked)
+    marked.summarised_at = now
+    marked.total, marked.complaints = summary["total"], summary["complaints"]
+    session.flush()
+    return marked
+
+
+def quarters_without_summary(session, settings, today: date) -> list[str]:
+    """Ended quarters with no summary yet (for reminders), oldest first.
+
+    The quarters considered run from the quarter of the first feedback entry
+    (or the last ended quarter, if that is earlier or there is no feedback)
+    up to the last ended quarter.
+    """
+    from sqlalchemy import func
+    from sqlmodel import select
+
+    from csat.models import Feedback, QuarterSummary
+
+    last_ended = Quarter.containing(today).previous()
+    first_received = session.exec(select(func.min(Feedback.received_at))).one()
+    quarter = min(last_ended, Quarter.containing(first_received.date())) if first_received else last_ended
+    marked = set(session.exec(select(QuarterSummary.quarter)).all())
+    missing = []
+    while quarter <= last_ended:
+        if str(quarter) not in marked:
+            missing.append(str(quarter))
+        quarter = quarter.next()
+    return missing
+
+
+# ---- renderers ------------------------------------------------------------------------------
+
+def _plain(value: Any) -> Any:
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def render_json(summary: dict[str, Any]) -> str:
+    return json.dumps(summary, ensure_ascii=False, indent=2, default=_plain) + "\n"
+
+
+def _number(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.1f}"
+    return str(value)
+
+
+def _ids(values: list[int], lang: str) -> str:
+    return ", ".join(f"#{value}" for value in values) if values else text("none", lang)
+
+
+def headline(summary: dict[str, Any], lang: str = "en") -> list[tuple[str, str]]:
+    """The key figures as (label, value) pairs, shared by every renderer."""
+    change = summary["total"] - summary["previous_total"]
+    return [
+        (text("total", lang), str(summary["total"])),
+        (text("complaints", lang), str(summary["complaints"])),
+        (text("previous_total", lang) + f" ({summary['previous_quarter']})",
+         f"{summary['previous_total']} ({change:+d})"),
+        (text("previous_complaints", lang), str(summary["previous_complaints"])),
+        (text("reply_days_median", lang), _number(summary["reply_days_median"])),
+        (text("reply_days_max", lang), _number(summary["reply_days_max"])),
+        (text("open", lang), _ids(summary["open"], lang)),
+        (text("overdue", lang), _ids(summary["overdue"], lang)),
+        (text("long_unresolved", lang), _ids(summary["long_unresolved"], lang)),
+        (text("special_attention", lang), ", ".join(summary["special_attention"]) or text("none", lang)),
+    ]
+
+
+def count_tables(summary: dict[str, Any], lang: str = "en") -> list[tuple[str, str, list[tuple[str, int]]]]:
+    """(title, first column, rows) for each count table; kinds, channels and departments are named."""
+    from csat import feedback
+
+    def dept_name(code: str) -> str:
+        return summary["dept_names"].get(code, {}).get(lang, code)
+
+    names = summary["customer_names"]
+    return [
+        (text("by_kind", lang), text("kind", lang),
+         [(feedback.label(feedback.KIND_LABELS, kind, lang), count) for kind, count in summary["by_kind"].items()]),
+        (text("by_channel", lang), text("channel", lang),
+         [(feedback.label(feedback.CHANNEL_LABELS, channel, lang), count)
+          for channel, count in summary["by_channel"].items()]),
+        (text("by_customer", lang), text("customer", lang),
+         [(f"{code} {names.get(code, '')}".strip(), count) for code, count in summary["by_customer"].items()]),
+        (text("by_dept", lang), text("dept", lang),
+         [(dept_name(code), count) for code, count in summary["by_dept"].items()]),
+    ]
+
+
+def _md_cell(value: Any) -> str:
+    return str(value).replace("|", "\\|").replace("\r", " ").replace("\n", " ")
+
+
+def render_md(summary: dict[str, Any], lang: str = "en", company: str = "") -> str:
+    lines = [f"# {text('title', lang)} {summary['quarter']}", ""]
+    if company:
+        lines += [f"{_md_cell(company)} · {summary['start']} – {summary['end']}", ""]
+    lines += [f"| {text('quarter', lang)} | {summary['quarter']} |", "|---|---|"]
+    lines += [f"| {_md_cell(label_)} | {_md_cell(value)} |" for label_, value in headline(summary, lang)]
+    for title, first, rows in count_tables(summary, lang):
+        lines += ["", f"## {title}", "", f"| {first} | {text('count', lang)} |", "|---|---:|"]
+        lines += [f"| {_md_cell(name)} | {count} |" for name, count in rows] or [f"| {text('none', lang)} | 0 |"]
+    if summary["repeat_topics"]:
+        lines += ["", f"## {text('repeat_topics', lang)}", "",
+                  f"| {text('customer', lang)} | {text('kind', lang)} | {text('product', lang)} | {text('count', lang)} | {text('id', lang)} |",
+                  "|---|---|---|---:|---|"]
+        lines += [f"| {topic['customer']} | {topic['kind']} | {_md_cell(topic['product'])} | {topic['count']} |"
+                  f" {_ids(topic['entries'], lang)} |" for topic in summary["repeat_topics"]]
+    complaints = [row for row in summary["entries"] if row["complaint"]]
+    if complaints:
+        lines += ["", f"## {text('complaints', lang)}", "",
+                  f"| {text('id', lang)} | {text('received', lang)} | {text('customer', lang)} | {text('kind', lang)} |"
+                  f" {text('status', lang)} | {text('reply_days', lang)} | {text('text', lang)} |",
+                  "|---:|---|---|---|---|---:|---|"]
+        lines += [f"| {row['id']} | {row['received']:%Y-%m-%d %H:%M} | {row['customer']} | {row['kind']} |"
+                  f" {row['status']} | {_number(row['reply_days'])} | {_md_cell(row['text'])} |" for row in complaints]
+    return "\n".join(lines) + "\n"
+
+
+def render_xlsx(summary: dict[str, Any], path: Path, lang: str = "en", company: str = "") -> Path:
+    """A workbook with the key figures, the count tables and every entry; written atomically."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font
+
+    from csat.sheets.write import set_text_cell
+
+    bold = Font(bold=True)
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = text("summary", lang)
+    sheet.append([f"{text('title', lang)} {summary['quarter']}"])
+    sheet["A1"].font = Font(bold=True, size=14)
+    if company:
+        set_text_cell(sheet.cell(row=2, column=1), company)
+    row_number = 3
+    for label_, value in headline(summary, lang):
+        set_text_cell(sheet.cell(row=row_number, column=1), label_)
+        set_text_cell(sheet.cell(row=row_number, column=2), value)
+        row_number += 1
+    row_number += 1
+    for title, first, rows in count_tables(summary, lang):
+        sheet.cell(row=row_number, column=1, value=title).font = bold
+        row_number += 1
+        sheet.cell(row=row_number, column=1, value=first).font = bold
+        sheet.cell(row=row_number, column=2, value=text("count", lang)).font = bold
+        row_number += 1
+        for name, count in rows:
+            set_text_cell(sheet.cell(row=row_number, column=1), name)
+            sheet.cell(row=row_number, column=2, value=count)
+            row_number += 1
+        row_number += 1
+    sheet.column_dimensions["A"].width = 44
+    sheet.column_dimensions["B"].width = 30
+
+    detail = workbook.create_sheet(text("entries", lang))
+    columns = ["id", "received", "customer", "kind", "complaint", "channel", "dept", "product", "status",
+               "replied_at", "reply_days", "capa", "text"]
+    detail.append([text(column, lang) for column in columns])
+    for cell in detail[1]:
+        cell.font = bold
+    for row in summary["entries"]:
+        values = []
+        for column in columns:
+            value = row.get(column)
+            values.append(("yes" if value else "no") if column == "complaint" else value)
+        detail.append([None] * len(values))
+        for index, value in enumerate(values, start=1):
+            set_text_cell(detail.cell(row=detail.max_row, column=index), value)
+    for letter, width in zip("ABCDEFGHIJKLM", (6, 18, 10, 12, 10, 10, 12, 16, 10, 18, 10, 16, 60)):
+        detail.column_dimensions[letter].width = width
+    for cells in detail.iter_rows(min_row=2, min_col=13, max_col=13):
+        cells[0].alignment = Alignment(wrap_text=True, vertical="top")
+
+    if summary["repeat_topics"]:
+        topics = workbook.create_sheet(text("repeat_topics", lang)[:31])
+        topics.append([text(key, lang) for key in ("customer", "kind", "product", "count", "id")])
+        for topic in summary["repeat_topics"]:
+            topics.append([None] * 5)
+            for index, value in enumerate([topic["customer"], topic["kind"], topic["product"], topic["count"],
+                                           _ids(topic["entries"], lang)], start=1):
+                set_text_cell(topics.cell(row=topics.max_row, column=index), value)
+    from csat.files import replace_into
+
+    return replace_into(Path(path), workbook.save)
+

@@ -1,0 +1,206 @@
+"""The printable CAPA report form, sent to the owner department: xlsx (openpyxl) or HTML (Jinja2).
+
+Both are drawn from one list of (label, value) sections built by `form_data`,
+so the two formats always carry the same fields. Labels speak the chosen
+language; text typed by people is written as plain text (never a formula in
+xlsx, always escaped in HTML). Files are written to a temporary name and then
+renamed, so a failure never leaves half a form.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from csat.errors import CsatError
+
+_LABELS = {
+    "title": ("Corrective and Preventive Action Report", "纠正和预防措施报告"),
+    "number": ("CAPA number", "编号"),
+    "status": ("Status", "状态"),
+    "created": ("Opened on", "发出日期"),
+    "due": ("Due date", "要求完成日期"),
+    "dept": ("Owner department", "责任部门"),
+    "source": ("Source", "来源"),
+    "source_item": ("Customer satisfaction survey", "顾客满意度调查"),
+    "source_feedback": ("Customer feedback", "顾客反馈"),
+    "period": ("Survey round", "调查期间"),
+    "item": ("Survey item", "调查项目"),
+    "action_limit": ("Action limit", "行动界限"),
+    "feedback": ("Feedback entry", "反馈编号"),
+    "customer": ("Customer", "客户"),
+    "received": ("Received", "接收时间"),
+    "channel": ("Channel", "渠道"),
+    "kind": ("Kind", "类型"),
+    "product": ("Product", "产品"),
+    "subject": ("Title", "主题"),
+    "description": ("Description of the nonconformity", "不合格描述"),
+    "investigation": ("Investigation and actions", "原因分析及措施"),
+    "root_cause": ("Root cause", "根本原因"),
+    "correction": ("Correction", "纠正"),
+    "corrective_action": ("Corrective action", "纠正措施"),
+    "preventive_action": ("Preventive action", "预防措施"),
+    "verification": ("Verification of effectiveness", "效果验证"),
+    "verified_by": ("Verified by", "验证人"),
+    "verified_at": ("Verified on", "验证日期"),
+    "verification_result": ("Result", "验证结果"),
+    "verification_note": ("Note", "备注"),
+    "cancel_reason": ("Reason for cancelling", "取消原因"),
+    "closed_at": ("Closed on", "关闭日期"),
+    "signatures": ("Signatures", "签名"),
+    "prepared_by": ("Prepared by (quality)", "编制（品质部）"),
+    "acknowledged_by": ("Acknowledged by (owner department)", "责任部门确认"),
+    "approved_by": ("Approved by", "批准"),
+    "record": ("Record", "基本信息"),
+}
+
+
+def label(key: str, lang: str) -> str:
+    english, chinese = _LABELS[key]
+    return chinese if lang == "zh" else english
+
+
+def _show(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+def form_data(session, settings, capa, lang: str = "en") -> dict[str, Any]:
+    """Every field of a CAPA as titled sections of (label, value) rows, in the chosen language."""
+    from sqlmodel import select
+
+    from csat import capa as capas
+    from csat import feedback
+    from csat.models import Customer, Feedback, Item, RoundItem, SurveyRound
+
+    def row(key: str, value: Any) -> tuple[str, str]:
+        return label(key, lang), _show(value)
+
+    status = capas.STATUS_LABELS.get(capa.status, (capa.status, capa.status))[1 if lang == "zh" else 0]
+    record = [row("number", capa.number), row("status", status), row("created", capa.created_at.date()),
+              row("due", capa.due_date),
+              row("dept", settings.department_name(capa.dept, lang) if capa.dept else "")]
+    if capa.source_kind == "item":
+        round_ = session.get(SurveyRound, capa.round_id)
+        item = session.get(Item, capa.item_id)
+        frozen = session.exec(select(RoundItem).where(RoundItem.round_id == capa.round_id,
+                                                      RoundItem.item_id == capa.item_id)).first()
+        item_label = (frozen.label_zh or frozen.label_en) if lang == "zh" and frozen else (
+            frozen.label_en if frozen else "")
+        record += [row("source", label("source_item", lang)), row("period", round_.period if round_ else ""),
+                   row("item", f"{item.code if item else ''} {item_label}".strip())]
+        if frozen:
+            record.append(row("action_limit", f"{frozen.action_limit:g}"))
+    elif capa.source_kind == "feedback":
+        entry = session.get(Feedback, capa.feedback_id)
+        customer = session.get(Customer, entry.customer_id)
+        record += [row("source", label("source_feedback", lang)), row("feedback", f"#{entry.id}"),
+                   row("customer", f"{customer.code} {customer.name}"), row("received", entry.received_at),
+                   row("channel", feedback.label(feedback.CHANNEL_LABELS, entry.channel, lang)),
+                   row("kind", feedback.label(feedback.KIND_LABELS, entry.kind, lang))]
+        if entry.product:
+            record.append(row("product", entry.product))
+    record += [row("subject", capa.title), row("description", capa.description)]
+    result = capas.RESULT_LABELS.get(capa.verification_result)
+    sections = [
+        (label("record", lang), record),
+        (label("investigation", lang), [row("root_cause", capa.root_cause), row("correction", capa.correction),
+                                        row("corrective_action", capa.corrective_action),
+                                        row("preventive_action", capa.preventive_action)]),
+        (label("verification", lang), [row("verified_by", capa.verified_by), row("verified_at", capa.verified_at),
+                                       row("verification_result", result[1 if lang == "zh" else 0] if result else ""),
+                                       row("verification_note", capa.verification_note),
+                                       row("closed_at", capa.closed_at)]
+         + ([row("cancel_reason", capa.cancel_reason)] if capa.cancel_reason else [])),
+    ]
+    signatures = [label(key, lang) for key in ("prepared_by", "acknowledged_by", "approved_by")]
+    return {"lang": lang, "company": settings.company.name, "title": label("title", lang), "number": capa.number,
+            "sections": sections, "signatures_title": label("signatures", lang), "signatures": signatures}
+
+
+def render_html(data: dict[str, Any]) -> str:
+    from jinja2 import Environment, PackageLoader, StrictUndefined
+
+    environment = Environment(loader=PackageLoader("csat", "templates"), autoescape=True, undefined=StrictUndefined,
+                              trim_blocks=True, lstrip_blocks=True)
+    return environment.get_template("capa/form.html").render(**data)
+
+
+def write_xlsx(data: dict[str, Any], path: Path) -> Path:
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+
+    from csat.sheets.write import set_text_cell
+
+    thin = Side(style="thin", color="808080")
+    box = Border(left=thin, right=thin, top=thin, bottom=thin)
+    shade = PatternFill("solid", fgColor="E8EEF4")
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = "CAPA"
+    set_text_cell(sheet.cell(row=1, column=1), data["company"])
+    sheet.cell(row=1, column=1).font = Font(bold=True, size=12)
+    sheet.cell(row=2, column=1, value=data["title"]).font = Font(bold=True, size=14)
+    sheet.merge_cells("A1:B1")
+    sheet.merge_cells("A2:B2")
+    row_number = 4
+    for title, rows in data["sections"]:
+        cell = sheet.cell(row=row_number, column=1, value=title)
+        cell.font, cell.fill = Font(bold=True), shade
+        sheet.cell(row=row_number, column=2).fill = shade
+        row_number += 1
+        for name, value in rows:
+            name_cell, value_cell = sheet.cell(row=row_number, column=1), sheet.cell(row=row_number, column=2)
+            set_text_cell(name_cell, name)
+            set_text_cell(value_cell, value)
+            name_cell.font = Font(bold=True)
+            name_cell.alignment = Alignment(vertical="top", wrap_text=True)
+            value_cell.alignment = Alignment(vertical="top", wrap_text=True)
+            name_cell.border = value_cell.border = box
+            lines = sum(max(1, len(part) // 60 + 1) for part in value.splitlines()) if value else 1
+            sheet.row_dimensions[row_number].height = max(18, 15 * lines)
+            row_number += 1
+        row_number += 1
+    sheet.cell(row=row_number, column=1, value=data["signatures_title"]).font = Font(bold=True)
+    for signature in data["signatures"]:
+        row_number += 1
+        set_text_cell(sheet.cell(row=row_number, column=1), signature)
+        sheet.cell(row=row_number, column=2, value="")
+        sheet.cell(row=row_number, column=2).border = Border(bottom=thin)
+        sheet.row_dimensions[row_number].height = 30
+    sheet.column_dimensions["A"].width = 32
+    sheet.column_dimensions["B"].width = 80
+    sheet.print_title_rows = "1:2"
+    sheet.page_setup.orientation = "portrait"
+    sheet.page_setup.fitToWidth = 1
+    sheet.sheet_properties.pageSetUpPr.fitToPage = True
+    sheet.page_setup.fitToHeight = 0
+    from csat.files import replace_into
+
+    return replace_into(Path(path), workbook.save)
+
+
+def write_html(data: dict[str, Any], path: Path) -> Path:
+    from csat.files import write_text
+
+    return write_text(Path(path), render_html(data))
+
+
+def write_form(session, settings, reference: str, path: Path, lang: str | None = None) -> Path:
+    """Write the form of one CAPA; the format follows the file name (.xlsx or .html)."""
+    from csat import capa as capas
+
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in (".xlsx", ".html", ".htm"):
+        raise CsatError(f"{path.name}: the form is written as .xlsx or .html; name the file accordingly")
+    if not path.parent.is_dir():
+        raise CsatError(f"cannot write {path}: folder {path.parent} does not exist")
+    data = form_data(session, settings, capas.get(session, reference), lang or settings.company.lang)
+    return write_xlsx(data, path) if suffix == ".xlsx" else write_html(data, path)

@@ -1,0 +1,45 @@
+"""The HTML survey report: one self-contained, printable file for the management review.
+
+No network: CSS is inline and charts are inline SVG. Jinja2 autoescapes every
+value, so customer comments and names are shown as text, never run.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from csat.reports import text as words
+from csat.reports.charts import item_charts
+from csat.reports.render import focus_sentence
+from csat.reports.survey import lowest_customers
+
+
+def _environment():
+    from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+    environment = Environment(loader=PackageLoader("csat", "templates"),
+                              autoescape=select_autoescape(["html", "j2"], default=True),
+                              undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    environment.filters.update(number=words.number, percent=words.percent, signed=words.signed,
+                               arrow=words.arrow, limit=words.limit_text)
+    return environment
+
+
+def render_html(data: dict[str, Any]) -> str:
+    """The survey report of one round as a complete HTML document."""
+    lang = data["lang"]
+    template = _environment().get_template("reports/survey.html.j2")
+    return template.render(
+        data=data, h=words.headings(lang), lang=lang, status=lambda code: words.status_word(code, lang),
+        charts=item_charts(data["trend"]), lowest=lowest_customers(data), focus=focus_sentence(data),
+        colours=words.STATUS_COLOURS, fills=words.STATUS_FILLS,
+    )
+
+
+def render_trend_html(trend: dict[str, Any]) -> str:
+    """Every round side by side, with a chart per item."""
+    lang = trend["lang"]
+    template = _environment().get_template("reports/trend.html.j2")
+    return template.render(trend=trend, h=words.headings(lang), lang=lang,
+                           status=lambda code: words.status_word(code, lang), charts=item_charts(trend),
+                           colours=words.STATUS_COLOURS, fills=words.STATUS_FILLS)

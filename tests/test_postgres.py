@@ -1,0 +1,31 @@
+"""The same store on PostgreSQL through a database URL."""
+
+import json
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlmodel import SQLModel
+
+from csat.migrations import HEAD
+from csat.store import engine_for, schema_revision
+from tests.conftest import EXAMPLES
+from tests.postgres_fixtures import postgres_server, postgres_url  # noqa: F401
+
+
+def test_workspace_on_postgres(tmp_path, monkeypatch, cli, postgres_url):
+    monkeypatch.setenv("CSAT_DATABASE_URL", postgres_url)
+    assert cli("init", tmp_path / "ws").exit_code == 0
+    monkeypatch.setenv("CSAT_HOME", str(tmp_path / "ws"))
+    engine = engine_for(postgres_url)
+    assert schema_revision(engine) == HEAD
+    with engine.connect() as connection:
+        assert compare_metadata(MigrationContext.configure(connection), SQLModel.metadata) == []
+    assert not (tmp_path / "ws" / "csat.db").exists()
+    assert cli("customer", "import", EXAMPLES / "customers.csv").exit_code == 0
+    assert cli("customer", "edit", "C-003", "--contact", "李娜").exit_code == 0
+    listed = json.loads(cli("customer", "list", "--format", "json").stdout)
+    assert len(listed) == 10 and listed[2]["contact"] == "李娜"
+    assert cli("items", "load", EXAMPLES / "items.toml", "--replace").exit_code == 0
+    trail = json.loads(cli("audit", "list", "--table", "customer", "--key", "C-003", "--format", "json").stdout)
+    assert trail[0]["changes"] == {"contact": ["李伟", "李娜"]}
+    assert cli("db", "upgrade").exit_code == 0

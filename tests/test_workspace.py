@@ -1,0 +1,97 @@
+import json
+import os
+import stat
+
+import pytest
+
+from csat.config import Workspace, find_workspace
+from csat.errors import WorkspaceNotFound
+
+
+def test_init_creates_config_store_and_private_secret(tmp_path, cli):
+    result = cli("init", tmp_path / "ws", "--lang", "zh", "--company", "华南精密")
+    assert result.exit_code == 0, result
+    root = tmp_path / "ws"
+    assert (root / "csat.toml").is_file() and (root / "csat.db").is_file()
+    secret = root / ".csat-secret"
+    assert stat.S_IMODE(secret.stat().st_mode) == 0o600
+    assert len(secret.read_text().strip()) >= 32
+    opened = Workspace.open(root)
+    assert opened.settings.company.name == "华南精密" and opened.settings.company.lang == "zh"
+    assert secret.read_text().strip() not in (root / "csat.toml").read_text()
+
+
+def test_init_refuses_existing_workspace(tmp_path, cli):
+    assert cli("init", tmp_path).exit_code == 0
+    again = cli("init", tmp_path)
+    assert again.exit_code == 1 and "already a csat workspace" in again.stderr
+
+
+def test_discovery_walks_up_from_subfolder(tmp_path, cli, monkeypatch):
+    cli("init", tmp_path / "ws")
+    nested = tmp_path / "ws" / "a" / "b"
+    nested.mkdir(parents=True)
+    monkeypatch.chdir(nested)
+    assert find_workspace() == (tmp_path / "ws").resolve()
+    assert cli("customer", "list", "--format", "json").stdout.strip() == "[]"
+
+
+def test_home_option_and_env(tmp_path, cli, monkeypatch):
+    cli("init", tmp_path / "ws")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    assert cli("--home", tmp_path / "ws", "customer", "add", "C-1", "--name", "One").exit_code == 0
+    assert cli("customer", "show", "C-1", "--home", tmp_path / "ws").exit_code == 0
+    monkeypatch.setenv("CSAT_HOME", str(tmp_path / "ws"))
+    assert json.loads(cli("customer", "list", "--format", "json").stdout)[0]["code"] == "C-1"
+
+
+def test_outside_workspace_is_one_line_suggesting_init(tmp_path, cli):
+    result = cli("customer", "list")
+    assert result.exit_code == 1
+    assert result.stderr.count("\n") == 1 and "csat init" in result.stderr
+
+
+def test_database_url_env_overrides_config(tmp_path, monkeypatch, cli):
+    cli("init", tmp_path / "ws")
+    other = tmp_path / "other.db"
+    monkeypatch.setenv("CSAT_DATABASE_URL", f"sqlite:///{other}")
+    assert Workspace.open(tmp_path / "ws").database_url == f"sqlite:///{other}"
+    result = cli("--home", tmp_path / "ws", "customer", "list")
+    assert result.exit_code == 1 and "csat db upgrade" in result.stderr
+    assert cli("--home", tmp_path / "ws", "db", "upgrade").exit_code == 0
+    assert cli("--home", tmp_path / "ws", "customer", "list").exit_code == 0
+
+
+def test_read_only_folder_is_refused_cleanly(tmp_path, cli):
+    if os.geteuid() == 0:
+        # root ignores permission bits: use a path under a file instead, which no one can create.
+        blocker = tmp_path / "file"
+        blocker.write_text("")
+        result = cli("init", blocker / "ws")
+    else:
+        locked = tmp_path / "locked"
+        locked.mkdir()
+        locked.chmod(0o500)
+        result = cli("init", locked / "ws")
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: cannot write to")
+
+
+def test_malformed_toml_is_one_line(workspace, cli):
+    workspace.config_path.write_text("[mail\nsmtp_host = 'x'\n")
+    result = cli("customer", "list")
+    assert result.exit_code == 1 and "malformed TOML" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_wrong_type_in_toml_names_the_key(workspace, cli):
+    text = workspace.config_path.read_text().replace("smtp_port = 587", 'smtp_port = "many"')
+    workspace.config_path.write_text(text)
+    result = cli("customer", "list")
+    assert result.exit_code == 1 and "mail.smtp_port" in result.stderr
+
+
+def test_missing_workspace_for_home_is_named(tmp_path):
+    with pytest.raises(WorkspaceNotFound, match="csat init"):
+        find_workspace(tmp_path / "nowhere")
