@@ -3,7 +3,7 @@
 import json
 from pathlib import Path
 
-from import_fixtures import count_rows, write_sheet_csv
+from import_fixtures import count_rows, open_round_with_invitations, write_sheet_csv
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "responses-2024H1.csv"
 
@@ -13,22 +13,25 @@ def test_import_summary_table(workspace, cli, customers_csv):
     result = cli("import", EXAMPLE, "--half", "2024H1")
     assert result.exit_code == 0, result
     assert "Opened the 2024H1 round with the current item template" in result.stderr
-    lines = {" ".join(line.split()[:-1]): line.split()[-1] for line in result.stdout.splitlines() if line.strip()}
+    lines = {" ".join(line.split()[:2]): line.split()[2] for line in result.stdout.splitlines() if line.strip()}
     assert lines["Files read"] == "1"
     assert lines["Responses new"] == "8"
     assert lines["Answers stored"] == "64"
-    assert "2024H1: 8 of 10 (80%)" in result.stdout
+    assert "2024H1: nobody invited; 8 customers answered" in result.stdout
 
 
-def test_import_json_contract(workspace, cli, customers_csv):
+def test_import_json_contract(workspace, store, cli, customers_csv):
     cli("customer", "import", customers_csv)
+    open_round_with_invitations(store, "2024H1")
     first = json.loads(cli("import", EXAMPLE, "--half", "2024H1", "--format", "json").stdout)
     assert {key: first[key] for key in ("files", "responses_new", "responses_unchanged", "responses_replaced",
                                         "answers_stored", "problems", "response_rate", "period", "dry_run")} == {
         "files": 1, "responses_new": 8, "responses_unchanged": 0, "responses_replaced": 0, "answers_stored": 64,
         "problems": [], "response_rate": 0.8, "period": "2024H1", "dry_run": False}
-    again = json.loads(cli("import", EXAMPLE, "--half", "2024H1", "-f", "json").stdout)
-    assert (again["responses_new"], again["responses_unchanged"], again["answers_stored"]) == (0, 8, 0)
+    again = cli("import", EXAMPLE, "--half", "2024H1")
+    assert "2024H1: 8 of 10 invited (80%)" in again.stdout
+    as_json = json.loads(cli("import", EXAMPLE, "--half", "2024H1", "-f", "json").stdout)
+    assert (as_json["responses_new"], as_json["responses_unchanged"], as_json["answers_stored"]) == (0, 8, 0)
 
 
 def test_problems_go_to_stderr_with_exit_1(workspace, store, cli, customers_csv, tmp_path):

@@ -23,7 +23,8 @@ def test_example_sheet_imports(workspace, store, customers):
     assert report.ok, report.problems
     assert (report.responses_new, report.answers_stored) == (8, 64)
     assert report.record()["rounds_opened"] == ["2024H1"]
-    assert report.response_rate == pytest.approx(0.8)        # no invitations: 8 of the 10 active customers
+    assert report.response_rate is None                      # nobody was invited: no rate, as in `csat report`
+    assert report.record()["rounds"][0]["customers_answered"] == 8
     stored = stored_answers(store, "2024H1")
     assert stored[("C-001", "Anna Becker")]["after_sales"] == (None, True, "N/A", "")
     assert stored[("C-002", "James Hall")]["complaint_handling"] == (None, False, "", "")
@@ -169,7 +170,7 @@ def test_answers_go_to_the_round_template_and_mark_invitations(workspace, store,
     report = run_import(workspace, [path], half="2024H1")
     assert report.ok
     assert report.record()["rounds"] == [{"period": "2024H1", "opened": False, "invited": 2, "responded": 1,
-                                          "response_rate": 0.5}]
+                                          "customers_answered": 2, "response_rate": 0.5}]
 
 
 def test_conflict_then_replace(workspace, store, customers, tmp_path):

@@ -69,7 +69,9 @@ def _show_report(report) -> None:
             verb = "Would open" if report.dry_run else "Opened"
             say(f"{verb} the {summary.period} round with the current item template")
     record = {REPORT_LABELS[key]: value for key, value in report.record().items() if key in REPORT_LABELS}
-    rates = [f"{summary.period}: {summary.responded} of {summary.invited} ({_percent(summary.response_rate)})"
+    rates = [f"{summary.period}: {summary.responded} of {summary.invited} invited ({_percent(summary.response_rate)})"
+             if summary.invited else
+             f"{summary.period}: nobody invited; {summary.customers_answered} customers answered"
              for summary in report.rounds]
     record["Response rate"] = "; ".join(rates) or "-"
     if not report.problems:
@@ -141,5 +143,5 @@ def response_add(
         write_stdout(to_json(result.record()))
         return
     verbs = {"new": "Added", "replaced": "Replaced", "unchanged": "Unchanged:"}
-    typer.echo(f"{verbs[result.status]} {code}'s {period} response ({result.answers} answers); "
-               f"response rate {_percent(result.response_rate)}", err=True)
+    rate = "" if result.response_rate is None else f"; response rate {_percent(result.response_rate)}"
+    typer.echo(f"{verbs[result.status]} {code}'s {period} response ({result.answers} answers){rate}", err=True)

@@ -73,10 +73,9 @@ class Context:
 
         self.session = session
         self.connection = session.connection()
-        customers = self.connection.exec_driver_sql("SELECT id, code, active FROM customer").all()
-        self.codes: dict[str, int] = {code: customer_id for customer_id, code, _ in customers}
-        self.code_of: dict[int, str] = {customer_id: code for customer_id, code, _ in customers}
-        self.active: set[int] = {customer_id for customer_id, _, active in customers if active}
+        customers = self.connection.exec_driver_sql("SELECT id, code FROM customer").all()
+        self.codes: dict[str, int] = {code: customer_id for customer_id, code in customers}
+        self.code_of: dict[int, str] = {customer_id: code for customer_id, code in customers}
         self._by_folded_code: Optional[dict[str, list[int]]] = None
         self._by_name: Optional[dict[str, list[int]]] = None
         self.items = list(self.connection.execute(

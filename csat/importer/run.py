@@ -24,10 +24,14 @@ from csat.importer.validate import Problems
 
 @dataclass
 class RoundSummary:
+    """A round after the import. As in `csat report`: the response rate is invited customers who
+    answered over customers invited, None when nobody was invited (a phone-only round)."""
+
     period: str
     opened: bool
     invited: int
-    responded: int
+    responded: int                   # invited customers with at least one response
+    customers_answered: int          # customers with at least one response, invited or not
     response_rate: Optional[float]
 
 
@@ -104,15 +108,11 @@ def round_summaries(context: Context, result: Plan, candidates: list[Candidate],
     for period in periods:
         info = context.round_for(period)
         responding = {customer_id for customer_id, _ in info.existing} | adding.get(period, set())
-        if info.invitations:
-            invited = len(info.invitations)
-            responded = len(responding & set(info.invitations))
-        else:
-            invited = len(context.active)
-            responded = len(responding & context.active)
-        rate = responded / invited if invited else None
+        invited = len(info.invitations)
+        responded = len(responding & info.invitations.keys())
         summaries.append(RoundSummary(period=period, opened=period in opened or info.opens, invited=invited,
-                                      responded=responded, response_rate=rate))
+                                      responded=responded, customers_answered=len(responding),
+                                      response_rate=responded / invited if invited else None))
     return summaries
 
 
