@@ -149,7 +149,8 @@ class Answer(SQLModel, table=True):
     )
 
     id: Optional[int] = Field(default=None, primary_key=True)
-    response_id: int = Field(foreign_key="response.id", index=True)
+    # No index of its own: UNIQUE(response_id, item_id) serves lookups by response.
+    response_id: int = Field(foreign_key="response.id")
     item_id: int = Field(foreign_key="item.id")
     score: Optional[float] = None
     not_applicable: bool = Field(default=False)
