@@ -12,7 +12,7 @@ from typing import Annotated, Optional
 import typer
 
 from csat import __version__
-from csat.cli import _common, audit, capa, customers, db, feedback, imports, items, remind, reports, surveys, workspace
+from csat.cli import _common, audit, capa, customers, db, doctor, feedback, imports, items, remind, reports, surveys, workspace
 from csat.cli._common import CsatGroup
 
 app = typer.Typer(
@@ -54,6 +54,7 @@ app.command(name="report")(reports.report)
 app.command(name="import")(imports.import_files)
 app.add_typer(imports.response_app, name="response", help="Enter answers taken by phone or at a visit.")
 remind.register(app)
+app.command(name="doctor")(doctor.doctor)
 
 
 def main() -> None:
