@@ -30,6 +30,8 @@ def test_tour_sections_run(tmp_path, monkeypatch, cli):
     for heading in SECTIONS:
         for words in section_commands(heading):
             words = [word.replace("~/quality/csat", str(home)).replace("examples/", f"{examples}/") for word in words]
+            if words[0] == "doctor":
+                continue  # the tour points mail at smtp.example.com; tests reach loopback only (test_doctor.py)
             if words[:2] == ["db", "backup"]:
                 (tmp_path / "backups").mkdir(exist_ok=True)
             if words[0] != "init":
