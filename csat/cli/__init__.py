@@ -58,4 +58,10 @@ app.command(name="doctor")(doctor.doctor)
 
 
 def main() -> None:
+    import os
+    import sys
+
+    # Piped or redirected tables would wrap at rich's default 80 columns: give them room.
+    if "COLUMNS" not in os.environ and not sys.stdout.isatty():
+        os.environ["COLUMNS"] = "160"
     app(prog_name="csat")
