@@ -245,7 +245,7 @@ def _import_checked(workspace, paths, kinds, reader, refused, half, dry_run, rep
             secrets.append(workspace.secret())
         return secrets[0]
 
-    with store.session() as session:
+    with store.session(bulk=True) as session:
         context = Context(session)
         candidates = read_sources(paths, kinds, reader, refused, context, secret, half, problems, report, limits)
         result = plan(context, candidates, replace, problems)
