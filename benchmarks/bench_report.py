@@ -119,7 +119,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--answers", type=int, default=1_000_000)
     parser.add_argument("--keep", type=Path, help="build the store in this folder and keep it")
     parser.add_argument("--repeat", type=int, default=3)
-    options = parser.parse_args(argv)
+    options = parser.parse_args([] if argv is None else argv)
     with tempfile.TemporaryDirectory(prefix="csat-bench-report-") as scratch:
         folder = options.keep or Path(scratch) / "ws"
         started = time.perf_counter()
@@ -142,4 +142,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

@@ -77,18 +77,33 @@ def _changes(instance: Any) -> dict[str, list[Any]]:
 def record(connection, table_name: str, action: str, record_id: int | None = None,
            record_key: str = "", changes: dict | None = None) -> None:
     """Append one audit entry through a Core connection (for bulk writes and domain verbs)."""
-    from sqlalchemy import insert
+    record_many(connection, table_name, action, [(record_id, record_key, changes)])
 
-    from csat.models import AuditLog, now
 
-    connection.execute(
-        insert(AuditLog.__table__),
-        [{
-            "at": now(), "actor": actor(), "table_name": table_name, "record_id": record_id,
-            "record_key": record_key, "action": action,
-            "changes": json.dumps(changes or {}, ensure_ascii=False, default=str),
-        }],
-    )
+def record_many(connection, table_name: str, action: str,
+                entries: list[tuple[int | None, str, dict | str | None]]) -> None:
+    """Append one audit entry per (record_id, record_key, changes), in bulk.
+
+    For bulk writes that bypass the ORM (an import of 100,000 responses): changes may
+    be given already serialised as JSON text, and rows go to the driver in multi-row
+    statements, with the time stored as SQLAlchemy stores it.
+    """
+    if not entries:
+        return
+    from sqlalchemy import DateTime
+
+    from csat.bulk import insert_rows
+    from csat.models import now
+
+    stamp = now()
+    processor = DateTime().dialect_impl(connection.dialect).bind_processor(connection.dialect)
+    if processor is not None:
+        stamp = processor(stamp)
+    who = actor()
+    insert_rows(connection, "audit_log", ("at", "actor", "table_name", "record_id", "record_key", "action", "changes"), (
+        (stamp, who, table_name, record_id, record_key, action,
+         changes if isinstance(changes, str) else json.dumps(changes or {}, ensure_ascii=False, default=str))
+        for record_id, record_key, changes in entries))
 
 
 def record_inserts(connection, model, rows: list[dict[str, Any]]) -> None:

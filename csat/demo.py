@@ -1,17 +1,21 @@
-"""`csat demo`: a sample workspace built from examples/, step by step.
+"""`csat demo`: the whole procedure on sample data, step by step.
 
 The demo is the README's first command, so it must work on a fresh clone
-with zero configuration: it uses the embedded SQLite store and the outbox.
-Each step returns the lines it prints, so tests can check them.
+with zero configuration: the embedded SQLite store and the outbox. It walks
+the loop a quality department runs every half year: customers in, survey
+sent, answers back, feedback logged, items scored, CAPAs opened. Each step
+reports one line through `progress`; the CLI then prints the report.
 """
 
 from __future__ import annotations
 
 import tempfile
 from pathlib import Path
-from typing import Iterator
+from typing import Callable
 
 from csat.errors import CsatError
+
+DEMO_PERIOD = "2024H1"
 
 
 def examples_folder() -> Path:
@@ -22,9 +26,12 @@ def examples_folder() -> Path:
     return folder
 
 
-def run_demo(folder: Path | None = None, lang: str = "en") -> Iterator[str]:
-    from csat import customers, items
+def run_demo(folder: Path | None = None, lang: str = "en", progress: Callable[[str], None] = lambda line: None) -> Path:
+    """Build the sample workspace in `folder` (default: a new temporary folder); returns its root."""
+    from csat import capa, customers, feedback_import, survey
     from csat.config import Workspace
+    from csat.importer.run import run_import
+    from csat.reports.survey import build
     from csat.store import open_store
     from csat.workspace import create
 
@@ -33,12 +40,36 @@ def run_demo(folder: Path | None = None, lang: str = "en") -> Iterator[str]:
         folder = Path(tempfile.mkdtemp(prefix="csat-demo-"))
     company = "华南精密制造有限公司" if lang == "zh" else "Southbridge Precision Manufacturing"
     created = create(folder, company=company, lang=lang)
-    yield f"1. Created a workspace for {company} in {created.root}"
+    progress(f"1. Created a workspace for {company} in {created.root}")
     workspace = Workspace.open(created.root)
     store = open_store(workspace)
+
     with store.session() as session:
-        result = customers.import_file(session, examples / "customers.csv", default_language=lang)
-        active = items.list_items(session)
-    yield f"2. Imported {len(result.added)} customers from examples/customers.csv"
-    yield f"3. The survey template has {len(active)} items: " + ", ".join(item.code for item in active)
-    yield f"Explore it: cd {created.root} && csat customer list"
+        imported = customers.import_file(session, examples / "customers.csv", default_language=lang)
+    progress(f"2. Imported {len(imported.added)} customers from examples/customers.csv")
+
+    sent = survey.send_round(workspace, store, DEMO_PERIOD)
+    phone = ", ".join(recipient.code for recipient in sent.no_email)
+    progress(f"3. Sent the {DEMO_PERIOD} survey to {len(sent.sent)} customers as e-mails with signed xlsx forms"
+             f" into {workspace.outbox}" + (f" ({phone} to reach by phone or fax)" if phone else ""))
+
+    answers = run_import(workspace, [examples / f"responses-{DEMO_PERIOD}.csv"], half=DEMO_PERIOD)
+    if not answers.ok:
+        raise CsatError("the demo answers did not import: " + "; ".join(answers.problems[:3]))
+    rate = answers.response_rate
+    progress(f"4. Imported {answers.responses_new} returned surveys ({answers.answers_stored} answers) from"
+             f" examples/responses-{DEMO_PERIOD}.csv" + (f"; response rate {rate:.0%}" if rate is not None else ""))
+
+    with store.session() as session:
+        logged = feedback_import.import_file(session, workspace.settings, examples / "feedback-log.csv")
+    progress(f"5. Logged {len(logged.added)} customer feedback entries from examples/feedback-log.csv")
+
+    with store.session() as session:
+        data = build(session, workspace.settings, DEMO_PERIOD, lang)
+        opened = capa.open_for_flagged(session, workspace.settings, DEMO_PERIOD, data["flagged"])
+    if opened:
+        listed = ", ".join(f"{record.number} for {item['code']} ({item['reason']})" for record, _created, item in opened)
+        progress(f"6. Scored the round: {len(opened)} item(s) need action; opened {listed}")
+    else:
+        progress("6. Scored the round: no item is below its action limit or at risk, no CAPA needed")
+    return created.root

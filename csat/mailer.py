@@ -289,6 +289,15 @@ class SmtpTransport:
         except (smtplib.SMTPException, OSError):
             connection.close()
 
+    def verify(self) -> str:
+        """Connect, negotiate TLS and log in exactly as a send would; returns what was negotiated."""
+        connection = self._connection or self._connect()
+        secured = "TLS" if self.settings.security in ("ssl", "starttls") else "no TLS"
+        login = f"logged in as {self.settings.username}" if self.settings.username else "no login"
+        size = connection.esmtp_features.get("size", "")
+        limit = f", accepts messages up to {int(size) // 1048576} MB" if size.isdigit() and int(size) else ""
+        return f"{self.description}: connected, {secured}, {login}{limit}"
+
     def _drop(self) -> None:
         connection, self._connection = self._connection, None
         if connection is not None:

@@ -143,13 +143,13 @@ class Response(SQLModel, table=True):
 class Answer(SQLModel, table=True):
     """A score for one item; score NULL with not_applicable False means left blank."""
 
-    __table_args__ = (
-        UniqueConstraint("response_id", "item_id"),
-        Index("ix_answer_item_response", "item_id", "response_id"),
-    )
+    # The unique (response_id, item_id) index is the only one: every other index costs bulk
+    # imports dearly, and reports scan answers by round through it.
+    __table_args__ = (UniqueConstraint("response_id", "item_id"),)
 
     id: Optional[int] = Field(default=None, primary_key=True)
-    response_id: int = Field(foreign_key="response.id", index=True)
+    # No index of its own: UNIQUE(response_id, item_id) serves lookups by response.
+    response_id: int = Field(foreign_key="response.id")
     item_id: int = Field(foreign_key="item.id")
     score: Optional[float] = None
     not_applicable: bool = Field(default=False)

@@ -43,8 +43,18 @@ def engine_for(url: str):
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(connection):
-            deferred = connection.get_execution_options().get("csat_read_only", False)
-            connection.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
+            options = connection.get_execution_options()
+            if options.get("csat_bulk", False):
+                # SQLite ignores this pragma inside a transaction: it must come before BEGIN.
+                connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.exec_driver_sql("BEGIN" if options.get("csat_read_only", False) else "BEGIN IMMEDIATE")
+
+        @event.listens_for(engine, "checkin")
+        def _sqlite_checkin(dbapi_connection, _record):
+            # A bulk session's settings end with it: the pooled connection goes back as any other.
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.close()
     else:
         engine = create_engine(url, pool_pre_ping=True)
     _engines[url] = engine
@@ -112,13 +122,19 @@ class Store:
         return self.url.startswith("sqlite")
 
     @contextmanager
-    def session(self) -> Iterator:
-        """A write session: one transaction, committed on success, rolled back on any error."""
+    def session(self, bulk: bool = False) -> Iterator:
+        """A write session: one transaction, committed on success, rolled back on any error.
+
+        bulk=True is for a writer that takes every id it writes from rows it read in the same
+        transaction (the importer): on SQLite that transaction runs without per-row foreign key
+        lookups (a third of the cost of inserting a million answers).
+        """
         from sqlmodel import Session
 
         from csat import audit
 
-        with Session(self.engine, expire_on_commit=False) as session:
+        engine = self.engine.execution_options(csat_bulk=True) if bulk else self.engine
+        with Session(engine, expire_on_commit=False) as session:
             audit.attach(session)
             try:
                 yield session

@@ -50,3 +50,11 @@ def test_db_status_and_backup(workspace, cli, tmp_path):
     with sqlite3.connect(target) as copy:
         assert copy.execute("select code from customer").fetchall() == [("C-1",)]
     assert cli("db", "backup", target).exit_code == 1
+
+
+def test_bulk_session_turns_foreign_keys_back_on(workspace, store):
+    with store.session(bulk=True) as session:
+        assert session.connection().exec_driver_sql("PRAGMA foreign_keys").scalar() == 0
+    with store.session() as session:
+        assert session.connection().exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert session.connection().exec_driver_sql("PRAGMA foreign_key_check").fetchall() == []

@@ -12,7 +12,7 @@ from typing import Annotated, Optional
 import typer
 
 from csat import __version__
-from csat.cli import _common, audit, capa, customers, db, feedback, items, remind, reports, surveys, workspace
+from csat.cli import _common, audit, capa, customers, db, doctor, feedback, imports, items, remind, reports, surveys, workspace
 from csat.cli._common import CsatGroup
 
 app = typer.Typer(
@@ -51,8 +51,17 @@ app.add_typer(feedback.app, name="feedback", help="Log customer feedback and com
 app.add_typer(capa.app, name="capa", help="Open, work through, verify and close corrective and preventive actions.")
 app.add_typer(audit.app, name="audit", help="Read the audit trail of changes to records.")
 app.command(name="report")(reports.report)
+app.command(name="import")(imports.import_files)
+app.add_typer(imports.response_app, name="response", help="Enter answers taken by phone or at a visit.")
 remind.register(app)
+app.command(name="doctor")(doctor.doctor)
 
 
 def main() -> None:
+    import os
+    import sys
+
+    # Piped or redirected tables would wrap at rich's default 80 columns: give them room.
+    if "COLUMNS" not in os.environ and not sys.stdout.isatty():
+        os.environ["COLUMNS"] = "160"
     app(prog_name="csat")

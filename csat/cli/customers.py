@@ -69,12 +69,7 @@ def customer_deactivate(code: Annotated[str, typer.Argument(help="The customer's
 
     Example: csat customer deactivate C-007
     """
-    from csat import customers
-
-    _, store = workspace_and_store(home)
-    with store.session() as session:
-        customers.set_active(session, code, False)
-    say(f"Deactivated customer {code}")
+    _set_active(code, False, home)
 
 
 @app.command(name="activate")
@@ -83,12 +78,16 @@ def customer_activate(code: Annotated[str, typer.Argument(help="The customer's c
 
     Example: csat customer activate C-007
     """
+    _set_active(code, True, home)
+
+
+def _set_active(code: str, active: bool, home) -> None:
     from csat import customers
 
     _, store = workspace_and_store(home)
     with store.session() as session:
-        customers.set_active(session, code, True)
-    say(f"Activated customer {code}")
+        customers.set_active(session, code, active)
+    say(f"{'Activated' if active else 'Deactivated'} customer {code}")
 
 
 @app.command(name="list")

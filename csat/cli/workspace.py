@@ -38,16 +38,29 @@ def init(
 
 def demo(
     folder: Annotated[Optional[Path], typer.Argument(help="Folder for the demo workspace (default: a new temporary folder).", file_okay=False)] = None,
-    lang: Annotated[Lang, typer.Option("--lang", help="Language of the demo company.")] = Lang.en,
+    lang: Annotated[Lang, typer.Option("--lang", help="Language of the demo company and its report.")] = Lang.en,
 ) -> None:
-    """Build a sample workspace from examples/ and show what each step did.
+    """Run the whole procedure on sample data: customers, survey, answers, feedback, report, CAPA.
 
     Example: csat demo /tmp/csat-demo
     """
-    from csat.demo import run_demo
+    from rich.console import Console
 
-    for line in run_demo(folder, lang=lang.value):
-        say(line)
+    from csat.cli.reports import _report_table
+    from csat.config import Workspace
+    from csat.demo import DEMO_PERIOD, run_demo
+    from csat.reports.survey import build
+    from csat.store import open_store
+
+    root = run_demo(folder, lang=lang.value, progress=say)
+    opened = Workspace.open(root)
+    with open_store(opened).read_session() as session:
+        data = build(session, opened.settings, DEMO_PERIOD, lang.value)
+    say("")
+    _report_table(data, Console(highlight=False))
+    say("")
+    say(f"Explore it: cd {root}, then try `csat survey status`, `csat capa list`,"
+        f" `csat feedback summary --quarter 2024Q2` or `csat report --format html -o review.html`.")
 
 
 @config_app.command(name="get")

@@ -5,7 +5,10 @@ not an exception) when a tiny sheet names far-apart cells; openpyxl without
 defusedxml expands XML entities; a zip bomb unpacks to gigabytes. So every
 file is checked first, by streaming: its size, that an .xlsx is really a zip
 of a workbook, the zip's entry count and true unpacked size, entity
-declarations in any XML part, and the real extent of every worksheet.
+declarations in any XML part, and the extent of every worksheet's cells.
+The parser itself then runs in a child process with memory and time limits
+(see worker.py), so a trick these checks miss costs a clear error, not the
+whole command.
 """
 
 from __future__ import annotations
@@ -17,10 +20,28 @@ from pathlib import Path
 
 from csat.errors import CsatError
 
-_CELL_REF = re.compile(rb'<(?:\w+:)?c\b[^>]*?\br="([A-Z]{1,3})([0-9]{1,7})"')
-_DIMENSION = re.compile(rb'<(?:\w+:)?dimension\b[^>]*?\bref="([A-Z]{1,3})?([0-9]{1,7})?(?::([A-Z]{1,3})([0-9]{1,7}))?"')
-_ROW_REF = re.compile(rb'<(?:\w+:)?row\b[^>]*?\br="([0-9]{1,7})"')
+# Any attribute r="A1" (single or double quotes, any case): the general form, used for exact extents.
+_ANY_CELL_REF = re.compile(rb'\sr\s*=\s*["\']([A-Za-z]+)([0-9]+)["\']')
+# The spelling every known writer uses; with its literal prefix the scan runs at memchr speed.
+_ROW_TAG = re.compile(rb'<row r="([0-9]+)"')
+# Other spellings of an r attribute (tabs or line breaks around it, single quotes) are looked
+# for only in the rare chunks that contain those bytes at all.
+_ODD_SPELLING = re.compile(rb"[\t\n\r]r[ \t\n\r]*=|r[ \t\n\r]+=|r=[ \t\n\r]*'|r=[\t\n\r]")
+_ODD_BYTES = (b"\t", b"\n", b"\r", b"'")
 _CHUNK = 1 << 20
+# A cell ref past column Z or not in upper case (possessive: "A1" never backtracks into a match).
+_WIDE_OR_ODD_REF = re.compile(rb' r="[A-Z]?+[^0-9]')
+_ENTITY = re.compile(rb"<!(?:DOCTYPE|ENTITY)", re.IGNORECASE)
+_deep_patterns: dict[int, re.Pattern] = {}
+
+
+def _deep_ref(digits: int) -> re.Pattern:
+    """A cell ref whose row number has more digits than the row tags show."""
+    pattern = _deep_patterns.get(digits)
+    if pattern is None:
+        pattern = re.compile(rb' r="[A-Z][0-9]{%d}' % (digits + 1))
+        _deep_patterns[digits] = pattern
+    return pattern
 
 
 class UnsafeFile(CsatError):
@@ -35,6 +56,8 @@ class Limits:
     max_cells: int = 50_000_000
     max_rows: int = 1_048_576
     max_columns: int = 16_384
+    parse_memory_bytes: int = 4 * 1024 * 1024 * 1024
+    parse_seconds: int = 300
 
     @classmethod
     def from_settings(cls, settings) -> "Limits":
@@ -78,11 +101,26 @@ def check_size(path: Path, limits: Limits) -> int:
     return size
 
 
+def _over_budget(budget: list[int], size: int, path: Path, limits: Limits) -> None:
+    budget[0] -= size
+    if budget[0] < 0:
+        raise UnsafeFile(
+            f"{path}: unpacks to more than {limits.max_unpacked_bytes / 1048576:g} MB (a zip bomb?); refused"
+        )
+
+
 def _scan_part(archive: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path, budget: list[int],
                is_sheet: bool, limits: Limits) -> None:
-    """Stream one XML part: count real unpacked bytes, refuse entities, measure a sheet's extent."""
-    max_row = max_col = 0
-    min_row = min_col = None
+    """Stream one XML part: count real unpacked bytes, refuse entities, bound a sheet's cell extent.
+
+    Reading every cell reference of a 100,000-row sheet costs seconds in Python, so the
+    first pass only looks for what would make the extent large: row numbers with more
+    digits than the row tags show, columns past Z, or an unusual spelling of the r
+    attribute. Only then (or when the cheap bound is over the limits) is the sheet
+    read again to measure its exact extent.
+    """
+    digits = 0
+    needs_exact = False
     tail = b""
     with archive.open(info) as stream:
         first = True
@@ -90,46 +128,53 @@ def _scan_part(archive: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path, budg
             chunk = stream.read(_CHUNK)
             if not chunk:
                 break
-            budget[0] -= len(chunk)
-            if budget[0] < 0:
-                raise UnsafeFile(
-                    f"{path}: unpacks to more than {limits.max_unpacked_bytes / 1048576:g} MB (a zip bomb?); refused"
-                )
+            _over_budget(budget, len(chunk), path, limits)
             window = tail + chunk
-            if first or b"<!" in window:
-                if re.search(rb"<!(?:DOCTYPE|ENTITY)", window, re.IGNORECASE):
+            if first or b"!" in window:
+                if _ENTITY.search(window):
                     raise UnsafeFile(f"{path}!{info.filename}: XML declares a DOCTYPE or entities; refused")
             first = False
-            if is_sheet:
-                for match in _CELL_REF.finditer(window):
-                    column, row = column_number(match.group(1).decode()), int(match.group(2))
-                    max_row, max_col = max(max_row, row), max(max_col, column)
-                    min_row = row if min_row is None else min(min_row, row)
-                    min_col = column if min_col is None else min(min_col, column)
-                for match in _ROW_REF.finditer(window):
-                    row = int(match.group(1))
-                    max_row = max(max_row, row)
-                    min_row = row if min_row is None else min(min_row, row)
-                for match in _DIMENSION.finditer(window):
-                    cells = [(match.group(1), match.group(2)), (match.group(3), match.group(4))]
-                    for letters, digits in cells:
-                        if letters:
-                            column = column_number(letters.decode())
-                            max_col = max(max_col, column)
-                            min_col = column if min_col is None else min(min_col, column)
-                        if digits:
-                            row = int(digits)
-                            max_row = max(max_row, row)
-                            min_row = row if min_row is None else min(min_row, row)
+            if is_sheet and not needs_exact:
+                tags = _ROW_TAG.findall(window)
+                if tags:
+                    digits = max(digits, max(map(len, tags)))
+                needs_exact = bool(_WIDE_OR_ODD_REF.search(window) or _deep_ref(digits).search(window)) or (
+                    any(odd in window for odd in _ODD_BYTES) and bool(_ODD_SPELLING.search(window))
+                )
             tail = chunk[-256:]
-    if is_sheet and max_row:
-        rows = max_row - (min_row or 1) + 1
-        columns = max_col - (min_col or 1) + 1 if max_col else 1
-        if max_row > limits.max_rows or max_col > limits.max_columns or rows * columns > limits.max_cells:
-            raise UnsafeFile(
-                f"{path}!{info.filename}: cells span {rows:,} rows x {columns:,} columns,"
-                f" more than {limits.max_cells:,} cells; refused"
-            )
+    if not is_sheet or (digits == 0 and not needs_exact):
+        return
+    rows_bound, columns_bound = 10 ** digits - 1, 26
+    if needs_exact or rows_bound > limits.max_rows or rows_bound * columns_bound > limits.max_cells:
+        _exact_extent(archive, info, path, limits)
+
+
+def _exact_extent(archive: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path, limits: Limits) -> None:
+    """Measure a sheet's real cell extent from every cell reference and refuse an absurd one."""
+    rows: set[bytes] = set()
+    columns: set[bytes] = set()
+    tail = b""
+    with archive.open(info) as stream:
+        while True:
+            chunk = stream.read(_CHUNK)
+            if not chunk:
+                break
+            for letters, digits in _ANY_CELL_REF.findall(tail + chunk):
+                rows.add(digits)
+                columns.add(letters)
+            tail = chunk[-256:]
+    if not rows:
+        return
+    row_numbers = [int(digits) for digits in rows]
+    column_numbers = [column_number(letters.decode("ascii").upper()) for letters in columns]
+    max_row, max_col = max(row_numbers), max(column_numbers)
+    row_span = max_row - min(row_numbers) + 1
+    column_span = max_col - min(column_numbers) + 1
+    if max_row > limits.max_rows or max_col > limits.max_columns or row_span * column_span > limits.max_cells:
+        raise UnsafeFile(
+            f"{path}!{info.filename}: cells span {row_span:,} rows x {column_span:,} columns,"
+            f" more than {limits.max_cells:,} cells; refused"
+        )
 
 
 def check_xlsx(path: Path, limits: Limits = Limits()) -> None:

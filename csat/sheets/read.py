@@ -18,21 +18,55 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from csat.errors import CsatError
-from csat.sheets.guard import Limits, check_size, check_xlsx, column_letters
+from csat.sheets.guard import Limits, check_size, check_xlsx, column_letters, column_number
 
 XLSX_SUFFIXES = {".xlsx", ".xlsm"}
 CSV_SUFFIXES = {".csv", ".txt"}
+ZIP_MAGIC = b"PK\x03\x04"
+OLE_MAGIC = b"\xd0\xcf\x11\xe0"
 
 
 @dataclass
 class Sheet:
-    """One sheet: its name and rows as (row_number, first_column_number, values)."""
+    """One sheet: its name and its cells as read, a grid anchored at (first_row, first_column).
+
+    `grid` holds the reader's raw values (calamine floats, csv strings); `rows`
+    gives them normalised with absolute row numbers, for callers that want that.
+    """
 
     name: str
-    rows: list[tuple[int, int, list[Any]]]
+    grid: list[list[Any]]
+    first_row: int = 1
+    first_column: int = 1
+    visibility: str = "visible"
+
+    @property
+    def rows(self) -> list[tuple[int, int, list[Any]]]:
+        """(row_number, first_column_number, normalised values) for every row."""
+        return [(self.first_row + offset, self.first_column, [normalise(value) for value in values])
+                for offset, values in enumerate(self.grid)]
 
     def cell(self, row_number: int, column_number: int) -> str:
         return f"{column_letters(column_number)}{row_number}"
+
+    def value(self, address: str) -> Any:
+        """The normalised value at an address like C8, or None when the cell is empty or outside."""
+        row_number, column_number = split_address(address)
+        row_index, column_index = row_number - self.first_row, column_number - self.first_column
+        if row_index < 0 or column_index < 0 or row_index >= len(self.grid):
+            return None
+        values = self.grid[row_index]
+        return normalise(values[column_index]) if column_index < len(values) else None
+
+
+def split_address(address: str) -> tuple[int, int]:
+    """(row, column) numbers of an address like C8 or $C$8; ValueError if it is not one."""
+    text = address.replace("$", "").strip().upper()
+    letters = text.rstrip("0123456789")
+    digits = text[len(letters):]
+    if not letters or not digits or not letters.isalpha() or not letters.isascii() or len(letters) > 3:
+        raise ValueError(f"{address!r} is not a cell address")
+    return int(digits), column_number(letters)
 
 
 def normalise(value: Any) -> Any:
@@ -63,63 +97,195 @@ def decode_csv(data: bytes, path: Path) -> str:
 
 
 def read_csv(path: Path, limits: Limits = Limits()) -> list[Sheet]:
+    """The one sheet of a CSV file (UTF-8 with or without BOM, else GB18030), values as stripped text."""
     check_size(path, limits)
     data = path.read_bytes()
-    if data[:4] == b"PK\x03\x04":
+    if data[:4] == ZIP_MAGIC:
         raise CsatError(f"{path}: this is an xlsx workbook with a .csv name; rename it to .xlsx")
+    if b"\0" in data:
+        raise CsatError(f"{path}: not a text file (it contains NUL bytes); save the sheet as CSV UTF-8")
     text = decode_csv(data, path)
     try:
         dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
     except csv.Error:
         dialect = csv.excel
-    rows = []
-    for number, values in enumerate(csv.reader(io.StringIO(text), dialect), start=1):
-        rows.append((number, 1, [normalise(value) for value in values]))
-    return [Sheet(name=path.stem, rows=rows)]
+    try:
+        grid = [[value.strip() or None for value in values] for values in csv.reader(io.StringIO(text), dialect)]
+    except csv.Error as exc:
+        raise CsatError(f"{path}: not a readable CSV file ({exc})") from None
+    return [Sheet(name=path.stem, grid=grid)]
 
 
-def read_xlsx(path: Path, limits: Limits = Limits(), sheets: list[str] | None = None,
+class WorkbookReader:
+    """Reads xlsx workbooks with python-calamine in a child process (see worker.py).
+
+    Start it early and collect later: the parse then overlaps whatever the caller
+    does meanwhile (opening the store, running the guard). A worker that dies on a
+    file (calamine aborting, the memory or time limit) costs that file an error and
+    is restarted for the files after it.
+    """
+
+    def __init__(self, paths: list[Path], limits: Limits = Limits(), also: tuple[str, ...] = (),
+                 visible_only: bool = True):
+        self.paths = [Path(path) for path in paths]
+        self.limits = limits
+        self.also = list(also)
+        self.visible_only = visible_only
+        self._records: dict[int, dict] = {}
+        self._pending: list[int] = list(range(len(self.paths)))
+        self._process = None
+        self._output = None
+        self._errors = None
+        if self._pending:
+            self._spawn()
+
+    def _spawn(self) -> None:
+        import json
+        import os
+        import subprocess
+        import sys
+        import tempfile
+
+        self._output = tempfile.TemporaryFile()
+        self._errors = tempfile.TemporaryFile()
+        request = {
+            "memory_bytes": self.limits.parse_memory_bytes, "seconds": self.limits.parse_seconds,
+            "files": [{"path": str(self.paths[index]), "also": self.also, "visible_only": self.visible_only}
+                      for index in self._pending],
+        }
+        # -P: the current folder is not put on the worker's path (a folder named csat there must
+        # not shadow the package); the package this process runs from is named explicitly instead.
+        package_root = str(Path(__file__).resolve().parent.parent.parent)
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH", "")]))
+        self._process = subprocess.Popen(
+            [sys.executable, "-P", "-m", "csat.sheets.worker"],
+            stdin=subprocess.PIPE, stdout=self._output, stderr=self._errors, env=env,
+        )
+        try:
+            self._process.stdin.write(json.dumps(request).encode("utf-8"))
+            self._process.stdin.close()
+        except BrokenPipeError:
+            pass
+
+    def _harvest(self) -> None:
+        """Take the complete records the worker wrote; a partial last one is left pending."""
+        import pickle
+
+        from csat.sheets.worker import HEADER
+
+        self._output.seek(0)
+        data = self._output.read()
+        self._output.close()
+        self._errors.close()
+        offset = 0
+        while self._pending and offset + HEADER.size <= len(data):
+            (length,) = HEADER.unpack_from(data, offset)
+            end = offset + HEADER.size + length
+            if end > len(data):
+                break
+            self._records[self._pending.pop(0)] = pickle.loads(data[offset + HEADER.size:end])
+            offset = end
+
+    def _collect(self) -> None:
+        """Wait for the worker; keep its records; restart it after a file it died on."""
+        import signal
+        import subprocess
+
+        while self._pending:
+            process = self._process
+            try:
+                process.wait(timeout=self.limits.parse_seconds + 30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+            self._harvest()
+            if not self._pending:
+                break
+            code = process.returncode
+            if code is not None and code < 0 and -code == getattr(signal, "SIGXCPU", None):
+                why = "it ran out of time"
+            elif code is not None and code < 0 and -code == getattr(signal, "SIGKILL", None):
+                why = "it was stopped: out of time or memory"
+            elif code in (-signal.SIGABRT, 128 + signal.SIGABRT):
+                why = "it ran out of memory: cells too far apart or too many"
+            else:
+                why = f"the reader stopped with code {code}"
+            self._records[self._pending.pop(0)] = {"ok": False, "error": f"the workbook could not be read ({why})"}
+            if self._pending:
+                self._spawn()
+        self._process = None
+
+    def drop(self, paths) -> None:
+        """Do not read these (the guard refused them): stop the worker if it would, go on with the rest."""
+        indexes = {self.paths.index(Path(path)) for path in paths if Path(path) in self.paths}
+        if not indexes & set(self._pending):
+            return
+        if self._process is not None:
+            if self._process.poll() is None:
+                self._process.kill()
+            self._process.wait()
+            self._harvest()
+        for index in indexes:
+            self._records.setdefault(index, {"ok": False, "error": "refused before reading"})
+        self._pending = [index for index in self._pending if index not in indexes]
+        self._process = None
+        if self._pending:
+            self._spawn()
+
+    def result(self, path: Path) -> list[Sheet]:
+        """The sheets read from one of the paths; CsatError if the worker could not read it."""
+        index = self.paths.index(Path(path))
+        if index not in self._records:
+            self._collect()
+        record = self._records[index]
+        if not record["ok"]:
+            raise CsatError(f"{path}: {record['error']}")
+        return [Sheet(name=sheet["name"], grid=sheet["grid"], first_row=sheet["first_row"],
+                      first_column=sheet["first_column"], visibility=sheet["visibility"])
+                for sheet in record["sheets"]]
+
+    def close(self) -> None:
+        """Stop the worker if it is still running (e.g. the caller refused a file meanwhile)."""
+        if self._process is not None and self._process.poll() is None:
+            self._process.kill()
+            self._process.wait()
+        for handle in (self._output, self._errors):
+            if handle is not None and not handle.closed:
+                handle.close()
+        self._process = None
+
+
+def read_xlsx(path: Path, limits: Limits = Limits(), also: tuple[str, ...] = (),
               visible_only: bool = True) -> list[Sheet]:
-    """All (or the named) visible worksheets, after the guard has passed the file."""
+    """The visible worksheets (plus any named in `also`), after the guard has passed the file."""
     check_xlsx(path, limits)
-    from python_calamine import CalamineWorkbook
-
+    reader = WorkbookReader([path], limits, also=also, visible_only=visible_only)
     try:
-        workbook = CalamineWorkbook.from_path(str(path))
-    except Exception as exc:  # calamine raises its own error classes for damaged files
-        raise CsatError(f"{path}: cannot read the workbook: {exc}") from None
-    result = []
-    try:
-        for meta in workbook.sheets_metadata:
-            if sheets is not None and meta.name not in sheets:
-                continue
-            if visible_only and sheets is None and str(meta.visible).lower().split(".")[-1] != "visible":
-                continue
-            if "work" not in str(meta.typ).lower():
-                continue
-            sheet = workbook.get_sheet_by_name(meta.name)
-            start = sheet.start or (0, 0)
-            first_row, first_column = start[0] + 1, start[1] + 1
-            rows = [
-                (first_row + offset, first_column, [normalise(value) for value in values])
-                for offset, values in enumerate(sheet.to_python(skip_empty_area=True))
-            ]
-            result.append(Sheet(name=meta.name, rows=rows))
+        return reader.result(path)
     finally:
-        workbook.close()
-    return result
+        reader.close()
+
+
+def sniff_kind(path: Path, limits: Limits = Limits()) -> str:
+    """'xlsx' or 'csv' by content (an xlsx is a zip whatever its name); CsatError for neither."""
+    check_size(path, limits)
+    with open(path, "rb") as handle:
+        magic = handle.read(4)
+    suffix = path.suffix.lower()
+    if magic == ZIP_MAGIC:
+        return "xlsx"
+    if suffix == ".xls" or magic == OLE_MAGIC:
+        raise CsatError(f"{path}: an old .xls workbook (or an encrypted one); save it as .xlsx or CSV UTF-8")
+    if suffix in XLSX_SUFFIXES:
+        raise CsatError(f"{path}: not an xlsx workbook (the content is not a zip package)")
+    return "csv"
 
 
 def read_table(path: Path, limits: Limits = Limits()) -> list[Sheet]:
     """Sheets of an xlsx or csv file, chosen by content: an xlsx is a zip whatever its name."""
-    suffix = path.suffix.lower()
-    check_size(path, limits)
-    with open(path, "rb") as handle:
-        magic = handle.read(4)
-    if magic == b"PK\x03\x04" or suffix in XLSX_SUFFIXES:
+    if sniff_kind(path, limits) == "xlsx":
         return read_xlsx(path, limits)
-    if suffix == ".xls" or magic == b"\xd0\xcf\x11\xe0":
-        raise CsatError(f"{path}: old .xls workbooks are not read; save it as .xlsx or CSV UTF-8")
     return read_csv(path, limits)
 
 

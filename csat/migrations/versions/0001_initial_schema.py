@@ -208,10 +208,6 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('response_id', 'item_id')
     )
-    with op.batch_alter_table('answer', schema=None) as batch_op:
-        batch_op.create_index('ix_answer_item_response', ['item_id', 'response_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_answer_response_id'), ['response_id'], unique=False)
-
     op.create_table('capa',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('number', sa.String(length=32), nullable=False),
@@ -268,10 +264,6 @@ def downgrade() -> None:
 
     op.drop_table('reminder')
     op.drop_table('capa')
-    with op.batch_alter_table('answer', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_answer_response_id'))
-        batch_op.drop_index('ix_answer_item_response')
-
     op.drop_table('answer')
     with op.batch_alter_table('round_item', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_round_item_round_id'))

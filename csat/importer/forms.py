@@ -1,0 +1,137 @@
+"""Returned survey forms: the signed identity sheet, then the cells it names.
+
+A form is recognised by its identity sheet (csat.forms.identity.IDENTITY_SHEET),
+whatever the file is called. The identity is verified with the workspace
+secret before any answer is read: a form whose customer, period or cell
+addresses were edited, or that was signed by another workspace, is refused.
+Spreadsheet programs re-save forms their own way (LibreOffice may turn the
+very hidden sheet into a hidden one and text that looks like a number into a
+number), so keys and values are read back as text, and sheets by name
+whatever their visibility.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from csat.forms.identity import IDENTITY_SHEET, FormIdentity, IdentityError
+from csat.importer.context import Candidate, Context
+from csat.importer.validate import Problems, clean_text, content_hash, parse_date, parse_score
+from csat.sheets.read import Sheet, normalise
+
+
+def is_form(sheets: list[Sheet]) -> bool:
+    return any(sheet.name == IDENTITY_SHEET for sheet in sheets)
+
+
+def _as_text(value: Any) -> str:
+    value = normalise(value)
+    return "" if value is None else str(value)
+
+
+def identity_rows(sheet: Sheet) -> tuple[dict[str, str], dict[str, str]]:
+    """The identity's key/value pairs (column A/B) and the address of each value."""
+    values, cells = {}, {}
+    for offset, row in enumerate(sheet.grid):
+        row_number = sheet.first_row + offset
+        cells_in_row = {sheet.first_column + index: cell for index, cell in enumerate(row)}
+        key = _as_text(cells_in_row.get(1))
+        if key:
+            values[key] = _as_text(cells_in_row.get(2))
+            cells[key] = f"B{row_number}"
+    return values, cells
+
+
+def read_form(file_name: str, source_file: str, sheets: list[Sheet], context: Context, secret: bytes,
+              half: Optional[str], problems: Problems) -> Optional[Candidate]:
+    """The response in one returned form, or None (with problems) when it cannot be taken."""
+    identity_sheet = next(sheet for sheet in sheets if sheet.name == IDENTITY_SHEET)
+    rows, cells = identity_rows(identity_sheet)
+    here = f"{file_name}!{IDENTITY_SHEET}"
+    try:
+        identity = FormIdentity.from_rows(rows, secret)
+    except IdentityError as exc:
+        problems.add(f"{here}!{cells.get('signature', 'A1')}", str(exc))
+        return None
+    customer_id = context.codes.get(identity.customer)
+    if customer_id is None:
+        problems.add(f"{here}!{cells.get('customer', 'A1')}",
+                     f"unknown customer {identity.customer!r}: the form comes from another workspace")
+        return None
+    if half is not None and identity.period != half:
+        problems.add(f"{here}!{cells.get('period', 'A1')}", f"the form is for {identity.period}, not --half {half}")
+        return None
+    info = context.round_for(identity.period)
+    if info.opens:
+        problems.add(f"{here}!{cells.get('period', 'A1')}",
+                     f"no {identity.period} round in this store: the form comes from another workspace")
+        return None
+    round_problem = context.check_round(info)
+    if round_problem:
+        problems.add(f"{here}!{cells.get('period', 'A1')}", round_problem)
+        return None
+    invitation = info.invitations.get(customer_id)
+    if invitation is None or invitation[1] != identity.token:
+        problems.add(f"{here}!{cells.get('token', 'A1')}",
+                     f"the form's token does not match {identity.customer}'s invitation for {identity.period} "
+                     "(re-issued, or sent from another workspace)")
+        return None
+    answer_sheet = next((sheet for sheet in sheets if sheet.name == identity.sheet), None)
+    if answer_sheet is None:
+        problems.add(file_name, f"the form's answer sheet {identity.sheet!r} is missing (renamed or deleted?)")
+        return None
+    try:
+        return _read_answers(file_name, source_file, identity, answer_sheet, info, customer_id, problems)
+    except ValueError as exc:   # a cell address in the identity that is not one: only a broken writer does that
+        problems.add(f"{here}!{cells.get('items', 'A1')}", f"form identity malformed: {exc}")
+        return None
+
+
+def _read_answers(file_name: str, source_file: str, identity: FormIdentity, answer_sheet: Sheet, info,
+                  customer_id: int, problems: Problems) -> Optional[Candidate]:
+    where = f"{file_name}!{identity.sheet}"
+    bad = False
+    answers = []
+    first_cell = None
+    for code, address in identity.items.items():
+        first_cell = first_cell or address
+        rule = info.rules.get(code)
+        if rule is None:
+            problems.add(f"{where}!{address}", f"item {code} is not part of the {identity.period} round")
+            bad = True
+            continue
+        answer = parse_score(rule, answer_sheet.value(address))
+        if isinstance(answer, str):
+            problems.add(f"{where}!{address}", answer)
+            bad = True
+            continue
+        note_address = identity.comments.get(code)
+        note_value = answer_sheet.value(note_address) if note_address else None
+        note = clean_text(note_value, "comment", limit=None, single_line=False)[0]
+        answers.append(answer[:4] + (note,))
+    fields: dict[str, Any] = {}
+    for name, limit, single_line in (("respondent", 200, True), ("title", 200, True),
+                                     ("overall_comment", None, False)):
+        address = getattr(identity, name)
+        fields[name] = ""
+        if address:
+            text, problem = clean_text(answer_sheet.value(address), name, limit=limit, single_line=single_line)
+            if problem:
+                problems.add(f"{where}!{address}", problem)
+                bad = True
+            fields[name] = text
+    answered_on = None
+    if identity.date:
+        answered_on, problem = parse_date(answer_sheet.value(identity.date))
+        if problem:
+            problems.add(f"{where}!{identity.date}", problem)
+            bad = True
+    if bad:
+        return None
+    answers.sort(key=lambda answer: answer[0])
+    return Candidate(
+        where=f"{where}!{first_cell or 'A1'}", origin=file_name, row=file_name, source="form",
+        source_file=source_file, period=identity.period, customer_id=customer_id, respondent=fields["respondent"],
+        title=fields["title"], answered_on=answered_on, comment=fields["overall_comment"], answers=answers,
+        content_hash=content_hash(fields["title"], answered_on, fields["overall_comment"], answers),
+    )

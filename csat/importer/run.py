@@ -1,0 +1,268 @@
+"""`csat import`: read every file, check every cell, then write all of it or nothing.
+
+The order is chosen for safety first and speed second. Files are told apart
+by content (a zip is a workbook whatever its name; a workbook with the signed
+identity sheet is a returned form). Workbooks are parsed by a child process
+(see csat.sheets.worker) that starts at once, so the guard's checks, opening
+the store and loading customers and rounds run while it parses. Then one
+write transaction (BEGIN IMMEDIATE) validates every response against the
+store and, only if no file has a problem, stores them.
+"""
+
+from __future__ import annotations
+
+import gc
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+from csat.errors import CsatError
+from csat.importer.context import Candidate, Context, Plan, plan
+from csat.importer.validate import Problems
+
+
+@dataclass
+class RoundSummary:
+    """A round after the import. As in `csat report`: the response rate is invited customers who
+    answered over customers invited, None when nobody was invited (a phone-only round)."""
+
+    period: str
+    opened: bool
+    invited: int
+    responded: int                   # invited customers with at least one response
+    customers_answered: int          # customers with at least one response, invited or not
+    response_rate: Optional[float]
+
+
+@dataclass
+class SourceSummary:
+    file: str
+    kind: str            # form, sheet (xlsx or csv), or unreadable
+    responses: int
+
+
+@dataclass
+class ImportReport:
+    """What an import did (or, with dry_run, would do). `record()` is the JSON contract."""
+
+    files: int = 0
+    responses_new: int = 0
+    responses_unchanged: int = 0
+    responses_replaced: int = 0
+    answers_stored: int = 0
+    problems: list[str] = field(default_factory=list)
+    problem_count: int = 0          # every problem found, also those past the lines kept per file
+    dry_run: bool = False
+    rounds: list[RoundSummary] = field(default_factory=list)
+    sources: list[SourceSummary] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    @property
+    def main_round(self) -> Optional[RoundSummary]:
+        return max(self.rounds, key=lambda summary: summary.period) if self.rounds else None
+
+    @property
+    def period(self) -> Optional[str]:
+        return self.main_round.period if self.main_round else None
+
+    @property
+    def response_rate(self) -> Optional[float]:
+        return self.main_round.response_rate if self.main_round else None
+
+    def record(self) -> dict[str, Any]:
+        return {
+            "files": self.files, "responses_new": self.responses_new,
+            "responses_unchanged": self.responses_unchanged, "responses_replaced": self.responses_replaced,
+            "answers_stored": self.answers_stored, "problems": list(self.problems),
+            "response_rate": self.response_rate, "period": self.period, "dry_run": self.dry_run,
+            "rounds_opened": [summary.period for summary in self.rounds if summary.opened],
+            "rounds": [asdict(summary) for summary in self.rounds],
+            "sources": [asdict(source) for source in self.sources],
+        }
+
+
+def add_file_problem(problems: Problems, path: Path, exc: Exception) -> None:
+    """A reader's error ("PATH: ..." or "PATH!PART: ...") as a problem line naming the file by its name."""
+    message = str(exc)
+    prefix = str(path)
+    rest = message[len(prefix):] if message.startswith(prefix) else ": " + message
+    if rest.startswith("!"):
+        where, _, text = rest[1:].partition(": ")
+        problems.add(f"{path.name}!{where}", text)
+    else:
+        problems.add(path.name, rest[2:] if rest.startswith(": ") else rest)
+
+
+def round_summaries(context: Context, result: Plan, candidates: list[Candidate],
+                    opened: list[str]) -> list[RoundSummary]:
+    """Invitations and responses per round touched, counting what this import adds."""
+    periods = sorted({candidate.period for candidate in candidates})
+    adding: dict[str, set[int]] = {}
+    for candidate in result.new:
+        adding.setdefault(candidate.period, set()).add(candidate.customer_id)
+    summaries = []
+    for period in periods:
+        info = context.round_for(period)
+        responding = {customer_id for customer_id, _ in info.existing} | adding.get(period, set())
+        invited = len(info.invitations)
+        responded = len(responding & info.invitations.keys())
+        summaries.append(RoundSummary(period=period, opened=period in opened or info.opens, invited=invited,
+                                      responded=responded, customers_answered=len(responding),
+                                      response_rate=responded / invited if invited else None))
+    return summaries
+
+
+def read_sources(paths: list[Path], kinds: dict[Path, str], reader, refused: set[Path], context: Context,
+                 secret_source, half: Optional[str], problems: Problems,
+                 report: ImportReport, limits) -> list[Candidate]:
+    """Candidates from every readable file, in the order given."""
+    from csat.importer.forms import is_form, read_form
+    from csat.importer.sheets import read_consolidated
+    from csat.sheets.read import read_csv
+
+    candidates: list[Candidate] = []
+    for path in paths:
+        kind = kinds.get(path)
+        if kind is None or path in refused:
+            report.sources.append(SourceSummary(file=path.name, kind="unreadable", responses=0))
+            continue
+        try:
+            sheets = read_csv(path, limits) if kind == "csv" else reader.result(path)
+        except CsatError as exc:
+            add_file_problem(problems, path, exc)
+            report.sources.append(SourceSummary(file=path.name, kind="unreadable", responses=0))
+            continue
+        if kind == "xlsx" and is_form(sheets):
+            candidate = read_form(path.name, str(path), sheets, context, secret_source(), half, problems)
+            found = [candidate] if candidate else []
+            kind = "form"
+        else:
+            found = read_consolidated(path.name, str(path), sheets, context, half, problems)
+            kind = f"sheet ({kind})"
+        report.sources.append(SourceSummary(file=path.name, kind=kind, responses=len(found)))
+        candidates.extend(found)
+    return candidates
+
+
+@contextmanager
+def no_cyclic_gc():
+    """Pause the cyclic garbage collector while millions of small acyclic objects are made.
+
+    Cells, answers and statement parameters are tuples and lists without cycles,
+    freed by reference counting; left on, the collector re-scans them all again
+    and again as they pile up, which costs more than the validation itself.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def start_reading(paths: list[Path]):
+    """Start parsing the workbooks among paths in the background, before anything else is loaded.
+
+    Only the first bytes of each file are looked at here (a zip is a workbook); sizes,
+    the guard's checks and the workspace's limits come after, while the worker parses,
+    and a file they refuse is dropped from the worker.
+    """
+    from csat.forms.identity import IDENTITY_SHEET
+    from csat.sheets.guard import Limits
+    from csat.sheets.read import ZIP_MAGIC, WorkbookReader
+
+    workbooks = []
+    for path in dict.fromkeys(Path(path) for path in paths):
+        try:
+            if path.is_file():
+                with open(path, "rb") as handle:
+                    if handle.read(4) == ZIP_MAGIC:
+                        workbooks.append(path)
+        except OSError:
+            continue
+    return WorkbookReader(workbooks, Limits(), also=(IDENTITY_SHEET,))
+
+
+def run_import(workspace, paths: list[Path], half: Optional[str] = None, dry_run: bool = False,
+               replace: bool = False, reading=None) -> ImportReport:
+    """Import returned forms and consolidated sheets, all or nothing; see the module docstring.
+
+    `reading` is what start_reading returned, when the caller started the parse earlier.
+    """
+    reader = reading if reading is not None else start_reading(paths)
+    try:
+        with no_cyclic_gc():
+            return _run_import(workspace, paths, half, dry_run, replace, reader)
+    finally:
+        reader.close()
+
+
+def _run_import(workspace, paths: list[Path], half: Optional[str], dry_run: bool, replace: bool,
+                reader) -> ImportReport:
+    from csat.sheets.guard import Limits, UnsafeFile, check_xlsx
+    from csat.sheets.read import sniff_kind
+
+    limits = Limits.from_settings(workspace.settings)
+    problems = Problems()
+    report = ImportReport(dry_run=dry_run)
+    unique = list(dict.fromkeys(Path(path) for path in paths))
+    report.files = len(unique)
+    kinds: dict[Path, str] = {}
+    for path in unique:
+        try:
+            kinds[path] = sniff_kind(path, limits)
+        except CsatError as exc:
+            add_file_problem(problems, path, exc)
+    refused: set[Path] = {path for path in reader.paths if kinds.get(path) != "xlsx"}
+    for path in unique:
+        if kinds.get(path) != "xlsx":
+            continue
+        try:
+            check_xlsx(path, limits)
+        except UnsafeFile as exc:
+            add_file_problem(problems, path, exc)
+            refused.add(path)
+    reader.drop(refused)
+    return _import_checked(workspace, unique, kinds, reader, refused, half, dry_run, replace, problems,
+                           report, limits)
+
+
+def _import_checked(workspace, paths, kinds, reader, refused, half, dry_run, replace, problems, report,
+                    limits) -> ImportReport:
+    from csat.importer.write import write_plan
+    from csat.store import open_store
+
+    store = open_store(workspace)
+    secrets: list[bytes] = []
+
+    def secret() -> bytes:
+        if not secrets:
+            secrets.append(workspace.secret())
+        return secrets[0]
+
+    with store.session(bulk=True) as session:
+        context = Context(session)
+        candidates = read_sources(paths, kinds, reader, refused, context, secret, half, problems, report, limits)
+        result = plan(context, candidates, replace, problems)
+        report.rounds = round_summaries(context, result, candidates, [])
+        if problems:
+            report.problems = problems.report()
+            report.problem_count = len(problems)
+            session.rollback()
+            return report
+        report.responses_new = len(result.new)
+        report.responses_unchanged = len(result.unchanged)
+        report.responses_replaced = len(result.replaced)
+        report.answers_stored = result.answers
+        if dry_run:
+            session.rollback()
+            return report
+        written = write_plan(session, context, result, due_days=workspace.settings.survey.due_days)
+        report.answers_stored = written.answers_stored
+        report.rounds = round_summaries(context, result, candidates, written.rounds_opened)
+    return report

@@ -1,0 +1,199 @@
+"""Cell values -> clean answers, or a problem that names the cell.
+
+Every reader (returned forms, consolidated sheets, manual entry) turns what it
+read into the same shapes through these functions, so a score means the same
+thing whatever brought it in: a number on the item's scale, a choice label
+(English or Chinese) mapped to its points, blank for no answer, or N/A.
+Problems are strings `FILE!SHEET!CELL: what is wrong`, collected, never raised,
+so one run reports every problem in every file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from array import array
+import json
+import math
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+_BLANK = float("nan")   # how a blank score is packed into the content hash
+NOT_APPLICABLE = {"n/a", "na", "n.a.", "不适用"}
+TEXT_LIMIT = 200
+_DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y年%m月%d日", "%Y-%m-%d %H:%M:%S", "%Y/%m/%d %H:%M:%S")
+
+
+def text_key(text: str) -> str:
+    """How headers, labels and names are compared: whitespace collapsed, case folded."""
+    return " ".join(str(text).split()).casefold()
+
+
+def number_text(value: float) -> str:
+    return f"{value:g}"
+
+
+class ItemRule:
+    """What one item of a round accepts: its scale and, for a choice scale, its labels."""
+
+    __slots__ = ("code", "item_id", "low", "high", "choices", "choice_points", "choice_labels", "label_en",
+                 "label_zh", "numeric")
+
+    def __init__(self, code: str, item_id: int, scale_min: float, scale_max: float, choices: str = "",
+                 label_en: str = "", label_zh: str = ""):
+        self.code, self.item_id = code, item_id
+        self.low, self.high = float(scale_min), float(scale_max)
+        self.label_en, self.label_zh = label_en, label_zh
+        parsed = json.loads(choices) if choices else []
+        self.choices: dict[str, float] = {}
+        for choice in parsed:
+            for label in (choice.get("label_en", ""), choice.get("label_zh", "")):
+                if label:
+                    self.choices[text_key(label)] = float(choice["points"])
+        self.choice_points = {float(choice["points"]) for choice in parsed}
+        self.choice_labels = [f"{choice.get('label_en', '')} ({number_text(float(choice['points']))})" for choice in parsed]
+        self.numeric = not parsed
+
+    @property
+    def scale(self) -> str:
+        return f"{number_text(self.low)}-{number_text(self.high)}"
+
+    def choice_list(self) -> str:
+        return ", ".join(self.choice_labels)
+
+
+# An answer: (item_id, score or None, not_applicable, raw text, comment).
+Answer = tuple
+
+
+def parse_score(rule: ItemRule, value: Any) -> Answer | str:
+    """One cell's answer for an item, or a problem message (without the cell)."""
+    if value is None:
+        return (rule.item_id, None, False, "", "")
+    if isinstance(value, bool):
+        return f"{'TRUE' if value else 'FALSE'} is not a score for {rule.code} ({rule.scale}, N/A or blank)"
+    if isinstance(value, (int, float)):
+        return _number(rule, float(value), "")
+    if isinstance(value, str):
+        text = value.strip()
+        if not text:
+            return (rule.item_id, None, False, "", "")
+        key = text_key(text)
+        if key in NOT_APPLICABLE:
+            return (rule.item_id, None, True, text[:TEXT_LIMIT], "")
+        if not rule.numeric and key in rule.choices:
+            return (rule.item_id, rule.choices[key], False, text[:TEXT_LIMIT], "")
+        try:
+            number = float(text.replace("，", ".").replace(",", "."))
+        except ValueError:
+            number = None
+        if number is None or not math.isfinite(number):
+            if not rule.numeric:
+                return f"{text!r} is not a choice for {rule.code}: {rule.choice_list()}"
+            return f"{text!r} is not a score for {rule.code} ({rule.scale}, N/A or blank)"
+        return _number(rule, number, "" if _plain_number(text, number) else text[:TEXT_LIMIT])
+    if isinstance(value, (date, datetime, time, timedelta)):
+        return f"{value} is a date or time, not a score for {rule.code}"
+    return f"{value!r} is not a score for {rule.code}"
+
+
+def _plain_number(text: str, number: float) -> bool:
+    """True when text is just how a number is written (90, 90.0, 92.5), so raw need not keep it."""
+    return text in (repr(number), number_text(number), str(int(number)) if number.is_integer() else "")
+
+
+def _number(rule: ItemRule, number: float, raw: str) -> Answer | str:
+    if not math.isfinite(number):
+        return f"{number} is not a score for {rule.code}"
+    if not rule.numeric:
+        if number in rule.choice_points:
+            return (rule.item_id, number, False, raw, "")
+        return f"score {number_text(number)} is not a choice for {rule.code}: {rule.choice_list()}"
+    if not rule.low <= number <= rule.high:
+        return f"score {number_text(number)} out of {rule.scale}"
+    return (rule.item_id, number, False, raw, "")
+
+
+def clean_text(value: Any, what: str, limit: int | None = TEXT_LIMIT, single_line: bool = True) -> tuple[str, str | None]:
+    """(text, problem): a cell as text, NULs removed; names on one line and at most `limit` characters."""
+    if value is None:
+        return "", None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, (datetime, date)):
+        value = value.isoformat()
+    text = str(value).replace("\0", "").strip()
+    if single_line:
+        text = " ".join(text.split())
+    if limit is not None and len(text) > limit:
+        return text[:limit], f"{what} is longer than {limit} characters"
+    return text, None
+
+
+def parse_date(value: Any) -> tuple[date | None, str | None]:
+    """(date, problem) from a date cell or text such as 2024-06-30, 2024/6/30 or 2024年6月30日."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None, None
+    if isinstance(value, datetime):
+        return value.date(), None
+    if isinstance(value, date):
+        return value, None
+    text = str(value).strip()
+    for pattern in _DATE_FORMATS:
+        try:
+            return datetime.strptime(text, pattern).date(), None
+        except ValueError:
+            continue
+    return None, f"date {text!r} is not a date; write it as YYYY-MM-DD"
+
+
+def content_hash(title: str, answered_on: date | None, comment: str, answers: list[Answer]) -> str:
+    """A fingerprint of a response's content: what decides "unchanged" against "different".
+
+    Answers must come in item-id order (every reader produces them so). The source
+    file and its kind do not count: the same answers from a form, a sheet or a phone
+    call are the same response. A number counts by value ("90" in a csv, 90.0 in a
+    workbook); text kept as raw (a choice label, an N/A spelling) counts as written.
+    Scores are hashed as packed doubles, not as text: formatting 100,000 x 10 floats
+    would cost more than the rest of the check.
+    """
+    digest = hashlib.blake2b(digest_size=16)
+    text = [title, answered_on.isoformat() if answered_on else "", comment]
+    if answers:
+        item_ids, scores, flags, raws, notes = zip(*answers)
+        if None in scores:
+            scores = [_BLANK if score is None else score for score in scores]
+        digest.update(array("d", scores).tobytes())
+        digest.update(array("q", item_ids).tobytes())
+        if any(flags) or any(raws) or any(notes):
+            text.extend(map(repr, (flags, raws, notes)))
+    digest.update("\x1f".join(text).encode("utf-8"))
+    return digest.hexdigest()
+
+
+@dataclass
+class Problems:
+    """Problems of one run, one line each; at most `per_file` lines are kept per file."""
+
+    per_file: int = 1000
+    lines: list[str] = field(default_factory=list)
+    _counts: Counter = field(default_factory=Counter)
+
+    def add(self, where: str, message: str) -> None:
+        source = where.split("!", 1)[0]
+        self._counts[source] += 1
+        if self._counts[source] <= self.per_file:
+            self.lines.append(f"{where}: {message}")
+
+    def __bool__(self) -> bool:
+        return bool(self._counts)
+
+    def __len__(self) -> int:
+        return sum(self._counts.values())
+
+    def report(self) -> list[str]:
+        """The kept lines, plus one line per file whose further problems were not kept."""
+        extra = [f"{source}: {count - self.per_file} more problems not shown"
+                 for source, count in self._counts.items() if count > self.per_file]
+        return self.lines + extra

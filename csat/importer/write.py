@@ -1,0 +1,186 @@
+"""Storing a validated plan: one transaction, bulk statements, an audit entry per response.
+
+Answers go in with multi-row INSERT ... VALUES statements run through
+executemany on the Core connection of the caller's session: a million answers
+as a million ORM objects (or a million one-row statements) would cost many
+times the time it takes to read the workbook. Response ids are reserved up
+front (under SQLite's write lock the next ids are max(id)+1; PostgreSQL hands
+them out from the sequence), so answers can refer to them without reading
+anything back. The caller's session began with BEGIN IMMEDIATE, so this runs
+while holding the write lock it validated under: all of it commits, or none.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+from csat.bulk import insert_rows, placeholder
+from csat.importer.context import Candidate, Context, Plan
+
+_json = json.JSONEncoder(ensure_ascii=False).encode
+
+
+@dataclass
+class WriteResult:
+    answers_stored: int = 0
+    rounds_opened: list[str] = field(default_factory=list)
+
+
+def _binder(connection, sa_type) -> Any:
+    """How the dialect stores a value of this type (SQLite: text in SQLAlchemy's own format)."""
+    processor = sa_type.dialect_impl(connection.dialect).bind_processor(connection.dialect)
+    return processor or (lambda value: value)
+
+
+def _reserve_ids(connection, count: int) -> list[int]:
+    """Ids for `count` new responses, safe because the transaction holds the write lock (SQLite)."""
+    if count == 0:
+        return []
+    if connection.dialect.name == "sqlite":
+        start = connection.exec_driver_sql("SELECT coalesce(max(id), 0) FROM response").scalar() + 1
+        return list(range(start, start + count))
+    return list(connection.exec_driver_sql(
+        "SELECT nextval(pg_get_serial_sequence('response', 'id')) FROM generate_series(1, %s)", (count,)).scalars())
+
+
+def record_key(context: Context, candidate: Candidate) -> str:
+    key = f"{candidate.period}/{context.code_of[candidate.customer_id]}"
+    return f"{key}/{candidate.respondent}" if candidate.respondent else key
+
+
+def _fields(context: Context, candidate: Candidate) -> dict[str, Any]:
+    return {
+        "period": candidate.period, "customer": context.code_of[candidate.customer_id],
+        "respondent": candidate.respondent, "respondent_title": candidate.title,
+        "answered_on": candidate.answered_on.isoformat() if candidate.answered_on else None,
+        "comment": candidate.comment, "source": candidate.source, "source_file": candidate.source_file,
+    }
+
+
+def _answers_record(context: Context, answers: Iterable[tuple]) -> dict[str, list]:
+    return {context.item_code.get(item_id, str(item_id)): [score, bool(not_applicable), raw, note]
+            for item_id, score, not_applicable, raw, note in answers}
+
+
+def open_rounds(session, context: Context, plan: Plan, due_days: int) -> list[str]:
+    """Open the rounds that new answers need (freezing the current template), in period order."""
+    from csat.periods import Half
+    from csat.rounds import open_round
+
+    wanted = sorted({candidate.period for candidate in plan.new if context.round_for(candidate.period).opens})
+    for period in wanted:
+        round_ = open_round(session, Half.parse(period), due_days=due_days)
+        context.rounds[period].round_id = round_.id
+        context.rounds[period].status = round_.status
+    return wanted
+
+
+def write_plan(session, context: Context, plan: Plan, due_days: int = 30) -> WriteResult:
+    """Store new and replaced responses with their answers, mark invitations, audit each response."""
+    from sqlalchemy import Date, DateTime
+
+    from csat import audit
+    from csat.models import now
+
+    result = WriteResult(rounds_opened=open_rounds(session, context, plan, due_days))
+    connection = session.connection()
+    moment = now()
+    stamp = _binder(connection, DateTime())(moment)
+    as_date = _binder(connection, Date())
+    ids = _reserve_ids(connection, len(plan.new))
+    rounds = {period: info.round_id for period, info in context.rounds.items()}
+
+    insert_rows(connection, "response", (
+        "id", "round_id", "customer_id", "respondent", "respondent_title", "answered_on", "comment", "source",
+        "source_file", "content_hash", "created_at", "updated_at"), (
+        (response_id, rounds[c.period], c.customer_id, c.respondent, c.title,
+         as_date(c.answered_on) if c.answered_on else None, c.comment, c.source, c.source_file, c.content_hash,
+         stamp, stamp)
+        for response_id, c in zip(ids, plan.new)))
+
+    replaced_ids = [existing.response_id for _, existing in plan.replaced]
+    old = _snapshot(connection, context, replaced_ids)
+    for candidate, existing in plan.replaced:
+        connection.exec_driver_sql(
+            "UPDATE response SET respondent_title = {0}, answered_on = {0}, comment = {0}, source = {0}, "
+            "source_file = {0}, content_hash = {0}, updated_at = {0} WHERE id = {0}".format(placeholder(connection)),
+            (candidate.title, as_date(candidate.answered_on) if candidate.answered_on else None, candidate.comment,
+             candidate.source, candidate.source_file, candidate.content_hash, stamp, existing.response_id))
+    for start in range(0, len(replaced_ids), 500):
+        chunk = replaced_ids[start:start + 500]
+        marks = ", ".join([placeholder(connection)] * len(chunk))
+        connection.exec_driver_sql(f"DELETE FROM answer WHERE response_id IN ({marks})", tuple(chunk))
+
+    pairs = list(zip(ids, plan.new)) + [(existing.response_id, candidate) for candidate, existing in plan.replaced]
+    result.answers_stored = _insert_answers(connection, pairs)
+    _mark_invitations(connection, context, [candidate for _, candidate in pairs], stamp)
+    audit.record_many(connection, "response", "insert", [
+        (response_id, record_key(context, candidate), _created_json(context, candidate))
+        for response_id, candidate in zip(ids, plan.new)])
+    for candidate, existing in plan.replaced:
+        before = old.get(existing.response_id, {})
+        audit.record(connection, "response", "replace", existing.response_id, record_key(context, candidate), {
+            "old": before,
+            "new": _fields(context, candidate) | {"answers": _answers_record(context, candidate.answers)},
+        })
+    return result
+
+
+def _insert_answers(connection, pairs: list[tuple[int, Candidate]]) -> int:
+    """All answers of the given (response id, candidate) pairs; most carry no text, so bind four values, not six."""
+    plain = ((response_id, item_id, score, not_applicable)
+             for response_id, candidate in pairs
+             for item_id, score, not_applicable, raw, note in candidate.answers if not (raw or note))
+    texts = ((response_id, item_id, score, not_applicable, raw, note)
+             for response_id, candidate in pairs
+             for item_id, score, not_applicable, raw, note in candidate.answers if raw or note)
+    count = insert_rows(connection, "answer", ("response_id", "item_id", "score", "not_applicable"), plain,
+                        literal_tail=("raw", "comment"))
+    return count + insert_rows(connection, "answer",
+                               ("response_id", "item_id", "score", "not_applicable", "raw", "comment"), texts)
+
+
+def _created_json(context: Context, candidate: Candidate) -> str:
+    """The audit entry of a new response, as JSON text (built directly: 100,000 of them must be cheap)."""
+    return ('{"new": {"period": "%s", "customer": %s, "respondent": %s, "source": "%s", "source_file": %s, '
+            '"answers": %d}}' % (candidate.period, _json(context.code_of[candidate.customer_id]),
+                                 _json(candidate.respondent), candidate.source, _json(candidate.source_file),
+                                 len(candidate.answers)))
+
+
+def _snapshot(connection, context: Context, response_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """The stored fields and answers of responses about to be replaced, for the audit trail."""
+    from sqlalchemy import select
+
+    from csat.models import Answer, Response
+
+    if not response_ids:
+        return {}
+    snapshot: dict[int, dict[str, Any]] = {}
+    for row in connection.execute(select(Response).where(Response.id.in_(response_ids))).mappings():
+        snapshot[row["id"]] = {
+            "respondent": row["respondent"], "respondent_title": row["respondent_title"],
+            "answered_on": row["answered_on"].isoformat() if row["answered_on"] else None,
+            "comment": row["comment"], "source": row["source"], "source_file": row["source_file"], "answers": {},
+        }
+    for row in connection.execute(select(Answer).where(Answer.response_id.in_(response_ids))).mappings():
+        snapshot[row["response_id"]]["answers"].update(_answers_record(
+            context, [(row["item_id"], row["score"], row["not_applicable"], row["raw"], row["comment"])]))
+    return snapshot
+
+
+def _mark_invitations(connection, context: Context, candidates: list[Candidate], stamp: Any) -> None:
+    """A response marks its customer's invitation for the round as responded (once)."""
+    marked = []
+    for candidate in candidates:
+        info = context.round_for(candidate.period)
+        invitation = info.invitations.get(candidate.customer_id)
+        if invitation is not None and not invitation[2]:
+            marked.append((stamp, invitation[0]))
+            info.invitations[candidate.customer_id] = (invitation[0], invitation[1], True)
+    if marked:
+        mark = placeholder(connection)
+        connection.exec_driver_sql(
+            f"UPDATE invitation SET responded_at = {mark} WHERE id = {mark} AND responded_at IS NULL", marked)

@@ -1,0 +1,89 @@
+"""The child process that runs python-calamine: `python -m csat.sheets.worker`.
+
+calamine aborts the whole process (a signal, not an exception) when a sheet's
+cells are far apart, and a hostile file can make it take gigabytes. So it runs
+here, under memory and CPU limits, never in the csat process itself: a crash
+costs one clear error for one file, never the command. The worker reads one
+JSON request from stdin and writes, per workbook and in order, an 8-byte
+length and a pickle of what it read, flushing after each, so the parent knows
+exactly which file a crash happened in. It imports only the standard library
+and python-calamine, so it starts in a few milliseconds.
+"""
+
+from __future__ import annotations
+
+import json
+import pickle
+import struct
+import sys
+
+HEADER = struct.Struct("<Q")
+
+
+def _set_limits(memory_bytes: int, seconds: int) -> None:
+    try:
+        import resource
+    except ImportError:  # not on POSIX: the child still shields the parent from a crash
+        return
+    for which, wanted in ((resource.RLIMIT_AS, memory_bytes), (resource.RLIMIT_CPU, seconds)):
+        if wanted <= 0:
+            continue
+        _soft, hard = resource.getrlimit(which)
+        value = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+        try:
+            resource.setrlimit(which, (value, hard))
+        except (ValueError, OSError):
+            pass
+
+
+def _visibility(meta) -> str:
+    """'visible', 'hidden' or 'veryhidden', whatever the enum's spelling in this calamine."""
+    return str(meta.visible).rsplit(".", 1)[-1].lower()
+
+
+def read_workbook(path: str, also: list[str], visible_only: bool) -> dict:
+    """The worksheets wanted from one workbook: visible ones (or all) plus those named in `also`."""
+    from python_calamine import CalamineWorkbook
+
+    workbook = CalamineWorkbook.from_path(path)
+    try:
+        sheets, names = [], []
+        for meta in workbook.sheets_metadata:
+            visibility = _visibility(meta)
+            names.append((meta.name, visibility))
+            if "work" not in str(meta.typ).lower():
+                continue
+            if meta.name not in also and visible_only and visibility != "visible":
+                continue
+            sheet = workbook.get_sheet_by_name(meta.name)
+            start = sheet.start or (0, 0)
+            sheets.append({
+                "name": meta.name, "visibility": visibility,
+                "first_row": start[0] + 1, "first_column": start[1] + 1,
+                "grid": sheet.to_python(skip_empty_area=True),
+            })
+        return {"ok": True, "sheets": sheets, "names": names}
+    finally:
+        workbook.close()
+
+
+def main() -> None:
+    request = json.loads(sys.stdin.buffer.read().decode("utf-8"))
+    _set_limits(int(request.get("memory_bytes", 0)), int(request.get("seconds", 0)))
+    output = sys.stdout.buffer
+    for entry in request["files"]:
+        try:
+            record = read_workbook(entry["path"], list(entry.get("also", [])), bool(entry.get("visible_only", True)))
+        except MemoryError:
+            record = {"ok": False, "error": "out of memory while reading (cells too far apart or too many)"}
+        except Exception as exc:  # noqa: BLE001 - calamine's own error classes; reported per file
+            message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            record = {"ok": False, "error": message}
+        data = pickle.dumps(record, protocol=pickle.HIGHEST_PROTOCOL)
+        output.write(HEADER.pack(len(data)))
+        output.write(data)
+        output.flush()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,212 @@
+"""Test-only builders for the import tests: rounds with invitations, signed forms, sheets.
+
+`write_form` is a small stand-in for the survey form writer (csat/forms/xlsx.py,
+built elsewhere): a visible answer sheet with score and comment cells at the
+addresses the identity names, and the very hidden, signed identity sheet. The
+lead adds the round trip against the real writer after merging.
+`resave_like_libreoffice` rewrites a workbook with another library (XlsxWriter)
+the way LibreOffice re-saves one: the identity sheet comes back hidden instead
+of very hidden, text that looks like a number becomes a number, whole numbers
+become floats, and a score typed as text stays text.
+"""
+
+from __future__ import annotations
+
+import csv
+import secrets
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any, Optional
+
+from csat.forms.identity import IDENTITY_SHEET, FormIdentity
+
+FORM_SHEET = "Survey"
+FIRST_ITEM_ROW = 8
+
+
+@dataclass
+class FormLayout:
+    identity: FormIdentity
+    items: list[tuple[str, str]]      # (code, label) in form order
+
+
+def import_customers(store, customers_csv: Path) -> None:
+    from csat import customers
+
+    with store.session() as session:
+        customers.import_file(session, customers_csv)
+
+
+def open_round_with_invitations(store, period: str = "2024H1", codes: Optional[list[str]] = None) -> dict[str, str]:
+    """Open a round and invite customers (all active ones by default); returns code -> token."""
+    from sqlmodel import select
+
+    from csat.models import Customer, Invitation
+    from csat.periods import Half
+    from csat.rounds import open_round
+
+    tokens = {}
+    with store.session() as session:
+        round_ = open_round(session, Half.parse(period))
+        query = select(Customer).where(Customer.active == True)  # noqa: E712
+        for customer in session.exec(query).all():
+            if codes is not None and customer.code not in codes:
+                continue
+            token = secrets.token_urlsafe(16)
+            session.add(Invitation(round_id=round_.id, customer_id=customer.id, token=token, email=customer.email,
+                                   status="sent"))
+            tokens[customer.code] = token
+    return tokens
+
+
+def round_layout(store, period: str, code: str, token: str) -> FormLayout:
+    """Where a form for this round puts each answer, and its (unsigned) identity."""
+    from csat.rounds import get_round, round_items
+
+    with store.read_session() as session:
+        round_ = get_round(session, period)
+        pairs = round_items(session, round_)
+        template = round_.template_version
+    items = [(item_code, round_item.label_en) for round_item, item_code in pairs]
+    last = FIRST_ITEM_ROW + len(items)
+    identity = FormIdentity(
+        token=token, customer=code, period=period, template=template, sheet=FORM_SHEET,
+        items={item_code: f"C{FIRST_ITEM_ROW + index}" for index, (item_code, _) in enumerate(items)},
+        comments={item_code: f"D{FIRST_ITEM_ROW + index}" for index, (item_code, _) in enumerate(items)},
+        overall_comment=f"C{last + 1}", respondent=f"C{last + 2}", title=f"C{last + 3}", date=f"C{last + 4}",
+    )
+    return FormLayout(identity=identity, items=items)
+
+
+def write_form(path: Path, layout: FormLayout, secret: bytes, identity_rows: Optional[list] = None) -> Path:
+    """An empty form as the send path would write it (openpyxl, identity sheet very hidden)."""
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = layout.identity.sheet
+    sheet["A1"] = "Customer satisfaction survey"
+    sheet["A3"], sheet["C3"] = "Customer", layout.identity.customer
+    sheet["A4"], sheet["C4"] = "Period", layout.identity.period
+    for index, (_code, label) in enumerate(layout.items):
+        sheet[f"B{FIRST_ITEM_ROW + index}"] = label
+    for label, address in (("Overall comment", layout.identity.overall_comment),
+                           ("Your name", layout.identity.respondent), ("Title", layout.identity.title),
+                           ("Date", layout.identity.date)):
+        sheet[f"B{address[1:]}"] = label
+    hidden = workbook.create_sheet(IDENTITY_SHEET)
+    for row, (key, value) in enumerate(identity_rows or layout.identity.rows(secret), start=1):
+        hidden.cell(row=row, column=1, value=str(key)).data_type = "s"
+        cell = hidden.cell(row=row, column=2, value=str(value))
+        cell.data_type = "s"
+    hidden.sheet_state = "veryHidden"
+    workbook.save(path)
+    return path
+
+
+def fill_form(path: Path, layout: FormLayout, scores: dict[str, Any], comments: Optional[dict[str, str]] = None,
+              overall: str = "", respondent: str = "", title: str = "", day: Optional[date] = None) -> Path:
+    """Fill a form's answer cells as a customer would, and save it in place."""
+    from openpyxl import load_workbook
+
+    workbook = load_workbook(path)
+    sheet = workbook[layout.identity.sheet]
+    for code, value in scores.items():
+        sheet[layout.identity.items[code]] = value
+    for code, text in (comments or {}).items():
+        sheet[layout.identity.comments[code]] = text
+    for address, value in ((layout.identity.overall_comment, overall), (layout.identity.respondent, respondent),
+                           (layout.identity.title, title)):
+        if value:
+            sheet[address] = value
+    if day is not None:
+        sheet[layout.identity.date] = day
+    workbook.save(path)
+    return path
+
+
+def make_filled_form(store, workspace, folder: Path, code: str, token: str, scores: dict[str, Any],
+                     period: str = "2024H1", name: Optional[str] = None, **answers: Any) -> tuple[Path, FormLayout]:
+    layout = round_layout(store, period, code, token)
+    path = write_form(folder / (name or f"{code}-{period}.xlsx"), layout, workspace.secret())
+    return fill_form(path, layout, scores, **answers), layout
+
+
+def resave_like_libreoffice(source: Path, target: Path) -> Path:
+    """Re-write every sheet with XlsxWriter as LibreOffice would re-save it (see the module docstring)."""
+    import xlsxwriter
+    from openpyxl import load_workbook
+
+    workbook_in = load_workbook(source)
+    workbook_out = xlsxwriter.Workbook(str(target), {"strings_to_numbers": False})
+    date_format = workbook_out.add_format({"num_format": "yyyy-mm-dd"})
+    for sheet_in in workbook_in.worksheets:
+        sheet_out = workbook_out.add_worksheet(sheet_in.title)
+        for row in sheet_in.iter_rows():
+            for cell in row:
+                value = cell.value
+                if value is None:
+                    continue
+                row_index, column_index = cell.row - 1, cell.column - 1
+                if hasattr(value, "year"):
+                    sheet_out.write_datetime(row_index, column_index, value, date_format)
+                elif isinstance(value, str) and value.isdigit() and len(value) < 10:
+                    sheet_out.write_number(row_index, column_index, float(value))   # "1" comes back as 1.0
+                elif isinstance(value, (int, float)) and not isinstance(value, bool):
+                    sheet_out.write_number(row_index, column_index, float(value))
+                else:
+                    sheet_out.write_string(row_index, column_index, str(value))
+        if sheet_in.sheet_state != "visible":
+            sheet_out.hide()                                                     # hidden, not very hidden
+    workbook_out.close()
+    return target
+
+
+def write_sheet_xlsx(path: Path, header: list[Any], rows: list[list[Any]], title: str = "Responses") -> Path:
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = title
+    sheet.append(header)
+    for row in rows:
+        sheet.append(row)
+    workbook.save(path)
+    return path
+
+
+def write_sheet_csv(path: Path, header: list[Any], rows: list[list[Any]], encoding: str = "utf-8-sig") -> Path:
+    with open(path, "w", encoding=encoding, newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        for row in rows:
+            writer.writerow(["" if value is None else value for value in row])
+    return path
+
+
+def stored_answers(store, period: str) -> dict[tuple[str, str], dict[str, tuple]]:
+    """(customer code, respondent) -> {item code: (score, not_applicable, raw, comment)} for a round."""
+    from sqlmodel import select
+
+    from csat.models import Answer, Customer, Item, Response, SurveyRound
+
+    result: dict[tuple[str, str], dict[str, tuple]] = {}
+    with store.read_session() as session:
+        query = (select(Customer.code, Response.respondent, Item.code, Answer.score, Answer.not_applicable,
+                        Answer.raw, Answer.comment)
+                 .join(Response, Response.customer_id == Customer.id)
+                 .join(SurveyRound, SurveyRound.id == Response.round_id)
+                 .join(Answer, Answer.response_id == Response.id)
+                 .join(Item, Item.id == Answer.item_id)
+                 .where(SurveyRound.period == period))
+        for code, respondent, item, score, not_applicable, raw, comment in session.exec(query).all():
+            result.setdefault((code, respondent), {})[item] = (score, bool(not_applicable), raw, comment)
+    return result
+
+
+def count_rows(store, table: str) -> int:
+    from sqlalchemy import text
+
+    with store.read_session() as session:
+        return session.connection().execute(text(f"SELECT count(*) FROM {table}")).scalar()

@@ -1,0 +1,135 @@
+"""Hostile and wrong files: each refused with one clear line; the command survives, nothing is written."""
+
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from csat.importer.run import run_import
+from csat.sheets.guard import Limits, UnsafeFile, check_xlsx
+from csat.sheets.read import WorkbookReader
+from import_fixtures import count_rows, import_customers, write_sheet_xlsx
+
+
+@pytest.fixture
+def customers(store, customers_csv):
+    import_customers(store, customers_csv)
+
+
+def rewrite_sheet(source: Path, target: Path, change) -> Path:
+    """Copy an xlsx, passing the first worksheet's XML through change(bytes) -> bytes."""
+    with zipfile.ZipFile(source) as original, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as copy:
+        for info in original.infolist():
+            data = original.read(info.filename)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                data = change(data)
+            copy.writestr(info, data)
+    return target
+
+
+def refused(cli, path: Path, **settings: str) -> str:
+    """Import one file after setting csat.toml keys (import.<key>); it must fail: returns stderr."""
+    for key, value in settings.items():
+        assert cli("config", "set", f"import.{key}", value).exit_code == 0
+    result = cli("import", path, "--half", "2024H1")
+    assert result.exit_code == 1 and "Traceback" not in result.stderr
+    return result.stderr
+
+
+def far_apart(tmp_path: Path, spelling: bytes = b'<c r="XFD1048576" t="n"><v>2</v></c>') -> Path:
+    source = write_sheet_xlsx(tmp_path / "source.xlsx", ["customer", "quality"], [["C-001", 90]])
+    return rewrite_sheet(source, tmp_path / "far.xlsx", lambda xml: xml.replace(
+        b"</sheetData>", b'<row r="1048576">' + spelling + b"</row></sheetData>"))
+
+
+def test_far_apart_cells_are_refused_before_parsing(workspace, store, customers, tmp_path):
+    report = run_import(workspace, [far_apart(tmp_path)], half="2024H1")
+    assert report.problems == ["far.xlsx!xl/worksheets/sheet1.xml: cells span 1,048,576 rows x 16,384 columns, "
+                               "more than 50,000,000 cells; refused"]
+    assert count_rows(store, "response") == 0
+
+
+@pytest.mark.parametrize("spelling", [b"<c r='XFD1048576' t='n'><v>2</v></c>",
+                                      b'<c\tr="XFD1048576" t="n"><v>2</v></c>',
+                                      b'<c t="n" r="XFD1048576"><v>2</v></c>'])
+def test_unusual_spellings_of_far_cells_are_refused_too(tmp_path, spelling):
+    with pytest.raises(UnsafeFile, match="cells span 1,048,576 rows x 16,384 columns"):
+        check_xlsx(far_apart(tmp_path, spelling))
+
+
+def test_the_parser_runs_in_a_child_that_may_die_alone(tmp_path):
+    """Even unguarded, calamine's abort on far-apart cells costs one error, not the process."""
+    good = write_sheet_xlsx(tmp_path / "good.xlsx", ["customer", "quality"], [["C-001", 90]])
+    reader = WorkbookReader([far_apart(tmp_path), good], Limits(parse_memory_bytes=1 << 30))
+    with pytest.raises(Exception, match="could not be read"):
+        reader.result(tmp_path / "far.xlsx")
+    assert reader.result(good)[0].grid == [["customer", "quality"], ["C-001", 90.0]]
+    reader.close()
+
+
+def test_a_wide_but_legitimate_sheet_passes(tmp_path):
+    header = ["customer"] + [f"c{number}" for number in range(40)]
+    rows = [[f"C-{row}"] + list(range(40)) for row in range(300)]
+    check_xlsx(write_sheet_xlsx(tmp_path / "wide.xlsx", header, rows))
+
+
+def test_zip_bomb_is_refused(workspace, store, customers, tmp_path, cli):
+    source = write_sheet_xlsx(tmp_path / "source.xlsx", ["customer", "quality"], [["C-001", 90]])
+    bomb = rewrite_sheet(source, tmp_path / "bomb.xlsx", lambda xml: xml.replace(
+        b"</sheetData>", b"</sheetData>" + b" " * (3 << 20)))
+    assert bomb.stat().st_size < 100_000
+    assert "bomb.xlsx: unpacks to 3 MB (a zip bomb?); refused" in refused(cli, bomb, max_unpacked_mb="1")
+
+
+def test_too_many_entries_are_refused(workspace, tmp_path, cli):
+    source = write_sheet_xlsx(tmp_path / "source.xlsx", ["customer", "quality"], [["C-001", 90]])
+    crowded = tmp_path / "crowded.xlsx"
+    with zipfile.ZipFile(source) as original, zipfile.ZipFile(crowded, "w") as copy:
+        for info in original.infolist():
+            copy.writestr(info, original.read(info.filename))
+        for number in range(30):
+            copy.writestr(f"xl/media/pad{number}.bin", b"x")
+    assert "crowded.xlsx: 39 entries in the package, over 20; refused" in refused(cli, crowded, max_zip_entries="20")
+
+
+def test_xml_entities_are_refused(workspace, tmp_path, cli):
+    source = write_sheet_xlsx(tmp_path / "source.xlsx", ["customer", "quality"], [["C-001", 90]])
+    hostile = rewrite_sheet(source, tmp_path / "entities.xlsx", lambda xml: xml.replace(
+        b"<worksheet", b'<!DOCTYPE lol [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;">]><worksheet', 1))
+    assert ("entities.xlsx!xl/worksheets/sheet1.xml: XML declares a DOCTYPE or entities; refused"
+            in refused(cli, hostile))
+
+
+def test_text_with_an_xlsx_name_is_refused(workspace, tmp_path, cli):
+    fake = tmp_path / "results.xlsx"
+    fake.write_text("customer,quality\nC-001,90\n", encoding="utf-8")
+    assert "results.xlsx: not an xlsx workbook (the content is not a zip package)" in refused(cli, fake)
+
+
+def test_a_zip_that_is_not_a_workbook_is_refused(workspace, tmp_path, cli):
+    archive = tmp_path / "photos.xlsx"
+    with zipfile.ZipFile(archive, "w") as handle:
+        handle.writestr("a.txt", "hello")
+    assert "photos.xlsx: a zip file but not an xlsx workbook (no xl/workbook.xml)" in refused(cli, archive)
+
+
+def test_old_xls_and_missing_files(workspace, tmp_path, cli):
+    old = tmp_path / "old.xls"
+    old.write_bytes(b"\xd0\xcf\x11\xe0" + b"\0" * 100)
+    result = cli("import", old, tmp_path / "missing.csv", "--half", "2024H1")
+    assert result.exit_code == 1
+    assert "old.xls: an old .xls workbook (or an encrypted one); save it as .xlsx or CSV UTF-8" in result.stderr
+    assert "missing.csv: no such file" in result.stderr
+
+
+def test_file_over_the_size_limit(workspace, tmp_path, cli):
+    big = tmp_path / "big.csv"
+    big.write_text("customer,quality\n" + "C-001,90\n" * 200_000, encoding="utf-8")
+    assert ("big.csv: 1.7 MB is over the 1 MB limit (import.max_file_mb in csat.toml)"
+            in refused(cli, big, max_file_mb="1"))
+
+
+def test_binary_junk_with_a_csv_name(workspace, tmp_path, cli):
+    junk = tmp_path / "junk.csv"
+    junk.write_bytes(bytes(range(256)) * 10)
+    assert "junk.csv: not a text file (it contains NUL bytes); save the sheet as CSV UTF-8" in refused(cli, junk)
