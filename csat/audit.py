@@ -110,20 +110,12 @@ def record_inserts(connection, model, rows: list[dict[str, Any]]) -> None:
     """Audit entries for rows a bulk insert wrote (each with its id), as the ORM hook writes them for new records."""
     from types import SimpleNamespace
 
-    from sqlalchemy import inspect, insert
+    from sqlalchemy import inspect
 
-    from csat.models import AuditLog, now
-
-    if not rows:
-        return
     columns = [column.key for column in inspect(model).column_attrs if column.key not in _SECRET_COLUMNS]
-    moment, who, table = now(), actor(), model.__table__.name
-    connection.execute(insert(AuditLog.__table__), [{
-        "at": moment, "actor": who, "table_name": table, "record_id": row["id"],
-        "record_key": _record_key(SimpleNamespace(**row)), "action": "insert",
-        "changes": json.dumps({"new": {name: _plain(row.get(name)) for name in columns}}, ensure_ascii=False,
-                              default=str),
-    } for row in rows])
+    record_many(connection, model.__table__.name, "insert", [
+        (row["id"], _record_key(SimpleNamespace(**row)), {"new": {name: _plain(row.get(name)) for name in columns}})
+        for row in rows])
 
 
 def _after_flush(session, _flush_context) -> None:
