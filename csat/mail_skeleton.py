@@ -31,6 +31,7 @@ from csat.mailer import SMTP_POLICY, Attachment, Fixed, Prepared, _boundary, bui
 
 _NEWLINES = re.compile(r"\r\n|\r|\n")
 _CRLF = b"\r\n"
+_BOUNDARY = _boundary()  # every boundary csat makes has this length
 
 
 def _wire(payload: str) -> bytes:
@@ -176,6 +177,9 @@ class MessageSkeleton:
         if (attachment.maintype, attachment.subtype) != (self.maintype, self.subtype):
             raise ValueError(f"this skeleton attaches {self.maintype}/{self.subtype}")
         fixed = fixed or Fixed()
+        boundaries = (fixed.inner_boundary, fixed.outer_boundary)
+        if any(len(boundary or _BOUNDARY) != len(_BOUNDARY) for boundary in boundaries):
+            raise ValueError("boundaries must have the length csat.mailer makes them (their header folds by length)")
         text_cte, text_wire = _text_body(text)
         html_cte, html_wire = _text_body(html)
         cut = self._cuts.get((text_cte, html_cte)) or self._cut(text_cte, html_cte)

@@ -116,7 +116,10 @@ class OutcomeLog:
             statement = None
             connection.commit()
         except BaseException as exc:
-            connection.rollback()
+            try:
+                connection.rollback()
+            except Exception:  # noqa: BLE001 - a dead connection cannot roll back; the first error says why
+                pass
             if isinstance(exc, self._dialect.loaded_dbapi.Error):
                 from sqlalchemy.exc import DBAPIError
 

@@ -174,3 +174,9 @@ def test_disposition_lines_written_directly_are_the_policy_fold(filename):
 def test_the_date_line_is_the_policy_fold_and_follows_the_clock():
     for value in ("Mon, 01 Jul 2024 09:30:00 +0800", "Mon, 01 Jul 2024 09:30:01 +0800"):
         assert _date_line(value) == _folded("Date", value)[1]
+
+
+def test_boundaries_of_another_length_are_refused(skeleton):
+    with pytest.raises(ValueError, match="length"):
+        skeleton.prepare(recipient=address("a@acme.example"), text="x", html="x",
+                         attachment=Attachment("a.xlsx", b"PK"), fixed=Fixed(inner_boundary="short"))
