@@ -93,27 +93,28 @@ class OutcomeLog:
             values = {"email": email, "status": "sent", "error": "", "message_id": message_id, "sent_at": now()}
         connection = self._connection
         cursor = connection.cursor()
-        statement = None
+        sql = self._begin
         try:
-            if self._begin:
-                cursor.execute(self._begin)
-            statement = self._select
-            cursor.execute(statement.sql, statement.parameters({"row_id": invitation_id}))
+            if sql:
+                cursor.execute(sql)
+            sql = self._select.sql
+            cursor.execute(sql, self._select.parameters({"row_id": invitation_id}))
             found = cursor.fetchone()
             if found is None:
                 raise LookupError(f"invitation #{invitation_id} is gone")
-            old = dict(zip(_FIELDS, statement.read(found)))
-            statement = self._updates[tuple(values)]
-            cursor.execute(statement.sql, statement.parameters(values | {"row_id": invitation_id}))
+            old = dict(zip(_FIELDS, self._select.read(found)))
+            update = self._updates[tuple(values)]
+            sql = update.sql
+            cursor.execute(sql, update.parameters(values | {"row_id": invitation_id}))
             changes = {name: [_plain(old[name]), _plain(value)] for name, value in values.items()
                        if old[name] != value}
             if changes:
-                statement = self._audit
-                cursor.execute(statement.sql, statement.parameters({
+                sql = self._audit.sql
+                cursor.execute(sql, self._audit.parameters({
                     "at": now(), "actor": self._actor, "table_name": "invitation", "record_id": invitation_id,
                     "record_key": f"#{invitation_id}", "action": "update",
                     "changes": json.dumps(changes, ensure_ascii=False, default=str)}))
-            statement = None
+            sql = "COMMIT"
             connection.commit()
         except BaseException as exc:
             try:
@@ -123,8 +124,8 @@ class OutcomeLog:
             if isinstance(exc, self._dialect.loaded_dbapi.Error):
                 from sqlalchemy.exc import DBAPIError
 
-                raise DBAPIError.instance(statement.sql if statement else "COMMIT", None, exc,
-                                          self._dialect.loaded_dbapi.Error, dialect=self._dialect) from exc
+                raise DBAPIError.instance(sql, None, exc, self._dialect.loaded_dbapi.Error,
+                                          dialect=self._dialect) from exc
             raise
         finally:
             cursor.close()
