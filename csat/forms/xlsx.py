@@ -3,9 +3,8 @@
 Building a workbook with openpyxl costs milliseconds; a round sends thousands
 of forms. So a round's form is built once per language (FormTemplate) with
 placeholder strings where a customer's name, code, token and signature go,
-saved once, and each customer's copy is that zip with the placeholders filled
-in (csat.forms.zipstamp: the fixed text is deflated once, each copy deflates
-only its own values) instead of a workbook build.
+saved once, and each customer's copy is that zip with the parts holding the
+placeholders patched: a few string replacements instead of a workbook build.
 
 The visible sheet is protected without a password and only answer cells are
 unlocked. The identity (csat.forms.identity) lives in a very hidden sheet,
@@ -56,23 +55,26 @@ class FormTemplate:
     """A round's form in one language, ready to be stamped for each customer."""
 
     def __init__(self, content: FormContent):
-        from csat.forms.zipstamp import StampedZip
-
         self.content = content
         workbook, self.identity = _build_workbook(content)
         buffer = io.BytesIO()
         workbook.save(buffer)
-        # Parts without placeholders are deflated once; each form deflates only its own values.
-        fixed, templated = [], []
-        with zipfile.ZipFile(io.BytesIO(buffer.getvalue())) as archive:
+        # Parts without placeholders are zipped once; each form appends its patched parts to a copy.
+        static = io.BytesIO()
+        self._patched: list[tuple[zipfile.ZipInfo, list[str]]] = []
+        with zipfile.ZipFile(io.BytesIO(buffer.getvalue())) as archive, \
+                zipfile.ZipFile(static, "w", zipfile.ZIP_DEFLATED) as static_archive:
             for info in archive.infolist():
                 data = archive.read(info.filename)
+                fixed = zipfile.ZipInfo(info.filename, date_time=_FIXED_TIME)
+                fixed.compress_type = zipfile.ZIP_DEFLATED
                 if b"[[csat:" in data:
-                    templated.append((info.filename, data.decode("utf-8")))
+                    self._patched.append((fixed, _PLACEHOLDER.split(data.decode("utf-8"))))
                 else:
-                    fixed.append((info.filename, data))
-        self._archive = StampedZip(fixed, templated, _PLACEHOLDER, date_time=_FIXED_TIME)
-        missing = set(_PLACEHOLDERS) - self._archive.fields
+                    static_archive.writestr(fixed, data)
+        self._static = static.getvalue()
+        found = {name for _info, parts in self._patched for name in parts[1::2]}
+        missing = set(_PLACEHOLDERS) - found
         if missing:  # a layout change that lost a placeholder must not ship forms without identity
             raise RuntimeError(f"form template lost placeholders: {sorted(missing)}")
 
@@ -86,7 +88,13 @@ class FormTemplate:
             "name": _xml_text(customer_name), "contact": _xml_text(contact), "code": _xml_text(customer_code),
             "token": _xml_text(token), "signature": identity.signature(secret),
         }
-        return self._archive.stamp(values)
+        buffer = io.BytesIO(self._static)
+        buffer.seek(0, io.SEEK_END)
+        with zipfile.ZipFile(buffer, "a") as archive:
+            for info, parts in self._patched:
+                text = "".join(values[part] if index % 2 else part for index, part in enumerate(parts))
+                archive.writestr(info, text.encode("utf-8"))
+        return buffer.getvalue()
 
 
 class _Styles:
