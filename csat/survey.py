@@ -318,10 +318,18 @@ def send_round(workspace, store, period: str | Half | None = None, customers: li
     `transport` defaults to SMTP when mail.smtp_host is set, else the outbox;
     `on_progress(recipient, outcome, done, total)` is called after each message, outcome "sent" or "failed".
     """
+    from csat.locking import AlreadyRunning, exclusive
+
     settings = workspace.settings
     if transport is None and not dry_run:
         transport = transport_for(workspace)  # configuration problems stop here, before anything is written
     with ExitStack() as stack:
+        if not dry_run:
+            # Two people sending at once would both plan the same pending invitations and send them twice.
+            try:
+                stack.enter_context(exclusive(workspace.root, "send", store))
+            except AlreadyRunning:
+                raise Conflict("another `csat survey send` is running for this workspace; run it again when it has finished") from None
         builder = None
         if not dry_run and _likely_count(store, customers) >= PARALLEL_BUILD_MIN and can_fork():
             builder = stack.enter_context(Builder())  # forked before the plan's transaction, starts up meanwhile

@@ -57,3 +57,15 @@ def test_a_large_send_that_is_refused_leaves_no_builder_behind(workspace, store)
         survey.send_round(workspace, store, "2024H1")
     assert multiprocessing.active_children() == []
     assert len(list(workspace.outbox.glob("*.eml"))) == 1
+
+
+def test_a_second_send_at_the_same_time_is_refused(workspace, store, cli, customers_csv):
+    from csat.locking import exclusive
+
+    cli("customer", "import", customers_csv)
+    with exclusive(workspace.root, "send", store):
+        result = cli("survey", "send", "--half", "2024H1")
+    assert result.exit_code == 1 and "another `csat survey send` is running" in result.stderr
+    assert list(workspace.outbox.glob("*.eml")) == []
+    assert cli("survey", "send", "--half", "2024H1").exit_code == 0
+    assert len(list(workspace.outbox.glob("*.eml"))) == 9
