@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -59,8 +60,12 @@ def demo(
     say("")
     _report_table(data, Console(highlight=False))
     say("")
-    say(f"Explore it: cd {root}, then try `csat survey status`, `csat capa list`,"
-        f" `csat feedback summary --quarter 2024Q2` or `csat report --format html -o review.html`.")
+    from csat.schedule import csat_executable
+
+    command = csat_executable()
+    command = "csat" if shutil.which("csat") == command else command
+    say(f"Explore it: cd {root}, then try `{command} survey status`, `{command} capa list`,"
+        f" `{command} feedback summary --quarter 2024Q2` or `{command} report --format html -o review.html`.")
 
 
 @config_app.command(name="get")
