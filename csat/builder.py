@@ -43,7 +43,7 @@ def _start() -> None:
     # Warm up while the sender plans: the imports and templates every message needs.
     import openpyxl  # noqa: F401
 
-    from csat.forms.html import template
+    from csat.templating import template
 
     for name in ("email/invitation.txt", "email/invitation.html"):
         template(name)

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from csat.errors import ConfigError, CsatError, WorkspaceNotFound
+from csat.files import write_text
 
 CONFIG_FILE = "csat.toml"
 SECRET_FILE = ".csat-secret"
@@ -198,14 +199,8 @@ def init_workspace(folder: Path, company: str = "Our Company", lang: str = "en")
         descriptor = os.open(secret_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(descriptor, "w", encoding="ascii") as handle:
             handle.write(secrets.token_urlsafe(32) + "\n")
-    _write_atomically(config_path, config_template(company, lang))
+    write_text(config_path, config_template(company, lang))
     return folder
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    temporary = path.with_name(path.name + ".tmp")
-    temporary.write_text(text, encoding="utf-8")
-    os.replace(temporary, path)
 
 
 _SECRET_KEYS = {"mail.password"}
@@ -270,6 +265,6 @@ def config_set(workspace: Workspace, key: str, text: str) -> Any:
     for part in parts[:-1]:
         node = node.setdefault(part, tomlkit.inline_table())
     node[parts[-1]] = value
-    _write_atomically(workspace.config_path, tomlkit.dumps(document))
+    write_text(workspace.config_path, tomlkit.dumps(document))
     workspace.settings = validated
     return config_get(workspace, key)

@@ -30,7 +30,8 @@ from email.policy import SMTP
 from email.utils import format_datetime, localtime, make_msgid
 from pathlib import Path
 
-from csat.errors import ConfigError
+from csat.errors import ConfigError, CsatError
+from csat.files import write_bytes
 
 
 
@@ -218,14 +219,10 @@ class OutboxTransport:
     def send(self, message: EmailMessage | Prepared, name: str | None = None) -> str:
         """Write the message atomically (temporary file, then rename); returns its Message-ID."""
         prepared = message if isinstance(message, Prepared) else prepare(message)
-        target = self.path_for(name or prepared.message_id.strip("<>"))
-        temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
         try:
-            temporary.write_bytes(prepared.data)
-            os.replace(temporary, target)
-        except OSError as exc:
-            temporary.unlink(missing_ok=True)
-            raise SendError(f"cannot write {target}: {exc.strerror}", fatal=True) from None
+            write_bytes(self.path_for(name or prepared.message_id.strip("<>")), prepared.data)
+        except CsatError as exc:
+            raise SendError(str(exc), fatal=True) from None
         return prepared.message_id
 
 

@@ -25,6 +25,7 @@ from typing import Callable, Iterator
 
 from csat.builder import PARALLEL_BUILD_MIN, Builder, built_messages, can_fork
 from csat.errors import Conflict, CsatError
+from csat.files import write_bytes
 from csat.forms.content import FormContent, build_content
 from csat.forms.html import Addressee, render_form, render_letter, subject
 from csat.mail_skeleton import MessageSkeleton
@@ -432,16 +433,5 @@ def write_form(workspace, store, code: str, path: Path, period: str | Half | Non
         recipient = Recipient.of(invitation, customer)
         forms = RoundForms.load(session, workspace, round_)
     data = forms.xlsx(recipient) if suffix == ".xlsx" else forms.html(recipient).encode("utf-8")
-    write_atomically(path, data)
+    write_bytes(path, data)
     return WrittenForm(path=path, period=forms.period, opened=opened, token=recipient.token)
-
-
-def write_atomically(path: Path, data: bytes) -> None:
-    """Write to a temporary name beside the target, then rename: never a half-written file."""
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        temporary.write_bytes(data)
-        os.replace(temporary, path)
-    except OSError as exc:
-        temporary.unlink(missing_ok=True)
-        raise CsatError(f"cannot write {path}: {exc.strerror}") from None

@@ -94,7 +94,7 @@ def _deliver(text: str, output: Optional[Path]) -> None:
     if output is None:
         write_stdout(text)
         return
-    from csat.reports.files import write_text
+    from csat.files import write_text
 
     write_text(output, text)
     say(f"Wrote {output}")

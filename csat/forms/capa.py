@@ -125,11 +125,9 @@ def form_data(session, settings, capa, lang: str = "en") -> dict[str, Any]:
 
 
 def render_html(data: dict[str, Any]) -> str:
-    from jinja2 import Environment, PackageLoader, StrictUndefined
+    from csat.templating import template
 
-    environment = Environment(loader=PackageLoader("csat", "templates"), autoescape=True, undefined=StrictUndefined,
-                              trim_blocks=True, lstrip_blocks=True)
-    return environment.get_template("capa/form.html").render(**data)
+    return template("capa/form.html").render(**data)
 
 
 def write_xlsx(data: dict[str, Any], path: Path) -> Path:

@@ -9,25 +9,9 @@ customer would dominate a send) and autoescapes HTML, so a customer named
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 
 from csat.forms.content import FormContent
-
-
-@lru_cache(maxsize=1)
-def environment():
-    from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
-
-    return Environment(
-        loader=PackageLoader("csat", "templates"),
-        autoescape=select_autoescape(["html", "htm", "xml"], default_for_string=True),
-        undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
-    )
-
-
-@lru_cache(maxsize=None)
-def template(name: str):
-    return environment().get_template(name)
+from csat.templating import template
 
 
 @dataclass(frozen=True)

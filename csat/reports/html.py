@@ -15,14 +15,13 @@ from csat.reports.survey import lowest_customers
 
 
 def _environment():
-    from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+    """The shared environment, with the report's number filters registered."""
+    from csat.templating import environment
 
-    environment = Environment(loader=PackageLoader("csat", "templates"),
-                              autoescape=select_autoescape(["html", "j2"], default=True),
-                              undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-    environment.filters.update(number=words.number, percent=words.percent, signed=words.signed,
-                               arrow=words.arrow, limit=words.limit_text)
-    return environment
+    shared = environment()
+    shared.filters.update(number=words.number, percent=words.percent, signed=words.signed,
+                          arrow=words.arrow, limit=words.limit_text)
+    return shared
 
 
 def render_html(data: dict[str, Any]) -> str:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from csat.reports import text as words
-from csat.reports.files import write_with
+from csat.files import replace_into
 from csat.reports.render import focus_sentence
 from csat.sheets.write import is_dangerous, set_text_cell
 
@@ -249,7 +249,7 @@ def render_xlsx(data: dict[str, Any], path: Path) -> Path:
         _comments(workbook, data, h, styles)
         workbook.save(temporary)
 
-    return write_with(path, write)
+    return replace_into(path, write)
 
 
 def render_trend_xlsx(trend: dict[str, Any], path: Path) -> Path:
@@ -263,4 +263,4 @@ def render_trend_xlsx(trend: dict[str, Any], path: Path) -> Path:
         trend_sheet(workbook, trend, h, _styles())
         workbook.save(temporary)
 
-    return write_with(path, write)
+    return replace_into(path, write)
