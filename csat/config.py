@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from csat.errors import ConfigError, CsatError, WorkspaceNotFound
-from csat.files import write_text
+from csat.files import ensure_writable, write_text
 
 CONFIG_FILE = "csat.toml"
 SECRET_FILE = ".csat-secret"
@@ -186,13 +186,7 @@ def init_workspace(folder: Path, company: str = "Our Company", lang: str = "en")
     config_path = folder / CONFIG_FILE
     if config_path.exists():
         raise CsatError(f"{config_path} already exists; this folder is already a csat workspace")
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        probe = folder / ".csat-write-test"
-        probe.write_text("")
-        probe.unlink()
-    except OSError as exc:
-        raise CsatError(f"cannot write to {folder}: {exc.strerror}") from None
+    ensure_writable(folder)
     parse_settings(tomllib.loads(config_template(company, lang)))
     secret_path = folder / SECRET_FILE
     if not secret_path.exists():

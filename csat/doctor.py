@@ -77,14 +77,13 @@ def _transport(workspace) -> Check:
     except CsatError as exc:
         return Check("mail", "fail", str(exc))
     if not isinstance(transport, SmtpTransport):
+        from csat.files import ensure_writable
+
         outbox = workspace.outbox
         try:
-            outbox.mkdir(parents=True, exist_ok=True)
-            probe = outbox / ".csat-doctor"
-            probe.write_text("")
-            probe.unlink()
-        except OSError as exc:
-            return Check("mail", "fail", f"outbox {outbox} is not writable: {exc.strerror}")
+            ensure_writable(outbox)
+        except CsatError as exc:
+            return Check("mail", "fail", f"outbox: {exc}")
         return Check("mail", "ok", f"no mail.smtp_host: messages are written to {outbox} as .eml files")
     try:
         with transport:

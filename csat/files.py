@@ -49,3 +49,16 @@ def write_text(path: Path, text: str) -> Path:
 
 def write_bytes(path: Path, data: bytes) -> Path:
     return replace_into(path, lambda temporary: temporary.write_bytes(data))
+
+
+def ensure_writable(folder: Path) -> Path:
+    """Create folder if needed and prove a file can be written in it; CsatError otherwise."""
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        descriptor, probe = tempfile.mkstemp(prefix=".csat-write-test.", dir=folder)
+        os.close(descriptor)
+        os.unlink(probe)
+    except OSError as exc:
+        raise CsatError(f"cannot write to {folder}: {exc.strerror}") from None
+    return folder

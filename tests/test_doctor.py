@@ -39,3 +39,9 @@ def test_missing_secret_and_open_permissions(workspace, cli):
     secret.unlink()
     result = cli("doctor")
     assert result.exit_code == 1 and "fail secret" in result.stderr
+
+
+def test_outbox_that_cannot_be_written_fails(workspace, cli):
+    workspace.outbox.write_text("a file where the outbox folder should be")
+    result = cli("doctor")
+    assert result.exit_code == 1 and "fail mail" in result.stderr and "outbox: cannot write to" in result.stderr
