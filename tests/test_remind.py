@@ -179,3 +179,8 @@ def test_examples_schedule_remind():
     assert " remind " in (EXAMPLES / "crontab").read_text() + " "
     assert "remind" in (EXAMPLES / "csat-remind.service").read_text()
     assert "OnCalendar" in (EXAMPLES / "csat-remind.timer").read_text()
+
+
+def test_bad_today_is_a_usage_error_naming_the_form(workspace, cli):
+    result = cli("remind", "--today", "2024-13-01")
+    assert result.exit_code == 2 and "expected YYYY-MM-DD" in result.stderr

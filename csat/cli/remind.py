@@ -29,7 +29,7 @@ def remind(
     from csat.locking import AlreadyRunning, exclusive
     from csat.remind import run
 
-    day = parse_or_usage(date.fromisoformat, today, "--today")
+    day = parse_or_usage(_day, today, "--today")
     opened, store = workspace_and_store(home)
     try:
         with exclusive(opened.root, "remind", store):
@@ -40,6 +40,13 @@ def remind(
     _print(report, verbose)
     if report.has_failures:
         raise typer.Exit(1)
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a date; expected YYYY-MM-DD, e.g. 2024-07-15") from None
 
 
 def _print(report, verbose: bool) -> None:
