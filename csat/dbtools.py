@@ -12,17 +12,15 @@ from csat.errors import CsatError
 
 
 def status_lines(workspace) -> list[str]:
-    from sqlalchemy.engine import make_url
-
     from csat.migrations import HEAD
-    from csat.store import engine_for, schema_revision
+    from csat.store import describe_url, engine_for, schema_revision
 
     url = workspace.database_url
     revision = schema_revision(engine_for(url))
     state = "current" if revision == HEAD else ("empty: run `csat db upgrade`" if revision is None else f"needs `csat db upgrade` to {HEAD}")
     return [
         f"workspace  {workspace.root}",
-        f"store      {make_url(url).render_as_string(hide_password=True)}",
+        f"store      {describe_url(url)}",
         f"schema     {revision or '-'} ({state})",
     ]
 

@@ -68,7 +68,8 @@ def dispose_engines() -> None:
     _engines.clear()
 
 
-def _describe(url: str) -> str:
+def describe_url(url: str) -> str:
+    """The URL for messages, password hidden."""
     from sqlalchemy.engine import make_url
 
     try:
@@ -96,16 +97,16 @@ def check_schema(engine, url: str) -> None:
     try:
         revision = schema_revision(engine)
     except SQLAlchemyError as exc:
-        raise StoreError(f"cannot open the store at {_describe(url)}: {exc.orig or exc}") from None
+        raise StoreError(f"cannot open the store at {describe_url(url)}: {exc.orig or exc}") from None
     if revision == HEAD:
         return
     if revision is None:
-        raise StoreError(f"the store at {_describe(url)} has no csat schema; run `csat db upgrade`")
+        raise StoreError(f"the store at {describe_url(url)} has no csat schema; run `csat db upgrade`")
     if revision not in known_revisions():
         raise StoreError(
-            f"the store at {_describe(url)} has schema {revision}, written by a newer csat; upgrade csat to use it"
+            f"the store at {describe_url(url)} has schema {revision}, written by a newer csat; upgrade csat to use it"
         )
-    raise StoreError(f"the store at {_describe(url)} has an older schema ({revision}); run `csat db upgrade`")
+    raise StoreError(f"the store at {describe_url(url)} has an older schema ({revision}); run `csat db upgrade`")
 
 
 class Store:
@@ -168,10 +169,10 @@ def upgrade(url: str) -> tuple[str | None, str]:
     try:
         before = schema_revision(engine)
     except OperationalError as exc:
-        raise StoreError(f"cannot open the store at {_describe(url)}: {exc.orig}") from None
+        raise StoreError(f"cannot open the store at {describe_url(url)}: {exc.orig}") from None
     if before is not None and before not in known_revisions():
         raise StoreError(
-            f"the store at {_describe(url)} has schema {before}, written by a newer csat; upgrade csat to use it"
+            f"the store at {describe_url(url)} has schema {before}, written by a newer csat; upgrade csat to use it"
         )
     if before == HEAD:
         return before, HEAD

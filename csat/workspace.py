@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from csat.config import Workspace, init_workspace
-from csat.store import ensure_writable_sqlite, open_store, upgrade
+from csat.store import describe_url, ensure_writable_sqlite, open_store, upgrade
 
 
 @dataclass
@@ -32,10 +32,4 @@ def create(folder: Path, company: str = "Our Company", lang: str = "en") -> Crea
             items.load_template(session, items.default_template(opened.settings.survey.action_limit))
         count = len(items.list_items(session))
     return Created(root=opened.root, config_path=opened.config_path,
-                   database_url=_display_url(opened.database_url), item_count=count)
-
-
-def _display_url(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    return make_url(url).render_as_string(hide_password=True)
+                   database_url=describe_url(opened.database_url), item_count=count)
