@@ -26,8 +26,7 @@ def status_lines(workspace) -> list[str]:
 
 
 def backup(workspace, target: Path) -> Path:
-    from sqlalchemy import text
-
+    """A consistent copy of a SQLite store, taken with VACUUM INTO (never a file copy)."""
     from csat.store import open_store
 
     store = open_store(workspace)
@@ -38,7 +37,7 @@ def backup(workspace, target: Path) -> Path:
         raise CsatError(f"{target} already exists; choose a new file name")
     if not target.parent.is_dir():
         raise CsatError(f"{target.parent} is not a folder")
-    with store.engine.connect().execution_options(csat_read_only=True) as connection:
-        connection.exec_driver_sql("COMMIT") if connection.in_transaction() else None
+    with store.engine.connect() as connection:
+        # VACUUM cannot run in a transaction: go straight to the driver, which is in autocommit mode.
         connection.connection.driver_connection.execute("VACUUM INTO ?", (str(target),))
     return target

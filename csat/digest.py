@@ -8,7 +8,7 @@ one line exists, at most once per day (see csat.remind).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime
 
 from csat.periods import Half, Quarter
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import os
 import secrets
 import signal
 import threading
