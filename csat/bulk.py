@@ -9,7 +9,7 @@ the fastest portable path (the importer's answers, the audit trail's entries).
 from __future__ import annotations
 
 from itertools import chain, islice
-from typing import Iterable, Sequence
+from typing import Any, Iterable, Optional, Sequence
 
 MAX_PARAMETERS = 990   # under SQLite's historical limit of 999 bound parameters per statement
 STATEMENTS_PER_CALL = 200   # statements per executemany: bounds the memory held in parameters
@@ -20,16 +20,37 @@ def placeholder(connection) -> str:
 
 
 def insert_rows(connection, table: str, columns: Sequence[str], rows: Iterable[tuple],
-                literal_tail: Sequence[str] = ()) -> int:
+                literal_tail: Sequence[str] = (), same: Optional[dict[str, Any]] = None) -> int:
     """Insert tuples with multi-row VALUES statements through executemany; returns the row count.
 
     Columns named in literal_tail are set to '' in the statement itself rather than bound.
+    Values in `same` (column -> value) are the same for every row: SQLite binds them once
+    per statement as numbered parameters that every row refers to; other databases get
+    them appended to each row.
     """
-    mark = placeholder(connection)
-    per_statement = max(1, MAX_PARAMETERS // len(columns))
-    row_marks = "(" + ", ".join([mark] * len(columns) + ["''"] * len(literal_tail)) + ")"
-    head = f"INSERT INTO {table} ({', '.join([*columns, *literal_tail])}) VALUES "
-    full_sql = head + ", ".join([row_marks] * per_statement)
+    same = same or {}
+    numbered = bool(same) and connection.dialect.paramstyle == "qmark"
+    shared = tuple(same.values())
+    if same and not numbered:
+        rows = (tuple(row) + shared for row in rows)
+        columns, same = [*columns, *same], {}
+    names = [*columns, *same, *literal_tail]
+    width = len(columns)
+    per_statement = max(1, (MAX_PARAMETERS - len(same)) // width)
+
+    def statement(count: int) -> str:
+        if numbered:
+            first = len(same) + 1
+            tail = [f"?{number}" for number in range(1, len(same) + 1)] + ["''"] * len(literal_tail)
+            values = ", ".join(
+                "(" + ", ".join([f"?{first + row * width + column}" for column in range(width)] + tail) + ")"
+                for row in range(count))
+        else:
+            mark = placeholder(connection)
+            values = ", ".join(["(" + ", ".join([mark] * width + ["''"] * len(literal_tail)) + ")"] * count)
+        return f"INSERT INTO {table} ({', '.join(names)}) VALUES {values}"
+
+    full_sql = statement(per_statement)
     iterator = iter(rows)
     batches: list[tuple] = []
     tail: list[tuple] = []
@@ -40,12 +61,12 @@ def insert_rows(connection, table: str, columns: Sequence[str], rows: Iterable[t
         if len(chunk) < per_statement:
             tail = chunk
             break
-        batches.append(tuple(chain.from_iterable(chunk)))
+        batches.append(shared * numbered + tuple(chain.from_iterable(chunk)))
         if len(batches) == STATEMENTS_PER_CALL:
             connection.exec_driver_sql(full_sql, batches)
             batches = []
     if batches:
         connection.exec_driver_sql(full_sql, batches)
     if tail:
-        connection.exec_driver_sql(head + ", ".join([row_marks] * len(tail)), tuple(chain.from_iterable(tail)))
+        connection.exec_driver_sql(statement(len(tail)), shared * numbered + tuple(chain.from_iterable(tail)))
     return count

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Optional
 
+from csat.importer.answers import AnswerBlock
 from csat.importer.validate import ItemRule, Problems, text_key
 
 
@@ -31,8 +32,26 @@ class Candidate:
     title: str
     answered_on: Optional[date]
     comment: str
-    answers: list               # (item_id, score, not_applicable, raw, comment)
+    block: AnswerBlock          # the answers: row `block_row` of a block shared with the rest of its sheet
+    block_row: int = 0
     content_hash: str = ""
+
+    @classmethod
+    def single(cls, answers: list[tuple], **fields) -> "Candidate":
+        """A candidate with its own one-row block, from (item_id, score, not_applicable, raw, note) tuples."""
+        candidate = cls(block=AnswerBlock.from_answers(answers), **fields)
+        candidate.content_hash = candidate.block.content_hash(0, candidate.title, candidate.answered_on,
+                                                              candidate.comment)
+        return candidate
+
+    @property
+    def answers(self) -> list[tuple]:
+        """(item_id, score or None, not_applicable, raw, note) per item, in item-id order."""
+        return self.block.answers(self.block_row)
+
+    @property
+    def answer_count(self) -> int:
+        return self.block.width
 
 
 @dataclass(slots=True)
@@ -189,8 +208,8 @@ class Plan:
 
     @property
     def answers(self) -> int:
-        return sum(len(candidate.answers) for candidate in self.new) + sum(
-            len(candidate.answers) for candidate, _ in self.replaced)
+        return sum(candidate.answer_count for candidate in self.new) + sum(
+            candidate.answer_count for candidate, _ in self.replaced)
 
 
 def describe_key(context: Context, candidate: Candidate) -> str:
@@ -204,6 +223,8 @@ def plan(context: Context, candidates: list[Candidate], replace: bool, problems:
     """Compare candidates with each other and with the store: new, unchanged, replaced, or a problem."""
     result = Plan()
     seen: dict[tuple[str, int, str], Candidate] = {}
+    existing_by_period = {period: context.round_for(period).existing
+                          for period in {candidate.period for candidate in candidates}}
     for candidate in candidates:
         key = (candidate.period, candidate.customer_id, candidate.respondent)
         first = seen.get(key)
@@ -219,8 +240,7 @@ def plan(context: Context, candidates: list[Candidate], replace: bool, problems:
                 result.unchanged.append(candidate)
             continue
         seen[key] = candidate
-        info = context.round_for(candidate.period)
-        existing = info.existing.get((candidate.customer_id, candidate.respondent))
+        existing = existing_by_period[candidate.period].get((candidate.customer_id, candidate.respondent))
         if existing is None:
             result.new.append(candidate)
         elif existing.content_hash == candidate.content_hash:

@@ -16,7 +16,7 @@ from typing import Any, Optional
 
 from csat.forms.identity import IDENTITY_SHEET, FormIdentity, IdentityError
 from csat.importer.context import Candidate, Context
-from csat.importer.validate import Problems, clean_text, content_hash, parse_date, parse_score
+from csat.importer.validate import Problems, clean_text, parse_date, parse_score
 from csat.sheets.read import Sheet, normalise
 
 
@@ -129,9 +129,8 @@ def _read_answers(file_name: str, source_file: str, identity: FormIdentity, answ
     if bad:
         return None
     answers.sort(key=lambda answer: answer[0])
-    return Candidate(
+    return Candidate.single(
+        answers,
         where=f"{where}!{first_cell or 'A1'}", origin=file_name, row=file_name, source="form",
         source_file=source_file, period=identity.period, customer_id=customer_id, respondent=fields["respondent"],
-        title=fields["title"], answered_on=answered_on, comment=fields["overall_comment"], answers=answers,
-        content_hash=content_hash(fields["title"], answered_on, fields["overall_comment"], answers),
-    )
+        title=fields["title"], answered_on=answered_on, comment=fields["overall_comment"])

@@ -12,7 +12,7 @@ from typing import Optional
 
 from csat.errors import CsatError, NotFound, ValidationFailed
 from csat.importer.context import Candidate, Context, plan
-from csat.importer.validate import ItemRule, Problems, clean_text, content_hash, parse_date, parse_score, text_key
+from csat.importer.validate import ItemRule, Problems, clean_text, parse_date, parse_score, text_key
 
 
 @dataclass
@@ -127,10 +127,10 @@ def add_response(session, code: str, period: str, scores: list[tuple[str, str]],
     if problems:
         raise ValidationFailed(problems.report())
     answers.sort(key=lambda answer: answer[0])
-    candidate = Candidate(
-        where="manual entry", origin="manual entry", row="manual entry", source="manual", source_file="",
+    candidate = Candidate.single(
+        answers, where="manual entry", origin="manual entry", row="manual entry", source="manual", source_file="",
         period=period, customer_id=customer_id, respondent=respondent_text, title=title_text, answered_on=day,
-        comment=comment_text, answers=answers, content_hash=content_hash(title_text, day, comment_text, answers))
+        comment=comment_text)
     result = plan(context, [candidate], replace, problems)
     if problems:
         raise ValidationFailed(problems.report())

@@ -7,8 +7,7 @@ optional period, date, respondent, title and comment columns. Every other
 header is a problem, because a misspelt item column ("Qualty") would
 otherwise drop a whole column of answers without a word.
 
-The row loop is the hot path of a 100,000-row import: plain floats on a
-numeric scale take a fast branch, everything else goes through parse_score.
+The rows below the header are read column by column (see sheet_rows.py).
 """
 
 from __future__ import annotations
@@ -16,9 +15,9 @@ from __future__ import annotations
 import difflib
 from typing import Any, Optional
 
-from csat.importer.context import Candidate, Context, RoundInfo
-from csat.importer.validate import Problems, clean_text, content_hash, parse_date, parse_score, text_key
-from csat.periods import Half
+from csat.importer.context import Candidate, Context
+from csat.importer.sheet_rows import Found, SheetRows, first_filled
+from csat.importer.validate import Problems, clean_text, text_key
 from csat.sheets.guard import column_letters
 from csat.sheets.read import Sheet
 
@@ -94,34 +93,16 @@ def read_layout(header: list[Any], context: Context, where: str, first_column: i
     return layout
 
 
-class _RoundColumns:
-    """A layout's item columns as they apply to one round, sorted by item id (a canonical order)."""
-
-    def __init__(self, info: RoundInfo, layout: SheetLayout):
-        self.fast: list[tuple[int, int, float, float, Any]] = []
-        self.missing: list[tuple[int, str]] = []
-        columns = []
-        for index, code in layout.items:
-            rule = info.rules.get(code)
-            if rule is None:
-                self.missing.append((index, code))
-            else:
-                columns.append((rule.item_id, index, rule))
-        for item_id, index, rule in sorted(columns, key=lambda column: column[0]):
-            low, high = (rule.low, rule.high) if rule.numeric else (1.0, 0.0)   # choices never take the fast path
-            self.fast.append((index, item_id, low, high, rule))
-
-
 def read_sheet(file_name: str, source_file: str, sheet: Sheet, context: Context, half: Optional[str],
                problems: Problems) -> tuple[list[Candidate], bool]:
     """Candidates from one consolidated sheet; the flag says whether it held response data at all."""
-    grid = sheet.grid
     where = f"{file_name}!{sheet.name}"
-    header_index = next((index for index, values in enumerate(grid) if not all(_blank(v) for v in values)), None)
+    header_index = first_filled(sheet)
     if header_index is None:
         return [], False
     header_row = sheet.first_row + header_index
-    layout = read_layout(grid[header_index], context, where, sheet.first_column, header_row, problems)
+    header = [column.value(header_index) for column in sheet.columns]
+    layout = read_layout(header, context, where, sheet.first_column, header_row, problems)
     if not layout.is_data:
         return [], False
     header_cell = f"{where}!{column_letters(sheet.first_column)}{header_row}"
@@ -137,128 +118,11 @@ def read_sheet(file_name: str, source_file: str, sheet: Sheet, context: Context,
     if period_column is None and half is None:
         problems.add(header_cell, "no period: add a period column or pass --half, e.g. --half 2024H1")
         return [], True
-    return _read_rows(file_name, source_file, sheet, header_index, layout, customer_column, period_column,
-                      context, half, problems), True
-
-
-def _read_rows(file_name: str, source_file: str, sheet: Sheet, header_index: int, layout: SheetLayout,
-               customer_column: int, period_column: Optional[int], context: Context, half: Optional[str],
-               problems: Problems) -> list[Candidate]:
-    where = f"{file_name}!{sheet.name}"
-    first_row, first_column = sheet.first_row, sheet.first_column
-    fields = layout.fields
-    respondent_column, title_column = fields.get("respondent"), fields.get("title")
-    date_column, comment_column = fields.get("date"), fields.get("comment")
-    periods: dict[Any, tuple[Optional[str], Optional[str]]] = {}
-    columns_by_period: dict[str, Optional[_RoundColumns]] = {}
-    reported: set[tuple[str, Any]] = set()
-    codes = context.codes
-    candidates: list[Candidate] = []
-
-    def address(index: int, row_number: int) -> str:
-        return f"{where}!{column_letters(first_column + index)}{row_number}"
-
-    customer_prefix = f"{where}!{column_letters(first_column + customer_column)}"
-    text_columns = [(column, what) for column, what in ((respondent_column, "respondent"), (title_column, "title"),
-                                                         (comment_column, "comment"), (date_column, "date"))
-                    if column is not None]
-    for offset in range(header_index + 1, len(sheet.grid)):
-        values = sheet.grid[offset]
-        width = len(values)
-        row_number = first_row + offset
-        customer_value = values[customer_column] if customer_column < width else None
-        customer_id = codes.get(customer_value) if customer_value.__class__ is str else None
-        if customer_id is None:
-            if _blank(customer_value):
-                if not all(_blank(value) for value in values):
-                    problems.add(address(customer_column, row_number), "no customer given")
-                continue
-            customer_id, problem = context.customer(customer_value)
-            if problem:
-                problems.add(address(customer_column, row_number), problem)
-                continue
-        # The period: the row's own, else --half; parsed once per distinct value.
-        raw_period = values[period_column] if period_column is not None and period_column < width else None
-        if raw_period is None or raw_period == "":
-            if half is None:
-                problems.add(address(period_column, row_number), "no period: fill it in or pass --half")
-                continue
-            period, problem = half, None
-        else:
-            cached = periods.get(raw_period)
-            if cached is None:
-                cached = periods[raw_period] = _parse_period(raw_period, half)
-            period, problem = cached
-            if problem:
-                problems.add(address(period_column, row_number), problem)
-                continue
-        columns = columns_by_period.get(period, False)
-        if columns is False:
-            info = context.round_for(period)
-            round_problem = context.check_round(info)
-            columns = columns_by_period[period] = None if round_problem else _RoundColumns(info, layout)
-            if round_problem:
-                problems.add(address(period_column if period_column is not None else customer_column, row_number),
-                             round_problem)
-        if columns is None:
-            continue
-        bad = False
-        for index, code in columns.missing:
-            if index < width and not _blank(values[index]) and (period, index) not in reported:
-                reported.add((period, index))
-                problems.add(address(index, row_number), f"item {code} is not part of the {period} round")
-                bad = True
-        answers = []
-        for index, item_id, low, high, rule in columns.fast:
-            value = values[index] if index < width else None
-            if value.__class__ is float and low <= value <= high:
-                answers.append((item_id, value, False, "", ""))
-            elif value is None or value == "":
-                answers.append((item_id, None, False, "", ""))
-            else:
-                answer = parse_score(rule, value)
-                if answer.__class__ is str:
-                    problems.add(address(index, row_number), answer)
-                    bad = True
-                else:
-                    answers.append(answer)
-        respondent = title = comment = ""
-        answered_on = None
-        for column, what in text_columns:
-            value = values[column] if column < width else None
-            if value is None or value == "":
-                continue
-            if what == "date":
-                answered_on, problem = parse_date(value)
-            elif what == "comment":
-                comment, problem = clean_text(value, what, limit=None, single_line=False)
-            else:
-                text, problem = clean_text(value, what)
-                if what == "respondent":
-                    respondent = text
-                else:
-                    title = text
-            if problem:
-                problems.add(address(column, row_number), problem)
-                bad = True
-        if bad:
-            continue
-        candidates.append(Candidate(
-            f"{customer_prefix}{row_number}", where, f"row {row_number}", "sheet", source_file, period,
-            customer_id, respondent, title, answered_on, comment, answers,
-            content_hash(title, answered_on, comment, answers)))
-    return candidates
-
-
-def _parse_period(value: Any, half: Optional[str]) -> tuple[Optional[str], Optional[str]]:
-    text = clean_text(value, "period")[0].replace(" ", "")
-    try:
-        period = str(Half.parse(text))
-    except ValueError as exc:
-        return None, str(exc)
-    if half is not None and period != half:
-        return None, f"period {period} differs from --half {half}"
-    return period, None
+    found = Found()
+    rows = SheetRows(file_name, source_file, sheet, header_index, layout, context, found)
+    candidates = rows.read(customer_column, period_column, half)
+    found.into(problems)
+    return candidates, True
 
 
 def read_consolidated(file_name: str, source_file: str, sheets: list[Sheet], context: Context,

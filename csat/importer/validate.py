@@ -10,8 +10,6 @@ so one run reports every problem in every file.
 
 from __future__ import annotations
 
-import hashlib
-from array import array
 import json
 import math
 from collections import Counter
@@ -19,7 +17,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-_BLANK = float("nan")   # how a blank score is packed into the content hash
 NOT_APPLICABLE = {"n/a", "na", "n.a.", "不适用"}
 TEXT_LIMIT = 200
 _DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y年%m月%d日", "%Y-%m-%d %H:%M:%S", "%Y/%m/%d %H:%M:%S")
@@ -146,30 +143,6 @@ def parse_date(value: Any) -> tuple[date | None, str | None]:
         except ValueError:
             continue
     return None, f"date {text!r} is not a date; write it as YYYY-MM-DD"
-
-
-def content_hash(title: str, answered_on: date | None, comment: str, answers: list[Answer]) -> str:
-    """A fingerprint of a response's content: what decides "unchanged" against "different".
-
-    Answers must come in item-id order (every reader produces them so). The source
-    file and its kind do not count: the same answers from a form, a sheet or a phone
-    call are the same response. A number counts by value ("90" in a csv, 90.0 in a
-    workbook); text kept as raw (a choice label, an N/A spelling) counts as written.
-    Scores are hashed as packed doubles, not as text: formatting 100,000 x 10 floats
-    would cost more than the rest of the check.
-    """
-    digest = hashlib.blake2b(digest_size=16)
-    text = [title, answered_on.isoformat() if answered_on else "", comment]
-    if answers:
-        item_ids, scores, flags, raws, notes = zip(*answers)
-        if None in scores:
-            scores = [_BLANK if score is None else score for score in scores]
-        digest.update(array("d", scores).tobytes())
-        digest.update(array("q", item_ids).tobytes())
-        if any(flags) or any(raws) or any(notes):
-            text.extend(map(repr, (flags, raws, notes)))
-    digest.update("\x1f".join(text).encode("utf-8"))
-    return digest.hexdigest()
 
 
 @dataclass

@@ -12,14 +12,13 @@ while holding the write lock it validated under: all of it commits, or none.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 from csat.bulk import insert_rows, placeholder
+from csat.importer.answer_rows import insert_block
+from csat.importer.answers import AnswerBlock
 from csat.importer.context import Candidate, Context, Plan
-
-_json = json.JSONEncoder(ensure_ascii=False).encode
 
 
 @dataclass
@@ -69,7 +68,8 @@ def open_rounds(session, context: Context, plan: Plan, due_days: int) -> list[st
     from csat.periods import Half
     from csat.rounds import open_round
 
-    wanted = sorted({candidate.period for candidate in plan.new if context.round_for(candidate.period).opens})
+    wanted = sorted(period for period in {candidate.period for candidate in plan.new}
+                    if context.round_for(period).opens)
     for period in wanted:
         round_ = open_round(session, Half.parse(period), due_days=due_days)
         context.rounds[period].round_id = round_.id
@@ -92,13 +92,8 @@ def write_plan(session, context: Context, plan: Plan, due_days: int = 30) -> Wri
     ids = _reserve_ids(connection, len(plan.new))
     rounds = {period: info.round_id for period, info in context.rounds.items()}
 
-    insert_rows(connection, "response", (
-        "id", "round_id", "customer_id", "respondent", "respondent_title", "answered_on", "comment", "source",
-        "source_file", "content_hash", "created_at", "updated_at"), (
-        (response_id, rounds[c.period], c.customer_id, c.respondent, c.title,
-         as_date(c.answered_on) if c.answered_on else None, c.comment, c.source, c.source_file, c.content_hash,
-         stamp, stamp)
-        for response_id, c in zip(ids, plan.new)))
+    _insert_responses(connection, [(response_id, rounds[c.period], c) for response_id, c in zip(ids, plan.new)],
+                      stamp, as_date)
 
     replaced_ids = [existing.response_id for _, existing in plan.replaced]
     old = _snapshot(connection, context, replaced_ids)
@@ -116,9 +111,7 @@ def write_plan(session, context: Context, plan: Plan, due_days: int = 30) -> Wri
     pairs = list(zip(ids, plan.new)) + [(existing.response_id, candidate) for candidate, existing in plan.replaced]
     result.answers_stored = _insert_answers(connection, pairs)
     _mark_invitations(connection, context, [candidate for _, candidate in pairs], stamp)
-    audit.record_many(connection, "response", "insert", [
-        (response_id, record_key(context, candidate), _created_json(context, candidate))
-        for response_id, candidate in zip(ids, plan.new)])
+    _audit_new(connection, ids, stamp)
     for candidate, existing in plan.replaced:
         before = old.get(existing.response_id, {})
         audit.record(connection, "response", "replace", existing.response_id, record_key(context, candidate), {
@@ -128,26 +121,58 @@ def write_plan(session, context: Context, plan: Plan, due_days: int = 30) -> Wri
     return result
 
 
+def _insert_responses(connection, rows: list[tuple[int, int, Candidate]], stamp: Any, as_date) -> None:
+    """New responses; what is the same for a whole file (round, source, time) is bound once per statement."""
+    groups: dict[tuple[int, str, str], list[tuple]] = {}
+    for response_id, round_id, c in rows:
+        groups.setdefault((round_id, c.source, c.source_file), []).append((
+            response_id, c.customer_id, c.respondent, c.title, as_date(c.answered_on) if c.answered_on else None,
+            c.comment, c.content_hash))
+    for (round_id, source, source_file), values in groups.items():
+        insert_rows(connection, "response", (
+            "id", "customer_id", "respondent", "respondent_title", "answered_on", "comment", "content_hash"), values,
+            same={"round_id": round_id, "source": source, "source_file": source_file, "created_at": stamp,
+                  "updated_at": stamp})
+
+
 def _insert_answers(connection, pairs: list[tuple[int, Candidate]]) -> int:
-    """All answers of the given (response id, candidate) pairs; most carry no text, so bind four values, not six."""
-    plain = ((response_id, item_id, score, not_applicable)
-             for response_id, candidate in pairs
-             for item_id, score, not_applicable, raw, note in candidate.answers if not (raw or note))
-    texts = ((response_id, item_id, score, not_applicable, raw, note)
-             for response_id, candidate in pairs
-             for item_id, score, not_applicable, raw, note in candidate.answers if raw or note)
-    count = insert_rows(connection, "answer", ("response_id", "item_id", "score", "not_applicable"), plain,
-                        literal_tail=("raw", "comment"))
-    return count + insert_rows(connection, "answer",
-                               ("response_id", "item_id", "score", "not_applicable", "raw", "comment"), texts)
+    """All answers of the given (response id, candidate) pairs, a block at a time; returns how many."""
+    blocks: dict[int, tuple[AnswerBlock, list[int], list[int]]] = {}
+    for response_id, candidate in pairs:
+        entry = blocks.get(id(candidate.block))
+        if entry is None:
+            entry = blocks[id(candidate.block)] = (candidate.block, [], [])
+        entry[1].append(candidate.block_row)
+        entry[2].append(response_id)
+    return sum(insert_block(connection, block, rows, response_ids) for block, rows, response_ids in blocks.values())
 
 
-def _created_json(context: Context, candidate: Candidate) -> str:
-    """The audit entry of a new response, as JSON text (built directly: 100,000 of them must be cheap)."""
-    return ('{"new": {"period": "%s", "customer": %s, "respondent": %s, "source": "%s", "source_file": %s, '
-            '"answers": %d}}' % (candidate.period, _json(context.code_of[candidate.customer_id]),
-                                 _json(candidate.respondent), candidate.source, _json(candidate.source_file),
-                                 len(candidate.answers)))
+def _audit_new(connection, ids: list[int], stamp: Any) -> None:
+    """One audit entry per new response, written by the database from the rows just stored.
+
+    The entry says what the ORM hook would (key period/customer[/respondent], where it
+    came from, how many answers); building 100,000 of them in Python and binding them
+    back would cost more than storing the responses.
+    """
+    from csat.audit import actor
+
+    if not ids:
+        return
+    mark = placeholder(connection)
+    if connection.dialect.name == "sqlite":   # ids are consecutive: reserved under the write lock
+        json_object, which, chosen = "json_object", f"BETWEEN {mark} AND {mark}", (ids[0], ids[-1])
+    else:                                     # a sequence may interleave other sessions' ids
+        json_object, which, chosen = "json_build_object", f"= ANY({mark})", (ids,)
+    connection.exec_driver_sql(
+        "INSERT INTO audit_log (at, actor, table_name, record_id, record_key, action, changes) "
+        f"SELECT {mark}, {mark}, 'response', r.id, "
+        "sr.period || '/' || c.code || CASE WHEN r.respondent <> '' THEN '/' || r.respondent ELSE '' END, 'insert', "
+        f"CAST({json_object}('new', {json_object}('period', sr.period, 'customer', c.code, "
+        "'respondent', r.respondent, 'source', r.source, 'source_file', r.source_file, "
+        "'answers', (SELECT count(*) FROM answer a WHERE a.response_id = r.id))) AS TEXT) "
+        "FROM response r JOIN customer c ON c.id = r.customer_id JOIN survey_round sr ON sr.id = r.round_id "
+        f"WHERE r.id {which} ORDER BY r.id",
+        (stamp, actor(), *chosen))
 
 
 def _snapshot(connection, context: Context, response_ids: list[int]) -> dict[int, dict[str, Any]]:
@@ -174,12 +199,13 @@ def _snapshot(connection, context: Context, response_ids: list[int]) -> dict[int
 def _mark_invitations(connection, context: Context, candidates: list[Candidate], stamp: Any) -> None:
     """A response marks its customer's invitation for the round as responded (once)."""
     marked = []
+    invitations = {period: context.round_for(period).invitations
+                   for period in {candidate.period for candidate in candidates}}
     for candidate in candidates:
-        info = context.round_for(candidate.period)
-        invitation = info.invitations.get(candidate.customer_id)
+        invitation = invitations[candidate.period].get(candidate.customer_id)
         if invitation is not None and not invitation[2]:
             marked.append((stamp, invitation[0]))
-            info.invitations[candidate.customer_id] = (invitation[0], invitation[1], True)
+            invitations[candidate.period][candidate.customer_id] = (invitation[0], invitation[1], True)
     if marked:
         mark = placeholder(connection)
         connection.exec_driver_sql(

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Optional
 
 from csat.errors import CsatError
+from csat.sheets.columns import Column, columns_of, rows_of
 from csat.sheets.guard import Limits, check_size, check_xlsx, column_letters, column_number
 
 XLSX_SUFFIXES = {".xlsx", ".xlsm"}
@@ -28,17 +29,35 @@ OLE_MAGIC = b"\xd0\xcf\x11\xe0"
 
 @dataclass
 class Sheet:
-    """One sheet: its name and its cells as read, a grid anchored at (first_row, first_column).
+    """One sheet: its name and its cells as columns (see columns.py), anchored at (first_row, first_column).
 
-    `grid` holds the reader's raw values (calamine floats, csv strings); `rows`
-    gives them normalised with absolute row numbers, for callers that want that.
+    `grid` gives the same cells as rows (None for blank), built on first use:
+    fine for forms and lists of customers, too slow for a 100,000-row sheet,
+    which the importer reads column by column.
     """
 
     name: str
-    grid: list[list[Any]]
+    height: int
+    columns: list[Column]
     first_row: int = 1
     first_column: int = 1
     visibility: str = "visible"
+    _grid: Optional[list[list[Any]]] = field(default=None, repr=False)
+
+    @classmethod
+    def from_grid(cls, name: str, grid: list[list[Any]], **where) -> "Sheet":
+        height, columns = columns_of(grid)
+        return cls(name=name, height=height, columns=columns, **where)
+
+    @property
+    def width(self) -> int:
+        return len(self.columns)
+
+    @property
+    def grid(self) -> list[list[Any]]:
+        if self._grid is None:
+            self._grid = rows_of(self.height, self.columns)
+        return self._grid
 
     @property
     def rows(self) -> list[tuple[int, int, list[Any]]]:
@@ -53,10 +72,9 @@ class Sheet:
         """The normalised value at an address like C8, or None when the cell is empty or outside."""
         row_number, column_number = split_address(address)
         row_index, column_index = row_number - self.first_row, column_number - self.first_column
-        if row_index < 0 or column_index < 0 or row_index >= len(self.grid):
+        if row_index < 0 or column_index < 0 or row_index >= self.height or column_index >= self.width:
             return None
-        values = self.grid[row_index]
-        return normalise(values[column_index]) if column_index < len(values) else None
+        return normalise(self.columns[column_index].value(row_index))
 
 
 def split_address(address: str) -> tuple[int, int]:
@@ -113,7 +131,7 @@ def read_csv(path: Path, limits: Limits = Limits()) -> list[Sheet]:
         grid = [[value.strip() or None for value in values] for values in csv.reader(io.StringIO(text), dialect)]
     except csv.Error as exc:
         raise CsatError(f"{path}: not a readable CSV file ({exc})") from None
-    return [Sheet(name=path.stem, grid=grid)]
+    return [Sheet.from_grid(path.stem, grid)]
 
 
 class WorkbookReader:
@@ -241,8 +259,9 @@ class WorkbookReader:
         record = self._records[index]
         if not record["ok"]:
             raise CsatError(f"{path}: {record['error']}")
-        return [Sheet(name=sheet["name"], grid=sheet["grid"], first_row=sheet["first_row"],
-                      first_column=sheet["first_column"], visibility=sheet["visibility"])
+        return [Sheet(name=sheet["name"], height=sheet["height"], columns=sheet["columns"],
+                      first_row=sheet["first_row"], first_column=sheet["first_column"],
+                      visibility=sheet["visibility"])
                 for sheet in record["sheets"]]
 
     def close(self) -> None:

@@ -6,8 +6,8 @@ here, under memory and CPU limits, never in the csat process itself: a crash
 costs one clear error for one file, never the command. The worker reads one
 JSON request from stdin and writes, per workbook and in order, an 8-byte
 length and a pickle of what it read, flushing after each, so the parent knows
-exactly which file a crash happened in. It imports only the standard library
-and python-calamine, so it starts in a few milliseconds.
+exactly which file a crash happened in. It imports only the standard library,
+python-calamine and csat.sheets.columns, so it starts in a few milliseconds.
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ import json
 import pickle
 import struct
 import sys
+
+from csat.sheets.columns import columns_of
 
 HEADER = struct.Struct("<Q")
 
@@ -57,10 +59,11 @@ def read_workbook(path: str, also: list[str], visible_only: bool) -> dict:
                 continue
             sheet = workbook.get_sheet_by_name(meta.name)
             start = sheet.start or (0, 0)
+            height, columns = columns_of(sheet.to_python(skip_empty_area=True))
             sheets.append({
                 "name": meta.name, "visibility": visibility,
                 "first_row": start[0] + 1, "first_column": start[1] + 1,
-                "grid": sheet.to_python(skip_empty_area=True),
+                "height": height, "columns": columns,
             })
         return {"ok": True, "sheets": sheets, "names": names}
     finally:

@@ -1,0 +1,97 @@
+"""A block's answers into the answer table: a million rows without a million tuples.
+
+On SQLite each statement carries whole responses: the response id is bound
+once and every answer row of that response refers to it by number (?1),
+item ids are integer literals in the statement (they come from the store),
+and scores are bound straight from the block's matrix (SQLite stores a NaN
+bound as NULL, which is what a missing score is). So a response of ten
+answers costs eleven bound values, not forty. Other databases get the same
+rows with plain positional parameters. Cells with more than a number
+(N/A, a label as written, a note) are then set by primary key: they are few.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+
+from csat.bulk import MAX_PARAMETERS, STATEMENTS_PER_CALL, placeholder
+from csat.importer.answers import AnswerBlock
+
+_COLUMNS = "INSERT INTO answer (response_id, item_id, score, not_applicable, raw, comment) VALUES "
+
+
+@lru_cache(maxsize=64)
+def _numbered_statement(item_ids: tuple[int, ...], responses: int) -> str:
+    width = len(item_ids) + 1
+    return _COLUMNS + ", ".join(
+        f"(?{response * width + 1}, {item_id}, ?{response * width + 2 + column}, FALSE, '', '')"
+        for response in range(responses) for column, item_id in enumerate(item_ids))
+
+
+@lru_cache(maxsize=64)
+def _positional_statement(mark: str, answers: int) -> str:
+    return _COLUMNS + ", ".join([f"({mark}, {mark}, {mark}, FALSE, '', '')"] * answers)
+
+
+def insert_block(connection, block: AnswerBlock, rows: list[int], response_ids: list[int]) -> int:
+    """Store the answers of `rows` of the block for these response ids; returns the answers stored."""
+    width = block.width
+    if not rows or not width:
+        return 0
+    if connection.dialect.paramstyle == "qmark":
+        _insert_numbered(connection, block, rows, response_ids)
+    else:
+        _insert_positional(connection, block, rows, response_ids)
+    _set_extras(connection, block, rows, response_ids)
+    return len(rows) * width
+
+
+def _insert_numbered(connection, block: AnswerBlock, rows: list[int], response_ids: list[int]) -> None:
+    """SQLite: one parameter row per response, [response id, score, score, ...]."""
+    width = block.width
+    matrix = np.empty((len(rows), width + 1), dtype=np.float64)
+    matrix[:, 0] = response_ids          # whole floats: the INTEGER column stores them as integers
+    matrix[:, 1:] = block.scores[rows]
+    per_statement = max(1, MAX_PARAMETERS // (width + 1))
+    full = len(rows) // per_statement * per_statement
+    if full:
+        batches = list(map(tuple, matrix[:full].reshape(-1, per_statement * (width + 1)).tolist()))
+        sql = _numbered_statement(block.item_ids, per_statement)
+        for start in range(0, len(batches), STATEMENTS_PER_CALL):
+            connection.exec_driver_sql(sql, batches[start:start + STATEMENTS_PER_CALL])
+    if full < len(rows):
+        connection.exec_driver_sql(_numbered_statement(block.item_ids, len(rows) - full),
+                                   tuple(matrix[full:].ravel().tolist()))
+
+
+def _insert_positional(connection, block: AnswerBlock, rows: list[int], response_ids: list[int]) -> None:
+    """Other databases: (response id, item id, score) per answer, NaN as NULL."""
+    mark = placeholder(connection)
+    values = []
+    for response_id, scores in zip(response_ids, block.scores[rows].tolist()):
+        for item_id, score in zip(block.item_ids, scores):
+            values.append((response_id, item_id, None if score != score else score))
+    per_statement = MAX_PARAMETERS // 3
+    for start in range(0, len(values), per_statement):
+        chunk = values[start:start + per_statement]
+        connection.exec_driver_sql(_positional_statement(mark, len(chunk)),
+                                   tuple(value for answer in chunk for value in answer))
+
+
+def _set_extras(connection, block: AnswerBlock, rows: list[int], response_ids: list[int]) -> None:
+    """N/A flags, answers as written and notes, for the cells that have them."""
+    with_extras = block.rows_with_extras()
+    if not with_extras:
+        return
+    updates = []
+    for row, response_id in zip(rows, response_ids):
+        for column in with_extras.get(row, ()):
+            not_applicable, raw, note = block.extras[(row, column)]
+            updates.append((not_applicable, raw, note, response_id, block.item_ids[column]))
+    if updates:
+        mark = placeholder(connection)
+        connection.exec_driver_sql(
+            f"UPDATE answer SET not_applicable = {mark}, raw = {mark}, comment = {mark} "
+            f"WHERE response_id = {mark} AND item_id = {mark}", updates)

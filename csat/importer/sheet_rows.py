@@ -1,0 +1,263 @@
+"""The data rows of a consolidated sheet, checked a whole column at a time.
+
+This is the hot path of a 100,000-row import. Rows are first sorted out by
+customer and period (a Python loop, but only dictionary lookups); then each
+item column is checked for all rows of a round at once with numpy, and only
+the cells that are not plain numbers (N/A, choice labels, text, dates) go
+through parse_score one by one. Problems are kept in reading order, row by
+row, as a reader of the sheet would meet them.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Optional
+
+import numpy as np
+
+from csat.importer.answers import AnswerBlock
+from csat.importer.context import Candidate, Context, RoundInfo
+from csat.importer.validate import ItemRule, Problems, clean_text, parse_date, parse_score
+from csat.periods import Half
+from csat.sheets.columns import Column
+from csat.sheets.guard import column_letters
+from csat.sheets.read import Sheet
+
+if TYPE_CHECKING:
+    from csat.importer.sheets import SheetLayout
+
+_BAD = object()   # a text cell with a problem: its row is not taken
+TEXT_FIELDS = ("respondent", "title", "comment", "date")
+_NO_TEXT = ("", None, "")
+
+
+class RoundColumns:
+    """A layout's item columns as they apply to one round, sorted by item id (a canonical order)."""
+
+    def __init__(self, info: RoundInfo, layout: SheetLayout):
+        self.items: list[tuple[int, ItemRule]] = []     # (column index, rule)
+        self.missing: list[tuple[int, str]] = []        # (column index, code) of items not in the round
+        for index, code in layout.items:
+            rule = info.rules.get(code)
+            if rule is None:
+                self.missing.append((index, code))
+            else:
+                self.items.append((index, rule))
+        self.items.sort(key=lambda column: column[1].item_id)
+
+
+class Found:
+    """A sheet's problems, handed on in reading order: by row, then in the order a row is checked."""
+
+    def __init__(self):
+        self.entries: list[tuple[int, int, int, str, str]] = []
+
+    def add(self, offset: int, phase: int, order: int, where: str, message: str) -> None:
+        self.entries.append((offset, phase, order, where, message))
+
+    def into(self, problems: Problems) -> None:
+        for _, _, _, where, message in sorted(self.entries, key=lambda entry: entry[:3]):
+            problems.add(where, message)
+
+
+def first_filled(sheet: Sheet) -> Optional[int]:
+    """Offset of the first row with anything in it (the header), None for an empty sheet."""
+    firsts = []
+    for column in sheet.columns:
+        numbered = np.flatnonzero(~np.isnan(np.frombuffer(column.numbers, dtype=np.float64)))
+        if numbered.size:
+            firsts.append(int(numbered[0]))
+        if column.others:
+            firsts.append(min(column.others))
+    return min(firsts) if firsts else None
+
+
+def parse_period(value: Any, half: Optional[str]) -> tuple[Optional[str], Optional[str]]:
+    """(period, problem) of a period cell, which must agree with --half when both are given."""
+    text = clean_text(value, "period")[0].replace(" ", "")
+    try:
+        period = str(Half.parse(text))
+    except ValueError as exc:
+        return None, str(exc)
+    if half is not None and period != half:
+        return None, f"period {period} differs from --half {half}"
+    return period, None
+
+
+def _cells(column: Column, start: int, numbers: np.ndarray) -> dict[int, Any]:
+    """Every non-blank cell of a column from row offset `start` on: offset -> value (a float for numbers)."""
+    cells = {offset: value for offset, value in column.others.items() if offset >= start}
+    numbered = np.flatnonzero(~np.isnan(numbers))
+    if numbered.size:
+        cells.update(zip((numbered + start).tolist(), numbers[numbered].tolist()))
+    return cells
+
+
+class SheetRows:
+    """The rows below a sheet's header, read into candidates; problems go to `found`."""
+
+    def __init__(self, file_name: str, source_file: str, sheet: Sheet, header_index: int, layout: SheetLayout,
+                 context: Context, found: Found):
+        self.where = f"{file_name}!{sheet.name}"
+        self.source_file = source_file
+        self.sheet, self.layout, self.context, self.found = sheet, layout, context, found
+        self.start = header_index + 1
+        self.count = max(0, sheet.height - self.start)
+        self.numbers = [np.frombuffer(column.numbers, dtype=np.float64)[self.start:] for column in sheet.columns]
+
+    def address(self, index: int, offset: int) -> str:
+        return f"{self.where}!{column_letters(self.sheet.first_column + index)}{self.sheet.first_row + offset}"
+
+    def cells(self, index: Optional[int]) -> dict[int, Any]:
+        if index is None:
+            return {}
+        return _cells(self.sheet.columns[index], self.start, self.numbers[index])
+
+    def read(self, customer_column: int, period_column: Optional[int], half: Optional[str]) -> list[Candidate]:
+        by_period = self.sort_rows(customer_column, period_column, half)
+        texts = self.read_texts()
+        candidates: list[Candidate] = []
+        for period, (columns, offsets, customers) in by_period.items():
+            block, bad = self.read_items(period, columns, offsets)
+            self.add_candidates(candidates, customer_column, period, block, bad, offsets, customers, texts)
+        return candidates
+
+    def filled_offsets(self) -> list[int]:
+        """Offsets of the rows below the header with anything in them."""
+        filled = np.zeros(self.count, dtype=bool)
+        for column, numbers in zip(self.sheet.columns, self.numbers):
+            filled |= ~np.isnan(numbers)
+            if column.others:
+                rows = np.fromiter(column.others.keys(), dtype=np.intp, count=len(column.others)) - self.start
+                filled[rows[rows >= 0]] = True
+        return (np.flatnonzero(filled) + self.start).tolist()
+
+    def sort_rows(self, customer_column: int, period_column: Optional[int], half: Optional[str]):
+        """period -> (round columns, row offsets, customer ids) of the rows with a valid customer and period."""
+        context, found = self.context, self.found
+        codes = context.codes
+        customer_cells = self.cells(customer_column)
+        period_cells = self.cells(period_column)
+        periods: dict[Any, tuple[Optional[str], Optional[str]]] = {}
+        rounds: dict[str, Optional[RoundColumns]] = {}
+        by_period: dict[str, tuple[RoundColumns, list[int], list[int]]] = {}
+        for offset in self.filled_offsets():
+            value = customer_cells.get(offset)
+            customer_id = codes.get(value) if value.__class__ is str else None
+            if customer_id is None:
+                customer_id, problem = context.customer(value)
+                if problem:
+                    found.add(offset, 0, 0, self.address(customer_column, offset), problem)
+                    continue
+            raw_period = period_cells.get(offset)
+            if raw_period is None:
+                if half is None:
+                    found.add(offset, 0, 1, self.address(period_column, offset), "no period: fill it in or pass --half")
+                    continue
+                period = half
+            else:
+                cached = periods.get(raw_period)
+                if cached is None:
+                    cached = periods[raw_period] = parse_period(raw_period, half)
+                period, problem = cached
+                if problem:
+                    found.add(offset, 0, 1, self.address(period_column, offset), problem)
+                    continue
+            columns = rounds.get(period, False)
+            if columns is False:
+                info = context.round_for(period)
+                round_problem = context.check_round(info)
+                columns = rounds[period] = None if round_problem else RoundColumns(info, self.layout)
+                if round_problem:
+                    index = period_column if period_column is not None else customer_column
+                    found.add(offset, 0, 2, self.address(index, offset), round_problem)
+            if columns is None:
+                continue
+            entry = by_period.get(period)
+            if entry is None:
+                entry = by_period[period] = (columns, [], [])
+            entry[1].append(offset)
+            entry[2].append(customer_id)
+        return by_period
+
+    def read_items(self, period: str, columns: RoundColumns, offsets: list[int]) -> tuple[AnswerBlock, np.ndarray]:
+        """The answers of these rows as a block, and which of the rows have a problem."""
+        found = self.found
+        rows = np.asarray(offsets, dtype=np.intp) - self.start
+        position = np.full(self.count, -1, dtype=np.intp)
+        position[rows] = np.arange(len(rows))
+        bad = np.zeros(len(rows), dtype=bool)
+        for index, code in columns.missing:
+            cells = self.cells(index)
+            first = next((offset for offset in offsets if offset in cells), None)
+            if first is not None:
+                found.add(first, 1, 0, self.address(index, first), f"item {code} is not part of the {period} round")
+                bad[position[first - self.start]] = True
+        scores = np.empty((len(rows), len(columns.items)), dtype=np.float64)
+        extras = {}
+        for order, (index, rule) in enumerate(columns.items):
+            values = self.numbers[index][rows]
+            numbered = ~np.isnan(values)
+            if rule.numeric:
+                wrong = numbered & ((values < rule.low) | (values > rule.high))
+            else:
+                wrong = numbered & ~np.isin(values, sorted(rule.choice_points))
+            for at in np.flatnonzero(wrong).tolist():
+                offset = offsets[at]
+                found.add(offset, 2, order, self.address(index, offset), parse_score(rule, float(values[at])))
+                bad[at] = True
+            scores[:, order] = values
+            for offset, value in self.sheet.columns[index].others.items():
+                at = int(position[offset - self.start]) if offset >= self.start else -1
+                if at < 0:
+                    continue
+                answer = parse_score(rule, value)
+                if answer.__class__ is str:
+                    found.add(offset, 2, order, self.address(index, offset), answer)
+                    bad[at] = True
+                    continue
+                _, score, not_applicable, raw, note = answer
+                scores[at, order] = np.nan if score is None else score
+                if not_applicable or raw or note:
+                    extras[(at, order)] = (bool(not_applicable), raw, note)
+        return AnswerBlock([rule.item_id for _, rule in columns.items], scores, extras), bad
+
+    def read_texts(self) -> dict[str, dict[int, Any]]:
+        """Respondent, title, comment and date by row offset; a bad cell is a problem and marks its row."""
+        texts: dict[str, dict[int, Any]] = {}
+        for order, what in enumerate(TEXT_FIELDS):
+            index = self.layout.fields.get(what)
+            values: dict[int, Any] = {}
+            for offset, value in self.cells(index).items():
+                if what == "date":
+                    text, problem = parse_date(value)
+                elif what == "comment":
+                    text, problem = clean_text(value, what, limit=None, single_line=False)
+                else:
+                    text, problem = clean_text(value, what)
+                values[offset] = text
+                if problem:
+                    self.found.add(offset, 3, order, self.address(index, offset), problem)
+                    values[offset] = _BAD
+            texts[what] = values
+        return texts
+
+    def add_candidates(self, candidates: list[Candidate], customer_column: int, period: str, block: AnswerBlock,
+                       bad: np.ndarray, offsets: list[int], customers: list[int],
+                       texts: dict[str, dict[int, Any]]) -> None:
+        respondents, titles, comments, dates = (texts[what] for what in TEXT_FIELDS)
+        first_row, where, source_file = self.sheet.first_row, self.where, self.source_file
+        customer_cell = f"{where}!{column_letters(self.sheet.first_column + customer_column)}"
+        with_text = {}
+        for at, offset in enumerate(offsets):
+            if offset in titles or offset in dates or offset in comments:
+                with_text[at] = (titles.get(offset, ""), dates.get(offset), comments.get(offset, ""))
+        hashes = block.content_hashes({at: text for at, text in with_text.items() if _BAD not in text})
+        for at, (offset, customer_id, is_bad, digest) in enumerate(zip(offsets, customers, bad.tolist(), hashes)):
+            respondent = respondents.get(offset, "")
+            title, answered_on, comment = with_text.get(at, _NO_TEXT)
+            if is_bad or respondent is _BAD or at in with_text and _BAD in with_text[at]:
+                continue
+            row_number = first_row + offset
+            candidates.append(Candidate(
+                f"{customer_cell}{row_number}", where, f"row {row_number}", "sheet", source_file, period,
+                customer_id, respondent, title, answered_on, comment, block, at, digest))

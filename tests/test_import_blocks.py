@@ -1,0 +1,111 @@
+"""The bulk path's parts: sheets as columns, answer blocks and their hashes, many-statement inserts."""
+
+import random
+from datetime import date, datetime
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from csat.auditlog import entries
+from csat.importer.answers import AnswerBlock
+from csat.importer.run import run_import
+from csat.sheets.columns import columns_of, rows_of
+from import_fixtures import count_rows, stored_answers, write_sheet_xlsx
+
+cell = st.one_of(
+    st.none(), st.just(""), st.just("   "), st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=5), st.booleans(), st.integers(-10**18, 10**18), st.just(date(2024, 6, 30)),
+    st.just(datetime(2024, 6, 30, 8, 15)),
+)
+
+
+@given(st.lists(st.lists(cell, max_size=6), max_size=8))
+def test_columns_keep_every_cell(grid):
+    height, columns = columns_of(grid)
+    width = max(map(len, grid), default=0)
+    back = rows_of(height, columns)
+    for row, again in zip(grid, back):
+        padded = list(row) + [None] * (width - len(row))
+        blank = [None if value is None or (isinstance(value, str) and not value.strip()) else value
+                 for value in padded]
+        assert again == blank
+        assert [type(value) for value in again] == [type(value) for value in blank]   # an int stays an int
+    assert height == len(grid)
+
+
+def _random_answers(generator: random.Random, item_ids: list[int]) -> list[tuple]:
+    answers = []
+    for item_id in item_ids:
+        kind = generator.random()
+        if kind < 0.1:
+            answers.append((item_id, None, True, "N/A", ""))
+        elif kind < 0.2:
+            answers.append((item_id, None, False, "", ""))
+        elif kind < 0.3:
+            answers.append((item_id, 80.0, False, "Good", "note"))
+        else:
+            answers.append((item_id, float(generator.randint(0, 100)), False, "", ""))
+    return answers
+
+
+def test_block_hashes_match_one_row_blocks():
+    """A sheet's block and a form's one-row block hash the same answers and texts the same way."""
+    generator = random.Random(7)
+    item_ids = [3, 5, 8, 13]
+    rows = [_random_answers(generator, item_ids) for _ in range(300)]
+    texts = {row: ("Manager", date(2024, 6, 1), "fine") for row in range(0, 300, 7)}
+    scores = np.array([[np.nan if score is None else score for _, score, *_ in answers] for answers in rows])
+    extras = {(row, column): (not_applicable, raw, note)
+              for row, answers in enumerate(rows)
+              for column, (_, _, not_applicable, raw, note) in enumerate(answers) if not_applicable or raw or note}
+    block = AnswerBlock(item_ids, scores, extras)
+    hashes = block.content_hashes(texts)
+    for row, answers in enumerate(rows):
+        single = AnswerBlock.from_answers(answers)
+        title, answered_on, comment = texts.get(row, ("", None, ""))
+        assert single.content_hash(0, title, answered_on, comment) == hashes[row]
+        assert block.answers(row) == answers
+    assert len(set(hashes)) == len(hashes)
+
+
+@pytest.fixture
+def many_customers(store):
+    from csat.customers import add
+
+    with store.session() as session:
+        for number in range(250):
+            add(session, code=f"M{number:03d}", name=f"Customer {number}")
+
+
+def test_a_sheet_longer_than_one_statement_stores_every_answer(workspace, store, many_customers, tmp_path):
+    generator = random.Random(11)
+    header = ["customer", "respondent", "quality", "delivery", "price", "comment"]
+    rows = []
+    for number in range(250):
+        scores = [generator.choice([None, "N/A", 0, 100, 85.5, generator.randint(0, 100)]) for _ in range(3)]
+        rows.append([f"M{number:03d}", "Li" if number % 3 else "", *scores, "ok" if number % 5 == 0 else None])
+    path = write_sheet_xlsx(tmp_path / "long.xlsx", header, rows)
+    report = run_import(workspace, [path], half="2024H1")
+    assert report.ok, report.problems[:3]
+    assert (report.responses_new, report.answers_stored) == (250, 750)
+    stored = stored_answers(store, "2024H1")
+    for code, respondent, *scores, _comment in rows:
+        for item, value in zip(["quality", "delivery", "price"], scores):
+            if value is None:
+                want = (None, False, "", "")
+            elif value == "N/A":
+                want = (None, True, "N/A", "")
+            else:
+                want = (float(value), False, "", "")
+            assert stored[(code, respondent)][item] == want
+    assert count_rows(store, "answer") == 750
+    with store.read_session() as session:
+        trail = entries(session, table="response", limit=1000)
+    assert len(trail) == 250 and {entry["action"] for entry in trail} == {"insert"}
+    first = next(entry for entry in trail if entry["key"] == "2024H1/M001/Li")
+    assert first["changes"]["new"] == {"period": "2024H1", "customer": "M001", "respondent": "Li", "source": "sheet",
+                                       "source_file": str(path), "answers": 3}
+    again = run_import(workspace, [path], half="2024H1")
+    assert (again.responses_new, again.responses_unchanged, again.answers_stored) == (0, 250, 0)
