@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from csat.auditlog import entries
 from csat.importer.answers import AnswerBlock
 from csat.importer.run import run_import
+from csat.importer.write import id_ranges
 from csat.sheets.columns import columns_of, rows_of
 from import_fixtures import count_rows, stored_answers, write_sheet_xlsx
 
@@ -103,9 +104,17 @@ def test_a_sheet_longer_than_one_statement_stores_every_answer(workspace, store,
     assert count_rows(store, "answer") == 750
     with store.read_session() as session:
         trail = entries(session, table="response", limit=1000)
-    assert len(trail) == 250 and {entry["action"] for entry in trail} == {"insert"}
-    first = next(entry for entry in trail if entry["key"] == "2024H1/M001/Li")
-    assert first["changes"]["new"] == {"period": "2024H1", "customer": "M001", "respondent": "Li", "source": "sheet",
-                                       "source_file": str(path), "answers": 3}
+    assert len(trail) == 1                     # one entry for the file, naming the responses it added
+    added = trail[0]["changes"]["new"]
+    assert (trail[0]["action"], trail[0]["key"]) == ("insert", "import long.xlsx")
+    assert (added["responses"], added["answers"], added["periods"]) == (250, 750, ["2024H1"])
+    with store.read_session() as session:
+        ids = [row[0] for row in session.connection().exec_driver_sql("SELECT id FROM response ORDER BY id")]
+    assert added["ids"] == [[ids[0], ids[-1]]] and len(ids) == 250
     again = run_import(workspace, [path], half="2024H1")
     assert (again.responses_new, again.responses_unchanged, again.answers_stored) == (0, 250, 0)
+
+
+def test_id_ranges():
+    assert id_ranges([]) == []
+    assert id_ranges([5, 3, 4, 9, 10, 12]) == [[3, 5], [9, 10], [12, 12]]

@@ -1,4 +1,4 @@
-"""Storing a validated plan: one transaction, bulk statements, an audit entry per response.
+"""Storing a validated plan: one transaction, bulk statements, an audit entry per source.
 
 Answers go in with multi-row INSERT ... VALUES statements run through
 executemany on the Core connection of the caller's session: a million answers
@@ -13,6 +13,7 @@ while holding the write lock it validated under: all of it commits, or none.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Iterable
 
 from csat.bulk import insert_rows, placeholder
@@ -111,7 +112,7 @@ def write_plan(session, context: Context, plan: Plan, due_days: int = 30) -> Wri
     pairs = list(zip(ids, plan.new)) + [(existing.response_id, candidate) for candidate, existing in plan.replaced]
     result.answers_stored = _insert_answers(connection, pairs)
     _mark_invitations(connection, context, [candidate for _, candidate in pairs], stamp)
-    _audit_new(connection, ids, stamp)
+    _audit_new(connection, context, list(zip(ids, plan.new)))
     for candidate, existing in plan.replaced:
         before = old.get(existing.response_id, {})
         audit.record(connection, "response", "replace", existing.response_id, record_key(context, candidate), {
@@ -147,32 +148,45 @@ def _insert_answers(connection, pairs: list[tuple[int, Candidate]]) -> int:
     return sum(insert_block(connection, block, rows, response_ids) for block, rows, response_ids in blocks.values())
 
 
-def _audit_new(connection, ids: list[int], stamp: Any) -> None:
-    """One audit entry per new response, written by the database from the rows just stored.
+def _audit_new(connection, context: Context, pairs: list[tuple[int, Candidate]]) -> None:
+    """One audit entry per source (a file, or a manual entry) for the responses it added.
 
-    The entry says what the ORM hook would (key period/customer[/respondent], where it
-    came from, how many answers); building 100,000 of them in Python and binding them
-    back would cost more than storing the responses.
+    A source that added one response (a returned form, a manual entry) names that
+    response, as the ORM hook would. A sheet's entry names the file and the ids of
+    the responses it added, whose rows carry the file's name and the time too: one
+    audit row per response would cost a 100,000-row import more than its responses.
     """
-    from csat.audit import actor
+    from csat import audit
 
-    if not ids:
-        return
-    mark = placeholder(connection)
-    if connection.dialect.name == "sqlite":   # ids are consecutive: reserved under the write lock
-        json_object, which, chosen = "json_object", f"BETWEEN {mark} AND {mark}", (ids[0], ids[-1])
-    else:                                     # a sequence may interleave other sessions' ids
-        json_object, which, chosen = "json_build_object", f"= ANY({mark})", (ids,)
-    connection.exec_driver_sql(
-        "INSERT INTO audit_log (at, actor, table_name, record_id, record_key, action, changes) "
-        f"SELECT {mark}, {mark}, 'response', r.id, "
-        "sr.period || '/' || c.code || CASE WHEN r.respondent <> '' THEN '/' || r.respondent ELSE '' END, 'insert', "
-        f"CAST({json_object}('new', {json_object}('period', sr.period, 'customer', c.code, "
-        "'respondent', r.respondent, 'source', r.source, 'source_file', r.source_file, "
-        "'answers', (SELECT count(*) FROM answer a WHERE a.response_id = r.id))) AS TEXT) "
-        "FROM response r JOIN customer c ON c.id = r.customer_id JOIN survey_round sr ON sr.id = r.round_id "
-        f"WHERE r.id {which} ORDER BY r.id",
-        (stamp, actor(), *chosen))
+    groups: dict[tuple[str, str], list[tuple[int, Candidate]]] = {}
+    for response_id, candidate in pairs:
+        groups.setdefault((candidate.source, candidate.source_file), []).append((response_id, candidate))
+    entries = []
+    for (source, source_file), members in groups.items():
+        if len(members) == 1:
+            response_id, candidate = members[0]
+            changes = {"new": _fields(context, candidate) | {"answers": candidate.answer_count}}
+            entries.append((response_id, record_key(context, candidate), changes))
+            continue
+        ids = [response_id for response_id, _ in members]
+        entries.append((None, f"import {Path(source_file).name or source}", {"new": {
+            "source": source, "source_file": source_file,
+            "periods": sorted({candidate.period for _, candidate in members}),
+            "responses": len(members), "answers": sum(candidate.answer_count for _, candidate in members),
+            "ids": id_ranges(ids),
+        }}))
+    audit.record_many(connection, "response", "insert", entries)
+
+
+def id_ranges(ids: list[int]) -> list[list[int]]:
+    """[[first, last], ...] runs of consecutive ids (one run when ids were reserved together)."""
+    runs: list[list[int]] = []
+    for number in sorted(ids):
+        if runs and number == runs[-1][1] + 1:
+            runs[-1][1] = number
+        else:
+            runs.append([number, number])
+    return runs
 
 
 def _snapshot(connection, context: Context, response_ids: list[int]) -> dict[int, dict[str, Any]]:
