@@ -60,9 +60,9 @@ def fill_0001_store(url: str) -> None:
             {"id": 2, "round_id": 1, "customer_id": 2, "respondent": "", "created_at": moment, "updated_at": moment},
             {"id": 3, "round_id": 1, "customer_id": 2, "respondent": "Li Na", "created_at": moment,
              "updated_at": moment}])
-        connection.execute(
-            sa.text(f"INSERT INTO answer ({', '.join(ANSWER_VALUES)}) VALUES ({', '.join(':' + name for name in ANSWER_VALUES)})"),
-            [dict(zip(ANSWER_VALUES, answer)) for answer in ANSWERS])
+        marks = ", ".join(f":{name}" for name in ANSWER_VALUES)
+        connection.execute(sa.text(f"INSERT INTO answer ({', '.join(ANSWER_VALUES)}) VALUES ({marks})"),
+                           [dict(zip(ANSWER_VALUES, answer)) for answer in ANSWERS])
 
 
 def stored_answers(url: str) -> list[tuple]:
@@ -79,8 +79,8 @@ def schema(url: str) -> dict:
             "columns": sorted((column["name"], str(column["type"]), column["nullable"], str(column.get("default")))
                               for column in inspector.get_columns(table)),
             "primary_key": inspector.get_pk_constraint(table)["constrained_columns"],
-            "foreign_keys": sorted((tuple(fk["constrained_columns"]), fk["referred_table"], tuple(fk["referred_columns"]))
-                                   for fk in inspector.get_foreign_keys(table)),
+            "foreign_keys": sorted((tuple(key["constrained_columns"]), key["referred_table"],
+                                    tuple(key["referred_columns"])) for key in inspector.get_foreign_keys(table)),
             "unique": sorted(tuple(unique["column_names"]) for unique in inspector.get_unique_constraints(table)),
             "indexes": sorted((index["name"], tuple(index["column_names"]), bool(index["unique"]))
                               for index in inspector.get_indexes(table)),
