@@ -206,7 +206,7 @@ def load_template(session, specs: list[ItemSpec], replace: bool = False) -> Load
         for code, item in existing.items():
             if code in wanted or not item.active:
                 continue
-            used = session.exec(select(Answer.id).where(Answer.item_id == item.id).limit(1)).first()
+            used = session.exec(select(Answer.item_id).where(Answer.item_id == item.id).limit(1)).first()
             in_round = session.exec(select(RoundItem.id).where(RoundItem.item_id == item.id).limit(1)).first()
             if used is None and in_round is None:
                 session.delete(item)
