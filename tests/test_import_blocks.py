@@ -118,3 +118,48 @@ def test_a_sheet_longer_than_one_statement_stores_every_answer(workspace, store,
 def test_id_ranges():
     assert id_ranges([]) == []
     assert id_ranges([5, 3, 4, 9, 10, 12]) == [[3, 5], [9, 10], [12, 12]]
+
+
+def _orphans(store) -> list:
+    with store.read_session() as session:
+        return session.connection().exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+
+
+def test_answers_stored_early_are_dropped_for_rows_that_are_not_new(workspace, store, many_customers, tmp_path):
+    """The same sheet twice in one call: the second copy is unchanged, and its early answers go again."""
+    rows = [[f"M{number:03d}", number % 101, "N/A"] for number in range(200)]
+    first = write_sheet_xlsx(tmp_path / "a.xlsx", ["customer", "quality", "delivery"], rows)
+    second = write_sheet_xlsx(tmp_path / "b.xlsx", ["customer", "quality", "delivery"], rows)
+    report = run_import(workspace, [first, second], half="2024H1")
+    assert report.ok, report.problems[:3]
+    assert (report.responses_new, report.responses_unchanged, report.answers_stored) == (200, 200, 400)
+    assert count_rows(store, "answer") == 400 and count_rows(store, "response") == 200
+    assert _orphans(store) == []
+    stored = stored_answers(store, "2024H1")
+    assert stored[("M007", "")] == {"quality": (7.0, False, "", ""), "delivery": (None, True, "N/A", "")}
+
+
+def test_a_problem_after_answers_were_stored_early_leaves_nothing(workspace, store, many_customers, tmp_path):
+    good = write_sheet_xlsx(tmp_path / "good.xlsx", ["customer", "quality"],
+                            [[f"M{number:03d}", 90] for number in range(150)])
+    bad = write_sheet_xlsx(tmp_path / "bad.xlsx", ["customer", "quality"], [["M200", 101]])
+    report = run_import(workspace, [good, bad], half="2024H1")
+    assert report.problems == ["bad.xlsx!Responses!B2: score 101 out of 0-100"]
+    assert (count_rows(store, "answer"), count_rows(store, "response"), count_rows(store, "survey_round")) == (0, 0, 0)
+
+
+def test_early_and_ordinary_answers_in_one_import(workspace, store, many_customers, tmp_path):
+    """A round that has responses (ordinary path) and a new round (stored early), ids never collide."""
+    old = write_sheet_xlsx(tmp_path / "old.xlsx", ["customer", "period", "quality"],
+                           [["M000", "2024H1", 80], ["M001", "2024H1", 81]])
+    assert run_import(workspace, [old]).ok
+    more = write_sheet_xlsx(tmp_path / "more.xlsx", ["customer", "period", "quality"],
+                            [["M002", "2024H1", 82]] + [[f"M{number:03d}", "2024H2", number % 100]
+                                                        for number in range(120)])
+    report = run_import(workspace, [more, old])
+    assert report.ok, report.problems[:3]
+    assert (report.responses_new, report.responses_unchanged) == (121, 2)
+    assert count_rows(store, "answer") == 123 and count_rows(store, "response") == 123
+    assert _orphans(store) == []
+    assert stored_answers(store, "2024H1")[("M002", "")]["quality"] == (82.0, False, "", "")
+    assert stored_answers(store, "2024H2")[("M119", "")]["quality"] == (19.0, False, "", "")

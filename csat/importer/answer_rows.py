@@ -5,9 +5,11 @@ once and every answer row of that response refers to it by number (?1),
 item ids are integer literals in the statement (they come from the store),
 and scores are bound straight from the block's matrix (SQLite stores a NaN
 bound as NULL, which is what a missing score is). So a response of ten
-answers costs eleven bound values, not forty. Other databases get the same
-rows with plain positional parameters. Cells with more than a number
-(N/A, a label as written, a note) are then set by primary key: they are few.
+answers costs eleven bound values, not forty. That path talks to the
+sqlite3 connection itself, so it can also run in a thread (see early.py).
+Other databases get the same rows with plain positional parameters. Cells
+with more than a number (N/A, a label as written, a note) are then set by
+primary key: they are few.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from csat.bulk import MAX_PARAMETERS, STATEMENTS_PER_CALL, placeholder
 from csat.importer.answers import AnswerBlock
 
 _COLUMNS = "INSERT INTO answer (response_id, item_id, score, not_applicable, raw, comment) VALUES "
+_EXTRAS = "UPDATE answer SET not_applicable = {0}, raw = {0}, comment = {0} WHERE response_id = {0} AND item_id = {0}"
 
 
 @lru_cache(maxsize=64)
@@ -37,33 +40,38 @@ def _positional_statement(mark: str, answers: int) -> str:
 
 def insert_block(connection, block: AnswerBlock, rows: list[int], response_ids: list[int]) -> int:
     """Store the answers of `rows` of the block for these response ids; returns the answers stored."""
-    width = block.width
-    if not rows or not width:
+    if connection.dialect.name == "sqlite":
+        return store_on_sqlite(connection.connection.dbapi_connection, block, rows, response_ids)
+    if not rows or not block.width:
         return 0
-    if connection.dialect.paramstyle == "qmark":
-        _insert_numbered(connection, block, rows, response_ids)
-    else:
-        _insert_positional(connection, block, rows, response_ids)
-    _set_extras(connection, block, rows, response_ids)
-    return len(rows) * width
+    _insert_positional(connection, block, rows, response_ids)
+    updates = _extras(block, rows, response_ids)
+    if updates:
+        connection.exec_driver_sql(_EXTRAS.format(placeholder(connection)), updates)
+    return len(rows) * block.width
 
 
-def _insert_numbered(connection, block: AnswerBlock, rows: list[int], response_ids: list[int]) -> None:
-    """SQLite: one parameter row per response, [response id, score, score, ...]."""
+def store_on_sqlite(database, block: AnswerBlock, rows: list[int], response_ids) -> int:
+    """The SQLite path, on a sqlite3 connection inside the caller's transaction."""
     width = block.width
+    if not len(rows) or not width:
+        return 0
     matrix = np.empty((len(rows), width + 1), dtype=np.float64)
     matrix[:, 0] = response_ids          # whole floats: the INTEGER column stores them as integers
     matrix[:, 1:] = block.scores[rows]
     per_statement = max(1, MAX_PARAMETERS // (width + 1))
     full = len(rows) // per_statement * per_statement
     if full:
-        batches = list(map(tuple, matrix[:full].reshape(-1, per_statement * (width + 1)).tolist()))
+        batches = matrix[:full].reshape(-1, per_statement * (width + 1)).tolist()
         sql = _numbered_statement(block.item_ids, per_statement)
         for start in range(0, len(batches), STATEMENTS_PER_CALL):
-            connection.exec_driver_sql(sql, batches[start:start + STATEMENTS_PER_CALL])
+            database.executemany(sql, batches[start:start + STATEMENTS_PER_CALL])
     if full < len(rows):
-        connection.exec_driver_sql(_numbered_statement(block.item_ids, len(rows) - full),
-                                   tuple(matrix[full:].ravel().tolist()))
+        database.execute(_numbered_statement(block.item_ids, len(rows) - full), matrix[full:].ravel().tolist())
+    updates = _extras(block, rows, response_ids)
+    if updates:
+        database.executemany(_EXTRAS.format("?"), updates)
+    return len(rows) * width
 
 
 def _insert_positional(connection, block: AnswerBlock, rows: list[int], response_ids: list[int]) -> None:
@@ -80,18 +88,13 @@ def _insert_positional(connection, block: AnswerBlock, rows: list[int], response
                                    tuple(value for answer in chunk for value in answer))
 
 
-def _set_extras(connection, block: AnswerBlock, rows: list[int], response_ids: list[int]) -> None:
-    """N/A flags, answers as written and notes, for the cells that have them."""
+def _extras(block: AnswerBlock, rows, response_ids) -> list[tuple]:
+    """(not_applicable, raw, note, response id, item id) for the cells of these rows that have extras."""
     with_extras = block.rows_with_extras()
-    if not with_extras:
-        return
     updates = []
-    for row, response_id in zip(rows, response_ids):
-        for column in with_extras.get(row, ()):
-            not_applicable, raw, note = block.extras[(row, column)]
-            updates.append((not_applicable, raw, note, response_id, block.item_ids[column]))
-    if updates:
-        mark = placeholder(connection)
-        connection.exec_driver_sql(
-            f"UPDATE answer SET not_applicable = {mark}, raw = {mark}, comment = {mark} "
-            f"WHERE response_id = {mark} AND item_id = {mark}", updates)
+    if with_extras:
+        for row, response_id in zip(rows, response_ids):
+            for column in with_extras.get(row, ()):
+                not_applicable, raw, note = block.extras[(row, column)]
+                updates.append((not_applicable, raw, note, int(response_id), block.item_ids[column]))
+    return updates

@@ -23,13 +23,14 @@ Extras = dict[tuple[int, int], tuple[bool, str, str]]
 class AnswerBlock:
     """Answers of `len(scores)` responses to the same items."""
 
-    __slots__ = ("item_ids", "width", "scores", "extras", "_item_bytes", "_extra_rows")
+    __slots__ = ("item_ids", "width", "scores", "extras", "response_ids", "_item_bytes", "_extra_rows")
 
     def __init__(self, item_ids: Iterable[int], scores: np.ndarray, extras: Optional[Extras] = None):
         self.item_ids = tuple(item_ids)
         self.width = len(self.item_ids)
         self.scores = scores
         self.extras: Extras = extras or {}
+        self.response_ids: Optional[list[int]] = None   # set when the answers were stored early, per row
         self._item_bytes = np.asarray(self.item_ids, dtype=np.int64).tobytes()
         self._extra_rows: Optional[dict[int, list[int]]] = None
 

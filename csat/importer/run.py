@@ -118,8 +118,8 @@ def round_summaries(context: Context, result: Plan, candidates: list[Candidate],
 
 def read_sources(paths: list[Path], kinds: dict[Path, str], reader, refused: set[Path], context: Context,
                  secret_source, half: Optional[str], problems: Problems,
-                 report: ImportReport, limits) -> list[Candidate]:
-    """Candidates from every readable file, in the order given."""
+                 report: ImportReport, limits, early=None) -> list[Candidate]:
+    """Candidates from every readable file, in the order given (`early`: see early.py)."""
     from csat.importer.forms import is_form, read_form
     from csat.importer.sheets import read_consolidated
     from csat.sheets.read import read_csv
@@ -137,11 +137,13 @@ def read_sources(paths: list[Path], kinds: dict[Path, str], reader, refused: set
             report.sources.append(SourceSummary(file=path.name, kind="unreadable", responses=0))
             continue
         if kind == "xlsx" and is_form(sheets):
+            if early is not None:
+                early.join()                  # reading a form queries the store
             candidate = read_form(path.name, str(path), sheets, context, secret_source(), half, problems)
             found = [candidate] if candidate else []
             kind = "form"
         else:
-            found = read_consolidated(path.name, str(path), sheets, context, half, problems)
+            found = read_consolidated(path.name, str(path), sheets, context, half, problems, early)
             kind = f"sheet ({kind})"
         report.sources.append(SourceSummary(file=path.name, kind=kind, responses=len(found)))
         candidates.extend(found)
@@ -234,6 +236,7 @@ def _run_import(workspace, paths: list[Path], half: Optional[str], dry_run: bool
 
 def _import_checked(workspace, paths, kinds, reader, refused, half, dry_run, replace, problems, report,
                     limits) -> ImportReport:
+    from csat.importer.early import EarlyAnswers
     from csat.importer.write import write_plan
     from csat.store import open_store
 
@@ -247,9 +250,15 @@ def _import_checked(workspace, paths, kinds, reader, refused, half, dry_run, rep
 
     with store.session(bulk=True) as session:
         context = Context(session)
-        candidates = read_sources(paths, kinds, reader, refused, context, secret, half, problems, report, limits)
-        result = plan(context, candidates, replace, problems)
-        report.rounds = round_summaries(context, result, candidates, [])
+        early = EarlyAnswers.for_session(session, context, dry_run)
+        try:
+            candidates = read_sources(paths, kinds, reader, refused, context, secret, half, problems, report,
+                                      limits, early)
+            result = plan(context, candidates, replace, problems)
+            report.rounds = round_summaries(context, result, candidates, [])
+        finally:
+            if early is not None:
+                early.join()
         if problems:
             report.problems = problems.report()
             report.problem_count = len(problems)
@@ -262,7 +271,7 @@ def _import_checked(workspace, paths, kinds, reader, refused, half, dry_run, rep
         if dry_run:
             session.rollback()
             return report
-        written = write_plan(session, context, result, due_days=workspace.settings.survey.due_days)
+        written = write_plan(session, context, result, due_days=workspace.settings.survey.due_days, early=early)
         report.answers_stored = written.answers_stored
         report.rounds = round_summaries(context, result, candidates, written.rounds_opened)
     return report

@@ -23,6 +23,7 @@ from csat.sheets.guard import column_letters
 from csat.sheets.read import Sheet
 
 if TYPE_CHECKING:
+    from csat.importer.early import EarlyAnswers
     from csat.importer.sheets import SheetLayout
 
 _BAD = object()   # a text cell with a problem: its row is not taken
@@ -112,12 +113,16 @@ class SheetRows:
             return {}
         return _cells(self.sheet.columns[index], self.start, self.numbers[index])
 
-    def read(self, customer_column: int, period_column: Optional[int], half: Optional[str]) -> list[Candidate]:
+    def read(self, customer_column: int, period_column: Optional[int], half: Optional[str],
+             early: Optional[EarlyAnswers] = None) -> list[Candidate]:
+        """Candidates of every good row; with `early`, each block's answers start being stored at once."""
         by_period = self.sort_rows(customer_column, period_column, half)
         texts = self.read_texts()
         candidates: list[Candidate] = []
         for period, (columns, offsets, customers) in by_period.items():
             block, bad = self.read_items(period, columns, offsets)
+            if early is not None:
+                early.block_ready(period, block)
             self.add_candidates(candidates, customer_column, period, block, bad, offsets, customers, texts)
         return candidates
 

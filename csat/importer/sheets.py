@@ -94,8 +94,14 @@ def read_layout(header: list[Any], context: Context, where: str, first_column: i
 
 
 def read_sheet(file_name: str, source_file: str, sheet: Sheet, context: Context, half: Optional[str],
-               problems: Problems) -> tuple[list[Candidate], bool]:
-    """Candidates from one consolidated sheet; the flag says whether it held response data at all."""
+               problems: Problems, early=None) -> tuple[list[Candidate], bool]:
+    """Candidates from one consolidated sheet; the flag says whether it held response data at all.
+
+    `early` (see early.py) stores answers while reading goes on; it is joined here
+    first, because reading a sheet may query the store.
+    """
+    if early is not None:
+        early.join()
     where = f"{file_name}!{sheet.name}"
     header_index = first_filled(sheet)
     if header_index is None:
@@ -120,20 +126,20 @@ def read_sheet(file_name: str, source_file: str, sheet: Sheet, context: Context,
         return [], True
     found = Found()
     rows = SheetRows(file_name, source_file, sheet, header_index, layout, context, found)
-    candidates = rows.read(customer_column, period_column, half)
+    candidates = rows.read(customer_column, period_column, half, early)
     found.into(problems)
     return candidates, True
 
 
 def read_consolidated(file_name: str, source_file: str, sheets: list[Sheet], context: Context,
-                      half: Optional[str], problems: Problems) -> list[Candidate]:
+                      half: Optional[str], problems: Problems, early=None) -> list[Candidate]:
     """Candidates from every data sheet of a workbook or csv file."""
     candidates: list[Candidate] = []
     found_data = False
     for sheet in sheets:
         if sheet.visibility != "visible":
             continue
-        read, is_data = read_sheet(file_name, source_file, sheet, context, half, problems)
+        read, is_data = read_sheet(file_name, source_file, sheet, context, half, problems, early)
         candidates.extend(read)
         found_data = found_data or is_data
     if not found_data:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Optional
 
 from csat.bulk import insert_rows, placeholder
 from csat.importer.answer_rows import insert_block
@@ -34,12 +34,16 @@ def _binder(connection, sa_type) -> Any:
     return processor or (lambda value: value)
 
 
-def _reserve_ids(connection, count: int) -> list[int]:
-    """Ids for `count` new responses, safe because the transaction holds the write lock (SQLite)."""
+def _reserve_ids(connection, count: int, after: Optional[int] = None) -> list[int]:
+    """Ids for `count` new responses, safe because the transaction holds the write lock (SQLite).
+
+    `after`: the first id not reserved already by answers stored early.
+    """
     if count == 0:
         return []
     if connection.dialect.name == "sqlite":
         start = connection.exec_driver_sql("SELECT coalesce(max(id), 0) FROM response").scalar() + 1
+        start = max(start, after or 0)
         return list(range(start, start + count))
     return list(connection.exec_driver_sql(
         "SELECT nextval(pg_get_serial_sequence('response', 'id')) FROM generate_series(1, %s)", (count,)).scalars())
@@ -78,8 +82,28 @@ def open_rounds(session, context: Context, plan: Plan, due_days: int) -> list[st
     return wanted
 
 
-def write_plan(session, context: Context, plan: Plan, due_days: int = 30) -> WriteResult:
-    """Store new and replaced responses with their answers, mark invitations, audit each response."""
+def _early_id(candidate: Candidate) -> Optional[int]:
+    """The id a candidate's answers were stored under early (see early.py), else None."""
+    ids = candidate.block.response_ids
+    return None if ids is None else ids[candidate.block_row]
+
+
+def _assign_ids(connection, candidates: list[Candidate], early) -> list[int]:
+    """Response ids for new candidates: the one reserved early for their answers, else a fresh one."""
+    ids = [_early_id(candidate) for candidate in candidates]
+    fresh = ids.count(None)
+    if fresh:
+        reserved = iter(_reserve_ids(connection, fresh, after=early.next_id if early is not None else None))
+        ids = [next(reserved) if response_id is None else response_id for response_id in ids]
+    return ids
+
+
+def write_plan(session, context: Context, plan: Plan, due_days: int = 30, early=None) -> WriteResult:
+    """Store new and replaced responses with their answers, mark invitations, audit the changes.
+
+    `early` (see early.py) has stored some blocks' answers already: new responses take
+    the ids those answers refer to, and answers stored for rows that are not new go.
+    """
     from sqlalchemy import Date, DateTime
 
     from csat import audit
@@ -90,7 +114,9 @@ def write_plan(session, context: Context, plan: Plan, due_days: int = 30) -> Wri
     moment = now()
     stamp = _binder(connection, DateTime())(moment)
     as_date = _binder(connection, Date())
-    ids = _reserve_ids(connection, len(plan.new))
+    if early is not None:
+        early.join()
+    ids = _assign_ids(connection, plan.new, early)
     rounds = {period: info.round_id for period, info in context.rounds.items()}
 
     _insert_responses(connection, [(response_id, rounds[c.period], c) for response_id, c in zip(ids, plan.new)],
@@ -110,7 +136,13 @@ def write_plan(session, context: Context, plan: Plan, due_days: int = 30) -> Wri
         connection.exec_driver_sql(f"DELETE FROM answer WHERE response_id IN ({marks})", tuple(chunk))
 
     pairs = list(zip(ids, plan.new)) + [(existing.response_id, candidate) for candidate, existing in plan.replaced]
-    result.answers_stored = _insert_answers(connection, pairs)
+    if early is not None:
+        early.drop_unused(connection, used=set(ids))
+    stored_early = [(response_id, candidate) for response_id, candidate in pairs
+                    if response_id == _early_id(candidate)]
+    result.answers_stored = sum(candidate.answer_count for _, candidate in stored_early) + _insert_answers(
+        connection, [(response_id, candidate) for response_id, candidate in pairs
+                     if response_id != _early_id(candidate)])
     _mark_invitations(connection, context, [candidate for _, candidate in pairs], stamp)
     _audit_new(connection, context, list(zip(ids, plan.new)))
     for candidate, existing in plan.replaced:

@@ -1,0 +1,83 @@
+"""Answers stored while the rest of an import is still being checked (SQLite).
+
+Storing a 100,000-row sheet's million answers takes longer than hashing and
+planning its responses, and SQLite does that storing without holding
+Python's GIL. So as soon as a sheet's answers are read into a block, a
+thread stores them while the main thread goes on: ids are reserved for
+every row of the block up front, in the same write transaction. Only blocks
+for a round with no responses yet are stored early, where every row is new
+unless the import itself has a problem; rows that still turn out not to be
+new (the same response given twice, identically) lose their answers again
+before commit, and any problem rolls the whole transaction back. So nothing
+is kept that the checks did not pass, and a re-import, where every row is
+unchanged, stores nothing early at all.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Optional
+
+from csat.importer.answer_rows import store_on_sqlite
+from csat.importer.answers import AnswerBlock
+
+
+class EarlyAnswers:
+    """Stores blocks' answers in a background thread on the session's own SQLite connection."""
+
+    def __init__(self, connection, context):
+        self.context = context
+        self.database = connection.connection.dbapi_connection
+        self.next_id: Optional[int] = None
+        self.blocks: list[AnswerBlock] = []
+        self._thread: Optional[threading.Thread] = None
+        self._error: Optional[BaseException] = None
+        self._first_free = lambda: connection.exec_driver_sql(
+            "SELECT coalesce(max(id), 0) + 1 FROM response").scalar()
+
+    @classmethod
+    def for_session(cls, session, context, dry_run: bool) -> Optional["EarlyAnswers"]:
+        connection = session.connection()
+        if dry_run or connection.dialect.name != "sqlite":
+            return None
+        return cls(connection, context)
+
+    def block_ready(self, period: str, block: AnswerBlock) -> None:
+        """Store this block's answers now if its round has no responses yet."""
+        if self.context.round_for(period).existing or not len(block.scores):
+            return
+        self.join()
+        if self.next_id is None:
+            self.next_id = self._first_free()
+        block.response_ids = list(range(self.next_id, self.next_id + len(block.scores)))
+        self.next_id += len(block.scores)
+        self.blocks.append(block)
+        rows = list(range(len(block.scores)))
+        self._thread = threading.Thread(target=self._store, args=(block, rows), name="csat-early-answers",
+                                        daemon=True)
+        self._thread.start()
+
+    def _store(self, block: AnswerBlock, rows: list[int]) -> None:
+        try:
+            store_on_sqlite(self.database, block, rows, block.response_ids)
+        except BaseException as exc:  # noqa: BLE001 - handed to the main thread by join()
+            self._error = exc
+
+    def join(self) -> None:
+        """Wait for the thread; its error, if any, is raised here, in the main thread."""
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error
+
+    def drop_unused(self, connection, used: set[int]) -> None:
+        """Delete the answers stored early for rows that did not become new responses."""
+        self.join()
+        unused = [response_id for block in self.blocks for response_id in block.response_ids
+                  if response_id not in used]
+        for start in range(0, len(unused), 500):
+            chunk = unused[start:start + 500]
+            connection.exec_driver_sql(f"DELETE FROM answer WHERE response_id IN ({', '.join(['?'] * len(chunk))})",
+                                       tuple(chunk))
