@@ -137,44 +137,57 @@ class SheetRows:
         return (np.flatnonzero(filled) + self.start).tolist()
 
     def sort_rows(self, customer_column: int, period_column: Optional[int], half: Optional[str]):
-        """period -> (round columns, row offsets, customer ids) of the rows with a valid customer and period."""
+        """period -> (round columns, row offsets, customer ids) of the rows with a valid customer and period.
+
+        Customer codes and periods are looked up for all rows at once; the loop below
+        only does real work for a row whose customer is not a known code, or whose
+        period is missing, wrong, or not the sheet's only one.
+        """
         context, found = self.context, self.found
-        codes = context.codes
+        offsets = self.filled_offsets()
         customer_cells = self.cells(customer_column)
+        values = [customer_cells.get(offset) for offset in offsets]
+        codes = context.codes
+        customers = [codes.get(value) if value.__class__ is str else None for value in values]
         period_cells = self.cells(period_column)
-        periods: dict[Any, tuple[Optional[str], Optional[str]]] = {}
+        raw_periods = [period_cells.get(offset) for offset in offsets]
+        periods = {raw: parse_period(raw, half) for raw in set(raw_periods) if raw is not None}
         rounds: dict[str, Optional[RoundColumns]] = {}
+
+        def round_columns(period: str, offset: int) -> Optional[RoundColumns]:
+            if period not in rounds:
+                info = context.round_for(period)
+                problem = context.check_round(info)
+                rounds[period] = None if problem else RoundColumns(info, self.layout)
+                if problem:
+                    index = period_column if period_column is not None else customer_column
+                    found.add(offset, 0, 2, self.address(index, offset), problem)
+            return rounds[period]
+
+        only = next(iter(periods.values())) if len(periods) == 1 else None
+        single = (only[0] if only and not only[1] and None not in raw_periods else
+                  half if not periods and half is not None else None)
+        if single is not None and None not in customers:
+            columns = round_columns(single, offsets[0]) if offsets else None
+            return {single: (columns, offsets, customers)} if columns is not None else {}
         by_period: dict[str, tuple[RoundColumns, list[int], list[int]]] = {}
-        for offset in self.filled_offsets():
-            value = customer_cells.get(offset)
-            customer_id = codes.get(value) if value.__class__ is str else None
+        for offset, value, customer_id, raw_period in zip(offsets, values, customers, raw_periods):
             if customer_id is None:
                 customer_id, problem = context.customer(value)
                 if problem:
                     found.add(offset, 0, 0, self.address(customer_column, offset), problem)
                     continue
-            raw_period = period_cells.get(offset)
             if raw_period is None:
                 if half is None:
                     found.add(offset, 0, 1, self.address(period_column, offset), "no period: fill it in or pass --half")
                     continue
                 period = half
             else:
-                cached = periods.get(raw_period)
-                if cached is None:
-                    cached = periods[raw_period] = parse_period(raw_period, half)
-                period, problem = cached
+                period, problem = periods[raw_period]
                 if problem:
                     found.add(offset, 0, 1, self.address(period_column, offset), problem)
                     continue
-            columns = rounds.get(period, False)
-            if columns is False:
-                info = context.round_for(period)
-                round_problem = context.check_round(info)
-                columns = rounds[period] = None if round_problem else RoundColumns(info, self.layout)
-                if round_problem:
-                    index = period_column if period_column is not None else customer_column
-                    found.add(offset, 0, 2, self.address(index, offset), round_problem)
+            columns = round_columns(period, offset)
             if columns is None:
                 continue
             entry = by_period.get(period)
