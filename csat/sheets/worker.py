@@ -6,8 +6,10 @@ here, under memory and CPU limits, never in the csat process itself: a crash
 costs one clear error for one file, never the command. The worker reads one
 JSON request from stdin and writes, per workbook and in order, an 8-byte
 length and a pickle of what it read, flushing after each, so the parent knows
-exactly which file a crash happened in. It imports only the standard library,
-python-calamine and csat.sheets.columns, so it starts in a few milliseconds.
+exactly which file a crash happened in. A big sheet is parsed as pieces by
+forked children, one per core (see pieces.py). It imports only the standard
+library, python-calamine, csat.sheets.columns and csat.sheets.pieces, so it
+starts in a few milliseconds.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import pickle
 import struct
 import sys
 
+from csat.sheets import pieces
 from csat.sheets.columns import columns_of
 
 HEADER = struct.Struct("<Q")
@@ -45,30 +48,47 @@ def _visibility(meta) -> str:
 
 
 def read_workbook(path: str, also: list[str], visible_only: bool) -> dict:
-    """The worksheets wanted from one workbook: visible ones (or all) plus those named in `also`."""
+    """The worksheets wanted from one workbook: visible ones (or all) plus those named in `also`.
+
+    A big sheet is parsed as pieces in parallel (pieces.py), with the same result; the
+    record's "split" says how (sheet, pieces) or why not, when some sheet was big.
+    """
     from python_calamine import CalamineWorkbook
 
-    workbook = CalamineWorkbook.from_path(path)
+    split = pieces.start(path, also, visible_only)      # forks before calamine parses anything here
     try:
-        sheets, names = [], []
-        for meta in workbook.sheets_metadata:
-            visibility = _visibility(meta)
-            names.append((meta.name, visibility))
-            if "work" not in str(meta.typ).lower():
-                continue
-            if meta.name not in also and visible_only and visibility != "visible":
-                continue
-            sheet = workbook.get_sheet_by_name(meta.name)
-            start = sheet.start or (0, 0)
-            height, columns = columns_of(sheet.to_python(skip_empty_area=True))
-            sheets.append({
-                "name": meta.name, "visibility": visibility,
-                "first_row": start[0] + 1, "first_column": start[1] + 1,
-                "height": height, "columns": columns,
-            })
-        return {"ok": True, "sheets": sheets, "names": names}
+        workbook = CalamineWorkbook.from_path(path)
+        try:
+            sheets, names = [], []
+            for meta in workbook.sheets_metadata:
+                visibility = _visibility(meta)
+                names.append((meta.name, visibility))
+                if "work" not in str(meta.typ).lower():
+                    continue
+                if meta.name not in also and visible_only and visibility != "visible":
+                    continue
+                record = split.collect() if split is not None and split.children and meta.name == split.name else None
+                if record is None:
+                    record = _plain(workbook, meta.name)
+                sheets.append({"name": meta.name, "visibility": visibility, **record})
+        finally:
+            workbook.close()
     finally:
-        workbook.close()
+        if split is not None:
+            split.abandon()
+    result = {"ok": True, "sheets": sheets, "names": names}
+    if split is not None:
+        used = next((sheet["pieces"] for sheet in sheets if sheet["name"] == split.name), 1)
+        result["split"] = {"sheet": split.name, "pieces": used, "why": split.why}
+    return result
+
+
+def _plain(workbook, name: str) -> dict:
+    sheet = workbook.get_sheet_by_name(name)
+    start = sheet.start or (0, 0)
+    height, columns = columns_of(sheet.to_python(skip_empty_area=True))
+    return {"first_row": start[0] + 1, "first_column": start[1] + 1, "height": height, "columns": columns,
+            "pieces": 1}
 
 
 def main() -> None:

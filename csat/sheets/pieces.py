@@ -1,0 +1,366 @@
+"""A big worksheet parsed as pieces in parallel, with exactly the plain parse's result.
+
+calamine parses a sheet on one core and cannot stream: 100,000 rows x 14
+columns (49 MB of XML) take over a second. The rows of a worksheet are
+independent, so the worker (worker.py) cuts the sheet's XML between
+`<sheetData>` and `</sheetData>` at `<row r="...">` tags into one piece per
+core, and forks one child per piece, before calamine has parsed anything.
+Each child builds an uncompressed copy of the package whose sheet holds only
+its rows, parses it with calamine, turns the rows into columns (columns.py)
+and pickles them back through a pipe. The worker joins the pieces by their
+absolute positions (calamine's `start`), padding blank rows and columns.
+
+Only what is clearly safe is split; anything else is parsed plainly, which is
+only slower. Never split: a part whose rows lack `r="..."` (calamine would
+number them from the piece, not the sheet), comments, CDATA or processing
+instructions inside the sheet data (a cut could land inside them), prefixed
+(namespaced) row tags, compression or encryption calamine may not read, row
+numbers that do not rise at a cut. After parsing, the pieces' row spans must
+follow one another without overlap, which is what makes the join identical to
+calamine's own placement; a child that fails in any way (an exception, a
+signal, calamine aborting, a memory or time limit) makes the worker parse the
+sheet plainly, so a hostile file ends exactly as it would have without pieces.
+
+Children die with the worker (PR_SET_PDEATHSIG on Linux): the reader kills
+the worker when the guard refuses a file or time runs out.
+
+Test hooks (environment): CSAT_SPLIT_MIN_BYTES (default 8 MB of sheet XML)
+and CSAT_SPLIT_PIECES (default: one per core, 2 to 4).
+Standard library, python-calamine and columns.py only, like the worker.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import pickle
+import posixpath
+import signal
+import zipfile
+from array import array
+from dataclasses import dataclass, field
+from typing import Optional
+
+from csat.sheets.columns import NO_NUMBER, Column, columns_of
+
+SPLIT_MIN_BYTES = 8 * 1024 * 1024
+MAX_PIECES = 4
+WORKBOOK_PART = "xl/workbook.xml"
+WORKBOOK_RELS = "xl/_rels/workbook.xml.rels"
+SHEET_DATA, SHEET_DATA_END = b"<sheetData>", b"</sheetData>"
+ROW_TAG = b'<row r="'
+# Room the join may add (blank rows between pieces, columns one piece lacks) before a
+# sheet is deemed too sparse to join safely and is left to calamine's plain parse.
+SPARE_CELLS = 1_000_000
+
+
+class NotSplit(Exception):
+    """Why a sheet is parsed plainly instead."""
+
+
+def split_threshold() -> int:
+    return int(os.environ.get("CSAT_SPLIT_MIN_BYTES", SPLIT_MIN_BYTES))
+
+
+def piece_count() -> int:
+    wanted = os.environ.get("CSAT_SPLIT_PIECES")
+    if wanted:
+        return max(2, min(int(wanted), 16))
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:
+        cores = os.cpu_count() or 2
+    return max(2, min(cores, MAX_PIECES))
+
+
+@dataclass
+class Sheet:
+    """A worksheet of the package: its name, state and part."""
+
+    name: str
+    state: str
+    part: str
+
+
+def sheets_of(archive: zipfile.ZipFile) -> list[Sheet]:
+    """The worksheets named in xl/workbook.xml, each with the zip part its relationship points to."""
+    from xml.etree import ElementTree
+
+    texts = [archive.read(WORKBOOK_PART), archive.read(WORKBOOK_RELS)]
+    if any(b"<!" in text for text in texts):
+        raise NotSplit("a DTD or comment in the workbook part")
+    targets = {}
+    for element in ElementTree.fromstring(texts[1]).iter():
+        if element.tag.rpartition("}")[2] == "Relationship" and element.get("TargetMode") != "External":
+            targets[element.get("Id")] = element.get("Target") or ""
+    sheets = []
+    for element in ElementTree.fromstring(texts[0]).iter():
+        if element.tag.rpartition("}")[2] != "sheet":
+            continue
+        relation = next((value for key, value in element.attrib.items() if key.rpartition("}")[2] == "id"), None)
+        target = targets.get(relation)
+        if not target or element.get("name") is None:
+            continue
+        part = target[1:] if target.startswith("/") else posixpath.normpath(posixpath.join("xl", target))
+        sheets.append(Sheet(element.get("name"), element.get("state", "visible"), part))
+    return sheets
+
+
+def _row_number(data: bytes, at: int) -> int:
+    """The number in the `<row r="N"` tag starting at `at`."""
+    start = at + len(ROW_TAG)
+    end = data.find(b'"', start, start + 12)
+    digits = data[start:end] if end > 0 else b""
+    if not digits.isdigit():
+        raise NotSplit(f"an unreadable row number at byte {at}")
+    return int(digits)
+
+
+def cut_points(data: bytes, pieces: int) -> tuple[int, int, list[int]]:
+    """(end of the prefix, start of the suffix, piece boundaries) of a sheet part's XML."""
+    opening = data.find(SHEET_DATA)
+    closing = data.rfind(SHEET_DATA_END)
+    if opening < 0 or closing < opening:
+        raise NotSplit("no <sheetData> element")
+    prefix = data[:opening]
+    declarations = prefix.count(b"<?")
+    if b"<!" in prefix or declarations > 1 or (
+            declarations and not prefix.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<?xml")):
+        raise NotSplit("a DTD, comment or processing instruction before the sheet data")
+    body = opening + len(SHEET_DATA)
+    bounds = [body]
+    for number in range(1, pieces):
+        cut = data.find(ROW_TAG, body + (closing - body) * number // pieces, closing)
+        if cut <= bounds[-1]:
+            continue
+        previous = data.rfind(ROW_TAG, bounds[-1], cut)
+        if previous >= 0 and _row_number(data, previous) >= _row_number(data, cut):
+            raise NotSplit(f"row numbers do not rise at byte {cut}")
+        bounds.append(cut)
+    bounds.append(closing)
+    if len(bounds) < 3:
+        raise NotSplit("too few rows to cut")
+    return body, closing, bounds
+
+
+def check_piece(data: bytes, start: int, end: int) -> None:
+    """Refuse a piece whose rows calamine might read differently on their own."""
+    # A rare byte first: a one-byte search runs at memchr speed, a two-byte one starting with '<' does not.
+    for rare, needle, why in ((b"!", b"<!", "a comment or CDATA"), (b"?", b"<?", "a processing instruction"),
+                              (b"D", b"sheetData", "a second sheetData"), (b":", b":row", "a prefixed row tag")):
+        if data.find(rare, start, end) >= 0 and data.find(needle, start, end) >= 0:
+            raise NotSplit(f"{why} inside the sheet data")
+    if data.count(b"<row", start, end) != data.count(ROW_TAG, start, end):
+        raise NotSplit('a <row> without r="..." first')
+
+
+def _die_with_parent(parent: int) -> None:
+    """Linux: let the kernel kill this child when the worker dies; elsewhere the pipe's SIGPIPE does."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)   # PR_SET_PDEATHSIG
+    except (OSError, AttributeError, TypeError):
+        pass
+    if os.getppid() != parent:
+        os._exit(1)
+
+
+def parse_piece(path: str, name: str, part: str, data: bytes, prefix_end: int, suffix_start: int,
+                start: int, end: int) -> tuple:
+    """(start or None, height, columns) of the sheet when only rows data[start:end] are in it."""
+    from python_calamine import CalamineWorkbook
+
+    check_piece(data, start, end)
+    view = memoryview(data)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(path) as original, zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as copy:
+        for info in original.infolist():
+            if info.filename == part:
+                with copy.open(zipfile.ZipInfo(part, info.date_time), "w") as stream:
+                    stream.write(view[:prefix_end])
+                    stream.write(view[start:end])
+                    stream.write(view[suffix_start:])
+            else:
+                copy.writestr(zipfile.ZipInfo(info.filename, info.date_time), original.read(info))
+    del view
+    buffer.seek(0)
+    workbook = CalamineWorkbook.from_filelike(buffer)
+    try:
+        sheet = workbook.get_sheet_by_name(name)
+        anchor = sheet.start
+        height, columns = columns_of(sheet.to_python(skip_empty_area=True))
+    finally:
+        workbook.close()
+    return (tuple(anchor) if anchor is not None else None), height, columns
+
+
+@dataclass
+class Split:
+    """A sheet being parsed as pieces by forked children: collect() joins them or says why not."""
+
+    name: str
+    children: list[tuple[int, int]] = field(default_factory=list)     # (pid, read end of its pipe)
+    why: Optional[str] = None
+
+    def collect(self) -> Optional[dict]:
+        """The joined sheet (first_row, first_column, height, columns, pieces), None if any piece failed."""
+        try:
+            return join(self._results())
+        except NotSplit as exc:
+            self.why = str(exc)
+        except Exception as exc:  # noqa: BLE001 - whatever went wrong, the plain parse still can
+            self.why = f"{type(exc).__name__}: {exc}"
+        finally:
+            self.abandon()
+        return None
+
+    def _results(self) -> list[tuple]:
+        results = []
+        while self.children:
+            pid, descriptor = self.children[0]
+            self.children[0] = (pid, -1)
+            with os.fdopen(descriptor, "rb") as pipe:
+                data = pipe.read()
+            _, status = os.waitpid(pid, 0)
+            self.children.pop(0)
+            if status != 0 or not data:
+                raise NotSplit(f"a piece's reader ended with status {status}")
+            outcome = pickle.loads(data)
+            if outcome[0] != "ok":
+                raise NotSplit(outcome[1])
+            results.append(outcome[1])
+        return results
+
+    def abandon(self) -> None:
+        """Stop and reap the children not collected."""
+        for pid, descriptor in self.children:
+            if descriptor >= 0:
+                os.close(descriptor)
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            os.waitpid(pid, 0)
+        self.children = []
+
+
+def join(results: list[tuple]) -> dict:
+    """One sheet from its pieces' (start, height, columns), exactly as calamine would have placed the cells."""
+    parts = [(start[0], start[1], height, columns) for start, height, columns in results if start is not None]
+    if not parts:
+        return {"first_row": 1, "first_column": 1, "height": 0, "columns": [], "pieces": len(results)}
+    for (row, _, height, _), (next_row, _, _, _) in zip(parts, parts[1:]):
+        if next_row < row + height:
+            raise NotSplit("the pieces' rows overlap")
+    first_row = parts[0][0]
+    height = parts[-1][0] + parts[-1][2] - first_row
+    first_column = min(column for _, column, _, _ in parts)
+    width = max(column + len(columns) for _, column, _, columns in parts) - first_column
+    if height * width > 2 * sum(part_height * len(columns) for _, _, part_height, columns in parts) + SPARE_CELLS:
+        raise NotSplit("the pieces are too far apart to join")
+    joined = []
+    for index in range(width):
+        numbers, others = array("d"), {}
+        for row, column, part_height, columns in parts:
+            offset = row - first_row
+            if offset > len(numbers):
+                numbers.extend(array("d", [NO_NUMBER]) * (offset - len(numbers)))
+            position = first_column + index - column
+            if 0 <= position < len(columns):
+                piece = columns[position]
+                numbers.extend(piece.numbers)
+                if piece.others:
+                    others.update({at + offset: value for at, value in piece.others.items()} if offset
+                                  else piece.others)
+            else:
+                numbers.extend(array("d", [NO_NUMBER]) * part_height)
+        joined.append(Column(numbers, others))
+    return {"first_row": first_row + 1, "first_column": first_column + 1, "height": height, "columns": joined,
+            "pieces": len(results)}
+
+
+def _plan(path: str, also: list[str], visible_only: bool) -> Optional[tuple[Sheet, bytes, int, int, list[int]]]:
+    """The sheet to split and its cut XML, None when no wanted sheet is big enough; NotSplit if unsafe."""
+    threshold = split_threshold()
+    with zipfile.ZipFile(path) as archive:
+        infos = archive.infolist()
+        big = {info.filename: info for info in infos
+               if info.file_size > threshold and info.filename.startswith("xl/worksheets/")}
+        if not big:
+            return None
+        if len({info.filename for info in infos}) != len(infos):
+            raise NotSplit("duplicate names in the package")
+        if any(info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED) or info.flag_bits & 1
+               for info in infos):
+            raise NotSplit("an encrypted part or an unusual compression")
+        wanted = [sheet for sheet in sheets_of(archive) if sheet.part in big
+                  and (sheet.name in also or not visible_only or sheet.state == "visible")]
+        if not wanted:
+            return None
+        sheet = max(wanted, key=lambda candidate: big[candidate.part].file_size)
+        data = archive.read(big[sheet.part])
+    if len(data) <= threshold:
+        return None
+    try:
+        prefix_end, suffix_start, bounds = cut_points(data, piece_count())
+    except NotSplit as exc:
+        exc.sheet = sheet.name
+        raise
+    return sheet, data, prefix_end, suffix_start, bounds
+
+
+def start(path: str, also: list[str], visible_only: bool) -> Optional[Split]:
+    """Fork the children parsing the biggest wanted sheet's pieces; None when it is small or not clearly safe.
+
+    Call it before calamine parses anything in this process. A Split whose plan was unsafe
+    carries no children and says why (for the record); parse that sheet plainly.
+    """
+    if not hasattr(os, "fork"):
+        return None
+    try:
+        plan = _plan(path, also, visible_only)
+    except NotSplit as exc:
+        return Split(name=getattr(exc, "sheet", ""), why=str(exc))
+    except Exception as exc:  # noqa: BLE001 - anything odd in the package: the plain parse will judge it
+        return Split(name="", why=f"{type(exc).__name__}: {exc}")
+    if plan is None:
+        return None
+    sheet, data, prefix_end, suffix_start, bounds = plan
+    split = Split(name=sheet.name)
+    parent = os.getpid()
+    try:
+        for start_at, end_at in zip(bounds, bounds[1:]):
+            reading, writing = os.pipe()
+            pid = os.fork()
+            if pid == 0:
+                inherited = [reading] + [descriptor for _, descriptor in split.children]
+                _child(writing, inherited, parent, path, sheet, data, prefix_end, suffix_start, start_at, end_at)
+            os.close(writing)
+            split.children.append((pid, reading))
+    except OSError as exc:
+        split.abandon()
+        return Split(name=sheet.name, why=f"cannot start the pieces: {exc}")
+    return split
+
+
+def _child(writing: int, inherited: list[int], parent: int, path: str, sheet: Sheet, data: bytes,
+           prefix_end: int, suffix_start: int, start_at: int, end_at: int) -> None:
+    """The body of a forked child: parse one piece, send the outcome, never return."""
+    code = 1
+    try:
+        for descriptor in inherited:      # read ends held here would keep a pipe open after the worker died
+            os.close(descriptor)
+        _die_with_parent(parent)
+        try:
+            outcome = ("ok", parse_piece(path, sheet.name, sheet.part, data, prefix_end, suffix_start,
+                                         start_at, end_at))
+        except NotSplit as exc:
+            outcome = ("not split", str(exc))
+        except BaseException as exc:  # noqa: BLE001 - calamine's errors and panics: the plain parse reports them
+            outcome = ("not split", f"a piece failed: {type(exc).__name__}")
+        with os.fdopen(writing, "wb") as pipe:
+            pipe.write(pickle.dumps(outcome, protocol=pickle.HIGHEST_PROTOCOL))
+        code = 0
+    finally:
+        os._exit(code)
