@@ -147,7 +147,7 @@ def check_piece(data: bytes, start: int, end: int) -> None:
     """Refuse a piece whose rows calamine might read differently on their own."""
     # A rare byte first: a one-byte search runs at memchr speed, a two-byte one starting with '<' does not.
     for rare, needle, why in ((b"!", b"<!", "a comment or CDATA"), (b"?", b"<?", "a processing instruction"),
-                              (b"D", b"sheetData", "a second sheetData"), (b":", b":row", "a prefixed row tag")):
+                              (b"sheetData", b"sheetData", "a second sheetData"), (b":", b":row", "a prefixed row tag")):
         if data.find(rare, start, end) >= 0 and data.find(needle, start, end) >= 0:
             raise NotSplit(f"{why} inside the sheet data")
     if data.count(b"<row", start, end) != data.count(ROW_TAG, start, end):
