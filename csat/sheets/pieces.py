@@ -270,9 +270,9 @@ class Split:
                 os.close(descriptor)
             try:
                 os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
+                os.waitpid(pid, 0)
+            except (ProcessLookupError, ChildProcessError):
                 pass
-            os.waitpid(pid, 0)
         self.children = []
 
 
@@ -363,13 +363,18 @@ def start(path: str, also: list[str], visible_only: bool) -> Optional[Split]:
     try:
         for start_at, end_at in zip(bounds, bounds[1:]):
             reading, writing = os.pipe()
-            pid = os.fork()
+            try:
+                pid = os.fork()
+            except OSError:
+                os.close(reading)
+                os.close(writing)
+                raise
             if pid == 0:
                 inherited = [reading] + [descriptor for _, descriptor in split.children]
                 _child(writing, inherited, parent, path, sheet, data, prefix_end, suffix_start, start_at, end_at)
             os.close(writing)
             split.children.append((pid, reading))
-    except OSError as exc:
+    except OSError as exc:   # no more processes or descriptors: parse plainly
         split.abandon()
         return Split(name=sheet.name, why=f"cannot start the pieces: {exc}")
     return split
