@@ -436,3 +436,49 @@ def test_random_grids_split_exactly(cells, pieces, write_only):
             assert how["why"] == "too few rows to cut" or rows < 2, how
         else:
             assert how["why"] is None and 2 <= how["pieces"] <= pieces
+
+
+def process_states() -> dict[int, tuple[str, int]]:
+    """pid -> (state, parent pid) of every process, from /proc."""
+    states = {}
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{entry}/stat") as handle:
+                state, parent = handle.read().rpartition(")")[2].split()[:2]
+        except (OSError, ValueError):
+            continue
+        states[int(entry)] = (state, int(parent))
+    return states
+
+
+def live_children(parent: int) -> list[int]:
+    return [pid for pid, (state, of) in process_states().items() if of == parent and state != "Z"]
+
+
+def test_pieces_die_with_a_worker_that_is_stopped(tmp_path, monkeypatch):
+    """The reader kills the worker when the guard refuses its file: the pieces' processes go too, at once."""
+    import time
+
+    source = openpyxl_book(tmp_path / "source.xlsx", {(1, 1): "customer"})
+    rows = b"".join(b'<row r="%d"><c r="A%d" t="n"><v>%d</v></c><c r="B%d" t="n"><v>%d.5</v></c></row>'
+                    % (row, row, row, row, row) for row in range(1, 500_001))          # seconds of parsing
+    big = rewrite_sheet(source, tmp_path / "big.xlsx", lambda xml: re.sub(
+        rb"<sheetData>.*</sheetData>", lambda _: b"<sheetData>" + rows + b"</sheetData>", xml, flags=re.S))
+    monkeypatch.setenv("CSAT_SPLIT_MIN_BYTES", "1")
+    reader = WorkbookReader([big])
+    [worker] = live_children(os.getpid())
+    deadline = time.monotonic() + 20
+    while len(pieces := live_children(worker)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.002)
+    assert len(pieces) == 2
+    reader.drop([big])
+    stopped = time.monotonic()
+
+    def alive() -> list[int]:
+        states = process_states()
+        return [pid for pid in pieces if pid in states and states[pid][0] != "Z"]
+
+    while alive() and time.monotonic() < stopped + 0.5:
+        time.sleep(0.005)
+    assert not alive()                              # killed with the worker, not when their parse ends
+    reader.close()
