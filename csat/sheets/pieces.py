@@ -36,7 +36,6 @@ import pickle
 import posixpath
 import signal
 import struct
-import tempfile
 import zipfile
 import zlib
 from array import array
@@ -176,6 +175,8 @@ def parse_piece(path: str, name: str, part: str, data: bytes, prefix_end: int, s
     The rows as calamine gave them go into `keep`: a child sends its columns first and
     exits without spending time freeing a million objects.
     """
+    import tempfile
+
     from python_calamine import CalamineWorkbook
 
     check_piece(data, start, end)
