@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import secrets
+import zipfile
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -174,6 +175,17 @@ def write_sheet_xlsx(path: Path, header: list[Any], rows: list[list[Any]], title
         sheet.append(row)
     workbook.save(path)
     return path
+
+
+def rewrite_sheet(source: Path, target: Path, change) -> Path:
+    """Copy an xlsx, passing the first worksheet's XML through change(bytes) -> bytes."""
+    with zipfile.ZipFile(source) as original, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as copy:
+        for info in original.infolist():
+            data = original.read(info.filename)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                data = change(data)
+            copy.writestr(info, data)
+    return target
 
 
 def write_sheet_csv(path: Path, header: list[Any], rows: list[list[Any]], encoding: str = "utf-8-sig") -> Path:

@@ -8,23 +8,12 @@ import pytest
 from csat.importer.run import run_import
 from csat.sheets.guard import Limits, UnsafeFile, check_xlsx
 from csat.sheets.read import WorkbookReader
-from import_fixtures import count_rows, import_customers, write_sheet_xlsx
+from import_fixtures import count_rows, import_customers, rewrite_sheet, write_sheet_xlsx
 
 
 @pytest.fixture
 def customers(store, customers_csv):
     import_customers(store, customers_csv)
-
-
-def rewrite_sheet(source: Path, target: Path, change) -> Path:
-    """Copy an xlsx, passing the first worksheet's XML through change(bytes) -> bytes."""
-    with zipfile.ZipFile(source) as original, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as copy:
-        for info in original.infolist():
-            data = original.read(info.filename)
-            if info.filename == "xl/worksheets/sheet1.xml":
-                data = change(data)
-            copy.writestr(info, data)
-    return target
 
 
 def refused(cli, path: Path, **settings: str) -> str:

@@ -28,7 +28,7 @@ from csat.sheets.guard import Limits
 from csat.sheets.read import WorkbookReader
 from csat.sheets.worker import HEADER
 from import_fixtures import (import_customers, make_filled_form, open_round_with_invitations,
-                             resave_like_libreoffice, stored_answers)
+                             resave_like_libreoffice, rewrite_sheet, stored_answers)
 
 PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent)
 NEVER = str(10 ** 12)
@@ -115,14 +115,6 @@ def openpyxl_book(path: Path, cells: dict[tuple[int, int], object], write_only: 
             sheet.cell(row=row, column=column, value=value)
     workbook.save(path)
     return path
-
-
-def rewrite_sheet(source: Path, target: Path, change) -> Path:
-    with zipfile.ZipFile(source) as original, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as copy:
-        for info in original.infolist():
-            data = original.read(info.filename)
-            copy.writestr(info, change(data) if info.filename == SHEET_PART else data)
-    return target
 
 
 MIXED = {(1, 1): "customer", (1, 2): "quality", (1, 3): "when", (1, 4): "ok", (1, 5): "comment"}
