@@ -15,11 +15,14 @@ unchanged, stores nothing early at all.
 
 from __future__ import annotations
 
+import sys
 import threading
 from typing import Optional
 
 from csat.importer.answer_rows import store_on_sqlite
 from csat.importer.answers import AnswerBlock
+
+SWITCH_INTERVAL = 0.0002   # seconds
 
 
 class EarlyAnswers:
@@ -55,6 +58,10 @@ class EarlyAnswers:
         rows = list(range(len(block.scores)))
         self._thread = threading.Thread(target=self._store, args=(block, rows), name="csat-early-answers",
                                         daemon=True)
+        # The thread needs the GIL only briefly between statements, but by default waits up to
+        # 5 ms for the busy main thread to hand it over each time: ask for quicker hand-overs.
+        self._switch_interval = sys.getswitchinterval()
+        sys.setswitchinterval(SWITCH_INTERVAL)
         self._thread.start()
 
     def _store(self, block: AnswerBlock, rows: list[int]) -> None:
@@ -68,6 +75,7 @@ class EarlyAnswers:
         if self._thread is not None:
             self._thread.join()
             self._thread = None
+            sys.setswitchinterval(self._switch_interval)
         if self._error is not None:
             error, self._error = self._error, None
             raise error
