@@ -1,7 +1,9 @@
 """Importing survey answers: returned forms, consolidated sheets and manual entry.
 
-Readers (forms.py, sheets.py, responses.py) turn what they read into
-validated candidates (validate.py) checked against the store (context.py);
-run.py orchestrates a file import and write.py stores a plan in one
-transaction. Nothing is written unless every file is free of problems.
+Readers (forms.py, sheets.py with sheet_rows.py, responses.py) turn what they
+read into validated candidates (validate.py) whose answers travel as blocks
+(answers.py), checked against the store (context.py); run.py orchestrates a
+file import, write.py stores a plan in one transaction (answers through
+answer_rows.py, a new round's answers possibly early, see early.py). Nothing
+is kept unless every file is free of problems.
 """
