@@ -122,3 +122,13 @@ def test_binary_junk_with_a_csv_name(workspace, tmp_path, cli):
     junk = tmp_path / "junk.csv"
     junk.write_bytes(bytes(range(256)) * 10)
     assert "junk.csv: not a text file (it contains NUL bytes); save the sheet as CSV UTF-8" in refused(cli, junk)
+
+
+@pytest.mark.parametrize("cell", [b'<c r="A1048577" t="n"><v>2</v></c>',     # deeper than any row tag says
+                                  b'<c r="a1048577" t="n"><v>2</v></c>'])    # and in lower case
+def test_a_cell_deeper_than_its_row_tag_is_refused(tmp_path, cell):
+    source = write_sheet_xlsx(tmp_path / "source.xlsx", ["customer", "quality"], [["C-001", 90]])
+    deep = rewrite_sheet(source, tmp_path / "deep.xlsx", lambda xml: xml.replace(
+        b"</sheetData>", b'<row r="3">' + cell + b"</row></sheetData>"))
+    with pytest.raises(UnsafeFile, match="cells span 1,048,577 rows"):
+        check_xlsx(deep)

@@ -29,18 +29,18 @@ _ROW_TAG = re.compile(rb'<row r="([0-9]+)"')
 _ODD_SPELLING = re.compile(rb"[\t\n\r]r[ \t\n\r]*=|r[ \t\n\r]+=|r=[ \t\n\r]*'|r=[\t\n\r]")
 _ODD_BYTES = (b"\t", b"\n", b"\r", b"'")
 _CHUNK = 1 << 20
-# A cell ref past column Z or not in upper case (possessive: "A1" never backtracks into a match).
-_WIDE_OR_ODD_REF = re.compile(rb' r="[A-Z]?+[^0-9]')
 _ENTITY = re.compile(rb"<!(?:DOCTYPE|ENTITY)", re.IGNORECASE)
-_deep_patterns: dict[int, re.Pattern] = {}
+_odd_ref_patterns: dict[int, re.Pattern] = {}
 
 
-def _deep_ref(digits: int) -> re.Pattern:
-    """A cell ref whose row number has more digits than the row tags show."""
-    pattern = _deep_patterns.get(digits)
+def _odd_ref(digits: int) -> re.Pattern:
+    """A cell ref past column Z or not in upper case, or whose row number has more digits than the
+    row tags show. One pattern, so the scan visits each of a big sheet's million refs once
+    (possessive: "A1" never backtracks into a match)."""
+    pattern = _odd_ref_patterns.get(digits)
     if pattern is None:
-        pattern = re.compile(rb' r="[A-Z][0-9]{%d}' % (digits + 1))
-        _deep_patterns[digits] = pattern
+        pattern = re.compile(rb' r="(?:[A-Z]?+[^0-9]|[A-Z][0-9]{%d})' % (digits + 1))
+        _odd_ref_patterns[digits] = pattern
     return pattern
 
 
@@ -138,7 +138,7 @@ def _scan_part(archive: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path, budg
                 tags = _ROW_TAG.findall(window)
                 if tags:
                     digits = max(digits, max(map(len, tags)))
-                needs_exact = bool(_WIDE_OR_ODD_REF.search(window) or _deep_ref(digits).search(window)) or (
+                needs_exact = bool(_odd_ref(digits).search(window)) or (
                     any(odd in window for odd in _ODD_BYTES) and bool(_ODD_SPELLING.search(window))
                 )
             tail = chunk[-256:]
