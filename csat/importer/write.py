@@ -88,14 +88,16 @@ def _early_id(candidate: Candidate) -> Optional[int]:
     return None if ids is None else ids[candidate.block_row]
 
 
-def _assign_ids(connection, candidates: list[Candidate], early) -> list[int]:
-    """Response ids for new candidates: the one reserved early for their answers, else a fresh one."""
+def _assign_ids(connection, candidates: list[Candidate], early) -> tuple[list[int], list[bool]]:
+    """Response ids for new candidates (the one reserved early for their answers, else a fresh one),
+    and whether each one's answers were stored early."""
     ids = [_early_id(candidate) for candidate in candidates]
+    stored = [response_id is not None for response_id in ids]
     fresh = ids.count(None)
     if fresh:
         reserved = iter(_reserve_ids(connection, fresh, after=early.next_id if early is not None else None))
         ids = [next(reserved) if response_id is None else response_id for response_id in ids]
-    return ids
+    return ids, stored
 
 
 def write_plan(session, context: Context, plan: Plan, due_days: int = 30, early=None) -> WriteResult:
@@ -116,7 +118,7 @@ def write_plan(session, context: Context, plan: Plan, due_days: int = 30, early=
     as_date = _binder(connection, Date())
     if early is not None:
         early.join()
-    ids = _assign_ids(connection, plan.new, early)
+    ids, stored = _assign_ids(connection, plan.new, early)
     rounds = {period: info.round_id for period, info in context.rounds.items()}
 
     _insert_responses(connection, [(response_id, rounds[c.period], c) for response_id, c in zip(ids, plan.new)],
@@ -138,11 +140,10 @@ def write_plan(session, context: Context, plan: Plan, due_days: int = 30, early=
     pairs = list(zip(ids, plan.new)) + [(existing.response_id, candidate) for candidate, existing in plan.replaced]
     if early is not None:
         early.drop_unused(connection, used=set(ids))
-    stored_early = [(response_id, candidate) for response_id, candidate in pairs
-                    if response_id == _early_id(candidate)]
-    result.answers_stored = sum(candidate.answer_count for _, candidate in stored_early) + _insert_answers(
-        connection, [(response_id, candidate) for response_id, candidate in pairs
-                     if response_id != _early_id(candidate)])
+    to_store = [pair for pair, early_stored in zip(zip(ids, plan.new), stored) if not early_stored]
+    to_store += [(existing.response_id, candidate) for candidate, existing in plan.replaced]
+    _insert_answers(connection, to_store)
+    result.answers_stored = plan.answers          # every item of every new or replaced response, early or now
     _mark_invitations(connection, context, [candidate for _, candidate in pairs], stamp)
     _audit_new(connection, context, list(zip(ids, plan.new)))
     for candidate, existing in plan.replaced:
@@ -247,6 +248,8 @@ def _mark_invitations(connection, context: Context, candidates: list[Candidate],
     marked = []
     invitations = {period: context.round_for(period).invitations
                    for period in {candidate.period for candidate in candidates}}
+    if not any(invitations.values()):
+        return                                # nobody was invited (answers taken by phone or a sheet)
     for candidate in candidates:
         invitation = invitations[candidate.period].get(candidate.customer_id)
         if invitation is not None and not invitation[2]:
