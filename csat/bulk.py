@@ -3,7 +3,7 @@
 A one-row INSERT per record costs more in per-statement overhead than in
 SQLite's own work, and SQLAlchemy's insert() with dictionaries costs more
 again; a statement that carries a few hundred rows, executed many times, is
-the fastest portable path (the importer's answers, the audit trail's entries).
+the fastest portable path (the importer's responses, the audit trail's entries).
 """
 
 from __future__ import annotations
@@ -20,10 +20,9 @@ def placeholder(connection) -> str:
 
 
 def insert_rows(connection, table: str, columns: Sequence[str], rows: Iterable[tuple],
-                literal_tail: Sequence[str] = (), same: Optional[dict[str, Any]] = None) -> int:
+                same: Optional[dict[str, Any]] = None) -> int:
     """Insert tuples with multi-row VALUES statements through executemany; returns the row count.
 
-    Columns named in literal_tail are set to '' in the statement itself rather than bound.
     Values in `same` (column -> value) are the same for every row: SQLite binds them once
     per statement as numbered parameters that every row refers to; other databases get
     them appended to each row.
@@ -34,20 +33,20 @@ def insert_rows(connection, table: str, columns: Sequence[str], rows: Iterable[t
     if same and not numbered:
         rows = (tuple(row) + shared for row in rows)
         columns, same = [*columns, *same], {}
-    names = [*columns, *same, *literal_tail]
+    names = [*columns, *same]
     width = len(columns)
     per_statement = max(1, (MAX_PARAMETERS - len(same)) // width)
 
     def statement(count: int) -> str:
         if numbered:
             first = len(same) + 1
-            tail = [f"?{number}" for number in range(1, len(same) + 1)] + ["''"] * len(literal_tail)
+            tail = [f"?{number}" for number in range(1, len(same) + 1)]
             values = ", ".join(
                 "(" + ", ".join([f"?{first + row * width + column}" for column in range(width)] + tail) + ")"
                 for row in range(count))
         else:
             mark = placeholder(connection)
-            values = ", ".join(["(" + ", ".join([mark] * width + ["''"] * len(literal_tail)) + ")"] * count)
+            values = ", ".join(["(" + ", ".join([mark] * width) + ")"] * count)
         return f"INSERT INTO {table} ({', '.join(names)}) VALUES {values}"
 
     full_sql = statement(per_statement)
