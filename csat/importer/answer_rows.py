@@ -98,3 +98,12 @@ def _extras(block: AnswerBlock, rows, response_ids) -> list[tuple]:
                 not_applicable, raw, note = block.extras[(row, column)]
                 updates.append((not_applicable, raw, note, int(response_id), block.item_ids[column]))
     return updates
+
+
+def delete_answers(connection, response_ids: list[int]) -> None:
+    """Delete the answers of these responses (replaced ones, or rows stored early that did not become new)."""
+    mark = placeholder(connection)
+    for start in range(0, len(response_ids), 500):
+        chunk = response_ids[start:start + 500]
+        connection.exec_driver_sql(f"DELETE FROM answer WHERE response_id IN ({', '.join([mark] * len(chunk))})",
+                                   tuple(chunk))

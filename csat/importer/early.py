@@ -19,8 +19,9 @@ import sys
 import threading
 from typing import Optional
 
-from csat.importer.answer_rows import store_on_sqlite
+from csat.importer.answer_rows import delete_answers, store_on_sqlite
 from csat.importer.answers import AnswerBlock
+from csat.importer.write import first_free_response_id
 
 SWITCH_INTERVAL = 0.0002   # seconds
 
@@ -35,8 +36,8 @@ class EarlyAnswers:
         self.blocks: list[AnswerBlock] = []
         self._thread: Optional[threading.Thread] = None
         self._error: Optional[BaseException] = None
-        self._first_free = lambda: connection.exec_driver_sql(
-            "SELECT coalesce(max(id), 0) + 1 FROM response").scalar()
+        self._connection = connection
+        self._switch_interval = sys.getswitchinterval()
 
     @classmethod
     def for_session(cls, session, context, dry_run: bool) -> Optional["EarlyAnswers"]:
@@ -51,7 +52,7 @@ class EarlyAnswers:
             return
         self.join()
         if self.next_id is None:
-            self.next_id = self._first_free()
+            self.next_id = first_free_response_id(self._connection)
         block.response_ids = list(range(self.next_id, self.next_id + len(block.scores)))
         self.next_id += len(block.scores)
         self.blocks.append(block)
@@ -85,7 +86,4 @@ class EarlyAnswers:
         self.join()
         unused = [response_id for block in self.blocks for response_id in block.response_ids
                   if response_id not in used]
-        for start in range(0, len(unused), 500):
-            chunk = unused[start:start + 500]
-            connection.exec_driver_sql(f"DELETE FROM answer WHERE response_id IN ({', '.join(['?'] * len(chunk))})",
-                                       tuple(chunk))
+        delete_answers(connection, unused)

@@ -1,7 +1,8 @@
 """Storing a validated plan: one transaction, bulk statements, an audit entry per source.
 
-Answers go in with multi-row INSERT ... VALUES statements run through
-executemany on the Core connection of the caller's session: a million answers
+Responses go in with multi-row INSERT ... VALUES statements run through
+executemany (csat.bulk), answers a block at a time (answer_rows.py), some of
+them already while the import was being checked (early.py): a million answers
 as a million ORM objects (or a million one-row statements) would cost many
 times the time it takes to read the workbook. Response ids are reserved up
 front (under SQLite's write lock the next ids are max(id)+1; PostgreSQL hands
@@ -17,7 +18,7 @@ from pathlib import Path
 from typing import Any, Iterable, Optional
 
 from csat.bulk import insert_rows, placeholder
-from csat.importer.answer_rows import insert_block
+from csat.importer.answer_rows import delete_answers, insert_block
 from csat.importer.answers import AnswerBlock
 from csat.importer.context import Candidate, Context, Plan
 
@@ -34,6 +35,11 @@ def _binder(connection, sa_type) -> Any:
     return processor or (lambda value: value)
 
 
+def first_free_response_id(connection) -> int:
+    """SQLite: the next response id, max(id) + 1 (safe while the transaction holds the write lock)."""
+    return connection.exec_driver_sql("SELECT coalesce(max(id), 0) + 1 FROM response").scalar()
+
+
 def _reserve_ids(connection, count: int, after: Optional[int] = None) -> list[int]:
     """Ids for `count` new responses, safe because the transaction holds the write lock (SQLite).
 
@@ -42,8 +48,7 @@ def _reserve_ids(connection, count: int, after: Optional[int] = None) -> list[in
     if count == 0:
         return []
     if connection.dialect.name == "sqlite":
-        start = connection.exec_driver_sql("SELECT coalesce(max(id), 0) FROM response").scalar() + 1
-        start = max(start, after or 0)
+        start = max(first_free_response_id(connection), after or 0)
         return list(range(start, start + count))
     return list(connection.exec_driver_sql(
         "SELECT nextval(pg_get_serial_sequence('response', 'id')) FROM generate_series(1, %s)", (count,)).scalars())
@@ -132,10 +137,7 @@ def write_plan(session, context: Context, plan: Plan, due_days: int = 30, early=
             "source_file = {0}, content_hash = {0}, updated_at = {0} WHERE id = {0}".format(placeholder(connection)),
             (candidate.title, as_date(candidate.answered_on) if candidate.answered_on else None, candidate.comment,
              candidate.source, candidate.source_file, candidate.content_hash, stamp, existing.response_id))
-    for start in range(0, len(replaced_ids), 500):
-        chunk = replaced_ids[start:start + 500]
-        marks = ", ".join([placeholder(connection)] * len(chunk))
-        connection.exec_driver_sql(f"DELETE FROM answer WHERE response_id IN ({marks})", tuple(chunk))
+    delete_answers(connection, replaced_ids)
 
     pairs = list(zip(ids, plan.new)) + [(existing.response_id, candidate) for candidate, existing in plan.replaced]
     if early is not None:
