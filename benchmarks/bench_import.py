@@ -53,9 +53,9 @@ def build_workspace(folder: Path, rows: int) -> Path:
     """A workspace with a 10-item template and `rows` customers, inserted in bulk."""
     import sqlite3
 
-    from csat import items
     from csat.config import Workspace
-    from csat.store import dispose_engines, open_store
+    from csat.registry import items
+    from csat.store.engine import dispose_engines, open_store
     from csat.workspace import create
 
     create(folder, company="Bench Co.")

@@ -42,11 +42,11 @@ def build_store(folder: Path, answers: int = 1_000_000, seed: int = 7) -> Path:
     """A workspace whose store holds `answers` answers over 20 items and 4 rounds; returns the db file."""
     from datetime import date
 
-    from csat import items
     from csat.config import Workspace
     from csat.periods import Half
-    from csat.rounds import open_round
-    from csat.store import dispose_engines, open_store
+    from csat.registry import items
+    from csat.store.engine import dispose_engines, open_store
+    from csat.survey.rounds import open_round
     from csat.workspace import create
 
     create(folder, company="Benchmark Co.")

@@ -60,8 +60,8 @@ def _workspace(folder: Path, count: int, port: int):
     from sqlalchemy import insert
 
     from csat.config import Workspace, config_set
-    from csat.models import Customer
-    from csat.store import open_store
+    from csat.store.engine import open_store
+    from csat.store.models import Customer
     from csat.workspace import create
 
     create(folder, company="Bench Precision Co.", lang="en")
@@ -90,8 +90,9 @@ def _baseline(port: int, count: int, size: int) -> float:
 
 
 def main(count: int = 2000) -> float:
-    from csat import rounds, survey
-    from csat.store import dispose_engines
+    from csat.store.engine import dispose_engines
+    from csat.survey import rounds
+    from csat.survey import send as survey
 
     os.environ.pop("CSAT_SECRET", None)
     with tempfile.TemporaryDirectory(prefix="csat-bench-send-") as folder, sink() as port:

@@ -28,11 +28,14 @@ def examples_folder() -> Path:
 
 def run_demo(folder: Path | None = None, lang: str = "en", progress: Callable[[str], None] = lambda line: None) -> Path:
     """Build the sample workspace in `folder` (default: a new temporary folder); returns its root."""
-    from csat import capa, customers, feedback_import, survey
+    from csat.capa import records as capa
     from csat.config import Workspace
+    from csat.feedback import intake as feedback_import
     from csat.importer.run import run_import
+    from csat.registry import customers
     from csat.reports.survey import build
-    from csat.store import open_store
+    from csat.store.engine import open_store
+    from csat.survey import send as survey
     from csat.workspace import create
 
     examples = examples_folder()

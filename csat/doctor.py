@@ -36,7 +36,7 @@ def _secret(workspace) -> Check:
 
 def _store(workspace) -> Check:
     from csat.errors import CsatError
-    from csat.store import open_store
+    from csat.store.engine import open_store
 
     try:
         store = open_store(workspace)
@@ -56,7 +56,7 @@ def _spreadsheets() -> Check:
 
 def _sender(workspace) -> Check:
     from csat.errors import ConfigError
-    from csat.mailer import sender_address
+    from csat.mail.transport import sender_address
 
     try:
         sender = sender_address(workspace.settings)
@@ -70,7 +70,7 @@ def _sender(workspace) -> Check:
 
 def _transport(workspace) -> Check:
     from csat.errors import CsatError
-    from csat.mailer import SendError, SmtpTransport, transport_for
+    from csat.mail.transport import SendError, SmtpTransport, transport_for
 
     try:
         transport = transport_for(workspace)
@@ -99,7 +99,7 @@ def run_checks(workspace) -> list[Check]:
 
 def send_test(workspace, recipient: str) -> str:
     """Send one short message to `recipient` the way survey mail goes; returns its Message-ID."""
-    from csat.mailer import address, build_message, sender_address, transport_for
+    from csat.mail.transport import address, build_message, sender_address, transport_for
 
     settings = workspace.settings
     message = build_message(

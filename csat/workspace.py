@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from csat.config import Workspace, init_workspace
-from csat.store import describe_url, ensure_writable_sqlite, open_store, upgrade
+from csat.store.engine import describe_url, ensure_writable_sqlite, open_store, upgrade
 
 
 @dataclass
@@ -19,7 +19,7 @@ class Created:
 
 def create(folder: Path, company: str = "Our Company", lang: str = "en") -> Created:
     """Make a ready-to-use workspace; the store is migrated to head and holds the default items."""
-    from csat import items
+    from csat.registry import items
 
     root = init_workspace(folder, company=company, lang=lang)
     opened = Workspace.open(root)

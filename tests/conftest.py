@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from csat.cli import app
 from csat.config import Workspace
-from csat.store import dispose_engines, open_store
+from csat.store.engine import dispose_engines, open_store
 from csat.workspace import create
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"

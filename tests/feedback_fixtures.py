@@ -18,7 +18,7 @@ FEEDBACK_LOG = EXAMPLES / "feedback-log.csv"
 
 
 def load_customers(store, workspace) -> None:
-    from csat import customers
+    from csat.registry import customers
 
     with store.session() as session:
         customers.import_file(session, EXAMPLES / "customers.csv", default_language="en")
@@ -32,7 +32,7 @@ def with_customers(workspace, store):
 
 @pytest.fixture
 def with_log(workspace, with_customers):
-    from csat.feedback_import import import_file
+    from csat.feedback.intake import import_file
 
     with with_customers.session() as session:
         result = import_file(session, workspace.settings, FEEDBACK_LOG)
@@ -42,7 +42,7 @@ def with_log(workspace, with_customers):
 
 def open_survey_round(store, period: str = "2024H1"):
     from csat.periods import Half
-    from csat.rounds import open_round
+    from csat.survey.rounds import open_round
 
     with store.session() as session:
         return open_round(session, Half.parse(period), today=date(2024, 6, 1))

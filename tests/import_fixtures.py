@@ -33,7 +33,7 @@ class FormLayout:
 
 
 def import_customers(store, customers_csv: Path) -> None:
-    from csat import customers
+    from csat.registry import customers
 
     with store.session() as session:
         customers.import_file(session, customers_csv)
@@ -43,9 +43,9 @@ def open_round_with_invitations(store, period: str = "2024H1", codes: Optional[l
     """Open a round and invite customers (all active ones by default); returns code -> token."""
     from sqlmodel import select
 
-    from csat.models import Customer, Invitation
     from csat.periods import Half
-    from csat.rounds import open_round
+    from csat.store.models import Customer, Invitation
+    from csat.survey.rounds import open_round
 
     tokens = {}
     with store.session() as session:
@@ -63,7 +63,7 @@ def open_round_with_invitations(store, period: str = "2024H1", codes: Optional[l
 
 def round_layout(store, period: str, code: str, token: str) -> FormLayout:
     """Where a form for this round puts each answer, and its (unsigned) identity."""
-    from csat.rounds import get_round, round_items
+    from csat.survey.rounds import get_round, round_items
 
     with store.read_session() as session:
         round_ = get_round(session, period)
@@ -201,7 +201,7 @@ def stored_answers(store, period: str) -> dict[tuple[str, str], dict[str, tuple]
     """(customer code, respondent) -> {item code: (score, not_applicable, raw, comment)} for a round."""
     from sqlmodel import select
 
-    from csat.models import Answer, Customer, Item, Response, SurveyRound
+    from csat.store.models import Answer, Customer, Item, Response, SurveyRound
 
     result: dict[tuple[str, str], dict[str, tuple]] = {}
     with store.read_session() as session:

@@ -80,7 +80,7 @@ def postgres_url(postgres_server):
     with psycopg.connect(admin, autocommit=True) as connection:
         connection.execute(f'CREATE DATABASE "{name}"')
     yield f"{postgres_server}/{name}"
-    from csat.store import dispose_engines
+    from csat.store.engine import dispose_engines
 
     dispose_engines()
     with psycopg.connect(admin, autocommit=True) as connection:

@@ -94,9 +94,9 @@ def seed(store, plan: dict[str, list[dict[str, Any]]], customers=CUSTOMERS, invi
     """
     from sqlmodel import select
 
-    from csat.models import Answer, Customer, Invitation, Item, Response
     from csat.periods import Half
-    from csat.rounds import open_round
+    from csat.store.models import Answer, Customer, Invitation, Item, Response
+    from csat.survey.rounds import open_round
 
     round_ids = {}
     with store.session() as session:
@@ -138,7 +138,7 @@ def standard(store) -> dict[str, int]:
 
 def load_items(store, specs) -> None:
     """Replace the template with the given ItemSpecs (before any round is opened)."""
-    from csat import items
+    from csat.registry import items
 
     with store.session() as session:
         items.load_template(session, specs, replace=True)

@@ -9,11 +9,11 @@ import pytest
 from feedback_fixtures import open_survey_round, with_customers, with_log  # noqa: F401
 from sqlmodel import select
 
-from csat import capa as capas
-from csat import feedback
-from csat.auditlog import entries
+from csat.capa import records as capas
 from csat.errors import Conflict, CsatError, NotFound
-from csat.models import AuditLog, Capa
+from csat.feedback import log as feedback
+from csat.store.auditlog import entries
+from csat.store.models import AuditLog, Capa
 
 TODAY = date(2024, 10, 8)
 

@@ -7,9 +7,9 @@ import pytest
 from feedback_fixtures import open_survey_round, with_customers, with_log  # noqa: F401
 from openpyxl import load_workbook
 
-from csat import capa as capas
+from csat.capa import records as capas
+from csat.capa.form import write_form
 from csat.errors import CsatError
-from csat.forms.capa import write_form
 
 
 class Cells(HTMLParser):

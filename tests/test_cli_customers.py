@@ -1,7 +1,7 @@
 import json
 
-from csat import customers
-from csat.auditlog import entries
+from csat.registry import customers
+from csat.store.auditlog import entries
 
 
 def test_add_list_json(workspace, cli):

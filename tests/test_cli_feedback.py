@@ -9,9 +9,8 @@ import sys
 import time
 
 import pytest
-from feedback_fixtures import FEEDBACK_LOG, EXAMPLES
+from feedback_fixtures import EXAMPLES, FEEDBACK_LOG
 from openpyxl import load_workbook
-
 
 LIST_KEYS = {"id", "customer", "kind", "complaint", "channel", "received", "status", "replied_at", "capa"}
 SUMMARY_KEYS = {"quarter", "total", "complaints", "by_kind", "by_channel", "by_customer", "by_dept", "open", "overdue",
@@ -148,9 +147,10 @@ def test_import_and_summary(loaded, workspace, tmp_path):
     assert running.exit_code == 0 and "has not ended, so it is not marked as summarised yet" in running.stderr
     future = cli("feedback", "summary", "--quarter", "2999Q1")
     assert future.exit_code == 1 and "has not started yet" in future.stderr
-    from csat.store import open_store
-    from csat.models import QuarterSummary
     from sqlmodel import select
+
+    from csat.store.engine import open_store
+    from csat.store.models import QuarterSummary
 
     with open_store(workspace).read_session() as session:
         assert [row.quarter for row in session.exec(select(QuarterSummary)).all()] == ["2024Q3"]

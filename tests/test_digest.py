@@ -2,10 +2,10 @@
 
 from datetime import date, datetime
 
-from csat.digest import summary_lines, survey_lines
-from csat.models import AuditLog, Customer, Invitation, QuarterSummary
 from csat.periods import Half
-from csat.rounds import open_round
+from csat.store.models import AuditLog, Customer, Invitation, QuarterSummary
+from csat.survey.digest import summary_lines, survey_lines
+from csat.survey.rounds import open_round
 
 
 def _round_with_invitations(session, period, sent_on, answered=0, invited=4, due=None):
@@ -66,8 +66,9 @@ def test_quarter_summary_due_only_after_workspace_started(workspace, store):
 
 
 def test_complaint_and_capa_lines(workspace, store):
-    from csat import capa, feedback
-    from csat.digest import collect
+    from csat.capa import records as capa
+    from csat.feedback import log as feedback
+    from csat.survey.digest import collect
 
     settings = workspace.settings
     with store.session() as session:

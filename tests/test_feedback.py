@@ -3,14 +3,14 @@
 from datetime import date, datetime
 
 import pytest
-from sqlmodel import select
 from feedback_fixtures import with_customers, with_log  # noqa: F401
+from sqlmodel import select
 
-from csat import feedback
-from csat.auditlog import entries
 from csat.errors import Conflict, CsatError, NotFound
-from csat.models import Feedback
+from csat.feedback import log as feedback
 from csat.periods import Quarter
+from csat.store.auditlog import entries
+from csat.store.models import Feedback
 
 NOW = datetime(2024, 10, 10, 12, 0)
 

@@ -7,10 +7,10 @@ from feedback_fixtures import FEEDBACK_LOG, with_customers, with_log  # noqa: F4
 from openpyxl import Workbook
 from sqlmodel import select
 
-from csat import customers
 from csat.errors import CsatError, ValidationFailed
-from csat.feedback_import import import_file
-from csat.models import Feedback
+from csat.feedback.intake import import_file
+from csat.registry import customers
+from csat.store.models import Feedback
 
 NOW = datetime(2025, 1, 10, 12, 0)
 

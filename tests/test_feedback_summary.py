@@ -6,8 +6,8 @@ import pytest
 from feedback_fixtures import with_customers, with_log  # noqa: F401
 from openpyxl import load_workbook
 
-from csat import feedback_summary as summaries
 from csat.errors import CsatError
+from csat.feedback import summary as summaries
 from csat.periods import Quarter
 
 # Made on Saturday 5 Oct 2024: entries 8 and 13 have had no reply past their deadline

@@ -7,13 +7,13 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from import_fixtures import count_rows, stored_answers, write_sheet_xlsx
 
-from csat.auditlog import entries
 from csat.importer.answers import AnswerBlock
 from csat.importer.run import run_import
 from csat.importer.write import id_ranges
 from csat.sheets.columns import columns_of, rows_of
-from import_fixtures import count_rows, stored_answers, write_sheet_xlsx
+from csat.store.auditlog import entries
 
 cell = st.one_of(
     st.none(), st.just(""), st.just("   "), st.floats(allow_nan=False, allow_infinity=False),
@@ -73,7 +73,7 @@ def test_block_hashes_match_one_row_blocks():
 
 @pytest.fixture
 def many_customers(store):
-    from csat.customers import add
+    from csat.registry.customers import add
 
     with store.session() as session:
         for number in range(250):

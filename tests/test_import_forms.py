@@ -4,11 +4,20 @@ import json
 from datetime import date
 
 import pytest
+from import_fixtures import (
+    count_rows,
+    fill_form,
+    import_customers,
+    make_filled_form,
+    open_round_with_invitations,
+    resave_like_libreoffice,
+    round_layout,
+    stored_answers,
+    write_form,
+)
 
-from csat.auditlog import entries
 from csat.importer.run import run_import
-from import_fixtures import (count_rows, fill_form, import_customers, make_filled_form, open_round_with_invitations,
-                             resave_like_libreoffice, round_layout, stored_answers, write_form)
+from csat.store.auditlog import entries
 
 SCORES = {"quality": 92, "delivery": 78.5, "price": "N/A", "responsiveness": 88, "tech_support": 90,
           "after_sales": None, "communication": 85, "complaint_handling": "87"}
@@ -37,7 +46,7 @@ def test_filled_form_round_trip(workspace, store, invited, tmp_path):
     with store.read_session() as session:
         from sqlmodel import select
 
-        from csat.models import Customer, Invitation, Response
+        from csat.store.models import Customer, Invitation, Response
 
         response = session.exec(select(Response)).one()
         assert (response.source, response.respondent_title, response.comment) == ("form", "采购经理", "总体满意")
@@ -115,7 +124,7 @@ def test_bad_cells_of_a_form_are_named(workspace, store, invited, tmp_path):
 def test_closed_round_refuses_forms(workspace, store, invited, tmp_path, cli):
     path, _ = make_filled_form(store, workspace, tmp_path, "C-001", invited["C-001"], {"quality": 90})
     with store.session() as session:
-        from csat.rounds import get_round
+        from csat.survey.rounds import get_round
 
         get_round(session, "2024H1").status = "closed"
     result = cli("import", path, "--format", "json")

@@ -4,13 +4,14 @@ import json
 from datetime import date
 
 from import_fixtures import make_filled_form, open_round_with_invitations, stored_answers, write_sheet_csv
+
 from tests.conftest import EXAMPLES
 from tests.postgres_fixtures import postgres_server, postgres_url  # noqa: F401
 
 
 def test_import_on_postgres(tmp_path, monkeypatch, cli, postgres_url):
     from csat.config import Workspace
-    from csat.store import open_store
+    from csat.store.engine import open_store
 
     monkeypatch.setenv("CSAT_DATABASE_URL", postgres_url)
     assert cli("init", tmp_path / "ws").exit_code == 0

@@ -4,11 +4,17 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from import_fixtures import (
+    count_rows,
+    import_customers,
+    open_round_with_invitations,
+    stored_answers,
+    write_sheet_csv,
+    write_sheet_xlsx,
+)
 
-from csat.auditlog import entries
 from csat.importer.run import run_import
-from import_fixtures import (count_rows, import_customers, open_round_with_invitations, stored_answers,
-                             write_sheet_csv, write_sheet_xlsx)
+from csat.store.auditlog import entries
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
@@ -32,7 +38,7 @@ def test_example_sheet_imports(workspace, store, customers):
     with store.read_session() as session:
         from sqlmodel import select
 
-        from csat.models import Response
+        from csat.store.models import Response
 
         comments = set(session.exec(select(Response.comment)).all())
     assert "产品质量稳定，希望缩短交货周期。" in comments
@@ -117,7 +123,7 @@ def test_period_cell_must_agree_with_half(workspace, store, customers, tmp_path)
 
 
 def test_unique_name_accepted_ambiguous_name_refused(workspace, store, customers, tmp_path):
-    from csat import customers as customer_module
+    from csat.registry import customers as customer_module
 
     with store.session() as session:
         customer_module.add(session, code="C-011", name="Twin Co")
@@ -155,7 +161,7 @@ def test_labelled_choices(workspace, store, customers, tmp_path, cli):
 def test_closed_round_is_reported_once(workspace, store, customers, tmp_path):
     open_round_with_invitations(store, "2024H1", codes=[])
     with store.session() as session:
-        from csat.rounds import get_round
+        from csat.survey.rounds import get_round
 
         get_round(session, "2024H1").status = "closed"
     path = write_sheet_csv(tmp_path / "c.csv", ["customer", "quality"], [["C-001", 90], ["C-002", 80]])

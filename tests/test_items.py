@@ -2,11 +2,11 @@ import json
 
 import pytest
 
-from csat import items
 from csat.errors import ValidationFailed
-from csat.models import Answer, Customer, Response
 from csat.periods import Half
-from csat.rounds import open_round
+from csat.registry import items
+from csat.store.models import Answer, Customer, Response
+from csat.survey.rounds import open_round
 from tests.conftest import EXAMPLES
 
 

@@ -8,9 +8,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from csat.mail_skeleton import (MessageSkeleton, _date_line, _disposition, _disposition_line, _folded,
-                                 _message_id_line, _to_line)
-from csat.mailer import Attachment, Fixed, _boundary, address, build_message, prepare
+from csat.mail.skeleton import (
+    MessageSkeleton,
+    _date_line,
+    _disposition,
+    _disposition_line,
+    _folded,
+    _message_id_line,
+    _to_line,
+)
+from csat.mail.transport import Attachment, Fixed, _boundary, address, build_message, prepare
 
 SENDER = address("quality@maker.example", "Maker Precision Co., Ltd.")
 REPLY_TO = address("sales@maker.example", "Sales")

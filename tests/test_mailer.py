@@ -4,11 +4,27 @@ import time
 from email import message_from_bytes, policy
 
 import pytest
-from smtp_fixtures import AUTH_WITHOUT_TLS, PASSWORD, USER, Handler, closed_port, running_smtp, silent_server, smtp_server  # noqa: F401
+from smtp_fixtures import (  # noqa: F401
+    AUTH_WITHOUT_TLS,
+    PASSWORD,
+    USER,
+    Handler,
+    closed_port,
+    running_smtp,
+    silent_server,
+    smtp_server,
+)
 
 from csat.errors import ConfigError
-from csat.mailer import (Attachment, OutboxTransport, SendError, SmtpSettings, SmtpTransport, address,
-                         build_message)
+from csat.mail.transport import (
+    Attachment,
+    OutboxTransport,
+    SendError,
+    SmtpSettings,
+    SmtpTransport,
+    address,
+    build_message,
+)
 
 pytestmark = AUTH_WITHOUT_TLS
 

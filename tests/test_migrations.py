@@ -6,9 +6,9 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import text
 from sqlmodel import SQLModel
 
-import csat.models  # noqa: F401
-from csat.migrations import HEAD, alembic_config, known_revisions
-from csat.store import engine_for, schema_revision, upgrade
+import csat.store.models  # noqa: F401
+from csat.store.engine import engine_for, schema_revision, upgrade
+from csat.store.migrations import HEAD, alembic_config, known_revisions
 
 
 def test_head_constant_matches_scripts():

@@ -7,12 +7,15 @@ import pytest
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import select
 
-from csat import auditlog, customers, rounds, survey
 from csat.config import Workspace
-from csat.models import Invitation
-from csat.outcomes import OutcomeLog, record_outcome
+from csat.mail.outcomes import OutcomeLog, record_outcome
 from csat.periods import Half
-from csat.store import open_store
+from csat.registry import customers
+from csat.store import auditlog
+from csat.store.engine import open_store
+from csat.store.models import Invitation
+from csat.survey import rounds
+from csat.survey import send as survey
 from csat.workspace import create
 from tests.postgres_fixtures import postgres_server, postgres_url  # noqa: F401
 

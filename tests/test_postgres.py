@@ -6,8 +6,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlmodel import SQLModel
 
-from csat.migrations import HEAD
-from csat.store import engine_for, schema_revision
+from csat.store.engine import engine_for, schema_revision
+from csat.store.migrations import HEAD
 from tests.conftest import EXAMPLES
 from tests.postgres_fixtures import postgres_server, postgres_url  # noqa: F401
 
@@ -34,9 +34,9 @@ def test_workspace_on_postgres(tmp_path, monkeypatch, cli, postgres_url):
 def test_survey_loop_and_reminders_on_postgres(tmp_path, monkeypatch, cli, postgres_url):
     from datetime import date, timedelta
 
-    from csat.locking import AlreadyRunning, exclusive
     from csat.config import Workspace
-    from csat.store import open_store
+    from csat.store.engine import open_store
+    from csat.store.locking import AlreadyRunning, exclusive
 
     monkeypatch.setenv("CSAT_DATABASE_URL", postgres_url)
     assert cli("init", tmp_path / "ws").exit_code == 0

@@ -8,11 +8,13 @@ from openpyxl import load_workbook
 from smtp_fixtures import Handler, closed_port, running_smtp, use_smtp
 from sqlmodel import select
 
-from csat import customers, feedback, survey
+from csat.feedback import log as feedback
 from csat.forms.identity import FormIdentity
 from csat.forms.xlsx import identity_rows
-from csat.locking import exclusive
-from csat.models import Invitation, Reminder
+from csat.registry import customers
+from csat.store.locking import exclusive
+from csat.store.models import Invitation, Reminder
+from csat.survey import send as survey
 from tests.conftest import EXAMPLES
 
 TODAY = date.today()

@@ -7,12 +7,12 @@ from datetime import date
 
 import numpy as np
 import pytest
+from report_fixtures import NA, load_items, seed, standard, standard_plan
 from scipy import stats
 
 from csat.errors import CsatError, NotFound
-from csat.items import ItemSpec, default_template
+from csat.registry.items import ItemSpec, default_template
 from csat.reports import survey
-from report_fixtures import NA, load_items, seed, standard, standard_plan
 
 EXPECTED = {
     "quality": ("ok", None),

@@ -15,7 +15,7 @@ from benchmarks.bench_report import ITEMS, ROUNDS, build_store  # noqa: E402
 def test_benchmark_store_reports(tmp_path):
     from csat.config import Workspace
     from csat.reports import survey
-    from csat.store import open_store
+    from csat.store.engine import open_store
 
     answers = 8_000
     build_store(tmp_path / "bench", answers=answers)

@@ -6,8 +6,9 @@ import pty
 import subprocess
 import sys
 
-from csat.auditlog import entries
 from import_fixtures import count_rows, import_customers, open_round_with_invitations, stored_answers
+
+from csat.store.auditlog import entries
 
 
 def test_add_with_scores(workspace, store, cli, customers_csv):

@@ -8,10 +8,12 @@ from email import message_from_bytes, policy
 import pytest
 from sqlmodel import select
 
-from csat import customers, rounds, survey
 from csat.errors import Conflict, NotFound
 from csat.forms.xlsx import read_identity
-from csat.models import Invitation, SurveyRound
+from csat.registry import customers
+from csat.store.models import Invitation, SurveyRound
+from csat.survey import rounds
+from csat.survey import send as survey
 
 
 @pytest.fixture

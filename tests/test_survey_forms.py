@@ -8,10 +8,12 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from csat import customers, items, rounds, survey
 from csat.forms.identity import IDENTITY_SHEET, FormIdentity, IdentityError
 from csat.forms.xlsx import identity_rows, read_identity
 from csat.periods import Half
+from csat.registry import customers, items
+from csat.survey import rounds
+from csat.survey import send as survey
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 

@@ -11,11 +11,13 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import insert
 
-from csat import builder, rounds, survey
 from csat.errors import Conflict
 from csat.forms.identity import FormIdentity
 from csat.forms.xlsx import identity_rows
-from csat.models import Customer
+from csat.mail import builder
+from csat.store.models import Customer
+from csat.survey import rounds
+from csat.survey import send as survey
 
 
 def test_large_round_builds_in_parallel_and_every_message_is_right(workspace, store):
@@ -60,7 +62,7 @@ def test_a_large_send_that_is_refused_leaves_no_builder_behind(workspace, store)
 
 
 def test_a_second_send_at_the_same_time_is_refused(workspace, store, cli, customers_csv):
-    from csat.locking import exclusive
+    from csat.store.locking import exclusive
 
     cli("customer", "import", customers_csv)
     with exclusive(workspace.root, "send", store):

@@ -5,11 +5,13 @@ from email import message_from_bytes, policy
 
 import pytest
 
-from csat import customers, rounds, survey
 from csat.config import Workspace, config_set
 from csat.forms.xlsx import read_identity
-from csat.mailer import prepare
+from csat.mail.transport import prepare
 from csat.periods import Half
+from csat.registry import customers
+from csat.survey import rounds
+from csat.survey import send as survey
 
 PER_MESSAGE = {"Date", "Message-ID", "Content-Type"}  # Content-Type: only the boundary differs
 

@@ -5,14 +5,25 @@ import time
 
 import pytest
 from openpyxl import load_workbook
-from smtp_fixtures import (AUTH_WITHOUT_TLS, PASSWORD, USER, Handler, closed_port, running_smtp, silent_server,
-                           smtp_server, use_smtp)  # noqa: F401
+from smtp_fixtures import (
+    AUTH_WITHOUT_TLS,
+    PASSWORD,
+    USER,
+    Handler,
+    closed_port,
+    running_smtp,
+    silent_server,
+    smtp_server,  # noqa: F401
+    use_smtp,
+)
 from sqlmodel import select
 
-from csat import customers, rounds, survey
 from csat.forms.identity import FormIdentity
 from csat.forms.xlsx import identity_rows
-from csat.models import Invitation
+from csat.registry import customers
+from csat.store.models import Invitation
+from csat.survey import rounds
+from csat.survey import send as survey
 
 pytestmark = AUTH_WITHOUT_TLS
 EXPECTED = {"anna.becker@acme-motors.example", "j.hall@northwind.example", "liwei@huake.example",

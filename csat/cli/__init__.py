@@ -12,7 +12,21 @@ from typing import Annotated, Optional
 import typer
 
 from csat import __version__
-from csat.cli import _common, audit, capa, customers, db, doctor, feedback, imports, items, remind, reports, surveys, workspace
+from csat.cli import (
+    _common,
+    audit,
+    capa,
+    customers,
+    db,
+    doctor,
+    feedback,
+    imports,
+    items,
+    remind,
+    reports,
+    surveys,
+    workspace,
+)
 from csat.cli._common import CsatGroup
 
 app = typer.Typer(
@@ -86,7 +100,7 @@ def _leave(code) -> None:
     elif not isinstance(code, int):
         print(code, file=sys.stderr)
         code = 1
-    store = sys.modules.get("csat.store")
+    store = sys.modules.get("csat.store.engine")
     if store is not None:
         store.dispose_engines()
     for stream in (sys.stdout, sys.stderr):

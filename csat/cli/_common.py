@@ -92,7 +92,7 @@ def workspace(home: Optional[Path] = None):
 
 
 def workspace_and_store(home: Optional[Path] = None):
-    from csat.store import open_store
+    from csat.store.engine import open_store
 
     opened = workspace(home)
     return opened, open_store(opened)

@@ -26,7 +26,7 @@ def audit_list(
 
     Example: csat audit list --table customer --key C-001
     """
-    from csat.auditlog import entries
+    from csat.store.auditlog import entries
 
     _, store = workspace_and_store(home)
     with store.read_session() as session:

@@ -8,8 +8,19 @@ from typing import Annotated, Optional
 
 import typer
 
-from csat.cli._common import (Format, Home, LangOption, ShowFormatOption, emit, parse_or_usage, say, show_record,
-                              to_json, workspace_and_store, write_stdout)
+from csat.cli._common import (
+    Format,
+    Home,
+    LangOption,
+    ShowFormatOption,
+    emit,
+    parse_or_usage,
+    say,
+    show_record,
+    to_json,
+    workspace_and_store,
+    write_stdout,
+)
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -48,7 +59,7 @@ def capa_open(
 
     Example: csat capa open --from-item delivery --half 2024H1 --dept materials --due 2024-09-30
     """
-    from csat import capa as capas
+    from csat.capa import records as capas
 
     if (from_item is None) == (from_feedback is None):
         raise typer.BadParameter("give exactly one source: --from-item CODE --half P, or --from-feedback N",
@@ -83,7 +94,7 @@ def capa_list(
 
     Example: csat capa list --status in_progress --overdue
     """
-    from csat import capa as capas
+    from csat.capa import records as capas
 
     wanted = status.strip().lower().replace("-", "_").replace(" ", "_") if status else None
     if wanted and wanted not in capas.STATUSES:
@@ -101,7 +112,7 @@ def capa_show(reference: Reference, fmt: ShowFormatOption = "table", home: Home 
 
     Example: csat capa show CAPA-2024-007
     """
-    from csat import capa as capas
+    from csat.capa import records as capas
 
     opened, store = workspace_and_store(home)
     with store.read_session() as session:
@@ -124,7 +135,7 @@ def capa_update(
 
     Example: csat capa update CAPA-2024-007 --cause "Mould wear not tracked" --action "Shot counter and PM every 50k shots"
     """
-    from csat import capa as capas
+    from csat.capa import records as capas
 
     due_date = _date(due, "--due")
     opened, store = workspace_and_store(home)
@@ -146,7 +157,7 @@ def capa_verify(
 
     Example: csat capa verify CAPA-2024-007 --by "Zhou Li" --result effective --note "No cracks in 3 lots"
     """
-    from csat import capa as capas
+    from csat.capa import records as capas
 
     _, store = workspace_and_store(home)
     with store.session() as session:
@@ -160,7 +171,7 @@ def capa_close(reference: Reference, home: Home = None) -> None:
 
     Example: csat capa close CAPA-2024-007
     """
-    from csat import capa as capas
+    from csat.capa import records as capas
 
     _, store = workspace_and_store(home)
     with store.session() as session:
@@ -178,7 +189,7 @@ def capa_cancel(
 
     Example: csat capa cancel CAPA-2024-008 --reason "Duplicate of CAPA-2024-007"
     """
-    from csat import capa as capas
+    from csat.capa import records as capas
 
     _, store = workspace_and_store(home)
     with store.session() as session:
@@ -197,7 +208,7 @@ def capa_form(
 
     Example: csat capa form CAPA-2024-007 -o CAPA-2024-007.xlsx --lang zh
     """
-    from csat.forms.capa import write_form
+    from csat.capa.form import write_form
 
     opened, store = workspace_and_store(home)
     with store.read_session() as session:

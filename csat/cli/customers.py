@@ -33,7 +33,7 @@ def customer_add(
 
     Example: csat customer add C-001 --name "Acme Motors" --email buyer@acme.example --lang en
     """
-    from csat import customers
+    from csat.registry import customers
 
     opened, store = workspace_and_store(home)
     with store.session() as session:
@@ -54,7 +54,7 @@ def customer_edit(
 
     Example: csat customer edit C-001 --email quality@acme.example
     """
-    from csat import customers
+    from csat.registry import customers
 
     opened, store = workspace_and_store(home)
     with store.session() as session:
@@ -82,7 +82,7 @@ def customer_activate(code: Annotated[str, typer.Argument(help="The customer's c
 
 
 def _set_active(code: str, active: bool, home) -> None:
-    from csat import customers
+    from csat.registry import customers
 
     _, store = workspace_and_store(home)
     with store.session() as session:
@@ -100,7 +100,7 @@ def customer_list(
 
     Example: csat customer list --format csv > customers.csv
     """
-    from csat import customers
+    from csat.registry import customers
 
     _, store = workspace_and_store(home)
     with store.read_session() as session:
@@ -115,7 +115,7 @@ def customer_show(code: Annotated[str, typer.Argument(help="The customer's code.
 
     Example: csat customer show C-001
     """
-    from csat import customers
+    from csat.registry import customers
 
     _, store = workspace_and_store(home)
     with store.read_session() as session:
@@ -132,7 +132,7 @@ def customer_import(
 
     Example: csat customer import examples/customers.csv
     """
-    from csat import customers
+    from csat.registry import customers
     from csat.sheets.guard import Limits
 
     opened, store = workspace_and_store(home)

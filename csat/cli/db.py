@@ -18,7 +18,7 @@ def db_upgrade(home: Home = None) -> None:
 
     Example: csat db upgrade
     """
-    from csat.store import ensure_writable_sqlite, upgrade
+    from csat.store.engine import ensure_writable_sqlite, upgrade
 
     opened = workspace(home)
     ensure_writable_sqlite(opened.database_url)
@@ -32,7 +32,7 @@ def db_status(home: Home = None) -> None:
 
     Example: csat db status
     """
-    from csat import dbtools
+    from csat.store import dbtools
 
     for line in dbtools.status_lines(workspace(home)):
         say(line)
@@ -47,7 +47,7 @@ def db_backup(
 
     Example: csat db backup backups/csat-2024-07-01.db
     """
-    from csat import dbtools
+    from csat.store import dbtools
 
     written = dbtools.backup(workspace(home), target)
     say(f"Backed up the store to {written}")

@@ -19,7 +19,8 @@ def doctor(
 
     Example: csat doctor --send-test me@example.com
     """
-    from csat.doctor import run_checks, send_test as send
+    from csat.doctor import run_checks
+    from csat.doctor import send_test as send
 
     opened = workspace(home)
     checks = run_checks(opened)
@@ -29,7 +30,7 @@ def doctor(
     if failed:
         fail(f"{len(failed)} check(s) failed: {', '.join(check.name for check in failed)}")
     if send_test:
-        from csat.mailer import SendError
+        from csat.mail.transport import SendError
 
         try:
             message_id = send(opened, send_test)

@@ -9,8 +9,20 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from csat.cli._common import (Format, Home, LangOption, ShowFormatOption, emit, escape_markup, parse_or_usage, say,
-                              show_record, to_json, workspace_and_store, write_stdout)
+from csat.cli._common import (
+    Format,
+    Home,
+    LangOption,
+    ShowFormatOption,
+    emit,
+    escape_markup,
+    parse_or_usage,
+    say,
+    show_record,
+    to_json,
+    workspace_and_store,
+    write_stdout,
+)
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -32,7 +44,7 @@ Number = Annotated[int, typer.Argument(help="The entry number (see `csat feedbac
 
 
 def _when(text: Optional[str], option: str):
-    from csat.feedback import parse_when
+    from csat.feedback.log import parse_when
 
     return parse_or_usage(parse_when, text, option)
 
@@ -51,8 +63,9 @@ def _prompt_until(question: str, check, default: Optional[str] = None) -> Any:
 
 def _ask_missing(store, settings, given: dict[str, Any], everything: bool) -> dict[str, Any]:
     """Prompt for what the options did not give (on a terminal only)."""
-    from csat import customers, feedback
-    from csat.models import now
+    from csat.feedback import log as feedback
+    from csat.registry import customers
+    from csat.store.models import now
 
     def known_customer(code: str) -> str:
         with store.read_session() as session:
@@ -105,8 +118,8 @@ def feedback_add(
 
     Example: csat feedback add C-003 --kind quality --channel phone --text "Housing cracks after 2 weeks" --product HX-200
     """
-    from csat import capa as capas
-    from csat import feedback
+    from csat.capa import records as capas
+    from csat.feedback import log as feedback
 
     opened, store = workspace_and_store(home)
     given = {"code": code, "kind": kind, "channel": channel, "text": text, "received": _when(received, "--received"),
@@ -148,7 +161,7 @@ def feedback_list(
 
     Example: csat feedback list --open --quarter 2024Q3 --format json
     """
-    from csat import feedback
+    from csat.feedback import log as feedback
     from csat.periods import Quarter
 
     period = parse_or_usage(Quarter.parse, quarter, "--quarter")
@@ -173,7 +186,7 @@ def feedback_show(number: Number, fmt: ShowFormatOption = "table", home: Home = 
 
     Example: csat feedback show 12
     """
-    from csat import feedback
+    from csat.feedback import log as feedback
 
     opened, store = workspace_and_store(home)
     with store.read_session() as session:
@@ -192,7 +205,7 @@ def feedback_reply(
 
     Example: csat feedback reply 12 --text "Replacement housings shipped on 3 Jul; 8D report to follow"
     """
-    from csat import feedback
+    from csat.feedback import log as feedback
 
     when = _when(at, "--at")
     _, store = workspace_and_store(home)
@@ -207,7 +220,7 @@ def feedback_close(number: Number, home: Home = None) -> None:
 
     Example: csat feedback close 12
     """
-    from csat import feedback
+    from csat.feedback import log as feedback
 
     _, store = workspace_and_store(home)
     with store.session() as session:
@@ -225,7 +238,7 @@ def feedback_import(
 
     Example: csat feedback import examples/feedback-log.csv
     """
-    from csat.feedback_import import import_file
+    from csat.feedback.intake import import_file
     from csat.sheets.guard import Limits
 
     opened, store = workspace_and_store(home)
@@ -249,7 +262,7 @@ def feedback_summary(
 
     Example: csat feedback summary --quarter 2024Q3 -o complaints-2024Q3.xlsx
     """
-    from csat import feedback_summary as summaries
+    from csat.feedback import summary as summaries
     from csat.files import write_text
     from csat.periods import Quarter
 
@@ -298,7 +311,7 @@ def _summary_tables(summary: dict[str, Any], lang: str) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from csat.feedback_summary import count_tables, headline, text
+    from csat.feedback.summary import count_tables, headline, text
 
     console = Console(highlight=False)
     head = Table(title=f"{text('title', lang)} {summary['quarter']}", show_header=False, title_justify="left")

@@ -25,7 +25,7 @@ def items_list(
 
     Example: csat items list --format json
     """
-    from csat import items
+    from csat.registry import items
 
     _, store = workspace_and_store(home)
     with store.read_session() as session:
@@ -43,7 +43,7 @@ def items_load(
 
     Example: csat items load examples/items.toml --replace
     """
-    from csat import items
+    from csat.registry import items
 
     opened, store = workspace_and_store(home)
     specs = items.read_template(file, opened.settings.survey.action_limit)
@@ -61,7 +61,7 @@ def items_retire(code: Annotated[str, typer.Argument(help="Item code.")], home: 
 
     Example: csat items retire price
     """
-    from csat import items
+    from csat.registry import items
 
     _, store = workspace_and_store(home)
     with store.session() as session:

@@ -26,8 +26,8 @@ def remind(
 
     Example: csat remind --dry-run
     """
-    from csat.locking import AlreadyRunning, exclusive
-    from csat.remind import run
+    from csat.store.locking import AlreadyRunning, exclusive
+    from csat.survey.remind import run
 
     day = parse_or_usage(_day, today, "--today")
     opened, store = workspace_and_store(home)

@@ -74,7 +74,7 @@ def report(
 
 
 def _open_capas(store, settings, period: str, flagged: list[dict[str, Any]]) -> None:
-    from csat.capa import open_for_flagged
+    from csat.capa.records import open_for_flagged
 
     with store.session() as session:
         opened = open_for_flagged(session, settings, period, flagged)

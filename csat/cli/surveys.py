@@ -8,8 +8,18 @@ from typing import Annotated, Optional
 
 import typer
 
-from csat.cli._common import (Format, Home, ShowFormatOption, emit, escape_markup, parse_or_usage, say,
-                              workspace_and_store, write_stdout, to_json)
+from csat.cli._common import (
+    Format,
+    Home,
+    ShowFormatOption,
+    emit,
+    escape_markup,
+    parse_or_usage,
+    say,
+    to_json,
+    workspace_and_store,
+    write_stdout,
+)
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -55,7 +65,7 @@ def survey_open(
 
     Example: csat survey open --half 2024H1 --due 2024-07-31
     """
-    from csat import rounds
+    from csat.survey import rounds
 
     period = _half(half)
     due_date = _date(due, "--due")
@@ -74,7 +84,7 @@ def survey_list(fmt: Format = "table", home: Home = None) -> None:
 
     Example: csat survey list --format json
     """
-    from csat import rounds
+    from csat.survey import rounds
 
     _, store = workspace_and_store(home)
     with store.read_session() as session:
@@ -88,7 +98,7 @@ def survey_close(half: HalfRequired, home: Home = None) -> None:
 
     Example: csat survey close --half 2024H1
     """
-    from csat import rounds
+    from csat.survey import rounds
 
     period = _half(half)
     _, store = workspace_and_store(home)
@@ -108,7 +118,7 @@ def survey_form(
 
     Example: csat survey form C-006 --half 2024H1 -o C-006.xlsx
     """
-    from csat import survey
+    from csat.survey import send as survey
 
     if output.suffix.lower() not in (".xlsx", ".html", ".htm"):
         raise typer.BadParameter(f"{output.name}: use a .xlsx or .html file name", param_hint="--output")
@@ -132,7 +142,7 @@ def survey_send(
 
     Example: csat survey send --half 2024H1
     """
-    from csat import survey
+    from csat.survey import send as survey
 
     period = _half(half)
     opened, store = workspace_and_store(home)
@@ -210,7 +220,7 @@ def survey_status(half: HalfOptional = None, fmt: ShowFormatOption = "table", ho
 
     Example: csat survey status --half 2024H1 --format json
     """
-    from csat import rounds
+    from csat.survey import rounds
 
     period = _half(half)
     _, store = workspace_and_store(home)

@@ -51,7 +51,7 @@ def demo(
     from csat.config import Workspace
     from csat.demo import DEMO_PERIOD, run_demo
     from csat.reports.survey import build
-    from csat.store import open_store
+    from csat.store.engine import open_store
 
     root = run_demo(folder, lang=lang.value, progress=say)
     opened = Workspace.open(root)

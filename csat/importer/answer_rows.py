@@ -18,8 +18,8 @@ from functools import lru_cache
 
 import numpy as np
 
-from csat.bulk import MAX_PARAMETERS, STATEMENTS_PER_CALL, placeholder
 from csat.importer.answers import AnswerBlock
+from csat.store.bulk import MAX_PARAMETERS, STATEMENTS_PER_CALL, placeholder
 
 _COLUMNS = "INSERT INTO answer (response_id, item_id, score, not_applicable, raw, comment) VALUES "
 _EXTRAS = "UPDATE answer SET not_applicable = {0}, raw = {0}, comment = {0} WHERE response_id = {0} AND item_id = {0}"

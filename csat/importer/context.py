@@ -88,7 +88,7 @@ class Context:
     def __init__(self, session):
         from sqlalchemy import select
 
-        from csat.models import Item, RoundItem
+        from csat.store.models import Item, RoundItem
 
         self.session = session
         self.connection = session.connection()
@@ -127,7 +127,7 @@ class Context:
         """(customer_id, None) for a code (or a unique name), else (None, problem)."""
         from sqlalchemy import select
 
-        from csat.models import Customer
+        from csat.store.models import Customer
 
         if value is None or value == "":
             return None, "no customer given"
@@ -165,7 +165,7 @@ class Context:
     def _load_round(self, period: str) -> RoundInfo:
         from sqlalchemy import select
 
-        from csat.models import Invitation, Item, Response, RoundItem, SurveyRound
+        from csat.store.models import Invitation, Item, Response, RoundItem, SurveyRound
 
         found = self.connection.execute(
             select(SurveyRound.id, SurveyRound.status).where(SurveyRound.period == period)).first()

@@ -43,7 +43,7 @@ class ManualResult:
 def latest_open_period(session) -> Optional[str]:
     from sqlmodel import select
 
-    from csat.models import SurveyRound
+    from csat.store.models import SurveyRound
 
     return session.exec(select(SurveyRound.period).where(SurveyRound.status == "open")
                         .order_by(SurveyRound.period.desc())).first()

@@ -238,7 +238,7 @@ def _import_checked(workspace, paths, kinds, reader, refused, half, dry_run, rep
                     limits) -> ImportReport:
     from csat.importer.early import EarlyAnswers
     from csat.importer.write import write_plan
-    from csat.store import open_store
+    from csat.store.engine import open_store
 
     store = open_store(workspace)
     secrets: list[bytes] = []

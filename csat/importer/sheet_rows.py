@@ -16,6 +16,7 @@ import numpy as np
 
 from csat.importer.answers import AnswerBlock
 from csat.importer.context import Candidate, Context, RoundInfo
+from csat.importer.layout import SheetLayout
 from csat.importer.validate import ItemRule, Problems, clean_text, parse_date, parse_score
 from csat.periods import Half
 from csat.sheets.columns import Column
@@ -24,7 +25,6 @@ from csat.sheets.read import Sheet
 
 if TYPE_CHECKING:
     from csat.importer.early import EarlyAnswers
-    from csat.importer.sheets import SheetLayout
 
 _BAD = object()   # a text cell with a problem: its row is not taken
 TEXT_FIELDS = ("respondent", "title", "comment", "date")

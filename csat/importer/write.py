@@ -1,7 +1,7 @@
 """Storing a validated plan: one transaction, bulk statements, an audit entry per source.
 
 Responses go in with multi-row INSERT ... VALUES statements run through
-executemany (csat.bulk), answers a block at a time (answer_rows.py), some of
+executemany (csat.store.bulk), answers a block at a time (answer_rows.py), some of
 them already while the import was being checked (early.py): a million answers
 as a million ORM objects (or a million one-row statements) would cost many
 times the time it takes to read the workbook. Response ids are reserved up
@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Optional
 
-from csat.bulk import insert_rows, placeholder
 from csat.importer.answer_rows import delete_answers, insert_block
 from csat.importer.answers import AnswerBlock
 from csat.importer.context import Candidate, Context, Plan
+from csat.store.bulk import insert_rows, placeholder
 
 
 @dataclass
@@ -76,7 +76,7 @@ def _answers_record(context: Context, answers: Iterable[tuple]) -> dict[str, lis
 def open_rounds(session, context: Context, plan: Plan, due_days: int) -> list[str]:
     """Open the rounds that new answers need (freezing the current template), in period order."""
     from csat.periods import Half
-    from csat.rounds import open_round
+    from csat.survey.rounds import open_round
 
     wanted = sorted(period for period in {candidate.period for candidate in plan.new}
                     if context.round_for(period).opens)
@@ -113,8 +113,8 @@ def write_plan(session, context: Context, plan: Plan, due_days: int = 30, early=
     """
     from sqlalchemy import Date, DateTime
 
-    from csat import audit
-    from csat.models import now
+    from csat.store import audit
+    from csat.store.models import now
 
     result = WriteResult(rounds_opened=open_rounds(session, context, plan, due_days))
     connection = session.connection()
@@ -191,7 +191,7 @@ def _audit_new(connection, context: Context, pairs: list[tuple[int, Candidate]])
     the responses it added, whose rows carry the file's name and the time too: one
     audit row per response would cost a 100,000-row import more than its responses.
     """
-    from csat import audit
+    from csat.store import audit
 
     groups: dict[tuple[str, str], list[tuple[int, Candidate]]] = {}
     for response_id, candidate in pairs:
@@ -228,7 +228,7 @@ def _snapshot(connection, context: Context, response_ids: list[int]) -> dict[int
     """The stored fields and answers of responses about to be replaced, for the audit trail."""
     from sqlalchemy import select
 
-    from csat.models import Answer, Response
+    from csat.store.models import Answer, Response
 
     if not response_ids:
         return {}

@@ -58,7 +58,7 @@ def rounds(session) -> list[RoundRow]:
     """Every survey round, oldest first (periods sort in time order)."""
     from sqlmodel import select
 
-    from csat.models import SurveyRound
+    from csat.store.models import SurveyRound
 
     query = select(SurveyRound.id, SurveyRound.period, SurveyRound.status, SurveyRound.due_date).order_by(SurveyRound.period)
     return [RoundRow(*row) for row in session.exec(query).all()]
@@ -68,7 +68,7 @@ def round_items(session, round_ids: list[int]) -> list[RoundItemRow]:
     """The frozen template of each given round, in form order."""
     from sqlmodel import select
 
-    from csat.models import Item, RoundItem
+    from csat.store.models import Item, RoundItem
 
     if not round_ids:
         return []
@@ -86,7 +86,7 @@ def response_counts(session) -> dict[int, tuple[int, int]]:
     from sqlalchemy import distinct, func
     from sqlmodel import select
 
-    from csat.models import Response
+    from csat.store.models import Response
 
     query = (select(Response.round_id, func.count(Response.id), func.count(distinct(Response.customer_id)))
              .group_by(Response.round_id))
@@ -98,7 +98,7 @@ def invitation_counts(session) -> dict[int, tuple[int, int]]:
     from sqlalchemy import case, exists, func
     from sqlmodel import select
 
-    from csat.models import Invitation, Response
+    from csat.store.models import Invitation, Response
 
     answered = exists().where(Response.round_id == Invitation.round_id, Response.customer_id == Invitation.customer_id)
     query = (select(Invitation.round_id, func.count(Invitation.id), func.sum(case((answered, 1), else_=0)))
@@ -108,7 +108,7 @@ def invitation_counts(session) -> dict[int, tuple[int, int]]:
 
 def _scored():
     """The condition for an answer that counts: a score that is not N/A."""
-    from csat.models import Answer
+    from csat.store.models import Answer
 
     return (Answer.score.is_not(None)) & (Answer.not_applicable == False)  # noqa: E712
 
@@ -118,7 +118,7 @@ def item_moments(session, round_ids: list[int]) -> list[tuple]:
     from sqlalchemy import func
     from sqlmodel import select
 
-    from csat.models import Answer, Response
+    from csat.store.models import Answer, Response
 
     if not round_ids:
         return []
@@ -134,7 +134,7 @@ def round_scores(session, round_id: int) -> tuple[np.ndarray, np.ndarray, np.nda
     """(response ids, item ids, scores) of one round's counted answers, as numpy arrays."""
     from sqlmodel import select
 
-    from csat.models import Answer, Response
+    from csat.store.models import Answer, Response
 
     query = (select(Answer.response_id, Answer.item_id, Answer.score)
              .join(Response, Response.id == Answer.response_id)
@@ -151,7 +151,7 @@ def round_responses(session, round_id: int) -> list[tuple]:
     """(response id, customer id, customer code, customer name, respondent, answered on, comment), by customer."""
     from sqlmodel import select
 
-    from csat.models import Customer, Response
+    from csat.store.models import Customer, Response
 
     query = (select(Response.id, Response.customer_id, Customer.code, Customer.name, Response.respondent,
                     Response.answered_on, Response.comment)
@@ -165,7 +165,7 @@ def answer_comments(session, round_id: int) -> list[tuple]:
     """(response id, item id, comment) of answers in a round that carry a comment."""
     from sqlmodel import select
 
-    from csat.models import Answer, Response
+    from csat.store.models import Answer, Response
 
     query = (select(Answer.response_id, Answer.item_id, Answer.comment)
              .join(Response, Response.id == Answer.response_id)
@@ -178,7 +178,7 @@ def all_answers(session, round_id: int) -> list[tuple]:
     """(response id, item id, score, not applicable) of every answer in a round, blanks and N/A included."""
     from sqlmodel import select
 
-    from csat.models import Answer, Response
+    from csat.store.models import Answer, Response
 
     query = (select(Answer.response_id, Answer.item_id, Answer.score, Answer.not_applicable)
              .join(Response, Response.id == Answer.response_id)

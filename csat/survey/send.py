@@ -22,15 +22,15 @@ from datetime import date
 from pathlib import Path
 from typing import Callable, Iterator
 
-from csat.builder import PARALLEL_BUILD_MIN, Builder, built_messages, can_fork
+from csat.mail.builder import PARALLEL_BUILD_MIN, Builder, built_messages, can_fork
 from csat.errors import Conflict, CsatError
 from csat.files import write_bytes
 from csat.forms.content import FormContent, build_content
 from csat.forms.html import Addressee, render_form, render_letter, subject
-from csat.mail_skeleton import MessageSkeleton
-from csat.mailer import (Attachment, Prepared, SendError, address, build_message, reply_to_address,
+from csat.mail.skeleton import MessageSkeleton
+from csat.mail.transport import (Attachment, Prepared, SendError, address, build_message, reply_to_address,
                          safe_filename, sender_address, transport_for)
-from csat.outcomes import OutcomeLog, record_outcome  # noqa: F401 - record_outcome is public here
+from csat.mail.outcomes import OutcomeLog, record_outcome  # noqa: F401 - record_outcome is public here
 from csat.periods import Half
 
 LANGUAGES = ("en", "zh")
@@ -79,7 +79,7 @@ class RoundForms:
 
     @classmethod
     def load(cls, session, workspace, round_) -> "RoundForms":
-        from csat.rounds import round_items
+        from csat.survey.rounds import round_items
 
         items = round_items(session, round_)
         contents = {language: build_content(round_, items, workspace.settings, language) for language in LANGUAGES}
@@ -167,7 +167,7 @@ class SendReport:
 
 def choose_period(session, period: str | Half | None, today: date | None = None) -> str:
     """The period to work on: the one given, else the latest open round, else the current half year."""
-    from csat.rounds import latest_round
+    from csat.survey.rounds import latest_round
 
     if period is not None:
         return str(period)
@@ -179,7 +179,7 @@ def choose_period(session, period: str | Half | None, today: date | None = None)
 
 def _open_for_sending(session, period: str, settings, today: date | None):
     """The round, opened now if it does not exist; (round, opened)."""
-    from csat.rounds import find_round, open_round
+    from csat.survey.rounds import find_round, open_round
 
     existing = find_round(session, period)
     if existing is not None and existing.status == "closed":
@@ -190,7 +190,7 @@ def _open_for_sending(session, period: str, settings, today: date | None):
 
 
 def _chosen_customers(session, codes: list[str] | None):
-    from csat import customers
+    from csat.registry import customers
 
     if not codes:
         return customers.list_customers(session)
@@ -209,7 +209,7 @@ def ensure_invitation(session, round_, customer):
     """The customer's invitation for the round, created (pending) if missing."""
     from sqlmodel import select
 
-    from csat.models import Invitation
+    from csat.store.models import Invitation
 
     invitation = session.exec(select(Invitation).where(Invitation.round_id == round_.id,
                                                        Invitation.customer_id == customer.id)).first()
@@ -223,7 +223,7 @@ def ensure_invitation(session, round_, customer):
 def _plan(session, round_, chosen, resend: bool, report: SendReport) -> list[Recipient]:
     from sqlmodel import select
 
-    from csat.models import Invitation
+    from csat.store.models import Invitation
 
     existing = {invitation.customer_id: invitation
                 for invitation in session.exec(select(Invitation).where(Invitation.round_id == round_.id)).all()}
@@ -255,8 +255,8 @@ def _create_invitations(session, round_, new_customers) -> dict[int, tuple[int, 
     """
     from sqlalchemy import insert
 
-    from csat import audit
-    from csat.models import Invitation, now
+    from csat.store import audit
+    from csat.store.models import Invitation, now
 
     if not new_customers:
         return {}
@@ -297,7 +297,7 @@ def deferred_interrupt() -> Iterator[Callable[[], bool]]:
 def _fail_all(store, recipients: list[Recipient], reason: str) -> None:
     from sqlmodel import select
 
-    from csat.models import Invitation
+    from csat.store.models import Invitation
 
     ids = [recipient.invitation_id for recipient in recipients]
     by_id = {recipient.invitation_id: recipient for recipient in recipients}
@@ -318,7 +318,7 @@ def send_round(workspace, store, period: str | Half | None = None, customers: li
     `transport` defaults to SMTP when mail.smtp_host is set, else the outbox;
     `on_progress(recipient, outcome, done, total)` is called after each message, outcome "sent" or "failed".
     """
-    from csat.locking import AlreadyRunning, exclusive
+    from csat.store.locking import AlreadyRunning, exclusive
 
     settings = workspace.settings
     if transport is None and not dry_run:
@@ -360,7 +360,7 @@ def _likely_count(store, codes: list[str] | None) -> int:
         return len(set(codes))
     from sqlalchemy import func, select
 
-    from csat.models import Customer
+    from csat.store.models import Customer
 
     with store.read_session() as session:
         return session.execute(select(func.count()).where(Customer.active == True)).scalar_one()  # noqa: E712
@@ -417,7 +417,7 @@ class WrittenForm:
 def write_form(workspace, store, code: str, path: Path, period: str | Half | None = None,
                today: date | None = None) -> WrittenForm:
     """Write one customer's form (xlsx by default, html for a printable page) for phone, visit or fax."""
-    from csat import customers
+    from csat.registry import customers
 
     suffix = path.suffix.lower()
     if suffix not in (".xlsx", ".html", ".htm"):

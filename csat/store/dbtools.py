@@ -12,8 +12,8 @@ from csat.errors import CsatError
 
 
 def status_lines(workspace) -> list[str]:
-    from csat.migrations import HEAD
-    from csat.store import describe_url, engine_for, schema_revision
+    from csat.store.migrations import HEAD
+    from csat.store.engine import describe_url, engine_for, schema_revision
 
     url = workspace.database_url
     revision = schema_revision(engine_for(url))
@@ -27,7 +27,7 @@ def status_lines(workspace) -> list[str]:
 
 def backup(workspace, target: Path) -> Path:
     """A consistent copy of a SQLite store, taken with VACUUM INTO (never a file copy)."""
-    from csat.store import open_store
+    from csat.store.engine import open_store
 
     store = open_store(workspace)
     if not store.is_sqlite:

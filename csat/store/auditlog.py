@@ -1,4 +1,4 @@
-"""Reading the audit trail (writing it is csat.audit's job)."""
+"""Reading the audit trail (writing it is csat.store.audit's job)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 def entries(session, table: str | None = None, key: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
     from sqlmodel import select
 
-    from csat.models import AuditLog
+    from csat.store.models import AuditLog
 
     query = select(AuditLog).order_by(AuditLog.id.desc()).limit(max(1, limit))
     if table:

@@ -2,7 +2,7 @@
 
 Each trigger is a plain query over the store for a given day, returning
 `Notice` lines (a topic and a sentence). The digest is sent only when at least
-one line exists, at most once per day (see csat.remind).
+one line exists, at most once per day (see csat.survey.remind).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ class DueLine:
 def _first_sent(session, round_id: int) -> datetime | None:
     from sqlmodel import func, select
 
-    from csat.models import Invitation
+    from csat.store.models import Invitation
 
     return session.exec(select(func.min(Invitation.sent_at)).where(
         Invitation.round_id == round_id, Invitation.status == "sent")).one()
@@ -35,7 +35,7 @@ def survey_lines(session, settings, today: date) -> list[DueLine]:
     """Rounds not sent in time, rounds overdue with too few answers."""
     from sqlmodel import func, select
 
-    from csat.models import Invitation, SurveyRound
+    from csat.store.models import Invitation, SurveyRound
 
     lines: list[DueLine] = []
     rounds = session.exec(select(SurveyRound).order_by(SurveyRound.period)).all()
@@ -70,7 +70,7 @@ def workspace_started(session) -> date | None:
     """The day the first record was written: quarters before it need no summary."""
     from sqlmodel import func, select
 
-    from csat.models import AuditLog
+    from csat.store.models import AuditLog
 
     first = session.exec(select(func.min(AuditLog.at))).one()
     return first.date() if first else None
@@ -78,7 +78,7 @@ def workspace_started(session) -> date | None:
 
 def summary_lines(session, settings, today: date) -> list[DueLine]:
     """Ended quarters without their feedback summary, from the day the workspace started."""
-    from csat.feedback_summary import quarters_without_summary
+    from csat.feedback.summary import quarters_without_summary
 
     started = workspace_started(session)
     if started is None:
@@ -93,7 +93,7 @@ def summary_lines(session, settings, today: date) -> list[DueLine]:
 def _customer_codes(session, customer_ids: set[int]) -> dict[int, str]:
     from sqlmodel import select
 
-    from csat.models import Customer
+    from csat.store.models import Customer
 
     if not customer_ids:
         return {}
@@ -102,7 +102,7 @@ def _customer_codes(session, customer_ids: set[int]) -> dict[int, str]:
 
 def complaint_lines(session, settings, today: date) -> list[DueLine]:
     """Complaints waiting for a reply past the reply time, and long-unresolved ones."""
-    from csat.feedback import long_unresolved_complaints, overdue_complaints
+    from csat.feedback.log import long_unresolved_complaints, overdue_complaints
 
     overdue = overdue_complaints(session, settings, today)
     unresolved = long_unresolved_complaints(session, settings, today)
@@ -119,7 +119,7 @@ def complaint_lines(session, settings, today: date) -> list[DueLine]:
 
 
 def capa_lines(session, settings, today: date) -> list[DueLine]:
-    from csat.capa import capas_past_due
+    from csat.capa.records import capas_past_due
 
     return [
         DueLine("capa", f"{capa.number} \"{capa.title}\" ({settings.department_name(capa.dept) if capa.dept else 'no owner'}) was due on {capa.due_date} and is {capa.status.replace('_', ' ')}")

@@ -15,7 +15,7 @@ from csat.periods import Half
 def get_round(session, period: str | Half):
     from sqlmodel import select
 
-    from csat.models import SurveyRound
+    from csat.store.models import SurveyRound
 
     round_ = session.exec(select(SurveyRound).where(SurveyRound.period == str(period))).first()
     if round_ is None:
@@ -26,15 +26,15 @@ def get_round(session, period: str | Half):
 def find_round(session, period: str | Half):
     from sqlmodel import select
 
-    from csat.models import SurveyRound
+    from csat.store.models import SurveyRound
 
     return session.exec(select(SurveyRound).where(SurveyRound.period == str(period))).first()
 
 
 def open_round(session, period: Half, due: date | None = None, due_days: int = 30, today: date | None = None):
     """Open the round for a half year, freezing the current template; an existing round is returned as is."""
-    from csat.items import list_items, template_version
-    from csat.models import RoundItem, SurveyRound
+    from csat.registry.items import list_items, template_version
+    from csat.store.models import RoundItem, SurveyRound
 
     existing = find_round(session, period)
     if existing is not None:
@@ -65,7 +65,7 @@ def round_items(session, round_) -> list[tuple]:
     """(RoundItem, Item.code) pairs of a round, in form order."""
     from sqlmodel import select
 
-    from csat.models import Item, RoundItem
+    from csat.store.models import Item, RoundItem
 
     query = (select(RoundItem, Item.code).join(Item, Item.id == RoundItem.item_id)
              .where(RoundItem.round_id == round_.id).order_by(RoundItem.position))
@@ -76,7 +76,7 @@ def latest_round(session, open_only: bool = False):
     """The most recent round (by period), or None."""
     from sqlmodel import select
 
-    from csat.models import SurveyRound
+    from csat.store.models import SurveyRound
 
     query = select(SurveyRound).order_by(SurveyRound.period.desc())
     if open_only:
@@ -101,7 +101,7 @@ def set_due(session, round_, due: date) -> None:
 
 def close_round(session, period: str | Half):
     """Close a round: no more sending; its forms and answers stay."""
-    from csat.models import now
+    from csat.store.models import now
 
     round_ = get_round(session, period)
     if round_.status == "closed":
@@ -127,7 +127,7 @@ def _invitation_counts(session) -> dict[int, dict[str, int]]:
     from sqlalchemy import case, func
     from sqlmodel import select
 
-    from csat.models import Invitation
+    from csat.store.models import Invitation
 
     query = select(
         Invitation.round_id, func.count(Invitation.id),
@@ -145,7 +145,7 @@ def list_rounds(session) -> list[dict]:
     from sqlalchemy import func
     from sqlmodel import select
 
-    from csat.models import RoundItem, SurveyRound
+    from csat.store.models import RoundItem, SurveyRound
 
     counts = _invitation_counts(session)
     item_counts = dict(session.exec(select(RoundItem.round_id, func.count(RoundItem.id)).group_by(RoundItem.round_id)).all())
@@ -164,7 +164,7 @@ def round_status(session, round_) -> dict:
     """Who was invited, sent, failed, responded and reminded in a round (the JSON shape of `survey status`)."""
     from sqlmodel import select
 
-    from csat.models import Customer, Invitation
+    from csat.store.models import Customer, Invitation
 
     query = (select(Invitation, Customer.code).join(Customer, Customer.id == Invitation.customer_id)
              .where(Invitation.round_id == round_.id).order_by(Customer.code))

@@ -59,8 +59,8 @@ class OutcomeLog:
     def __enter__(self) -> "OutcomeLog":
         from sqlalchemy import bindparam, insert, select, update
 
-        from csat.audit import actor
-        from csat.models import AuditLog, Invitation
+        from csat.store.audit import actor
+        from csat.store.models import AuditLog, Invitation
 
         engine = self.store.engine
         dialect = self._dialect = engine.dialect
@@ -85,7 +85,7 @@ class OutcomeLog:
 
     def record(self, invitation_id: int, email: str, message_id: str = "", error: str = "") -> None:
         """Commit one invitation's outcome and its audit entry, or nothing (the error is raised)."""
-        from csat.models import now
+        from csat.store.models import now
 
         if error:
             values = {"email": email, "status": "failed", "error": error}

@@ -75,9 +75,9 @@ def form_data(session, settings, capa, lang: str = "en") -> dict[str, Any]:
     """Every field of a CAPA as titled sections of (label, value) rows, in the chosen language."""
     from sqlmodel import select
 
-    from csat import capa as capas
-    from csat import feedback
-    from csat.models import Customer, Feedback, Item, RoundItem, SurveyRound
+    from csat.capa import records as capas
+    from csat.feedback import log as feedback
+    from csat.store.models import Customer, Feedback, Item, RoundItem, SurveyRound
 
     def row(key: str, value: Any) -> tuple[str, str]:
         return label(key, lang), _show(value)
@@ -192,7 +192,7 @@ def write_html(data: dict[str, Any], path: Path) -> Path:
 
 def write_form(session, settings, reference: str, path: Path, lang: str | None = None) -> Path:
     """Write the form of one CAPA; the format follows the file name (.xlsx or .html)."""
-    from csat import capa as capas
+    from csat.capa import records as capas
 
     path = Path(path)
     suffix = path.suffix.lower()

@@ -1,8 +1,8 @@
-"""Alembic environment: runs on the connection handed over by csat.store.upgrade."""
+"""Alembic environment: runs on the connection handed over by csat.store.engine.upgrade."""
 
 from alembic import context
 
-import csat.models  # noqa: F401  (registers the tables)
+import csat.store.models  # noqa: F401  (registers the tables)
 from sqlmodel import SQLModel
 
 config = context.config

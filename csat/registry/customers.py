@@ -95,7 +95,7 @@ def validate(values: dict[str, Any], default_language: str) -> tuple[dict[str, s
 def get(session, code: str):
     from sqlmodel import select
 
-    from csat.models import Customer
+    from csat.store.models import Customer
 
     customer = session.exec(select(Customer).where(Customer.code == code)).first()
     if customer is None:
@@ -106,7 +106,7 @@ def get(session, code: str):
 def add(session, default_language: str = "en", **values: Any):
     from sqlmodel import select
 
-    from csat.models import Customer
+    from csat.store.models import Customer
 
     values.setdefault("language", "")
     clean, problems = validate(values, default_language)
@@ -146,7 +146,7 @@ def set_active(session, code: str, active: bool):
 def list_customers(session, include_inactive: bool = False):
     from sqlmodel import select
 
-    from csat.models import Customer
+    from csat.store.models import Customer
 
     query = select(Customer).order_by(Customer.code)
     if not include_inactive:
@@ -197,7 +197,7 @@ def import_file(session, path: Path, default_language: str = "en", limits=None) 
     """Add new customers and update changed ones from a file, all or nothing."""
     from sqlmodel import select
 
-    from csat.models import Customer
+    from csat.store.models import Customer
 
     rows = read_rows(path, limits)
     problems: list[str] = []

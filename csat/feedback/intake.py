@@ -86,7 +86,7 @@ def read_rows(path: Path, limits=None) -> list[tuple[str, dict[str, Any]]]:
 
 
 def _when(value: Any, name: str, problems: list[str]) -> datetime | None:
-    from csat.feedback import parse_when
+    from csat.feedback.log import parse_when
 
     if value is None or _text(value) == "":
         return None
@@ -99,7 +99,7 @@ def _when(value: Any, name: str, problems: list[str]) -> datetime | None:
 
 def _clean(settings, values: dict[str, Any], customers: dict[str, Any], now: datetime):
     """One row's values ready to store, and its problems."""
-    from csat import feedback
+    from csat.feedback import log as feedback
 
     problems: list[str] = []
     customer_text = _text(values.get("customer"))
@@ -174,7 +174,7 @@ def import_file(session, settings, path: Path, limits=None, now: datetime | None
     """Add new entries and bring known ones forward from a log file, all rows or none."""
     from sqlmodel import select
 
-    from csat.models import Customer, Feedback, now as local_now
+    from csat.store.models import Customer, Feedback, now as local_now
 
     now = now or local_now()
     rows = read_rows(Path(path), limits)

@@ -184,7 +184,7 @@ def load_template(session, specs: list[ItemSpec], replace: bool = False) -> Load
     """Add or update the given items; with replace, retire (or delete, if never answered) the others."""
     from sqlmodel import select
 
-    from csat.models import Answer, Item, RoundItem
+    from csat.store.models import Answer, Item, RoundItem
 
     result = LoadResult()
     existing = {item.code: item for item in session.exec(select(Item)).all()}
@@ -223,7 +223,7 @@ def retire_item(session, code: str) -> None:
     from sqlmodel import select
 
     from csat.errors import NotFound
-    from csat.models import Item
+    from csat.store.models import Item
 
     item = session.exec(select(Item).where(Item.code == code)).first()
     if item is None:
@@ -234,7 +234,7 @@ def retire_item(session, code: str) -> None:
 def list_items(session, include_retired: bool = False):
     from sqlmodel import select
 
-    from csat.models import Item
+    from csat.store.models import Item
 
     query = select(Item).order_by(Item.position, Item.code)
     if not include_retired:

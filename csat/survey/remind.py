@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from csat.digest import DueLine, collect
+from csat.survey.digest import DueLine, collect
 
 
 @dataclass
@@ -61,7 +61,7 @@ class RemindReport:
 
 def _moment(today: date) -> datetime:
     """Now, or the current time of day on the simulated date."""
-    from csat.models import now
+    from csat.store.models import now
 
     current = now()
     return current if today == current.date() else datetime.combine(today, current.time())
@@ -71,7 +71,7 @@ def due_reminders(session, settings, today: date) -> list[tuple[Any, Any, Any]]:
     """(invitation, customer, round) of every customer to remind today, by the schedule."""
     from sqlmodel import select
 
-    from csat.models import Customer, Invitation, SurveyRound
+    from csat.store.models import Customer, Invitation, SurveyRound
 
     schedule = settings.remind
     if schedule.max_reminders <= 0:
@@ -103,7 +103,7 @@ def _claim(session, invitation_id: int, today: date):
     None when the invitation no longer needs one (answered meanwhile)."""
     from sqlmodel import select
 
-    from csat.models import Invitation, Reminder
+    from csat.store.models import Invitation, Reminder
 
     invitation = session.get(Invitation, invitation_id)
     if invitation is None or invitation.responded_at is not None:
@@ -120,7 +120,7 @@ def _claim(session, invitation_id: int, today: date):
 
 
 def _settle(store, reminder_id: int, invitation_id: int, moment: datetime, message_id: str, error: str) -> None:
-    from csat.models import Invitation, Reminder
+    from csat.store.models import Invitation, Reminder
 
     with store.session() as session:
         reminder = session.get(Reminder, reminder_id)
@@ -141,8 +141,8 @@ def _reminder_subject(forms, language: str) -> str:
 
 
 def _send_reminders(workspace, store, transport, due, today: date, report: RemindReport) -> None:
-    from csat.mailer import SendError
-    from csat.survey import Recipient, RoundForms
+    from csat.mail.transport import SendError
+    from csat.survey.send import Recipient, RoundForms
 
     forms_by_round: dict[int, Any] = {}
     fatal = ""
@@ -176,7 +176,7 @@ def _send_reminders(workspace, store, transport, due, today: date, report: Remin
 
 
 def _digest_message(workspace, lines: list[DueLine], today: date):
-    from csat.mailer import address, build_message, sender_address
+    from csat.mail.transport import address, build_message, sender_address
 
     settings = workspace.settings
     zh = settings.company.lang == "zh"
@@ -194,8 +194,8 @@ def _digest_message(workspace, lines: list[DueLine], today: date):
 def _handle_digest(workspace, store, transport, today: date, dry_run: bool, report: RemindReport) -> None:
     from sqlmodel import select
 
-    from csat.mailer import SendError
-    from csat.models import Notice
+    from csat.mail.transport import SendError
+    from csat.store.models import Notice
 
     settings = workspace.settings
     key = f"digest:{today.isoformat()}"
@@ -236,7 +236,7 @@ def _handle_digest(workspace, store, transport, today: date, dry_run: bool, repo
 
 def run(workspace, store, today: date | None = None, dry_run: bool = False, transport=None) -> RemindReport:
     """One reminder run: customer reminders, then the staff digest. Caller holds the lock."""
-    from csat.mailer import SendError, transport_for
+    from csat.mail.transport import SendError, transport_for
 
     today = today or date.today()
     report = RemindReport(today=today, dry_run=dry_run)
@@ -274,7 +274,7 @@ class _Broken:
         self.reason = reason
 
     def send(self, message, name=None) -> str:
-        from csat.mailer import SendError
+        from csat.mail.transport import SendError
 
         raise SendError(self.reason, fatal=True)
 

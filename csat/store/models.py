@@ -4,7 +4,7 @@ One table per record the procedure keeps. Natural keys are NOT NULL and
 UNIQUE (SQLite treats NULLs as distinct, so an optional part of a key is ''
 rather than NULL). Times are the company's local wall-clock time, naive,
 because every date in the procedure (received, due, replied) is local.
-Schema changes go through alembic migrations in csat/migrations; the test
+Schema changes go through alembic migrations in csat/store/migrations; the test
 suite checks that the migrations produce exactly these tables.
 """
 

@@ -144,7 +144,7 @@ def resolve_dept(settings, text: str | None) -> str:
 
 
 def _now():
-    from csat.models import now
+    from csat.store.models import now
 
     return now()
 
@@ -153,8 +153,8 @@ def add(session, settings, customer_code: str, kind: str, channel: str, text: st
         received: datetime | None = None, product: str = "", owner: str = "", dept: str | None = None,
         now: datetime | None = None):
     """Log one entry; everything is checked before anything is written."""
-    from csat import customers
-    from csat.models import Feedback
+    from csat.registry import customers
+    from csat.store.models import Feedback
 
     now = now or _now()
     customer = customers.get(session, customer_code)
@@ -176,7 +176,7 @@ def add(session, settings, customer_code: str, kind: str, channel: str, text: st
 
 
 def get(session, number: int | str):
-    from csat.models import Feedback
+    from csat.store.models import Feedback
 
     try:
         key = int(str(number).lstrip("#"))
@@ -189,7 +189,7 @@ def get(session, number: int | str):
 
 
 def _audit(session, entry, action: str, changes: dict) -> None:
-    from csat import audit
+    from csat.store import audit
 
     audit.record(session.connection(), "feedback", action, entry.id, f"#{entry.id}", changes)
 
@@ -243,8 +243,8 @@ def list_entries(session, *, open_only: bool = False, kind: str | None = None, c
                  quarter: Quarter | None = None, complaints_only: bool = False) -> list:
     from sqlmodel import select
 
-    from csat import customers
-    from csat.models import Feedback
+    from csat.registry import customers
+    from csat.store.models import Feedback
 
     query = select(Feedback).order_by(Feedback.received_at, Feedback.id)
     if open_only:
@@ -289,7 +289,7 @@ def overdue_complaints(session, settings, today: date) -> list:
     """Complaints with no reply past their reply deadline, oldest first (for reminders)."""
     from sqlmodel import select
 
-    from csat.models import Feedback
+    from csat.store.models import Feedback
 
     waiting = list(session.exec(
         select(Feedback).where(Feedback.complaint == True, Feedback.replied_at == None,  # noqa: E711,E712
@@ -303,7 +303,7 @@ def long_unresolved_complaints(session, settings, today: date) -> list:
     """Complaints still not closed more than unresolved_days after they came in (for reminders)."""
     from sqlmodel import select
 
-    from csat.models import Feedback
+    from csat.store.models import Feedback
 
     limit = datetime.combine(today - timedelta(days=settings.feedback.unresolved_days), time())
     return list(session.exec(
@@ -318,7 +318,7 @@ def records(session, settings, entries: list, today: date | None = None) -> list
     """The JSON shape of entries (a contract: keys are stable), with customer code and CAPA number."""
     from sqlmodel import select
 
-    from csat.models import Capa, Customer
+    from csat.store.models import Capa, Customer
 
     today = today or date.today()
     customer_ids = {entry.customer_id for entry in entries}

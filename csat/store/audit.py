@@ -92,8 +92,8 @@ def record_many(connection, table_name: str, action: str,
         return
     from sqlalchemy import DateTime
 
-    from csat.bulk import insert_rows
-    from csat.models import now
+    from csat.store.bulk import insert_rows
+    from csat.store.models import now
 
     stamp = now()
     processor = DateTime().dialect_impl(connection.dialect).bind_processor(connection.dialect)
@@ -121,7 +121,7 @@ def record_inserts(connection, model, rows: list[dict[str, Any]]) -> None:
 def _after_flush(session, _flush_context) -> None:
     from sqlalchemy import insert
 
-    from csat.models import AuditLog, now
+    from csat.store.models import AuditLog, now
 
     rows = []
     moment, who = now(), actor()
@@ -161,7 +161,7 @@ def attach(session) -> None:
 
 def _touch_updated(session, _flush_context, _instances) -> None:
     """Keep updated_at honest on every modified record."""
-    from csat.models import now
+    from csat.store.models import now
 
     for instance in session.dirty:
         if hasattr(instance, "updated_at") and session.is_modified(instance, include_collections=False):

@@ -90,7 +90,7 @@ def schema_revision(engine) -> str | None:
 
 def check_schema(engine, url: str) -> None:
     """Refuse a store that is empty, behind, or from a newer csat."""
-    from csat.migrations import HEAD, known_revisions
+    from csat.store.migrations import HEAD, known_revisions
 
     from sqlalchemy.exc import SQLAlchemyError
 
@@ -132,7 +132,7 @@ class Store:
         """
         from sqlmodel import Session
 
-        from csat import audit
+        from csat.store import audit
 
         engine = self.engine.execution_options(csat_bulk=True) if bulk else self.engine
         with Session(engine, expire_on_commit=False) as session:
@@ -163,7 +163,7 @@ def upgrade(url: str) -> tuple[str | None, str]:
     from alembic import command
     from sqlalchemy.exc import OperationalError
 
-    from csat.migrations import HEAD, alembic_config, known_revisions
+    from csat.store.migrations import HEAD, alembic_config, known_revisions
 
     engine = engine_for(url)
     try:

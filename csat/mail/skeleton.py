@@ -27,7 +27,7 @@ from email.contentmanager import _encode_text  # the encoder set_content uses; t
 from email.headerregistry import Address
 from email.utils import format_datetime, localtime, make_msgid
 
-from csat.mailer import SMTP_POLICY, Attachment, Fixed, Prepared, _boundary, build_message
+from csat.mail.transport import SMTP_POLICY, Attachment, Fixed, Prepared, _boundary, build_message
 
 _NEWLINES = re.compile(r"\r\n|\r|\n")
 _CRLF = b"\r\n"
@@ -159,7 +159,7 @@ class _Cut:
 class MessageSkeleton:
     """One kind of message (sender, subject, text and HTML letter, one attachment) for many recipients.
 
-    `prepare()` gives what `csat.mailer.prepare(build_message(...))` gives for the same arguments,
+    `prepare()` gives what `csat.mail.transport.prepare(build_message(...))` gives for the same arguments,
     at a fraction of the cost.
     """
 
@@ -179,7 +179,7 @@ class MessageSkeleton:
         fixed = fixed or Fixed()
         boundaries = (fixed.inner_boundary, fixed.outer_boundary)
         if any(len(boundary or _BOUNDARY) != len(_BOUNDARY) for boundary in boundaries):
-            raise ValueError("boundaries must have the length csat.mailer makes them (their header folds by length)")
+            raise ValueError("boundaries must have the length csat.mail.transport makes them (their header folds by length)")
         text_cte, text_wire = _text_body(text)
         html_cte, html_wire = _text_body(html)
         cut = self._cuts.get((text_cte, html_cte)) or self._cut(text_cte, html_cte)

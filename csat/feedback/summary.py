@@ -75,8 +75,8 @@ def _previous_counts(session, quarter: Quarter) -> tuple[int, int]:
     from sqlalchemy import case, func
     from sqlmodel import select
 
-    from csat.feedback import quarter_bounds
-    from csat.models import Feedback
+    from csat.feedback.log import quarter_bounds
+    from csat.store.models import Feedback
 
     start, end = quarter_bounds(quarter)
     total, complaints = session.exec(
@@ -91,8 +91,8 @@ def build(session, settings, quarter: Quarter, today: date | None = None) -> dic
     import numpy
     from sqlmodel import select
 
-    from csat import feedback
-    from csat.models import Customer
+    from csat.feedback import log as feedback
+    from csat.store.models import Customer
 
     today = today or date.today()
     if quarter.start > today:
@@ -155,7 +155,7 @@ def mark_summarised(session, summary: dict[str, Any], now: datetime | None = Non
     """Record that an ended quarter was summarised (a repeat updates the record); None for a running quarter."""
     from sqlmodel import select
 
-    from csat.models import QuarterSummary, now as local_now
+    from csat.store.models import QuarterSummary, now as local_now
 
     now = now or local_now()
     if now.date() <= summary["end"]:
@@ -180,7 +180,7 @@ def quarters_without_summary(session, settings, today: date) -> list[str]:
     from sqlalchemy import func
     from sqlmodel import select
 
-    from csat.models import Feedback, QuarterSummary
+    from csat.store.models import Feedback, QuarterSummary
 
     last_ended = Quarter.containing(today).previous()
     first_received = session.exec(select(func.min(Feedback.received_at))).one()
@@ -238,7 +238,7 @@ def headline(summary: dict[str, Any], lang: str = "en") -> list[tuple[str, str]]
 
 def count_tables(summary: dict[str, Any], lang: str = "en") -> list[tuple[str, str, list[tuple[str, int]]]]:
     """(title, first column, rows) for each count table; kinds, channels and departments are named."""
-    from csat import feedback
+    from csat.feedback import log as feedback
 
     def dept_name(code: str) -> str:
         return summary["dept_names"].get(code, {}).get(lang, code)

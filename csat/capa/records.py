@@ -53,7 +53,7 @@ _NUMBER = re.compile(r"^(?:CAPA-)?(\d{4})-(\d{1,6})$", re.IGNORECASE)
 
 
 def _now() -> datetime:
-    from csat.models import now
+    from csat.store.models import now
 
     return now()
 
@@ -64,7 +64,7 @@ def _require(capa, verb: str) -> None:
 
 
 def _transition(session, capa, action: str, new_status: str, details: dict | None = None) -> None:
-    from csat import audit
+    from csat.store import audit
 
     old_status = capa.status
     capa.status = new_status
@@ -78,7 +78,7 @@ def _transition(session, capa, action: str, new_status: str, details: dict | Non
 def next_number(session, year: int) -> str:
     from sqlmodel import select
 
-    from csat.models import Capa
+    from csat.store.models import Capa
 
     prefix = f"CAPA-{year}-"
     numbers = session.exec(select(Capa.number).where(Capa.number.like(prefix + "%"))).all()
@@ -90,7 +90,7 @@ def get(session, reference: str | int):
     """A CAPA by number (CAPA-2024-007, or 2024-007) or by its row id."""
     from sqlmodel import select
 
-    from csat.models import Capa
+    from csat.store.models import Capa
 
     text = str(reference).strip()
     match = _NUMBER.match(text)
@@ -108,7 +108,7 @@ def get(session, reference: str | int):
 def find_for_item(session, round_id: int, item_id: int):
     from sqlmodel import select
 
-    from csat.models import Capa
+    from csat.store.models import Capa
 
     return session.exec(select(Capa).where(Capa.source_kind == "item", Capa.round_id == round_id,
                                            Capa.item_id == item_id).order_by(Capa.id)).first()
@@ -117,7 +117,7 @@ def find_for_item(session, round_id: int, item_id: int):
 def find_for_feedback(session, feedback_id: int):
     from sqlmodel import select
 
-    from csat.models import Capa
+    from csat.store.models import Capa
 
     return session.exec(select(Capa).where(Capa.feedback_id == feedback_id).order_by(Capa.id)).first()
 
@@ -125,7 +125,7 @@ def find_for_feedback(session, feedback_id: int):
 # ---- opening --------------------------------------------------------------------------------
 
 def _owner(settings, explicit: str | None, mapped: str | None) -> str:
-    from csat.feedback import resolve_dept
+    from csat.feedback.log import resolve_dept
 
     if explicit is not None and str(explicit).strip():
         return resolve_dept(settings, explicit)
@@ -147,7 +147,7 @@ def _insert(session, today: date, **values):
     """Add a CAPA with the next free number of the year; retried if another writer took it."""
     from sqlalchemy.exc import IntegrityError
 
-    from csat.models import Capa
+    from csat.store.models import Capa
 
     for _attempt in range(5):
         capa = Capa(number=next_number(session, today.year), **values)
@@ -167,9 +167,9 @@ def open_for_item(session, settings, period: str, item_code: str, *, reason: str
     """The CAPA for a survey item of a round: (record, created). An existing one is returned as is."""
     from sqlmodel import select
 
-    from csat.models import Item, RoundItem
+    from csat.store.models import Item, RoundItem
     from csat.periods import Half
-    from csat.rounds import get_round
+    from csat.survey.rounds import get_round
 
     try:
         half = Half.parse(period)
@@ -208,8 +208,8 @@ def open_for_item(session, settings, period: str, item_code: str, *, reason: str
 def open_for_feedback(session, settings, feedback_id: int | str, *, title: str | None = None,
                       dept: str | None = None, due: date | None = None, today: date | None = None):
     """The CAPA for a feedback entry: (record, created). An existing one is returned as is."""
-    from csat import feedback
-    from csat.models import Customer
+    from csat.feedback import log as feedback
+    from csat.store.models import Customer
 
     entry = feedback.get(session, feedback_id)
     existing = find_for_feedback(session, entry.id)
@@ -326,7 +326,7 @@ def is_overdue(capa, today: date) -> bool:
 def list_capas(session, *, status: str | None = None, overdue: bool = False, today: date | None = None) -> list:
     from sqlmodel import select
 
-    from csat.models import Capa
+    from csat.store.models import Capa
 
     today = today or date.today()
     query = select(Capa).order_by(Capa.id)
@@ -357,7 +357,7 @@ def _sources(session, capas: list) -> dict[int, dict[str, Any]]:
     """Per CAPA id: period, item code and label, feedback id, customer code."""
     from sqlmodel import select
 
-    from csat.models import Customer, Feedback, Item, SurveyRound
+    from csat.store.models import Customer, Feedback, Item, SurveyRound
 
     round_ids = {capa.round_id for capa in capas if capa.round_id}
     item_ids = {capa.item_id for capa in capas if capa.item_id}
