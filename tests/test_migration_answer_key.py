@@ -55,7 +55,11 @@ def fill_0001_store(url: str) -> None:
             id=1, period="2024H1", status="open", opened_at=moment, due_date=date(2024, 7, 1), template_version=""))
         connection.execute(sa.insert(Item.__table__), [
             {"id": number, "code": f"item_{number}", "label_en": f"Item {number}"} for number in (1, 2, 3)])
-        connection.execute(sa.insert(Response.__table__), [
+        # Only the columns a 0001 response has (later revisions add more).
+        response_0001 = sa.Table("response", sa.MetaData(), *(
+            sa.Column(column.name, column.type, default=column.default) for column in Response.__table__.columns
+            if column.name not in ("withdrawn_at", "withdraw_reason")))
+        connection.execute(sa.insert(response_0001), [
             {"id": 1, "round_id": 1, "customer_id": 1, "respondent": "", "created_at": moment, "updated_at": moment},
             {"id": 2, "round_id": 1, "customer_id": 2, "respondent": "", "created_at": moment, "updated_at": moment},
             {"id": 3, "round_id": 1, "customer_id": 2, "respondent": "Li Na", "created_at": moment,

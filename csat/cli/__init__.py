@@ -66,7 +66,7 @@ app.add_typer(capa.app, name="capa", help="Open, work through, verify and close 
 app.add_typer(audit.app, name="audit", help="Read the audit trail of changes to records.")
 app.command(name="report")(reports.report)
 app.command(name="import")(imports.import_files)
-app.add_typer(imports.response_app, name="response", help="Enter answers taken by phone or at a visit.")
+app.add_typer(imports.response_app, name="response", help="Enter answers by hand; list, show and withdraw responses.")
 remind.register(app)
 app.command(name="doctor")(doctor.doctor)
 

@@ -8,14 +8,15 @@ from typing import Annotated, Optional
 
 import typer
 
-from csat.cli._common import (Home, ShowFormatOption, parse_or_usage, say, show_record, to_json, workspace,
+from csat.cli._common import (Format, Home, ShowFormatOption, emit, parse_or_usage, say, show_record, to_json, workspace,
                               workspace_and_store, write_stdout)
 
 response_app = typer.Typer(no_args_is_help=True)
 
 HalfOption = Annotated[Optional[str], typer.Option("--half", help="Half-year period, e.g. 2024H1.")]
 REPORT_LABELS = {"files": "Files read", "responses_new": "Responses new", "responses_unchanged": "Responses unchanged",
-                 "responses_replaced": "Responses replaced", "answers_stored": "Answers stored",
+                 "responses_replaced": "Responses replaced",
+                 "responses_withdrawn": "Responses left withdrawn", "answers_stored": "Answers stored",
                  "response_rate": "Response rate"}
 
 
@@ -68,7 +69,8 @@ def _show_report(report) -> None:
         if summary.opened:
             verb = "Would open" if report.dry_run else "Opened"
             say(f"{verb} the {summary.period} round with the current item template")
-    record = {REPORT_LABELS[key]: value for key, value in report.record().items() if key in REPORT_LABELS}
+    record = {REPORT_LABELS[key]: value for key, value in report.record().items()
+              if key in REPORT_LABELS and (value or key != "responses_withdrawn")}
     rates = [f"{summary.period}: {summary.responded} of {summary.invited} invited ({_percent(summary.response_rate)})"
              if summary.invited else
              f"{summary.period}: nobody invited; {summary.customers_answered} customers answered"
@@ -145,3 +147,88 @@ def response_add(
     verbs = {"new": "Added", "replaced": "Replaced", "unchanged": "Unchanged:"}
     rate = "" if result.response_rate is None else f"; response rate {_percent(result.response_rate)}"
     typer.echo(f"{verbs[result.status]} {code}'s {period} response ({result.answers} answers){rate}", err=True)
+
+
+LIST_COLUMNS = [("id", "Id"), ("period", "Period"), ("customer", "Customer"), ("respondent", "Respondent"),
+                ("source", "Source"), ("created_at", "Imported"), ("withdrawn", "Withdrawn")]
+ANSWER_COLUMNS = [("item", "Item"), ("label", "Label"), ("answer", "Answer"), ("note", "Note")]
+SHOW_LABELS = {"id": "Response", "period": "Period", "customer": "Customer", "customer_name": "Name",
+               "respondent": "Respondent", "respondent_title": "Title", "answered_on": "Answered on",
+               "comment": "Comment", "source": "Source", "source_file": "File", "created_at": "Imported at",
+               "imported_by": "Imported by", "updated_at": "Updated at", "withdrawn": "Withdrawn",
+               "withdrawn_at": "Withdrawn at", "withdraw_reason": "Withdraw reason"}
+
+
+@response_app.command(name="list")
+def response_list(
+    half: HalfOption = None,
+    customer: Annotated[Optional[str], typer.Option("--customer", help="Only this customer's responses (its code).")] = None,
+    include_withdrawn: Annotated[bool, typer.Option("--all", help="Include withdrawn responses.")] = False,
+    fmt: Format = "table",
+    home: Home = None,
+) -> None:
+    """List stored survey responses (withdrawn ones with --all).
+
+    Example: csat response list --half 2024H1 --customer C-001 --all
+    """
+    from csat.importer.records import list_responses
+
+    period = _half(half)
+    _, store = workspace_and_store(home)
+    with store.read_session() as session:
+        records = list_responses(session, period, customer, include_withdrawn)
+    emit(records, LIST_COLUMNS, fmt, empty="no responses" + ("" if include_withdrawn else " (withdrawn ones show with --all)"))
+
+
+@response_app.command(name="show")
+def response_show(
+    response_id: Annotated[int, typer.Argument(metavar="ID", help="The response's id (see `csat response list`).")],
+    fmt: ShowFormatOption = "table",
+    home: Home = None,
+) -> None:
+    """Show one response: its answers per item, where it came from, and whether it was withdrawn.
+
+    Example: csat response show 12
+    """
+    from csat.importer.records import show_response
+
+    _, store = workspace_and_store(home)
+    with store.read_session() as session:
+        record = show_response(session, response_id)
+    if getattr(fmt, "value", fmt) == "json":
+        write_stdout(to_json(record))
+        return
+    fields = {key: value for key, value in record.items() if key in SHOW_LABELS}
+    if not record["withdrawn"]:
+        fields = {key: value for key, value in fields.items() if key not in ("withdrawn_at", "withdraw_reason")}
+    show_record(fields, "table", SHOW_LABELS)
+    rows = [{"item": answer["item"], "label": answer["label"], "note": answer["note"],
+             "answer": "N/A" if answer["not_applicable"] else ("-" if answer["score"] is None else answer["score"])}
+            for answer in record["answers"]]
+    emit(rows, ANSWER_COLUMNS, "table", empty="no answers stored")
+    for entry in record["history"]:
+        say(f"{entry['at']:%Y-%m-%d %H:%M} {entry['action']} by {entry['actor']}")
+
+
+@response_app.command(name="withdraw")
+def response_withdraw(
+    response_id: Annotated[int, typer.Argument(metavar="ID", help="The response's id (see `csat response list`).")],
+    reason: Annotated[str, typer.Option("--reason", help="Why it no longer counts, kept with the record.", show_default=False)],
+    home: Home = None,
+) -> None:
+    """Withdraw a response entered in error: kept and audited, but counted in no statistic.
+
+    The customer counts as not answered again (status, response rate, reminders).
+
+    Example: csat response withdraw 12 --reason "entered for the wrong customer"
+    """
+    from csat.importer.records import withdraw_response
+
+    if not reason.strip():
+        raise typer.BadParameter("give the reason for withdrawing", param_hint="--reason")
+    _, store = workspace_and_store(home)
+    with store.session() as session:
+        result = withdraw_response(session, response_id, reason)
+    again = "; the customer counts as not answered again" if result["invitation_reopened"] else ""
+    who = f" ({result['respondent']})" if result["respondent"] else ""
+    say(f"Withdrew response #{result['id']}: {result['customer']}{who}, {result['period']}{again}")

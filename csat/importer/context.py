@@ -60,6 +60,7 @@ class Existing:
     content_hash: str
     source: str
     source_file: str
+    withdrawn: bool = False     # kept for the record, counted nowhere; new answers for its key correct it
 
 
 @dataclass
@@ -188,10 +189,12 @@ class Context:
                 select(Invitation.id, Invitation.customer_id, Invitation.token, Invitation.responded_at)
                 .where(Invitation.round_id == round_id)):
             info.invitations[customer_id] = (invitation_id, token, responded_at is not None)
-        for response_id, customer_id, respondent, digest, source, source_file in self.connection.execute(
+        for response_id, customer_id, respondent, digest, source, source_file, withdrawn_at in self.connection.execute(
                 select(Response.id, Response.customer_id, Response.respondent, Response.content_hash,
-                       Response.source, Response.source_file).where(Response.round_id == round_id)):
-            info.existing[(customer_id, respondent)] = Existing(response_id, digest, source, source_file)
+                       Response.source, Response.source_file, Response.withdrawn_at)
+                .where(Response.round_id == round_id)):
+            info.existing[(customer_id, respondent)] = Existing(response_id, digest, source, source_file,
+                                                                withdrawn_at is not None)
         return info
 
     def check_round(self, info: RoundInfo) -> Optional[str]:
@@ -211,6 +214,8 @@ class Plan:
     new: list[Candidate] = field(default_factory=list)
     unchanged: list[Candidate] = field(default_factory=list)
     replaced: list[tuple[Candidate, Existing]] = field(default_factory=list)
+    # The same answers as a withdrawn response: left withdrawn (re-importing a folder must not bring it back).
+    withdrawn: list[tuple[Candidate, Existing]] = field(default_factory=list)
 
     @property
     def answers(self) -> int:
@@ -249,6 +254,13 @@ def plan(context: Context, candidates: list[Candidate], replace: bool, problems:
         existing = existing_by_period[candidate.period].get((candidate.customer_id, candidate.respondent))
         if existing is None:
             result.new.append(candidate)
+        elif existing.withdrawn:
+            # Different answers for a withdrawn response are its correction (no --replace needed: the
+            # withdrawal said the old ones are wrong); the very same answers stay withdrawn.
+            if existing.content_hash == candidate.content_hash:
+                result.withdrawn.append((candidate, existing))
+            else:
+                result.replaced.append((candidate, existing))
         elif existing.content_hash == candidate.content_hash:
             result.unchanged.append(candidate)
         elif replace:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional
 
-from csat.errors import CsatError, NotFound, ValidationFailed
+from csat.errors import Conflict, CsatError, NotFound, ValidationFailed
 from csat.importer.context import Candidate, Context, plan
 from csat.importer.validate import ItemRule, Problems, clean_text, parse_date, parse_score, text_key
 
@@ -134,6 +134,9 @@ def add_response(session, code: str, period: str, scores: list[tuple[str, str]],
     result = plan(context, [candidate], replace, problems)
     if problems:
         raise ValidationFailed(problems.report())
+    if result.withdrawn:
+        raise Conflict(f"these are the answers of withdrawn response #{result.withdrawn[0][1].response_id}; "
+                       "enter the corrected answers (the withdrawal stands)")
     status = "new" if result.new else "replaced" if result.replaced else "unchanged"
     opened = False
     if not dry_run and (result.new or result.replaced):

@@ -50,6 +50,7 @@ class ImportReport:
     responses_new: int = 0
     responses_unchanged: int = 0
     responses_replaced: int = 0
+    responses_withdrawn: int = 0     # the same answers as a withdrawn response: left withdrawn
     answers_stored: int = 0
     problems: list[str] = field(default_factory=list)
     problem_count: int = 0          # every problem found, also those past the lines kept per file
@@ -77,6 +78,7 @@ class ImportReport:
         return {
             "files": self.files, "responses_new": self.responses_new,
             "responses_unchanged": self.responses_unchanged, "responses_replaced": self.responses_replaced,
+            "responses_withdrawn": self.responses_withdrawn,
             "answers_stored": self.answers_stored, "problems": list(self.problems),
             "response_rate": self.response_rate, "period": self.period, "dry_run": self.dry_run,
             "rounds_opened": [summary.period for summary in self.rounds if summary.opened],
@@ -102,12 +104,13 @@ def round_summaries(context: Context, result: Plan, candidates: list[Candidate],
     """Invitations and responses per round touched, counting what this import adds."""
     periods = sorted({candidate.period for candidate in candidates})
     adding: dict[str, set[int]] = {}
-    for candidate in result.new:
+    for candidate in [*result.new, *(candidate for candidate, existing in result.replaced if existing.withdrawn)]:
         adding.setdefault(candidate.period, set()).add(candidate.customer_id)
     summaries = []
     for period in periods:
         info = context.round_for(period)
-        responding = {customer_id for customer_id, _ in info.existing} | adding.get(period, set())
+        responding = ({customer_id for (customer_id, _), existing in info.existing.items() if not existing.withdrawn}
+                      | adding.get(period, set()))
         invited = len(info.invitations)
         responded = len(responding & info.invitations.keys())
         summaries.append(RoundSummary(period=period, opened=period in opened or info.opens, invited=invited,
@@ -267,6 +270,7 @@ def _import_checked(workspace, paths, kinds, reader, refused, half, dry_run, rep
         report.responses_new = len(result.new)
         report.responses_unchanged = len(result.unchanged)
         report.responses_replaced = len(result.replaced)
+        report.responses_withdrawn = len(result.withdrawn)
         report.answers_stored = result.answers
         if dry_run:
             session.rollback()

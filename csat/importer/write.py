@@ -134,7 +134,8 @@ def write_plan(session, context: Context, plan: Plan, due_days: int = 30, early=
     for candidate, existing in plan.replaced:
         connection.exec_driver_sql(
             "UPDATE response SET respondent_title = {0}, answered_on = {0}, comment = {0}, source = {0}, "
-            "source_file = {0}, content_hash = {0}, updated_at = {0} WHERE id = {0}".format(placeholder(connection)),
+            "source_file = {0}, content_hash = {0}, updated_at = {0}, withdrawn_at = NULL, withdraw_reason = '' "
+            "WHERE id = {0}".format(placeholder(connection)),
             (candidate.title, as_date(candidate.answered_on) if candidate.answered_on else None, candidate.comment,
              candidate.source, candidate.source_file, candidate.content_hash, stamp, existing.response_id))
     delete_answers(connection, replaced_ids)
@@ -150,7 +151,8 @@ def write_plan(session, context: Context, plan: Plan, due_days: int = 30, early=
     _audit_new(connection, context, list(zip(ids, plan.new)))
     for candidate, existing in plan.replaced:
         before = old.get(existing.response_id, {})
-        audit.record(connection, "response", "replace", existing.response_id, record_key(context, candidate), {
+        action = "correct" if existing.withdrawn else "replace"
+        audit.record(connection, "response", action, existing.response_id, record_key(context, candidate), {
             "old": before,
             "new": _fields(context, candidate) | {"answers": _answers_record(context, candidate.answers)},
         })
@@ -168,7 +170,7 @@ def _insert_responses(connection, rows: list[tuple[int, int, Candidate]], stamp:
         insert_rows(connection, "response", (
             "id", "customer_id", "respondent", "respondent_title", "answered_on", "comment", "content_hash"), values,
             same={"round_id": round_id, "source": source, "source_file": source_file, "created_at": stamp,
-                  "updated_at": stamp})
+                  "updated_at": stamp, "withdraw_reason": ""})
 
 
 def _insert_answers(connection, pairs: list[tuple[int, Candidate]]) -> int:
@@ -239,6 +241,9 @@ def _snapshot(connection, context: Context, response_ids: list[int]) -> dict[int
             "answered_on": row["answered_on"].isoformat() if row["answered_on"] else None,
             "comment": row["comment"], "source": row["source"], "source_file": row["source_file"], "answers": {},
         }
+        if row["withdrawn_at"] is not None:      # a correction of a withdrawn response: keep why it went
+            snapshot[row["id"]].update(withdrawn_at=row["withdrawn_at"].isoformat(sep=" "),
+                                       withdraw_reason=row["withdraw_reason"])
     for row in connection.execute(select(Answer).where(Answer.response_id.in_(response_ids))).mappings():
         snapshot[row["response_id"]]["answers"].update(_answers_record(
             context, [(row["item_id"], row["score"], row["not_applicable"], row["raw"], row["comment"])]))

@@ -6,7 +6,8 @@ round's raw scores are fetched once, straight through the DB-API cursor into
 numpy (the ORM's row objects cost three times as much on 250,000 answers), for
 medians, respondent scores and correlations. Statements are built with
 SQLAlchemy Core so they run on SQLite and PostgreSQL alike; the only values
-inlined as literals are integer ids.
+inlined as literals are integer ids. Withdrawn responses are kept in the store
+but read by none of these queries (`_live()`): no statistic counts them.
 """
 
 from __future__ import annotations
@@ -81,6 +82,13 @@ def round_items(session, round_ids: list[int]) -> list[RoundItemRow]:
     return [RoundItemRow(*row) for row in session.exec(query).all()]
 
 
+def _live():
+    """The condition for a response that counts: not withdrawn."""
+    from csat.store.models import Response
+
+    return Response.withdrawn_at.is_(None)
+
+
 def response_counts(session) -> dict[int, tuple[int, int]]:
     """round id -> (responses, customers who responded)."""
     from sqlalchemy import distinct, func
@@ -89,7 +97,7 @@ def response_counts(session) -> dict[int, tuple[int, int]]:
     from csat.store.models import Response
 
     query = (select(Response.round_id, func.count(Response.id), func.count(distinct(Response.customer_id)))
-             .group_by(Response.round_id))
+             .where(_live()).group_by(Response.round_id))
     return {round_id: (responses, customers) for round_id, responses, customers in session.exec(query).all()}
 
 
@@ -100,7 +108,8 @@ def invitation_counts(session) -> dict[int, tuple[int, int]]:
 
     from csat.store.models import Invitation, Response
 
-    answered = exists().where(Response.round_id == Invitation.round_id, Response.customer_id == Invitation.customer_id)
+    answered = exists().where(Response.round_id == Invitation.round_id, Response.customer_id == Invitation.customer_id,
+                              _live())
     query = (select(Invitation.round_id, func.count(Invitation.id), func.sum(case((answered, 1), else_=0)))
              .group_by(Invitation.round_id))
     return {round_id: (invited, int(responded or 0)) for round_id, invited, responded in session.exec(query).all()}
@@ -125,7 +134,7 @@ def item_moments(session, round_ids: list[int]) -> list[tuple]:
     query = (select(Response.round_id, Answer.item_id, func.count(Answer.score), func.sum(Answer.score),
                     func.sum(Answer.score * Answer.score))
              .join(Response, Response.id == Answer.response_id)
-             .where(Response.round_id.in_([int(round_id) for round_id in round_ids]), _scored())
+             .where(Response.round_id.in_([int(round_id) for round_id in round_ids]), _live(), _scored())
              .group_by(Response.round_id, Answer.item_id))
     return _raw_rows(session, query)
 
@@ -138,7 +147,7 @@ def round_scores(session, round_id: int) -> tuple[np.ndarray, np.ndarray, np.nda
 
     query = (select(Answer.response_id, Answer.item_id, Answer.score)
              .join(Response, Response.id == Answer.response_id)
-             .where(Response.round_id == int(round_id), _scored()))
+             .where(Response.round_id == int(round_id), _live(), _scored()))
     rows = _raw_rows(session, query)
     if not rows:
         empty = np.zeros(0)
@@ -156,7 +165,7 @@ def round_responses(session, round_id: int) -> list[tuple]:
     query = (select(Response.id, Response.customer_id, Customer.code, Customer.name, Response.respondent,
                     Response.answered_on, Response.comment)
              .join(Customer, Customer.id == Response.customer_id)
-             .where(Response.round_id == int(round_id))
+             .where(Response.round_id == int(round_id), _live())
              .order_by(Customer.code, Response.respondent, Response.id))
     return _raw_rows(session, query)
 
@@ -169,7 +178,7 @@ def answer_comments(session, round_id: int) -> list[tuple]:
 
     query = (select(Answer.response_id, Answer.item_id, Answer.comment)
              .join(Response, Response.id == Answer.response_id)
-             .where(Response.round_id == int(round_id), Answer.comment != "")
+             .where(Response.round_id == int(round_id), _live(), Answer.comment != "")
              .order_by(Answer.response_id, Answer.item_id))
     return list(session.exec(query).all())
 
@@ -182,5 +191,5 @@ def all_answers(session, round_id: int) -> list[tuple]:
 
     query = (select(Answer.response_id, Answer.item_id, Answer.score, Answer.not_applicable)
              .join(Response, Response.id == Answer.response_id)
-             .where(Response.round_id == int(round_id)))
+             .where(Response.round_id == int(round_id), _live()))
     return _raw_rows(session, query)

@@ -140,6 +140,9 @@ class Response(SQLModel, table=True):
     content_hash: str = Field(default="", max_length=64)
     created_at: datetime = Field(default_factory=now, sa_type=DateTime)
     updated_at: datetime = Field(default_factory=now, sa_type=DateTime)
+    # A withdrawn response is kept with its answers but left out of every statistic.
+    withdrawn_at: Optional[datetime] = Field(default=None, sa_type=DateTime)
+    withdraw_reason: str = Field(default="", sa_column=Column(Text, nullable=False, default="", server_default=""))
 
 
 class Answer(SQLModel, table=True):
