@@ -152,6 +152,9 @@ margin = 3             # points above the limit that count as "at risk" when fal
 top_box = 90           # scores at or above this count as top box
 response_target = 0.6  # response rate expected by the due date
 
+[report]
+min_n = 5              # items with fewer answers are marked "small sample" (mean and interval say little)
+
 [import]
 max_file_mb = 50
 

@@ -133,12 +133,16 @@ _REASONS = {
         "below": "mean {mean} < {limit}",
         "falling": "falling {slope} points a round, projected {projection} next round",
         "margin": "mean {mean} is within {margin} points of the limit {limit} and down from {previous}",
+        "small": "only {n} answers",
+        "small_one": "only 1 answer",
     },
     "zh": {
         "no_data": "无有效回答",
         "below": "均值 {mean} < {limit}",
         "falling": "每轮下降 {slope} 分，预计下一轮 {projection}",
         "margin": "均值 {mean} 高出行动限 {limit} 不足 {margin} 分，且低于上一轮的 {previous}",
+        "small": "仅 {n} 个回答",
+        "small_one": "仅 1 个回答",
     },
 }
 
@@ -185,6 +189,25 @@ def assess(mean: float | None, earlier_means: Sequence[float], rules: Rules, lan
             reasons.append(text["margin"].format(mean=_number(mean), margin=_limit(rules.margin),
                                                  limit=_limit(limit), previous=_number(previous)))
     return Assessment(AT_RISK if reasons else OK, reasons, slope, projection)
+
+
+def small_sample(n: int, min_n: int) -> bool:
+    """Fewer counted answers than the report's minimum (csat.toml [report] min_n)."""
+    return n < min_n
+
+
+def small_sample_reason(n: int, lang: str = "en") -> str:
+    """'only 2 answers': why a small sample's mean is read with care."""
+    text = _REASONS.get(lang, _REASONS["en"])
+    return text["small_one"] if n == 1 else text["small"].format(n=n)
+
+
+def clip_interval(low: float | None, high: float | None, scale_min: float,
+                  scale_max: float) -> tuple[float | None, float | None]:
+    """A confidence interval cut to the item's scale: a mean cannot lie outside it (wide on small samples)."""
+    if low is None or high is None:
+        return low, high
+    return max(low, scale_min), min(high, scale_max)
 
 
 def weighted_index(means: Sequence[float | None], weights: Sequence[float]) -> float | None:

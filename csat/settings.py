@@ -48,6 +48,11 @@ class SurveySettings(_Section):
     response_target: float = Field(default=0.6, ge=0, le=1)
 
 
+class ReportSettings(_Section):
+    # An item with fewer counted answers is marked a small sample: its mean and interval say little.
+    min_n: int = Field(default=5, ge=1)
+
+
 class ImportSettings(_Section):
     max_file_mb: float = Field(default=50.0, gt=0)
     max_unpacked_mb: float = Field(default=500.0, gt=0)
@@ -140,6 +145,7 @@ class Settings(_Section):
     store: StoreSettings = Field(default_factory=StoreSettings)
     mail: MailSettings = Field(default_factory=MailSettings)
     survey: SurveySettings = Field(default_factory=SurveySettings)
+    report: ReportSettings = Field(default_factory=ReportSettings)
     import_: ImportSettings = Field(default_factory=ImportSettings, alias="import")
     feedback: FeedbackSettings = Field(default_factory=FeedbackSettings)
     capa: CapaSettings = Field(default_factory=CapaSettings)

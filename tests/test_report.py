@@ -55,8 +55,11 @@ def test_item_statistics_match_independent_computation(report):
     assert list(items) == [spec.code for spec in default_template()]
     for code, (status, reason) in EXPECTED.items():
         item = items[code]
-        assert (item["status"], item["reason"]) == (status, reason), code
         values = list(scores.get(code, {}).values())
+        # Four responses in the round: every answered item is a small sample (report.min_n defaults to 5).
+        small = f"only {len(values)} answer{'s' if len(values) != 1 else ''}" if values else None
+        reason = "; ".join(part for part in (reason, small) if part) or None
+        assert (item["status"], item["reason"], item["small_sample"]) == (status, reason, True), code
         assert item["n"] == len(values)
         if values:
             assert item["mean"] == pytest.approx(statistics.mean(values))
@@ -65,7 +68,9 @@ def test_item_statistics_match_independent_computation(report):
         if len(values) >= 2:
             assert item["sd"] == pytest.approx(statistics.stdev(values))
             half = stats.t.ppf(0.975, len(values) - 1) * statistics.stdev(values) / len(values) ** 0.5
-            assert item["ci_low"] == pytest.approx(statistics.mean(values) - half)
+            # The interval is clipped to the item's 0-100 scale.
+            assert item["ci_low"] == pytest.approx(max(0.0, statistics.mean(values) - half))
+            assert item["ci_high"] == pytest.approx(min(100.0, statistics.mean(values) + half))
         else:
             assert item["sd"] is None and item["ci_low"] is None and item["ci_high"] is None
 
@@ -128,7 +133,7 @@ def test_drivers_correlate_items_with_the_weighted_score(report):
 def test_flagged_items_carry_their_reasons(report):
     assert [(item["code"], item["status"]) for item in report["flagged"]] == [
         ("delivery", "below"), ("responsiveness", "at_risk"), ("tech_support", "at_risk")]
-    assert report["flagged"][0]["reason"] == "mean 83.5 < 85"
+    assert report["flagged"][0]["reason"] == "mean 83.5 < 85; only 4 answers"
 
 
 def test_comments_are_collected(report):
@@ -249,7 +254,7 @@ def test_chinese_labels_and_reasons(store, workspace):
         data = survey.build(session, workspace.settings, lang="zh")
     items = {item["code"]: item for item in data["items"]}
     assert items["delivery"]["label"] == "交货准时"
-    assert items["delivery"]["reason"] == "均值 83.5 < 85"
+    assert items["delivery"]["reason"] == "均值 83.5 < 85; 仅 4 个回答"
 
 
 def test_answers_for_the_workbook(store, workspace):

@@ -75,7 +75,8 @@ def test_markdown(seeded, cli, tmp_path):
     assert result.stdout == "" and "Wrote" in result.stderr
     text = target.read_text(encoding="utf-8")
     assert text.startswith("# Customer satisfaction survey 2024H2")
-    assert "| On-time delivery | 4 | 83.5 |" in text
+    assert "| On-time delivery | 4\\* | 83.5 |" in text
+    assert "\\* fewer than 5 answers: read the mean and its interval with care." in text
     assert "- **On-time delivery** (below): mean 83.5 \\< 85" in text
     assert "\\<script\\>" in text and "<script>" not in text
     assert "| Product quality | 90.0 | 91.0 | 92.0 | 93.0 |" in text  # the trend table
@@ -143,7 +144,7 @@ def test_xlsx_workbook(seeded, cli, tmp_path):
     rows = [[cell.value for cell in row] for row in summary.iter_rows()]
     header = next(index for index, row in enumerate(rows) if row[0] == "Code")
     delivery = next(row for row in rows[header:] if row[0] == "delivery")
-    assert delivery[3] == 83.5 and delivery[15] == "below" and delivery[16] == "mean 83.5 < 85"
+    assert delivery[3] == 83.5 and delivery[15] == "below" and delivery[16] == "mean 83.5 < 85; only 4 answers"
     rules = [rule for cf in summary.conditional_formatting for rule in cf.rules]
     assert any('="below"' in rule.formula[0] for rule in rules)
     trend = workbook["Trend"]

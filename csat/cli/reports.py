@@ -160,11 +160,13 @@ def _report_table(data: dict[str, Any], console) -> None:
     for item in data["items"]:
         style = STATUS_STYLES.get(item["status"], "")
         ci = f"{words.number(item['ci_low'])}–{words.number(item['ci_high'])}" if item["ci_low"] is not None else ""
-        table.add_row(escape(item["label"]), str(item["n"]), f"[{style}]{words.number(item['mean'])}[/]",
+        table.add_row(escape(item["label"]), words.n_text(item), f"[{style}]{words.number(item['mean'])}[/]",
                       f"{words.arrow(item['change'])} {words.signed(item['change'])}".strip(), ci,
                       words.percent(item["below_share"]), words.percent(item["top_box_share"]),
                       f"[{style}]{escape(words.status_word(item['status'], lang))}[/]")
     console.print(table)
+    if words.small_note(data):
+        console.print(escape(words.small_note(data)))
     if data["flagged"]:
         console.print(f"[bold]{escape(h['flagged'])}[/]")
         for item in data["flagged"]:

@@ -92,13 +92,16 @@ def render_md(data: dict[str, Any]) -> str:
     lines += _table(
         [h["item"], h["n"], h["mean"], h["sd"], h["ci"], h["median"], h["min"], h["max"], h["below_share"],
          h["top_box_share"], h["previous_mean"], h["change"], h["limit"], h["status"]],
-        [[item["label"], item["n"], words.number(item["mean"]), words.number(item["sd"]),
+        [[item["label"], words.n_text(item), words.number(item["mean"]), words.number(item["sd"]),
           f"{words.number(item['ci_low'])}–{words.number(item['ci_high'])}" if item["ci_low"] is not None else "",
           words.number(item["median"]), words.number(item["min"]), words.number(item["max"]),
           words.percent(item["below_share"]), words.percent(item["top_box_share"]), words.number(item["previous_mean"]),
           f"{words.arrow(item['change'])} {words.signed(item['change'])}".strip(),
           words.limit_text(item["action_limit"]), words.status_word(item["status"], lang)] for item in data["items"]],
     )
+    note = words.small_note(data)
+    if note:
+        lines += ["", md(note)]
     lines += ["", f"## {h['flagged']}", ""]
     if data["flagged"]:
         lines += [f"- **{md(item['label'])}** ({md(words.status_word(item['status'], lang))}): {md(item['reason'])}"

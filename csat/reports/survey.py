@@ -12,6 +12,9 @@ Definitions a reader of the report may ask about:
 - CSI: the template-weighted mean of item means, renormalised over items with data;
 - a customer's score: the same weighted mean over that customer's own item
   means (several respondents of one customer are averaged per item first);
+- small sample: an item with fewer counted answers than `report.min_n`
+  (default 5) is marked `small_sample` and "only 2 answers" in its reason; its
+  Student t interval is clipped to the item's scale;
 - key drivers: Pearson r of each item's scores with the respondent's score on
   the item coded `overall` when the round has one, else with the respondent's
   weighted score over all items (`driver_basis` says which).
@@ -184,6 +187,7 @@ def build(session, settings, period: str | None = None, lang: str | None = None,
         "csi_change": csi - previous_round["csi"] if previous_round and csi is not None else None,
         "responding_customers": len(answers_of.customer_ids),
         "margin": settings.survey.margin,
+        "min_n": settings.report.min_n,
         "top_box": settings.survey.top_box,
         "round_status": current.status,
         "company": settings.company.name,
@@ -227,11 +231,19 @@ def _items(settings, lang: str, template: list[queries.RoundItemRow], exact: dic
         previous = earlier[-1] if earlier else None
         assessment = scoring.assess(values["mean"], [point["mean"] for point in earlier],
                                     _rules(settings, row.action_limit), lang)
+        values = dict(values)
+        values["ci_low"], values["ci_high"] = scoring.clip_interval(values["ci_low"], values["ci_high"],
+                                                                    row.scale_min, row.scale_max)
+        small = scoring.small_sample(values["n"], settings.report.min_n)
+        reasons = list(assessment.reasons)
+        if small and values["n"] > 0:
+            reasons.append(scoring.small_sample_reason(values["n"], lang))
         items.append({
             "code": row.code, "label": row.label(lang), **values,
             "previous_mean": previous["mean"] if previous else None,
             "change": values["mean"] - previous["mean"] if previous and values["mean"] is not None else None,
-            "status": assessment.status, "reason": assessment.reason,
+            "status": assessment.status, "reason": "; ".join(reasons) if reasons else None,
+            "small_sample": small,
             "label_en": row.label_en, "label_zh": row.label_zh, "weight": row.weight,
             "action_limit": row.action_limit, "previous_period": previous["period"] if previous else None,
             "slope": assessment.slope, "projection": assessment.projection,

@@ -68,6 +68,7 @@ HEADINGS: dict[str, dict[str, str]] = {
         "not_applicable": "N/A",
         "chart_mean": "Mean",
         "chart_limit": "Action limit",
+        "small_note": "* fewer than {min_n} answers: read the mean and its interval with care.",
     },
     "zh": {
         "title": "{period} 顾客满意度调查统计分析",
@@ -129,6 +130,7 @@ HEADINGS: dict[str, dict[str, str]] = {
         "not_applicable": "不适用",
         "chart_mean": "平均分",
         "chart_limit": "行动限",
+        "small_note": "* 回答少于 {min_n} 个：均值和置信区间仅供参考。",
     },
 }
 
@@ -179,6 +181,18 @@ def arrow(change: Any) -> str:
     if change < -0.05:
         return "↓"
     return "→"
+
+
+def n_text(item: dict[str, Any]) -> str:
+    """An item's n, starred when it is a small sample (see the `small_note` under the table)."""
+    return f"{item['n']}*" if item.get("small_sample") and item["n"] else str(item["n"])
+
+
+def small_note(data: dict[str, Any]) -> str | None:
+    """The footnote for starred n, when some item of the report is a small sample."""
+    if not any(item.get("small_sample") and item["n"] for item in data["items"]):
+        return None
+    return headings(data["lang"])["small_note"].format(min_n=data.get("min_n", 5))
 
 
 def limit_text(value: Any) -> str:

@@ -119,6 +119,9 @@ def _summary(workbook, data: dict[str, Any], h: dict[str, str], styles) -> None:
                       words.status_word(item["status"], lang), item["reason"]], formats=formats)
     if data["items"]:
         _status_rules(sheet.sheet, f"A{first}:Q{sheet.row}", "P", first, lang)
+    note = words.small_note(data)
+    if note:                                  # the reason column says "only 2 answers" on each such item
+        sheet.append([note.lstrip("* ")])
     sheet.blank()
     sheet.append([h["drivers"]], styles["bold"])
     sheet.append([h["drivers_overall"] if data["driver_basis"] == "overall" else h["drivers_weighted"]])
