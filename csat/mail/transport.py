@@ -109,9 +109,14 @@ def one_line(text: str) -> str:
 
 def address(addr_spec: str, display_name: str = "") -> Address:
     """An Address from a stored e-mail and a name; ValueError for an address the e-mail package refuses."""
-    spec = (addr_spec or "").strip()
-    if not spec or _LINE_BREAKS.search(spec) or "@" not in spec:
-        raise ValueError(f"malformed e-mail address {addr_spec!r}")
+    from csat.mail.addresses import AddressProblem, normalise_email
+
+    try:
+        spec = normalise_email(addr_spec)     # the same rule as when the address was entered
+    except AddressProblem as exc:
+        raise ValueError(f"malformed e-mail address {addr_spec!r}: {exc}") from None
+    if not spec:
+        raise ValueError(f"malformed e-mail address {addr_spec!r}: empty")
     try:
         return Address(display_name=one_line(display_name), addr_spec=spec)
     except (ValueError, TypeError, IndexError, MessageError) as exc:

@@ -16,7 +16,6 @@ from typing import Any
 from csat.errors import Conflict, CsatError, NotFound, ValidationFailed
 
 CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$")
-EMAIL_PATTERN = re.compile(r"^[^@\s<>(),;:\"\[\]]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$")
 FIELDS = ("code", "name", "contact", "email", "phone", "segment", "language")
 
 # Header spellings accepted in customer files, English and Chinese.
@@ -48,11 +47,18 @@ def _text(value: Any) -> str:
     return str(value).strip()
 
 
-def check_email(email: str) -> str | None:
-    """Problem with an address, or None; empty is allowed (reach by phone or fax)."""
-    if email and not EMAIL_PATTERN.match(email):
-        return f"malformed e-mail {email!r}"
-    return None
+def check_email(email: str) -> tuple[str, str | None]:
+    """(the address as stored, problem or None); empty is allowed (reach by phone or fax).
+
+    The one rule of csat.mail.addresses: full-width characters are normalised (NFKC) and the
+    address must be one csat can send to, so `survey send` never refuses what was accepted here.
+    """
+    from csat.mail.addresses import AddressProblem, normalise_email
+
+    try:
+        return normalise_email(email), None
+    except AddressProblem as exc:
+        return email, f"malformed e-mail {email!r}: {exc}"
 
 
 def normalise_language(value: str, default: str) -> str | None:
@@ -75,7 +81,7 @@ def validate(values: dict[str, Any], default_language: str) -> tuple[dict[str, s
     if len(clean.get("name", "")) > 200:
         problems.append("name longer than 200 characters")
     if "email" in clean:
-        problem = check_email(clean["email"])
+        clean["email"], problem = check_email(clean["email"])
         if problem:
             problems.append(problem)
     if "language" in clean:
