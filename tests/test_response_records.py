@@ -8,6 +8,7 @@ from sqlmodel import select
 
 from csat.store.auditlog import entries
 from csat.store.models import Invitation
+from tests.postgres_fixtures import postgres_server, postgres_url  # noqa: F401
 
 TODAY = date.today()
 
@@ -187,3 +188,26 @@ def test_manual_entry_after_withdraw(workspace, store, cli, customers_csv):
     assert "response rate 67%" in corrected.stderr
     report = _report(cli)
     assert (report["responses"], _item(report, "quality")["mean"]) == (2, 85.0)
+
+
+def test_withdraw_and_correct_on_postgres(tmp_path, monkeypatch, cli, postgres_url):
+    from tests.conftest import EXAMPLES
+
+    monkeypatch.setenv("CSAT_DATABASE_URL", postgres_url)
+    assert cli("init", tmp_path / "pg").exit_code == 0
+    monkeypatch.setenv("CSAT_HOME", str(tmp_path / "pg"))
+    assert cli("customer", "import", EXAMPLES / "customers.csv").exit_code == 0
+    assert cli("survey", "send", "--half", "2024H1").exit_code == 0
+    assert cli("import", EXAMPLES / "responses-2024H1.csv", "--half", "2024H1").exit_code == 0
+    before = json.loads(cli("report", "--half", "2024H1", "--format", "json").stdout)
+    first = json.loads(cli("response", "list", "--format", "json").stdout)[0]
+    assert cli("response", "withdraw", str(first["id"]), "--reason", "wrong customer").exit_code == 0
+    after = json.loads(cli("report", "--half", "2024H1", "--format", "json").stdout)
+    assert after["responses"] == before["responses"] - 1 and after["response_rate"] < before["response_rate"]
+    everything = json.loads(cli("response", "list", "--all", "--format", "json").stdout)
+    assert [record["withdrawn"] for record in everything if record["id"] == first["id"]] == [True]
+    corrected = cli("response", "add", first["customer"], "--half", "2024H1", "--respondent", first["respondent"],
+                    "--score", "quality=77")
+    assert corrected.exit_code == 0, corrected
+    again = json.loads(cli("report", "--half", "2024H1", "--format", "json").stdout)
+    assert (again["responses"], again["response_rate"]) == (before["responses"], before["response_rate"])

@@ -1,4 +1,4 @@
-"""`csat import FILE...` and `csat response add`: survey answers into the store."""
+"""`csat import FILE...` and `csat response add/list/show/withdraw`: survey answers into the store, and correcting them."""
 
 from __future__ import annotations
 

@@ -5,5 +5,6 @@ read into validated candidates (validate.py) whose answers travel as blocks
 (answers.py), checked against the store (context.py); run.py orchestrates a
 file import, write.py stores a plan in one transaction (answers through
 answer_rows.py, a new round's answers possibly early, see early.py). Nothing
-is kept unless every file is free of problems.
+is kept unless every file is free of problems. records.py lists, shows and
+withdraws stored responses (kept, counted nowhere).
 """
