@@ -100,6 +100,7 @@ def test_withdraw_takes_the_response_out_of_every_figure(workspace, store, cli, 
     assert [entry["action"] for entry in shown["history"]] == ["insert", "withdraw"]
     table = cli("response", "show", str(ids["C-002"]))
     assert "entered for the wrong customer" in table.stdout and "Product quality" in table.stdout
+    assert "stored by" in table.stderr and "withdrawn by" in table.stderr
 
     with store.read_session() as session:
         trail = entries(session, table="response", key="2024H1/C-002")

@@ -206,8 +206,9 @@ def response_show(
              "answer": "N/A" if answer["not_applicable"] else ("-" if answer["score"] is None else answer["score"])}
             for answer in record["answers"]]
     emit(rows, ANSWER_COLUMNS, "table", empty="no answers stored")
+    verbs = {"insert": "stored", "replace": "replaced", "correct": "corrected", "withdraw": "withdrawn"}
     for entry in record["history"]:
-        say(f"{entry['at']:%Y-%m-%d %H:%M} {entry['action']} by {entry['actor']}")
+        say(f"{entry['at']:%Y-%m-%d %H:%M} {verbs.get(entry['action'], entry['action'])} by {entry['actor']}")
 
 
 @response_app.command(name="withdraw")
