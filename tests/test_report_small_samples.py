@@ -57,3 +57,14 @@ def test_chinese_reason(workspace, store, cli, customers_csv):
     result = cli("report", "--half", "2024H1", "--format", "json", "--lang", "zh")
     quality = next(item for item in json.loads(result.stdout)["items"] if item["code"] == "quality")
     assert quality["reason"] == "仅 1 个回答" and quality["ci_low"] is None
+
+
+def test_scoring_helpers():
+    from csat import scoring
+
+    assert scoring.clip_interval(-7.8, 101.2, 0.0, 100.0) == (0.0, 100.0)
+    assert scoring.clip_interval(1.5, 4.2, 1.0, 5.0) == (1.5, 4.2)
+    assert scoring.clip_interval(None, None, 0.0, 100.0) == (None, None)
+    assert [scoring.small_sample(n, 5) for n in (0, 4, 5, 6)] == [True, True, False, False]
+    assert (scoring.small_sample_reason(1), scoring.small_sample_reason(4), scoring.small_sample_reason(2, "zh")) == (
+        "only 1 answer", "only 4 answers", "仅 2 个回答")
