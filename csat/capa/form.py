@@ -46,6 +46,10 @@ _LABELS = {
     "verified_at": ("Verified on", "验证日期"),
     "verification_result": ("Result", "验证结果"),
     "verification_note": ("Note", "备注"),
+    "verification_n": ("Verification {n}", "第{n}次验证"),
+    "entered_at": ("entered", "录入于"),
+    "reopened": ("Reopened on {at}", "{at} 重新打开"),
+    "reopened_by": ("by", "操作人"),
     "cancel_reason": ("Reason for cancelling", "取消原因"),
     "closed_at": ("Closed on", "关闭日期"),
     "signatures": ("Signatures", "签名"),
@@ -107,21 +111,46 @@ def form_data(session, settings, capa, lang: str = "en") -> dict[str, Any]:
         if entry.product:
             record.append(row("product", entry.product))
     record += [row("subject", capa.title), row("description", capa.description)]
-    result = capas.RESULT_LABELS.get(capa.verification_result)
     sections = [
         (label("record", lang), record),
         (label("investigation", lang), [row("root_cause", capa.root_cause), row("correction", capa.correction),
                                         row("corrective_action", capa.corrective_action),
                                         row("preventive_action", capa.preventive_action)]),
-        (label("verification", lang), [row("verified_by", capa.verified_by), row("verified_at", capa.verified_at),
-                                       row("verification_result", result[1 if lang == "zh" else 0] if result else ""),
-                                       row("verification_note", capa.verification_note),
-                                       row("closed_at", capa.closed_at)]
+        (label("verification", lang), _verification_rows(session, capa, lang)
+         + [row("closed_at", capa.closed_at)]
          + ([row("cancel_reason", capa.cancel_reason)] if capa.cancel_reason else [])),
     ]
     signatures = [label(key, lang) for key in ("prepared_by", "acknowledged_by", "approved_by")]
     return {"lang": lang, "company": settings.company.name, "title": label("title", lang), "number": capa.number,
             "sections": sections, "signatures_title": label("signatures", lang), "signatures": signatures}
+
+
+def _verification_rows(session, capa, lang: str) -> list[tuple[str, str]]:
+    """Every verification and every reopening, in the order they were entered.
+
+    With none yet, the blank fields of one verification, to fill in by hand. A check
+    written after the fact shows when it was entered beside the date it was made.
+    """
+    from csat.capa import records as capas
+
+    history = capas.verifications(session, [capa.id])[capa.id]
+    if not history:
+        return [(label(key, lang), "") for key in ("verified_by", "verified_at", "verification_result",
+                                                    "verification_note")]
+    events = []
+    for number, verification in enumerate(history, start=1):
+        result = capas.RESULT_LABELS.get(verification.result, (verification.result, verification.result))
+        lines = [f"{_show(verification.verified_at)} · {result[1 if lang == 'zh' else 0]} · "
+                 f"{label('verified_by', lang)}: {verification.verified_by}"]
+        if verification.note:
+            lines.append(verification.note)
+        if verification.entered_at.date() != verification.verified_at.date():
+            lines.append(f"({label('entered_at', lang)} {_show(verification.entered_at)})")
+        events.append((verification.entered_at, label("verification_n", lang).format(n=number), "\n".join(lines)))
+    for reopening in capas.reopenings(session, [capa.id])[capa.id]:
+        events.append((reopening["at"], label("reopened", lang).format(at=_show(reopening["at"])),
+                       f"{reopening['reason']} ({label('reopened_by', lang)} {reopening['by']})"))
+    return [(name, value) for _at, name, value in sorted(events, key=lambda event: event[0])]
 
 
 def render_html(data: dict[str, Any]) -> str:
