@@ -117,7 +117,7 @@ def form_data(session, settings, capa, lang: str = "en") -> dict[str, Any]:
                                         row("corrective_action", capa.corrective_action),
                                         row("preventive_action", capa.preventive_action)]),
         (label("verification", lang), _verification_rows(session, capa, lang)
-         + [row("closed_at", capa.closed_at)]
+         + [row("closed_at", capa.closed_at.date() if capa.closed_at else None)]
          + ([row("cancel_reason", capa.cancel_reason)] if capa.cancel_reason else [])),
     ]
     signatures = [label(key, lang) for key in ("prepared_by", "acknowledged_by", "approved_by")]
@@ -137,20 +137,33 @@ def _verification_rows(session, capa, lang: str) -> list[tuple[str, str]]:
     if not history:
         return [(label(key, lang), "") for key in ("verified_by", "verified_at", "verification_result",
                                                     "verification_note")]
-    events = []
+    events = []  # (when it happened, when it was entered, label, text): the story in the order it happened
     for number, verification in enumerate(history, start=1):
         result = capas.RESULT_LABELS.get(verification.result, (verification.result, verification.result))
-        lines = [f"{_show(verification.verified_at)} · {result[1 if lang == 'zh' else 0]} · "
+        lines = [f"{_when(verification.verified_at, verification.entered_at)} · {result[1 if lang == 'zh' else 0]} · "
                  f"{label('verified_by', lang)}: {verification.verified_by}"]
         if verification.note:
             lines.append(verification.note)
-        if verification.entered_at.date() != verification.verified_at.date():
-            lines.append(f"({label('entered_at', lang)} {_show(verification.entered_at)})")
-        events.append((verification.entered_at, label("verification_n", lang).format(n=number), "\n".join(lines)))
+        lines += _entered(verification.verified_at, verification.entered_at, lang)
+        events.append((verification.verified_at, verification.entered_at,
+                       label("verification_n", lang).format(n=number), "\n".join(lines)))
     for reopening in capas.reopenings(session, [capa.id])[capa.id]:
-        events.append((reopening["at"], label("reopened", lang).format(at=_show(reopening["at"])),
-                       f"{reopening['reason']} ({label('reopened_by', lang)} {reopening['by']})"))
-    return [(name, value) for _at, name, value in sorted(events, key=lambda event: event[0])]
+        lines = [f"{reopening['reason']} ({label('reopened_by', lang)} {reopening['by']})",
+                 *_entered(reopening["at"], reopening["entered_at"], lang)]
+        events.append((reopening["at"], reopening["entered_at"],
+                       label("reopened", lang).format(at=_when(reopening["at"], reopening["entered_at"])),
+                       "\n".join(lines)))
+    return [(name, text) for _at, _entered_at, name, text in sorted(events, key=lambda event: event[:2])]
+
+
+def _when(stated: datetime, entered: datetime) -> str:
+    """When a step happened: the time if it was entered as it happened, the stated date if written after the fact."""
+    return _show(stated.date() if stated.date() != entered.date() else stated)
+
+
+def _entered(stated: datetime, entered: datetime, lang: str) -> list[str]:
+    """A line saying when a step written after the fact was entered (none for a step entered as it happened)."""
+    return [f"({label('entered_at', lang)} {_show(entered)})"] if stated.date() != entered.date() else []
 
 
 def render_html(data: dict[str, Any]) -> str:

@@ -365,9 +365,11 @@ def verify(session, reference: str | int, *, by: str, result: str, note: str = "
     _require(capa, "verify")
     entered = now or _now()
     previous = last_verification(session, capa)
+    reopened = reopenings(session, [capa.id])[capa.id]
     moment = _stated(at, entered, "verification", [
         (capa.created_at.date(), f"the date {capa.number} was opened"),
-        (previous.verified_at.date() if previous else None, "its last verification")])
+        (previous.verified_at.date() if previous else None, "its last verification"),
+        (reopened[-1]["at"].date() if reopened else None, "the date it was last reopened")])
     verification = CapaVerification(capa_id=capa.id, verified_at=moment, verified_by=by.strip(), result=result,
                                     note=(note or "").strip(), entered_at=entered)
     session.add(verification)
@@ -398,7 +400,7 @@ def close(session, reference: str | int, *, at: date | None = None, now: datetim
     return capa
 
 
-def reopen(session, reference: str | int, *, reason: str, now: datetime | None = None):
+def reopen(session, reference: str | int, *, reason: str, at: date | None = None, now: datetime | None = None):
     """Send a CAPA back into the work (not effective, or the problem came back), with the reason.
 
     Its verifications stay on the record; it needs a new one before it can close again.
@@ -407,8 +409,16 @@ def reopen(session, reference: str | int, *, reason: str, now: datetime | None =
     if not (reason or "").strip():
         raise CsatError("say why with --reason; the reason is kept on the record")
     _require(capa, "reopen")
+    entered = now or _now()
+    last = last_verification(session, capa)
+    reopened = reopenings(session, [capa.id])[capa.id]
+    moment = _stated(at, entered, "reopening", [
+        (capa.created_at.date(), f"the date {capa.number} was opened"),
+        (last.verified_at.date() if last else None, "its last verification"),
+        (reopened[-1]["at"].date() if reopened else None, "the date it was last reopened"),
+        (capa.closed_at.date() if capa.closed_at else None, "the date it was closed")])
     capa.closed_at = None
-    _transition(session, capa, "reopen", "in_progress", {"reason": reason.strip()})
+    _transition(session, capa, "reopen", "in_progress", {"reason": reason.strip()} | _backfill(moment, entered))
     return capa
 
 
@@ -436,8 +446,9 @@ def reopenings(session, capa_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
         for entry in session.exec(select(AuditLog).where(AuditLog.table_name == "capa", AuditLog.action == "reopen",
                                                          AuditLog.record_id.in_(capa_ids)).order_by(AuditLog.id)).all():
             changes = json.loads(entry.changes or "{}")
-            found[entry.record_id].append({"at": entry.at, "by": entry.actor, "from": (changes.get("status") or [""])[0],
-                                           "reason": changes.get("reason", "")})
+            stated = datetime.fromisoformat(changes["at"]) if changes.get("at") else entry.at
+            found[entry.record_id].append({"date": stated.date(), "at": stated, "by": entry.actor, "from": (changes.get("status") or [""])[0],
+                                           "reason": changes.get("reason", ""), "entered_at": entry.at})
     return found
 
 

@@ -135,8 +135,8 @@ def capa_show(reference: Reference, fmt: ShowFormatOption = "table", home: Home 
         emit([{"number": number} | verification for number, verification in enumerate(record["verifications"], 1)],
              VERIFICATION_COLUMNS, fmt, title="Verifications")
     if record["reopenings"]:
-        emit(record["reopenings"], [("at", "Reopened"), ("by", "By"), ("from", "From"), ("reason", "Reason")], fmt,
-             title="Reopenings")
+        emit(record["reopenings"], [("date", "Reopened"), ("by", "By"), ("from", "From"), ("reason", "Reason"),
+                                    ("entered_at", "Entered")], fmt, title="Reopenings")
 
 
 @app.command(name="update")
@@ -207,6 +207,7 @@ def capa_close(reference: Reference, at: At = None, home: Home = None) -> None:
 def capa_reopen(
     reference: Reference,
     reason: Annotated[str, typer.Option("--reason", help="Why it goes back into the work; kept on the record.")],
+    at: At = None,
     home: Home = None,
 ) -> None:
     """Reopen a CAPA verified not effective, verified or closed: back to in_progress, with the reason.
@@ -217,9 +218,10 @@ def capa_reopen(
     """
     from csat.capa import records as capas
 
+    at_date = _date(at, "--at")
     _, store = workspace_and_store(home)
     with store.session() as session:
-        capa = capas.reopen(session, reference, reason=reason)
+        capa = capas.reopen(session, reference, reason=reason, at=at_date)
     say(f"Reopened {capa.number}; now {capa.status}")
 
 
