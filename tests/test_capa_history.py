@@ -295,3 +295,19 @@ def test_readme_example_of_a_capa_written_after_the_fact(loaded):
         "closed", "2024-08-13T00:00:00", "2024-09-23T00:00:00", "2024-09-20T00:00:00")
     closing = next(entry for entry in audit(cli, "CAPA-2024-004") if entry["action"] == "close")
     assert closing["changes"]["at"] == "2024-09-23" and closing["changes"]["entered_at"].startswith(TODAY.isoformat())
+
+
+def test_item_capa_written_after_the_fact(workspace, store):
+    from feedback_fixtures import open_survey_round
+
+    from csat.capa import records as capas
+
+    open_survey_round(store, "2024H1")  # entered today, for a survey run in 2024
+    with store.session() as session:
+        with pytest.raises(CsatError, match=r"opening date 2023-12-31 is before the 2024H1 half year began \(2024-01-01\)"):
+            capas.open_for_item(session, workspace.settings, "2024H1", "delivery", at=date(2023, 12, 31))
+    with store.session() as session:
+        capa, created = capas.open_for_item(session, workspace.settings, "2024H1", "delivery", at=date(2024, 7, 15))
+        record = capas.record(session, workspace.settings, capa)
+    assert created and (record["number"], record["created_at"].date(), record["due"]) == (
+        "CAPA-2024-001", date(2024, 7, 15), date(2024, 8, 14))

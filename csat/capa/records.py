@@ -239,7 +239,8 @@ def open_for_item(session, settings, period: str, item_code: str, *, reason: str
     existing = find_for_item(session, round_.id, item.id)
     if existing is not None:
         return existing, False
-    today, backfilled = _opening(at, today, [(round_.opened_at.date(), f"the {half} round was opened")])
+    # The round's opened_at is when it was entered (maybe later than the survey): the half's start is the bound.
+    today, backfilled = _opening(at, today, [(half.start, f"the {half} half year began")])
     if settings.company.lang == "zh":
         label_zh = round_item.label_zh or round_item.label_en
         default_title = f"{half} 满意度调查项目“{label_zh}”{'趋近' if at_risk else '低于'}行动界限"
