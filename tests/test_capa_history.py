@@ -124,8 +124,14 @@ def test_every_verification_is_kept_and_shown(loaded, tmp_path):
     zh_xlsx, _ = form_rows(cli, number, tmp_path, "zh")
     assert "无效" in zh_xlsx["第1次验证"] and "有效" in zh_xlsx["第2次验证"]
 
+    assert "Verified by" not in xlsx  # verified: no blank fields for another check
+
     assert cli("capa", "close", number).exit_code == 0
     assert show(cli, number)["status"] == "closed"
+    assert cli("capa", "reopen", number, "--reason", "Cracks again at C-003").exit_code == 0
+    xlsx, _ = form_rows(cli, number, tmp_path)  # reopened: the history, then blank fields for the next check
+    names = list(xlsx)
+    assert names.index("Verification 2") < names.index("Verified by") and xlsx["Verified by"] is None
 
 
 def test_reopen_a_closed_capa(loaded):

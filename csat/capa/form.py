@@ -126,17 +126,17 @@ def form_data(session, settings, capa, lang: str = "en") -> dict[str, Any]:
 
 
 def _verification_rows(session, capa, lang: str) -> list[tuple[str, str]]:
-    """Every verification and every reopening, in the order they were entered.
+    """Every verification and every reopening, in the order they happened.
 
-    With none yet, the blank fields of one verification, to fill in by hand. A check
-    written after the fact shows when it was entered beside the date it was made.
+    A CAPA still awaiting its check (open, in progress) gets the blank fields of the next
+    one after them, to fill in by hand. A step written after the fact shows when it was
+    entered beside the date it happened.
     """
     from csat.capa import records as capas
 
     history = capas.verifications(session, [capa.id])[capa.id]
-    if not history:
-        return [(label(key, lang), "") for key in ("verified_by", "verified_at", "verification_result",
-                                                    "verification_note")]
+    blank = [(label(key, lang), "") for key in ("verified_by", "verified_at", "verification_result",
+                                                 "verification_note")] if capa.status in ("open", "in_progress") else []
     events = []  # (when it happened, when it was entered, label, text): the story in the order it happened
     for number, verification in enumerate(history, start=1):
         result = capas.RESULT_LABELS.get(verification.result, (verification.result, verification.result))
@@ -153,7 +153,7 @@ def _verification_rows(session, capa, lang: str) -> list[tuple[str, str]]:
         events.append((reopening["at"], reopening["entered_at"],
                        label("reopened", lang).format(at=_when(reopening["at"], reopening["entered_at"])),
                        "\n".join(lines)))
-    return [(name, text) for _at, _entered_at, name, text in sorted(events, key=lambda event: event[:2])]
+    return [(name, text) for _at, _entered_at, name, text in sorted(events, key=lambda event: event[:2])] + blank
 
 
 def _when(stated: datetime, entered: datetime) -> str:

@@ -231,7 +231,7 @@ def capa_cancel(
     reason: Annotated[str, typer.Option("--reason", help="Why it is not needed; kept on the record.")],
     home: Home = None,
 ) -> None:
-    """Cancel an open or in-progress CAPA, with the reason.
+    """Cancel an open, in-progress or verified-not-effective CAPA, with the reason.
 
     Example: csat capa cancel CAPA-2024-008 --reason "Duplicate of CAPA-2024-007"
     """
