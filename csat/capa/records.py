@@ -20,7 +20,7 @@ audit entry naming it (the ORM change itself is audited by the store as well).
 Records written after the fact carry the date the person states (`at`): it may
 not be in the future nor before the record's own dates, and the audit entry
 keeps it beside the real time of entry. A due date comes after the date the
-CAPA was opened (csat.periods.check_due, the rule survey rounds follow too).
+CAPA was opened (csat.periods.check_due, one rule meant for every due date).
 
 Numbers are CAPA-YYYY-NNN, sequential per year of opening. Write sessions
 start with BEGIN IMMEDIATE on SQLite, so two writers cannot read the same
