@@ -67,8 +67,9 @@ def test_feedback_source_defaults(workspace, with_log):
     assert "Feedback #8 from C-003 深圳华科电子有限公司, received 2024-08-12 10:30 by phone" in capa.description
     explicit, _ = from_feedback(with_log, workspace.settings, 7, dept="总经理办公室", due=date(2024, 12, 31), title="Terms")
     assert (explicit.dept, explicit.due_date, explicit.title) == ("gm", date(2024, 12, 31), "Terms")
-    with pytest.raises(CsatError, match="due date 2024-10-07 is in the past"):
-        from_feedback(with_log, workspace.settings, 9, due=date(2024, 10, 7))
+    for too_early in (date(2024, 10, 7), TODAY):  # one rule: a due date comes after the opening date
+        with pytest.raises(CsatError, match=rf"due date {too_early} is not after the date the CAPA was opened \(2024-10-08\)"):
+            from_feedback(with_log, workspace.settings, 9, due=too_early)
     with pytest.raises(CsatError, match="unknown department 'canteen'"):
         from_feedback(with_log, workspace.settings, 9, dept="canteen")
     with pytest.raises(NotFound, match="no feedback entry #99"):
@@ -112,6 +113,7 @@ def bring_to(store, settings, status: str) -> str:
         "in_progress": ["work"],
         "in_progress_blank": [],
         "verified": ["work", "effective"],
+        "verified_not_effective": ["work", "not_effective"],
         "closed": ["work", "effective", "close"],
         "cancelled": ["cancel"],
     }[status]
@@ -121,6 +123,8 @@ def bring_to(store, settings, status: str) -> str:
                 capas.update(session, settings, capa.number, cause="Insert worn", action="Replace inserts every 50k shots")
             elif step == "effective":
                 capas.verify(session, capa.number, by="Zhou Li", result="effective")
+            elif step == "not_effective":
+                capas.verify(session, capa.number, by="Zhou Li", result="not-effective")
             elif step == "close":
                 capas.close(session, capa.number)
             elif step == "cancel":
@@ -139,19 +143,22 @@ def attempt(session, settings, verb: str, number: str):
         return capas.verify(session, number, by="QA", result="not-effective")
     if verb == "close":
         return capas.close(session, number)
+    if verb == "reopen":
+        return capas.reopen(session, number, reason="cracks again")
     return capas.cancel(session, number, reason="not needed")
 
 
 LEGAL = {
     "open": {"update": "in_progress", "cancel": "cancelled"},
-    "in_progress": {"update": "in_progress", "verify_effective": "verified", "verify_not_effective": "in_progress",
-                    "cancel": "cancelled"},
+    "in_progress": {"update": "in_progress", "verify_effective": "verified",
+                    "verify_not_effective": "verified_not_effective", "cancel": "cancelled"},
     "in_progress_blank": {"update": "in_progress", "cancel": "cancelled"},
-    "verified": {"close": "closed"},
-    "closed": {},
+    "verified": {"close": "closed", "reopen": "in_progress"},
+    "verified_not_effective": {"reopen": "in_progress", "cancel": "cancelled"},
+    "closed": {"reopen": "in_progress"},
     "cancelled": {},
 }
-VERBS = ["update", "verify_effective", "verify_not_effective", "close", "cancel"]
+VERBS = ["update", "verify_effective", "verify_not_effective", "close", "cancel", "reopen"]
 CASES = [(state, verb) for state in LEGAL for verb in VERBS]
 
 
@@ -164,7 +171,7 @@ def test_every_transition(workspace, with_log, state, verb):
         audit_count = len(session.exec(select(AuditLog.id)).all())
     expected = LEGAL[state].get(verb)
     if expected is None:
-        with pytest.raises(Conflict, match=f"cannot (update|verify|close|cancel) {number}"):
+        with pytest.raises(Conflict, match=f"cannot (update|verify|close|cancel|reopen) {number}"):
             with with_log.session() as session:
                 attempt(session, settings, verb, number)
         with with_log.read_session() as session:
@@ -207,20 +214,29 @@ def test_life_cycle_of_a_complaint_into_a_capa_and_out_again(workspace, with_cus
                      prevention="Same counter on all housing moulds")
         verified = capas.verify(session, capa.number, by="Zhou Li", result="not-effective", note="Cracks in lot 2407-02",
                                 now=datetime(2024, 8, 1, 9))
-        assert verified.status == "in_progress" and verified.verification_result == "not-effective"
+        assert verified.status == "verified_not_effective"
+        capas.reopen(session, capa.number, reason="Cracks in lot 2407-02: the insert material is the cause")
         capas.update(session, settings, capa.number, action="New insert material (H13); PM every 30k shots")
         capas.verify(session, capa.number, by="Zhou Li", result="effective", note="No cracks in 3 lots",
                      now=datetime(2024, 9, 1, 9))
         closed = capas.close(session, capa.number, now=datetime(2024, 9, 2, 9))
         feedback.close(session, entry.id, now=datetime(2024, 9, 2, 10))
-    assert (closed.status, closed.closed_at, closed.verification_note) == ("closed", datetime(2024, 9, 2, 9),
-                                                                           "No cracks in 3 lots")
+    with store.read_session() as session:
+        shown = capas.record(session, settings, capas.get(session, capa.number))
+    assert (closed.status, closed.closed_at, shown["verification_note"]) == ("closed", datetime(2024, 9, 2, 9),
+                                                                             "No cracks in 3 lots")
+    assert [(v["date"], v["result"], v["note"]) for v in shown["verifications"]] == [
+        (date(2024, 8, 1), "not-effective", "Cracks in lot 2407-02"), (date(2024, 9, 1), "effective", "No cracks in 3 lots")]
+    assert [(r["from"], r["reason"]) for r in shown["reopenings"]] == [
+        ("verified_not_effective", "Cracks in lot 2407-02: the insert material is the cause")]
     with store.read_session() as session:
         trail = [(item["action"], item["changes"].get("status")) for item in reversed(entries(session, table="capa",
                                                                                                key=capa.number))
                  if item["action"] != "update"]
         record = feedback.records(session, settings, [feedback.get(session, entry.id)])[0]
-    assert trail == [("insert", None), ("start", ["open", "in_progress"]), ("verify", ["in_progress", "in_progress"]),
+    assert trail == [("insert", None), ("start", ["open", "in_progress"]),
+                     ("verify", ["in_progress", "verified_not_effective"]),
+                     ("reopen", ["verified_not_effective", "in_progress"]),
                      ("verify", ["in_progress", "verified"]), ("close", ["verified", "closed"])]
     assert (record["status"], record["capa"]) == ("closed", capa.number)
 

@@ -72,8 +72,8 @@ def test_xlsx_form_has_every_field(workspace, with_log, worked_capa, tmp_path):
     assert values["Corrective action"] == "Shot counter on mould M-17\nPM every 50k shots"
     assert values["Preventive action"] == "Counters on all moulds"
     assert values["Correction"] == "Sorted 1,200 housings at the customer"
-    assert (values["Verified by"], values["Verified on"], values["Result"], values["Note"]) == (
-        "Zhou Li", "2024-11-20 10:00", "Effective", "No cracks in 3 lots")
+    assert values["Verification 1"] == "2024-11-20 10:00 · Effective · Verified by: Zhou Li\nNo cracks in 3 lots"
+    assert "Verified by" not in values  # the blank fields are for a CAPA not verified yet
     assert "HX-200外壳裂纹问题仍未彻底解决" in values["Description of the nonconformity"]
     for signature in ("Prepared by (quality)", "Acknowledged by (owner department)", "Approved by"):
         assert signature in values
@@ -91,7 +91,7 @@ def test_html_form_is_escaped_and_complete_in_chinese(workspace, with_log, worke
     assert cells["编号"] == "CAPA-2024-001" and cells["状态"] == "已验证" and cells["责任部门"] == "品质部"
     assert cells["来源"] == "顾客反馈" and cells["类型"] == "产品质量或性能" and cells["渠道"] == "邮件"
     assert cells["根本原因"] == "=HYPERLINK(\"http://evil\")  <script>alert(1)</script>"
-    assert cells["验证结果"] == "有效" and cells["验证人"] == "Zhou Li"
+    assert cells["第1次验证"] == "2024-11-20 10:00 · 有效 · 验证人: Zhou Li\nNo cracks in 3 lots"
     assert "纠正和预防措施报告" in html and '<html lang="zh-CN">' in html
 
 

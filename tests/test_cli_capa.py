@@ -89,7 +89,16 @@ def test_life_cycle_and_illegal_transitions(loaded, tmp_path):
     assert cli("capa", "update", number, "--action", "Checklist signed before every field trip",
                "--prevention", "Same checklist for installation teams").exit_code == 0
     back = cli("capa", "verify", number, "--by", "Zhou Li", "--result", "not-effective", "--note", "Missed once in Sep")
-    assert back.exit_code == 0 and "now in_progress" in back.stderr
+    assert back.exit_code == 0 and "now verified_not_effective" in back.stderr
+    refused("verify", number, "--by", "QA", "--result", "effective",
+            message=f"cannot verify {number}: it is verified not effective; reopen it with"
+                    f" `csat capa reopen {number} --reason ...` to rework the actions")
+    refused("close", number, message=f"cannot close {number}: its last verification was not effective")
+    refused("update", number, "--action", "more", message=f"cannot update {number}: it is verified not effective")
+    refused("reopen", number, "--reason", " ", message="say why with --reason")
+    reopened = cli("capa", "reopen", number, "--reason", "Checklist skipped on a weekend trip")
+    assert reopened.exit_code == 0 and f"Reopened {number}; now in_progress" in reopened.stderr
+    refused("reopen", number, "--reason", "again", message=f"cannot reopen {number}: it is in progress")
     assert cli("capa", "verify", number, "--by", "Zhou Li", "--result", "effective").exit_code == 0
     record = show(cli, number)
     assert (record["status"], record["verification_result"], record["verified_by"]) == ("verified", "effective", "Zhou Li")
@@ -106,7 +115,8 @@ def test_life_cycle_and_illegal_transitions(loaded, tmp_path):
     trail = json.loads(cli("audit", "list", "--table", "capa", "--key", number, "--format", "json").stdout)
     transitions = [(entry["action"], entry["changes"]["status"]) for entry in reversed(trail) if entry["action"] != "update"
                    and entry["action"] != "insert"]
-    assert transitions == [("start", ["open", "in_progress"]), ("verify", ["in_progress", "in_progress"]),
+    assert transitions == [("start", ["open", "in_progress"]), ("verify", ["in_progress", "verified_not_effective"]),
+                           ("reopen", ["verified_not_effective", "in_progress"]),
                            ("verify", ["in_progress", "verified"]), ("close", ["verified", "closed"])]
 
     assert cli("capa", "form", number, "-o", tmp_path / "form.xlsx").exit_code == 0
@@ -122,14 +132,17 @@ def test_life_cycle_and_illegal_transitions(loaded, tmp_path):
 def test_cancel_and_overdue(loaded):
     cli = loaded
     first = cli("capa", "open", "--from-feedback", "5").stdout.strip()
-    second = cli("capa", "open", "--from-feedback", "7", "--due", date.today().isoformat()).stdout.strip()
+    tomorrow = (date.today() + timedelta(days=1)).isoformat()
+    second = cli("capa", "open", "--from-feedback", "7", "--due", tomorrow).stdout.strip()
     assert cli("capa", "cancel", first, "--reason", "Handled under the HX-200 CAPA").exit_code == 0
     record = show(cli, first)
     assert (record["status"], record["cancel_reason"]) == ("cancelled", "Handled under the HX-200 CAPA")
     assert cli("capa", "cancel", first, "--reason", "again").exit_code == 1
-    assert capa_list(cli, "--overdue") == []  # due today is not yet overdue
+    assert capa_list(cli, "--overdue") == []  # not due yet
     assert [r["number"] for r in capa_list(cli, "--status", "open")] == [second]
     past = cli("capa", "update", second, "--due", "2020-01-01")
-    assert past.exit_code == 1 and "is in the past" in past.stderr
+    assert past.exit_code == 1 and past.stderr.strip() == (
+        f"Error: due date 2020-01-01 is not after the date {second} was opened ({date.today()});"
+        " a due date must come after the record's own date")
     unknown = cli("capa", "show", "CAPA-1999-001")
     assert unknown.exit_code == 1 and unknown.stderr.startswith("Error: no CAPA 'CAPA-1999-001'")

@@ -46,6 +46,10 @@ _LABELS = {
     "verified_at": ("Verified on", "验证日期"),
     "verification_result": ("Result", "验证结果"),
     "verification_note": ("Note", "备注"),
+    "verification_n": ("Verification {n}", "第{n}次验证"),
+    "entered_at": ("entered", "录入于"),
+    "reopened": ("Reopened on {at}", "{at} 重新打开"),
+    "reopened_by": ("by", "操作人"),
     "cancel_reason": ("Reason for cancelling", "取消原因"),
     "closed_at": ("Closed on", "关闭日期"),
     "signatures": ("Signatures", "签名"),
@@ -107,21 +111,59 @@ def form_data(session, settings, capa, lang: str = "en") -> dict[str, Any]:
         if entry.product:
             record.append(row("product", entry.product))
     record += [row("subject", capa.title), row("description", capa.description)]
-    result = capas.RESULT_LABELS.get(capa.verification_result)
     sections = [
         (label("record", lang), record),
         (label("investigation", lang), [row("root_cause", capa.root_cause), row("correction", capa.correction),
                                         row("corrective_action", capa.corrective_action),
                                         row("preventive_action", capa.preventive_action)]),
-        (label("verification", lang), [row("verified_by", capa.verified_by), row("verified_at", capa.verified_at),
-                                       row("verification_result", result[1 if lang == "zh" else 0] if result else ""),
-                                       row("verification_note", capa.verification_note),
-                                       row("closed_at", capa.closed_at)]
+        (label("verification", lang), _verification_rows(session, capa, lang)
+         + [row("closed_at", capa.closed_at.date() if capa.closed_at else None)]
          + ([row("cancel_reason", capa.cancel_reason)] if capa.cancel_reason else [])),
     ]
     signatures = [label(key, lang) for key in ("prepared_by", "acknowledged_by", "approved_by")]
     return {"lang": lang, "company": settings.company.name, "title": label("title", lang), "number": capa.number,
             "sections": sections, "signatures_title": label("signatures", lang), "signatures": signatures}
+
+
+def _verification_rows(session, capa, lang: str) -> list[tuple[str, str]]:
+    """Every verification and every reopening, in the order they happened.
+
+    A CAPA still awaiting its check (open, in progress) gets the blank fields of the next
+    one after them, to fill in by hand. A step written after the fact shows when it was
+    entered beside the date it happened.
+    """
+    from csat.capa import records as capas
+
+    history = capas.verifications(session, [capa.id])[capa.id]
+    blank = [(label(key, lang), "") for key in ("verified_by", "verified_at", "verification_result",
+                                                 "verification_note")] if capa.status in ("open", "in_progress") else []
+    events = []  # (when it happened, when it was entered, label, text): the story in the order it happened
+    for number, verification in enumerate(history, start=1):
+        result = capas.RESULT_LABELS.get(verification.result, (verification.result, verification.result))
+        lines = [f"{_when(verification.verified_at, verification.entered_at)} · {result[1 if lang == 'zh' else 0]} · "
+                 f"{label('verified_by', lang)}: {verification.verified_by}"]
+        if verification.note:
+            lines.append(verification.note)
+        lines += _entered(verification.verified_at, verification.entered_at, lang)
+        events.append((verification.verified_at, verification.entered_at,
+                       label("verification_n", lang).format(n=number), "\n".join(lines)))
+    for reopening in capas.reopenings(session, [capa.id])[capa.id]:
+        lines = [f"{reopening['reason']} ({label('reopened_by', lang)} {reopening['by']})",
+                 *_entered(reopening["at"], reopening["entered_at"], lang)]
+        events.append((reopening["at"], reopening["entered_at"],
+                       label("reopened", lang).format(at=_when(reopening["at"], reopening["entered_at"])),
+                       "\n".join(lines)))
+    return [(name, text) for _at, _entered_at, name, text in sorted(events, key=lambda event: event[:2])] + blank
+
+
+def _when(stated: datetime, entered: datetime) -> str:
+    """When a step happened: the time if it was entered as it happened, the stated date if written after the fact."""
+    return _show(stated.date() if stated.date() != entered.date() else stated)
+
+
+def _entered(stated: datetime, entered: datetime, lang: str) -> list[str]:
+    """A line saying when a step written after the fact was entered (none for a step entered as it happened)."""
+    return [f"({label('entered_at', lang)} {_show(entered)})"] if stated.date() != entered.date() else []
 
 
 def render_html(data: dict[str, Any]) -> str:

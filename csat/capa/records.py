@@ -6,12 +6,21 @@ per round + item, one per feedback entry, whatever its status), so the report
 and `feedback add --capa` can ask again without making duplicates.
 
     open -> in_progress -> verified -> closed        open/in_progress -> cancelled
+            in_progress -> verified_not_effective    (a not-effective verification)
+    verified_not_effective/verified/closed -> reopen -> in_progress
 
 Recording the cause or an action starts the work; verification needs the root
 cause and the corrective action; an effective verification makes it verified,
-a not-effective one sends it back to in_progress; only a verified CAPA closes.
-Each transition goes through this module, which writes an audit entry naming
-it (the ORM change itself is audited by the store as well).
+a not-effective one verified_not_effective; only a verified CAPA closes. Going
+back into the work is a `reopen` with a reason, so the record says why. Every
+verification is kept (capa_verification), never overwritten: the last one
+decides the state. Each transition goes through this module, which writes an
+audit entry naming it (the ORM change itself is audited by the store as well).
+
+Records written after the fact carry the date the person states (`at`): it may
+not be in the future nor before the record's own dates, and the audit entry
+keeps it beside the real time of entry. A due date comes after the date the
+CAPA was opened (csat.periods.check_due, one rule meant for every due date).
 
 Numbers are CAPA-YYYY-NNN, sequential per year of opening. Write sessions
 start with BEGIN IMMEDIATE on SQLite, so two writers cannot read the same
@@ -21,16 +30,19 @@ highest number; on other databases a clash with the UNIQUE number is retried.
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from csat.errors import Conflict, CsatError, NotFound
+from csat.periods import check_due
 
-STATUSES = ("open", "in_progress", "verified", "closed", "cancelled")
-ACTIVE = ("open", "in_progress")
+STATUSES = ("open", "in_progress", "verified", "verified_not_effective", "closed", "cancelled")
+# Not finished: the due date still binds (overdue lists, reminders).
+ACTIVE = ("open", "in_progress", "verified_not_effective")
 RESULTS = ("effective", "not-effective")
 STATUS_LABELS = {
     "open": ("Open", "未开始"), "in_progress": ("In progress", "进行中"), "verified": ("Verified", "已验证"),
+    "verified_not_effective": ("Verified, not effective", "验证无效"),
     "closed": ("Closed", "已关闭"), "cancelled": ("Cancelled", "已取消"),
 }
 RESULT_LABELS = {"effective": ("Effective", "有效"), "not-effective": ("Not effective", "无效")}
@@ -40,13 +52,15 @@ _ALLOWED = {
     "update": {"open", "in_progress"},
     "verify": {"in_progress"},
     "close": {"verified"},
-    "cancel": {"open", "in_progress"},
+    "cancel": {"open", "in_progress", "verified_not_effective"},
+    "reopen": {"verified_not_effective", "verified", "closed"},
 }
 _HINTS = {
     "open": "record the cause and actions first with `csat capa update`",
     "in_progress": "verify it first with `csat capa verify`",
     "verified": "close it with `csat capa close`",
-    "closed": "a closed CAPA is final",
+    "verified_not_effective": "reopen it with `csat capa reopen {number} --reason ...` to rework the actions",
+    "closed": "reopen it with `csat capa reopen {number} --reason ...` if the problem came back",
     "cancelled": "a cancelled CAPA is final",
 }
 _NUMBER = re.compile(r"^(?:CAPA-)?(\d{4})-(\d{1,6})$", re.IGNORECASE)
@@ -60,7 +74,31 @@ def _now() -> datetime:
 
 def _require(capa, verb: str) -> None:
     if capa.status not in _ALLOWED[verb]:
-        raise Conflict(f"cannot {verb} {capa.number}: it is {capa.status.replace('_', ' ')}; {_HINTS[capa.status]}")
+        hint = _HINTS[capa.status].format(number=capa.number)
+        if verb == "reopen" and capa.status in ("open", "in_progress"):
+            hint = "it is still being worked on"
+        raise Conflict(f"cannot {verb} {capa.number}: it is {capa.status.replace('_', ' ')}; {hint}")
+
+
+def _stated(at: date | None, now: datetime, what: str, not_before: list[tuple[date | None, str]]) -> datetime:
+    """The moment a step happened: now, or the stated date of a record written after the fact.
+
+    A stated date may not lie in the future nor before the record's own dates; a stated
+    date of today is simply now. A past date is kept as that day at 00:00.
+    """
+    if at is None or at == now.date():
+        return now
+    if at > now.date():
+        raise CsatError(f"{what} date {at.isoformat()} is in the future (today is {now.date().isoformat()})")
+    for earliest, name in not_before:
+        if earliest is not None and at < earliest:
+            raise CsatError(f"{what} date {at.isoformat()} is before {name} ({earliest.isoformat()})")
+    return datetime.combine(at, time())
+
+
+def _backfill(moment: datetime, now: datetime) -> dict:
+    """Audit details of a step written after the fact: the stated date and the real time of entry."""
+    return {"at": moment.date(), "entered_at": now} if moment != now else {}
 
 
 def _transition(session, capa, action: str, new_status: str, details: dict | None = None) -> None:
@@ -135,12 +173,27 @@ def _owner(settings, explicit: str | None, mapped: str | None) -> str:
     return ""
 
 
-def _due(settings, due: date | None, today: date) -> date:
+def _due(settings, due: date | None, opened_on: date, number: str = "") -> date:
     if due is None:
-        return today + timedelta(days=settings.capa.due_days)
-    if due < today:
-        raise CsatError(f"due date {due.isoformat()} is in the past")
-    return due
+        return opened_on + timedelta(days=settings.capa.due_days)
+    return check_due(due, opened_on, f"the date {number or 'the CAPA'} was opened")
+
+
+def _opening(at: date | None, today: date | None, not_before: list[tuple[date | None, str]]) -> tuple[date, dict]:
+    """(opening date, extra insert values) for a CAPA opened now or written up after the fact."""
+    now = _now()
+    if at is None:
+        return today or now.date(), {}
+    moment = _stated(at, now, "opening", not_before)
+    return moment.date(), ({"created_at": moment} if moment != now else {})
+
+
+def _audit_backfilled_opening(session, capa, values: dict) -> None:
+    if "created_at" in values:
+        from csat.store import audit
+
+        audit.record(session.connection(), "capa", "open", capa.id, capa.number,
+                     {"at": capa.created_at.date(), "entered_at": _now()})
 
 
 def _insert(session, today: date, **values):
@@ -163,7 +216,7 @@ def _insert(session, today: date, **values):
 
 def open_for_item(session, settings, period: str, item_code: str, *, reason: str = "", title: str | None = None,
                   dept: str | None = None, due: date | None = None, today: date | None = None,
-                  at_risk: bool = False):
+                  at_risk: bool = False, at: date | None = None):
     """The CAPA for a survey item of a round: (record, created). An existing one is returned as is."""
     from sqlmodel import select
 
@@ -186,7 +239,8 @@ def open_for_item(session, settings, period: str, item_code: str, *, reason: str
     existing = find_for_item(session, round_.id, item.id)
     if existing is not None:
         return existing, False
-    today = today or date.today()
+    # The round's opened_at is when it was entered (maybe later than the survey): the half's start is the bound.
+    today, backfilled = _opening(at, today, [(half.start, f"the {half} half year began")])
     if settings.company.lang == "zh":
         label_zh = round_item.label_zh or round_item.label_en
         default_title = f"{half} 满意度调查项目“{label_zh}”{'趋近' if at_risk else '低于'}行动界限"
@@ -200,13 +254,15 @@ def open_for_item(session, settings, period: str, item_code: str, *, reason: str
         session, today, source_kind="item", round_id=round_.id, item_id=item.id,
         title=(title or default_title).strip()[:300], description=description,
         dept=_owner(settings, dept, settings.capa.item_departments.get(item.code)),
-        due_date=_due(settings, due, today), status="open",
+        due_date=_due(settings, due, today), status="open", **backfilled,
     )
+    _audit_backfilled_opening(session, capa, backfilled)
     return capa, True
 
 
 def open_for_feedback(session, settings, feedback_id: int | str, *, title: str | None = None,
-                      dept: str | None = None, due: date | None = None, today: date | None = None):
+                      dept: str | None = None, due: date | None = None, today: date | None = None,
+                      at: date | None = None):
     """The CAPA for a feedback entry: (record, created). An existing one is returned as is."""
     from csat.feedback import log as feedback
     from csat.store.models import Customer
@@ -215,7 +271,7 @@ def open_for_feedback(session, settings, feedback_id: int | str, *, title: str |
     existing = find_for_feedback(session, entry.id)
     if existing is not None:
         return existing, False
-    today = today or date.today()
+    today, backfilled = _opening(at, today, [(entry.received_at.date(), f"feedback #{entry.id} was received")])
     customer = session.get(Customer, entry.customer_id)
     first_line = entry.text.strip().splitlines()[0] if entry.text.strip() else ""
     lang = settings.company.lang
@@ -235,8 +291,9 @@ def open_for_feedback(session, settings, feedback_id: int | str, *, title: str |
         session, today, source_kind="feedback", feedback_id=entry.id,
         title=(title or default_title).strip()[:300], description=description,
         dept=_owner(settings, dept or entry.dept or None, settings.capa.kind_departments.get(entry.kind)),
-        due_date=_due(settings, due, today), status="open",
+        due_date=_due(settings, due, today), status="open", **backfilled,
     )
+    _audit_backfilled_opening(session, capa, backfilled)
     return capa, True
 
 
@@ -244,8 +301,7 @@ def open_for_feedback(session, settings, feedback_id: int | str, *, title: str |
 
 def update(session, settings, reference: str | int, *, cause: str | None = None, correction: str | None = None,
            action: str | None = None, prevention: str | None = None, title: str | None = None,
-           description: str | None = None, dept: str | None = None, due: date | None = None,
-           today: date | None = None):
+           description: str | None = None, dept: str | None = None, due: date | None = None):
     """Record the investigation and actions; the first of them moves an open CAPA to in_progress."""
     capa = get(session, reference)
     _require(capa, "update")
@@ -261,7 +317,7 @@ def update(session, settings, reference: str | int, *, cause: str | None = None,
     if dept is not None:
         capa.dept = _owner(settings, dept, None) if dept.strip() else ""
     if due is not None:
-        capa.due_date = _due(settings, due, today or date.today())
+        capa.due_date = _due(settings, due, capa.created_at.date(), capa.number)
     for name, value in given.items():
         setattr(capa, name, value[:300] if name == "title" else value)
     session.flush()
@@ -270,14 +326,37 @@ def update(session, settings, reference: str | int, *, cause: str | None = None,
     return capa
 
 
-def verify(session, reference: str | int, *, by: str, result: str, note: str = "", now: datetime | None = None):
-    """Record the effectiveness check: effective -> verified, not-effective -> back to in_progress."""
+def verifications(session, capa_ids: list[int]) -> dict[int, list]:
+    """Every verification of the given CAPAs, oldest first, by CAPA id."""
+    from sqlmodel import select
+
+    from csat.store.models import CapaVerification
+
+    found: dict[int, list] = {capa_id: [] for capa_id in capa_ids}
+    if capa_ids:
+        for verification in session.exec(select(CapaVerification).where(CapaVerification.capa_id.in_(capa_ids))
+                                         .order_by(CapaVerification.id)).all():
+            found[verification.capa_id].append(verification)
+    return found
+
+
+def last_verification(session, capa):
+    """The verification that decides the state, or None."""
+    history = verifications(session, [capa.id])[capa.id]
+    return history[-1] if history else None
+
+
+def verify(session, reference: str | int, *, by: str, result: str, note: str = "", at: date | None = None,
+           now: datetime | None = None):
+    """Record an effectiveness check (kept with every earlier one): effective -> verified, else verified_not_effective."""
+    from csat.store.models import CapaVerification
+
     capa = get(session, reference)
     if result not in RESULTS:
         raise CsatError(f"unknown verification result {result!r}; valid: {', '.join(RESULTS)}")
     if not (by or "").strip():
         raise CsatError("say who verified it with --by")
-    if capa.status in ACTIVE:
+    if capa.status in ("open", "in_progress"):
         missing = [label for label, value in (("root cause", capa.root_cause), ("corrective action", capa.corrective_action))
                    if not value.strip()]
         if missing:
@@ -285,24 +364,62 @@ def verify(session, reference: str | int, *, by: str, result: str, note: str = "
                            f" add {'them' if len(missing) > 1 else 'it'} with `csat capa update {capa.number}"
                            " --cause ... --action ...`")
     _require(capa, "verify")
-    capa.verified_by, capa.verified_at = by.strip(), now or _now()
-    capa.verification_result, capa.verification_note = result, (note or "").strip()
-    new_status = "verified" if result == "effective" else "in_progress"
-    _transition(session, capa, "verify", new_status, {"result": result, "by": capa.verified_by})
+    entered = now or _now()
+    previous = last_verification(session, capa)
+    reopened = reopenings(session, [capa.id])[capa.id]
+    moment = _stated(at, entered, "verification", [
+        (capa.created_at.date(), f"the date {capa.number} was opened"),
+        (previous.verified_at.date() if previous else None, "its last verification"),
+        (reopened[-1]["at"].date() if reopened else None, "the date it was last reopened")])
+    verification = CapaVerification(capa_id=capa.id, verified_at=moment, verified_by=by.strip(), result=result,
+                                    note=(note or "").strip(), entered_at=entered)
+    session.add(verification)
+    new_status = "verified" if result == "effective" else "verified_not_effective"
+    _transition(session, capa, "verify", new_status,
+                {"result": result, "by": verification.verified_by} | _backfill(moment, entered))
     return capa
 
 
-def close(session, reference: str | int, *, now: datetime | None = None):
+def close(session, reference: str | int, *, at: date | None = None, now: datetime | None = None):
     """Close a CAPA whose actions were verified effective."""
     capa = get(session, reference)
-    if capa.status in ACTIVE:
+    if capa.status in ("open", "in_progress"):
         raise Conflict(f"cannot close {capa.number}: it has no effective verification; verify it first with"
                        f" `csat capa verify {capa.number} --by NAME --result effective`")
+    if capa.status == "verified_not_effective":
+        raise Conflict(f"cannot close {capa.number}: its last verification was not effective; reopen it with"
+                       f" `csat capa reopen {capa.number} --reason ...` and verify the new actions")
     _require(capa, "close")
-    if capa.verification_result != "effective":
-        raise Conflict(f"cannot close {capa.number}: its verification was not effective")
-    capa.closed_at = now or _now()
-    _transition(session, capa, "close", "closed")
+    last = last_verification(session, capa)
+    if last is None or last.result != "effective":
+        raise Conflict(f"cannot close {capa.number}: its last verification was not effective")
+    entered = now or _now()
+    moment = _stated(at, entered, "closing", [(capa.created_at.date(), f"the date {capa.number} was opened"),
+                                              (last.verified_at.date(), "its last verification")])
+    capa.closed_at = moment
+    _transition(session, capa, "close", "closed", _backfill(moment, entered))
+    return capa
+
+
+def reopen(session, reference: str | int, *, reason: str, at: date | None = None, now: datetime | None = None):
+    """Send a CAPA back into the work (not effective, or the problem came back), with the reason.
+
+    Its verifications stay on the record; it needs a new one before it can close again.
+    """
+    capa = get(session, reference)
+    if not (reason or "").strip():
+        raise CsatError("say why with --reason; the reason is kept on the record")
+    _require(capa, "reopen")
+    entered = now or _now()
+    last = last_verification(session, capa)
+    reopened = reopenings(session, [capa.id])[capa.id]
+    moment = _stated(at, entered, "reopening", [
+        (capa.created_at.date(), f"the date {capa.number} was opened"),
+        (last.verified_at.date() if last else None, "its last verification"),
+        (reopened[-1]["at"].date() if reopened else None, "the date it was last reopened"),
+        (capa.closed_at.date() if capa.closed_at else None, "the date it was closed")])
+    capa.closed_at = None
+    _transition(session, capa, "reopen", "in_progress", {"reason": reason.strip()} | _backfill(moment, entered))
     return capa
 
 
@@ -315,6 +432,25 @@ def cancel(session, reference: str | int, *, reason: str, now: datetime | None =
     capa.cancel_reason, capa.closed_at = reason.strip(), now or _now()
     _transition(session, capa, "cancel", "cancelled", {"reason": capa.cancel_reason})
     return capa
+
+
+def reopenings(session, capa_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    """Each CAPA's reopenings, oldest first, as the audit trail holds them (when, who, from, reason)."""
+    import json
+
+    from sqlmodel import select
+
+    from csat.store.models import AuditLog
+
+    found: dict[int, list] = {capa_id: [] for capa_id in capa_ids}
+    if capa_ids:
+        for entry in session.exec(select(AuditLog).where(AuditLog.table_name == "capa", AuditLog.action == "reopen",
+                                                         AuditLog.record_id.in_(capa_ids)).order_by(AuditLog.id)).all():
+            changes = json.loads(entry.changes or "{}")
+            stated = datetime.fromisoformat(changes["at"]) if changes.get("at") else entry.at
+            found[entry.record_id].append({"date": stated.date(), "at": stated, "by": entry.actor, "from": (changes.get("status") or [""])[0],
+                                           "reason": changes.get("reason", ""), "entered_at": entry.at})
+    return found
 
 
 # ---- queries --------------------------------------------------------------------------------
@@ -386,34 +522,50 @@ def records(session, settings, capas: list, today: date | None = None) -> list[d
     """The JSON shape of CAPAs (a contract: keys are stable)."""
     today = today or date.today()
     sources = _sources(session, capas)
-    return [{
+    history = verifications(session, [capa.id for capa in capas])
+    reopened = reopenings(session, [capa.id for capa in capas])
+    return [_record(capa, sources[capa.id], history[capa.id], reopened[capa.id], today) for capa in capas]
+
+
+def verification_record(verification) -> dict[str, Any]:
+    return {"date": verification.verified_at.date(), "verified_at": verification.verified_at,
+            "by": verification.verified_by, "result": verification.result,
+            "note": verification.note, "entered_at": verification.entered_at}
+
+
+def _record(capa, source: dict[str, Any], history: list, reopened: list, today: date) -> dict[str, Any]:
+    last = history[-1] if history else None
+    return {
         "number": capa.number,
         "status": capa.status,
-        "source": sources[capa.id]["source"],
+        "source": source["source"],
         "title": capa.title,
         "dept": capa.dept,
         "due": capa.due_date,
         "overdue": is_overdue(capa, today),
         "id": capa.id,
         "source_kind": capa.source_kind,
-        "period": sources[capa.id]["period"],
-        "item": sources[capa.id]["item"],
-        "feedback": sources[capa.id]["feedback"],
-        "customer": sources[capa.id]["customer"],
+        "period": source["period"],
+        "item": source["item"],
+        "feedback": source["feedback"],
+        "customer": source["customer"],
         "description": capa.description,
         "root_cause": capa.root_cause,
         "correction": capa.correction,
         "corrective_action": capa.corrective_action,
         "preventive_action": capa.preventive_action,
-        "verified_by": capa.verified_by,
-        "verified_at": capa.verified_at,
-        "verification_result": capa.verification_result,
-        "verification_note": capa.verification_note,
+        # The last verification, as before the history was kept (the full list is under "verifications").
+        "verified_by": last.verified_by if last else "",
+        "verified_at": last.verified_at if last else None,
+        "verification_result": last.result if last else "",
+        "verification_note": last.note if last else "",
         "cancel_reason": capa.cancel_reason,
         "created_at": capa.created_at,
         "updated_at": capa.updated_at,
         "closed_at": capa.closed_at,
-    } for capa in capas]
+        "verifications": [verification_record(verification) for verification in history],
+        "reopenings": reopened,
+    }
 
 
 def record(session, settings, capa, today: date | None = None) -> dict[str, Any]:

@@ -36,7 +36,12 @@ class Result(str, Enum):
 Reference = Annotated[str, typer.Argument(help="The CAPA number, e.g. CAPA-2024-007.")]
 Title = Annotated[Optional[str], typer.Option("--title", help="Short title (default: from the source).")]
 Dept = Annotated[Optional[str], typer.Option("--dept", help="Owner department: code or name, English or Chinese.")]
-Due = Annotated[Optional[str], typer.Option("--due", help="Due date YYYY-MM-DD (default: capa.due_days from today).")]
+Due = Annotated[Optional[str], typer.Option("--due", help="Due date YYYY-MM-DD, after the date the CAPA was opened"
+                                                           " (default: capa.due_days after it).")]
+At = Annotated[Optional[str], typer.Option("--at", help="For a record written after the fact: the date it happened,"
+                                                         " YYYY-MM-DD (not in the future; kept beside the real time of entry).")]
+VERIFICATION_COLUMNS = [("number", "#"), ("date", "Date"), ("result", "Result"), ("by", "By"), ("note", "Note"),
+                        ("entered_at", "Entered")]
 
 
 def _date(text: Optional[str], option: str):
@@ -52,10 +57,13 @@ def capa_open(
     from_feedback: Annotated[Optional[int], typer.Option("--from-feedback", help="Feedback entry number.")] = None,
     title: Title = None, dept: Dept = None, due: Due = None,
     reason: Annotated[str, typer.Option("--reason", help="Description of the nonconformity (item sources).")] = "",
+    at: At = None,
     fmt: ShowFormatOption = "table",
     home: Home = None,
 ) -> None:
     """Open a CAPA from a survey item of a round or from a feedback entry; prints its number.
+
+    A CAPA written up after the fact takes --at DATE, the date it was opened (its number follows that year).
 
     Example: csat capa open --from-item delivery --half 2024H1 --dept materials --due 2024-09-30
     """
@@ -66,15 +74,15 @@ def capa_open(
                                  param_hint="--from-item/--from-feedback")
     if from_item is not None and not half:
         raise typer.BadParameter("--from-item needs the round, e.g. --half 2024H1", param_hint="--half")
-    due_date = _date(due, "--due")
+    due_date, at_date = _date(due, "--due"), _date(at, "--at")
     opened, store = workspace_and_store(home)
     with store.session() as session:
         if from_item is not None:
             capa, created = capas.open_for_item(session, opened.settings, half, from_item, reason=reason,
-                                                title=title, dept=dept, due=due_date)
+                                                title=title, dept=dept, due=due_date, at=at_date)
         else:
             capa, created = capas.open_for_feedback(session, opened.settings, from_feedback, title=title,
-                                                    dept=dept, due=due_date)
+                                                    dept=dept, due=due_date, at=at_date)
         record = capas.record(session, opened.settings, capa)
     if created:
         say(f"Opened {capa.number}: {capa.title} (owner {capa.dept or 'none'}, due {capa.due_date})")
@@ -85,7 +93,7 @@ def capa_open(
 
 @app.command(name="list")
 def capa_list(
-    status: Annotated[Optional[str], typer.Option("--status", help="Only CAPAs in this state: open, in_progress, verified, closed or cancelled.")] = None,
+    status: Annotated[Optional[str], typer.Option("--status", help="Only CAPAs in this state: open, in_progress, verified, verified_not_effective, closed or cancelled.")] = None,
     overdue: Annotated[bool, typer.Option("--overdue", help="Only open or in-progress CAPAs past their due date.")] = False,
     fmt: Format = "table",
     home: Home = None,
@@ -97,6 +105,7 @@ def capa_list(
     from csat.capa import records as capas
 
     wanted = status.strip().lower().replace("-", "_").replace(" ", "_") if status else None
+    wanted = "verified_not_effective" if wanted == "not_effective" else wanted
     if wanted and wanted not in capas.STATUSES:
         raise typer.BadParameter(f"{status!r} is not a status; use one of {', '.join(capas.STATUSES)}", param_hint="--status")
     opened, store = workspace_and_store(home)
@@ -108,7 +117,7 @@ def capa_list(
 
 @app.command(name="show")
 def capa_show(reference: Reference, fmt: ShowFormatOption = "table", home: Home = None) -> None:
-    """Show every field of one CAPA.
+    """Show every field of one CAPA, with every verification and reopening.
 
     Example: csat capa show CAPA-2024-007
     """
@@ -117,7 +126,17 @@ def capa_show(reference: Reference, fmt: ShowFormatOption = "table", home: Home 
     opened, store = workspace_and_store(home)
     with store.read_session() as session:
         record = capas.record(session, opened.settings, capas.get(session, reference))
-    show_record(record, fmt)
+    if getattr(fmt, "value", fmt) == "json":
+        show_record(record, fmt)
+        return
+    fields = {key: value for key, value in record.items() if key not in ("verifications", "reopenings")}
+    show_record(fields, fmt)
+    if record["verifications"]:
+        emit([{"number": number} | verification for number, verification in enumerate(record["verifications"], 1)],
+             VERIFICATION_COLUMNS, fmt, title="Verifications")
+    if record["reopenings"]:
+        emit(record["reopenings"], [("date", "Reopened"), ("by", "By"), ("from", "From"), ("reason", "Reason"),
+                                    ("entered_at", "Entered")], fmt, title="Reopenings")
 
 
 @app.command(name="update")
@@ -151,32 +170,59 @@ def capa_verify(
     by: Annotated[str, typer.Option("--by", help="Who checked the effectiveness.")],
     result: Annotated[Result, typer.Option("--result", help="effective, or not-effective (back to in_progress).")],
     note: Annotated[str, typer.Option("--note", help="Evidence or remarks.")] = "",
+    at: At = None,
     home: Home = None,
 ) -> None:
-    """Record the effectiveness check of the actions.
+    """Record an effectiveness check of the actions; every check is kept, the last one decides.
+
+    effective -> verified; not-effective -> verified_not_effective (reopen it to rework the actions).
 
     Example: csat capa verify CAPA-2024-007 --by "Zhou Li" --result effective --note "No cracks in 3 lots"
     """
     from csat.capa import records as capas
 
+    at_date = _date(at, "--at")
     _, store = workspace_and_store(home)
     with store.session() as session:
-        capa = capas.verify(session, reference, by=by, result=result.value, note=note)
+        capa = capas.verify(session, reference, by=by, result=result.value, note=note, at=at_date)
     say(f"{capa.number}: verification {result.value}; now {capa.status}")
 
 
 @app.command(name="close")
-def capa_close(reference: Reference, home: Home = None) -> None:
-    """Close a CAPA verified effective.
+def capa_close(reference: Reference, at: At = None, home: Home = None) -> None:
+    """Close a CAPA verified effective (--at DATE: not before its last verification).
 
     Example: csat capa close CAPA-2024-007
     """
     from csat.capa import records as capas
 
+    at_date = _date(at, "--at")
     _, store = workspace_and_store(home)
     with store.session() as session:
-        capa = capas.close(session, reference)
+        capa = capas.close(session, reference, at=at_date)
     say(f"Closed {capa.number}")
+
+
+@app.command(name="reopen")
+def capa_reopen(
+    reference: Reference,
+    reason: Annotated[str, typer.Option("--reason", help="Why it goes back into the work; kept on the record.")],
+    at: At = None,
+    home: Home = None,
+) -> None:
+    """Reopen a CAPA verified not effective, verified or closed: back to in_progress, with the reason.
+
+    Its verifications stay on the record; it needs a new effective one to close again.
+
+    Example: csat capa reopen CAPA-2024-007 --reason "Cracks again in lot 2411-03"
+    """
+    from csat.capa import records as capas
+
+    at_date = _date(at, "--at")
+    _, store = workspace_and_store(home)
+    with store.session() as session:
+        capa = capas.reopen(session, reference, reason=reason, at=at_date)
+    say(f"Reopened {capa.number}; now {capa.status}")
 
 
 @app.command(name="cancel")
@@ -185,7 +231,7 @@ def capa_cancel(
     reason: Annotated[str, typer.Option("--reason", help="Why it is not needed; kept on the record.")],
     home: Home = None,
 ) -> None:
-    """Cancel an open or in-progress CAPA, with the reason.
+    """Cancel an open, in-progress or verified-not-effective CAPA, with the reason.
 
     Example: csat capa cancel CAPA-2024-008 --reason "Duplicate of CAPA-2024-007"
     """

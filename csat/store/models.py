@@ -202,15 +202,30 @@ class Capa(SQLModel, table=True):
     correction: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     corrective_action: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     preventive_action: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
-    verified_by: str = Field(default="", max_length=200)
-    verified_at: Optional[datetime] = Field(default=None, sa_type=DateTime)
-    verification_result: str = Field(default="", max_length=16)  # effective, not-effective
-    verification_note: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
-    status: str = Field(default="open", max_length=16)
+    status: str = Field(default="open", max_length=32)  # see csat.capa.records.STATUSES
     cancel_reason: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     created_at: datetime = Field(default_factory=now, sa_type=DateTime)
     updated_at: datetime = Field(default_factory=now, sa_type=DateTime)
     closed_at: Optional[datetime] = Field(default=None, sa_type=DateTime)
+
+
+class CapaVerification(SQLModel, table=True):
+    """One effectiveness check of a CAPA; every one is kept, the last one decides.
+
+    verified_at is when the check was made: the time of entry, or for a record written
+    after the fact the date the person states (at 00:00); entered_at is when it was
+    typed into csat.
+    """
+
+    __tablename__ = "capa_verification"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    capa_id: int = Field(foreign_key="capa.id", index=True)
+    verified_at: datetime = Field(sa_type=DateTime)
+    verified_by: str = Field(max_length=200)
+    result: str = Field(max_length=16)  # effective, not-effective
+    note: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    entered_at: datetime = Field(default_factory=now, sa_type=DateTime)
 
 
 class QuarterSummary(SQLModel, table=True):
