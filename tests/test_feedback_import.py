@@ -1,4 +1,4 @@
-"""Importing a feedback log: validated, atomic, idempotent, brings later copies forward."""
+"""Importing a feedback log: validated, atomic, idempotent, brings later copies forward, same rules as the CLI."""
 
 from datetime import datetime
 
@@ -48,15 +48,17 @@ def test_importing_again_changes_nothing(workspace, with_log, store):
 
 def test_a_later_copy_of_the_log_brings_entries_forward(workspace, with_log, store, tmp_path):
     text = FEEDBACK_LOG.read_text(encoding="utf-8-sig")
-    old_row = "现场调试人员未带校准工具，延误一天,,张伟,工程部,,,"
+    old_row = "现场调试人员未带校准工具，延误一天,,张伟,工程部,,,,"
     assert old_row in text
     later = tmp_path / "log-later.csv"
-    later.write_text(text.replace(old_row, "现场调试人员未带校准工具，延误一天,,张伟,工程部,已道歉并补发工具,2024-08-14 10:00,已结案"),
+    later.write_text(text.replace(old_row, "现场调试人员未带校准工具，延误一天,,张伟,工程部,已道歉并补发工具,2024-08-14 10:00,已结案,"
+                                           "2024-08-16 17:00"),
                      encoding="utf-8-sig")
     result = run(store, workspace.settings, later)
     assert (result.added, result.updated, len(result.unchanged)) == ([], [8], 17)
     entry = stored(store)[7]
     assert (entry.status, entry.reply_text, entry.replied_at) == ("closed", "已道歉并补发工具", datetime(2024, 8, 14, 10))
+    assert entry.closed_at == datetime(2024, 8, 16, 17)  # the file's date, not the day of the import
 
 
 def test_bad_rows_are_all_reported_and_nothing_written(workspace, with_customers, tmp_path):
@@ -75,12 +77,13 @@ def test_bad_rows_are_all_reported_and_nothing_written(workspace, with_customers
     with pytest.raises(ValidationFailed) as raised:
         run(with_customers, workspace.settings, bad)
     message = str(raised.value)
-    assert message.startswith("bad.csv: 9 problem(s), nothing imported")
+    assert message.startswith("bad.csv: 10 problem(s), nothing imported")
     for expected in ["row 3: unknown customer 'C-999'",
                      "row 4: unknown kind 'praise'; valid kinds: quality, requirement",
                      "row 5: unknown channel 'pigeon'", "row 5: received 2099-01-01 00:00 is in the future",
                      "row 6: missing text", "row 6: unknown department 'canteen'",
                      "row 7: replied 2024-07-01 00:00 is before the entry was received",
+                     "row 7: a reply time needs the reply itself (column 'reply', e.g. 回复)",
                      "row 8: the same entry as row 2", "row 9: unknown status 'maybe'"]:
         assert expected in message
     assert stored(with_customers) == []
@@ -96,9 +99,9 @@ def test_missing_columns_are_named(workspace, with_customers, tmp_path):
 def test_xlsx_with_english_headers_real_dates_and_a_formula_like_text(workspace, with_customers, tmp_path):
     workbook = Workbook()
     sheet = workbook.active
-    sheet.append(["Received", "Customer", "Kind", "Channel", "Text", "Product", "Reply", "Replied", "Status"])
+    sheet.append(["Received", "Customer", "Kind", "Channel", "Text", "Product", "Reply", "Replied", "Status", "Closed"])
     sheet.append([datetime(2024, 8, 1, 9, 30), "Northwind Pumps Ltd", "Service", "Visit", "Commissioning slow",
-                  "HX-300", "Extra engineer sent", datetime(2024, 8, 2), "closed"])
+                  "HX-300", "Extra engineer sent", datetime(2024, 8, 2), "closed", datetime(2024, 8, 9, 15)])
     sheet.append([datetime(2024, 8, 2), "C-003", "质量投诉", "电话", "外壳开裂", 200, None, None, None])
     sheet.append([datetime(2024, 8, 3), "C-003", "other", "email", None])
     cell = sheet.cell(row=4, column=5)
@@ -108,7 +111,8 @@ def test_xlsx_with_english_headers_real_dates_and_a_formula_like_text(workspace,
     result = run(with_customers, workspace.settings, path)
     assert len(result.added) == 3
     first, second, third = stored(with_customers)
-    assert (first.kind, first.channel, first.status, first.closed_at) == ("service", "visit", "closed", NOW)
+    assert (first.kind, first.channel, first.status, first.closed_at) == ("service", "visit", "closed",
+                                                                               datetime(2024, 8, 9, 15))
     assert first.replied_at == datetime(2024, 8, 2)
     assert (second.kind, second.channel, second.product, second.received_at) == ("quality", "phone", "200",
                                                                                 datetime(2024, 8, 2))
