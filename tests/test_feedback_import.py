@@ -253,3 +253,14 @@ def test_a_correction_that_breaks_a_state_rule_is_refused(workspace, with_custom
     result = cli("feedback", "import", corrected)
     assert result.exit_code == 1 and "row 11: a complaint cannot be closed before it has a reply" in result.stderr
     assert json.loads(cli("feedback", "show", "10", "--format", "json").stdout)["kind"] == "market"
+
+
+def test_dry_run_of_a_corrected_log_says_what_would_change_and_writes_nothing(workspace, with_customers, cli, tmp_path):
+    cli("feedback", "import", FEEDBACK_LOG)
+    corrected = corrected_log(tmp_path, [("延误一天", "延误一天，客户停线4小时")])
+    dry = cli("feedback", "import", corrected, "--dry-run")
+    assert dry.exit_code == 0 and "Would import log-corrected.csv: 0 added, 1 updated, 17 unchanged" in dry.stderr
+    assert "Would update: #8" in dry.stderr
+    assert json.loads(cli("feedback", "show", "8", "--format", "json").stdout)["text"] == "现场调试人员未带校准工具，延误一天"
+    assert [item["action"] for item in json.loads(cli("audit", "list", "--table", "feedback", "--key", "#8",
+                                                      "--format", "json").stdout)] == ["insert"]

@@ -333,7 +333,8 @@ def feedback_import(
     say(f"{verb} {file.name}: {len(result.added)} added, {len(result.updated)} updated,"
         f" {len(result.unchanged)} unchanged{void}")
     if result.updated:
-        say(f"Updated: {', '.join(f'#{number}' for number in result.updated)} (see `csat audit list --table feedback`)")
+        updated = ", ".join(f"#{number}" for number in result.updated)
+        say(f"Would update: {updated}" if dry_run else f"Updated: {updated} (see `csat audit list --table feedback`)")
 
 
 @app.command(name="summary")
