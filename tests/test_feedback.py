@@ -128,7 +128,7 @@ def test_reply_then_close_is_audited(workspace, with_customers):
         trail = entries(session, table="feedback", key=f"#{entry.id}")
     steps = [item["action"] for item in reversed(trail) if item["action"] not in ("insert", "update")]
     assert steps == ["reply", "reply", "close"]
-    assert trail[0]["changes"] == {"status": ["replied", "closed"]}
+    assert trail[0]["changes"] == {"status": ["replied", "closed"], "at": NOW.isoformat(), "entered_at": NOW.isoformat()}
 
 
 def test_illegal_feedback_transitions(workspace, with_customers):

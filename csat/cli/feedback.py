@@ -154,10 +154,11 @@ def feedback_list(
     kind: Annotated[Optional[str], typer.Option("--kind", help="Only this kind.")] = None,
     customer: Annotated[Optional[str], typer.Option("--customer", help="Only this customer's entries.")] = None,
     quarter: Annotated[Optional[str], typer.Option("--quarter", help="Only entries received in this quarter, e.g. 2024Q3.")] = None,
+    include_void: Annotated[bool, typer.Option("--all", help="Also voided entries (marked void).")] = False,
     fmt: Format = "table",
     home: Home = None,
 ) -> None:
-    """List feedback entries, oldest first.
+    """List feedback entries, oldest first; voided entries only with --all.
 
     Example: csat feedback list --open --quarter 2024Q3 --format json
     """
@@ -167,11 +168,14 @@ def feedback_list(
     period = parse_or_usage(Quarter.parse, quarter, "--quarter")
     opened, store = workspace_and_store(home)
     with store.read_session() as session:
-        entries = feedback.list_entries(session, open_only=open_only, kind=kind, customer=customer, quarter=period)
+        entries = feedback.list_entries(session, open_only=open_only, kind=kind, customer=customer, quarter=period,
+                                        include_void=include_void)
         records = feedback.records(session, opened.settings, entries)
     if getattr(fmt, "value", fmt) == "table":
         for record in records:
             record["text"] = _short(record["text"])
+            if record["void"]:
+                record["status"] = f"{record['status']} (void)"
     emit(records, COLUMNS, fmt, empty="no feedback entries match; log one with `csat feedback add`")
 
 
@@ -192,13 +196,16 @@ def feedback_show(number: Number, fmt: ShowFormatOption = "table", home: Home = 
     with store.read_session() as session:
         record = feedback.records(session, opened.settings, [feedback.get(session, number)])[0]
     show_record(record, fmt)
+    if record["void"]:
+        say(f"#{record['id']} is void since {record['voided_at']:%Y-%m-%d %H:%M}: {escape_markup(record['void_reason'])};"
+            " it counts in no summary or reminder")
 
 
 @app.command(name="reply")
 def feedback_reply(
     number: Number,
     text: Annotated[str, typer.Option("--text", help="What was answered to the customer.")],
-    at: Annotated[Optional[str], typer.Option("--at", help="When it was answered, if not now: 'YYYY-MM-DD HH:MM'.")] = None,
+    at: Annotated[Optional[str], typer.Option("--at", help="When it was answered, if not now: 'YYYY-MM-DD HH:MM' (not in the future, not before it was received); the audit keeps both times.")] = None,
     home: Home = None,
 ) -> None:
     """Record the reply given to the customer, and when.
@@ -215,26 +222,101 @@ def feedback_reply(
 
 
 @app.command(name="close")
-def feedback_close(number: Number, home: Home = None) -> None:
+def feedback_close(
+    number: Number,
+    at: Annotated[Optional[str], typer.Option("--at", help="When it was closed, if not now: 'YYYY-MM-DD HH:MM' (not in the future, not before the reply); the audit keeps both times.")] = None,
+    home: Home = None,
+) -> None:
     """Close an entry; a complaint needs its reply first.
 
-    Example: csat feedback close 12
+    Example: csat feedback close 12 --at "2024-07-10 16:00"
     """
     from csat.feedback import log as feedback
 
+    when = _when(at, "--at")
     _, store = workspace_and_store(home)
     with store.session() as session:
-        entry = feedback.close(session, number)
-    say(f"Closed #{entry.id}")
+        entry = feedback.close(session, number, at=when)
+    say(f"Closed #{entry.id} ({entry.closed_at:%Y-%m-%d %H:%M})")
+
+
+@app.command(name="edit")
+def feedback_edit(
+    number: Number,
+    text: Annotated[Optional[str], typer.Option("--text", help="What the customer said.")] = None,
+    kind: Annotated[Optional[str], typer.Option("--kind", help=KIND_HELP, show_default=False)] = None,
+    channel: Annotated[Optional[str], typer.Option("--channel", help="phone, fax, email, meeting, visit or other.")] = None,
+    product: Annotated[Optional[str], typer.Option("--product", help="Product or model concerned ('' for none).")] = None,
+    owner: Annotated[Optional[str], typer.Option("--owner", help="Who took it.")] = None,
+    dept: Annotated[Optional[str], typer.Option("--dept", help="Department concerned: code or name ('' for none).")] = None,
+    received: Annotated[Optional[str], typer.Option("--received", help="When it came in: YYYY-MM-DD or 'YYYY-MM-DD HH:MM'.")] = None,
+    customer: Annotated[Optional[str], typer.Option("--customer", help="The customer's code.")] = None,
+    reply: Annotated[Optional[str], typer.Option("--reply", help="The reply's text, corrected (the entry must have a reply).")] = None,
+    replied: Annotated[Optional[str], typer.Option("--replied", help="The reply's time, corrected.")] = None,
+    closed: Annotated[Optional[str], typer.Option("--closed", help="The close time, corrected (the entry must be closed).")] = None,
+    fmt: ShowFormatOption = "table",
+    home: Home = None,
+) -> None:
+    """Correct an entry's fields; each change is audited with its old and new value, and the state rules still hold.
+
+    Example: csat feedback edit 12 --kind service --text "Installation engineer arrived two days late"
+    """
+    from csat.feedback import log as feedback
+
+    changes = {"customer": customer, "received": _when(received, "--received"), "kind": kind, "channel": channel,
+               "text": text, "product": product, "owner": owner, "dept": dept, "reply": reply,
+               "replied": _when(replied, "--replied"), "closed": _when(closed, "--closed")}
+    if all(value is None for value in changes.values()):
+        raise typer.BadParameter("say what to correct, e.g. --text or --kind", param_hint="OPTIONS")
+    opened, store = workspace_and_store(home)
+    with store.session() as session:
+        entry, changed = feedback.edit(session, opened.settings, number, changes)
+        record = feedback.records(session, opened.settings, [entry])[0]
+    if not changed:
+        say(f"#{entry.id} already has these values; nothing changed")
+    for name, (old, new) in changed.items():
+        say(f"#{entry.id} {name}: {escape_markup(_shown(old))} -> {escape_markup(_shown(new))}")
+    if getattr(fmt, "value", fmt) == "json":
+        write_stdout(to_json(record))
+
+
+def _shown(value: Any) -> str:
+    if value is None or value == "":
+        return "(none)"
+    if hasattr(value, "strftime"):
+        return f"{value:%Y-%m-%d %H:%M}"
+    return _short(str(value))
+
+
+@app.command(name="void")
+def feedback_void(
+    number: Number,
+    reason: Annotated[str, typer.Option("--reason", help="Why the entry does not count (it is kept, never deleted).")],
+    home: Home = None,
+) -> None:
+    """Void an entry logged by mistake: kept and shown with its reason, counted in no summary or reminder.
+
+    Example: csat feedback void 7 --reason "Logged twice; same call as #6"
+    """
+    from csat.feedback import log as feedback
+
+    opened, store = workspace_and_store(home)
+    with store.session() as session:
+        entry = feedback.void(session, number, reason)
+        record = feedback.records(session, opened.settings, [entry])[0]
+    say(f"Voided #{entry.id}: {escape_markup(entry.void_reason)}")
+    if record["capa"]:
+        say(f"{record['capa']} came from it and stays as it is; cancel it with"
+            f" `csat capa cancel {record['capa']} --reason ...` if it is no longer needed")
 
 
 @app.command(name="import")
 def feedback_import(
-    file: Annotated[Path, typer.Argument(help="xlsx or csv log with columns received, customer, kind, channel, text (English or Chinese headers); optional product, owner, dept, reply, replied, status, closed.", dir_okay=False)],
+    file: Annotated[Path, typer.Argument(help="xlsx or csv log with columns received, customer, kind, channel, text (English or Chinese headers); optional number (No., 序号), product, owner, dept, reply, replied, status, closed.", dir_okay=False)],
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Check the file and report what would change, writing nothing.")] = False,
     home: Home = None,
 ) -> None:
-    """Import a feedback log kept in a spreadsheet, all rows or none; importing it again changes nothing.
+    """Import a feedback log kept in a spreadsheet, all rows or none; a corrected copy updates its entries.
 
     Example: csat feedback import examples/feedback-log.csv
     """
@@ -247,7 +329,12 @@ def feedback_import(
         if dry_run:
             session.rollback()
     verb = "Would import" if dry_run else "Imported"
-    say(f"{verb} {file.name}: {len(result.added)} added, {len(result.updated)} updated, {len(result.unchanged)} unchanged")
+    void = f", {len(result.void)} void (left void)" if result.void else ""
+    say(f"{verb} {file.name}: {len(result.added)} added, {len(result.updated)} updated,"
+        f" {len(result.unchanged)} unchanged{void}")
+    if result.updated:
+        updated = ", ".join(f"#{number}" for number in result.updated)
+        say(f"Would update: {updated}" if dry_run else f"Updated: {updated} (see `csat audit list --table feedback`)")
 
 
 @app.command(name="summary")

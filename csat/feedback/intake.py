@@ -1,17 +1,23 @@
 """Importing the feedback log many teams already keep in a spreadsheet.
 
 Validate every row first, then write one transaction: one bad row and nothing
-is stored. A row's identity is a hash of what cannot change once logged
-(customer, time received, kind, channel, text), kept in Feedback.source_key,
-so importing the same log again changes nothing, and importing a later copy
-of it (with replies or closing dates filled in) brings those entries forward.
-Status only ever moves forward (open -> replied -> closed) and a reply already
-recorded in csat is never overwritten by the file.
+is stored. Rows go through the same functions as `csat feedback add`, `reply`,
+`close` and `edit` (csat.feedback.log), so an imported entry obeys the same
+rules: a complaint is closed only after its reply, and reply and close times
+come from the file (columns replied and closed) or the row is refused.
+
+A row's identity is the log's own number column (No., 序号, 编号) when it has
+one, kept in Feedback.source_number; else who, when, how and what kind
+(customer, time received, channel, kind), hashed into Feedback.source_key. So
+importing a corrected copy of the log updates the entries whose text, kind,
+product... changed (each change audited as an edit), adds the new rows and
+leaves identical rows alone. Status only moves forward (open -> replied ->
+closed): a reply or close recorded in csat is kept when the file does not have
+it yet. A voided entry stays void.
 """
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -32,10 +38,20 @@ HEADERS = {
     "reply": ["reply", "response", "answer", "回复", "答复", "回复内容", "处理结果"],
     "replied": ["replied", "replied at", "reply date", "回复日期", "答复日期", "回复时间"],
     "status": ["status", "状态"],
-    "closed": ["closed", "closed at", "close date", "关闭日期", "结案日期"],
+    "closed": ["closed", "closed at", "close date", "close time", "关闭日期", "结案日期", "结案时间", "关闭时间"],
+    "number": ["no", "no.", "number", "#", "entry no", "entry no.", "ref", "ref.", "序号", "编号", "反馈编号",
+               "投诉编号", "记录编号"],
 }
 REQUIRED = ("received", "customer", "kind", "channel", "text")
 _RANK = {"open": 0, "replied": 1, "closed": 2}
+
+
+# How the rules name the file's dates, and where a missing one goes.
+_NAMES = {"received": "received", "replied": "replied", "closed": "closed"}
+_HINTS = {"replied": " (columns 'reply' and 'replied', e.g. 回复 and 回复日期)",
+          "closed": " (column 'closed', e.g. 结案日期)", "reply": " (column 'reply', e.g. 回复)"}
+# Fields a later copy of the log corrects, when the file has their column.
+_CORRECTED = ("customer", "received", "kind", "channel", "text", "product", "owner", "dept")
 
 
 @dataclass
@@ -43,6 +59,16 @@ class ImportResult:
     added: list[int] = field(default_factory=list)
     updated: list[int] = field(default_factory=list)
     unchanged: list[int] = field(default_factory=list)
+    void: list[int] = field(default_factory=list)
+
+
+@dataclass
+class Row:
+    where: str
+    columns: set[str]
+    values: dict[str, Any]
+    number: str
+    key: str
 
 
 def _text(value: Any) -> str:
@@ -53,9 +79,12 @@ def _text(value: Any) -> str:
     return str(value).strip()
 
 
-def source_key(customer_code: str, received: datetime, kind: str, channel: str, text: str) -> str:
-    identity = "\x1f".join([customer_code, received.isoformat(), kind, channel, " ".join(text.split())])
-    return hashlib.sha256(identity.encode("utf-8")).hexdigest()
+def _number(value: Any) -> str:
+    """The log's entry number as text: 7, 7.0, '7', '007' and '#7' are the same number."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    text = _text(value).lstrip("#").strip()
+    return str(int(text)) if text.isdigit() else text
 
 
 def read_rows(path: Path, limits=None) -> list[tuple[str, dict[str, Any]]]:
@@ -98,7 +127,7 @@ def _when(value: Any, name: str, problems: list[str]) -> datetime | None:
 
 
 def _clean(settings, values: dict[str, Any], customers: dict[str, Any], now: datetime):
-    """One row's values ready to store, and its problems."""
+    """One row's values parsed ({field: value}), and its problems (rules of the entry itself included)."""
     from csat.feedback import log as feedback
 
     problems: list[str] = []
@@ -108,11 +137,12 @@ def _clean(settings, values: dict[str, Any], customers: dict[str, Any], now: dat
         problems.append("missing customer")
     elif customer is None:
         problems.append(f"unknown customer {customer_text!r}")
-    clean: dict[str, Any] = {}
+    clean: dict[str, Any] = {"customer": customer.code if customer is not None else None}
     for name, parse in (("kind", feedback.parse_kind), ("channel", feedback.parse_channel)):
         try:
             clean[name] = parse(_text(values.get(name)))
         except CsatError as exc:
+            clean[name] = None
             problems.append(str(exc) if _text(values.get(name)) else f"missing {name}")
     clean["text"] = _text(values.get("text"))
     if not clean["text"]:
@@ -122,97 +152,148 @@ def _clean(settings, values: dict[str, Any], customers: dict[str, Any], now: dat
         problems.append("missing received date")
     replied = _when(values.get("replied"), "replied", problems)
     closed = _when(values.get("closed"), "closed", problems)
-    for name, moment in (("received", received), ("replied", replied), ("closed", closed)):
-        if moment is not None and moment > now:
-            problems.append(f"{name} {moment:%Y-%m-%d %H:%M} is in the future")
-        if moment is not None and received is not None and moment < received:
-            problems.append(f"{name} {moment:%Y-%m-%d %H:%M} is before the entry was received")
     try:
         clean["dept"] = feedback.resolve_dept(settings, _text(values.get("dept")))
     except CsatError as exc:
         problems.append(str(exc))
     reply = _text(values.get("reply"))
-    status_text = _text(values.get("status"))
     status = "closed" if closed else ("replied" if reply or replied else "open")
+    status_text = _text(values.get("status"))
     if status_text:
         try:
             status = max(status, feedback.parse_status(status_text), key=_RANK.__getitem__)
         except CsatError as exc:
             problems.append(str(exc))
-    if status == "replied" and replied is None:
-        problems.append("a replied entry needs its reply date (column 'replied')")
-    if problems:
-        return None, problems
-    clean.update(
-        customer_id=customer.id, complaint=feedback.is_complaint(clean["kind"]), received_at=received,
-        product=_text(values.get("product")), owner=_text(values.get("owner")), reply_text=reply,
-        replied_at=replied, status=status, closed_at=(closed or now) if status == "closed" else None,
-        source_key=source_key(customer.code, received, clean["kind"], clean["channel"], clean["text"]),
-    )
-    return clean, []
+    problems += feedback.record_problems(
+        received_at=received, now=now, status=status,
+        complaint=feedback.is_complaint(clean["kind"]) if clean["kind"] else None,
+        replied_at=replied, reply_text=reply, closed_at=closed, names=_NAMES, hints=_HINTS)
+    clean.update(received=received, product=_text(values.get("product")), owner=_text(values.get("owner")),
+                 reply=reply, replied=replied, status=status, closed=closed)
+    return clean, problems
 
 
-def _bring_forward(entry, clean: dict[str, Any]) -> bool:
-    """Apply a later copy of the row to its stored entry; True when something changed."""
-    changed = False
-    for name in ("product", "owner", "dept"):
-        if clean[name] and getattr(entry, name) != clean[name]:
-            setattr(entry, name, clean[name])
-            changed = True
-    if entry.replied_at is None and clean["replied_at"] is not None:
-        entry.reply_text, entry.replied_at = clean["reply_text"], clean["replied_at"]
-        changed = True
-    if _RANK[clean["status"]] > _RANK[entry.status]:
-        entry.status = clean["status"]
-        if clean["status"] == "closed":
-            entry.closed_at = clean["closed_at"]
-        changed = True
-    return changed
+def _candidates(row: Row, by_number: dict[str, list], by_key: dict[str, list]) -> list:
+    """The stored entries a row may be: by its number, else by who, when, how and what kind."""
+    if row.number:
+        numbered = by_number.get(row.number, [])
+        if numbered:
+            return numbered
+        return [entry for entry in by_key.get(row.key, []) if not entry.source_number]
+    return by_key.get(row.key, [])
+
+
+def _apply_new(session, settings, row: Row, now: datetime) -> int:
+    from csat.feedback import log as feedback
+
+    values = row.values
+    entry = feedback.add(session, settings, values["customer"], values["kind"], values["channel"], values["text"],
+                         received=values["received"], product=values["product"], owner=values["owner"],
+                         dept=values["dept"], now=now, source_key=row.key, source_number=row.number)
+    if values["replied"] is not None:
+        feedback.reply(session, entry.id, values["reply"], at=values["replied"], now=now, names=_NAMES)
+    if values["status"] == "closed":
+        feedback.close(session, entry.id, at=values["closed"], now=now, names=_NAMES)
+    return entry.id
+
+
+def _apply_known(session, settings, entry, row: Row, now: datetime) -> bool:
+    """Bring a stored entry to what the row says; True when something changed."""
+    from csat.feedback import log as feedback
+
+    values = row.values
+    changes = {name: values[name] for name in _CORRECTED if name in row.columns}
+    if entry.replied_at is not None and values["replied"] is not None:
+        changes["replied"] = values["replied"]
+        stored = entry.reply_text
+        if not (stored == values["reply"] or stored.startswith(values["reply"] + "\n[")):  # later replies kept
+            changes["reply"] = values["reply"]
+    if entry.status == "closed" and values["status"] == "closed":
+        changes["closed"] = values["closed"]
+    _, changed = feedback.edit(session, settings, entry.id, changes, now=now, names=_NAMES)
+    moved = False
+    if entry.replied_at is None and values["replied"] is not None:
+        feedback.reply(session, entry.id, values["reply"], at=values["replied"], now=now, names=_NAMES)
+        moved = True
+    if entry.status != "closed" and values["status"] == "closed":
+        feedback.close(session, entry.id, at=values["closed"], now=now, names=_NAMES)
+        moved = True
+    if row.number and not entry.source_number:
+        entry.source_number = row.number
+    return bool(changed) or moved
 
 
 def import_file(session, settings, path: Path, limits=None, now: datetime | None = None) -> ImportResult:
-    """Add new entries and bring known ones forward from a log file, all rows or none."""
-    from sqlmodel import select
+    """Add new entries, correct and bring forward known ones from a log file, all rows or none."""
+    from sqlmodel import or_, select
 
+    from csat.feedback import log as feedback
     from csat.store.models import Customer, Feedback, now as local_now
 
     now = now or local_now()
-    rows = read_rows(Path(path), limits)
+    path = Path(path)
+    rows = read_rows(path, limits)
     customers: dict[str, Any] = {}
     for customer in session.exec(select(Customer)).all():
         customers.setdefault(customer.name.casefold(), customer)
     for customer in session.exec(select(Customer)).all():
         customers[customer.code] = customer
     problems: list[str] = []
-    seen: dict[str, str] = {}
-    cleaned = []
+    first_by_identity: dict[str, str] = {}
+    parsed: list[Row] = []
     for where, values in rows:
         clean, row_problems = _clean(settings, values, customers, now)
-        if clean is not None:
-            first = seen.setdefault(clean["source_key"], where.rsplit("!", 1)[-1])
-            if first != where.rsplit("!", 1)[-1]:
-                row_problems.append(f"the same entry as {first}")
-            cleaned.append(clean)
+        number = _number(values.get("number"))
+        short = where.rsplit("!", 1)[-1]
+        if not row_problems:
+            key = feedback.content_key(clean["customer"], clean["received"], clean["kind"], clean["channel"])
+            identity = f"number {number}" if number else key
+            first = first_by_identity.setdefault(identity, short)
+            if first != short:
+                row_problems.append(f"the same number {number} as {first}" if number else
+                                    f"the same entry as {first} (same time received, customer, channel and kind;"
+                                    " give the time of day, or number the log with a column such as 序号)")
+            else:
+                parsed.append(Row(where, set(values), clean, number, key))
         problems.extend(f"{where}: {problem}" for problem in row_problems)
     if not rows:
-        problems.append(f"{Path(path).name}: no entries under the header")
-    if problems:
-        raise ValidationFailed(problems, f"{Path(path).name}: {len(problems)} problem(s), nothing imported")
-    keys = [clean["source_key"] for clean in cleaned]
-    existing = {entry.source_key: entry for entry in
-                session.exec(select(Feedback).where(Feedback.source_key.in_(keys))).all()} if keys else {}
+        problems.append(f"{path.name}: no entries under the header")
+    numbers = [row.number for row in parsed if row.number]
+    keys = [row.key for row in parsed]
+    by_number: dict[str, list] = {}
+    by_key: dict[str, list] = {}
+    if parsed:
+        for entry in session.exec(select(Feedback).where(or_(Feedback.source_number.in_(numbers),
+                                                              Feedback.source_key.in_(keys)))
+                                  .order_by(Feedback.id)).all():
+            if entry.source_number:
+                by_number.setdefault(entry.source_number, []).append(entry)
+            by_key.setdefault(entry.source_key, []).append(entry)
     result = ImportResult()
-    fresh = []
-    for clean in cleaned:
-        entry = existing.get(clean["source_key"])
-        if entry is None:
-            entry = Feedback(**clean)
-            session.add(entry)
-            fresh.append(entry)
-        elif _bring_forward(entry, clean):
-            result.updated.append(entry.id)
-        else:
-            result.unchanged.append(entry.id)
+    claimed: dict[int, str] = {}
+    for row in parsed:
+        short = row.where.rsplit("!", 1)[-1]
+        candidates = _candidates(row, by_number, by_key)
+        try:
+            if len(candidates) > 1:
+                raise CsatError(f"matches entries {', '.join(f'#{entry.id}' for entry in candidates)} (same time"
+                                " received, customer, channel and kind); number the log with a column such as 序号,"
+                                " or void the wrong entry with `csat feedback void`")
+            if not candidates:
+                result.added.append(_apply_new(session, settings, row, now))
+                continue
+            entry = candidates[0]
+            if claimed.setdefault(entry.id, short) != short:
+                raise CsatError(f"entry #{entry.id} again (already matched by {claimed[entry.id]})")
+            if entry.voided_at is not None:
+                result.void.append(entry.id)
+            elif _apply_known(session, settings, entry, row, now):
+                result.updated.append(entry.id)
+            else:
+                result.unchanged.append(entry.id)
+        except CsatError as exc:
+            problems.append(f"{row.where}: {exc}")
+    if problems:
+        raise ValidationFailed(problems, f"{path.name}: {len(problems)} problem(s), nothing imported")
     session.flush()
-    result.added = [entry.id for entry in fresh]
     return result

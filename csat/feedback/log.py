@@ -12,6 +12,7 @@ time, so a complaint received on 30 Sep at 23:59 belongs to Q3.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from datetime import date, datetime, time, timedelta
 from typing import Any, Iterable
@@ -149,9 +150,67 @@ def _now():
     return now()
 
 
+# ---- the rules every entry obeys, whoever writes it (commands, the log import) --------------
+
+DATE_NAMES = {"received": "--received", "replied": "the reply time", "closed": "the close time"}
+
+
+def record_problems(*, received_at: datetime | None, now: datetime, status: str = "open",
+                    complaint: bool | None = None, replied_at: datetime | None = None, reply_text: str | None = None,
+                    closed_at: datetime | None = None, names: dict[str, str] | None = None,
+                    hints: dict[str, str] | None = None) -> list[str]:
+    """Every broken rule of an entry with these values, as one line each ([] when it may be stored).
+
+    `names` says how each date is called where it came from (an option, a column); `hints`
+    where a missing date would be given. Dates are never in the future and never before the
+    ones they follow (received <= replied <= closed); a reply has its text and its time; a
+    closed entry has its close time, and a complaint is closed only after it was answered.
+    """
+    names = DATE_NAMES | (names or {})
+    hints = {"replied": "", "closed": "", "reply": ""} | (hints or {})
+    problems = []
+    for name, moment in (("received", received_at), ("replied", replied_at), ("closed", closed_at)):
+        if moment is not None and moment > now:
+            problems.append(f"{names[name]} {moment:%Y-%m-%d %H:%M} is in the future (now is {now:%Y-%m-%d %H:%M})")
+    for name, moment in (("replied", replied_at), ("closed", closed_at)):
+        if moment is not None and received_at is not None and moment < received_at:
+            problems.append(f"{names[name]} {moment:%Y-%m-%d %H:%M} is before the entry was received"
+                            f" ({received_at:%Y-%m-%d %H:%M})")
+    if closed_at is not None and replied_at is not None and closed_at < replied_at:
+        problems.append(f"{names['closed']} {closed_at:%Y-%m-%d %H:%M} is before the reply ({replied_at:%Y-%m-%d %H:%M})")
+    if reply_text is not None and bool(reply_text.strip()) != (replied_at is not None):
+        problems.append(f"a reply needs its time{hints['replied']}" if replied_at is None
+                        else f"a reply time needs the reply itself{hints['reply']}")
+    if status == "replied" and replied_at is None:
+        problems.append(f"a replied entry needs its reply and reply time{hints['replied']}")
+    if status == "closed" and complaint and replied_at is None:
+        problems.append(f"a complaint cannot be closed before it has a reply{hints['replied']}")
+    if status == "closed" and closed_at is None:
+        problems.append(f"a closed entry needs its close time{hints['closed']}")
+    return problems
+
+
+def check_record(**values) -> None:
+    """Raise the first broken rule of record_problems (for commands, which stop at the first)."""
+    problems = record_problems(**values)
+    if problems:
+        raise CsatError(problems[0])
+
+
+def content_key(customer_code: str, received: datetime, kind: str, channel: str) -> str:
+    """The identity of a logged entry when its log has no number column: who, when, how, what kind."""
+    identity = "\x1f".join([customer_code, received.isoformat(), kind, channel])
+    return hashlib.sha256(identity.encode("utf-8")).hexdigest()
+
+
+def _not_void(entry, doing: str) -> None:
+    if entry.voided_at is not None:
+        raise Conflict(f"feedback #{entry.id} is void ({entry.void_reason}); it {doing}")
+
+
 def add(session, settings, customer_code: str, kind: str, channel: str, text: str, *,
         received: datetime | None = None, product: str = "", owner: str = "", dept: str | None = None,
-        now: datetime | None = None):
+        now: datetime | None = None, source_key: str = "", source_number: str = ""):
     """Log one entry; everything is checked before anything is written."""
     from csat.registry import customers
     from csat.store.models import Feedback
@@ -164,11 +223,11 @@ def add(session, settings, customer_code: str, kind: str, channel: str, text: st
     if not text:
         raise CsatError("the feedback text is empty; say what the customer said with --text")
     received = received or now
-    check_not_future(received, "--received", now)
+    check_record(received_at=received, now=now)
     entry = Feedback(
         customer_id=customer.id, kind=kind, complaint=is_complaint(kind), channel=channel, text=text,
         received_at=received, product=(product or "").strip(), owner=(owner or "").strip(),
-        dept=resolve_dept(settings, dept), status="open",
+        dept=resolve_dept(settings, dept), status="open", source_key=source_key, source_number=source_number,
     )
     session.add(entry)
     session.flush()
@@ -194,44 +253,142 @@ def _audit(session, entry, action: str, changes: dict) -> None:
     audit.record(session.connection(), "feedback", action, entry.id, f"#{entry.id}", changes)
 
 
-def reply(session, number: int | str, text: str, *, at: datetime | None = None, now: datetime | None = None):
+def _stated(at: datetime | None, now: datetime) -> dict[str, str]:
+    """What the audit keeps of a time: the one stated and, when it was backfilled, the real time of entry."""
+    return {"at": (at or now).isoformat(), "entered_at": now.isoformat()}
+
+
+def reply(session, number: int | str, text: str, *, at: datetime | None = None, now: datetime | None = None,
+          names: dict[str, str] | None = None):
     """Record the answer given to the customer and when; a later reply is appended, the first time kept."""
     entry = get(session, number)
     now = now or _now()
     text = (text or "").strip()
     if not text:
         raise CsatError("the reply text is empty; give it with --text")
+    _not_void(entry, "takes no reply")
     if entry.status == "closed":
         raise Conflict(f"feedback #{entry.id} is closed; a closed entry takes no more replies")
-    at = at or now
-    check_not_future(at, "the reply time", now)
-    if at < entry.received_at:
-        raise CsatError(f"the reply time {at:%Y-%m-%d %H:%M} is before the entry was received"
-                        f" ({entry.received_at:%Y-%m-%d %H:%M})")
+    moment = at or now
+    check_record(received_at=entry.received_at, replied_at=moment, now=now, names=names)
+    if entry.replied_at is not None and moment < entry.replied_at:
+        raise CsatError(f"the reply time {moment:%Y-%m-%d %H:%M} is before the first reply"
+                        f" ({entry.replied_at:%Y-%m-%d %H:%M}); a later reply comes after it")
     old_status = entry.status
     if entry.replied_at is None:
-        entry.reply_text, entry.replied_at = text, at
+        entry.reply_text, entry.replied_at = text, moment
     else:
-        entry.reply_text = f"{entry.reply_text}\n[{at:%Y-%m-%d %H:%M}] {text}"
+        entry.reply_text = f"{entry.reply_text}\n[{moment:%Y-%m-%d %H:%M}] {text}"
     entry.status = "replied"
     session.flush()
-    _audit(session, entry, "reply", {"status": [old_status, "replied"], "at": at.isoformat()})
+    _audit(session, entry, "reply", {"status": [old_status, "replied"]} | _stated(at, now))
     return entry
 
 
-def close(session, number: int | str, *, now: datetime | None = None):
-    """Close an entry; a complaint must have been answered first."""
+def close(session, number: int | str, *, at: datetime | None = None, now: datetime | None = None,
+          names: dict[str, str] | None = None):
+    """Close an entry (now, or at a stated earlier time); a complaint must have been answered first."""
     entry = get(session, number)
+    now = now or _now()
+    _not_void(entry, "cannot be closed")
     if entry.status == "closed":
         raise Conflict(f"feedback #{entry.id} is already closed (on {entry.closed_at:%Y-%m-%d %H:%M})")
     if entry.complaint and entry.replied_at is None:
         raise Conflict(f"complaint #{entry.id} has no reply yet; record it with `csat feedback reply {entry.id} --text ...`"
                        " before closing")
+    moment = at or now
+    check_record(received_at=entry.received_at, replied_at=entry.replied_at, closed_at=moment, now=now, names=names)
     old_status = entry.status
-    entry.status, entry.closed_at = "closed", now or _now()
+    entry.status, entry.closed_at = "closed", moment
     session.flush()
-    _audit(session, entry, "close", {"status": [old_status, "closed"]})
+    _audit(session, entry, "close", {"status": [old_status, "closed"]} | _stated(at, now))
     return entry
+
+
+# What `feedback edit` may correct, in the order it reports them.
+EDITABLE = ("customer", "received", "kind", "channel", "text", "product", "owner", "dept", "reply", "replied",
+            "closed")
+
+
+def edit(session, settings, number: int | str, changes: dict[str, Any], *, now: datetime | None = None,
+         names: dict[str, str] | None = None):
+    """Correct fields of an entry: (entry, {field: [old, new]} of what changed); the state rules still hold.
+
+    `changes` maps names of EDITABLE to new values (None: leave as is); dates are datetimes.
+    A change to who, when, how or what kind also moves an imported entry's identity, so the
+    corrected log finds it again. Nothing is written when a value or a rule is wrong.
+    """
+    from csat.registry import customers
+    from csat.store.models import Customer
+
+    entry = get(session, number)
+    now = now or _now()
+    _not_void(entry, "cannot be edited")
+    unknown = set(changes) - set(EDITABLE)
+    if unknown:
+        raise CsatError(f"cannot edit {', '.join(sorted(unknown))}; editable: {', '.join(EDITABLE)}")
+    old_customer = session.get(Customer, entry.customer_id)
+    current = {"customer": old_customer.code, "received": entry.received_at, "kind": entry.kind,
+               "channel": entry.channel, "text": entry.text, "product": entry.product, "owner": entry.owner,
+               "dept": entry.dept, "reply": entry.reply_text, "replied": entry.replied_at, "closed": entry.closed_at}
+    wanted = dict(current)
+    new_customer = old_customer
+    for name, value in changes.items():
+        if value is None:
+            continue
+        if name == "customer":
+            new_customer = customers.get(session, str(value).strip())
+            value = new_customer.code
+        elif name == "kind":
+            value = parse_kind(value)
+        elif name == "channel":
+            value = parse_channel(value)
+        elif name == "dept":
+            value = resolve_dept(settings, value)
+        elif name in ("text", "product", "owner", "reply"):
+            value = str(value).strip()
+            if name == "text" and not value:
+                raise CsatError("the feedback text cannot be empty")
+        if name in ("reply", "replied") and entry.replied_at is None:
+            raise Conflict(f"feedback #{entry.id} has no reply to correct; record it with"
+                           f" `csat feedback reply {entry.id} --text ... --at ...`")
+        if name == "closed" and entry.status != "closed":
+            raise Conflict(f"feedback #{entry.id} is not closed; close it with `csat feedback close {entry.id} --at ...`")
+        wanted[name] = value
+    check_record(received_at=wanted["received"], now=now, status=entry.status, complaint=is_complaint(wanted["kind"]),
+                 replied_at=wanted["replied"], reply_text=wanted["reply"] if entry.replied_at else None,
+                 closed_at=wanted["closed"], names=names)
+    changed = {name: [current[name], wanted[name]] for name in EDITABLE if wanted[name] != current[name]}
+    if not changed:
+        return entry, {}
+    entry.customer_id = new_customer.id
+    entry.received_at, entry.kind, entry.complaint = wanted["received"], wanted["kind"], is_complaint(wanted["kind"])
+    entry.channel, entry.text, entry.product = wanted["channel"], wanted["text"], wanted["product"]
+    entry.owner, entry.dept = wanted["owner"], wanted["dept"]
+    entry.reply_text, entry.replied_at, entry.closed_at = wanted["reply"], wanted["replied"], wanted["closed"]
+    if entry.source_key and {"customer", "received", "kind", "channel"} & set(changed):
+        entry.source_key = content_key(new_customer.code, entry.received_at, entry.kind, entry.channel)
+    session.flush()
+    _audit(session, entry, "edit", {name: [_plain(old), _plain(new)] for name, (old, new) in changed.items()})
+    return entry, changed
+
+
+def void(session, number: int | str, reason: str, *, now: datetime | None = None):
+    """Void an entry logged by mistake: kept and shown with its reason, but counted nowhere any more."""
+    entry = get(session, number)
+    reason = " ".join((reason or "").split())
+    if not reason:
+        raise CsatError("say why the entry is void with --reason")
+    if entry.voided_at is not None:
+        raise Conflict(f"feedback #{entry.id} is already void (on {entry.voided_at:%Y-%m-%d %H:%M}: {entry.void_reason})")
+    entry.voided_at, entry.void_reason = now or _now(), reason
+    session.flush()
+    _audit(session, entry, "void", {"reason": reason, "status": entry.status})
+    return entry
+
+
+def _plain(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, (date, datetime)) else value
 
 
 def quarter_bounds(quarter: Quarter) -> tuple[datetime, datetime]:
@@ -240,13 +397,16 @@ def quarter_bounds(quarter: Quarter) -> tuple[datetime, datetime]:
 
 
 def list_entries(session, *, open_only: bool = False, kind: str | None = None, customer: str | None = None,
-                 quarter: Quarter | None = None, complaints_only: bool = False) -> list:
+                 quarter: Quarter | None = None, complaints_only: bool = False, include_void: bool = False) -> list:
+    """Entries oldest first; voided entries only with include_void."""
     from sqlmodel import select
 
     from csat.registry import customers
     from csat.store.models import Feedback
 
     query = select(Feedback).order_by(Feedback.received_at, Feedback.id)
+    if not include_void:
+        query = query.where(Feedback.voided_at == None)  # noqa: E711
     if open_only:
         query = query.where(Feedback.status != "closed")
     if kind:
@@ -276,12 +436,12 @@ def reply_deadlines(received: Iterable[datetime], settings) -> list[date]:
 
 
 def is_overdue(entry, deadline: date | None, today: date) -> bool:
-    return bool(entry.complaint and entry.replied_at is None and entry.status != "closed"
+    return bool(entry.voided_at is None and entry.complaint and entry.replied_at is None and entry.status != "closed"
                 and deadline is not None and today > deadline)
 
 
 def is_long_unresolved(entry, settings, today: date) -> bool:
-    return bool(entry.complaint and entry.status != "closed"
+    return bool(entry.voided_at is None and entry.complaint and entry.status != "closed"
                 and (today - entry.received_at.date()).days > settings.feedback.unresolved_days)
 
 
@@ -293,7 +453,7 @@ def overdue_complaints(session, settings, today: date) -> list:
 
     waiting = list(session.exec(
         select(Feedback).where(Feedback.complaint == True, Feedback.replied_at == None,  # noqa: E711,E712
-                               Feedback.status != "closed").order_by(Feedback.received_at, Feedback.id)
+                               Feedback.status != "closed", Feedback.voided_at == None).order_by(Feedback.received_at, Feedback.id)
     ).all())
     deadlines = reply_deadlines([entry.received_at for entry in waiting], settings)
     return [entry for entry, deadline in zip(waiting, deadlines) if is_overdue(entry, deadline, today)]
@@ -307,8 +467,8 @@ def long_unresolved_complaints(session, settings, today: date) -> list:
 
     limit = datetime.combine(today - timedelta(days=settings.feedback.unresolved_days), time())
     return list(session.exec(
-        select(Feedback).where(Feedback.complaint == True, Feedback.status != "closed",  # noqa: E712
-                               Feedback.received_at < limit).order_by(Feedback.received_at, Feedback.id)
+        select(Feedback).where(Feedback.complaint == True, Feedback.status != "closed",  # noqa: E711,E712
+                               Feedback.received_at < limit, Feedback.voided_at == None).order_by(Feedback.received_at, Feedback.id)
     ).all())
 
 
@@ -349,5 +509,8 @@ def records(session, settings, entries: list, today: date | None = None) -> list
             "reply_due": deadline if entry.complaint else None,
             "overdue": is_overdue(entry, deadline, today),
             "long_unresolved": is_long_unresolved(entry, settings, today),
+            "void": entry.voided_at is not None,
+            "voided_at": entry.voided_at,
+            "void_reason": entry.void_reason,
         })
     return result

@@ -81,7 +81,7 @@ def _previous_counts(session, quarter: Quarter) -> tuple[int, int]:
     start, end = quarter_bounds(quarter)
     total, complaints = session.exec(
         select(func.count(Feedback.id), func.coalesce(func.sum(case((Feedback.complaint, 1), else_=0)), 0))
-        .where(Feedback.received_at >= start, Feedback.received_at < end)
+        .where(Feedback.received_at >= start, Feedback.received_at < end, Feedback.voided_at == None)  # noqa: E711
     ).one()
     return int(total), int(complaints)
 
@@ -183,7 +183,7 @@ def quarters_without_summary(session, settings, today: date) -> list[str]:
     from csat.store.models import Feedback, QuarterSummary
 
     last_ended = Quarter.containing(today).previous()
-    first_received = session.exec(select(func.min(Feedback.received_at))).one()
+    first_received = session.exec(select(func.min(Feedback.received_at)).where(Feedback.voided_at == None)).one()  # noqa: E711
     quarter = min(last_ended, Quarter.containing(first_received.date())) if first_received else last_ended
     marked = set(session.exec(select(QuarterSummary.quarter)).all())
     missing = []

@@ -180,8 +180,14 @@ class Feedback(SQLModel, table=True):
     reply_text: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     replied_at: Optional[datetime] = Field(default=None, sa_type=DateTime)
     closed_at: Optional[datetime] = Field(default=None, sa_type=DateTime)
-    # Identity of an imported row, so importing the same log twice changes nothing.
+    # Identity of an imported row, so importing a corrected log updates its entries instead of adding
+    # new ones: the log's own number when it has a number column, else a hash of customer, time
+    # received, kind and channel (csat.feedback.log.content_key).
     source_key: str = Field(default="", max_length=64, index=True)
+    source_number: str = Field(default="", max_length=64, index=True)
+    # A voided entry is kept (never deleted) but no longer counts anywhere; when and why.
+    voided_at: Optional[datetime] = Field(default=None, sa_type=DateTime)
+    void_reason: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     created_at: datetime = Field(default_factory=now, sa_type=DateTime)
 
 

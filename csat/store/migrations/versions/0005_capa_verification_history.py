@@ -14,7 +14,7 @@ ones are lost, as they were before), and a verified-not-effective CAPA goes back
 in_progress, where the old state machine left it.
 
 Revision ID: 0005
-Revises: 0002
+Revises: 0004
 Create Date: 2026-11-30
 """
 
