@@ -16,6 +16,7 @@ from typing import Any, Optional
 
 from csat.forms.identity import IDENTITY_SHEET, FormIdentity, IdentityError
 from csat.importer.context import Candidate, Context
+from csat.importer.form_layout import LayoutChanged, locate
 from csat.importer.validate import Problems, clean_text, parse_date, parse_score
 from csat.sheets.read import Sheet, normalise
 
@@ -79,6 +80,14 @@ def read_form(file_name: str, source_file: str, sheets: list[Sheet], context: Co
     answer_sheet = next((sheet for sheet in sheets if sheet.name == identity.sheet), None)
     if answer_sheet is None:
         problems.add(file_name, f"the form's answer sheet {identity.sheet!r} is missing (renamed or deleted?)")
+        return None
+    try:
+        identity = locate(identity, answer_sheet, info.rules)
+    except LayoutChanged as exc:
+        problems.add(f"{file_name}!{identity.sheet}!{exc.address}", str(exc))
+        return None
+    except ValueError as exc:   # a cell address in the identity that is not one: only a broken writer does that
+        problems.add(f"{here}!{cells.get('items', 'A1')}", f"form identity malformed: {exc}")
         return None
     try:
         return _read_answers(file_name, source_file, identity, answer_sheet, info, customer_id, invitation[0],
