@@ -2,13 +2,13 @@
 
 Read only when a form is refused for differing (a handful of rows), so the
 person sees which answers and fields changed: `delivery 70 -> 80, respondent`.
+Called from context.plan with its Context, Candidate and Existing (not imported
+here: context imports this module).
 """
 
 from __future__ import annotations
 
 from typing import Any, Optional
-
-from csat.importer.context import Candidate, Context, Existing
 
 _FIELDS = (("respondent", "respondent"), ("respondent_title", "title"), ("answered_on", "date"),
            ("comment", "comment"))
@@ -22,7 +22,7 @@ def _value_text(score: Optional[float], not_applicable: bool, raw: str) -> str:
     return raw or f"{score:g}"
 
 
-def stored_response(context: Context, response_id: int) -> tuple[dict[str, Any], dict[int, tuple]]:
+def stored_response(context: Any, response_id: int) -> tuple[dict[str, Any], dict[int, tuple]]:
     """A stored response's fields and its answers by item id: (score, not_applicable, raw, comment)."""
     from sqlalchemy import select
 
@@ -38,7 +38,7 @@ def stored_response(context: Context, response_id: int) -> tuple[dict[str, Any],
     return dict(row), answers
 
 
-def differences(context: Context, candidate: Candidate, existing: Existing) -> str:
+def differences(context: Any, candidate: Any, existing: Any) -> str:
     """`delivery 70 -> 80, price comment, respondent`: items in form order, then the changed fields."""
     fields, answers = stored_response(context, existing.response_id)
     changes = []

@@ -86,16 +86,14 @@ def locate(identity: FormIdentity, sheet: Sheet, rules: dict[str, ItemRule]) -> 
                 raise LayoutChanged(f"{column_letters(column)}{row_number}",
                                     f"the marker of column {letter} appears twice", "columns")
             markers[letter] = column
-    if not markers:
+    if ROW_CODE_COLUMN not in markers:       # an older form, or the hidden column deleted: nothing to follow
         _check_in_place(identity, grid, rules)
         return identity
     return _follow(identity, grid, rules, markers)
 
 
 def _follow(identity: FormIdentity, grid: _Grid, rules: dict[str, ItemRule], markers: dict[str, int]) -> FormIdentity:
-    code_column = markers.get(ROW_CODE_COLUMN)
-    if code_column is None:
-        raise LayoutChanged("A1", f"the hidden column {ROW_CODE_COLUMN} was deleted", "columns")
+    code_column = markers[ROW_CODE_COLUMN]
     coded: dict[str, int] = {}
     coded_rows = set()
     for row_number, cells in sorted(grid.rows.items()):

@@ -133,10 +133,12 @@ def write_plan(session, context: Context, plan: Plan, due_days: int = 30, early=
     old = _snapshot(connection, context, replaced_ids)
     for candidate, existing in plan.replaced:
         connection.exec_driver_sql(
-            "UPDATE response SET respondent = {0}, respondent_title = {0}, answered_on = {0}, comment = {0}, source = {0}, "
-            "source_file = {0}, content_hash = {0}, updated_at = {0} WHERE id = {0}".format(placeholder(connection)),
-            (candidate.respondent, candidate.title, as_date(candidate.answered_on) if candidate.answered_on else None, candidate.comment,
-             candidate.source, candidate.source_file, candidate.content_hash, stamp, existing.response_id))
+            "UPDATE response SET respondent = {0}, respondent_title = {0}, answered_on = {0}, comment = {0}, "
+            "source = {0}, source_file = {0}, content_hash = {0}, updated_at = {0} "
+            "WHERE id = {0}".format(placeholder(connection)),
+            (candidate.respondent, candidate.title, as_date(candidate.answered_on) if candidate.answered_on else None,
+             candidate.comment, candidate.source, candidate.source_file, candidate.content_hash, stamp,
+             existing.response_id))
     delete_answers(connection, replaced_ids)
 
     pairs = list(zip(ids, plan.new)) + [(existing.response_id, candidate) for candidate, existing in plan.replaced]
