@@ -151,3 +151,73 @@ def test_two_copies_of_one_form_in_one_import_conflict(workspace, cli, customers
     assert result.exit_code == 1
     assert "is also answered, differently, in a.xlsx" in json.loads(result.stdout)["problems"][0]
     assert status(cli)["responded"] == 0
+
+
+def _store_a_second_form_response(store, respondent: str, copy_of: str) -> None:
+    """What importing a corrected copy did before forms were matched to their invitation."""
+    from sqlalchemy import text
+
+    with store.session() as session:
+        connection = session.connection()
+        connection.execute(text(
+            "INSERT INTO response (round_id, customer_id, respondent, respondent_title, answered_on, comment, source, "
+            "source_file, content_hash, created_at, updated_at) SELECT round_id, customer_id, :respondent, "
+            "respondent_title, answered_on, comment, source, source_file, content_hash, created_at, updated_at "
+            "FROM response WHERE respondent = :copy_of"), {"respondent": respondent, "copy_of": copy_of})
+        connection.execute(text(
+            "INSERT INTO answer (response_id, item_id, score, not_applicable, raw, comment) SELECT "
+            "(SELECT id FROM response WHERE respondent = :respondent), item_id, score, not_applicable, raw, comment "
+            "FROM answer WHERE response_id = (SELECT id FROM response WHERE respondent = :copy_of)"),
+            {"respondent": respondent, "copy_of": copy_of})
+
+
+def test_a_form_stored_twice_before_becomes_one_response_with_replace(workspace, cli, customers_csv, tmp_path):
+    form = sent_form(workspace, cli, customers_csv, tmp_path, "C-002")
+    secret = workspace.secret()
+    first = fill(form, secret, {"quality": 90, "delivery": 70}, tmp_path / "first.xlsx", respondent="Anna Becker")
+    assert cli("import", first).exit_code == 0
+    store = workspace_store(workspace)
+    _store_a_second_form_response(store, "Jonas Weber", copy_of="Anna Becker")
+    assert report_items(cli)["delivery"]["n"] == 2                   # the defect's trace in the store
+    corrected = fill(first, secret, {"delivery": 80}, tmp_path / "corrected.xlsx", respondent="Jonas Weber")
+
+    refused = cli("import", corrected, "--format", "json")
+    assert refused.exit_code == 1
+    assert json.loads(refused.stdout)["problems"][0].endswith(
+        "C-002 2024H1: already imported from 2 forms (respondents 'Anna Becker', 'Jonas Weber'); "
+        "use --replace to keep only this one")
+
+    result = cli("import", corrected, "--replace")
+    assert result.exit_code == 0, result.stderr
+    assert "Responses removed" in result.stdout
+    items = report_items(cli)
+    assert (items["delivery"]["n"], items["delivery"]["mean"]) == (1, 80)
+    assert status(cli)["responded"] == 1
+    with store.read_session() as session:
+        from sqlmodel import select
+
+        from csat.store.models import Response
+
+        assert session.exec(select(Response.respondent)).all() == ["Jonas Weber"]
+        [deleted] = entries(session, table="response", key="2024H1/C-002/Anna Becker")[:1]
+    assert deleted["action"] == "delete" and deleted["changes"]["old"]["answers"]["delivery"][0] == 70
+    again = json.loads(cli("import", corrected, "--format", "json").stdout)
+    assert (again["responses_unchanged"], again["responses_removed"]) == (1, 0)
+
+
+def test_differences_name_not_applicable_item_comments_and_title(workspace, cli, customers_csv, tmp_path):
+    form = sent_form(workspace, cli, customers_csv, tmp_path, "C-002")
+    secret = workspace.secret()
+    first = fill(form, secret, {"quality": 90, "price": "N/A"}, tmp_path / "first.xlsx")
+    assert cli("import", first).exit_code == 0
+    workbook = load_workbook(first)
+    identity = FormIdentity.from_rows(identity_rows(workbook), secret)
+    workbook[identity.sheet][identity.comments["delivery"]] = "late twice"
+    workbook[identity.sheet][identity.items["price"]] = 80
+    workbook[identity.sheet][identity.items["quality"]] = None
+    workbook[identity.sheet][identity.title] = "Buyer"
+    workbook.save(tmp_path / "second.xlsx")
+    result = cli("import", tmp_path / "second.xlsx", "--format", "json")
+    assert json.loads(result.stdout)["problems"][0].endswith(
+        "C-002 2024H1: already imported with different answers (quality 90 -> blank, delivery comment, "
+        "price N/A -> 80, title); use --replace")

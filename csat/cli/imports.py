@@ -69,6 +69,8 @@ def _show_report(report) -> None:
             verb = "Would open" if report.dry_run else "Opened"
             say(f"{verb} the {summary.period} round with the current item template")
     record = {REPORT_LABELS[key]: value for key, value in report.record().items() if key in REPORT_LABELS}
+    if report.responses_removed:
+        record["Responses removed"] = report.responses_removed
     rates = [f"{summary.period}: {summary.responded} of {summary.invited} invited ({_percent(summary.response_rate)})"
              if summary.invited else
              f"{summary.period}: nobody invited; {summary.customers_answered} customers answered"

@@ -217,6 +217,9 @@ class Plan:
     new: list[Candidate] = field(default_factory=list)
     unchanged: list[Candidate] = field(default_factory=list)
     replaced: list[tuple[Candidate, Existing]] = field(default_factory=list)
+    # Extra responses of a replaced form's invitation (stored twice before forms were matched to
+    # their invitation): deleted, so the customer keeps the one response the form is.
+    removed: list[tuple[Candidate, Existing]] = field(default_factory=list)
 
     @property
     def answers(self) -> int:
@@ -303,21 +306,23 @@ def _plan_form(context: Context, result: Plan, candidate: Candidate, replace: bo
     if same:
         result.unchanged.append(candidate)
         return True
-    if len(stored) > 1:
+    if len(stored) > 1 and not replace:
         names = ", ".join(repr(existing.respondent) for existing in stored)
-        problems.add(candidate.where, f"{label}: {len(stored)} responses were already imported from forms "
-                                      f"(respondents {names}); remove the wrong ones before importing the form again")
+        problems.add(candidate.where, f"{label}: already imported from {len(stored)} forms (respondents {names}); "
+                                      "use --replace to keep only this one")
         return True
-    existing = stored[0]
+    # The stored response to replace: the one under the form's respondent, else the first.
+    existing = next((existing for existing in stored if existing.respondent == candidate.respondent), stored[0])
     if not replace:
         changed = differences(context, candidate, existing)
         problems.add(candidate.where, f"{label}: already imported with different answers ({changed}); use --replace")
         return True
     other = info.existing.get((candidate.customer_id, candidate.respondent))
-    if other is not None and other.response_id != existing.response_id:
+    if other is not None and all(other.response_id != form.response_id for form in stored):
         came = other.source_file or other.source or "an earlier import"
         problems.add(candidate.where, f"{label}: respondent {candidate.respondent!r} already has another response "
                                       f"(from {came}); the form cannot replace its own under that name")
         return True
+    result.removed.extend((candidate, form) for form in stored if form is not existing)
     result.replaced.append((candidate, existing))
     return True
