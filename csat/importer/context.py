@@ -297,16 +297,15 @@ def _plan_form(context: Context, result: Plan, candidate: Candidate, replace: bo
     from csat.importer.differences import differences
 
     info = context.round_for(candidate.period)
-    stored = info.forms.get(candidate.customer_id, [])
+    stored = sorted(info.forms.get(candidate.customer_id, []), key=lambda existing: existing.response_id)
     if not stored:
         return False
     label = f"{context.code_of[candidate.customer_id]} {candidate.period}"
-    same = [existing for existing in stored
-            if existing.content_hash == candidate.content_hash and existing.respondent == candidate.respondent]
-    if same:
+    if len(stored) == 1 and stored[0].content_hash == candidate.content_hash \
+            and stored[0].respondent == candidate.respondent:
         result.unchanged.append(candidate)
         return True
-    if len(stored) > 1 and not replace:
+    if len(stored) > 1 and not replace:        # even when one of them says the same: the others must go
         names = ", ".join(repr(existing.respondent) for existing in stored)
         problems.add(candidate.where, f"{label}: already imported from {len(stored)} forms (respondents {names}); "
                                       "use --replace to keep only this one")
