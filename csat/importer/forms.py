@@ -8,6 +8,11 @@ Spreadsheet programs re-save forms their own way (LibreOffice may turn the
 very hidden sheet into a hidden one and text that looks like a number into a
 number), so keys and values are read back as text, and sheets by name
 whatever their visibility.
+
+The signed cells are where the answers were written, not necessarily where
+they are now: form_layout.py follows rows and columns the customer moved, or
+refuses the form with the cell named. A form left empty is refused (it is no
+answer), and a form is one response of its invitation (see context.plan).
 """
 
 from __future__ import annotations
