@@ -2,7 +2,9 @@
 
 `write_form` is a small stand-in for the survey form writer (csat/forms/xlsx.py,
 built elsewhere): a visible answer sheet with score and comment cells at the
-addresses the identity names, and the very hidden, signed identity sheet. The
+addresses the identity names, labelled as a form without row codes is (item
+labels and headers in the rows and columns of their cells, see
+csat/importer/form_layout.py), and the very hidden, signed identity sheet. The
 lead adds the round trip against the real writer after merging.
 `resave_like_libreoffice` rewrites a workbook with another library (XlsxWriter)
 the way LibreOffice re-saves one: the identity sheet comes back hidden instead
@@ -90,11 +92,13 @@ def write_form(path: Path, layout: FormLayout, secret: bytes, identity_rows: Opt
     sheet["A1"] = "Customer satisfaction survey"
     sheet["A3"], sheet["C3"] = "Customer", layout.identity.customer
     sheet["A4"], sheet["C4"] = "Period", layout.identity.period
+    sheet[f"B{FIRST_ITEM_ROW - 1}"], sheet[f"C{FIRST_ITEM_ROW - 1}"] = "Item", "Score"
+    sheet[f"D{FIRST_ITEM_ROW - 1}"] = "Comment"
     for index, (_code, label) in enumerate(layout.items):
         sheet[f"B{FIRST_ITEM_ROW + index}"] = label
-    for label, address in (("Overall comment", layout.identity.overall_comment),
-                           ("Your name", layout.identity.respondent), ("Title", layout.identity.title),
-                           ("Date", layout.identity.date)):
+    for label, address in (("Overall comments and suggestions", layout.identity.overall_comment),
+                           ("Respondent (name)", layout.identity.respondent),
+                           ("Position / title", layout.identity.title), ("Date", layout.identity.date)):
         sheet[f"B{address[1:]}"] = label
     hidden = workbook.create_sheet(IDENTITY_SHEET)
     for row, (key, value) in enumerate(identity_rows or layout.identity.rows(secret), start=1):
@@ -222,3 +226,44 @@ def count_rows(store, table: str) -> int:
 
     with store.read_session() as session:
         return session.connection().execute(text(f"SELECT count(*) FROM {table}")).scalar()
+
+
+def rearrange(path: Path, sheet_name: str, row_of=None, column_of=None, drop_rows=(), target: Optional[Path] = None
+              ) -> Path:
+    """Move a sheet's rows and columns as a customer would in a spreadsheet program, and save.
+
+    Every cell (row r, column c) goes to (row_of(r), column_of(c)); rows in drop_rows go away.
+    Merged ranges, hidden rows and hidden columns go along, as Excel or LibreOffice moves them.
+    """
+    from openpyxl import load_workbook
+    from openpyxl.utils import get_column_letter
+
+    row_of = row_of or (lambda row: row)
+    column_of = column_of or (lambda column: column)
+    workbook = load_workbook(path)
+    sheet = workbook[sheet_name]
+    merges = [(r.min_row, r.min_col, r.max_row, r.max_col) for r in sheet.merged_cells.ranges]
+    for low_row, low_col, high_row, high_col in merges:
+        sheet.unmerge_cells(start_row=low_row, start_column=low_col, end_row=high_row, end_column=high_col)
+    cells = {(cell.row, cell.column): cell.value for row in sheet.iter_rows() for cell in row if cell.value is not None}
+    hidden_rows = {row for row, dimension in sheet.row_dimensions.items() if dimension.hidden}
+    hidden_columns = {column for column in range(1, sheet.max_column + 2)
+                      if sheet.column_dimensions[get_column_letter(column)].hidden}
+    sheet.delete_rows(1, sheet.max_row)
+    for row in list(sheet.row_dimensions):
+        sheet.row_dimensions[row].hidden = False
+    for column in hidden_columns:
+        sheet.column_dimensions[get_column_letter(column)].hidden = False
+    for (row, column), value in cells.items():
+        if row not in drop_rows:
+            sheet.cell(row=row_of(row), column=column_of(column), value=value)
+    for low_row, low_col, high_row, high_col in merges:
+        if low_row not in drop_rows:
+            sheet.merge_cells(start_row=row_of(low_row), start_column=column_of(low_col),
+                              end_row=row_of(high_row), end_column=column_of(high_col))
+    for row in hidden_rows - set(drop_rows):
+        sheet.row_dimensions[row_of(row)].hidden = True
+    for column in hidden_columns:
+        sheet.column_dimensions[get_column_letter(column_of(column))].hidden = True
+    workbook.save(target or path)
+    return target or path

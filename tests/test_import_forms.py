@@ -147,8 +147,8 @@ def test_replacing_a_form_keeps_the_old_values_in_the_audit_trail(workspace, sto
     run_import(workspace, [first])
     fill_form(first, layout, {"quality": 95})
     refused = run_import(workspace, [first])
-    assert refused.problems == ["C-007-2024H1.xlsx!Survey!C8: C-007 (2024H1) was already imported with different "
-                                f"answers (from {first}); use --replace to overwrite"]
+    assert refused.problems == ["C-007-2024H1.xlsx!Survey!C8: C-007 2024H1: already imported with different "
+                                "answers (quality 70 -> 95); use --replace"]
     replaced = run_import(workspace, [first], replace=True)
     assert (replaced.responses_replaced, replaced.answers_stored) == (1, 8)
     assert stored_answers(store, "2024H1")[("C-007", "")]["quality"] == (95.0, False, "", "")
@@ -157,3 +157,16 @@ def test_replacing_a_form_keeps_the_old_values_in_the_audit_trail(workspace, sto
     assert [entry["action"] for entry in trail] == ["replace", "insert"]
     assert trail[0]["changes"]["old"]["answers"]["quality"] == [70.0, False, "", ""]
     assert trail[0]["changes"]["new"]["answers"]["quality"] == [95.0, False, "", ""]
+
+
+def test_form_without_row_codes_refuses_an_inserted_column(workspace, store, invited, tmp_path):
+    """A form sent before row codes existed is read at its signed cells only while they are in place."""
+    from import_fixtures import rearrange
+
+    path, layout = make_filled_form(store, workspace, tmp_path, "C-001", invited["C-001"], {"quality": 90},
+                                    comments={"quality": "good"})
+    rearrange(path, layout.identity.sheet, column_of=lambda column: column + 1 if column >= 3 else column)
+    report = run_import(workspace, [path])
+    assert report.problems == ["C-001-2024H1.xlsx!Survey!C7: the columns of the form were changed: column C is not "
+                               "the score column; return the original form"]
+    assert count_rows(store, "response") == 0

@@ -42,3 +42,31 @@ def test_import_on_postgres(tmp_path, monkeypatch, cli, postgres_url):
     assert stored[("C-002", "James Hall")] == {"quality": (60.0, False, "", "")}
     assert stored[("C-010", "")] == {"quality": (81.0, False, "", "")}
     assert len(stored) == 10
+
+
+def test_corrected_form_replaces_its_response_on_postgres(tmp_path, monkeypatch, cli, postgres_url):
+    """A form is one response of its invitation on PostgreSQL too: the respondent is updated, n stays 1."""
+    from import_fixtures import fill_form
+
+    from csat.config import Workspace
+    from csat.store.engine import open_store
+
+    monkeypatch.setenv("CSAT_DATABASE_URL", postgres_url)
+    assert cli("init", tmp_path / "ws").exit_code == 0
+    monkeypatch.setenv("CSAT_HOME", str(tmp_path / "ws"))
+    assert cli("customer", "import", EXAMPLES / "customers.csv").exit_code == 0
+    workspace = Workspace.open(tmp_path / "ws")
+    store = open_store(workspace)
+    tokens = open_round_with_invitations(store, "2024H1", codes=["C-004"])
+    form, layout = make_filled_form(store, workspace, tmp_path, "C-004", tokens["C-004"], {"delivery": 70},
+                                    respondent="Anna Becker")
+    assert cli("import", form).exit_code == 0
+    fill_form(form, layout, {"delivery": 80}, respondent="Jonas Weber")
+    refused = json.loads(cli("import", form, "-f", "json").stdout)["problems"]
+    assert refused[0].endswith("C-004 2024H1: already imported with different answers (delivery 70 -> 80, "
+                               "respondent); use --replace")
+    assert cli("import", form, "--replace").exit_code == 0
+    assert stored_answers(store, "2024H1") == {("C-004", "Jonas Weber"): {
+        item: (80.0 if item == "delivery" else None, False, "", "") for item in layout.identity.items}}
+    report = json.loads(cli("report", "--half", "2024H1", "-f", "json").stdout)
+    assert {item["code"]: item["n"] for item in report["items"]}["delivery"] == 1

@@ -71,6 +71,8 @@ def _show_report(report) -> None:
             say(f"{verb} the {summary.period} round with the current item template")
     record = {REPORT_LABELS[key]: value for key, value in report.record().items()
               if key in REPORT_LABELS and (value or key != "responses_withdrawn")}
+    if report.responses_removed:
+        record["Responses removed"] = report.responses_removed
     rates = [f"{summary.period}: {summary.responded} of {summary.invited} invited ({_percent(summary.response_rate)})"
              if summary.invited else
              f"{summary.period}: nobody invited; {summary.customers_answered} customers answered"

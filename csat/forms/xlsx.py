@@ -10,6 +10,16 @@ The visible sheet is protected without a password and only answer cells are
 unlocked. The identity (csat.forms.identity) lives in a very hidden sheet,
 every value written as text, and names every answer cell exactly, so the
 importer reads the form by those addresses whatever program saved it.
+
+A protection without a password does not stop a customer from inserting,
+deleting, moving or sorting rows, or inserting a column. So every row of the
+answer block says what it is in a hidden column (ROW_CODE_COLUMN: `csat:item:quality`,
+`csat:field:respondent`, `csat:text`), and a hidden last row names the column
+each of its cells was written in (`csat:col:D`): the importer follows rows and
+columns that moved (csat.importer.form_layout) instead of reading whatever
+ended up at the signed address. The codes carry no secret and need no
+signature: they only say where the signed cells went, and the importer checks
+each item row's label too.
 """
 
 from __future__ import annotations
@@ -32,6 +42,18 @@ _FIXED_TIME = (2020, 1, 1, 0, 0, 0)
 
 FIRST_ITEM_ROW = 10
 COLUMNS = {"number": "A", "item": "B", "description": "C", "score": "D", "comment": "E"}
+ROW_CODE_COLUMN = "F"
+CODE_PREFIX = "csat:"
+
+
+def row_code(kind: str, name: str = "") -> str:
+    """The hidden code of a form row: csat:item:<code>, csat:field:<identity field>, csat:text."""
+    return f"{CODE_PREFIX}{kind}:{name}" if name else f"{CODE_PREFIX}{kind}"
+
+
+def column_code(letter: str) -> str:
+    """The hidden marker of the column a form was written with, e.g. csat:col:D."""
+    return f"{CODE_PREFIX}col:{letter}"
 
 
 def _mark(name: str) -> str:
@@ -175,6 +197,11 @@ def _build_workbook(content: FormContent):
         cell.fill = styles.header_fill
         cell.border = styles.box
 
+    def code(row_number: int, kind: str, name: str = "") -> None:
+        set_text_cell(sheet[f"{ROW_CODE_COLUMN}{row_number}"], row_code(kind, name))
+
+    code(header_row, "text")
+
     numeric_validations: dict[tuple[float, float], DataValidation] = {}
     item_cells: dict[str, str] = {}
     comment_cells: dict[str, str] = {}
@@ -189,6 +216,7 @@ def _build_workbook(content: FormContent):
         answer(comment_ref)
         item_cells[item.code] = score_ref
         comment_cells[item.code] = comment_ref
+        code(row, "item", item.code)
         if item.choices:
             formula = _inline_list(item.choices)
             if formula is None:
@@ -221,25 +249,35 @@ def _build_workbook(content: FormContent):
     row = FIRST_ITEM_ROW + len(content.items) + 1
     put(f"A{row}", words["overall_comment"], styles.bold)
     sheet.merge_cells(f"A{row}:E{row}")
+    code(row, "text")
     overall_ref = f"A{row + 1}"
     answer(overall_ref, f"E{row + 1}")
+    code(row + 1, "field", "overall_comment")
     sheet.row_dimensions[row + 1].height = 80
     row += 3
     respondent_cells = {}
-    for key in ("respondent", "respondent_title", "date"):
+    for key, field_name in (("respondent", "respondent"), ("respondent_title", "title"), ("date", "date")):
         put(f"A{row}", words[key], styles.bold)
         sheet.merge_cells(f"A{row}:C{row}")
         respondent_cells[key] = f"D{row}"
         answer(f"D{row}", f"E{row}")
+        code(row, "field", field_name)
         row += 1
     sheet[respondent_cells["date"]].number_format = "yyyy-mm-dd"
     row += 1
     if content.contact or content.reply_to:
         put(f"A{row}", words["contact_line"].format(contact=content.contact or content.reply_to), styles.small)
         sheet.merge_cells(f"A{row}:E{row}")
+        code(row, "text")
         row += 1
     put(f"A{row}", words["thanks"], styles.small)
     sheet.merge_cells(f"A{row}:E{row}")
+    code(row, "text")
+    row += 1
+    for letter in "ABCDE" + ROW_CODE_COLUMN:          # where each column was written (see the module docstring)
+        set_text_cell(sheet[f"{letter}{row}"], column_code(letter))
+    sheet.row_dimensions[row].hidden = True
+    sheet.column_dimensions[ROW_CODE_COLUMN].hidden = True
 
     sheet.protection.sheet = True
     sheet.protection.formatColumns = False  # let customers widen columns and rows for long comments

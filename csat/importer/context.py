@@ -35,6 +35,7 @@ class Candidate:
     block: AnswerBlock          # the answers: row `block_row` of a block shared with the rest of its sheet
     block_row: int = 0
     content_hash: str = ""
+    invitation_id: Optional[int] = None   # a returned form: the invitation it answers (one form per invitation)
 
     @classmethod
     def single(cls, answers: list[tuple], **fields) -> "Candidate":
@@ -60,6 +61,7 @@ class Existing:
     content_hash: str
     source: str
     source_file: str
+    respondent: str = ""
     withdrawn: bool = False     # kept for the record, counted nowhere; new answers for its key correct it
 
 
@@ -73,6 +75,7 @@ class RoundInfo:
     rules: dict[str, ItemRule]
     invitations: dict[int, tuple[int, str, bool]] = field(default_factory=dict)  # customer -> (id, token, responded)
     existing: dict[tuple[int, str], Existing] = field(default_factory=dict)
+    forms: dict[int, list[Existing]] = field(default_factory=dict)   # customer -> responses read from forms
 
     @property
     def opens(self) -> bool:
@@ -193,8 +196,10 @@ class Context:
                 select(Response.id, Response.customer_id, Response.respondent, Response.content_hash,
                        Response.source, Response.source_file, Response.withdrawn_at)
                 .where(Response.round_id == round_id)):
-            info.existing[(customer_id, respondent)] = Existing(response_id, digest, source, source_file,
-                                                                withdrawn_at is not None)
+            existing = Existing(response_id, digest, source, source_file, respondent, withdrawn_at is not None)
+            info.existing[(customer_id, respondent)] = existing
+            if source == "form":
+                info.forms.setdefault(customer_id, []).append(existing)
         return info
 
     def check_round(self, info: RoundInfo) -> Optional[str]:
@@ -216,6 +221,9 @@ class Plan:
     replaced: list[tuple[Candidate, Existing]] = field(default_factory=list)
     # The same answers as a withdrawn response: left withdrawn (re-importing a folder must not bring it back).
     withdrawn: list[tuple[Candidate, Existing]] = field(default_factory=list)
+    # Extra responses of a replaced form's invitation (stored twice before forms were matched to
+    # their invitation): deleted, so the customer keeps the one response the form is.
+    removed: list[tuple[Candidate, Existing]] = field(default_factory=list)
 
     @property
     def answers(self) -> int:
@@ -231,26 +239,31 @@ def describe_key(context: Context, candidate: Candidate) -> str:
 
 
 def plan(context: Context, candidates: list[Candidate], replace: bool, problems: Problems) -> Plan:
-    """Compare candidates with each other and with the store: new, unchanged, replaced, or a problem."""
+    """Compare candidates with each other and with the store: new, unchanged, replaced, or a problem.
+
+    A returned form is one response of its invitation whoever filled it in: its
+    respondent is part of its content, not of its identity (see _plan_form).
+    """
     result = Plan()
-    seen: dict[tuple[str, int, str], Candidate] = {}
+    seen: dict[tuple, Candidate] = {}
     existing_by_period = {period: context.round_for(period).existing
                           for period in {candidate.period for candidate in candidates}}
     for candidate in candidates:
+        if candidate.invitation_id is not None:
+            form_key = ("form", candidate.period, candidate.customer_id)
+            first = seen.get(form_key)
+            if first is not None:
+                _same_twice(context, result, problems, first, candidate)
+                continue
+            seen[form_key] = candidate
         key = (candidate.period, candidate.customer_id, candidate.respondent)
         first = seen.get(key)
         if first is not None:
-            if first.origin == candidate.origin:
-                who = f" (respondent {candidate.respondent!r})" if candidate.respondent else ""
-                problems.add(candidate.where, f"same customer {context.code_of[candidate.customer_id]} twice in one "
-                                              f"sheet{who}, first in {first.row}")
-            elif first.content_hash != candidate.content_hash:
-                problems.add(candidate.where, f"{describe_key(context, candidate)} is also answered, differently, "
-                                              f"in {first.where}")
-            else:
-                result.unchanged.append(candidate)
+            _same_twice(context, result, problems, first, candidate)
             continue
         seen[key] = candidate
+        if candidate.invitation_id is not None and _plan_form(context, result, candidate, replace, problems):
+            continue
         existing = existing_by_period[candidate.period].get((candidate.customer_id, candidate.respondent))
         if existing is None:
             result.new.append(candidate)
@@ -270,3 +283,63 @@ def plan(context: Context, candidates: list[Candidate], replace: bool, problems:
             problems.add(candidate.where, f"{describe_key(context, candidate)} was already imported with different "
                                           f"answers (from {came}); use --replace to overwrite")
     return result
+
+
+def _same_twice(context: Context, result: Plan, problems: Problems, first: Candidate, candidate: Candidate) -> None:
+    """A response met a second time in one import: unchanged when it says the same, else a problem."""
+    if first.origin == candidate.origin:
+        who = f" (respondent {candidate.respondent!r})" if candidate.respondent else ""
+        problems.add(candidate.where, f"same customer {context.code_of[candidate.customer_id]} twice in one "
+                                      f"sheet{who}, first in {first.row}")
+    elif first.content_hash != candidate.content_hash or first.respondent != candidate.respondent:
+        problems.add(candidate.where, f"{describe_key(context, candidate)} is also answered, differently, "
+                                      f"in {first.where}")
+    else:
+        result.unchanged.append(candidate)
+
+
+def _plan_form(context: Context, result: Plan, candidate: Candidate, replace: bool, problems: Problems) -> bool:
+    """A returned form against the response its invitation already has; False when it has none yet.
+
+    The same form again is unchanged; a corrected one (other scores, another
+    respondent) is refused naming what differs, or with --replace replaces the
+    stored response (its respondent too), so the customer keeps one response.
+    """
+    from csat.importer.differences import differences
+
+    info = context.round_for(candidate.period)
+    stored = sorted(info.forms.get(candidate.customer_id, []), key=lambda existing: existing.response_id)
+    if not stored:
+        return False
+    label = f"{context.code_of[candidate.customer_id]} {candidate.period}"
+    if len(stored) == 1 and stored[0].withdrawn:
+        # As for any withdrawn response: the very same form stays withdrawn; a corrected one is
+        # its correction, with no --replace needed (the withdrawal said the old answers are wrong).
+        if stored[0].content_hash == candidate.content_hash and stored[0].respondent == candidate.respondent:
+            result.withdrawn.append((candidate, stored[0]))
+            return True
+        replace = True
+    if len(stored) == 1 and stored[0].content_hash == candidate.content_hash \
+            and stored[0].respondent == candidate.respondent:
+        result.unchanged.append(candidate)
+        return True
+    if len(stored) > 1 and not replace:        # even when one of them says the same: the others must go
+        names = ", ".join(repr(existing.respondent) for existing in stored)
+        problems.add(candidate.where, f"{label}: already imported from {len(stored)} forms (respondents {names}); "
+                                      "use --replace to keep only this one")
+        return True
+    # The stored response to replace: the one under the form's respondent, else the first.
+    existing = next((existing for existing in stored if existing.respondent == candidate.respondent), stored[0])
+    if not replace:
+        changed = differences(context, candidate, existing)
+        problems.add(candidate.where, f"{label}: already imported with different answers ({changed}); use --replace")
+        return True
+    other = info.existing.get((candidate.customer_id, candidate.respondent))
+    if other is not None and all(other.response_id != form.response_id for form in stored):
+        came = other.source_file or other.source or "an earlier import"
+        problems.add(candidate.where, f"{label}: respondent {candidate.respondent!r} already has another response "
+                                      f"(from {came}); the form cannot replace its own under that name")
+        return True
+    result.removed.extend((candidate, form) for form in stored if form is not existing)
+    result.replaced.append((candidate, existing))
+    return True

@@ -8,6 +8,11 @@ Spreadsheet programs re-save forms their own way (LibreOffice may turn the
 very hidden sheet into a hidden one and text that looks like a number into a
 number), so keys and values are read back as text, and sheets by name
 whatever their visibility.
+
+The signed cells are where the answers were written, not necessarily where
+they are now: form_layout.py follows rows and columns the customer moved, or
+refuses the form with the cell named. A form left empty is refused (it is no
+answer), and a form is one response of its invitation (see context.plan).
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from typing import Any, Optional
 
 from csat.forms.identity import IDENTITY_SHEET, FormIdentity, IdentityError
 from csat.importer.context import Candidate, Context
+from csat.importer.form_layout import LayoutChanged, locate
 from csat.importer.validate import Problems, clean_text, parse_date, parse_score
 from csat.sheets.read import Sheet, normalise
 
@@ -81,14 +87,23 @@ def read_form(file_name: str, source_file: str, sheets: list[Sheet], context: Co
         problems.add(file_name, f"the form's answer sheet {identity.sheet!r} is missing (renamed or deleted?)")
         return None
     try:
-        return _read_answers(file_name, source_file, identity, answer_sheet, info, customer_id, problems)
+        identity = locate(identity, answer_sheet, info.rules)
+    except LayoutChanged as exc:
+        problems.add(f"{file_name}!{identity.sheet}!{exc.address}", str(exc))
+        return None
+    except ValueError as exc:   # a cell address in the identity that is not one: only a broken writer does that
+        problems.add(f"{here}!{cells.get('items', 'A1')}", f"form identity malformed: {exc}")
+        return None
+    try:
+        return _read_answers(file_name, source_file, identity, answer_sheet, info, customer_id, invitation[0],
+                             problems)
     except ValueError as exc:   # a cell address in the identity that is not one: only a broken writer does that
         problems.add(f"{here}!{cells.get('items', 'A1')}", f"form identity malformed: {exc}")
         return None
 
 
 def _read_answers(file_name: str, source_file: str, identity: FormIdentity, answer_sheet: Sheet, info,
-                  customer_id: int, problems: Problems) -> Optional[Candidate]:
+                  customer_id: int, invitation_id: int, problems: Problems) -> Optional[Candidate]:
     where = f"{file_name}!{identity.sheet}"
     bad = False
     answers = []
@@ -128,9 +143,15 @@ def _read_answers(file_name: str, source_file: str, identity: FormIdentity, answ
             bad = True
     if bad:
         return None
+    if not any(score is not None or not_applicable or note for _, score, not_applicable, _, note in answers) \
+            and not fields["respondent"] and not fields["title"] and not fields["overall_comment"]:
+        # Returned untouched: storing it would count the customer as answered and stop the reminders.
+        problems.add(file_name, f"the form of {identity.customer} for {identity.period} is empty")
+        return None
     answers.sort(key=lambda answer: answer[0])
     return Candidate.single(
         answers,
         where=f"{where}!{first_cell or 'A1'}", origin=file_name, row=file_name, source="form",
         source_file=source_file, period=identity.period, customer_id=customer_id, respondent=fields["respondent"],
-        title=fields["title"], answered_on=answered_on, comment=fields["overall_comment"])
+        title=fields["title"], answered_on=answered_on, comment=fields["overall_comment"],
+        invitation_id=invitation_id)

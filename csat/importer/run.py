@@ -51,6 +51,7 @@ class ImportReport:
     responses_unchanged: int = 0
     responses_replaced: int = 0
     responses_withdrawn: int = 0     # the same answers as a withdrawn response: left withdrawn
+    responses_removed: int = 0      # extra responses of a replaced form's invitation (see context.Plan.removed)
     answers_stored: int = 0
     problems: list[str] = field(default_factory=list)
     problem_count: int = 0          # every problem found, also those past the lines kept per file
@@ -78,7 +79,7 @@ class ImportReport:
         return {
             "files": self.files, "responses_new": self.responses_new,
             "responses_unchanged": self.responses_unchanged, "responses_replaced": self.responses_replaced,
-            "responses_withdrawn": self.responses_withdrawn,
+            "responses_withdrawn": self.responses_withdrawn, "responses_removed": self.responses_removed,
             "answers_stored": self.answers_stored, "problems": list(self.problems),
             "response_rate": self.response_rate, "period": self.period, "dry_run": self.dry_run,
             "rounds_opened": [summary.period for summary in self.rounds if summary.opened],
@@ -271,6 +272,7 @@ def _import_checked(workspace, paths, kinds, reader, refused, half, dry_run, rep
         report.responses_unchanged = len(result.unchanged)
         report.responses_replaced = len(result.replaced)
         report.responses_withdrawn = len(result.withdrawn)
+        report.responses_removed = len(result.removed)
         report.answers_stored = result.answers
         if dry_run:
             session.rollback()

@@ -131,13 +131,15 @@ def write_plan(session, context: Context, plan: Plan, due_days: int = 30, early=
 
     replaced_ids = [existing.response_id for _, existing in plan.replaced]
     old = _snapshot(connection, context, replaced_ids)
+    _remove(connection, context, plan.removed)
     for candidate, existing in plan.replaced:
         connection.exec_driver_sql(
-            "UPDATE response SET respondent_title = {0}, answered_on = {0}, comment = {0}, source = {0}, "
-            "source_file = {0}, content_hash = {0}, updated_at = {0}, withdrawn_at = NULL, withdraw_reason = '' "
-            "WHERE id = {0}".format(placeholder(connection)),
-            (candidate.title, as_date(candidate.answered_on) if candidate.answered_on else None, candidate.comment,
-             candidate.source, candidate.source_file, candidate.content_hash, stamp, existing.response_id))
+            "UPDATE response SET respondent = {0}, respondent_title = {0}, answered_on = {0}, comment = {0}, "
+            "source = {0}, source_file = {0}, content_hash = {0}, updated_at = {0}, withdrawn_at = NULL, "
+            "withdraw_reason = '' WHERE id = {0}".format(placeholder(connection)),
+            (candidate.respondent, candidate.title, as_date(candidate.answered_on) if candidate.answered_on else None,
+             candidate.comment, candidate.source, candidate.source_file, candidate.content_hash, stamp,
+             existing.response_id))
     delete_answers(connection, replaced_ids)
 
     pairs = list(zip(ids, plan.new)) + [(existing.response_id, candidate) for candidate, existing in plan.replaced]
@@ -157,6 +159,29 @@ def write_plan(session, context: Context, plan: Plan, due_days: int = 30, early=
             "new": _fields(context, candidate) | {"answers": _answers_record(context, candidate.answers)},
         })
     return result
+
+
+def _remove(connection, context: Context, removed: list[tuple[Candidate, Any]]) -> None:
+    """Delete the extra responses of replaced forms' invitations, their old values kept in the audit trail.
+
+    Removed before the replacement is written, so the form may take the respondent name of one of them.
+    """
+    from csat.store import audit
+
+    if not removed:
+        return
+    ids = [existing.response_id for _, existing in removed]
+    old = _snapshot(connection, context, ids)
+    delete_answers(connection, ids)
+    mark = placeholder(connection)
+    connection.exec_driver_sql(f"DELETE FROM response WHERE id = {mark}", [(response_id,) for response_id in ids])
+    entries = []
+    for candidate, existing in removed:
+        key = f"{candidate.period}/{context.code_of[candidate.customer_id]}"
+        entries.append((existing.response_id, f"{key}/{existing.respondent}" if existing.respondent else key, {
+            "old": old.get(existing.response_id, {}),
+            "reason": f"another response of the invitation the form {Path(candidate.source_file).name} answers"}))
+    audit.record_many(connection, "response", "delete", entries)
 
 
 def _insert_responses(connection, rows: list[tuple[int, int, Candidate]], stamp: Any, as_date) -> None:
