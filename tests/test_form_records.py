@@ -222,3 +222,28 @@ def test_differences_name_not_applicable_item_comments_and_title(workspace, cli,
     assert json.loads(result.stdout)["problems"][0].endswith(
         "C-002 2024H1: already imported with different answers (quality 90 -> blank, delivery comment, "
         "price N/A -> 80, title); use --replace")
+
+
+# A withdrawn form ----------------------------------------------------------------------------------
+
+def test_a_withdrawn_form_stays_withdrawn_and_its_corrected_copy_corrects_it(workspace, cli, customers_csv, tmp_path):
+    form = sent_form(workspace, cli, customers_csv, tmp_path, "C-002")
+    fill(form, workspace.secret(), {"quality": 70, "delivery": 70}, respondent="Jonas Weber")
+    assert cli("import", form).exit_code == 0
+    response_id = json.loads(cli("response", "list", "--format", "json").stdout)[0]["id"]
+    assert cli("response", "withdraw", str(response_id), "--reason", "scores typed by sales").exit_code == 0
+    assert status(cli)["responded"] == 0
+
+    again = json.loads(cli("import", form, "--format", "json").stdout)     # the same file once more
+    assert (again["responses_new"], again["responses_withdrawn"]) == (0, 1)
+    assert report_items(cli)["quality"]["n"] == 0 and status(cli)["responded"] == 0
+
+    corrected = fill(form, workspace.secret(), {"quality": 90}, target=tmp_path / "corrected.xlsx",
+                     respondent="Anna Weber")
+    result = json.loads(cli("import", corrected, "--format", "json").stdout)   # no --replace needed
+    assert (result["responses_new"], result["responses_replaced"]) == (0, 1)
+    listed = json.loads(cli("response", "list", "--all", "--format", "json").stdout)
+    assert [(record["id"], record["respondent"], record["withdrawn"]) for record in listed] == [
+        (response_id, "Anna Weber", False)]
+    assert report_items(cli)["quality"]["n"] == 1 and report_items(cli)["quality"]["mean"] == 90
+    assert status(cli)["responded"] == 1
