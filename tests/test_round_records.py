@@ -192,7 +192,9 @@ def test_a_round_of_the_current_half_opened_by_an_import_stays_open(workspace, c
 # ---- 10: report output files -------------------------------------------------------------------
 
 @pytest.mark.parametrize("name", ["r.docx", "r.pdf", "report"])
-def test_report_to_an_unknown_file_type_is_a_usage_error(workspace, cli, tmp_path, name):
+def test_report_to_an_unknown_file_type_is_a_usage_error(workspace, cli, customers_csv, tmp_path, name):
+    assert cli("customer", "import", customers_csv).exit_code == 0
+    assert cli("import", EXAMPLES / "responses-2024H1.csv", "--half", "2024H1").exit_code == 0
     target = tmp_path / name
     result = cli("report", "-o", target)
     assert result.exit_code == 2
