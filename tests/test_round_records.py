@@ -135,7 +135,7 @@ def test_reminders_never_state_a_past_date_over_a_whole_round(workspace, store, 
 
 # ---- 8: survey list counts responses for every round ----------------------------------------
 
-def test_survey_list_counts_responses_of_rounds_fed_by_sheets(workspace, cli, customers_csv):
+def test_survey_list_counts_responses_of_rounds_fed_by_sheets(workspace, cli, customers_csv, tmp_path):
     assert cli("customer", "import", customers_csv).exit_code == 0
     imported = cli("import", EXAMPLES / "responses-2024H1.csv", "--half", "2024H1")
     assert imported.exit_code == 0, imported
@@ -158,9 +158,18 @@ def test_survey_list_counts_responses_of_rounds_fed_by_sheets(workspace, cli, cu
     assert cli("survey", "send", "--half", "2026H2", "--customer", "C-001").exit_code == 0
     current = json.loads(cli("survey", "list", "--format", "json").stdout)[0]
     assert (current["period"], current["status"], current["invited"], current["responded"]) == ("2026H2", "open", 1, 0)
-    # The closed round refuses more answers until reopened, and says how.
-    again = cli("import", EXAMPLES / "responses-2024H1.csv", "--half", "2024H1")
-    assert again.exit_code == 1 and "--reopen" in again.stderr
+    # The same file again is unchanged; different answers wait until the round is reopened, and say so.
+    again = json.loads(cli("import", EXAMPLES / "responses-2024H1.csv", "--half", "2024H1", "--format", "json").stdout)
+    assert (again["responses_unchanged"], again["responses_new"], again["problems"]) == (8, 0, [])
+    changed = tmp_path / "changed.csv"
+    changed.write_text("customer,quality\nC-001,70\nC-002,71\n", encoding="utf-8")
+    refused = cli("import", changed, "--half", "2024H1")
+    assert refused.exit_code == 1
+    assert "changed.csv!changed!A2: the 2024H1 round is closed; reopen it with " \
+           "`csat survey open --half 2024H1 --reopen` to import answers" in refused.stderr
+    assert "A3" not in refused.stderr  # once per sheet and round
+    assert cli("survey", "open", "--half", "2024H1", "--reopen").exit_code == 0
+    assert cli("import", changed, "--half", "2024H1", "--replace").exit_code == 0
 
 
 def test_import_json_and_dry_run_say_the_round_opens_closed(workspace, cli, customers_csv):

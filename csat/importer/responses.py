@@ -94,7 +94,7 @@ def add_response(session, code: str, period: str, scores: list[tuple[str, str]],
     if customer_id is None:
         raise NotFound(f"unknown customer {code!r}; see `csat customer list --all`")
     info = context.round_for(period)
-    problem = context.check_round(info)
+    problem = context.check_round(info, closed_ok=True)   # a closed round: unchanged answers only (see plan)
     if problem:
         raise CsatError(problem)
     problems = Problems()

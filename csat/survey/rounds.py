@@ -191,8 +191,10 @@ def _responding_customers(session) -> dict[int, int]:
 def list_rounds(session) -> list[dict]:
     """Every round, newest first, with its invitation and response counts (the JSON shape of `survey list`).
 
-    `responded` counts the customers who answered, for every round; `invited`, `sent` and `failed`
-    are None for a round no invitation was made for (one fed by consolidated sheets).
+    `responded` counts the customers who answered, for every round: the invited ones who answered
+    where invitations were made (as `survey status` and the response rate count them), else every
+    customer with a response; `invited`, `sent` and `failed` are None for a round without
+    invitations (one fed by consolidated sheets).
     """
     from sqlalchemy import func
     from sqlmodel import select
@@ -204,12 +206,12 @@ def list_rounds(session) -> list[dict]:
     item_counts = dict(session.exec(select(RoundItem.round_id, func.count(RoundItem.id)).group_by(RoundItem.round_id)).all())
     records = []
     for round_ in session.exec(select(SurveyRound).order_by(SurveyRound.period.desc())).all():
-        numbers = counts.get(round_.id, {"invited": None, "sent": None, "failed": None})
+        numbers = counts.get(round_.id) or {"invited": None, "sent": None, "failed": None,
+                                            "responded": responding.get(round_.id, 0)}
         records.append({
             "period": round_.period, "status": round_.status, "opened_at": round_.opened_at,
             "due_date": round_.due_date, "closed_at": round_.closed_at, "template_version": round_.template_version,
-            "items": item_counts.get(round_.id, 0), "invited": numbers["invited"], "sent": numbers["sent"],
-            "failed": numbers["failed"], "responded": responding.get(round_.id, 0),
+            "items": item_counts.get(round_.id, 0), **numbers,
         })
     return records
 
