@@ -6,7 +6,7 @@ template later never changes what an open round asks or how it is scored.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from csat.errors import Conflict, NotFound
 from csat.periods import Half
@@ -57,6 +57,8 @@ def open_round(session, period: Half, due: date | None = None, due_days: int = 3
         due = start
     round_ = SurveyRound(period=str(period), due_date=due or start + timedelta(days=due_days),
                          template_version=template_version(active_items))
+    if today is not None and today != date.today():  # back-filling: the round opened on that day
+        round_.opened_at = datetime.combine(today, now().time())
     if closed:
         round_.status, round_.closed_at = "closed", now()
     session.add(round_)
