@@ -133,6 +133,20 @@ def test_reminders_never_state_a_past_date_over_a_whole_round(workspace, store, 
         assert _day(30) in text
 
 
+def test_no_invitation_asks_for_answers_by_a_past_date(workspace, store, cli, customers_csv):
+    from csat.store.models import SurveyRound
+
+    assert cli("customer", "import", customers_csv).exit_code == 0
+    assert cli("survey", "send", "--half", "2026H2", "--customer", "C-001").exit_code == 0
+    with store.session() as session:  # the round's due date passes
+        session.query(SurveyRound).one().due_date = TODAY - timedelta(days=1)
+    late = cli("survey", "send", "--half", "2026H2")
+    assert late.exit_code == 1 and "csat survey extend --half 2026H2" in late.stderr
+    assert len(list(workspace.outbox.glob("*.eml"))) == 1
+    assert cli("survey", "extend", "--half", "2026H2", "--due", _day(20)).exit_code == 0
+    assert "8 sent" in cli("survey", "send", "--half", "2026H2").stderr
+
+
 # ---- 8: survey list counts responses for every round ----------------------------------------
 
 def test_survey_list_counts_responses_of_rounds_fed_by_sheets(workspace, cli, customers_csv, tmp_path):
