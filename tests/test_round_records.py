@@ -6,6 +6,7 @@ from datetime import date, timedelta
 
 import pytest
 from smtp_fixtures import running_smtp, use_smtp
+from sqlmodel import select
 
 from csat.dates import DueDateError, require_due_after
 from csat.registry import customers
@@ -73,7 +74,7 @@ def test_extend_refuses_a_date_not_after_the_round_opened(workspace, store, cli)
 
     assert cli("survey", "open", "--half", "2026H2", "--due", _day(30)).exit_code == 0
     with store.session() as session:  # a round opened long ago, due a while after that
-        round_ = session.query(SurveyRound).one()
+        round_ = session.exec(select(SurveyRound)).one()
         round_.opened_at = round_.opened_at - timedelta(days=100)
         round_.due_date = TODAY - timedelta(days=150)  # before it opened: what the old `survey open --due` let in
     refused = cli("survey", "extend", "--half", "2026H2", "--due", (TODAY - timedelta(days=100)).isoformat())
@@ -139,7 +140,7 @@ def test_no_invitation_asks_for_answers_by_a_past_date(workspace, store, cli, cu
     assert cli("customer", "import", customers_csv).exit_code == 0
     assert cli("survey", "send", "--half", "2026H2", "--customer", "C-001").exit_code == 0
     with store.session() as session:  # the round's due date passes
-        session.query(SurveyRound).one().due_date = TODAY - timedelta(days=1)
+        session.exec(select(SurveyRound)).one().due_date = TODAY - timedelta(days=1)
     late = cli("survey", "send", "--half", "2026H2")
     assert late.exit_code == 1 and "csat survey extend --half 2026H2" in late.stderr
     assert len(list(workspace.outbox.glob("*.eml"))) == 1
@@ -168,6 +169,11 @@ def test_survey_list_counts_responses_of_rounds_fed_by_sheets(workspace, cli, cu
     assert cells[1] == "closed" and cells[-4:] == ["-", "-", "-", "8"]
     csv_rows = cli("survey", "list", "--format", "csv").stdout.lstrip("\ufeff").splitlines()
     assert csv_rows[0].endswith("invited,sent,failed,responded") and csv_rows[1].endswith(",,,8")
+    status = cli("survey", "status", "--half", "2024H1", "--format", "json")
+    assert json.loads(status.stdout) | {"customers": []} == {
+        "period": "2024H1", "invited": 0, "sent": 0, "failed": 0, "responded": 8, "response_rate": None,
+        "customers": []}
+    assert "2024H1: nobody invited; 8 customer(s) answered" in cli("survey", "status", "--half", "2024H1").stderr
     # A round still running that was sent: invited counts as before.
     assert cli("survey", "send", "--half", "2026H2", "--customer", "C-001").exit_code == 0
     current = json.loads(cli("survey", "list", "--format", "json").stdout)[0]

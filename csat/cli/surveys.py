@@ -259,6 +259,9 @@ def survey_status(half: HalfOptional = None, fmt: Format = "table", home: Home =
         write_stdout(to_json(status))
         return
     emit(status["customers"], STATUS_COLUMNS, fmt, title=f"Survey {status['period']}",
-         empty=f"nobody invited in {status['period']} yet; run `csat survey send --half {status['period']}`")
+         empty=f"nobody invited in {status['period']}; `csat survey send --half {status['period']}` sends the forms")
+    if status["response_rate"] is None:
+        say(f"{status['period']}: nobody invited; {status['responded']} customer(s) answered")
+        return
     say(f"{status['period']}: {status['invited']} invited, {status['sent']} sent, {status['failed']} failed, "
         f"{status['responded']} responded, response rate {status['response_rate']:.0%}")

@@ -219,7 +219,11 @@ def list_rounds(session) -> list[dict]:
 
 
 def round_status(session, round_) -> dict:
-    """Who was invited, sent, failed, responded and reminded in a round (the JSON shape of `survey status`)."""
+    """Who was invited, sent, failed, responded and reminded in a round (the JSON shape of `survey status`).
+
+    `responded` is the invited customers who answered; in a round nobody was invited to, every
+    customer with a response, and `response_rate` is None.
+    """
     from sqlmodel import select
 
     from csat.store.models import Customer, Invitation
@@ -235,13 +239,15 @@ def round_status(session, round_) -> dict:
         })
     invited = len(customers)
     responded = sum(1 for customer in customers if customer["responded"])
+    if not invited:  # a round fed only by imports: who answered, and no rate (as `csat report`)
+        responded = _responding_customers(session).get(round_.id, 0)
     return {
         "period": round_.period,
         "invited": invited,
         "sent": sum(1 for customer in customers if customer["status"] == "sent"),
         "failed": sum(1 for customer in customers if customer["status"] == "failed"),
         "responded": responded,
-        "response_rate": responded / invited if invited else 0.0,
+        "response_rate": responded / invited if invited else None,
         "customers": customers,
     }
 
