@@ -40,8 +40,6 @@ GROUP BY r.round_id, a.item_id
 
 def build_store(folder: Path, answers: int = 1_000_000, seed: int = 7) -> Path:
     """A workspace whose store holds `answers` answers over 20 items and 4 rounds; returns the db file."""
-    from datetime import date
-
     from csat.config import Workspace
     from csat.periods import Half
     from csat.registry import items
@@ -57,7 +55,7 @@ def build_store(folder: Path, answers: int = 1_000_000, seed: int = 7) -> Path:
     with store.session() as session:
         items.load_template(session, specs, replace=True)
         for period in ROUNDS:
-            open_round(session, Half.parse(period), due=date(2024, 12, 31))
+            open_round(session, Half.parse(period))
     dispose_engines()
     database = Path(workspace.database_url.removeprefix("sqlite:///"))
     per_round = answers // (ITEMS * len(ROUNDS))

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from import_fixtures import count_rows, stored_answers, write_sheet_xlsx
+from import_fixtures import count_rows, open_round_with_invitations, stored_answers, write_sheet_xlsx
 
 from csat.importer.answers import AnswerBlock
 from csat.importer.run import run_import
@@ -152,6 +152,7 @@ def test_early_and_ordinary_answers_in_one_import(workspace, store, many_custome
     """A round that has responses (ordinary path) and a new round (stored early), ids never collide."""
     old = write_sheet_xlsx(tmp_path / "old.xlsx", ["customer", "period", "quality"],
                            [["M000", "2024H1", 80], ["M001", "2024H1", 81]])
+    open_round_with_invitations(store, "2024H1", codes=[])  # open: an import opens an ended half's round closed
     assert run_import(workspace, [old]).ok
     more = write_sheet_xlsx(tmp_path / "more.xlsx", ["customer", "period", "quality"],
                             [["M002", "2024H1", 82]] + [[f"M{number:03d}", "2024H2", number % 100]

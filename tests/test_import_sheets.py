@@ -176,10 +176,11 @@ def test_answers_go_to_the_round_template_and_mark_invitations(workspace, store,
     report = run_import(workspace, [path], half="2024H1")
     assert report.ok
     assert report.record()["rounds"] == [{"period": "2024H1", "opened": False, "invited": 2, "responded": 1,
-                                          "customers_answered": 2, "response_rate": 0.5}]
+                                          "customers_answered": 2, "response_rate": 0.5, "closed": False}]
 
 
 def test_conflict_then_replace(workspace, store, customers, tmp_path):
+    open_round_with_invitations(store, "2024H1", codes=[])  # an import opens an ended half's round closed
     first = write_sheet_csv(tmp_path / "r.csv", ["customer", "quality", "comment"], [["C-001", 90, "ok"]])
     assert run_import(workspace, [first], half="2024H1").ok
     second = write_sheet_csv(tmp_path / "r2.csv", ["customer", "quality", "comment"], [["C-001", 60, "worse"]])

@@ -1,7 +1,11 @@
-"""The README's workspace, customer, item, reminder and audit examples run as written."""
+"""The README's workspace, customer, item, reminder and audit examples run as written, and what the
+README promises of them holds (lists take CSV, backups make their folder, remind says one line,
+a round without responses says so)."""
 
+import json
 import re
 import shlex
+from datetime import date, timedelta
 from pathlib import Path
 
 README = Path(__file__).resolve().parent.parent / "README.md"
@@ -32,8 +36,6 @@ def test_tour_sections_run(tmp_path, monkeypatch, cli):
             words = [word.replace("~/quality/csat", str(home)).replace("examples/", f"{examples}/") for word in words]
             if words[0] == "doctor":
                 continue  # the tour points mail at smtp.example.com; tests reach loopback only (test_doctor.py)
-            if words[:2] == ["db", "backup"]:
-                (tmp_path / "backups").mkdir(exist_ok=True)
             if words[0] != "init":
                 monkeypatch.setenv("CSAT_HOME", str(home))
             if words[0] == "remind":
@@ -42,3 +44,31 @@ def test_tour_sections_run(tmp_path, monkeypatch, cli):
             assert result.exit_code == 0, (words, result)
             ran += 1
     assert ran >= 25
+    assert (tmp_path / "backups" / "csat-2024-07-01.db").is_file()  # backups/ did not exist before
+    _promises_hold(cli, home)
+
+
+def _promises_hold(cli, home):
+    """What the tour's prose says of these commands, checked on the workspace the tour built."""
+    # "Every list takes --format table|json|csv"
+    for words in (["customer", "list"], ["items", "list"], ["survey", "list"], ["feedback", "list"],
+                  ["capa", "list"], ["audit", "list"]):
+        listed = cli(*words, "--format", "csv")
+        assert listed.exit_code == 0 and listed.stdout.startswith("\ufeff"), (words, listed)
+    # `survey status` too, once there is a round; a round without responses says so in its report.
+    from csat.periods import Half
+
+    half = str(Half.containing(date.today()).next())
+    assert cli("survey", "open", "--half", half).exit_code == 0
+    assert cli("survey", "status", "--half", half, "--format", "csv").stdout.startswith("\ufeffcode,status,")
+    report = cli("report", "--half", half, "--lang", "en")
+    assert "No responses yet" in report.stdout and "No item is below" not in report.stdout
+    # "Output is one summary line when something was sent or is due": a digest is due when the
+    # next half year's round is unsent with fewer than 30 days of it left.
+    late = Half.parse(half).end - timedelta(days=10)
+    remind = cli("remind", "--today", late.isoformat())
+    lines = remind.stderr.strip().splitlines()
+    assert remind.exit_code == 0 and len(lines) == 1 and lines[0].startswith(f"csat remind {late}: "), remind
+    assert "has not been sent" in cli("remind", "--today", late.isoformat(), "-v").stderr
+    assert cli("remind", "--today", late.isoformat()).stderr == ""  # said once a day
+    assert json.loads(cli("survey", "list", "--format", "json").stdout)[0]["period"] == half

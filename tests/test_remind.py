@@ -148,8 +148,9 @@ def test_staff_digest_once_a_day_only_when_due(workspace, store, cli):
             feedback.add(session, workspace.settings, "C-001", "quality", "phone", "Cracked housing", received=received)
         later = TODAY + timedelta(days=6)  # past two working days whatever today is
         first = cli("remind", "--today", later.isoformat())
-        assert first.exit_code == 0 and "digest sent to qa@example.com, sales@example.com" in first.stderr
-        assert "has no reply after 2 working day(s)" in first.stderr
+        assert first.exit_code == 0 and "sent to qa@example.com, sales@example.com" in first.stderr
+        assert len(first.stderr.strip().splitlines()) == 1  # one summary line; the digest itself with -v
+        assert "has no reply after 2 working day(s)" in cli("remind", "--today", later.isoformat(), "-v").stderr
         assert len(server.received) == 1 and sorted(server.received[0].rcpt_tos) == ["qa@example.com", "sales@example.com"]
         assert cli("remind", "--today", later.isoformat()).stderr == ""
         assert len(server.received) == 1
@@ -164,9 +165,12 @@ def test_digest_printed_when_no_staff_configured(workspace, store, cli):
                      received=datetime.now() - timedelta(days=1))
     later = (TODAY + timedelta(days=6)).isoformat()
     result = cli("remind", "--today", later)
-    assert result.exit_code == 0 and "digest printed" in result.stderr and "Installer" not in result.stderr
-    assert "complaint #1 from C-001" in result.stderr
+    assert result.exit_code == 0 and "Installer" not in result.stderr
+    assert result.stderr.strip().splitlines() == [
+        f"csat remind {later}: 0 reminder(s) sent; 2 item(s) due for staff, not mailed (no remind.staff set; "
+        "`csat remind -v` lists them)"]
     assert cli("remind", "--today", later).stderr == ""
+    assert "complaint #1 from C-001" in cli("remind", "--today", later, "-v").stderr
 
 
 def test_cron_line_has_absolute_paths(workspace, cli):

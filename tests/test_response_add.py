@@ -43,6 +43,7 @@ def test_same_checks_as_an_import(workspace, store, cli, customers_csv):
 
 def test_conflict_and_replace(workspace, store, cli, customers_csv):
     import_customers(store, customers_csv)
+    open_round_with_invitations(store, "2024H1", codes=[])  # open: a round an entry opens for an ended half is closed
     assert cli("response", "add", "C-002", "--half", "2024H1", "--score", "quality=70").exit_code == 0
     conflict = cli("response", "add", "C-002", "--half", "2024H1", "--score", "quality=75")
     assert conflict.exit_code == 1

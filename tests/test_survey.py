@@ -108,9 +108,11 @@ def test_closed_round_refuses_to_send(workspace, store, imported):
 
 
 def test_default_period_is_latest_open_round_else_current_half(workspace, store, imported):
-    report = survey.send_round(workspace, store, customers=["C-001"], today=date(2025, 3, 2))
-    assert report.period == "2025H1"
-    assert survey.send_round(workspace, store, customers=["C-002"], today=date(2025, 8, 1)).period == "2025H1"
+    report = survey.send_round(workspace, store, customers=["C-001"], today=date(2025, 6, 20))
+    assert report.period == "2025H1" and report.due_date == date(2025, 7, 20)
+    assert survey.send_round(workspace, store, customers=["C-002"], today=date(2025, 7, 5)).period == "2025H1"
+    with pytest.raises(Conflict, match="was due on 2025-07-20"):  # never a form asking for answers by a past date
+        survey.send_round(workspace, store, customers=["C-003"], today=date(2025, 8, 1))
 
 
 def test_hostile_customer_name_cannot_inject_headers_or_html(workspace, store):

@@ -1,6 +1,7 @@
 """`csat survey ...` end to end through the real command line."""
 
 import json
+from datetime import date, timedelta
 from email import message_from_bytes, policy
 
 import pytest
@@ -9,7 +10,7 @@ from smtp_fixtures import Handler, running_smtp, use_smtp
 from csat.cli import app
 from csat.forms.xlsx import read_identity
 
-COMMANDS = ["open", "list", "close", "form", "send", "status"]
+COMMANDS = ["open", "extend", "list", "close", "form", "send", "status"]
 
 
 @pytest.fixture
@@ -27,20 +28,21 @@ def test_bad_period_is_a_usage_error_showing_the_form(workspace, cli, bad):
 
 
 def test_open_list_close_reopen(workspace, cli):
-    result = cli("survey", "open", "--half", "2024H1", "--due", "2024-07-31")
+    due, later = (date.today() + timedelta(days=30)).isoformat(), (date.today() + timedelta(days=45)).isoformat()
+    result = cli("survey", "open", "--half", "2024H1", "--due", due)
     assert result.exit_code == 0, result
-    assert "Opened: 2024H1 round, 8 items" in result.stderr and "due 2024-07-31" in result.stderr
+    assert "Opened: 2024H1 round, 8 items" in result.stderr and f"due {due}" in result.stderr
     assert "already open" in cli("survey", "open", "--half", "2024H1").stderr.lower()
     listed = json.loads(cli("survey", "list", "--format", "json").stdout)
-    assert [(r["period"], r["status"], r["due_date"], r["items"], r["invited"]) for r in listed] == \
-        [("2024H1", "open", "2024-07-31", 8, 0)]
+    assert [(r["period"], r["status"], r["due_date"], r["items"], r["invited"], r["responded"]) for r in listed] == \
+        [("2024H1", "open", due, 8, None, 0)]
     assert cli("survey", "close", "--half", "2024H1").exit_code == 0
     again = cli("survey", "close", "--half", "2024H1")
     assert again.exit_code == 1 and "already closed" in again.stderr
     refused = cli("survey", "open", "--half", "2024H1")
     assert refused.exit_code == 1 and "--reopen" in refused.stderr
-    reopened = cli("survey", "open", "--half", "2024H1", "--reopen", "--due", "2024-08-15")
-    assert reopened.exit_code == 0 and "due 2024-08-15" in reopened.stderr
+    reopened = cli("survey", "open", "--half", "2024H1", "--reopen", "--due", later)
+    assert reopened.exit_code == 0 and f"due {later}" in reopened.stderr
     assert json.loads(cli("survey", "list", "--format", "json").stdout)[0]["status"] == "open"
     bad_due = cli("survey", "open", "--half", "2024H2", "--due", "31/07/2024")
     assert bad_due.exit_code == 2 and "YYYY-MM-DD" in bad_due.stderr
@@ -134,9 +136,15 @@ def test_readme_survey_examples_run(workspace, cli, imported, tmp_path, monkeypa
     section = readme.split("### Survey rounds", 1)[1]
     block = section.split("```sh", 1)[1].split("```", 1)[0]
     monkeypatch.chdir(tmp_path)
-    commands = [shlex.split(line.split("  #")[0]) for line in block.strip().splitlines()]
+    # The tour is dated July 2024; a due date must be after the day the round opens, so run it today.
+    moved = {"2024-07-31": (date.today() + timedelta(days=30)).isoformat(),
+             "2024-08-31": (date.today() + timedelta(days=60)).isoformat()}
+    commands = [[moved.get(word, word) for word in shlex.split(line.split("  #")[0].split(" > ")[0])]
+                for line in block.strip().splitlines()]
     assert {command[2] for command in commands} == set(COMMANDS)
     for command in commands:
         result = cli(*command[1:])
         assert result.exit_code == 0, (command, result)
     assert (tmp_path / "C-006.xlsx").is_file()
+    rows = cli("survey", "status", "--half", "2024H1", "--format", "csv").stdout.lstrip("\ufeff").splitlines()
+    assert rows[0] == "code,status,sent_at,reminders,responded,error" and len(rows) == 1 + 10  # nine sent, C-006 has its form by hand

@@ -26,7 +26,7 @@ def forms(workspace, store):
         customers.add(session, code="C-1", name='Acme "Motors"\n<GmbH>', contact="Anna", email="a@acme.example")
         customers.add(session, code="C-2", name="深圳华科电子有限公司", contact="李伟", email="li@huake.example",
                       language="zh")
-        round_ = rounds.open_round(session, Half.parse("2024H1"), due=date(2024, 7, 31))
+        round_ = rounds.open_round(session, Half.parse("2024H1"), due=date(2024, 7, 31), today=date(2024, 7, 1))
         recipients = [survey.Recipient.of(survey.ensure_invitation(session, round_, customer), customer)
                       for customer in customers.list_customers(session)]
         loaded = survey.RoundForms.load(session, workspace, round_)

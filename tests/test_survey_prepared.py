@@ -26,7 +26,7 @@ def round_forms(workspace, store):
         customers.add(session, code="C-2", name="深圳华科电子有限公司", contact="李伟", email="li@huake.example",
                       language="zh")
         customers.add(session, code="C-3", name="Nordwerk GmbH", contact="联系人 Jürgen", email="j@nordwerk.example")
-        round_ = rounds.open_round(session, Half.parse("2024H1"), due=date(2024, 7, 31))
+        round_ = rounds.open_round(session, Half.parse("2024H1"), due=date(2024, 7, 31), today=date(2024, 7, 1))
         recipients = [survey.Recipient.of(survey.ensure_invitation(session, round_, customer), customer)
                       for customer in customers.list_customers(session)]
         forms = survey.RoundForms.load(session, Workspace.open(workspace.root), round_)

@@ -40,7 +40,7 @@ def db_status(home: Home = None) -> None:
 
 @app.command(name="backup")
 def db_backup(
-    target: Annotated[Path, typer.Argument(help="File to write the copy to (must not exist).", dir_okay=False)],
+    target: Annotated[Path, typer.Argument(help="File to write the copy to (must not exist; missing folders are created).", dir_okay=False)],
     home: Home = None,
 ) -> None:
     """Copy a consistent snapshot of a SQLite store (safe while others use it).

@@ -64,11 +64,19 @@ def import_files(
         raise typer.Exit(1)
 
 
+def _closed_note(period: str) -> str:
+    from csat.periods import Half
+
+    return (f", closed: the half year ended on {Half.parse(period).end.isoformat()}, so nothing is sent for it "
+            f"(`csat survey open --half {period} --reopen` to send or import more)")
+
+
 def _show_report(report) -> None:
     for summary in report.rounds:
         if summary.opened:
             verb = "Would open" if report.dry_run else "Opened"
-            say(f"{verb} the {summary.period} round with the current item template")
+            say(f"{verb} the {summary.period} round with the current item template"
+                + (_closed_note(summary.period) if summary.closed else ""))
     record = {REPORT_LABELS[key]: value for key, value in report.record().items()
               if key in REPORT_LABELS and (value or key != "responses_withdrawn")}
     if report.responses_removed:
@@ -142,7 +150,8 @@ def response_add(
             session.rollback()
             raise
     if result.round_opened:
-        say(f"Opened the {period} round with the current item template")
+        say(f"Opened the {period} round with the current item template"
+            + (_closed_note(period) if result.round_closed else ""))
     if getattr(fmt, "value", fmt) == "json":
         write_stdout(to_json(result.record()))
         return

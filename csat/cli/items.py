@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from csat.cli._common import Home, ShowFormatOption, emit, say, workspace_and_store
+from csat.cli._common import Format, Home, emit, say, workspace_and_store
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -17,7 +17,7 @@ COLUMNS = [("code", "Code"), ("label_en", "Item"), ("label_zh", "项目"), ("wei
 
 @app.command(name="list")
 def items_list(
-    fmt: ShowFormatOption = "table",
+    fmt: Format = "table",
     include_retired: Annotated[bool, typer.Option("--all", help="Include retired items.")] = False,
     home: Home = None,
 ) -> None:

@@ -55,8 +55,7 @@ def _print(report, verbose: bool) -> None:
         for outcome in report.reminders:
             state = f"FAILED: {outcome.error}" if outcome.error else prefix
             say(escape_markup(f"reminder {outcome.number} {outcome.period} {outcome.code} <{outcome.email}>: {state}"))
-    show_digest = report.digest in ("sent", "printed", "failed", "planned") or (verbose and report.digest_lines)
-    if show_digest:
+    if (report.dry_run or verbose) and report.digest_lines:
         say("Due today:" if report.digest != "planned" else "Digest that would be sent:")
         for line in report.digest_lines:
             say(escape_markup(f"  - {line.text}"))
@@ -66,7 +65,9 @@ def _print(report, verbose: bool) -> None:
     if report.failed:
         parts.append(f"{len(report.failed)} failed (retried next run)")
     digest = {
-        "sent": f"digest sent to {', '.join(report.staff)}", "printed": "digest printed (no [remind] staff set)",
+        "sent": f"digest of {len(report.digest_lines)} item(s) sent to {', '.join(report.staff)}",
+        "printed": f"{len(report.digest_lines)} item(s) due for staff, not mailed (no remind.staff set; "
+                   "`csat remind -v` lists them)",
         "failed": f"digest FAILED: {report.digest_error} (retried next run)", "planned": "digest due",
         "already_sent": "digest already sent today", "not_due": "nothing due for staff",
     }[report.digest]

@@ -26,7 +26,7 @@ class ReportFormat(str, Enum):
 def report(
     half: Annotated[Optional[str], typer.Option("--half", help="Survey round, e.g. 2024H1 (default: the latest round with responses).", show_default=False)] = None,
     fmt: Annotated[Optional[ReportFormat], typer.Option("--format", "-f", help="Output format (default: from the -o file's extension, else table).", show_default=False)] = None,
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write to this file (default: stdout; xlsx: report-<period>.xlsx).", dir_okay=False, show_default=False)] = None,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write to this file: .txt (the table), .json, .md, .html or .xlsx (default: stdout; xlsx: report-<period>.xlsx).", dir_okay=False, show_default=False)] = None,
     lang: LangOption = None,
     trend: Annotated[bool, typer.Option("--trend", help="Show every round side by side instead of one round.")] = False,
     open_capa: Annotated[bool, typer.Option("--open-capa", help="Open a CAPA for each flagged item that has none for this round yet.")] = False,
@@ -40,7 +40,7 @@ def report(
     from csat.periods import Half
 
     period = parse_or_usage(Half.parse, half, "--half")
-    fmt = fmt or _format_of(output)
+    fmt = _format_of(output, fmt)
     if trend and period is not None:
         raise typer.BadParameter("--trend shows every round; leave out --half", param_hint="--trend")
     if trend and open_capa:
@@ -83,11 +83,26 @@ def _open_capas(store, settings, period: str, flagged: list[dict[str, Any]]) -> 
         say(f"{verb} {capa.number} for {item['code']} ({item['reason']})")
 
 
-def _format_of(output: Optional[Path]) -> ReportFormat:
-    """The format a file name asks for (review.html -> html); table when there is none."""
-    suffix = output.suffix.lower().lstrip(".") if output else ""
-    suffix = {"htm": "html", "markdown": "md"}.get(suffix, suffix)
-    return ReportFormat(suffix) if suffix in ReportFormat.__members__ and suffix != "table" else ReportFormat.table
+# file suffix -> format; anything else is a usage error, so no file ever gets the wrong content.
+SUFFIX_FORMATS = {".txt": ReportFormat.table, ".json": ReportFormat.json, ".md": ReportFormat.md,
+                  ".markdown": ReportFormat.md, ".html": ReportFormat.html, ".htm": ReportFormat.html,
+                  ".xlsx": ReportFormat.xlsx}
+
+
+def _format_of(output: Optional[Path], fmt: Optional[ReportFormat]) -> ReportFormat:
+    """The format asked for: --format, else the -o file's suffix (review.html -> html), else table.
+
+    An -o file whose suffix is not one of SUFFIX_FORMATS (r.docx) is refused, with or without --format.
+    """
+    if output is not None and output.suffix.lower() not in SUFFIX_FORMATS:
+        known = ", ".join(SUFFIX_FORMATS)
+        what = "has no suffix" if not output.suffix else f"is a {output.suffix} file"
+        raise typer.BadParameter(f"{output.name} {what}; csat writes reports as {known} "
+                                 f"(formats: {', '.join(member.value for member in ReportFormat)})",
+                                 param_hint="--output")
+    if fmt is not None:
+        return fmt
+    return SUFFIX_FORMATS[output.suffix.lower()] if output is not None else ReportFormat.table
 
 
 def _deliver(text: str, output: Optional[Path]) -> None:
@@ -174,7 +189,7 @@ def _report_table(data: dict[str, Any], console) -> None:
             console.print(f"  [{style}]{escape(words.status_word(item['status'], lang))}[/] "
                           f"{escape(item['label'])}: {escape(item['reason'] or '')}")
     else:
-        console.print(escape(h["no_flags"]))
+        console.print(escape(words.no_flags_text(data)))
     sentence = focus_sentence(data)
     if sentence:
         console.print(escape(sentence))

@@ -11,7 +11,6 @@ import typer
 from csat.cli._common import (
     Format,
     Home,
-    ShowFormatOption,
     emit,
     escape_markup,
     parse_or_usage,
@@ -57,7 +56,7 @@ def _date(text: Optional[str], option: str):
 @app.command(name="open")
 def survey_open(
     half: HalfRequired,
-    due: Annotated[Optional[str], typer.Option("--due", help="Date answers are due (YYYY-MM-DD); default: survey.due_days after today. On an open round, changes its due date.", show_default=False)] = None,
+    due: Annotated[Optional[str], typer.Option("--due", help="Date answers are due (YYYY-MM-DD), after the day the round opens; default: survey.due_days after today. On an open round, changes its due date.", show_default=False)] = None,
     reopen: Annotated[bool, typer.Option("--reopen", help="Open a closed round again.")] = False,
     home: Home = None,
 ) -> None:
@@ -78,9 +77,33 @@ def survey_open(
         f"due {round_.due_date.isoformat()}")
 
 
+@app.command(name="extend")
+def survey_extend(
+    half: HalfRequired,
+    due: Annotated[str, typer.Option("--due", help="The new due date (YYYY-MM-DD), later than the current one.", show_default=False)],
+    home: Home = None,
+) -> None:
+    """Extend an open round's due date, so reminders resume and state the new date (audited).
+
+    Example: csat survey extend --half 2024H1 --due 2024-08-31
+    """
+    from datetime import date
+
+    from csat.survey import rounds
+
+    period = _half(half)
+    due_date = _date(due, "--due")
+    _, store = workspace_and_store(home)
+    with store.session() as session:
+        old = rounds.extend_round(session, period, due_date)
+    say(f"Extended the {period} round: due {due_date.isoformat()} (was {old.isoformat()})")
+    if due_date < date.today():
+        say(f"[yellow]Note:[/] {due_date.isoformat()} has passed too; no reminder is sent for a round past its due date")
+
+
 @app.command(name="list")
 def survey_list(fmt: Format = "table", home: Home = None) -> None:
-    """List survey rounds with their invitation and response counts.
+    """List survey rounds with their invitation and response counts (invited `-`: no invitation was sent).
 
     Example: csat survey list --format json
     """
@@ -89,6 +112,9 @@ def survey_list(fmt: Format = "table", home: Home = None) -> None:
     _, store = workspace_and_store(home)
     with store.read_session() as session:
         records = rounds.list_rounds(session)
+    if getattr(fmt, "value", fmt) == "table":
+        records = [{key: "-" if value is None and key in ("invited", "sent", "failed") else value
+                    for key, value in record.items()} for record in records]
     emit(records, LIST_COLUMNS, fmt, empty="no survey rounds yet; start one with `csat survey send`")
 
 
@@ -215,8 +241,10 @@ def _print_report(report) -> None:
 
 
 @app.command(name="status")
-def survey_status(half: HalfOptional = None, fmt: ShowFormatOption = "table", home: Home = None) -> None:
+def survey_status(half: HalfOptional = None, fmt: Format = "table", home: Home = None) -> None:
     """Show who was sent the survey, who failed, answered and was reminded, with the response rate.
+
+    CSV has one row per customer; JSON also carries the totals.
 
     Example: csat survey status --half 2024H1 --format json
     """
@@ -226,10 +254,14 @@ def survey_status(half: HalfOptional = None, fmt: ShowFormatOption = "table", ho
     _, store = workspace_and_store(home)
     with store.read_session() as session:
         status = rounds.round_status(session, rounds.resolve_round(session, period))
-    if getattr(fmt, "value", fmt) == "json":
+    fmt = getattr(fmt, "value", fmt)
+    if fmt == "json":
         write_stdout(to_json(status))
         return
-    emit(status["customers"], STATUS_COLUMNS, "table", title=f"Survey {status['period']}",
-         empty=f"nobody invited in {status['period']} yet; run `csat survey send --half {status['period']}`")
+    emit(status["customers"], STATUS_COLUMNS, fmt, title=f"Survey {status['period']}",
+         empty=f"nobody invited in {status['period']}; `csat survey send --half {status['period']}` sends the forms")
+    if status["response_rate"] is None:
+        say(f"{status['period']}: nobody invited; {status['responded']} customer(s) answered")
+        return
     say(f"{status['period']}: {status['invited']} invited, {status['sent']} sent, {status['failed']} failed, "
         f"{status['responded']} responded, response rate {status['response_rate']:.0%}")

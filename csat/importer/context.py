@@ -202,11 +202,14 @@ class Context:
                 info.forms.setdefault(customer_id, []).append(existing)
         return info
 
-    def check_round(self, info: RoundInfo) -> Optional[str]:
-        """A problem when answers cannot go into this round."""
-        if info.closed:
-            return (f"the {info.period} round is closed; reopen it with "
-                    f"`csat survey open --half {info.period} --reopen` to import answers")
+    def check_round(self, info: RoundInfo, closed_ok: bool = False) -> Optional[str]:
+        """A problem when answers cannot go into this round.
+
+        `closed_ok`: a closed round is checked later, per response (see `plan`): answers it already
+        holds may be imported again (unchanged), new or different ones are refused.
+        """
+        if info.closed and not closed_ok:
+            return closed_problem(info.period)
         if not info.rules:
             return f"the {info.period} round has no items (the template is empty); load some with `csat items load`"
         return None
@@ -231,6 +234,11 @@ class Plan:
             candidate.answer_count for candidate, _ in self.replaced)
 
 
+def closed_problem(period: str) -> str:
+    return (f"the {period} round is closed; reopen it with "
+            f"`csat survey open --half {period} --reopen` to import answers")
+
+
 def describe_key(context: Context, candidate: Candidate) -> str:
     text = f"{context.code_of[candidate.customer_id]} ({candidate.period}"
     if candidate.respondent:
@@ -246,6 +254,7 @@ def plan(context: Context, candidates: list[Candidate], replace: bool, problems:
     """
     result = Plan()
     seen: dict[tuple, Candidate] = {}
+    closed_reported: set[tuple[str, str]] = set()
     existing_by_period = {period: context.round_for(period).existing
                           for period in {candidate.period for candidate in candidates}}
     for candidate in candidates:
@@ -265,6 +274,12 @@ def plan(context: Context, candidates: list[Candidate], replace: bool, problems:
         if candidate.invitation_id is not None and _plan_form(context, result, candidate, replace, problems):
             continue
         existing = existing_by_period[candidate.period].get((candidate.customer_id, candidate.respondent))
+        changes = existing is None or existing.content_hash != candidate.content_hash
+        if changes and context.round_for(candidate.period).closed:
+            if (candidate.origin, candidate.period) not in closed_reported:  # once per sheet and round
+                closed_reported.add((candidate.origin, candidate.period))
+                problems.add(candidate.where, closed_problem(candidate.period))
+            continue
         if existing is None:
             result.new.append(candidate)
         elif existing.withdrawn:

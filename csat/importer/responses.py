@@ -34,10 +34,12 @@ class ManualResult:
     answers: int
     round_opened: bool
     response_rate: Optional[float]
+    round_closed: bool = False     # the round it opened is closed: its half year has ended
 
     def record(self) -> dict:
         return {"status": self.status, "customer": self.customer, "period": self.period, "answers": self.answers,
-                "round_opened": self.round_opened, "response_rate": self.response_rate}
+                "round_opened": self.round_opened, "round_closed": self.round_closed,
+                "response_rate": self.response_rate}
 
 
 def latest_open_period(session) -> Optional[str]:
@@ -92,7 +94,7 @@ def add_response(session, code: str, period: str, scores: list[tuple[str, str]],
     if customer_id is None:
         raise NotFound(f"unknown customer {code!r}; see `csat customer list --all`")
     info = context.round_for(period)
-    problem = context.check_round(info)
+    problem = context.check_round(info, closed_ok=True)   # a closed round: unchanged answers only (see plan)
     if problem:
         raise CsatError(problem)
     problems = Problems()
@@ -143,4 +145,5 @@ def add_response(session, code: str, period: str, scores: list[tuple[str, str]],
         opened = bool(write_plan(session, context, result, due_days=due_days).rounds_opened)
     summary = round_summaries(context, result, [candidate], [period] if opened else [])[0]
     return ManualResult(status=status, customer=code, period=period, answers=len(answers),
-                        round_opened=opened or info.opens, response_rate=summary.response_rate)
+                        round_opened=opened or info.opens, response_rate=summary.response_rate,
+                        round_closed=summary.closed)

@@ -33,6 +33,7 @@ class RoundSummary:
     responded: int                   # invited customers with at least one response
     customers_answered: int          # customers with at least one response, invited or not
     response_rate: Optional[float]
+    closed: bool = False             # the round is closed (an import opens the round of an ended half closed)
 
 
 @dataclass
@@ -103,6 +104,8 @@ def add_file_problem(problems: Problems, path: Path, exc: Exception) -> None:
 def round_summaries(context: Context, result: Plan, candidates: list[Candidate],
                     opened: list[str]) -> list[RoundSummary]:
     """Invitations and responses per round touched, counting what this import adds."""
+    from csat.importer.write import opens_closed
+
     periods = sorted({candidate.period for candidate in candidates})
     adding: dict[str, set[int]] = {}
     for candidate in [*result.new, *(candidate for candidate, existing in result.replaced if existing.withdrawn)]:
@@ -114,9 +117,11 @@ def round_summaries(context: Context, result: Plan, candidates: list[Candidate],
                       | adding.get(period, set()))
         invited = len(info.invitations)
         responded = len(responding & info.invitations.keys())
-        summaries.append(RoundSummary(period=period, opened=period in opened or info.opens, invited=invited,
+        opens = period in opened or info.opens
+        summaries.append(RoundSummary(period=period, opened=opens, invited=invited,
                                       responded=responded, customers_answered=len(responding),
-                                      response_rate=responded / invited if invited else None))
+                                      response_rate=responded / invited if invited else None,
+                                      closed=info.closed or (opens and opens_closed(period))))
     return summaries
 
 

@@ -157,7 +157,7 @@ class SheetRows:
         def round_columns(period: str, offset: int) -> Optional[RoundColumns]:
             if period not in rounds:
                 info = context.round_for(period)
-                problem = context.check_round(info)
+                problem = context.check_round(info, closed_ok=True)
                 rounds[period] = None if problem else RoundColumns(info, self.layout)
                 if problem:
                     index = period_column if period_column is not None else customer_column

@@ -14,6 +14,7 @@ while holding the write lock it validated under: all of it commits, or none.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any, Iterable, Optional
 
@@ -73,15 +74,25 @@ def _answers_record(context: Context, answers: Iterable[tuple]) -> dict[str, lis
             for item_id, score, not_applicable, raw, note in answers}
 
 
+def opens_closed(period: str, today: Optional[date] = None) -> bool:
+    """Whether a round an import opens is stored closed: its half year has ended, so nothing will be sent for it."""
+    from csat.periods import Half
+
+    return Half.parse(period).end < (today or date.today())
+
+
 def open_rounds(session, context: Context, plan: Plan, due_days: int) -> list[str]:
-    """Open the rounds that new answers need (freezing the current template), in period order."""
+    """Open the rounds that new answers need (freezing the current template), in period order.
+
+    A round for a half year that has already ended is opened closed (see `opens_closed`).
+    """
     from csat.periods import Half
     from csat.survey.rounds import open_round
 
     wanted = sorted(period for period in {candidate.period for candidate in plan.new}
                     if context.round_for(period).opens)
     for period in wanted:
-        round_ = open_round(session, Half.parse(period), due_days=due_days)
+        round_ = open_round(session, Half.parse(period), due_days=due_days, closed=opens_closed(period))
         context.rounds[period].round_id = round_.id
         context.rounds[period].status = round_.status
     return wanted

@@ -110,7 +110,7 @@ def render_md(data: dict[str, Any]) -> str:
         if sentence:
             lines += ["", md(sentence)]
     else:
-        lines.append(md(h["no_flags"]))
+        lines.append(md(words.no_flags_text(data)))
     lines += ["", f"## {h['trend']}", ""] + trend_table_md(data["trend"], lang)
     lines += ["", f"## {h['drivers']}", "",
               md(h["drivers_overall"] if data["driver_basis"] == "overall" else h["drivers_weighted"]), ""]

@@ -44,6 +44,7 @@ HEADINGS: dict[str, dict[str, str]] = {
         "weight": "Weight",
         "flagged": "Items needing action",
         "no_flags": "No item is below its action limit or at risk.",
+        "no_flags_no_data": "No responses yet: no item can be scored against its action limit.",
         "trend": "Trend",
         "drivers": "Key drivers",
         "drivers_overall": "Correlation of each item with the respondent's overall satisfaction item.",
@@ -106,6 +107,7 @@ HEADINGS: dict[str, dict[str, str]] = {
         "weight": "权重",
         "flagged": "需采取措施的项目",
         "no_flags": "没有项目低于行动限或存在风险。",
+        "no_flags_no_data": "尚无回收的答卷：无法对照行动限评价任何项目。",
         "trend": "趋势",
         "drivers": "关键驱动因素",
         "drivers_overall": "各项目与受访者“总体满意度”项目的相关系数。",
@@ -145,6 +147,13 @@ STATUS_FILLS = {"below": "F8D7DA", "at_risk": "FFF3CD", "ok": "D4EDDA", "no_data
 
 def headings(lang: str) -> dict[str, str]:
     return HEADINGS.get(lang, HEADINGS["en"])
+
+
+def no_flags_text(data: dict[str, Any]) -> str:
+    """What stands under "Items needing action" when none is flagged: a round without responses
+    has nothing scored, which is not the same as nothing below the limit."""
+    h = headings(data["lang"])
+    return h["no_flags"] if data["responses"] else h["no_flags_no_data"]
 
 
 def status_word(status: str, lang: str) -> str:

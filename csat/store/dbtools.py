@@ -35,8 +35,13 @@ def backup(workspace, target: Path) -> Path:
     target = target.expanduser().resolve()
     if target.exists():
         raise CsatError(f"{target} already exists; choose a new file name")
-    if not target.parent.is_dir():
-        raise CsatError(f"{target.parent} is not a folder")
+    folder = next((parent for parent in target.parents if parent.exists()), None)
+    if folder is not None and not folder.is_dir():
+        raise CsatError(f"{folder} is not a folder")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)  # backups/ on the first backup
+    except OSError as exc:
+        raise CsatError(f"cannot create the folder {target.parent}: {exc.strerror or exc}") from None
     with store.engine.connect() as connection:
         # VACUUM cannot run in a transaction: go straight to the driver, which is in autocommit mode.
         connection.connection.driver_connection.execute("VACUUM INTO ?", (str(target),))

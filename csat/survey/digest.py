@@ -62,7 +62,7 @@ def survey_lines(session, settings, today: date) -> list[DueLine]:
             Invitation.round_id == round_.id, Invitation.responded_at.is_not(None))).one()
         rate = answered / invited
         if rate < target:
-            lines.append(DueLine("response", f"round {round_.period} was due on {round_.due_date} and has {answered} of {invited} answers ({rate:.0%}, target {target:.0%})"))
+            lines.append(DueLine("response", f"round {round_.period} was due on {round_.due_date} and has {answered} of {invited} answers ({rate:.0%}, target {target:.0%}); its {invited - answered} non-responder(s) are no longer reminded: `csat survey extend --half {round_.period} --due YYYY-MM-DD` to give them more time"))
     return lines
 
 

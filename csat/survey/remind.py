@@ -68,7 +68,11 @@ def _moment(today: date) -> datetime:
 
 
 def due_reminders(session, settings, today: date) -> list[tuple[Any, Any, Any]]:
-    """(invitation, customer, round) of every customer to remind today, by the schedule."""
+    """(invitation, customer, round) of every customer to remind today, by the schedule.
+
+    Only rounds still open to answers: a reminder states the round's due date, which must not have
+    passed (after it, the staff digest reports the round; `csat survey extend` lets reminders resume).
+    """
     from sqlmodel import select
 
     from csat.store.models import Customer, Invitation, SurveyRound
@@ -80,7 +84,7 @@ def due_reminders(session, settings, today: date) -> list[tuple[Any, Any, Any]]:
         select(Invitation, Customer, SurveyRound)
         .join(Customer, Customer.id == Invitation.customer_id)
         .join(SurveyRound, SurveyRound.id == Invitation.round_id)
-        .where(SurveyRound.status == "open", Invitation.status == "sent", Invitation.responded_at.is_(None),
+        .where(SurveyRound.status == "open", SurveyRound.due_date >= today, Invitation.status == "sent", Invitation.responded_at.is_(None),
                Invitation.sent_at.is_not(None), Invitation.reminders < schedule.max_reminders,
                Customer.active == True)  # noqa: E712
         .order_by(SurveyRound.period, Customer.code)

@@ -6,7 +6,7 @@ template later never changes what an open round asks or how it is scored.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from csat.errors import Conflict, NotFound
 from csat.periods import Half
@@ -31,10 +31,16 @@ def find_round(session, period: str | Half):
     return session.exec(select(SurveyRound).where(SurveyRound.period == str(period))).first()
 
 
-def open_round(session, period: Half, due: date | None = None, due_days: int = 30, today: date | None = None):
-    """Open the round for a half year, freezing the current template; an existing round is returned as is."""
+def open_round(session, period: Half, due: date | None = None, due_days: int = 30, today: date | None = None,
+               closed: bool = False):
+    """Open the round for a half year, freezing the current template; an existing round is returned as is.
+
+    A given due date must be after the day the round opens (csat.dates). `closed` stores the new
+    round closed at once (a half that has ended, fed by an import): its due date is the day it opened.
+    """
+    from csat.dates import require_due_after
     from csat.registry.items import list_items, template_version
-    from csat.store.models import RoundItem, SurveyRound
+    from csat.store.models import RoundItem, SurveyRound, now
 
     existing = find_round(session, period)
     if existing is not None:
@@ -45,8 +51,16 @@ def open_round(session, period: Half, due: date | None = None, due_days: int = 3
     if not active_items:
         raise Conflict("the survey template has no active items; load some with `csat items load`")
     start = today or date.today()
+    if due is not None:
+        require_due_after(due, start, f"the day the {period} round opens")
+    if closed:
+        due = start
     round_ = SurveyRound(period=str(period), due_date=due or start + timedelta(days=due_days),
                          template_version=template_version(active_items))
+    if today is not None and today != date.today():  # back-filling: the round opened on that day
+        round_.opened_at = datetime.combine(today, now().time())
+    if closed:
+        round_.status, round_.closed_at = "closed", now()
     session.add(round_)
     session.flush()
     for position, item in enumerate(active_items, start=1):
@@ -95,8 +109,33 @@ def resolve_round(session, period: str | Half | None):
 
 
 def set_due(session, round_, due: date) -> None:
+    """Change a round's due date; it must be after the day the round opened (csat.dates)."""
+    from csat.dates import require_due_after
+
+    require_due_after(due, round_.opened_at.date(), f"the day the {round_.period} round opened")
     round_.due_date = due
     session.flush()
+
+
+def extend_round(session, period: str | Half, due: date):
+    """`survey extend`: move an open round's due date later, audited with the old and new date; returns the old one.
+
+    Reminders stop after a round's due date; extending it lets them resume, stating the new date.
+    """
+    from csat.store import audit
+
+    round_ = get_round(session, period)
+    if round_.status == "closed":
+        raise Conflict(f"the {period} round is closed; reopen it with "
+                       f"`csat survey open --half {period} --reopen --due {due.isoformat()}`")
+    old = round_.due_date
+    if due <= old:
+        raise Conflict(f"the {period} round is due on {old.isoformat()} already; an extension must be later "
+                       f"(to set an earlier date: `csat survey open --half {period} --due DATE`)")
+    set_due(session, round_, due)
+    audit.record(session.connection(), "survey_round", "extend", round_.id, round_.period,
+                 {"due_date": [old.isoformat(), due.isoformat()]})
+    return old
 
 
 def close_round(session, period: str | Half):
@@ -140,18 +179,37 @@ def _invitation_counts(session) -> dict[int, dict[str, int]]:
             for round_id, invited, sent, failed, responded in session.exec(query).all()}
 
 
+def _responding_customers(session) -> dict[int, int]:
+    """round id -> customers with at least one stored response (however the answers came in)."""
+    from sqlalchemy import distinct, func
+    from sqlmodel import select
+
+    from csat.store.models import Response
+
+    query = select(Response.round_id, func.count(distinct(Response.customer_id))).group_by(Response.round_id)
+    return dict(session.exec(query).all())
+
+
 def list_rounds(session) -> list[dict]:
-    """Every round, newest first, with its invitation counts (the JSON shape of `survey list`)."""
+    """Every round, newest first, with its invitation and response counts (the JSON shape of `survey list`).
+
+    `responded` counts the customers who answered, for every round: the invited ones who answered
+    where invitations were made (as `survey status` and the response rate count them), else every
+    customer with a response; `invited`, `sent` and `failed` are None for a round without
+    invitations (one fed by consolidated sheets).
+    """
     from sqlalchemy import func
     from sqlmodel import select
 
     from csat.store.models import RoundItem, SurveyRound
 
     counts = _invitation_counts(session)
+    responding = _responding_customers(session)
     item_counts = dict(session.exec(select(RoundItem.round_id, func.count(RoundItem.id)).group_by(RoundItem.round_id)).all())
     records = []
     for round_ in session.exec(select(SurveyRound).order_by(SurveyRound.period.desc())).all():
-        numbers = counts.get(round_.id, {"invited": 0, "sent": 0, "failed": 0, "responded": 0})
+        numbers = counts.get(round_.id) or {"invited": None, "sent": None, "failed": None,
+                                            "responded": responding.get(round_.id, 0)}
         records.append({
             "period": round_.period, "status": round_.status, "opened_at": round_.opened_at,
             "due_date": round_.due_date, "closed_at": round_.closed_at, "template_version": round_.template_version,
@@ -161,7 +219,11 @@ def list_rounds(session) -> list[dict]:
 
 
 def round_status(session, round_) -> dict:
-    """Who was invited, sent, failed, responded and reminded in a round (the JSON shape of `survey status`)."""
+    """Who was invited, sent, failed, responded and reminded in a round (the JSON shape of `survey status`).
+
+    `responded` is the invited customers who answered; in a round nobody was invited to, every
+    customer with a response, and `response_rate` is None.
+    """
     from sqlmodel import select
 
     from csat.store.models import Customer, Invitation
@@ -177,13 +239,15 @@ def round_status(session, round_) -> dict:
         })
     invited = len(customers)
     responded = sum(1 for customer in customers if customer["responded"])
+    if not invited:  # a round fed only by imports: who answered, and no rate (as `csat report`)
+        responded = _responding_customers(session).get(round_.id, 0)
     return {
         "period": round_.period,
         "invited": invited,
         "sent": sum(1 for customer in customers if customer["status"] == "sent"),
         "failed": sum(1 for customer in customers if customer["status"] == "failed"),
         "responded": responded,
-        "response_rate": responded / invited if invited else 0.0,
+        "response_rate": responded / invited if invited else None,
         "customers": customers,
     }
 

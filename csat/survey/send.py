@@ -185,6 +185,10 @@ def _open_for_sending(session, period: str, settings, today: date | None):
     if existing is not None and existing.status == "closed":
         raise Conflict(f"the {period} round is closed; reopen it with `csat survey open --half {period} --reopen`")
     if existing is not None:
+        day = today or date.today()
+        if existing.due_date < day:  # the e-mail would ask for answers by a date that has passed
+            raise Conflict(f"the {period} round was due on {existing.due_date.isoformat()}; give it a new due date "
+                           f"first: `csat survey extend --half {period} --due YYYY-MM-DD`")
         return existing, False
     return open_round(session, Half.parse(period), due_days=settings.survey.due_days, today=today), True
 
