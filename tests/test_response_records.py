@@ -212,3 +212,21 @@ def test_withdraw_and_correct_on_postgres(tmp_path, monkeypatch, cli, postgres_u
     assert corrected.exit_code == 0, corrected
     again = json.loads(cli("report", "--half", "2024H1", "--format", "json").stdout)
     assert (again["responses"], again["response_rate"]) == (before["responses"], before["response_rate"])
+
+
+def test_survey_list_leaves_out_withdrawn_responses_of_a_round_nobody_was_invited_to(store, cli, customers_csv):
+    from csat.periods import Half
+
+    import_customers(store, customers_csv)
+    period = str(Half.containing(TODAY))
+    for code, score in (("C-001", "90"), ("C-002", "40")):
+        assert cli("response", "add", code, "--half", period, "--score", f"quality={score}").exit_code == 0
+    listed = {record["customer"]: record["id"] for record in
+              json.loads(cli("response", "list", "--half", period, "--format", "json").stdout)}
+    rounds = json.loads(cli("survey", "list", "--format", "json").stdout)
+    assert (rounds[0]["period"], rounds[0]["invited"], rounds[0]["responded"]) == (period, None, 2)
+
+    assert cli("response", "withdraw", str(listed["C-002"]), "--reason", "typed twice").exit_code == 0
+    assert json.loads(cli("survey", "list", "--format", "json").stdout)[0]["responded"] == 1
+    table = cli("survey", "list")
+    assert period in table.stdout

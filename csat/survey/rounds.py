@@ -180,13 +180,14 @@ def _invitation_counts(session) -> dict[int, dict[str, int]]:
 
 
 def _responding_customers(session) -> dict[int, int]:
-    """round id -> customers with at least one stored response (however the answers came in)."""
+    """round id -> customers with at least one live response (however the answers came in; withdrawn ones count nowhere)."""
     from sqlalchemy import distinct, func
     from sqlmodel import select
 
     from csat.store.models import Response
 
-    query = select(Response.round_id, func.count(distinct(Response.customer_id))).group_by(Response.round_id)
+    query = (select(Response.round_id, func.count(distinct(Response.customer_id)))
+             .where(Response.withdrawn_at.is_(None)).group_by(Response.round_id))
     return dict(session.exec(query).all())
 
 
