@@ -89,16 +89,3 @@ class Quarter:
     def __str__(self) -> str:
         return f"{self.year}Q{self.number}"
 
-
-def check_due(due: date, own_date: date, what: str) -> date:
-    """The one rule for due dates (survey rounds, CAPAs): a due date comes after the record's own date.
-
-    `what` names the record's own date in the message, e.g. "the date CAPA-2024-003 was opened".
-    Raises CsatError (exit 1): the date is well formed but contradicts the record.
-    """
-    from csat.errors import CsatError
-
-    if due <= own_date:
-        raise CsatError(f"due date {due.isoformat()} is not after {what} ({own_date.isoformat()});"
-                        " a due date must come after the record's own date")
-    return due

@@ -68,7 +68,7 @@ def test_feedback_source_defaults(workspace, with_log):
     explicit, _ = from_feedback(with_log, workspace.settings, 7, dept="总经理办公室", due=date(2024, 12, 31), title="Terms")
     assert (explicit.dept, explicit.due_date, explicit.title) == ("gm", date(2024, 12, 31), "Terms")
     for too_early in (date(2024, 10, 7), TODAY):  # one rule: a due date comes after the opening date
-        with pytest.raises(CsatError, match=rf"due date {too_early} is not after the date the CAPA was opened \(2024-10-08\)"):
+        with pytest.raises(CsatError, match=rf"due date {too_early} must be after the date the CAPA was opened \(2024-10-08\)"):
             from_feedback(with_log, workspace.settings, 9, due=too_early)
     with pytest.raises(CsatError, match="unknown department 'canteen'"):
         from_feedback(with_log, workspace.settings, 9, dept="canteen")

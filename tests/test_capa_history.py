@@ -11,7 +11,6 @@ from feedback_fixtures import EXAMPLES, FEEDBACK_LOG
 from openpyxl import load_workbook
 
 from csat.errors import CsatError
-from csat.periods import check_due
 
 TODAY = date.today()
 YEAR = TODAY.year
@@ -245,8 +244,7 @@ def test_one_rule_for_due_dates(loaded):
     cli = loaded
     same_day = cli("capa", "open", "--from-feedback", "5", "--due", TODAY.isoformat())
     assert same_day.exit_code == 1
-    assert same_day.stderr.strip() == (f"Error: due date {TODAY} is not after the date the CAPA was opened ({TODAY});"
-                                       " a due date must come after the record's own date")
+    assert same_day.stderr.strip() == (f"Error: due date {TODAY} must be after the date the CAPA was opened ({TODAY})")
     backfilled = cli("capa", "open", "--from-feedback", "5", "--at", "2024-10-08", "--due", "2024-10-20")
     assert backfilled.exit_code == 0, backfilled  # a due date in the past is fine for a CAPA opened before it
     number = backfilled.stdout.strip()
@@ -255,20 +253,11 @@ def test_one_rule_for_due_dates(loaded):
     default = cli("capa", "open", "--from-feedback", "7", "--at", "2024-10-08", "--format", "json")
     assert json.loads(default.stdout)["due"] == "2024-11-07"  # capa.due_days after the opening date
     refused(cli, number, "update", number, "--due", "2024-10-08",
-            message=f"due date 2024-10-08 is not after the date {number} was opened (2024-10-08);"
-                    " a due date must come after the record's own date")
+            message=f"due date 2024-10-08 must be after the date {number} was opened (2024-10-08)")
     assert cli("capa", "update", number, "--due", "2024-10-09").exit_code == 0
     assert show(cli, number)["due"] == "2024-10-09"
     overdue = json.loads(cli("capa", "list", "--overdue", "--format", "json").stdout)
     assert number in [r["number"] for r in overdue]
-
-
-def test_check_due():
-    assert check_due(date(2024, 7, 2), date(2024, 7, 1), "the opening date") == date(2024, 7, 2)
-    with pytest.raises(CsatError, match=r"due date 2024-07-01 is not after the opening date \(2024-07-01\)"):
-        check_due(date(2024, 7, 1), date(2024, 7, 1), "the opening date")
-    with pytest.raises(CsatError, match="a due date must come after the record's own date"):
-        check_due(date(2024, 6, 30), date(2024, 7, 1), "the opening date")
 
 
 def test_not_effective_capa_is_still_overdue(loaded):

@@ -142,7 +142,6 @@ def test_cancel_and_overdue(loaded):
     assert [r["number"] for r in capa_list(cli, "--status", "open")] == [second]
     past = cli("capa", "update", second, "--due", "2020-01-01")
     assert past.exit_code == 1 and past.stderr.strip() == (
-        f"Error: due date 2020-01-01 is not after the date {second} was opened ({date.today()});"
-        " a due date must come after the record's own date")
+        f"Error: due date 2020-01-01 must be after the date {second} was opened ({date.today()})")
     unknown = cli("capa", "show", "CAPA-1999-001")
     assert unknown.exit_code == 1 and unknown.stderr.startswith("Error: no CAPA 'CAPA-1999-001'")

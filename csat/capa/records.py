@@ -20,7 +20,7 @@ audit entry naming it (the ORM change itself is audited by the store as well).
 Records written after the fact carry the date the person states (`at`): it may
 not be in the future nor before the record's own dates, and the audit entry
 keeps it beside the real time of entry. A due date comes after the date the
-CAPA was opened (csat.periods.check_due, one rule meant for every due date).
+CAPA was opened (csat.dates.require_due_after, the one rule for every due date).
 
 Numbers are CAPA-YYYY-NNN, sequential per year of opening. Write sessions
 start with BEGIN IMMEDIATE on SQLite, so two writers cannot read the same
@@ -34,7 +34,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from csat.errors import Conflict, CsatError, NotFound
-from csat.periods import check_due
+from csat.dates import require_due_after
 
 STATUSES = ("open", "in_progress", "verified", "verified_not_effective", "closed", "cancelled")
 # Not finished: the due date still binds (overdue lists, reminders).
@@ -176,7 +176,7 @@ def _owner(settings, explicit: str | None, mapped: str | None) -> str:
 def _due(settings, due: date | None, opened_on: date, number: str = "") -> date:
     if due is None:
         return opened_on + timedelta(days=settings.capa.due_days)
-    return check_due(due, opened_on, f"the date {number or 'the CAPA'} was opened")
+    return require_due_after(due, opened_on, f"the date {number or 'the CAPA'} was opened")
 
 
 def _opening(at: date | None, today: date | None, not_before: list[tuple[date | None, str]]) -> tuple[date, dict]:
