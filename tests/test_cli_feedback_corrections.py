@@ -131,5 +131,8 @@ def test_void_keeps_the_entry_out_of_lists_summaries_and_reminders(loaded, works
     for words in (["reply", "13", "--text", "x"], ["close", "13"], ["edit", "13", "--text", "y"]):
         refused = cli("feedback", *words)
         assert refused.exit_code == 1 and "is void (Same visit request as #8, logged twice)" in refused.stderr
+    capa = cli("capa", "open", "--from-feedback", "13")
+    assert capa.exit_code == 1 and "a void entry gets no CAPA" in capa.stderr
+    assert json.loads(cli("capa", "list", "--format", "json").stdout) == []
     assert cli("feedback", "void", "8").exit_code == 2  # --reason is required
     assert cli("feedback", "void", "8", "--reason", " ").exit_code == 1

@@ -271,6 +271,8 @@ def open_for_feedback(session, settings, feedback_id: int | str, *, title: str |
     existing = find_for_feedback(session, entry.id)
     if existing is not None:
         return existing, False
+    if entry.voided_at is not None:
+        raise Conflict(f"feedback #{entry.id} is void ({entry.void_reason}); a void entry gets no CAPA")
     today, backfilled = _opening(at, today, [(entry.received_at.date(), f"feedback #{entry.id} was received")])
     customer = session.get(Customer, entry.customer_id)
     first_line = entry.text.strip().splitlines()[0] if entry.text.strip() else ""
