@@ -200,12 +200,19 @@ def test_import_json_and_dry_run_say_the_round_opens_closed(workspace, cli, cust
     assert result["rounds_opened"] == ["2024H1"] and result["rounds"][0]["closed"] is True
 
 
-def test_manual_entry_for_an_ended_half_opens_its_round_closed(workspace, cli, customers_csv):
+def test_manual_entry_for_an_ended_half_keeps_its_round_open_until_closed(workspace, cli, customers_csv):
+    # Answers typed in one at a time: a round opened closed would refuse the second customer.
     assert cli("customer", "import", customers_csv).exit_code == 0
     added = cli("response", "add", "C-006", "--half", "2025H1", "--score", "quality=90")
-    assert added.exit_code == 0 and "closed: the half year ended on 2025-06-30" in added.stderr
+    assert added.exit_code == 0
+    assert ("the half year ended on 2025-06-30: close the round with `csat survey close --half 2025H1` "
+            "once its answers are in") in added.stderr
+    second = cli("response", "add", "C-007", "--half", "2025H1", "--score", "quality=80")
+    assert second.exit_code == 0, second
     record = json.loads(cli("survey", "list", "--format", "json").stdout)[0]
-    assert (record["status"], record["invited"], record["responded"]) == ("closed", None, 1)
+    assert (record["status"], record["invited"], record["responded"]) == ("open", None, 2)
+    assert cli("survey", "close", "--half", "2025H1").exit_code == 0
+    assert json.loads(cli("survey", "list", "--format", "json").stdout)[0]["status"] == "closed"
 
 
 def test_a_round_of_the_current_half_opened_by_an_import_stays_open(workspace, cli, customers_csv):

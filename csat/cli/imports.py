@@ -64,6 +64,19 @@ def import_files(
         raise typer.Exit(1)
 
 
+def _ended_note(period: str) -> str:
+    """For answers typed in one at a time: the round of an ended half stays open until they are all in."""
+    from datetime import date
+
+    from csat.periods import Half
+
+    end = Half.parse(period).end
+    if end >= date.today():
+        return ""
+    return (f"; the half year ended on {end.isoformat()}: close the round with "
+            f"`csat survey close --half {period}` once its answers are in")
+
+
 def _closed_note(period: str) -> str:
     from csat.periods import Half
 
@@ -151,7 +164,7 @@ def response_add(
             raise
     if result.round_opened:
         say(f"Opened the {period} round with the current item template"
-            + (_closed_note(period) if result.round_closed else ""))
+            + (_closed_note(period) if result.round_closed else _ended_note(period)))
     if getattr(fmt, "value", fmt) == "json":
         write_stdout(to_json(result.record()))
         return

@@ -34,7 +34,7 @@ class ManualResult:
     answers: int
     round_opened: bool
     response_rate: Optional[float]
-    round_closed: bool = False     # the round it opened is closed: its half year has ended
+    round_closed: bool = False     # the round is closed (it takes the answers it holds again, unchanged)
 
     def record(self) -> dict:
         return {"status": self.status, "customer": self.customer, "period": self.period, "answers": self.answers,
@@ -142,8 +142,8 @@ def add_response(session, code: str, period: str, scores: list[tuple[str, str]],
     status = "new" if result.new else "replaced" if result.replaced else "unchanged"
     opened = False
     if not dry_run and (result.new or result.replaced):
-        opened = bool(write_plan(session, context, result, due_days=due_days).rounds_opened)
-    summary = round_summaries(context, result, [candidate], [period] if opened else [])[0]
+        opened = bool(write_plan(session, context, result, due_days=due_days, close_ended=False).rounds_opened)
+    summary = round_summaries(context, result, [candidate], [period] if opened else [], close_ended=False)[0]
     return ManualResult(status=status, customer=code, period=period, answers=len(answers),
                         round_opened=opened or info.opens, response_rate=summary.response_rate,
                         round_closed=summary.closed)

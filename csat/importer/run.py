@@ -102,7 +102,7 @@ def add_file_problem(problems: Problems, path: Path, exc: Exception) -> None:
 
 
 def round_summaries(context: Context, result: Plan, candidates: list[Candidate],
-                    opened: list[str]) -> list[RoundSummary]:
+                    opened: list[str], close_ended: bool = True) -> list[RoundSummary]:
     """Invitations and responses per round touched, counting what this import adds."""
     from csat.importer.write import opens_closed
 
@@ -121,7 +121,7 @@ def round_summaries(context: Context, result: Plan, candidates: list[Candidate],
         summaries.append(RoundSummary(period=period, opened=opens, invited=invited,
                                       responded=responded, customers_answered=len(responding),
                                       response_rate=responded / invited if invited else None,
-                                      closed=info.closed or (opens and opens_closed(period))))
+                                      closed=info.closed or (close_ended and opens and opens_closed(period))))
     return summaries
 
 

@@ -81,10 +81,12 @@ def opens_closed(period: str, today: Optional[date] = None) -> bool:
     return Half.parse(period).end < (today or date.today())
 
 
-def open_rounds(session, context: Context, plan: Plan, due_days: int) -> list[str]:
+def open_rounds(session, context: Context, plan: Plan, due_days: int, close_ended: bool = True) -> list[str]:
     """Open the rounds that new answers need (freezing the current template), in period order.
 
-    A round for a half year that has already ended is opened closed (see `opens_closed`).
+    A round for a half year that has already ended is opened closed (see `opens_closed`), unless
+    `close_ended` is False: answers typed in one at a time (`response add`) would otherwise
+    find the round closed from the second customer on.
     """
     from csat.periods import Half
     from csat.survey.rounds import open_round
@@ -92,7 +94,7 @@ def open_rounds(session, context: Context, plan: Plan, due_days: int) -> list[st
     wanted = sorted(period for period in {candidate.period for candidate in plan.new}
                     if context.round_for(period).opens)
     for period in wanted:
-        round_ = open_round(session, Half.parse(period), due_days=due_days, closed=opens_closed(period))
+        round_ = open_round(session, Half.parse(period), due_days=due_days, closed=close_ended and opens_closed(period))
         context.rounds[period].round_id = round_.id
         context.rounds[period].status = round_.status
     return wanted
@@ -116,7 +118,8 @@ def _assign_ids(connection, candidates: list[Candidate], early) -> tuple[list[in
     return ids, stored
 
 
-def write_plan(session, context: Context, plan: Plan, due_days: int = 30, early=None) -> WriteResult:
+def write_plan(session, context: Context, plan: Plan, due_days: int = 30, early=None,
+               close_ended: bool = True) -> WriteResult:
     """Store new and replaced responses with their answers, mark invitations, audit the changes.
 
     `early` (see early.py) has stored some blocks' answers already: new responses take
@@ -127,7 +130,7 @@ def write_plan(session, context: Context, plan: Plan, due_days: int = 30, early=
     from csat.store import audit
     from csat.store.models import now
 
-    result = WriteResult(rounds_opened=open_rounds(session, context, plan, due_days))
+    result = WriteResult(rounds_opened=open_rounds(session, context, plan, due_days, close_ended))
     connection = session.connection()
     moment = now()
     stamp = _binder(connection, DateTime())(moment)
