@@ -24,7 +24,7 @@ def test_load_extends_then_replaces(workspace, cli):
     example = EXAMPLES / "items.toml"
     result = cli("items", "load", example)
     assert result.exit_code == 0, result
-    assert "2 added, 2 updated" in result.stderr
+    assert "2 added, 1 updated, 1 unchanged" in result.stderr  # delivery: the file gives what it has
     codes = [entry["code"] for entry in json.loads(cli("items", "list", "--format", "json").stdout)]
     assert "packaging" in codes and "price" in codes
     again = cli("items", "load", example)
@@ -59,8 +59,8 @@ def test_bad_template_lists_every_problem(tmp_path, workspace, cli):
     bad = tmp_path / "bad.toml"
     bad.write_text(
         '[[item]]\ncode = "Quality"\nlabel_en = "Q"\n'
-        '[[item]]\ncode = "delivery"\nweight = -1\nscale = [100, 0]\n'
-        '[[item]]\ncode = "delivery"\nlabel_en = "D"\naction_limit = 120\n',
+        '[[item]]\ncode = "lead_time"\nweight = -1\nscale = [100, 0]\n'
+        '[[item]]\ncode = "lead_time"\nlabel_en = "D"\naction_limit = 120\n',
         encoding="utf-8",
     )
     result = cli("items", "load", bad)
@@ -90,3 +90,85 @@ def test_template_version_changes_with_definitions(workspace, store):
         items.load_template(session, [items.ItemSpec(code="quality", label_en="Quality of product")])
         after = items.template_version(items.list_items(session))
     assert before != after
+
+
+def _item(cli, code, *options):
+    listed = json.loads(cli("items", "list", "--all", "--format", "json", *options).stdout)
+    return next(entry for entry in listed if entry["code"] == code)
+
+
+def test_load_changes_only_the_fields_the_file_gives(tmp_path, workspace, cli):
+    """Issue #16.1: a file listing an item without its description, to change its weight, keeps the description."""
+    assert cli("items", "load", EXAMPLES / "items.toml").exit_code == 0
+    before = _item(cli, "quality")
+    assert before["description_en"] == "Conformity and reliability of delivered products"
+    order = [entry["code"] for entry in json.loads(cli("items", "list", "--format", "json").stdout)]
+    weight_only = tmp_path / "weight.toml"
+    weight_only.write_text('[[item]]\ncode = "quality"\nweight = 3\n', encoding="utf-8")
+    result = cli("items", "load", weight_only)
+    assert result.exit_code == 0, result
+    assert "0 added, 1 updated, 0 unchanged" in result.stderr
+    after = _item(cli, "quality")
+    assert after["weight"] == 3
+    assert after["description_en"] == before["description_en"]
+    assert after["description_zh"] == "交付产品的符合性与可靠性"
+    assert after["label_en"] == before["label_en"] and after["label_zh"] == before["label_zh"]
+    assert after["action_limit"] == before["action_limit"] and after["scale"] == before["scale"]
+    # the template keeps its order: one item named in a file does not jump to the top
+    assert [entry["code"] for entry in json.loads(cli("items", "list", "--format", "json").stdout)] == order
+    # the audit trail holds the one change made
+    audit = json.loads(cli("audit", "list", "--table", "item", "--key", "quality", "--format", "json").stdout)
+    assert audit[0]["changes"] == {"weight": [2.0, 3.0]}
+
+
+def test_load_checks_a_partial_item_against_its_stored_values(tmp_path, workspace, cli):
+    """A limit given alone is checked against the item's stored scale, and the stored limit against a new scale."""
+    five = tmp_path / "five.toml"
+    five.write_text('[[item]]\ncode = "price"\nscale = [1, 5]\naction_limit = 3\n', encoding="utf-8")
+    assert cli("items", "load", five).exit_code == 0
+    limit_only = tmp_path / "limit.toml"
+    limit_only.write_text('[[item]]\ncode = "price"\naction_limit = 4\n', encoding="utf-8")
+    assert cli("items", "load", limit_only).exit_code == 0, "4 is inside the stored 1-5 scale"
+    assert _item(cli, "price")["action_limit"] == 4
+    too_high = tmp_path / "high.toml"
+    too_high.write_text('[[item]]\ncode = "price"\naction_limit = 7\n', encoding="utf-8")
+    refused = cli("items", "load", too_high)
+    assert refused.exit_code == 1 and "7 is outside the scale 1-5" in refused.stderr
+    assert _item(cli, "price")["action_limit"] == 4
+
+
+def test_replace_makes_the_file_the_whole_template(tmp_path, workspace, cli):
+    assert cli("items", "load", EXAMPLES / "items.toml").exit_code == 0
+    weight_only = tmp_path / "weight.toml"
+    weight_only.write_text('[[item]]\ncode = "quality"\nlabel_en = "Product quality"\nweight = 3\n', encoding="utf-8")
+    result = cli("items", "load", weight_only, "--replace")
+    assert result.exit_code == 0, result
+    listed = json.loads(cli("items", "list", "--format", "json").stdout)
+    assert [entry["code"] for entry in listed] == ["quality"]
+    assert listed[0]["description_en"] == "" and listed[0]["label_zh"] == "" and listed[0]["weight"] == 3
+
+
+def test_load_dry_run_shows_each_change_and_writes_nothing(tmp_path, workspace, cli):
+    assert cli("items", "load", EXAMPLES / "items.toml").exit_code == 0
+    before = json.loads(cli("items", "list", "--all", "--format", "json").stdout)
+    audit_before = json.loads(cli("audit", "list", "--limit", "1000", "--format", "json").stdout)
+    change = tmp_path / "change.toml"
+    change.write_text('[[item]]\ncode = "quality"\nlabel_en = "Product quality"\nweight = 3\ndescription_en = "Conformity"\n'
+                      '[[item]]\ncode = "cleanliness"\nlabel_en = "Cleanliness"\n', encoding="utf-8")
+    result = cli("items", "load", change, "--dry-run")
+    assert result.exit_code == 0, result
+    lines = result.stdout.splitlines()
+    assert "quality: weight 2 -> 3" in lines
+    assert "quality: description_en 'Conformity and reliability of delivered products' -> 'Conformity'" in lines
+    assert "cleanliness: new item" in lines and "cleanliness: label_en '' -> 'Cleanliness'" in lines
+    assert not any(line.startswith("delivery") for line in lines)
+    assert "Dry run: nothing was written" in result.stderr
+    assert json.loads(cli("items", "list", "--all", "--format", "json").stdout) == before
+    assert json.loads(cli("audit", "list", "--limit", "1000", "--format", "json").stdout) == audit_before
+    replaced = cli("items", "load", change, "--dry-run", "--replace", "--format", "json")
+    assert replaced.exit_code == 0, replaced
+    changes = {entry["code"]: entry for entry in json.loads(replaced.stdout)}
+    assert changes["quality"]["action"] == "update"
+    assert changes["quality"]["changes"]["label_zh"] == ["产品质量", ""]
+    assert changes["price"]["action"] == "delete" and changes["cleanliness"]["action"] == "add"
+    assert json.loads(cli("items", "list", "--all", "--format", "json").stdout) == before

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from csat.cli._common import Format, Home, emit, say, workspace_and_store
+from csat.cli._common import Format, Home, ShowFormatOption, emit, say, to_json, workspace_and_store, write_stdout
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -36,23 +36,34 @@ def items_list(
 @app.command(name="load")
 def items_load(
     file: Annotated[Path, typer.Argument(help="TOML file with [[item]] tables (see examples/items.toml).", dir_okay=False)],
-    replace: Annotated[bool, typer.Option("--replace", help="Make the file the whole template: other items are retired (or deleted if never used).")] = False,
+    replace: Annotated[bool, typer.Option("--replace", help="Make the file the whole template: fields it leaves out take their defaults, items it leaves out are retired (or deleted if never used).")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would change, field by field, writing nothing.")] = False,
+    fmt: ShowFormatOption = "table",
     home: Home = None,
 ) -> None:
-    """Add or update survey items from a TOML template.
+    """Add or update survey items from a TOML template; an item changes only in the fields the file gives.
 
-    Example: csat items load examples/items.toml --replace
+    Example: csat items load examples/items.toml --dry-run
     """
     from csat.registry import items
 
     opened, store = workspace_and_store(home)
-    specs = items.read_template(file, opened.settings.survey.action_limit)
     with store.session() as session:
-        result = items.load_template(session, specs, replace=replace)
+        result = items.load_file(session, file, opened.settings.survey.action_limit, replace=replace, dry_run=dry_run)
+    if dry_run:
+        if getattr(fmt, "value", fmt) == "json":
+            write_stdout(to_json([change.record() for change in result.changes]))
+        else:
+            lines = result.change_lines()
+            write_stdout("".join(line + "\n" for line in lines))
     parts = [f"{len(result.added)} added", f"{len(result.updated)} updated", f"{len(result.unchanged)} unchanged"]
     if replace:
         parts += [f"{len(result.retired)} retired", f"{len(result.deleted)} deleted"]
-    say(f"Loaded {file.name}: {', '.join(parts)}; template version {result.version}")
+    if dry_run:
+        say(f"Dry run of {file.name}: would be {', '.join(parts)}; template version {result.version}")
+        say("Dry run: nothing was written")
+    else:
+        say(f"Loaded {file.name}: {', '.join(parts)}; template version {result.version}")
 
 
 @app.command(name="retire")

@@ -26,9 +26,20 @@ _ALLOWED_KEYS = {
 }
 
 
+# The fields of an item a template file can give (the code is its identity, not a field).
+FIELDS = ("label_en", "label_zh", "description_en", "description_zh", "weight", "action_limit",
+          "scale_min", "scale_max", "choices")
+# Which fields each template key gives.
+_KEY_FIELDS = {"scale": ("scale_min", "scale_max"), "choice": ("choices",), "choices": ("choices",)}
+
+
 @dataclass
 class ItemSpec:
-    """One validated item definition, as read from a template file."""
+    """One validated item definition, as read from a template file.
+
+    `given` names the fields the file gave: loading without --replace changes only those on an
+    item that exists (the others keep their stored values); a new item takes defaults for the rest.
+    """
 
     code: str
     label_en: str
@@ -40,9 +51,23 @@ class ItemSpec:
     scale_min: float = 0.0
     scale_max: float = 100.0
     choices: list[dict[str, Any]] = field(default_factory=list)
+    given: frozenset[str] = frozenset(FIELDS)
 
     def choices_json(self) -> str:
         return json.dumps(self.choices, ensure_ascii=False) if self.choices else ""
+
+
+@dataclass
+class ItemChange:
+    """What a load does to one item: add, update, retire or delete, and each field's old and new value."""
+
+    code: str
+    action: str
+    fields: dict[str, tuple[Any, Any]] = field(default_factory=dict)
+
+    def record(self) -> dict[str, Any]:
+        return {"code": self.code, "action": self.action,
+                "changes": {name: [_shown(name, old), _shown(name, new)] for name, (old, new) in self.fields.items()}}
 
 
 @dataclass
@@ -53,6 +78,42 @@ class LoadResult:
     retired: list[str] = field(default_factory=list)
     deleted: list[str] = field(default_factory=list)
     version: str = ""
+    dry_run: bool = False
+    changes: list[ItemChange] = field(default_factory=list)
+
+    def change_lines(self) -> list[str]:
+        """One line per changed field, `code: field old -> new`, for a person checking a dry run."""
+        lines = []
+        headings = {"add": "new item", "retire": "retired (it has answers; they are kept)",
+                    "delete": "deleted (never used)"}
+        for change in self.changes:
+            if change.action in headings:
+                lines.append(f"{change.code}: {headings[change.action]}")
+            for name, (old, new) in change.fields.items():
+                lines.append(f"{change.code}: {name} {_text(name, old)} -> {_text(name, new)}")
+        return lines
+
+
+def _shown(name: str, value: Any) -> Any:
+    """A field's value as JSON shows it: choices as their list, not the stored text."""
+    if name == "choices":
+        return json.loads(value) if value else []
+    return value
+
+
+def _text(name: str, value: Any) -> str:
+    if name == "choices":
+        choices = json.loads(value) if value else []
+        return "[" + ", ".join(f"{choice['label_en']}={choice['points']:g}" for choice in choices) + "]"
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, str):
+        return repr(value)
+    return str(value)
 
 
 def _number(value: Any, where: str, problems: list[str]) -> float | None:
@@ -86,8 +147,23 @@ def _parse_choices(raw: Any, where: str, problems: list[str]) -> list[dict[str, 
     return choices
 
 
-def parse_template(data: dict[str, Any], source: str, default_limit: float = 85.0) -> list[ItemSpec]:
-    """Validate a template mapping ({"item": [...]}) into specs; every problem is reported at once."""
+def _given_fields(entry: dict[str, Any]) -> frozenset[str]:
+    names: set[str] = set()
+    for key in entry:
+        if key in FIELDS:
+            names.add(key)
+        names.update(_KEY_FIELDS.get(key, ()))
+    return frozenset(names)
+
+
+def parse_template(data: dict[str, Any], source: str, default_limit: float = 85.0,
+                   stored: dict[str, dict[str, Any]] | None = None) -> list[ItemSpec]:
+    """Validate a template mapping ({"item": [...]}) into specs; every problem is reported at once.
+
+    `stored` maps the codes of items that exist to their stored fields: an entry for one of them
+    may leave fields out (they keep their stored values, against which scale, limit and choices
+    are checked). Without it (or with --replace) every entry is a whole item.
+    """
     entries = data.get("item")
     if not isinstance(entries, list) or not entries:
         raise ValidationFailed([f"{source}: no [[item]] tables found"])
@@ -96,6 +172,9 @@ def parse_template(data: dict[str, Any], source: str, default_limit: float = 85.
     seen: set[str] = set()
     for index, entry in enumerate(entries, start=1):
         where = f"{source}: item {index}"
+        if not isinstance(entry, dict):
+            problems.append(f"{where}: expected a table")
+            continue
         unknown = set(entry) - _ALLOWED_KEYS
         if unknown:
             problems.append(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
@@ -106,13 +185,16 @@ def parse_template(data: dict[str, Any], source: str, default_limit: float = 85.
             problems.append(f"{where}: code {code!r} appears twice")
         seen.add(code)
         where = f"{source}: item {code or index}"
-        label_en = str(entry.get("label_en", "")).strip()
+        given = _given_fields(entry)
+        base = (stored or {}).get(code, {})
+        label_en = str(entry.get("label_en", base.get("label_en", ""))).strip()
         if not label_en:
             problems.append(f"{where}: label_en is missing")
         weight = _number(entry.get("weight", 1.0), f"{where}.weight", problems)
         if weight is not None and weight <= 0:
             problems.append(f"{where}.weight: must be greater than 0")
-        scale = entry.get("scale", [entry.get("scale_min", 0), entry.get("scale_max", 100)])
+        scale = entry.get("scale", [entry.get("scale_min", base.get("scale_min", 0)),
+                                    entry.get("scale_max", base.get("scale_max", 100))])
         if not (isinstance(scale, list) and len(scale) == 2):
             problems.append(f"{where}.scale: expected [min, max], e.g. [0, 100]")
             scale = [0, 100]
@@ -120,16 +202,18 @@ def parse_template(data: dict[str, Any], source: str, default_limit: float = 85.
         high = _number(scale[1], f"{where}.scale", problems)
         if low is not None and high is not None and low >= high:
             problems.append(f"{where}.scale: min {low:g} must be below max {high:g}")
-        limit = _number(entry.get("action_limit", default_limit), f"{where}.action_limit", problems)
+        limit = _number(entry.get("action_limit", base.get("action_limit", default_limit)),
+                        f"{where}.action_limit", problems)
         if None not in (limit, low, high) and not low <= limit <= high:
             problems.append(f"{where}.action_limit: {limit:g} is outside the scale {low:g}-{high:g}")
         choices: list[dict[str, Any]] = []
         raw_choices = entry.get("choice", entry.get("choices"))
         if raw_choices is not None:
             choices = _parse_choices(raw_choices, where, problems)
-            for choice in choices:
-                if None not in (low, high) and not low <= choice["points"] <= high:
-                    problems.append(f"{where}: choice {choice['label_en']!r} = {choice['points']:g} is outside the scale")
+        checked = choices if "choices" in given else json.loads(base.get("choices") or "[]")
+        for choice in checked:
+            if None not in (low, high) and not low <= choice["points"] <= high:
+                problems.append(f"{where}: choice {choice['label_en']!r} = {choice['points']:g} is outside the scale")
         if not problems:
             specs.append(ItemSpec(
                 code=code, label_en=label_en, label_zh=str(entry.get("label_zh", "")).strip(),
@@ -137,23 +221,40 @@ def parse_template(data: dict[str, Any], source: str, default_limit: float = 85.
                 description_zh=str(entry.get("description_zh", "")).strip(),
                 weight=weight or 1.0, action_limit=limit if limit is not None else default_limit,
                 scale_min=low if low is not None else 0.0, scale_max=high if high is not None else 100.0,
-                choices=choices,
+                choices=choices, given=given if base else frozenset(FIELDS),
             ))
     if problems:
         raise ValidationFailed(problems, f"{source}: {len(problems)} problem(s), nothing loaded")
     return specs
 
 
-def read_template(path: Path, default_limit: float = 85.0) -> list[ItemSpec]:
+def _read_toml(path: Path) -> dict[str, Any]:
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError(f"{path}: no such file") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: malformed TOML: {exc}") from None
     except UnicodeDecodeError:
         raise ConfigError(f"{path}: not UTF-8 text") from None
-    return parse_template(data, str(path), default_limit)
+
+
+def read_template(path: Path, default_limit: float = 85.0) -> list[ItemSpec]:
+    """Whole items from a template file (each entry complete, as --replace reads it)."""
+    return parse_template(_read_toml(path), str(path), default_limit)
+
+
+def load_file(session, path: Path, default_limit: float = 85.0, replace: bool = False,
+              dry_run: bool = False) -> LoadResult:
+    """`csat items load`: read a template file against the stored items and load it (or, dry, say what would change)."""
+    from sqlmodel import select
+
+    from csat.store.models import Item
+
+    data = _read_toml(path)
+    stored = {} if replace else {item.code: _stored_values(item) for item in session.exec(select(Item)).all()}
+    specs = parse_template(data, str(path), default_limit, stored)
+    return load_template(session, specs, replace=replace, dry_run=dry_run)
 
 
 def default_template(default_limit: float = 85.0) -> list[ItemSpec]:
@@ -170,6 +271,10 @@ def _spec_values(spec: ItemSpec) -> dict[str, Any]:
     }
 
 
+def _stored_values(item) -> dict[str, Any]:
+    return {name: getattr(item, name) for name in FIELDS}
+
+
 def template_version(items) -> str:
     """A short hash of the active items' definitions, in order."""
     canonical = [
@@ -180,28 +285,52 @@ def template_version(items) -> str:
     return hashlib.sha256(json.dumps(canonical, ensure_ascii=False).encode()).hexdigest()[:12]
 
 
-def load_template(session, specs: list[ItemSpec], replace: bool = False) -> LoadResult:
-    """Add or update the given items; with replace, retire (or delete, if never answered) the others."""
+def load_template(session, specs: list[ItemSpec], replace: bool = False, dry_run: bool = False) -> LoadResult:
+    """Add or update the given items; with replace, retire (or delete, if never answered) the others.
+
+    Without replace an existing item changes only in the fields its spec gives and keeps its
+    place in the template (new items go at the end); with replace the specs are the whole
+    template, in their order. A dry run works out the same changes and writes nothing.
+    """
+    from types import SimpleNamespace
+
     from sqlmodel import select
 
     from csat.store.models import Answer, Item, RoundItem
 
-    result = LoadResult()
+    result = LoadResult(dry_run=dry_run)
     existing = {item.code: item for item in session.exec(select(Item)).all()}
     wanted = {spec.code for spec in specs}
+    next_position = max((item.position for item in existing.values()), default=0) + 1
+    final = {code: SimpleNamespace(**_stored_values(item), code=code, position=item.position, active=item.active)
+             for code, item in existing.items()}
     for position, spec in enumerate(specs, start=1):
-        values = _spec_values(spec) | {"position": position, "active": True}
+        values = _spec_values(spec)
         item = existing.get(spec.code)
         if item is None:
-            session.add(Item(code=spec.code, **values))
+            values |= {"position": position if replace else next_position, "active": True}
+            next_position += 1
+            blank = {"label_en": "", "label_zh": "", "description_en": "", "description_zh": "", "choices": ""}
+            result.changes.append(ItemChange(spec.code, "add", {
+                name: (blank.get(name), value) for name, value in values.items()
+                if name in FIELDS and value != blank.get(name, None)}))
             result.added.append(spec.code)
+            final[spec.code] = SimpleNamespace(**values, code=spec.code)
+            if not dry_run:
+                session.add(Item(code=spec.code, **values))
             continue
-        if all(getattr(item, key) == value for key, value in values.items()):
+        values = {name: value for name, value in values.items() if replace or name in spec.given}
+        values |= {"active": True} | ({"position": position} if replace else {})
+        changed = {name: (getattr(item, name), value) for name, value in values.items() if getattr(item, name) != value}
+        if not changed:
             result.unchanged.append(spec.code)
             continue
-        for key, value in values.items():
-            setattr(item, key, value)
+        result.changes.append(ItemChange(spec.code, "update", changed))
         result.updated.append(spec.code)
+        for name, value in values.items():
+            setattr(final[spec.code], name, value)
+            if not dry_run:
+                setattr(item, name, value)
     if replace:
         for code, item in existing.items():
             if code in wanted or not item.active:
@@ -209,13 +338,20 @@ def load_template(session, specs: list[ItemSpec], replace: bool = False) -> Load
             used = session.exec(select(Answer.item_id).where(Answer.item_id == item.id).limit(1)).first()
             in_round = session.exec(select(RoundItem.id).where(RoundItem.item_id == item.id).limit(1)).first()
             if used is None and in_round is None:
-                session.delete(item)
+                result.changes.append(ItemChange(code, "delete"))
                 result.deleted.append(code)
+                del final[code]
+                if not dry_run:
+                    session.delete(item)
             else:
-                item.active = False
+                result.changes.append(ItemChange(code, "retire", {"active": (True, False)}))
                 result.retired.append(code)
-    session.flush()
-    result.version = template_version(session.exec(select(Item)).all())
+                final[code].active = False
+                if not dry_run:
+                    item.active = False
+    if not dry_run:
+        session.flush()
+    result.version = template_version(final.values())
     return result
 
 
@@ -259,4 +395,6 @@ def item_record(item) -> dict[str, Any]:
         "scale_max": item.scale_max,
         "choices": json.loads(item.choices) if item.choices else [],
         "active": bool(item.active),
+        "description_en": item.description_en,
+        "description_zh": item.description_zh,
     }
