@@ -82,3 +82,59 @@ def test_prompts_for_each_item_on_a_terminal(workspace, store, customers_csv):
     stored = stored_answers(store, "2024H1")[("C-009", "")]
     assert stored["quality"] == (90.0, False, "", "") and stored["price"] == (None, True, "N/A", "")
     assert stored["responsiveness"] == (None, False, "", "")
+
+
+def _on_terminal(arguments: list[str], typed: str) -> tuple[int, str, str]:
+    """Run csat with a real pseudo-terminal on stdin, typing the given lines."""
+    controller, terminal = pty.openpty()
+    try:
+        process = subprocess.Popen([sys.executable, "-m", "csat", *arguments],
+                                   stdin=terminal, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                   env=os.environ | {"COLUMNS": "200"})
+        os.write(controller, typed.encode())
+        stdout, stderr = process.communicate(timeout=60)
+    finally:
+        os.close(controller)
+        os.close(terminal)
+    return process.returncode, stdout.decode(), stderr.decode()
+
+
+def test_terminal_entry_asks_a_bad_answer_again_and_keeps_the_rest(workspace, store, cli, customers_csv):
+    """Issue #16.2: one score out of range no longer throws the whole entry away."""
+    import_customers(store, customers_csv)
+    # quality: 120 is out of range, then 90; delivery: "eighty", then 80; the rest as typed
+    code, stdout, stderr = _on_terminal(["response", "add", "C-009", "--half", "2024H1"],
+                                        "120\n90\neighty\n80\nN/A\n\n85\n88\n90\n70\n")
+    assert code == 0, stderr
+    assert "score 120 out of 0-100; enter it again" in stderr
+    assert "'eighty' is not a score for delivery (0-100, N/A or blank); enter it again" in stderr
+    assert stdout.count("Product quality / 产品质量 [0-100]") == 2
+    assert stdout.count("On-time delivery / 交货准时 [0-100]") == 2
+    assert stdout.count("Price / 价格 [0-100]") == 1
+    assert "Added C-009's 2024H1 response (8 answers)" in stderr
+    stored = stored_answers(store, "2024H1")[("C-009", "")]
+    assert stored["quality"] == (90.0, False, "", "") and stored["delivery"] == (80.0, False, "", "")
+    assert stored["price"] == (None, True, "N/A", "") and stored["complaint_handling"] == (70.0, False, "", "")
+    shown = json.loads(cli("response", "show", "1", "--format", "json").stdout)
+    assert {answer["item"]: answer["score"] for answer in shown["answers"]}["quality"] == 90
+
+
+def test_terminal_entry_checks_customer_and_options_before_asking(workspace, store, customers_csv):
+    import_customers(store, customers_csv)
+    code, stdout, stderr = _on_terminal(["response", "add", "C-404", "--half", "2024H1"], "90\n" * 8)
+    assert code == 1 and "unknown customer 'C-404'" in stderr and "Product quality" not in stdout
+    code, stdout, stderr = _on_terminal(["response", "add", "C-009", "--half", "2024H1", "--date", "30/06/2024"],
+                                        "90\n" * 8)
+    assert code == 1 and "--date: date '30/06/2024' is not a date" in stderr and "Product quality" not in stdout
+    assert count_rows(store, "response") == 0
+
+
+def test_scores_on_the_command_line_still_report_every_problem(workspace, store, cli, customers_csv):
+    """Without a terminal nothing is asked again: every problem is listed and nothing is stored."""
+    import_customers(store, customers_csv)
+    result = cli("response", "add", "C-009", "--half", "2024H1", "--score", "quality=120", "--score", "delivery=abc",
+                 "--score", "price=80")
+    assert result.exit_code == 1
+    assert "--score quality=120: score 120 out of 0-100" in result.stderr
+    assert "--score delivery=abc: 'abc' is not a score for delivery" in result.stderr
+    assert count_rows(store, "response") == 0

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from csat.cli._common import (Format, Home, ShowFormatOption, emit, parse_or_usage, say, show_record, to_json, workspace,
+from csat.cli._common import (Format, Home, ShowFormatOption, emit, escape_markup, parse_or_usage, say, show_record, to_json, workspace,
                               workspace_and_store, write_stdout)
 
 response_app = typer.Typer(no_args_is_help=True)
@@ -115,8 +115,13 @@ def _prompt_scores(items) -> list[tuple[str, str]]:
     for item in items:
         label = item.label_en + (f" / {item.label_zh}" if item.label_zh else "")
         hint = item.choices or item.scale
-        value = typer.prompt(f"{label} [{hint}]", default="", show_default=False)
-        scores.append((item.code, value.strip()))
+        while True:   # a bad answer is asked again at once; the answers given so far are kept
+            value = typer.prompt(f"{label} [{hint}]", default="", show_default=False).strip()
+            problem = item.problem(value)
+            if problem is None:
+                break
+            say(f"[red]{escape_markup(problem)}[/]; enter it again (blank = no answer, N/A = not applicable)")
+        scores.append((item.code, value))
     return scores
 
 
@@ -135,7 +140,8 @@ def response_add(
 ) -> None:
     """Enter one customer's answers taken by phone or at a visit.
 
-    Without --score on a terminal, asks for each item in turn.
+    Without --score on a terminal, asks for each item in turn; an answer that does not fit the item
+    is asked again at once with the reason. With --score every problem is listed and nothing is stored.
 
     Example: csat response add C-001 --half 2024H1 --score quality=90 --score delivery=80 --comment "Fast delivery"
     """
@@ -154,7 +160,8 @@ def response_add(
             if not _is_terminal():
                 raise typer.BadParameter("give --score ITEM=VALUE for each answer (or run on a terminal to be asked)",
                                          param_hint="--score")
-            scores = _prompt_scores(entry_items(session, period))
+            scores = _prompt_scores(entry_items(session, period, code, respondent=respondent, title=title,
+                                                answered_on=answered_on))
         try:
             result = add_response(session, code, period, scores, comment=comment, respondent=respondent, title=title,
                                   answered_on=answered_on, replace=replace,

@@ -7,7 +7,7 @@ apply, and the same write path stores it (source "manual").
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Optional
 
 from csat.errors import Conflict, CsatError, NotFound, ValidationFailed
@@ -24,6 +24,14 @@ class EntryItem:
     label_zh: str
     scale: str
     choices: str
+    rule: Optional[ItemRule] = field(default=None, repr=False, compare=False)
+
+    def problem(self, value: str) -> Optional[str]:
+        """Why a typed answer cannot be stored for this item (None if it can), by the rule every import uses."""
+        if self.rule is None:
+            return None
+        answer = parse_score(self.rule, value)
+        return answer if isinstance(answer, str) else None
 
 
 @dataclass
@@ -51,15 +59,32 @@ def latest_open_period(session) -> Optional[str]:
                         .order_by(SurveyRound.period.desc())).first()
 
 
-def entry_items(session, period: str) -> list[EntryItem]:
-    """The items to ask for a period: the round's, or the current template if it has no round yet."""
+def entry_items(session, period: str, code: Optional[str] = None, respondent: str = "", title: str = "",
+                answered_on: Optional[str] = None) -> list[EntryItem]:
+    """The items to ask for a period: the round's, or the current template if it has no round yet.
+
+    Given the customer and the other options, checks them first, so nobody types a whole
+    response only to hear that the customer code or the date was wrong.
+    """
     context = Context(session)
+    if code is not None and context.codes.get(code) is None:
+        raise NotFound(f"unknown customer {code!r}; see `csat customer list --all`")
     info = context.round_for(period)
     problem = context.check_round(info)
     if problem:
         raise CsatError(problem)
+    problems = Problems()
+    for option, text, what in (("--respondent", respondent, "respondent"), ("--title", title, "title")):
+        problem = clean_text(text, what)[1]
+        if problem:
+            problems.add(option, problem)
+    problem = parse_date(answered_on)[1]
+    if problem:
+        problems.add("--date", problem)
+    if problems:
+        raise ValidationFailed(problems.report())
     return [EntryItem(code=rule.code, label_en=rule.label_en, label_zh=rule.label_zh, scale=rule.scale,
-                      choices="" if rule.numeric else rule.choice_list()) for rule in info.rules.values()]
+                      choices="" if rule.numeric else rule.choice_list(), rule=rule) for rule in info.rules.values()]
 
 
 def parse_score_options(options: list[str]) -> list[tuple[str, str]]:
