@@ -203,27 +203,55 @@ def init_workspace(folder: Path, company: str = "Our Company", lang: str = "en")
 _SECRET_KEYS = {"mail.password"}
 
 
-def _split_key(key: str) -> tuple[str, str]:
+def known_keys(settings) -> list[str]:
+    """Every dotted key a workspace has, defaults included (a list is one key; a mapping's entries are keys)."""
+    keys: list[str] = []
+
+    def walk(prefix: str, value: Any) -> None:
+        if isinstance(value, dict):
+            for name, inner in value.items():
+                walk(f"{prefix}.{name}" if prefix else str(name), inner)
+        else:
+            keys.append(prefix)
+
+    walk("", settings.model_dump(by_alias=True))
+    return [key for key in keys if key not in _SECRET_KEYS]
+
+
+def _unknown(key: str, settings) -> ConfigError:
+    """`unknown setting 'remind.staf'; did you mean remind.staff?`"""
+    import difflib
+
+    known = known_keys(settings)
+    close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+    if not close:   # a right name in the wrong section: survey.staff -> remind.staff
+        name = key.rpartition(".")[2]
+        close = [candidate for candidate in known if candidate.rpartition(".")[2] == name][:1]
+    hint = f"did you mean {close[0]}?" if close else "see `csat config show` for every setting"
+    return ConfigError(f"unknown setting {key!r}; {hint}")
+
+
+def _split_key(key: str, settings) -> tuple[str, str]:
     from csat.settings import Settings
 
     parts = key.split(".")
     sections = {name if field_info.alias is None else field_info.alias: field_info
                 for name, field_info in Settings.model_fields.items()}
-    if len(parts) < 2 or parts[0] not in sections:
-        raise ConfigError(f"unknown key {key!r}; keys look like section.name, sections: {', '.join(sections)}")
+    if len(parts) < 2 or parts[0] not in sections or not all(parts):
+        raise _unknown(key, settings)
     return parts[0], ".".join(parts[1:])
 
 
 def config_get(workspace: Workspace, key: str) -> Any:
     """The effective value of a dotted key (defaults included)."""
-    section, name = _split_key(key)
     if key in _SECRET_KEYS:
         raise ConfigError(f"{key} is a secret and is never stored or shown")
+    section, name = _split_key(key, workspace.settings)
     data = workspace.settings.model_dump(by_alias=True)[section]
     value: Any = data
     for part in name.split("."):
         if not isinstance(value, dict) or part not in value:
-            raise ConfigError(f"unknown key {key!r}")
+            raise _unknown(key, workspace.settings)
         value = value[part]
     return value
 
@@ -236,26 +264,70 @@ def _coerce(text: str) -> Any:
         return text
 
 
-def config_set(workspace: Workspace, key: str, text: str) -> Any:
-    """Validate and write one dotted key into csat.toml, keeping comments and layout."""
+def _list_value(key: str, text: str) -> list[Any]:
+    """A list key's value: a TOML list, or entries separated by commas (`a@b.example, c@d.example`)."""
+    stripped = text.strip()
+    if stripped.startswith("["):
+        value = _coerce(stripped)
+        if not isinstance(value, list):
+            raise ConfigError(f"{key}: {text!r} is not a list; write entries separated by commas, e.g. a@b.example, c@d.example")
+        return value
+    # Full-width commas and semicolons too: what a Chinese input method or Outlook's address line types.
+    return [entry.strip() for entry in stripped.replace("，", ",").replace(";", ",").replace("；", ",").split(",")
+            if entry.strip()]
+
+
+def _edited_list(key: str, current: list[Any], add: list[str], remove: list[str]) -> list[Any]:
+    entries = list(current)
+    texts = [str(entry) for entry in entries]
+    for text in remove:
+        for entry in _list_value(key, text):
+            if str(entry) not in texts:
+                held = ", ".join(texts) or "nothing"
+                raise ConfigError(f"{key} does not hold {entry!r} (it holds {held}); nothing changed")
+            index = texts.index(str(entry))
+            del entries[index], texts[index]
+    for text in add:
+        for entry in _list_value(key, text):
+            if str(entry) not in texts:
+                entries.append(entry)
+                texts.append(str(entry))
+    return entries
+
+
+def config_set(workspace: Workspace, key: str, text: str | None = None,
+               add: list[str] | tuple[str, ...] = (), remove: list[str] | tuple[str, ...] = ()) -> Any:
+    """Validate and write one dotted key into csat.toml, keeping comments and layout.
+
+    A list key takes a TOML list or entries separated by commas; `add` and `remove` change
+    single entries of it and keep the others.
+    """
     import tomlkit
 
-    section, name = _split_key(key)
     if key in _SECRET_KEYS:
         raise ConfigError(f"{key} cannot be stored; put the password in the environment variable named by mail.password_env")
+    section, name = _split_key(key, workspace.settings)
+    if (text is None) == (not add and not remove):
+        raise ConfigError(f"{key}: give either a value or --add/--remove")
     document = tomlkit.parse(workspace.config_path.read_text(encoding="utf-8"))
     current = workspace.settings.model_dump(by_alias=True)
     parts = name.split(".")
     target = current[section]
     for part in parts[:-1]:
         if not isinstance(target, dict) or part not in target:
-            raise ConfigError(f"unknown key {key!r}")
+            raise _unknown(key, workspace.settings)
         target = target[part]
     if section != "departments" and (not isinstance(target, dict) or parts[-1] not in target):
-        raise ConfigError(f"unknown key {key!r}")
-    value = _coerce(text)
-    if isinstance(target.get(parts[-1]), str) and not isinstance(value, str):
-        value = text
+        raise _unknown(key, workspace.settings)
+    old = target.get(parts[-1]) if isinstance(target, dict) else None
+    if isinstance(old, list):
+        value = _list_value(key, text) if text is not None else _edited_list(key, old, list(add), list(remove))
+    elif text is None:
+        raise ConfigError(f"{key} is not a list; --add and --remove change list settings such as remind.staff")
+    else:
+        value = _coerce(text)
+        if isinstance(old, str) and not isinstance(value, str):
+            value = text
     target[parts[-1]] = value
     validated = parse_settings(current, key)
     node = document.setdefault(section, tomlkit.table())

@@ -21,7 +21,7 @@ def test_set_validates_type_and_choices(workspace, cli):
     bad_choice = cli("config", "set", "mail.security", "tls")
     assert bad_choice.exit_code == 1 and "starttls" in bad_choice.stderr
     unknown = cli("config", "set", "mail.smtp_hots", "x")
-    assert unknown.exit_code == 1 and "unknown key" in unknown.stderr
+    assert unknown.exit_code == 1 and "unknown setting 'mail.smtp_hots'; did you mean mail.smtp_host?" in unknown.stderr
     assert workspace.config_path.read_text() == before
 
 
@@ -45,3 +45,57 @@ def test_show_never_prints_the_secret(workspace, cli):
     shown = cli("config", "show").stdout
     assert "smtp_host" in shown
     assert workspace.secret().decode() not in shown
+
+
+def test_list_keys_take_comma_separated_entries(workspace, cli):
+    """Issue #16.3: `config set remind.staff a@b.example` failed with "Input should be a valid list"."""
+    one = cli("config", "set", "remind.staff", "a@b.example")
+    assert one.exit_code == 0, one
+    assert json.loads(cli("config", "get", "remind.staff").stdout) == ["a@b.example"]
+    two = cli("config", "set", "remind.staff", "qa@example.com, sales@example.com")
+    assert two.exit_code == 0, two
+    assert Workspace.open(workspace.root).settings.remind.staff == ["qa@example.com", "sales@example.com"]
+    assert "# addresses that receive the daily digest" in workspace.config_path.read_text()
+    holidays = cli("config", "set", "feedback.holidays", "2024-10-01, 2024-10-02")
+    assert holidays.exit_code == 0, holidays
+    assert json.loads(cli("config", "get", "feedback.holidays").stdout) == ["2024-10-01", "2024-10-02"]
+    bad = cli("config", "set", "feedback.holidays", "2024-10-01, 1 Oct")
+    assert bad.exit_code == 1 and "'1 Oct' is not a date" in bad.stderr
+    assert Workspace.open(workspace.root).settings.feedback.holidays == ["2024-10-01", "2024-10-02"]
+
+
+def test_add_and_remove_one_list_entry(workspace, cli):
+    assert cli("config", "set", "remind.staff", "qa@example.com").exit_code == 0
+    added = cli("config", "set", "remind.staff", "--add", "li.wei@example.com")
+    assert added.exit_code == 0, added
+    assert 'remind.staff = ["qa@example.com", "li.wei@example.com"]' in added.stderr
+    again = cli("config", "set", "remind.staff", "--add", "li.wei@example.com")
+    assert again.exit_code == 0
+    assert Workspace.open(workspace.root).settings.remind.staff == ["qa@example.com", "li.wei@example.com"]
+    removed = cli("config", "set", "remind.staff", "--remove", "qa@example.com")
+    assert removed.exit_code == 0, removed
+    assert json.loads(cli("config", "get", "remind.staff").stdout) == ["li.wei@example.com"]
+    before = workspace.config_path.read_text()
+    absent = cli("config", "set", "remind.staff", "--remove", "nobody@example.com")
+    assert absent.exit_code == 1 and "does not hold 'nobody@example.com'" in absent.stderr
+    not_a_list = cli("config", "set", "mail.sender", "--add", "x@example.com")
+    assert not_a_list.exit_code == 1 and "mail.sender is not a list" in not_a_list.stderr
+    both = cli("config", "set", "remind.staff", "a@example.com", "--add", "b@example.com")
+    assert both.exit_code == 2
+    assert workspace.config_path.read_text() == before
+
+
+def test_unknown_key_suggests_the_closest(workspace, cli):
+    before = workspace.config_path.read_text()
+    typo = cli("config", "set", "remind.staf", "a@b.example")
+    assert typo.exit_code == 1
+    assert "unknown setting 'remind.staf'; did you mean remind.staff?" in typo.stderr
+    wrong_section = cli("config", "set", "survey.staff", "a@b.example")
+    assert wrong_section.exit_code == 1 and "did you mean remind.staff?" in wrong_section.stderr
+    no_section = cli("config", "get", "mail")
+    assert no_section.exit_code == 1 and "unknown setting 'mail'" in no_section.stderr
+    got = cli("config", "get", "survey.action_limt")
+    assert got.exit_code == 1 and "did you mean survey.action_limit?" in got.stderr
+    nothing_like = cli("config", "set", "zzz.qqq", "1")
+    assert nothing_like.exit_code == 1 and "see `csat config show`" in nothing_like.stderr
+    assert workspace.config_path.read_text() == before

@@ -45,6 +45,11 @@ def test_tour_sections_run(tmp_path, monkeypatch, cli):
             ran += 1
     assert ran >= 25
     assert (tmp_path / "backups" / "csat-2024-07-01.db").is_file()  # backups/ did not exist before
+    monkeypatch.setenv("CSAT_HOME", str(home))
+    staff = json.loads(cli("config", "get", "remind.staff").stdout)
+    assert staff == ["qa@example.com", "zhang.min@example.com"]  # set, --add, --remove as the tour says
+    # the tour points mail at smtp.example.com; tests reach loopback only, so no digest is mailed below
+    assert cli("config", "set", "remind.staff", "").exit_code == 0
     _promises_hold(cli, home)
 
 

@@ -86,16 +86,22 @@ def config_get(
 @config_app.command(name="set")
 def config_set(
     key: Annotated[str, typer.Argument(help="Dotted key, e.g. mail.smtp_port.")],
-    value: Annotated[str, typer.Argument(help="New value; numbers, true/false and [lists] are read as TOML.")],
+    value: Annotated[Optional[str], typer.Argument(help="New value; numbers, true/false and [lists] are read as TOML; a list key also takes entries separated by commas.", show_default=False)] = None,
+    add: Annotated[Optional[list[str]], typer.Option("--add", help="Add one entry to a list key (e.g. remind.staff), keeping the others.", show_default=False)] = None,
+    remove: Annotated[Optional[list[str]], typer.Option("--remove", help="Remove one entry from a list key, keeping the others.", show_default=False)] = None,
     home: Home = None,
 ) -> None:
     """Change one setting in csat.toml, keeping its comments.
 
-    Example: csat config set mail.smtp_host smtp.example.com
+    Example: csat config set remind.staff "qa@example.com, sales@example.com"
     """
     from csat.config import config_set as set_value
 
-    stored = set_value(workspace(home), key, value)
+    if value is None and not add and not remove:
+        raise typer.BadParameter("give the new value, or --add/--remove ENTRY for a list key", param_hint="VALUE")
+    if value is not None and (add or remove):
+        raise typer.BadParameter("give either a value or --add/--remove, not both", param_hint="VALUE")
+    stored = set_value(workspace(home), key, value, add=add or [], remove=remove or [])
     say(f"{key} = {_format_value(stored)}")
 
 
