@@ -6,7 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from csat.cli._common import Format, Home, emit, workspace_and_store
+from csat.cli._common import Format, Home, emit, parse_or_usage, workspace_and_store
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -17,18 +17,24 @@ COLUMNS = [("id", "#"), ("at", "When"), ("actor", "Who"), ("table", "Record"), (
 @app.command(name="list")
 def audit_list(
     table: Annotated[Optional[str], typer.Option("--table", help="Only this kind of record, e.g. customer, capa.")] = None,
-    key: Annotated[Optional[str], typer.Option("--key", help="Only this record (code or number).")] = None,
+    key: Annotated[Optional[str], typer.Option("--key", help="Only this record: a code, CAPA number, or feedback number (17 or #17).")] = None,
+    since: Annotated[Optional[str], typer.Option("--since", help="Only changes on or after this date (YYYY-MM-DD) or time (YYYY-MM-DD HH:MM).", show_default=False)] = None,
+    until: Annotated[Optional[str], typer.Option("--until", help="Only changes on or before this date (the whole day) or time.", show_default=False)] = None,
     limit: Annotated[int, typer.Option("--limit", help="Most recent entries to show.")] = 50,
     fmt: Format = "table",
     home: Home = None,
 ) -> None:
     """Show the audit trail, newest first.
 
-    Example: csat audit list --table customer --key C-001
+    Example: csat audit list --table customer --key C-001 --since 2024-07-01 --until 2024-07-31
     """
-    from csat.store.auditlog import entries
+    from csat.store.auditlog import entries, parse_moment
 
+    start = parse_or_usage(parse_moment, since, "--since")
+    end = parse_or_usage(lambda text: parse_moment(text, end=True), until, "--until")
+    if start is not None and end is not None and start > end:
+        raise typer.BadParameter(f"{since} is after --until {until}", param_hint="--since")
     _, store = workspace_and_store(home)
     with store.read_session() as session:
-        records = entries(session, table=table, key=key, limit=limit)
+        records = entries(session, table=table, key=key, limit=limit, since=start, until=end)
     emit(records, COLUMNS, fmt, empty="no audit entries match")

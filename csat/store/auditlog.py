@@ -3,10 +3,37 @@
 from __future__ import annotations
 
 import json
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 
-def entries(session, table: str | None = None, key: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
+def key_forms(key: str) -> list[str]:
+    """The record keys a --key names: feedback and other numbered records are stored as `#17`, and `17` finds them too."""
+    key = key.strip()
+    number = key[1:] if key.startswith("#") else key
+    if number.isdigit():
+        return [number, f"#{number}"]
+    return [key]
+
+
+def parse_moment(text: str, end: bool = False) -> datetime:
+    """A --since/--until bound: a date (the whole day counts: from its start, or to its end) or a date and time."""
+    text = text.strip()
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            raise ValueError(f"{text!r} is not a date or time; write YYYY-MM-DD or YYYY-MM-DD HH:MM") from None
+        return moment.replace(tzinfo=None) if moment.tzinfo is None else moment.astimezone().replace(tzinfo=None)
+    start = datetime.combine(day, time())
+    return start + timedelta(days=1) - timedelta(microseconds=1) if end else start
+
+
+def entries(session, table: str | None = None, key: str | None = None, limit: int = 50,
+            since: datetime | None = None, until: datetime | None = None) -> list[dict[str, Any]]:
+    """The newest audit entries that match, newest first; since and until are inclusive."""
     from sqlmodel import select
 
     from csat.store.models import AuditLog
@@ -15,7 +42,11 @@ def entries(session, table: str | None = None, key: str | None = None, limit: in
     if table:
         query = query.where(AuditLog.table_name == table)
     if key:
-        query = query.where(AuditLog.record_key == key)
+        query = query.where(AuditLog.record_key.in_(key_forms(key)))
+    if since is not None:
+        query = query.where(AuditLog.at >= since)
+    if until is not None:
+        query = query.where(AuditLog.at <= until)
     result = []
     for entry in session.exec(query).all():
         changes = json.loads(entry.changes or "{}")
