@@ -172,3 +172,16 @@ def test_load_dry_run_shows_each_change_and_writes_nothing(tmp_path, workspace, 
     assert changes["quality"]["changes"]["label_zh"] == ["产品质量", ""]
     assert changes["price"]["action"] == "delete" and changes["cleanliness"]["action"] == "add"
     assert json.loads(cli("items", "list", "--all", "--format", "json").stdout) == before
+
+
+def test_loading_a_retired_item_asks_it_again_and_says_so(tmp_path, workspace, cli):
+    assert cli("items", "retire", "price").exit_code == 0
+    weight_only = tmp_path / "price.toml"
+    weight_only.write_text('[[item]]\ncode = "price"\nweight = 2\n', encoding="utf-8")
+    dry = cli("items", "load", weight_only, "--dry-run")
+    assert "price: active no -> yes" in dry.stdout.splitlines() and "price would be asked again" in dry.stderr
+    assert _item(cli, "price")["active"] is False
+    loaded = cli("items", "load", weight_only)
+    assert loaded.exit_code == 0 and "price is asked again (was retired)" in loaded.stderr
+    price = _item(cli, "price")
+    assert price["active"] is True and price["weight"] == 2 and price["label_en"] == "Price"

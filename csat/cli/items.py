@@ -59,6 +59,9 @@ def items_load(
     parts = [f"{len(result.added)} added", f"{len(result.updated)} updated", f"{len(result.unchanged)} unchanged"]
     if replace:
         parts += [f"{len(result.retired)} retired", f"{len(result.deleted)} deleted"]
+    back = [change.code for change in result.changes if change.fields.get("active") == (False, True)]
+    if back:
+        parts.append(f"{', '.join(back)} {'would be' if dry_run else 'is' if len(back) == 1 else 'are'} asked again (was retired)")
     if dry_run:
         say(f"Dry run of {file.name}: would be {', '.join(parts)}; template version {result.version}")
         say("Dry run: nothing was written")
