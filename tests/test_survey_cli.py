@@ -73,6 +73,17 @@ def test_send_status_and_phone_list(workspace, cli, imported):
     assert table.exit_code == 0 and "C-010" in table.stdout and "response rate 0%" in table.stderr
 
 
+def test_phone_list_leaves_out_customers_who_answered(workspace, cli, imported):
+    # C-006 has no e-mail address; once its answers are in (taken by phone), nobody needs to call it.
+    assert cli("survey", "open", "--half", "2024H1", "--due", (date.today() + timedelta(days=30)).isoformat()).exit_code == 0
+    added = cli("response", "add", "C-006", "--half", "2024H1", "--score", "quality=90")
+    assert added.exit_code == 0, added
+    result = cli("survey", "send", "--half", "2024H1")
+    assert result.exit_code == 0, result
+    assert "C-006" not in result.stderr and "To reach by phone/fax" not in result.stderr
+    assert "9 sent, 1 skipped" in result.stderr
+
+
 def test_send_dry_run_and_selected_customers(workspace, cli, imported):
     dry = cli("survey", "send", "--half", "2024H1", "--dry-run")
     assert dry.exit_code == 0 and "would send 9" in dry.stderr and "C-010" in dry.stdout
