@@ -21,7 +21,7 @@ def _day(offset: int) -> str:
 
 
 def _reminders(server):
-    return [message for message in server.received if message.message["Subject"].startswith(("Reminder", "提醒"))]
+    return [message for message in server.received if message.message["In-Reply-To"] is not None]
 
 
 def _text(message) -> str:

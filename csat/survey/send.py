@@ -128,14 +128,15 @@ class RoundForms:
         return to, subject_text or subject(content), text, html, Attachment(filename, self.xlsx(recipient))
 
     def message(self, recipient: Recipient, letter: str = "invitation", subject_text: str | None = None,
-                **extra):
-        """The e-mail for an invitation (or another letter, e.g. a reminder) with the form attached.
+                headers: dict[str, str] | None = None, **extra):
+        """The e-mail for an invitation (or another letter, e.g. a reminder) with the form attached;
+        `headers` adds some (a reminder's In-Reply-To and References).
 
         Raises ValueError when the customer's address cannot be used.
         """
         to, subject_line, text, html, attachment = self._parts(recipient, letter, subject_text, extra)
         return build_message(sender=self.sender, recipient=to, subject=subject_line, text=text, html=html,
-                             reply_to=self.reply_to, attachments=[attachment])
+                             reply_to=self.reply_to, attachments=[attachment], headers=headers)
 
     def prepared(self, recipient: Recipient, letter: str = "invitation", subject_text: str | None = None,
                  **extra) -> Prepared:
