@@ -13,6 +13,7 @@ from csat.cli._common import (Format, Home, ShowFormatOption, emit, parse_or_usa
 
 response_app = typer.Typer(no_args_is_help=True)
 
+FEW_RESPONSES = 10   # the import summary names each response up to this many; beyond, -v
 HalfOption = Annotated[Optional[str], typer.Option("--half", help="Half-year period, e.g. 2024H1.")]
 REPORT_LABELS = {"files": "Files read", "responses_new": "Responses new", "responses_unchanged": "Responses unchanged",
                  "responses_replaced": "Responses replaced",
@@ -67,7 +68,6 @@ def import_files(
         raise typer.Exit(1)
 
 
-FEW_RESPONSES = 10
 _OUTCOMES = {"stored": "Stored", "replaced": "Replaced", "unchanged": "Unchanged", "withdrawn": "Left withdrawn",
              "removed": "Removed", "refused": "Refused"}
 _OUTCOMES_DRY = {**_OUTCOMES, "stored": "Would store", "replaced": "Would replace", "removed": "Would remove"}
