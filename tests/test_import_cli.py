@@ -1,9 +1,12 @@
 """`csat import` on the command line: summary, JSON contract, problems on stderr, exit codes."""
 
 import json
+from datetime import date
 from pathlib import Path
 
 from import_fixtures import count_rows, open_round_with_invitations, write_sheet_csv
+
+from csat.periods import Half
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "responses-2024H1.csv"
 
@@ -69,3 +72,50 @@ def test_commands_have_help_with_an_example(cli):
         result = cli(*command, "--help")
         assert result.exit_code == 0
         assert "Example: csat " in result.stdout
+
+
+HALF = str(Half.containing(date.today()))   # an open round: answers for an ended half open it closed
+
+
+def _said(result, prefixes=("Stored", "Replaced", "Unchanged", "Refused", "Would store", "Left", "Removed")) -> list[str]:
+    return [line for line in result.stderr.splitlines() if line.startswith(prefixes)]
+
+
+def test_summary_names_whose_answers_were_stored_replaced_or_refused(workspace, store, cli, customers_csv, tmp_path):
+    cli("customer", "import", customers_csv)
+    first = write_sheet_csv(tmp_path / "first.csv", ["customer", "respondent", "quality"],
+                            [["C-001", "Anna Becker", 90], ["C-002", "", 80]])
+    stored = cli("import", first, "--half", HALF)
+    assert stored.exit_code == 0, stored
+    assert _said(stored) == [f"Stored: C-001 {HALF} (Anna Becker)", f"Stored: C-002 {HALF}"]
+    corrected = write_sheet_csv(tmp_path / "corrected.csv", ["customer", "quality"], [["C-002", 85]])
+    more = write_sheet_csv(tmp_path / "more.csv", ["customer", "quality"], [["C-003", 70]])
+    refused = cli("import", corrected, more, "--half", HALF)
+    assert refused.exit_code == 1
+    assert _said(refused) == [f"Refused: C-002 {HALF}, from corrected.csv", f"Refused: C-003 {HALF}, from more.csv"]
+    assert refused.stderr.splitlines()[-1] == "Error: 1 problem found, nothing written"
+    replaced = cli("import", corrected, more, "--half", HALF, "--replace")
+    assert replaced.exit_code == 0, replaced
+    assert _said(replaced) == [f"Replaced: C-002 {HALF}, from corrected.csv", f"Stored: C-003 {HALF}, from more.csv"]
+    again = cli("import", first, "--half", HALF)   # C-002 holds the corrected answers now: all of it is refused
+    assert again.exit_code == 1 and "use --replace" in again.stderr
+    assert _said(again) == [f"Refused: C-001 {HALF} (Anna Becker)", f"Refused: C-002 {HALF}"]   # one file: no names
+    assert _said(cli("import", more, "--half", HALF)) == [f"Unchanged: C-003 {HALF}"]
+    as_json = json.loads(cli("import", more, "--half", HALF, "--format", "json").stdout)
+    assert as_json["responses"] == [{"customer": "C-003", "period": HALF, "respondent": "", "status": "unchanged",
+                                     "file": "more.csv"}]
+    assert as_json["responses_unchanged"] == 1        # the counts stay as they were
+
+
+def test_many_responses_are_counted_and_listed_with_v(workspace, store, cli, customers_csv, tmp_path):
+    cli("customer", "import", customers_csv)
+    sheet = write_sheet_csv(tmp_path / "panel.csv", ["customer", "respondent", "quality"],
+                            [["C-004", f"Panel {number:02d}", 80 + number] for number in range(1, 13)])
+    dry = cli("import", sheet, "--half", HALF, "--dry-run")
+    assert dry.exit_code == 0
+    assert "12 responses (would store 12): use -v to list them" in dry.stderr and _said(dry) == []
+    result = cli("import", sheet, "--half", HALF, "-v")
+    assert result.exit_code == 0, result
+    assert _said(result) == [f"Stored: C-004 {HALF} (Panel {number:02d})" for number in range(1, 13)]
+    listed = json.loads(cli("import", sheet, "--half", HALF, "--format", "json").stdout)["responses"]
+    assert len(listed) == 12 and {line["status"] for line in listed} == {"unchanged"}

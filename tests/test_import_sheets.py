@@ -81,17 +81,16 @@ def test_csv_utf8_without_bom(workspace, store, customers, tmp_path):
 
 
 def test_every_problem_is_named_by_cell_and_nothing_is_written(workspace, store, customers, tmp_path):
-    path = write_sheet_xlsx(tmp_path / "results.xlsx", ["customer", "period", "quality", "Qualty", "delivery"], [
-        ["C-001", "2024H1", 90, None, 80],
-        ["C-99", "2024H1", 90, None, 80],
-        ["C-002", "2024H1", 120, None, 80],
-        ["C-003", "2024H3", 90, None, 80],
-        ["C-001", "2024H1", 91, None, 80],
-        [None, "2024H1", 90, None, 80],
+    path = write_sheet_xlsx(tmp_path / "results.xlsx", ["customer", "period", "quality", "delivery"], [
+        ["C-001", "2024H1", 90, 80],
+        ["C-99", "2024H1", 90, 80],
+        ["C-002", "2024H1", 120, 80],
+        ["C-003", "2024H3", 90, 80],
+        ["C-001", "2024H1", 91, 80],
+        [None, "2024H1", 90, 80],
     ])
     report = run_import(workspace, [path])
     assert report.problems == [
-        "results.xlsx!Responses!D1: unknown item column 'Qualty' (did you mean 'quality'?)",
         "results.xlsx!Responses!A3: unknown customer 'C-99'",
         "results.xlsx!Responses!C4: score 120 out of 0-100",
         "results.xlsx!Responses!B5: period '2024H3' is not a half year; expected YYYYH1 or YYYYH2, e.g. 2024H1",
@@ -99,6 +98,46 @@ def test_every_problem_is_named_by_cell_and_nothing_is_written(workspace, store,
         "results.xlsx!Responses!A6: same customer C-001 twice in one sheet, first in row 2",
     ]
     assert count_rows(store, "response") == 0 and count_rows(store, "survey_round") == 0
+
+
+CODES = ["C-001", "C-002", "C-003", "C-004", "C-005", "C-007", "C-008", "C-009", "C-010"]
+NAMES = ["Anna Becker", "James Hall", "李伟", "王芳", "Carlos Ruiz", "Priya Nair", "张敏", "Liam O'Brien", "Sofia Rossi"]
+
+
+@pytest.mark.parametrize("header, row, expected", [
+    # A misspelt item column: its answers would be dropped.
+    (["customer", "period", "quality", "deliverry"], lambda i: [CODES[i % 9], "2024H1", 90, 80],
+     "D1: unknown column 'deliverry': did you mean 'delivery'?"),
+    # A misspelt code column: the customers were looked up by the contact names (one error per row).
+    (["custmer", "name", "period", "quality"], lambda i: [CODES[i % 9], NAMES[i % 9], "2024H1", 90],
+     "A1: unknown column 'custmer': did you mean 'customer'?"),
+    # A misspelt respondent column: two respondents of a customer became the same customer twice.
+    (["customer", "respondant", "period", "quality"], lambda i: [CODES[i % 9], f"R{i}", "2024H1", 90],
+     "B1: unknown column 'respondant': did you mean 'respondent'?"),
+    # A column csat has no use for, and nothing close: what it could be is named.
+    (["customer", "Plant", "period", "quality"], lambda i: [CODES[i % 9], "Shenzhen", "2024H1", 90],
+     "B1: unknown column 'Plant': name an item (its code or label), or customer, period, date, respondent, "
+     "title or comment"),
+])
+def test_a_header_typo_is_one_problem_before_any_row_check(workspace, store, customers, cli, tmp_path,
+                                                           header, row, expected):
+    path = write_sheet_xlsx(tmp_path / "sheet.xlsx", header, [row(i) for i in range(36)])
+    report = run_import(workspace, [path])
+    assert report.problems == [f"sheet.xlsx!Responses!{expected}"]
+    assert count_rows(store, "response") == 0
+    result = cli("import", path)
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [f"sheet.xlsx!Responses!{expected}", "Error: 1 problem found, nothing written"]
+
+
+def test_a_column_with_values_but_no_header_is_refused(workspace, store, customers, tmp_path):
+    # The header row is one cell short: the delivery scores in D would be dropped without a word.
+    path = write_sheet_csv(tmp_path / "short.csv", ["customer", "period", "quality", ""],
+                           [["C-001", "2024H1", 90, 80], ["C-002", "2024H1", 85, None]])
+    assert run_import(workspace, [path]).problems == [
+        "short.csv!short!D1: column D has values (first in row 2) but no header; name it (an item's code or label, "
+        "or customer, period, date, respondent, title or comment) or delete the column"]
+    assert count_rows(store, "response") == 0
 
 
 def test_one_bad_file_stops_all_files(workspace, store, customers, tmp_path):

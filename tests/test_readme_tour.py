@@ -65,7 +65,7 @@ def _promises_hold(cli, home):
 
     half = str(Half.containing(date.today()).next())
     assert cli("survey", "open", "--half", half).exit_code == 0
-    assert cli("survey", "status", "--half", half, "--format", "csv").stdout.startswith("\ufeffcode,status,")
+    assert cli("survey", "status", "--half", half, "--format", "csv").stdout.startswith("\ufeffcode,name,contact,status,")
     report = cli("report", "--half", half, "--lang", "en")
     assert "No responses yet" in report.stdout and "No item is below" not in report.stdout
     # "Output is one summary line when something was sent or is due": a digest is due when the

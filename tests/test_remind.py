@@ -32,7 +32,7 @@ def _send_round(workspace, store, codes=("C-001", "C-003")):
 
 
 def _reminders(server):
-    return [message for message in server.received if message.message["Subject"].startswith(("Reminder", "提醒"))]
+    return [message for message in server.received if message.message["In-Reply-To"] is not None]
 
 
 def test_reminders_follow_the_schedule(workspace, store, cli):
@@ -67,14 +67,37 @@ def test_reminder_speaks_the_customers_language_and_carries_the_form(workspace, 
         cli("remind", "--today", _day(10))
         by_recipient = {message.rcpt_tos[0]: message.message for message in _reminders(server)}
     chinese = by_recipient["liwei@huake.example"]
-    assert chinese["Subject"].startswith("提醒：")
+    assert chinese["Subject"].strip().startswith("Re: ")
     assert "尚未收到您的回复" in chinese.get_body(("plain",)).get_content()
     attachment = next(part for part in chinese.iter_attachments())
     workbook = load_workbook(__import__("io").BytesIO(attachment.get_content()))
     identity = FormIdentity.from_rows(identity_rows(workbook), workspace.secret())
     assert identity.customer == "C-003" and identity.period == "2026H2"
     english = by_recipient["anna.becker@acme-motors.example"]
-    assert english["Subject"].startswith("Reminder: ") and "have not yet received" in english.get_body(("plain",)).get_content()
+    assert english["Subject"].strip().startswith("Re: ") and "have not yet received" in english.get_body(("plain",)).get_content()
+
+
+def test_reminders_reply_to_the_invitation_in_its_thread(workspace, store, cli):
+    with running_smtp() as server:
+        use_smtp(workspace, server.port)
+        _send_round(workspace, store)
+        invitations = {message.rcpt_tos[0]: message.message for message in server.received}
+        cli("remind", "--today", _day(10))
+        cli("remind", "--today", _day(17))
+        reminders = [message for message in server.received[len(invitations):]]
+    with store.read_session() as session:
+        stored = {invitation.email: invitation.message_id for invitation in session.exec(select(Invitation)).all()}
+    assert len(reminders) == 4
+    for received in reminders:
+        reminder, recipient = received.message, received.rcpt_tos[0]
+        invitation = invitations[recipient]
+        assert invitation["Message-ID"] == stored[recipient]
+        # Every reminder answers the invitation, so the customer finds the form in the same thread ...
+        assert reminder["In-Reply-To"] == invitation["Message-ID"]
+        assert reminder["References"] == invitation["Message-ID"]
+        assert reminder["Message-ID"] != invitation["Message-ID"]
+        # ... under the subject clients thread by: the invitation's, as a reply.
+        assert reminder["Subject"].strip() == "Re: " + invitation["Subject"].strip()   # (a long one is folded)
 
 
 def test_an_answer_stops_the_reminders(workspace, store, cli):

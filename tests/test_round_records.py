@@ -21,7 +21,7 @@ def _day(offset: int) -> str:
 
 
 def _reminders(server):
-    return [message for message in server.received if message.message["Subject"].startswith(("Reminder", "提醒"))]
+    return [message for message in server.received if message.message["In-Reply-To"] is not None]
 
 
 def _text(message) -> str:
@@ -271,7 +271,7 @@ def test_items_list_and_survey_status_take_csv(workspace, cli, customers_csv):
     status = cli("survey", "status", "--format", "csv")
     assert status.exit_code == 0
     lines = status.stdout.lstrip("\ufeff").splitlines()
-    assert lines[0] == "code,status,sent_at,reminders,responded,error" and lines[1].startswith("C-001,sent,")
+    assert lines[0] == "code,name,contact,status,sent_at,reminders,responded,error" and lines[1].startswith("C-001,Acme Motors GmbH,Anna Becker,sent,")
 
 
 def test_db_backup_creates_missing_folders(workspace, cli, tmp_path):

@@ -184,5 +184,5 @@ def test_status_counts_and_rate(workspace, store, imported):
         listed = rounds.list_rounds(session)
     assert (status["invited"], status["sent"], status["failed"], status["responded"]) == (9, 9, 0, 3)
     assert status["response_rate"] == pytest.approx(3 / 9)
-    assert set(status["customers"][0]) == {"code", "status", "sent_at", "reminders", "responded", "error"}
+    assert set(status["customers"][0]) == {"code", "name", "contact", "status", "sent_at", "reminders", "responded", "error"}
     assert listed[0]["period"] == "2024H1" and listed[0]["responded"] == 3 and listed[0]["items"] == 8

@@ -66,11 +66,25 @@ def test_send_status_and_phone_list(workspace, cli, imported):
     assert (status["period"], status["invited"], status["sent"], status["failed"], status["responded"],
             status["response_rate"]) == ("2024H1", 9, 9, 0, 0, 0)
     first = status["customers"][0]
-    assert set(first) == {"code", "status", "sent_at", "reminders", "responded", "error"}
-    assert (first["code"], first["status"], first["reminders"], first["responded"], first["error"]) == \
-        ("C-001", "sent", 0, False, "")
+    assert set(first) == {"code", "name", "contact", "status", "sent_at", "reminders", "responded", "error"}
+    assert (first["code"], first["name"], first["contact"], first["status"], first["reminders"], first["responded"],
+            first["error"]) == ("C-001", "Acme Motors GmbH", "Anna Becker", "sent", 0, False, "")
     table = cli("survey", "status")
     assert table.exit_code == 0 and "C-010" in table.stdout and "response rate 0%" in table.stderr
+    assert "Acme Motors GmbH" in table.stdout and "Anna Becker" in table.stdout   # whom to call, beside the code
+    csv_rows = cli("survey", "status", "--format", "csv").stdout.lstrip("\ufeff").splitlines()
+    assert csv_rows[1].startswith("C-001,Acme Motors GmbH,Anna Becker,sent,")
+
+
+def test_phone_list_leaves_out_customers_who_answered(workspace, cli, imported):
+    # C-006 has no e-mail address; once its answers are in (taken by phone), nobody needs to call it.
+    assert cli("survey", "open", "--half", "2024H1", "--due", (date.today() + timedelta(days=30)).isoformat()).exit_code == 0
+    added = cli("response", "add", "C-006", "--half", "2024H1", "--score", "quality=90")
+    assert added.exit_code == 0, added
+    result = cli("survey", "send", "--half", "2024H1")
+    assert result.exit_code == 0, result
+    assert "C-006" not in result.stderr and "To reach by phone/fax" not in result.stderr
+    assert "9 sent, 1 skipped" in result.stderr
 
 
 def test_send_dry_run_and_selected_customers(workspace, cli, imported):
@@ -147,4 +161,4 @@ def test_readme_survey_examples_run(workspace, cli, imported, tmp_path, monkeypa
         assert result.exit_code == 0, (command, result)
     assert (tmp_path / "C-006.xlsx").is_file()
     rows = cli("survey", "status", "--half", "2024H1", "--format", "csv").stdout.lstrip("\ufeff").splitlines()
-    assert rows[0] == "code,status,sent_at,reminders,responded,error" and len(rows) == 1 + 10  # nine sent, C-006 has its form by hand
+    assert rows[0] == "code,name,contact,status,sent_at,reminders,responded,error" and len(rows) == 1 + 10  # nine sent, C-006 has its form by hand

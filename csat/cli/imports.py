@@ -13,6 +13,7 @@ from csat.cli._common import (Format, Home, ShowFormatOption, emit, escape_marku
 
 response_app = typer.Typer(no_args_is_help=True)
 
+FEW_RESPONSES = 10   # the import summary names each response up to this many; beyond, -v
 HalfOption = Annotated[Optional[str], typer.Option("--half", help="Half-year period, e.g. 2024H1.")]
 REPORT_LABELS = {"files": "Files read", "responses_new": "Responses new", "responses_unchanged": "Responses unchanged",
                  "responses_replaced": "Responses replaced",
@@ -35,12 +36,15 @@ def import_files(
     half: Annotated[Optional[str], typer.Option("--half", help="Period of sheets without a period column, e.g. 2024H1.")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Check every file and report what would change, writing nothing.")] = False,
     replace: Annotated[bool, typer.Option("--replace", help="Overwrite responses imported before with different answers (the old values stay in the audit trail).")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help=f"Name every response stored, replaced or refused (by default only up to {FEW_RESPONSES}).")] = False,
     fmt: ShowFormatOption = "table",
     home: Home = None,
 ) -> None:
     """Import returned survey forms and consolidated answer sheets, all or nothing.
 
     Every cell is checked first; any problem is listed as FILE!SHEET!CELL and nothing is written.
+    The summary names each response (customer and period) stored, replaced or refused; -v when
+    there are more than a few.
 
     Example: csat import returned/*.xlsx examples/responses-2024H1.csv --half 2024H1
     """
@@ -57,11 +61,38 @@ def import_files(
     if getattr(fmt, "value", fmt) == "json":
         write_stdout(to_json(report.record()))
     else:
-        _show_report(report)
+        _show_report(report, verbose)
     if report.problems:
         count = report.problem_count
         typer.echo(f"Error: {count} problem{'s' if count != 1 else ''} found, nothing written", err=True)
         raise typer.Exit(1)
+
+
+_OUTCOMES = {"stored": "Stored", "replaced": "Replaced", "unchanged": "Unchanged", "withdrawn": "Left withdrawn",
+             "removed": "Removed", "refused": "Refused"}
+_OUTCOMES_DRY = {**_OUTCOMES, "stored": "Would store", "replaced": "Would replace", "removed": "Would remove"}
+
+
+def _show_responses(report, verbose: bool) -> None:
+    """Whose answers the import stored, replaced or refused: each one when there are a few (or -v)."""
+    from collections import Counter
+
+    from csat.cli._common import escape_markup
+
+    lines = report.responses
+    if not lines:
+        return
+    labels = _OUTCOMES_DRY if report.dry_run else _OUTCOMES
+    if len(lines) > FEW_RESPONSES and not verbose:
+        counts = Counter(line.status for line in lines)
+        parts = ", ".join(f"{labels[status].lower()} {count}" for status, count in counts.items())
+        say(f"{len(lines)} responses ({parts}): use -v to list them")
+        return
+    several_files = len({line.file for line in lines}) > 1
+    for line in lines:
+        who = f"{line.customer} {line.period}" + (f" ({line.respondent})" if line.respondent else "")
+        source = f", from {line.file}" if several_files and line.file else ""
+        say(escape_markup(f"{labels[line.status]}: {who}{source}"))
 
 
 def _ended_note(period: str) -> str:
@@ -84,7 +115,7 @@ def _closed_note(period: str) -> str:
             f"(`csat survey open --half {period} --reopen` to send or import more)")
 
 
-def _show_report(report) -> None:
+def _show_report(report, verbose: bool = False) -> None:
     for summary in report.rounds:
         if summary.opened:
             verb = "Would open" if report.dry_run else "Opened"
@@ -101,6 +132,7 @@ def _show_report(report) -> None:
     record["Response rate"] = "; ".join(rates) or "-"
     if not report.problems:
         show_record(record, "table")
+    _show_responses(report, verbose)
     if report.dry_run and not report.problems:
         say("Dry run: nothing was written")
 

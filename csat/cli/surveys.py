@@ -30,7 +30,7 @@ HalfOptional = Annotated[Optional[str], typer.Option(
 LIST_COLUMNS = [("period", "Period"), ("status", "Status"), ("opened_at", "Opened"), ("due_date", "Due"),
                 ("closed_at", "Closed"), ("items", "Items"), ("invited", "Invited"), ("sent", "Sent"),
                 ("failed", "Failed"), ("responded", "Responded")]
-STATUS_COLUMNS = [("code", "Customer"), ("status", "Status"), ("sent_at", "Sent at"), ("reminders", "Reminders"),
+STATUS_COLUMNS = [("code", "Customer"), ("name", "Name"), ("contact", "Contact"), ("status", "Status"), ("sent_at", "Sent at"), ("reminders", "Reminders"),
                   ("responded", "Responded"), ("error", "Error")]
 
 

@@ -29,7 +29,7 @@ FIELD_HEADERS = {
 _FIELDS_BY_HEADER = {text_key(spelling): name for name, spellings in FIELD_HEADERS.items() for spelling in spellings}
 
 
-def _blank(value: Any) -> bool:
+def is_blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
@@ -51,7 +51,7 @@ def read_layout(header: list[Any], context: Context, where: str, first_column: i
     layout = SheetLayout()
     seen_items: dict[str, str] = {}
     for index, value in enumerate(header):
-        if _blank(value):
+        if is_blank(value):
             continue
         title = clean_text(value, "header")[0]
         cell = f"{where}!{column_letters(first_column + index)}{row_number}"
@@ -76,10 +76,25 @@ def read_layout(header: list[Any], context: Context, where: str, first_column: i
             continue
         layout.unknown.append((index, title))
     if layout.is_data:
-        known = sorted(context.headers)
         for index, title in layout.unknown:
             cell = f"{where}!{column_letters(first_column + index)}{row_number}"
-            guess = difflib.get_close_matches(text_key(title), known, n=1, cutoff=0.75)
-            hint = f" (did you mean {guess[0]!r}?)" if guess else ""
-            problems.add(cell, f"unknown item column {title!r}{hint}")
+            problems.add(cell, unknown_column(title, context))
     return layout
+
+
+EXPECTED_FIELDS = "customer, period, date, respondent, title or comment"
+
+
+def closest_header(title: str, context: Context) -> str | None:
+    """The expected header nearest a title that matches none: an item's code or label, or a field's name."""
+    known = sorted({*context.headers, *(key for key, name in _FIELDS_BY_HEADER.items() if name != "ignored")})
+    guess = difflib.get_close_matches(text_key(title), known, n=1, cutoff=0.75)
+    return guess[0] if guess else None
+
+
+def unknown_column(title: str, context: Context) -> str:
+    """One line for a header that names nothing csat knows, with the closest expected header."""
+    guess = closest_header(title, context)
+    if guess is not None:
+        return f"unknown column {title!r}: did you mean {guess!r}?"
+    return f"unknown column {title!r}: name an item (its code or label), or {EXPECTED_FIELDS}"

@@ -44,6 +44,25 @@ class SourceSummary:
 
 
 @dataclass
+class ResponseLine:
+    """One response an import stored, replaced, found unchanged, left withdrawn, removed or refused:
+    whose answers they were (customer code, period, respondent) and the file they came from."""
+
+    customer: str
+    period: str
+    respondent: str
+    status: str          # stored, replaced, unchanged, withdrawn (left withdrawn), removed, refused
+    file: str
+
+    def record(self) -> dict[str, str]:
+        return {"customer": self.customer, "period": self.period, "respondent": self.respondent,
+                "status": self.status, "file": self.file}
+
+
+RESPONSE_STATUSES = ("stored", "replaced", "unchanged", "withdrawn", "removed", "refused")
+
+
+@dataclass
 class ImportReport:
     """What an import did (or, with dry_run, would do). `record()` is the JSON contract."""
 
@@ -59,6 +78,8 @@ class ImportReport:
     dry_run: bool = False
     rounds: list[RoundSummary] = field(default_factory=list)
     sources: list[SourceSummary] = field(default_factory=list)
+    # Whose answers: every response read, with what happened to it (all "refused" when there were problems).
+    responses: list[ResponseLine] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -86,6 +107,7 @@ class ImportReport:
             "rounds_opened": [summary.period for summary in self.rounds if summary.opened],
             "rounds": [asdict(summary) for summary in self.rounds],
             "sources": [asdict(source) for source in self.sources],
+            "responses": [line.record() for line in self.responses],
         }
 
 
@@ -123,6 +145,33 @@ def round_summaries(context: Context, result: Plan, candidates: list[Candidate],
                                       response_rate=responded / invited if invited else None,
                                       closed=info.closed or (close_ended and opens and opens_closed(period))))
     return summaries
+
+
+def _line(context: Context, candidate: Candidate, status: str, existing=None) -> ResponseLine:
+    respondent = candidate.respondent if existing is None else existing.respondent
+    source = candidate.source_file if existing is None else (existing.source_file or existing.source)
+    return ResponseLine(customer=context.code_of[candidate.customer_id], period=candidate.period,
+                        respondent=respondent, status=status, file=Path(source).name if source else "")
+
+
+def response_lines(context: Context, result: Optional[Plan], candidates: list[Candidate]) -> list[ResponseLine]:
+    """Every response of the import with its outcome, in reading order; without a plan (the import
+    had problems, nothing is written) every response read is refused."""
+    if result is None:
+        return [_line(context, candidate, "refused") for candidate in candidates]
+    status = {id(candidate): "stored" for candidate in result.new}
+    status.update((id(candidate), "unchanged") for candidate in result.unchanged)
+    status.update((id(candidate), "replaced") for candidate, _ in result.replaced)
+    status.update((id(candidate), "withdrawn") for candidate, _ in result.withdrawn)
+    removed: dict[int, list] = {}
+    for candidate, existing in result.removed:
+        removed.setdefault(id(candidate), []).append(existing)
+    lines = []
+    for candidate in candidates:
+        if id(candidate) in status:
+            lines.append(_line(context, candidate, status[id(candidate)]))
+        lines.extend(_line(context, candidate, "removed", existing) for existing in removed.get(id(candidate), ()))
+    return lines
 
 
 def read_sources(paths: list[Path], kinds: dict[Path, str], reader, refused: set[Path], context: Context,
@@ -271,8 +320,10 @@ def _import_checked(workspace, paths, kinds, reader, refused, half, dry_run, rep
         if problems:
             report.problems = problems.report()
             report.problem_count = len(problems)
+            report.responses = response_lines(context, None, candidates)
             session.rollback()
             return report
+        report.responses = response_lines(context, result, candidates)
         report.responses_new = len(result.new)
         report.responses_unchanged = len(result.unchanged)
         report.responses_replaced = len(result.replaced)

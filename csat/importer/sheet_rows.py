@@ -72,6 +72,16 @@ def first_filled(sheet: Sheet) -> Optional[int]:
     return min(firsts) if firsts else None
 
 
+def first_value_below(column: Column, header_index: int) -> Optional[int]:
+    """Offset of the first non-blank cell of a column below the header row, or None."""
+    numbers = np.frombuffer(column.numbers, dtype=np.float64)[header_index + 1:]
+    numbered = np.flatnonzero(~np.isnan(numbers))
+    offsets = [int(numbered[0]) + header_index + 1] if numbered.size else []
+    offsets.extend(offset for offset, value in column.others.items()
+                   if offset > header_index and not (isinstance(value, str) and not value.strip()))
+    return min(offsets) if offsets else None
+
+
 def parse_period(value: Any, half: Optional[str]) -> tuple[Optional[str], Optional[str]]:
     """(period, problem) of a period cell, which must agree with --half when both are given."""
     text = clean_text(value, "period")[0].replace(" ", "")

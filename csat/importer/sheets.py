@@ -5,7 +5,10 @@ customer column (code, or a name that matches one customer), one column per
 item (its code, English or Chinese label, as in the round's template), and
 optional period, date, respondent, title and comment columns. Every other
 header is a problem, because a misspelt item column ("Qualty") would
-otherwise drop a whole column of answers without a word.
+otherwise drop a whole column of answers without a word; so is a column with
+values but no header. A header problem is reported once, with the closest
+expected header, and stops the sheet before its rows are checked: one
+misspelt column would otherwise make every row wrong the same way.
 
 The rows below the header are read column by column (see sheet_rows.py).
 """
@@ -15,8 +18,8 @@ from __future__ import annotations
 from typing import Optional
 
 from csat.importer.context import Candidate, Context
-from csat.importer.layout import read_layout
-from csat.importer.sheet_rows import Found, SheetRows, first_filled
+from csat.importer.layout import EXPECTED_FIELDS, is_blank, read_layout
+from csat.importer.sheet_rows import Found, SheetRows, first_filled, first_value_below
 from csat.importer.validate import Problems
 from csat.sheets.guard import column_letters
 from csat.sheets.read import Sheet
@@ -37,9 +40,18 @@ def read_sheet(file_name: str, source_file: str, sheet: Sheet, context: Context,
         return [], False
     header_row = sheet.first_row + header_index
     header = [column.value(header_index) for column in sheet.columns]
+    before = len(problems)
     layout = read_layout(header, context, where, sheet.first_column, header_row, problems)
     if not layout.is_data:
         return [], False
+    for index, title in enumerate(header):
+        if is_blank(title):
+            filled = first_value_below(sheet.columns[index], header_index)
+            if filled is not None:
+                letters = column_letters(sheet.first_column + index)
+                problems.add(f"{where}!{letters}{header_row}",
+                             f"column {letters} has values (first in row {sheet.first_row + filled}) but no header; "
+                             "name it (an item's code or label, or " + EXPECTED_FIELDS + ") or delete the column")
     header_cell = f"{where}!{column_letters(sheet.first_column)}{header_row}"
     customer_column = layout.fields.get("customer", layout.fields.get("customer_name"))
     if customer_column is None:
@@ -52,6 +64,11 @@ def read_sheet(file_name: str, source_file: str, sheet: Sheet, context: Context,
     period_column = layout.fields.get("period")
     if period_column is None and half is None:
         problems.add(header_cell, "no period: add a period column or pass --half, e.g. --half 2024H1")
+        return [], True
+    if len(problems) > before:
+        # A header problem makes every row wrong the same way (a misspelt customer column falls back to
+        # the name column, a misspelt respondent column makes two respondents one customer twice...):
+        # said once, at the header; the rows are checked once the header is right.
         return [], True
     found = Found()
     rows = SheetRows(file_name, source_file, sheet, header_index, layout, context, found)

@@ -138,10 +138,20 @@ def _settle(store, reminder_id: int, invitation_id: int, moment: datetime, messa
 
 
 def _reminder_subject(forms, language: str) -> str:
+    """The invitation's subject as a reply: "Re: " is the prefix every common client strips to thread
+    (Gmail and Outlook group a reply with its original only when the rest of the subject is the same;
+    "Reminder: " would start a new conversation there). The letter itself says it is a reminder."""
     from csat.forms.html import subject
 
-    prefix = "提醒：" if language == "zh" else "Reminder: "
-    return prefix + subject(forms.content(language))
+    return "Re: " + subject(forms.content(language))
+
+
+def _thread_headers(message_id: str) -> dict[str, str]:
+    """In-Reply-To and References to the invitation, so the reminder joins its thread (RFC 5322 3.6.4)."""
+    message_id = (message_id or "").strip()
+    if not message_id:
+        return {}
+    return {"In-Reply-To": message_id, "References": message_id}
 
 
 def _send_reminders(workspace, store, transport, due, today: date, report: RemindReport) -> None:
@@ -168,7 +178,7 @@ def _send_reminders(workspace, store, transport, due, today: date, report: Remin
             try:
                 message = forms.message(
                     recipient, letter="reminder", subject_text=_reminder_subject(forms, recipient.language),
-                    sent_on=invitation.sent_at.date().isoformat())
+                    headers=_thread_headers(invitation.message_id), sent_on=invitation.sent_at.date().isoformat())
                 message_id = transport.send(message, name=forms.message_name(recipient, f"reminder{number}"))
             except SendError as exc:
                 outcome.error = exc.reason

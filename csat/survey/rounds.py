@@ -222,19 +222,21 @@ def list_rounds(session) -> list[dict]:
 def round_status(session, round_) -> dict:
     """Who was invited, sent, failed, responded and reminded in a round (the JSON shape of `survey status`).
 
-    `responded` is the invited customers who answered; in a round nobody was invited to, every
-    customer with a response, and `response_rate` is None.
+    Each customer carries its code, name and contact (who to call about it). `responded` is the
+    invited customers who answered; in a round nobody was invited to, every customer with a
+    response, and `response_rate` is None.
     """
     from sqlmodel import select
 
     from csat.store.models import Customer, Invitation
 
-    query = (select(Invitation, Customer.code).join(Customer, Customer.id == Invitation.customer_id)
+    query = (select(Invitation, Customer.code, Customer.name, Customer.contact)
+             .join(Customer, Customer.id == Invitation.customer_id)
              .where(Invitation.round_id == round_.id).order_by(Customer.code))
     customers = []
-    for invitation, code in session.exec(query).all():
+    for invitation, code, name, contact in session.exec(query).all():
         customers.append({
-            "code": code, "status": invitation.status, "sent_at": invitation.sent_at,
+            "code": code, "name": name, "contact": contact, "status": invitation.status, "sent_at": invitation.sent_at,
             "reminders": invitation.reminders, "responded": invitation.responded_at is not None,
             "error": invitation.error,
         })

@@ -128,14 +128,15 @@ class RoundForms:
         return to, subject_text or subject(content), text, html, Attachment(filename, self.xlsx(recipient))
 
     def message(self, recipient: Recipient, letter: str = "invitation", subject_text: str | None = None,
-                **extra):
-        """The e-mail for an invitation (or another letter, e.g. a reminder) with the form attached.
+                headers: dict[str, str] | None = None, **extra):
+        """The e-mail for an invitation (or another letter, e.g. a reminder) with the form attached;
+        `headers` adds some (a reminder's In-Reply-To and References).
 
         Raises ValueError when the customer's address cannot be used.
         """
         to, subject_line, text, html, attachment = self._parts(recipient, letter, subject_text, extra)
         return build_message(sender=self.sender, recipient=to, subject=subject_line, text=text, html=html,
-                             reply_to=self.reply_to, attachments=[attachment])
+                             reply_to=self.reply_to, attachments=[attachment], headers=headers)
 
     def prepared(self, recipient: Recipient, letter: str = "invitation", subject_text: str | None = None,
                  **extra) -> Prepared:
@@ -231,15 +232,19 @@ def _plan(session, round_, chosen, resend: bool, report: SendReport) -> list[Rec
 
     existing = {invitation.customer_id: invitation
                 for invitation in session.exec(select(Invitation).where(Invitation.round_id == round_.id)).all()}
+    answered = _answered(session, round_)
     to_send, new = [], []
     for customer in chosen:
         invitation = existing.get(customer.id)
         if not customer.email.strip():
+            if customer.id in answered or (invitation is not None and invitation.responded_at is not None):
+                report.skipped.append(customer.code)   # answered already (by phone, a form, a sheet): nobody to reach
+                continue
             report.no_email.append(Recipient(0, invitation.token if invitation else "", customer.code, customer.name,
                                              customer.contact, "", customer.language, customer.phone))
             continue
-        if invitation is not None and (invitation.responded_at is not None
-                                       or (invitation.status == "sent" and not resend)):
+        if customer.id in answered or (invitation is not None and (
+                invitation.responded_at is not None or (invitation.status == "sent" and not resend))):
             report.skipped.append(customer.code)
             continue
         if invitation is None:
@@ -250,6 +255,16 @@ def _plan(session, round_, chosen, resend: bool, report: SendReport) -> list[Rec
             else Recipient(*created[customer.id], customer.code, customer.name, customer.contact, customer.email,
                            customer.language, customer.phone)
             for invitation, customer in to_send]
+
+
+def _answered(session, round_) -> set[int]:
+    """Ids of the customers with a live response in the round, however it came in."""
+    from sqlmodel import select
+
+    from csat.store.models import Response
+
+    return set(session.exec(select(Response.customer_id).where(Response.round_id == round_.id,
+                                                               Response.withdrawn_at.is_(None))).all())
 
 
 def _create_invitations(session, round_, new_customers) -> dict[int, tuple[int, str]]:
