@@ -55,7 +55,10 @@ def read_workbook(path: str, also: list[str], visible_only: bool) -> dict:
     """
     from python_calamine import CalamineWorkbook
 
-    split = pieces.start(path, also, visible_only)      # forks before calamine parses anything here
+    with open(path, "rb") as handle:
+        is_zip = handle.read(4) == b"PK\x03\x04"
+    # Only an xlsx sheet is cut into pieces (an .ods has no xl/worksheets, an .xls is no zip).
+    split = pieces.start(path, also, visible_only) if is_zip else None   # forks before calamine parses here
     try:
         workbook = CalamineWorkbook.from_path(path)
         try:
