@@ -182,3 +182,18 @@ def test_what_is_not_a_readable_xls_says_what_to_do(workspace, cli, tmp_path):
     result = cli("customer", "import", damaged)
     assert result.exit_code == 1 and "Traceback" not in result.stderr
     assert "damaged.xls: " in result.stderr and "save it as .xlsx" in result.stderr
+
+
+@pytest.mark.parametrize(("source", "name"), [("responses-2024H1.xls", "saved-as.xlsx"),
+                                              ("responses-2024H1.ods", "saved-as.xlsx"),
+                                              ("responses-2024H1.ods", "saved-as.xls")])
+def test_a_workbook_with_the_wrong_suffix_is_read_by_its_content(workspace, cli, customers, tmp_path, source, name):
+    """calamine picks its reader by the file name; csat reads by content, as it tells files apart."""
+    renamed = tmp_path / name
+    renamed.write_bytes((committed(*source.rsplit(".", 1))).read_bytes())
+    result = cli("import", renamed, "--half", "2024H1", "--format", "json")
+    assert result.exit_code == 0, result
+    record = json.loads(result.stdout)
+    assert record["answers_stored"] == 64
+    assert record["sources"][0]["kind"] == f"sheet ({source.rsplit('.', 1)[1]})"
+    assert report(cli)["responses"] == 8

@@ -61,6 +61,25 @@ def sniff(path: Path, limits: Limits = Limits()) -> str:
     return "csv"
 
 
+SUFFIXES = {"xlsx": (".xlsx", ".xlsm"), "xls": (".xls",), "ods": (".ods",)}
+
+
+def content_kind(path) -> str | None:
+    """'xlsx', 'xls' or 'ods' from a workbook's first bytes (and a zip's names); None for anything else."""
+    with open(path, "rb") as handle:
+        head = handle.read(8)
+    if head[:4] == ZIP_MAGIC:
+        return _zip_kind(Path(path))
+    if head == OLE_MAGIC:
+        return "xls"
+    return None
+
+
+def named_as(path, kind: str | None) -> bool:
+    """The file's name says what its content is (calamine picks its reader by the name)."""
+    return str(path).lower().endswith(SUFFIXES.get(kind or "", ()))
+
+
 def _zip_kind(path: Path) -> str:
     """An OpenDocument package names its content.xml and has no xl/workbook.xml; any other zip is
     judged as an xlsx (and refused by check_xlsx if it is not one)."""

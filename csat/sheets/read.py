@@ -258,7 +258,7 @@ class WorkbookReader:
             self._collect()
         record = self._records[index]
         if not record["ok"]:
-            hint = f"; {CONVERT_HINT}" if Path(path).suffix.lower() in (".xls", ".ods") else ""
+            hint = f"; {CONVERT_HINT}" if _kind_of(path) in ("xls", "ods") else ""
             raise CsatError(f"{path}: {record['error']}{hint}")
         return [Sheet(name=sheet["name"], height=sheet["height"], columns=sheet["columns"],
                       first_row=sheet["first_row"], first_column=sheet["first_column"],
@@ -274,6 +274,15 @@ class WorkbookReader:
             if handle is not None and not handle.closed:
                 handle.close()
         self._process = None
+
+
+def _kind_of(path: Path) -> str | None:
+    from csat.sheets.formats import content_kind
+
+    try:
+        return content_kind(path)
+    except OSError:
+        return None
 
 
 def read_workbook(path: Path, kind: str = "xlsx", limits: Limits = Limits(), also: tuple[str, ...] = (),
