@@ -32,6 +32,7 @@ OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ODS_MIMETYPE = "application/vnd.oasis.opendocument.spreadsheet"
 WORKBOOK_KINDS = ("xlsx", "xls", "ods")
 XLSX_SUFFIXES = {".xlsx", ".xlsm"}
+SUFFIXES = {"xlsx": (".xlsx", ".xlsm"), "xls": (".xls",), "ods": (".ods",)}
 ENCRYPTED_PACKAGE = "EncryptedPackage".encode("utf-16-le")
 CONVERT_HINT = "open it in Excel, WPS or LibreOffice and save it as .xlsx (or CSV UTF-8), then import that"
 _TABLE = "{urn:oasis:names:tc:opendocument:xmlns:table:1.0}"
@@ -57,11 +58,8 @@ def sniff(path: Path, limits: Limits = Limits()) -> str:
         raise UnsafeFile(f"{path}: not an xlsx workbook (the content is not a zip package)")
     if suffix == ".ods":
         raise UnsafeFile(f"{path}: not an OpenDocument spreadsheet (the content is not a zip package);"
-                         " a flat .fods is not read either: save it as .ods or .xlsx")
+                         f" {CONVERT_HINT}")
     return "csv"
-
-
-SUFFIXES = {"xlsx": (".xlsx", ".xlsm"), "xls": (".xls",), "ods": (".ods",)}
 
 
 def content_kind(path) -> str | None:

@@ -19,7 +19,8 @@ from typing import Any, Iterator, Optional
 
 from csat.errors import CsatError
 from csat.sheets.columns import Column, columns_of, rows_of
-from csat.sheets.formats import CONVERT_HINT, OLE_MAGIC, WORKBOOK_KINDS, ZIP_MAGIC
+from csat.sheets.formats import (CONVERT_HINT, OLE_MAGIC, WORKBOOK_KINDS, ZIP_MAGIC, check_workbook,
+                                 content_kind, sniff)
 from csat.sheets.guard import Limits, check_size, column_letters, column_number
 
 CSV_SUFFIXES = {".csv", ".txt"}
@@ -277,8 +278,6 @@ class WorkbookReader:
 
 
 def _kind_of(path: Path) -> str | None:
-    from csat.sheets.formats import content_kind
-
     try:
         return content_kind(path)
     except OSError:
@@ -288,8 +287,6 @@ def _kind_of(path: Path) -> str | None:
 def read_workbook(path: Path, kind: str = "xlsx", limits: Limits = Limits(), also: tuple[str, ...] = (),
                   visible_only: bool = True) -> list[Sheet]:
     """The visible worksheets (plus any named in `also`) of an xlsx, xls or ods workbook, after its guard."""
-    from csat.sheets.formats import check_workbook
-
     check_workbook(path, kind, limits)
     reader = WorkbookReader([path], limits, also=also, visible_only=visible_only)
     try:
@@ -306,8 +303,6 @@ def read_xlsx(path: Path, limits: Limits = Limits(), also: tuple[str, ...] = (),
 
 def sniff_kind(path: Path, limits: Limits = Limits()) -> str:
     """'xlsx', 'xls', 'ods' or 'csv' by content (an xlsx is a zip whatever its name); CsatError for none."""
-    from csat.sheets.formats import sniff
-
     return sniff(path, limits)
 
 
