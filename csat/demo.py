@@ -1,10 +1,11 @@
 """`csat demo`: the whole procedure on sample data, step by step.
 
 The demo is the README's first command, so it must work on a fresh clone
-with zero configuration: the embedded SQLite store and the outbox. It walks
-the loop a quality department runs every half year: customers in, survey
-sent, answers back, feedback logged, items scored, CAPAs opened. Each step
-reports one line through `progress`; the CLI then prints the report.
+and from an installed wheel (pipx, pip without -e), with zero configuration:
+the embedded SQLite store and the outbox. It walks the loop a quality
+department runs every half year: customers in, survey sent, answers back,
+feedback logged, items scored, CAPAs opened. Each step reports one line
+through `progress`; the CLI then prints the report.
 """
 
 from __future__ import annotations
@@ -19,11 +20,13 @@ DEMO_PERIOD = "2024H1"
 
 
 def examples_folder() -> Path:
-    """examples/ of the source tree (the demo runs from a checkout, like the README says)."""
-    folder = Path(__file__).resolve().parent.parent / "examples"
-    if not (folder / "customers.csv").is_file():
-        raise CsatError(f"examples not found at {folder}; run the demo from a csat checkout (pip install -e .)")
-    return folder
+    """The sample files: csat/examples in an installed wheel (setup.py copies them there),
+    else examples/ of the source checkout (an editable install)."""
+    package = Path(__file__).resolve().parent
+    for folder in (package / "examples", package.parent / "examples"):
+        if (folder / "customers.csv").is_file():
+            return folder
+    raise CsatError(f"the demo's sample files are missing from {package / 'examples'}; reinstall csat")
 
 
 def run_demo(folder: Path | None = None, lang: str = "en", progress: Callable[[str], None] = lambda line: None) -> Path:

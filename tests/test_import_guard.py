@@ -107,7 +107,7 @@ def test_old_xls_and_missing_files(workspace, tmp_path, cli):
     old.write_bytes(b"\xd0\xcf\x11\xe0" + b"\0" * 100)
     result = cli("import", old, tmp_path / "missing.csv", "--half", "2024H1")
     assert result.exit_code == 1
-    assert "old.xls: an old .xls workbook (or an encrypted one); save it as .xlsx or CSV UTF-8" in result.stderr
+    assert "old.xls: not an Excel 97-2003 workbook (no OLE2 header); open it in Excel" in result.stderr
     assert "missing.csv: no such file" in result.stderr
 
 

@@ -124,7 +124,7 @@ def customer_show(code: Annotated[str, typer.Argument(help="The customer's code.
 
 @app.command(name="import")
 def customer_import(
-    file: Annotated[Path, typer.Argument(help="xlsx or csv with columns code, name, contact, email, phone, segment, language (English or Chinese headers).", dir_okay=False)],
+    file: Annotated[Path, typer.Argument(help="xlsx, xls, ods or csv with columns code, name, contact, email, phone, segment, language (English or Chinese headers).", dir_okay=False)],
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Check the file and report what would change, writing nothing.")] = False,
     home: Home = None,
 ) -> None:

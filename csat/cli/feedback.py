@@ -312,7 +312,7 @@ def feedback_void(
 
 @app.command(name="import")
 def feedback_import(
-    file: Annotated[Path, typer.Argument(help="xlsx or csv log with columns received, customer, kind, channel, text (English or Chinese headers); optional number (No., 序号), product, owner, dept, reply, replied, status, closed.", dir_okay=False)],
+    file: Annotated[Path, typer.Argument(help="xlsx, xls, ods or csv log with columns received, customer, kind, channel, text (English or Chinese headers); optional number (No., 序号), product, owner, dept, reply, replied, status, closed.", dir_okay=False)],
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Check the file and report what would change, writing nothing.")] = False,
     home: Home = None,
 ) -> None:

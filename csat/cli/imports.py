@@ -32,7 +32,7 @@ def _percent(rate: Optional[float]) -> str:
 
 
 def import_files(
-    files: Annotated[list[Path], typer.Argument(help="Returned forms (xlsx) and consolidated sheets (xlsx or csv), told apart by content.", dir_okay=False, show_default=False)],
+    files: Annotated[list[Path], typer.Argument(help="Returned forms and consolidated sheets (xlsx, xls, ods or csv), told apart by content.", dir_okay=False, show_default=False)],
     half: Annotated[Optional[str], typer.Option("--half", help="Period of sheets without a period column, e.g. 2024H1.")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Check every file and report what would change, writing nothing.")] = False,
     replace: Annotated[bool, typer.Option("--replace", help="Overwrite responses imported before with different answers (the old values stay in the audit trail).")] = False,

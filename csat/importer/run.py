@@ -39,7 +39,7 @@ class RoundSummary:
 @dataclass
 class SourceSummary:
     file: str
-    kind: str            # form, sheet (xlsx or csv), or unreadable
+    kind: str            # form, sheet (xlsx, xls, ods or csv), or unreadable
     responses: int
 
 
@@ -194,7 +194,7 @@ def read_sources(paths: list[Path], kinds: dict[Path, str], reader, refused: set
             add_file_problem(problems, path, exc)
             report.sources.append(SourceSummary(file=path.name, kind="unreadable", responses=0))
             continue
-        if kind == "xlsx" and is_form(sheets):
+        if kind != "csv" and is_form(sheets):
             if early is not None:
                 early.join()                  # reading a form queries the store
             candidate = read_form(path.name, str(path), sheets, context, secret_source(), half, problems)
@@ -228,21 +228,23 @@ def no_cyclic_gc():
 def start_reading(paths: list[Path]):
     """Start parsing the workbooks among paths in the background, before anything else is loaded.
 
-    Only the first bytes of each file are looked at here (a zip is a workbook); sizes,
+    Only the first bytes of each file are looked at here (a zip or an OLE2 file is a workbook); sizes,
     the guard's checks and the workspace's limits come after, while the worker parses,
     and a file they refuse is dropped from the worker.
     """
     from csat.forms.identity import IDENTITY_SHEET
+    from csat.sheets.formats import OLE_MAGIC, ZIP_MAGIC
     from csat.sheets.guard import Limits
-    from csat.sheets.read import ZIP_MAGIC, WorkbookReader
+    from csat.sheets.read import WorkbookReader
 
     workbooks = []
     for path in dict.fromkeys(Path(path) for path in paths):
         try:
             if path.is_file():
                 with open(path, "rb") as handle:
-                    if handle.read(4) == ZIP_MAGIC:
-                        workbooks.append(path)
+                    head = handle.read(8)
+                if head[:4] == ZIP_MAGIC or head == OLE_MAGIC:
+                    workbooks.append(path)
         except OSError:
             continue
     return WorkbookReader(workbooks, Limits(), also=(IDENTITY_SHEET,))
@@ -264,7 +266,8 @@ def run_import(workspace, paths: list[Path], half: Optional[str] = None, dry_run
 
 def _run_import(workspace, paths: list[Path], half: Optional[str], dry_run: bool, replace: bool,
                 reader) -> ImportReport:
-    from csat.sheets.guard import Limits, UnsafeFile, check_xlsx
+    from csat.sheets.formats import WORKBOOK_KINDS, check_workbook
+    from csat.sheets.guard import Limits, UnsafeFile
     from csat.sheets.read import sniff_kind
 
     limits = Limits.from_settings(workspace.settings)
@@ -278,12 +281,12 @@ def _run_import(workspace, paths: list[Path], half: Optional[str], dry_run: bool
             kinds[path] = sniff_kind(path, limits)
         except CsatError as exc:
             add_file_problem(problems, path, exc)
-    refused: set[Path] = {path for path in reader.paths if kinds.get(path) != "xlsx"}
+    refused: set[Path] = {path for path in reader.paths if kinds.get(path) not in WORKBOOK_KINDS}
     for path in unique:
-        if kinds.get(path) != "xlsx":
+        if kinds.get(path) not in WORKBOOK_KINDS:
             continue
         try:
-            check_xlsx(path, limits)
+            check_workbook(path, kinds[path], limits)
         except UnsafeFile as exc:
             add_file_problem(problems, path, exc)
             refused.add(path)

@@ -1,4 +1,4 @@
-"""Rows out of xlsx and csv files, with absolute cell addresses.
+"""Rows out of xlsx, xls, ods and csv files, with absolute cell addresses.
 
 Values are normalised in one place: calamine gives whole numbers as floats
 and dates as `date`; csv gives strings. Every row carries its real sheet row
@@ -19,12 +19,11 @@ from typing import Any, Iterator, Optional
 
 from csat.errors import CsatError
 from csat.sheets.columns import Column, columns_of, rows_of
-from csat.sheets.guard import Limits, check_size, check_xlsx, column_letters, column_number
+from csat.sheets.formats import (CONVERT_HINT, OLE_MAGIC, WORKBOOK_KINDS, ZIP_MAGIC, check_workbook,
+                                 content_kind, sniff)
+from csat.sheets.guard import Limits, check_size, column_letters, column_number
 
-XLSX_SUFFIXES = {".xlsx", ".xlsm"}
 CSV_SUFFIXES = {".csv", ".txt"}
-ZIP_MAGIC = b"PK\x03\x04"
-OLE_MAGIC = b"\xd0\xcf\x11\xe0"
 
 
 @dataclass
@@ -120,6 +119,8 @@ def read_csv(path: Path, limits: Limits = Limits()) -> list[Sheet]:
     data = path.read_bytes()
     if data[:4] == ZIP_MAGIC:
         raise CsatError(f"{path}: this is an xlsx workbook with a .csv name; rename it to .xlsx")
+    if data[:8] == OLE_MAGIC:
+        raise CsatError(f"{path}: this is an Excel 97-2003 workbook with a .csv name; rename it to .xls")
     if b"\0" in data:
         raise CsatError(f"{path}: not a text file (it contains NUL bytes); save the sheet as CSV UTF-8")
     text = decode_csv(data, path)
@@ -135,7 +136,7 @@ def read_csv(path: Path, limits: Limits = Limits()) -> list[Sheet]:
 
 
 class WorkbookReader:
-    """Reads xlsx workbooks with python-calamine in a child process (see worker.py).
+    """Reads xlsx, xls and ods workbooks with python-calamine in a child process (see worker.py).
 
     Start it early and collect later: the parse then overlaps whatever the caller
     does meanwhile (opening the store, running the guard). A worker that dies on a
@@ -258,7 +259,8 @@ class WorkbookReader:
             self._collect()
         record = self._records[index]
         if not record["ok"]:
-            raise CsatError(f"{path}: {record['error']}")
+            hint = f"; {CONVERT_HINT}" if _kind_of(path) in ("xls", "ods") else ""
+            raise CsatError(f"{path}: {record['error']}{hint}")
         return [Sheet(name=sheet["name"], height=sheet["height"], columns=sheet["columns"],
                       first_row=sheet["first_row"], first_column=sheet["first_column"],
                       visibility=sheet["visibility"])
@@ -275,10 +277,17 @@ class WorkbookReader:
         self._process = None
 
 
-def read_xlsx(path: Path, limits: Limits = Limits(), also: tuple[str, ...] = (),
-              visible_only: bool = True) -> list[Sheet]:
-    """The visible worksheets (plus any named in `also`), after the guard has passed the file."""
-    check_xlsx(path, limits)
+def _kind_of(path: Path) -> str | None:
+    try:
+        return content_kind(path)
+    except OSError:
+        return None
+
+
+def read_workbook(path: Path, kind: str = "xlsx", limits: Limits = Limits(), also: tuple[str, ...] = (),
+                  visible_only: bool = True) -> list[Sheet]:
+    """The visible worksheets (plus any named in `also`) of an xlsx, xls or ods workbook, after its guard."""
+    check_workbook(path, kind, limits)
     reader = WorkbookReader([path], limits, also=also, visible_only=visible_only)
     try:
         return reader.result(path)
@@ -286,25 +295,22 @@ def read_xlsx(path: Path, limits: Limits = Limits(), also: tuple[str, ...] = (),
         reader.close()
 
 
+def read_xlsx(path: Path, limits: Limits = Limits(), also: tuple[str, ...] = (),
+              visible_only: bool = True) -> list[Sheet]:
+    """The visible worksheets (plus any named in `also`), after the guard has passed the file."""
+    return read_workbook(path, "xlsx", limits, also, visible_only)
+
+
 def sniff_kind(path: Path, limits: Limits = Limits()) -> str:
-    """'xlsx' or 'csv' by content (an xlsx is a zip whatever its name); CsatError for neither."""
-    check_size(path, limits)
-    with open(path, "rb") as handle:
-        magic = handle.read(4)
-    suffix = path.suffix.lower()
-    if magic == ZIP_MAGIC:
-        return "xlsx"
-    if suffix == ".xls" or magic == OLE_MAGIC:
-        raise CsatError(f"{path}: an old .xls workbook (or an encrypted one); save it as .xlsx or CSV UTF-8")
-    if suffix in XLSX_SUFFIXES:
-        raise CsatError(f"{path}: not an xlsx workbook (the content is not a zip package)")
-    return "csv"
+    """'xlsx', 'xls', 'ods' or 'csv' by content (an xlsx is a zip whatever its name); CsatError for none."""
+    return sniff(path, limits)
 
 
 def read_table(path: Path, limits: Limits = Limits()) -> list[Sheet]:
-    """Sheets of an xlsx or csv file, chosen by content: an xlsx is a zip whatever its name."""
-    if sniff_kind(path, limits) == "xlsx":
-        return read_xlsx(path, limits)
+    """Sheets of an xlsx, xls, ods or csv file, chosen by content, not by the file's name."""
+    kind = sniff_kind(path, limits)
+    if kind in WORKBOOK_KINDS:
+        return read_workbook(path, kind, limits)
     return read_csv(path, limits)
 
 

@@ -8,8 +8,8 @@ JSON request from stdin and writes, per workbook and in order, an 8-byte
 length and a pickle of what it read, flushing after each, so the parent knows
 exactly which file a crash happened in. A big sheet is parsed as pieces by
 forked children, one per core (see pieces.py). It imports only the standard
-library, python-calamine, csat.sheets.columns and csat.sheets.pieces, so it
-starts in a few milliseconds.
+library, python-calamine and small csat.sheets modules (columns, pieces,
+formats with its guard), so it starts in a few milliseconds.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import sys
 
 from csat.sheets import pieces
 from csat.sheets.columns import columns_of
+from csat.sheets.formats import content_kind, named_as
 
 HEADER = struct.Struct("<Q")
 
@@ -55,9 +56,15 @@ def read_workbook(path: str, also: list[str], visible_only: bool) -> dict:
     """
     from python_calamine import CalamineWorkbook
 
-    split = pieces.start(path, also, visible_only)      # forks before calamine parses anything here
+    kind = content_kind(path)
+    # Only an xlsx sheet is cut into pieces (an .ods has no xl/worksheets, an .xls is no zip).
+    split = pieces.start(path, also, visible_only) if kind == "xlsx" else None   # forks before calamine parses
     try:
-        workbook = CalamineWorkbook.from_path(path)
+        if named_as(path, kind):
+            workbook = CalamineWorkbook.from_path(path)
+        else:       # calamine picks its reader by the name: an .xls saved as "x.xlsx" is read by content
+            with open(path, "rb") as handle:
+                workbook = CalamineWorkbook.from_filelike(handle)
         try:
             sheets, names = [], []
             for meta in workbook.sheets_metadata:
