@@ -17,7 +17,6 @@ from csat.store.models import Invitation
 from csat.survey import rounds
 from csat.survey import send as survey
 from csat.workspace import create
-from tests.postgres_fixtures import postgres_server, postgres_url  # noqa: F401
 
 
 def _invitations(store, count: int = 2) -> list[int]:
