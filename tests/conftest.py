@@ -58,10 +58,17 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture
+def store_backend(request) -> str:
+    """"sqlite" or "postgresql": the store this session runs the tests on."""
+    return backend(request.config)
+
+
+@pytest.fixture
 def test_database(request):
     """The URL every workspace of this test stores in: None on SQLite (the workspace's own file)."""
     if backend(request.config) == "sqlite":
-        return None
+        yield None
+        return
     server = request.getfixturevalue("postgres_server")
     with fresh_database(server) as url:
         yield url

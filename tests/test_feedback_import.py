@@ -151,7 +151,8 @@ def test_a_log_breaking_the_rules_the_commands_enforce_is_refused(workspace, wit
     # The command refuses the first row the same way.
     assert cli("feedback", "add", "C-001", "--kind", "quality", "--channel", "phone", "--text", "Housing cracked",
                "--received", "2024-07-01 09:00").exit_code == 0
-    refused = cli("feedback", "close", "1", "--at", "2024-07-05")
+    [added] = json.loads(cli("feedback", "list", "--all", "--format", "json").stdout)
+    refused = cli("feedback", "close", str(added["id"]), "--at", "2024-07-05")
     assert refused.exit_code == 1 and "has no reply yet" in refused.stderr
 
 
