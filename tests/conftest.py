@@ -59,12 +59,12 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture
 def store_backend(request) -> str:
-    """"sqlite" or "postgresql": the store this session runs the tests on."""
+    """The store this session runs the tests on: sqlite or postgresql."""
     return backend(request.config)
 
 
 @pytest.fixture
-def test_database(request):
+def backend_database(request):
     """The URL every workspace of this test stores in: None on SQLite (the workspace's own file)."""
     if backend(request.config) == "sqlite":
         yield None
@@ -75,12 +75,12 @@ def test_database(request):
 
 
 @pytest.fixture(autouse=True)
-def isolated_environment(monkeypatch, tmp_path, test_database):
+def isolated_environment(monkeypatch, tmp_path, backend_database):
     """No test sees the developer's workspace, database URL, secret or SMTP password."""
     for name in ("CSAT_HOME", "CSAT_DATABASE_URL", "CSAT_SECRET", "CSAT_SMTP_PASSWORD", "CSAT_ACTOR"):
         monkeypatch.delenv(name, raising=False)
-    if test_database:
-        monkeypatch.setenv("CSAT_DATABASE_URL", test_database)
+    if backend_database:
+        monkeypatch.setenv("CSAT_DATABASE_URL", backend_database)
     monkeypatch.chdir(tmp_path)
     from csat.cli import _common
 
@@ -134,4 +134,6 @@ def customers_csv() -> Path:
 
 def pytest_configure(config):
     os.environ.setdefault("COLUMNS", "200")
+    if backend(config) not in BACKENDS:  # argparse checks choices on the command line, not the env default
+        raise pytest.UsageError(f"{BACKEND_ENV}={backend(config)!r}: the backend is one of {', '.join(BACKENDS)}")
 
