@@ -228,6 +228,33 @@ def count_rows(store, table: str) -> int:
         return session.connection().execute(text(f"SELECT count(*) FROM {table}")).scalar()
 
 
+def orphans(store) -> list[tuple[str, str, int]]:
+    """(table, foreign key column, rows) for every foreign key some row breaks, on either backend.
+
+    SQLite's PRAGMA foreign_key_check does this for SQLite only; a bulk import there writes with
+    the checks off, and on PostgreSQL a broken key would already have failed the insert.
+    """
+    from sqlalchemy import and_, func, select
+    from sqlmodel import SQLModel
+
+    import csat.store.models  # noqa: F401  (the tables)
+
+    broken = []
+    with store.read_session() as session:
+        for table in SQLModel.metadata.sorted_tables:
+            for key in table.foreign_key_constraints:
+                parent = key.referred_table.alias("parent")
+                match = and_(*(parent.c[element.column.name] == column
+                               for column, element in zip(key.columns, key.elements)))
+                query = (select(func.count()).select_from(table)
+                         .where(and_(*(column.is_not(None) for column in key.columns)))
+                         .where(~select(parent).where(match).exists()))
+                count = session.connection().execute(query).scalar()
+                if count:
+                    broken.append((table.name, ",".join(column.name for column in key.columns), count))
+    return broken
+
+
 def rearrange(path: Path, sheet_name: str, row_of=None, column_of=None, drop_rows=(), target: Optional[Path] = None
               ) -> Path:
     """Move a sheet's rows and columns as a customer would in a spreadsheet program, and save.

@@ -15,6 +15,7 @@ import shutil
 import socket
 import subprocess
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -70,18 +71,27 @@ def postgres_server(tmp_path_factory):
         shutil.rmtree(base, ignore_errors=True)
 
 
-@pytest.fixture
-def postgres_url(postgres_server):
-    """A fresh, empty database for one test."""
+@contextmanager
+def fresh_database(server: str):
+    """Create an empty database on the server, yield its URL, drop it afterwards."""
     import psycopg
 
     name = f"csat_test_{uuid.uuid4().hex[:10]}"
-    admin = postgres_server.replace("postgresql+psycopg://", "postgresql://") + "/postgres"
+    admin = server.replace("postgresql+psycopg://", "postgresql://") + "/postgres"
     with psycopg.connect(admin, autocommit=True) as connection:
         connection.execute(f'CREATE DATABASE "{name}"')
-    yield f"{postgres_server}/{name}"
-    from csat.store.engine import dispose_engines
+    try:
+        yield f"{server}/{name}"
+    finally:
+        from csat.store.engine import dispose_engines
 
-    dispose_engines()
-    with psycopg.connect(admin, autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        dispose_engines()
+        with psycopg.connect(admin, autocommit=True) as connection:
+            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def postgres_url(postgres_server):
+    """A fresh, empty database for one test."""
+    with fresh_database(postgres_server) as url:
+        yield url

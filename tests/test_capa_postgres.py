@@ -4,7 +4,6 @@ import json
 from datetime import date
 
 from feedback_fixtures import EXAMPLES, FEEDBACK_LOG
-from postgres_fixtures import postgres_server, postgres_url  # noqa: F401
 
 
 def test_feedback_and_capa_on_postgres(tmp_path, monkeypatch, cli, postgres_url):

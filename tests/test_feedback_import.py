@@ -151,7 +151,8 @@ def test_a_log_breaking_the_rules_the_commands_enforce_is_refused(workspace, wit
     # The command refuses the first row the same way.
     assert cli("feedback", "add", "C-001", "--kind", "quality", "--channel", "phone", "--text", "Housing cracked",
                "--received", "2024-07-01 09:00").exit_code == 0
-    refused = cli("feedback", "close", "1", "--at", "2024-07-05")
+    [added] = json.loads(cli("feedback", "list", "--all", "--format", "json").stdout)
+    refused = cli("feedback", "close", str(added["id"]), "--at", "2024-07-05")
     assert refused.exit_code == 1 and "has no reply yet" in refused.stderr
 
 
@@ -264,3 +265,22 @@ def test_dry_run_of_a_corrected_log_says_what_would_change_and_writes_nothing(wo
     assert json.loads(cli("feedback", "show", "8", "--format", "json").stdout)["text"] == "现场调试人员未带校准工具，延误一天"
     assert [item["action"] for item in json.loads(cli("audit", "list", "--table", "feedback", "--key", "#8",
                                                       "--format", "json").stdout)] == ["insert"]
+
+
+def test_a_nul_escaped_in_an_xlsx_cell_is_dropped_on_either_store(workspace, with_customers, cli, tmp_path):
+    # OOXML escapes control characters as _xHHHH_; the reader decodes _x0000_ to NUL, which PostgreSQL
+    # cannot store in text (the import failed there with a database error) and SQLite kept invisibly.
+    import zipfile
+
+    workbook = Workbook()
+    workbook.active.append(["Received", "Customer", "Kind", "Channel", "Text"])
+    workbook.active.append([datetime(2024, 8, 1, 9, 30), "C-003", "quality", "phone", "PLACEHOLDER"])
+    plain, path = tmp_path / "plain.xlsx", tmp_path / "log.xlsx"
+    workbook.save(plain)
+    with zipfile.ZipFile(plain) as source, zipfile.ZipFile(path, "w") as target:
+        for entry in source.infolist():
+            target.writestr(entry, source.read(entry.filename).replace(b"PLACEHOLDER", b"Seal_x0000_ leaks"))
+    result = cli("feedback", "import", path)
+    assert result.exit_code == 0, result
+    [shown] = json.loads(cli("feedback", "list", "--all", "--format", "json").stdout)
+    assert shown["text"] == "Seal leaks"

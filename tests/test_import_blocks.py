@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from import_fixtures import count_rows, open_round_with_invitations, stored_answers, write_sheet_xlsx
+from import_fixtures import count_rows, open_round_with_invitations, orphans, stored_answers, write_sheet_xlsx
 
 from csat.importer.answers import AnswerBlock
 from csat.importer.run import run_import
@@ -120,11 +120,6 @@ def test_id_ranges():
     assert id_ranges([5, 3, 4, 9, 10, 12]) == [[3, 5], [9, 10], [12, 12]]
 
 
-def _orphans(store) -> list:
-    with store.read_session() as session:
-        return session.connection().exec_driver_sql("PRAGMA foreign_key_check").fetchall()
-
-
 def test_answers_stored_early_are_dropped_for_rows_that_are_not_new(workspace, store, many_customers, tmp_path):
     """The same sheet twice in one call: the second copy is unchanged, and its early answers go again."""
     rows = [[f"M{number:03d}", number % 101, "N/A"] for number in range(200)]
@@ -134,7 +129,7 @@ def test_answers_stored_early_are_dropped_for_rows_that_are_not_new(workspace, s
     assert report.ok, report.problems[:3]
     assert (report.responses_new, report.responses_unchanged, report.answers_stored) == (200, 200, 400)
     assert count_rows(store, "answer") == 400 and count_rows(store, "response") == 200
-    assert _orphans(store) == []
+    assert orphans(store) == []
     stored = stored_answers(store, "2024H1")
     assert stored[("M007", "")] == {"quality": (7.0, False, "", ""), "delivery": (None, True, "N/A", "")}
 
@@ -161,6 +156,6 @@ def test_early_and_ordinary_answers_in_one_import(workspace, store, many_custome
     assert report.ok, report.problems[:3]
     assert (report.responses_new, report.responses_unchanged) == (121, 2)
     assert count_rows(store, "answer") == 123 and count_rows(store, "response") == 123
-    assert _orphans(store) == []
+    assert orphans(store) == []
     assert stored_answers(store, "2024H1")[("M002", "")]["quality"] == (82.0, False, "", "")
     assert stored_answers(store, "2024H2")[("M119", "")]["quality"] == (19.0, False, "", "")

@@ -6,7 +6,6 @@ from datetime import date
 from import_fixtures import make_filled_form, open_round_with_invitations, stored_answers, write_sheet_csv
 
 from tests.conftest import EXAMPLES
-from tests.postgres_fixtures import postgres_server, postgres_url  # noqa: F401
 
 
 def test_import_on_postgres(tmp_path, monkeypatch, cli, postgres_url):

@@ -16,7 +16,6 @@ from sqlmodel import SQLModel
 from csat.store.engine import engine_for, schema_revision, upgrade
 from csat.store.migrations import HEAD, alembic_config
 from csat.store.models import Answer, Customer, Item, Response, SurveyRound
-from tests.postgres_fixtures import postgres_server, postgres_url  # noqa: F401
 
 ANSWER_VALUES = ("response_id", "item_id", "score", "not_applicable", "raw", "comment")
 # (response, item, score, not applicable, raw, comment), deliberately not in key order.

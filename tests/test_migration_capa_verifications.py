@@ -17,7 +17,6 @@ from test_migration_answer_key import migrate, schema
 
 from csat.store.engine import engine_for, schema_revision, upgrade
 from csat.store.migrations import HEAD
-from tests.postgres_fixtures import postgres_server, postgres_url  # noqa: F401
 
 OPENED = datetime(2024, 7, 1, 9, 0)
 # number, status, verified_by, verified_at, result, note

@@ -20,7 +20,6 @@ from csat.feedback.intake import import_file
 from csat.store.engine import engine_for, upgrade
 from csat.store.migrations import HEAD, alembic_config
 from csat.store.models import Customer, Feedback
-from tests.postgres_fixtures import postgres_server, postgres_url  # noqa: F401
 
 IMPORT_DAY = datetime(2024, 12, 1, 8, 0)
 # Rows 1 and 8 of examples/feedback-log.csv, as a 0002 import stored them (closed on the import day).

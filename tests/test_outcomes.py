@@ -1,6 +1,5 @@
 """Each send's outcome is committed on its own with its audit entry, on SQLite and on PostgreSQL."""
 
-import sqlite3
 from datetime import datetime
 
 import pytest
@@ -17,7 +16,6 @@ from csat.store.models import Invitation
 from csat.survey import rounds
 from csat.survey import send as survey
 from csat.workspace import create
-from tests.postgres_fixtures import postgres_server, postgres_url  # noqa: F401
 
 
 def _invitations(store, count: int = 2) -> list[int]:
@@ -67,8 +65,8 @@ def test_outcomes_are_committed_one_by_one_with_old_and_new_values(store):
 def test_a_failed_write_leaves_the_invitation_as_it_was_and_raises_a_store_error(store, workspace):
     [invitation_id] = _invitations(store, 1)
     with OutcomeLog(store) as log:
-        with sqlite3.connect(workspace.root / "csat.db") as other:
-            other.execute("DROP TABLE audit_log")
+        with store.engine.begin() as other:  # another connection, as another user would
+            other.exec_driver_sql("DROP TABLE audit_log")
         with pytest.raises(DBAPIError, match="audit_log"):
             log.record(invitation_id, "buyer0@example.com", message_id="<1@maker.example>")
     row = _row(store, invitation_id)

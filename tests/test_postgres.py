@@ -9,7 +9,6 @@ from sqlmodel import SQLModel
 from csat.store.engine import engine_for, schema_revision
 from csat.store.migrations import HEAD
 from tests.conftest import EXAMPLES
-from tests.postgres_fixtures import postgres_server, postgres_url  # noqa: F401
 
 
 def test_workspace_on_postgres(tmp_path, monkeypatch, cli, postgres_url):

@@ -26,7 +26,7 @@ def section_commands(heading: str) -> list[list[str]]:
     return commands
 
 
-def test_tour_sections_run(tmp_path, monkeypatch, cli):
+def test_tour_sections_run(tmp_path, monkeypatch, cli, store_backend):
     home = tmp_path / "quality" / "csat"
     monkeypatch.setenv("HOME", str(tmp_path))
     examples = Path(__file__).resolve().parent.parent / "examples"
@@ -41,10 +41,15 @@ def test_tour_sections_run(tmp_path, monkeypatch, cli):
             if words[0] == "remind":
                 words += ["--dry-run"] if "--dry-run" not in words else []
             result = cli(*words)
-            assert result.exit_code == 0, (words, result)
+            if words[:2] == ["db", "backup"] and store_backend == "postgresql":
+                # The file backup is SQLite's; on a server store it says what to use instead.
+                assert result.exit_code == 1 and "pg_dump" in result.stderr, (words, result)
+            else:
+                assert result.exit_code == 0, (words, result)
             ran += 1
     assert ran >= 25
-    assert (tmp_path / "backups" / "csat-2024-07-01.db").is_file()  # backups/ did not exist before
+    if store_backend == "sqlite":
+        assert (tmp_path / "backups" / "csat-2024-07-01.db").is_file()  # backups/ did not exist before
     monkeypatch.setenv("CSAT_HOME", str(home))
     staff = json.loads(cli("config", "get", "remind.staff").stdout)
     assert staff == ["qa@example.com", "zhang.min@example.com"]  # set, --add, --remove as the tour says

@@ -5,6 +5,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
@@ -12,6 +14,7 @@ if str(ROOT) not in sys.path:
 from benchmarks.bench_report import ITEMS, ROUNDS, build_store  # noqa: E402
 
 
+@pytest.mark.sqlite_only("the report benchmark writes its store with sqlite3 to compare against a bare SQLite GROUP BY")
 def test_benchmark_store_reports(tmp_path):
     from csat.config import Workspace
     from csat.reports import survey

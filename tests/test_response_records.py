@@ -8,7 +8,6 @@ from sqlmodel import select
 
 from csat.store.auditlog import entries
 from csat.store.models import Invitation
-from tests.postgres_fixtures import postgres_server, postgres_url  # noqa: F401
 
 TODAY = date.today()
 

@@ -274,6 +274,7 @@ def test_items_list_and_survey_status_take_csv(workspace, cli, customers_csv):
     assert lines[0] == "code,name,contact,status,sent_at,reminders,responded,error" and lines[1].startswith("C-001,Acme Motors GmbH,Anna Becker,sent,")
 
 
+@pytest.mark.sqlite_only("`csat db backup` copies the SQLite file with VACUUM INTO")
 def test_db_backup_creates_missing_folders(workspace, cli, tmp_path):
     target = tmp_path / "backups" / "2026" / "csat.db"
     result = cli("db", "backup", target)

@@ -6,13 +6,18 @@ import pytest
 
 from csat.config import Workspace, find_workspace
 from csat.errors import WorkspaceNotFound
+from csat.store.engine import engine_for, schema_revision
+from csat.store.migrations import HEAD
 
 
 def test_init_creates_config_store_and_private_secret(tmp_path, cli):
     result = cli("init", tmp_path / "ws", "--lang", "zh", "--company", "华南精密")
     assert result.exit_code == 0, result
     root = tmp_path / "ws"
-    assert (root / "csat.toml").is_file() and (root / "csat.db").is_file()
+    assert (root / "csat.toml").is_file()
+    store_url = Workspace.open(root).database_url  # csat.db in the folder, or CSAT_DATABASE_URL
+    assert (root / "csat.db").is_file() == store_url.startswith("sqlite")
+    assert schema_revision(engine_for(store_url)) == HEAD
     secret = root / ".csat-secret"
     assert stat.S_IMODE(secret.stat().st_mode) == 0o600
     assert len(secret.read_text().strip()) >= 32

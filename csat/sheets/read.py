@@ -87,11 +87,15 @@ def split_address(address: str) -> tuple[int, int]:
 
 
 def normalise(value: Any) -> Any:
-    """One representation for every reader: str stripped, ints for whole floats, date for midnight datetimes."""
+    """One representation for every reader: str stripped, ints for whole floats, date for midnight datetimes.
+
+    NUL characters are dropped from text: an xlsx cell can carry one as the escape _x0000_, SQLite
+    would keep it invisibly and PostgreSQL cannot store it at all.
+    """
     if value is None:
         return None
     if isinstance(value, str):
-        value = value.strip()
+        value = value.replace("\x00", "").strip()
         return value or None
     if isinstance(value, bool):
         return value
