@@ -40,8 +40,12 @@ def open_round(session, period: Half, due: date | None = None, due_days: int = 3
     """
     from csat.dates import require_due_after
     from csat.registry.items import list_items, template_version
+    from csat.store.locking import hold_for_transaction
     from csat.store.models import RoundItem, SurveyRound, now
 
+    # Two writers opening the same half at once (imports, sends from two machines) would both
+    # find no round; the second waits here and finds the first one's.
+    hold_for_transaction(session, "rounds", "a survey round being opened on this store")
     existing = find_round(session, period)
     if existing is not None:
         if existing.status == "closed":
