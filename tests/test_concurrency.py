@@ -234,3 +234,50 @@ def test_two_workspaces_sending_one_round_send_each_invitation_once(shared, tmp_
             assert len(recipients) == len(set(recipients)) == 9, (period, results, recipients)  # C-006 has no e-mail
             status = json.loads(cli("survey", "status", "--half", period, "--format", "json").stdout)
             assert status["sent"] == 9, status
+
+
+def test_same_feedback_log_imported_twice_at_once_adds_each_entry_once(shared, tmp_path, cli):
+    environment, _ = shared
+    runs = [(environment, ["feedback", "import", EXAMPLES / "feedback-log.csv"]) for _ in range(2)]
+    runs += [(environment, ["feedback", "add", "C-002", "--kind", "service", "--channel", "phone",
+                            "--text", "Nobody called back"])]
+    results = race(tmp_path / "race-log", runs)
+    for result in results:
+        no_crash(result)
+        assert result.returncode == 0, result
+    listed = json.loads(cli("feedback", "list", "--format", "json").stdout)
+    logged = sum(1 for line in (EXAMPLES / "feedback-log.csv").read_text(encoding="utf-8-sig").splitlines()[1:]
+                 if line.strip())
+    assert len(listed) == logged + 1
+    assert sorted(entry["id"] for entry in listed) == list(range(1, logged + 2))
+    assert sum(entry["text"] == "Nobody called back" for entry in listed) == 1
+
+
+def test_an_import_waiting_for_another_says_so_and_then_plans_against_it(tmp_path, monkeypatch, cli, postgres_url):
+    """While another writer holds the responses lock, an import says on stderr what it waits for, then goes on."""
+    import psycopg
+
+    from csat.store.locking import lock_key
+
+    monkeypatch.setenv("CSAT_DATABASE_URL", postgres_url)
+    root = tmp_path / "ws"
+    assert cli("init", root).exit_code == 0
+    monkeypatch.setenv("CSAT_HOME", str(root))
+    assert cli("customer", "import", EXAMPLES / "customers.csv").exit_code == 0
+    sheet = _sheet(tmp_path / "answers.csv", CODES, 77)
+    assert cli("import", sheet, "--half", "2024H1").exit_code == 0
+    environment = {"CSAT_HOME": str(root), "CSAT_DATABASE_URL": postgres_url}
+    with psycopg.connect(postgres_url.replace("postgresql+psycopg://", "postgresql://")) as holder:
+        holder.execute("SELECT pg_advisory_lock(%s)", (lock_key("responses"),))
+        env = {key: value for key, value in os.environ.items() if key != "CSAT_HOME"} | environment
+        process = subprocess.Popen([sys.executable, "-m", "csat", "import", str(sheet), "--half", "2024H1",
+                                    "--format", "json"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                   text=True)
+        waited = process.stderr.readline()
+        assert "waiting for another import or response entry on this store to finish" in waited
+        assert process.poll() is None                                # still waiting, not failed
+        holder.execute("SELECT pg_advisory_unlock(%s)", (lock_key("responses"),))
+        stdout, stderr = process.communicate(timeout=60)
+    assert process.returncode == 0, stderr
+    assert json.loads(stdout)["responses_unchanged"] == 10
+    assert len(_responses(cli, "2024H1")) == 10

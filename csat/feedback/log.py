@@ -237,6 +237,13 @@ def add(session, settings, customer_code: str, kind: str, channel: str, text: st
     return entry
 
 
+def lock_feedback(session) -> None:
+    """Hold the store's feedback lock until this transaction ends (numbering, and a log import's matching)."""
+    from csat.store.locking import hold_for_transaction
+
+    hold_for_transaction(session, "feedback", "another feedback entry being logged on this store")
+
+
 def _next_number(session) -> int | None:
     """The number of the entry being logged, taken under the store's feedback lock until commit.
 
@@ -247,9 +254,7 @@ def _next_number(session) -> int | None:
     """
     from sqlalchemy import text
 
-    from csat.store.locking import hold_for_transaction
-
-    hold_for_transaction(session, "feedback", "another feedback entry being logged on this store")
+    lock_feedback(session)
     if session.connection().dialect.name == "sqlite":
         return None
     return session.execute(text("SELECT coalesce(max(id), 0) + 1 FROM feedback")).scalar()
