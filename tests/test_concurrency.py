@@ -186,13 +186,13 @@ def test_feedback_from_eight_processes_gets_eight_numbers_without_gaps(shared, t
 
 def test_capa_numbers_never_collide_and_one_capa_per_entry(shared, tmp_path, cli):
     environment, _ = shared
-    for index in range(3):
+    for index in range(2):
         assert cli("feedback", "add", CODES[index], "--kind", "service", "--channel", "email",
                    "--text", f"Late answer {index}").exit_code == 0
-    for attempt in range(3):
-        # Six people open CAPAs at once: two for each of three entries (racing `feedback add` too).
+    for attempt in range(2):
+        # Six people open CAPAs at once for two entries, while another logs a complaint with one.
         runs = [(environment, ["capa", "open", "--from-feedback", str(number), "--format", "json"])
-                for number in (1, 2, 3, 1, 2, 3)]
+                for number in (1, 2, 1, 2, 1, 1)]
         runs += [(environment, ["feedback", "add", CODES[5], "--kind", "quality", "--channel", "phone",
                                 "--text", f"Round {attempt}", "--capa"])]
         results = race(tmp_path / f"race-capa-{attempt}", runs)
@@ -202,9 +202,9 @@ def test_capa_numbers_never_collide_and_one_capa_per_entry(shared, tmp_path, cli
     capas = json.loads(cli("capa", "list", "--format", "json").stdout)
     numbers = sorted(capa["number"] for capa in capas)
     year = numbers[0][5:9]
-    assert numbers == [f"CAPA-{year}-{number:03d}" for number in range(1, 7)]   # 3 entries + 3 added, no gaps
+    assert numbers == [f"CAPA-{year}-{number:03d}" for number in range(1, 5)]   # 2 entries + 2 added, no gaps
     listed = json.loads(cli("feedback", "list", "--format", "json").stdout)
-    assert all(entry["capa"] for entry in listed) and len({entry["capa"] for entry in listed}) == 6
+    assert all(entry["capa"] for entry in listed) and len({entry["capa"] for entry in listed}) == 4
 
 
 def test_two_workspaces_sending_one_round_send_each_invitation_once(shared, tmp_path, cli):
