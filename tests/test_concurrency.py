@@ -281,3 +281,21 @@ def test_an_import_waiting_for_another_says_so_and_then_plans_against_it(tmp_pat
     assert process.returncode == 0, stderr
     assert json.loads(stdout)["responses_unchanged"] == 10
     assert len(_responses(cli, "2024H1")) == 10
+
+
+def test_an_entry_rolled_back_leaves_no_gap_in_feedback_numbers(shared, cli):
+    """`feedback add --capa` whose CAPA fails rolls the entry back; the next entry takes its number (PostgreSQL's
+    id sequence would have skipped it)."""
+    from csat.feedback import log as feedback
+
+    environment, _ = shared
+    workspace = Workspace.open(Path(environment["CSAT_HOME"]))
+    store = open_store(workspace)
+    with pytest.raises(RuntimeError):
+        with store.session() as session:
+            feedback.add(session, workspace.settings, "C-001", "quality", "phone", "Never stored")
+            raise RuntimeError("the CAPA could not be opened")
+    added = cli("feedback", "add", "C-002", "--kind", "quality", "--channel", "phone", "--text", "Stored")
+    assert added.exit_code == 0 and "#1 " in added.stderr, added
+    listed = json.loads(cli("feedback", "list", "--format", "json").stdout)
+    assert [(entry["id"], entry["text"]) for entry in listed] == [(1, "Stored")]
