@@ -299,3 +299,23 @@ def test_an_entry_rolled_back_leaves_no_gap_in_feedback_numbers(shared, cli):
     assert added.exit_code == 0 and "#1 " in added.stderr, added
     listed = json.loads(cli("feedback", "list", "--format", "json").stdout)
     assert [(entry["id"], entry["text"]) for entry in listed] == [(1, "Stored")]
+
+
+def test_a_round_opened_by_several_people_at_once_is_opened_once(shared, tmp_path, cli):
+    from datetime import date
+
+    from csat.periods import Half
+
+    environment, _ = shared
+    period = str(Half.containing(date.today()))
+    sheet = _sheet(tmp_path / "answers.csv", CODES, 88)
+    results = race(tmp_path / "race-open", [
+        (environment, ["survey", "open", "--half", period]),
+        (environment, ["survey", "open", "--half", period]),
+        (environment, ["import", sheet, "--half", period, "--format", "json"])])
+    for result in results:
+        no_crash(result)
+        assert result.returncode == 0, result
+    rounds = json.loads(cli("survey", "list", "--format", "json").stdout)
+    assert [entry["period"] for entry in rounds].count(period) == 1, rounds
+    assert len(_responses(cli, period)) == 10

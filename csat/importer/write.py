@@ -83,9 +83,10 @@ def lock_responses(session) -> None:
     problem. Rounds are locked too, so a round the plan will open is still missing when it is opened.
     """
     from csat.store.locking import hold_for_transaction
+    from csat.survey.rounds import lock_rounds
 
     hold_for_transaction(session, "responses", "another import or response entry on this store")
-    hold_for_transaction(session, "rounds", "a survey round being opened on this store")
+    lock_rounds(session)
 
 
 def opens_closed(period: str, today: Optional[date] = None) -> bool:
