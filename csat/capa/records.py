@@ -22,9 +22,11 @@ not be in the future nor before the record's own dates, and the audit entry
 keeps it beside the real time of entry. A due date comes after the date the
 CAPA was opened (csat.dates.require_due_after, the one rule for every due date).
 
-Numbers are CAPA-YYYY-NNN, sequential per year of opening. Write sessions
-start with BEGIN IMMEDIATE on SQLite, so two writers cannot read the same
-highest number; on other databases a clash with the UNIQUE number is retried.
+Numbers are CAPA-YYYY-NNN, sequential per year of opening. Opening a CAPA
+holds the store's CAPA lock for its transaction (csat.store.locking: BEGIN
+IMMEDIATE on SQLite, an advisory lock on PostgreSQL), so two writers can
+neither read the same highest number nor both find no CAPA for one source;
+a clash with the UNIQUE number would still be retried, never stored twice.
 """
 
 from __future__ import annotations
@@ -196,12 +198,20 @@ def _audit_backfilled_opening(session, capa, values: dict) -> None:
                      {"at": capa.created_at.date(), "entered_at": _now()})
 
 
+def lock_capas(session) -> None:
+    """Hold the CAPA lock until this transaction ends (see the module docstring)."""
+    from csat.store.locking import hold_for_transaction
+
+    hold_for_transaction(session, "capa", "another CAPA being opened on this store")
+
+
 def _insert(session, today: date, **values):
     """Add a CAPA with the next free number of the year; retried if another writer took it."""
     from sqlalchemy.exc import IntegrityError
 
     from csat.store.models import Capa
 
+    lock_capas(session)
     for _attempt in range(5):
         capa = Capa(number=next_number(session, today.year), **values)
         try:
@@ -236,6 +246,7 @@ def open_for_item(session, settings, period: str, item_code: str, *, reason: str
                              .where(RoundItem.round_id == round_.id).order_by(RoundItem.position)).all()
         raise NotFound(f"item {item_code!r} is not in the {half} round; its items: {', '.join(codes)}")
     round_item, item = found
+    lock_capas(session)
     existing = find_for_item(session, round_.id, item.id)
     if existing is not None:
         return existing, False
@@ -268,6 +279,7 @@ def open_for_feedback(session, settings, feedback_id: int | str, *, title: str |
     from csat.store.models import Customer
 
     entry = feedback.get(session, feedback_id)
+    lock_capas(session)
     existing = find_for_feedback(session, entry.id)
     if existing is not None:
         return existing, False

@@ -262,6 +262,8 @@ def import_file(session, settings, path: Path, limits=None, now: datetime | None
     keys = [row.key for row in parsed]
     by_number: dict[str, list] = {}
     by_key: dict[str, list] = {}
+    # Two imports of the same log at once would both find none of its entries and add them all twice.
+    feedback.lock_feedback(session)
     if parsed:
         for entry in session.exec(select(Feedback).where(or_(Feedback.source_number.in_(numbers),
                                                               Feedback.source_key.in_(keys)))

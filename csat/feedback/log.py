@@ -224,14 +224,47 @@ def add(session, settings, customer_code: str, kind: str, channel: str, text: st
         raise CsatError("the feedback text is empty; say what the customer said with --text")
     received = received or now
     check_record(received_at=received, now=now)
+    number = _next_number(session)
     entry = Feedback(
-        customer_id=customer.id, kind=kind, complaint=is_complaint(kind), channel=channel, text=text,
+        id=number, customer_id=customer.id, kind=kind, complaint=is_complaint(kind), channel=channel, text=text,
         received_at=received, product=(product or "").strip(), owner=(owner or "").strip(),
         dept=resolve_dept(settings, dept), status="open", source_key=source_key, source_number=source_number,
     )
     session.add(entry)
     session.flush()
+    if number is not None:
+        _keep_sequence_past(session, number)
     return entry
+
+
+def lock_feedback(session) -> None:
+    """Hold the store's feedback lock until this transaction ends (numbering, and a log import's matching)."""
+    from csat.store.locking import hold_for_transaction
+
+    hold_for_transaction(session, "feedback", "another feedback entry being logged on this store")
+
+
+def _next_number(session) -> int | None:
+    """The number of the entry being logged, taken under the store's feedback lock until commit.
+
+    Entry numbers are the row ids people quote ("feedback #12"). On SQLite a new row's id is
+    the highest + 1 already, and the write transaction holds the file's lock. A PostgreSQL
+    sequence would leave a gap for every entry whose transaction rolled back (a `--capa` that
+    failed), so there the number is the highest + 1 too, read while holding the lock.
+    """
+    from sqlalchemy import text
+
+    lock_feedback(session)
+    if session.connection().dialect.name == "sqlite":
+        return None
+    return session.execute(text("SELECT coalesce(max(id), 0) + 1 FROM feedback")).scalar()
+
+
+def _keep_sequence_past(session, number: int) -> None:
+    """Move the id sequence up to `number`, so a row inserted without a number never takes a used one."""
+    from sqlalchemy import text
+
+    session.execute(text("SELECT setval(pg_get_serial_sequence('feedback', 'id'), :number)"), {"number": number})
 
 
 def get(session, number: int | str):

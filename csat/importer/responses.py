@@ -112,8 +112,9 @@ def add_response(session, code: str, period: str, scores: list[tuple[str, str]],
                  due_days: int = 30, dry_run: bool = False) -> ManualResult:
     """Validate and store one customer's answers for a period; ValidationFailed lists every problem."""
     from csat.importer.run import round_summaries
-    from csat.importer.write import write_plan
+    from csat.importer.write import lock_responses, write_plan
 
+    lock_responses(session)
     context = Context(session)
     customer_id = context.codes.get(code)
     if customer_id is None:

@@ -298,7 +298,7 @@ def _run_import(workspace, paths: list[Path], half: Optional[str], dry_run: bool
 def _import_checked(workspace, paths, kinds, reader, refused, half, dry_run, replace, problems, report,
                     limits) -> ImportReport:
     from csat.importer.early import EarlyAnswers
-    from csat.importer.write import write_plan
+    from csat.importer.write import lock_responses, write_plan
     from csat.store.engine import open_store
 
     store = open_store(workspace)
@@ -310,6 +310,7 @@ def _import_checked(workspace, paths, kinds, reader, refused, half, dry_run, rep
         return secrets[0]
 
     with store.session(bulk=True) as session:
+        lock_responses(session)
         context = Context(session)
         early = EarlyAnswers.for_session(session, context, dry_run)
         try:

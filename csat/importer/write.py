@@ -74,6 +74,21 @@ def _answers_record(context: Context, answers: Iterable[tuple]) -> dict[str, lis
             for item_id, score, not_applicable, raw, note in answers}
 
 
+def lock_responses(session) -> None:
+    """Take the store's response and round locks for this transaction, before anything is read to plan with.
+
+    Two imports (or an import and `response add`) at once on PostgreSQL would otherwise both
+    plan against a store without the other's responses and both insert them. The second waits,
+    then plans against what the first committed: identical rows are unchanged, differing ones a
+    problem. Rounds are locked too, so a round the plan will open is still missing when it is opened.
+    """
+    from csat.store.locking import hold_for_transaction
+    from csat.survey.rounds import lock_rounds
+
+    hold_for_transaction(session, "responses", "another import or response entry on this store")
+    lock_rounds(session)
+
+
 def opens_closed(period: str, today: Optional[date] = None) -> bool:
     """Whether a round an import opens is stored closed: its half year has ended, so nothing will be sent for it."""
     from csat.periods import Half

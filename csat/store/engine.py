@@ -5,6 +5,10 @@ mode, foreign keys on, a busy timeout, and write transactions that start with
 BEGIN IMMEDIATE so a writer waits for the lock instead of failing half-way
 ("database is locked" after a deferred read). Reads may use `read_session`,
 which begins a deferred transaction and never waits for a writer.
+On PostgreSQL transactions are READ COMMITTED and writers do not exclude each
+other by themselves: a writer that plans from what it reads (an import, the
+next CAPA or feedback number, opening a round) first takes its lock with
+csat.store.locking.hold_for_transaction.
 The schema is owned by alembic: a store is usable only at the head revision.
 """
 

@@ -31,6 +31,17 @@ def find_round(session, period: str | Half):
     return session.exec(select(SurveyRound).where(SurveyRound.period == str(period))).first()
 
 
+def lock_rounds(session) -> None:
+    """Hold the store's round lock until this transaction ends (csat.store.locking).
+
+    Two writers opening the same half at once (imports, sends from two machines) would both
+    find no round and both insert one; the second waits here and then finds the first one's.
+    """
+    from csat.store.locking import hold_for_transaction
+
+    hold_for_transaction(session, "rounds", "another csat opening a survey round or importing answers on this store")
+
+
 def open_round(session, period: Half, due: date | None = None, due_days: int = 30, today: date | None = None,
                closed: bool = False):
     """Open the round for a half year, freezing the current template; an existing round is returned as is.
@@ -42,6 +53,7 @@ def open_round(session, period: Half, due: date | None = None, due_days: int = 3
     from csat.registry.items import list_items, template_version
     from csat.store.models import RoundItem, SurveyRound, now
 
+    lock_rounds(session)
     existing = find_round(session, period)
     if existing is not None:
         if existing.status == "closed":

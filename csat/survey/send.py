@@ -348,7 +348,8 @@ def send_round(workspace, store, period: str | Half | None = None, customers: li
             try:
                 stack.enter_context(exclusive(workspace.root, "send", store))
             except AlreadyRunning:
-                raise Conflict("another `csat survey send` is running for this workspace; run it again when it has finished") from None
+                raise Conflict("another `csat survey send` is running on this store (from this workspace or another"
+                               " one sharing its database); run it again when it has finished") from None
         builder = None
         if not dry_run and _likely_count(store, customers) >= PARALLEL_BUILD_MIN and can_fork():
             builder = stack.enter_context(Builder())  # forked before the plan's transaction, starts up meanwhile
