@@ -139,3 +139,42 @@ def test_same_rows_on_sqlite_and_postgres(two_stores, monkeypatch, sheet):
     assert sqlite_first == pg_first and sqlite_fix == pg_fix     # what the user is told
     assert sqlite_rows == pg_rows                                  # what is stored
     assert len(sqlite_rows["responses"]) == len(rows)
+
+
+def test_failure_after_copy_rolls_back_everything_on_postgres(tmp_path, monkeypatch, cli, postgres_url):
+    """COPY runs in the import's transaction: a failure after it leaves no response, answer, round or audit row."""
+    from sqlalchemy import text
+
+    import csat.importer.write as write
+    from csat.store.engine import engine_for
+    from import_fixtures import import_customers
+    from csat.store.engine import open_store
+
+    opened = _workspace(tmp_path / "pg", monkeypatch, postgres_url)
+    monkeypatch.setenv("CSAT_HOME", str(opened.root))
+    import_customers(open_store(opened), EXAMPLES / "customers.csv")
+    seen = {}
+
+    def fail_after_copy(connection, context, pairs):
+        seen["answers"] = connection.exec_driver_sql("SELECT count(*) FROM answer").scalar()
+        seen["audit"] = connection.exec_driver_sql("SELECT count(*) FROM audit_log WHERE table_name = 'response'"
+                                                   ).scalar()
+        raise RuntimeError("disk full (simulated)")
+
+    monkeypatch.setattr(write, "_audit_new", fail_after_copy)
+    with pytest.raises(RuntimeError, match="simulated"):
+        run_import(opened, [EXAMPLES / "responses-2024H1.csv"], half="2024H1")
+    assert seen["answers"] == 64                 # the answers were in, through COPY, when it failed
+    with engine_for(postgres_url).connect() as connection:
+        counts = {table: connection.execute(text(f"SELECT count(*) FROM {table}")).scalar()
+                  for table in ("response", "answer", "survey_round")}
+        audited = connection.execute(text(
+            "SELECT count(*) FROM audit_log WHERE table_name IN ('response', 'survey_round')")).scalar()
+    assert counts == {"response": 0, "answer": 0, "survey_round": 0} and audited == 0
+    monkeypatch.undo()
+    _using(monkeypatch, postgres_url)
+    monkeypatch.setenv("CSAT_HOME", str(opened.root))
+    listing = cli("survey", "list", "-f", "json")
+    assert listing.exit_code == 0 and json.loads(listing.stdout) == []      # what a person sees: no round
+    again = json.loads(cli("import", EXAMPLES / "responses-2024H1.csv", "--half", "2024H1", "-f", "json").stdout)
+    assert (again["responses_new"], again["answers_stored"]) == (8, 64)     # and the import can simply be re-run
