@@ -178,3 +178,24 @@ def test_failure_after_copy_rolls_back_everything_on_postgres(tmp_path, monkeypa
     assert listing.exit_code == 0 and json.loads(listing.stdout) == []      # what a person sees: no round
     again = json.loads(cli("import", EXAMPLES / "responses-2024H1.csv", "--half", "2024H1", "-f", "json").stdout)
     assert (again["responses_new"], again["answers_stored"]) == (8, 64)     # and the import can simply be re-run
+
+
+def test_copy_rows_raises_a_server_error_and_keeps_nothing(tmp_path, monkeypatch, postgres_url):
+    """A row the server refuses inside the COPY stream fails the transaction (the queued writer hands the error back)."""
+    import psycopg
+    from sqlalchemy import text
+
+    from csat.store.bulk import copy_rows
+    from csat.store.engine import engine_for
+
+    _workspace(tmp_path / "pg", monkeypatch, postgres_url)
+    engine = engine_for(postgres_url)
+    good = [("2024-01-01 00:00:00", "tester", "customer", None, "", "insert", "{}")] * 5000
+    with pytest.raises(psycopg.errors.ForeignKeyViolation):
+        with engine.begin() as connection:
+            columns = ("at", "actor", "table_name", "record_id", "record_key", "action", "changes")
+            assert copy_rows(connection, "audit_log", columns, good) == 5000
+            copy_rows(connection, "answer", ("response_id", "item_id", "score", "not_applicable", "raw", "comment"),
+                      [(999_999, 1, 80.0, False, "", "")])
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM audit_log WHERE actor = 'tester'")).scalar() == 0
