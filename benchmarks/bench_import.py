@@ -7,6 +7,11 @@ whole process too, into a fresh copy of a store holding the 100,000
 customers and the 10-item template. Target: at most 2.0x the bare parse, and
 peak memory (the largest process of the run) under 400 MB.
 
+With `--backend postgresql` (python -m benchmarks import --backend postgresql)
+the same file is imported into a PostgreSQL store (a throw-away cluster, see
+postgres.py, holding the same customers and template) and the ratio printed is
+the PostgreSQL import's time to the SQLite import's. Target: at most 2.0x.
+
 Run: python -m benchmarks.bench_import [ROWS]   (or through python -m benchmarks)
 """
 
@@ -96,14 +101,19 @@ def build_sheet(path: Path, rows: int) -> Path:
     return path
 
 
-def measure(command: list[str]) -> tuple[float, float]:
+def measure(command: list[str], env: dict | None = None) -> tuple[float, float]:
     """(seconds, peak MiB) of one run of a command in a fresh process."""
-    output = subprocess.run([sys.executable, "-c", _MEASURE, *command], check=True, capture_output=True, text=True)
+    output = subprocess.run([sys.executable, "-c", _MEASURE, *command], check=True, capture_output=True, text=True,
+                            env=env)
     seconds, peak_kb = output.stdout.split()
     return float(seconds), int(peak_kb) / 1024
 
 
-def main(rows: int = ROWS) -> float:
+def main(rows: int = ROWS, backend: str = "sqlite") -> float:
+    if backend == "postgresql":
+        return main_postgresql(rows)
+    if backend != "sqlite":
+        raise SystemExit(f"unknown backend {backend!r}; expected sqlite or postgresql")
     with tempfile.TemporaryDirectory(prefix="csat-bench-import-") as temporary:
         folder = Path(temporary)
         print(f"building {rows:,} customers and a {rows:,} x {ITEMS} xlsx ...", file=sys.stderr)
@@ -122,6 +132,70 @@ def main(rows: int = ROWS) -> float:
         ratio = import_time / parse_time
         report("import", ratio, TARGET, f"bare calamine parse {parse_time:.2f} s, csat import {import_time:.2f} s, "
                                         f"peak memory {max(peaks):.0f} MiB (target < {MEMORY_TARGET_MB})")
+        return ratio
+
+
+def build_postgres(base_url: str, folder: Path, rows: int) -> str:
+    """A PostgreSQL database with the same template and customers as build_workspace; returns its URL.
+
+    Runs use copies of it (CREATE DATABASE ... TEMPLATE), so each import starts from the same store.
+    """
+    import psycopg
+
+    from benchmarks.postgres import admin
+    from csat.config import Workspace
+    from csat.registry import items
+    from csat.store.engine import dispose_engines, open_store
+    from csat.workspace import create
+
+    admin(base_url, "CREATE DATABASE bench_pristine")
+    url = f"{base_url}/bench_pristine"
+    os.environ["CSAT_DATABASE_URL"] = url
+    try:
+        create(folder, company="Bench Co.")
+        workspace = Workspace.open(folder)
+        specs = [items.ItemSpec(code=f"item{number:02d}", label_en=f"Item {number}") for number in range(ITEMS)]
+        with open_store(workspace).session() as session:
+            items.load_template(session, specs, replace=True)
+    finally:
+        del os.environ["CSAT_DATABASE_URL"]
+        dispose_engines()
+    with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://")) as connection:
+        with connection.cursor().copy("COPY customer (code, name, contact, email, phone, segment, language, active,"
+                                      " created_at, updated_at) FROM STDIN") as copy:
+            for number in range(rows):
+                copy.write_row((f"C{number:06d}", f"Customer {number}", "", "", "", "", "en", True,
+                                "2024-01-01 00:00:00", "2024-01-01 00:00:00"))
+        connection.execute("ANALYZE")
+    return url
+
+
+def main_postgresql(rows: int = ROWS) -> float:
+    """Import the same sheet into SQLite and PostgreSQL stores; prints the PostgreSQL / SQLite time ratio."""
+    from benchmarks.postgres import admin, server
+
+    with tempfile.TemporaryDirectory(prefix="csat-bench-import-") as temporary, server() as base_url:
+        folder = Path(temporary)
+        print(f"building {rows:,} customers (SQLite and PostgreSQL) and a {rows:,} x {ITEMS} xlsx ...",
+              file=sys.stderr)
+        pristine = build_workspace(folder / "pristine", rows)
+        build_postgres(base_url, folder / "pg", rows)
+        sheet = build_sheet(folder / "responses.xlsx", rows)
+        csat = [sys.executable, "-m", "csat"]
+        sqlite_times, postgres_times = [], []
+        for run in range(RUNS):
+            home = folder / f"run{run}"
+            shutil.copytree(pristine, home)
+            sqlite_times.append(measure([*csat, "--home", str(home), "import", str(sheet), "--half", "2024H1"])[0])
+            admin(base_url, f"CREATE DATABASE bench_run{run} TEMPLATE bench_pristine")
+            environment = {**os.environ, "CSAT_DATABASE_URL": f"{base_url}/bench_run{run}"}
+            postgres_times.append(measure([*csat, "--home", str(folder / "pg"), "import", str(sheet), "--half",
+                                           "2024H1"], env=environment)[0])
+            admin(base_url, f"DROP DATABASE bench_run{run}")
+        sqlite_time, postgres_time = statistics.median(sqlite_times), statistics.median(postgres_times)
+        ratio = postgres_time / sqlite_time
+        report("import --backend postgresql", ratio, TARGET,
+               f"SQLite import {sqlite_time:.2f} s, PostgreSQL import {postgres_time:.2f} s")
         return ratio
 
 

@@ -3,14 +3,22 @@
 Mail that never leaves, or lands in junk because the From address is a
 placeholder, is the failure users meet first; so the mail check connects,
 negotiates TLS and logs in exactly as a send would, and can send a test
-message. Each check returns one line: ok, warn or fail.
+message. Each check returns one line: ok, warn or fail. On PostgreSQL the
+store check is four lines: the server's version, the round-trip latency, the
+schema revision against this csat's, and whether the role may create tables
+(which `csat db upgrade` needs, and daily work does not).
 """
 
 from __future__ import annotations
 
 import os
 import stat
+import statistics
+import time
 from dataclasses import dataclass
+
+LATENCY_PINGS = 5
+SLOW_LATENCY_MS = 20.0   # an import or report runs hundreds of statements: beyond this, it shows
 
 
 @dataclass
@@ -34,16 +42,70 @@ def _secret(workspace) -> Check:
     return Check("secret", "ok", f"{path} (mode 600)")
 
 
-def _store(workspace) -> Check:
+def _store(workspace) -> list[Check]:
     from csat.errors import CsatError
     from csat.store.engine import open_store
 
+    if not workspace.database_url.startswith("sqlite"):
+        return _postgres(workspace.database_url)
     try:
-        store = open_store(workspace)
+        open_store(workspace)
     except CsatError as exc:
-        return Check("store", "fail", str(exc))
-    kind = "SQLite" if store.is_sqlite else "PostgreSQL"
-    return Check("store", "ok", f"{kind} store at the current schema")
+        return [Check("store", "fail", str(exc))]
+    return [Check("store", "ok", "SQLite store at the current schema")]
+
+
+def _postgres(url: str) -> list[Check]:
+    """Server version, round-trip latency, schema revision and CREATE privilege of a PostgreSQL store."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from csat.store.engine import describe_url, engine_for
+    from csat.store.migrations import HEAD, known_revisions
+
+    where = describe_url(url)
+    try:
+        with engine_for(url).connect() as connection:
+            version = connection.execute(text("SHOW server_version")).scalar()
+            samples = []
+            for _ in range(LATENCY_PINGS):
+                started = time.perf_counter()
+                connection.execute(text("SELECT 1")).scalar()
+                samples.append((time.perf_counter() - started) * 1000)
+            has_versions = connection.execute(text("SELECT to_regclass('alembic_version') IS NOT NULL")).scalar()
+            revision = (connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+                        if has_versions else None)
+            role, schema, may_create = connection.execute(text(
+                "SELECT current_user, current_schema(), "
+                "coalesce(has_schema_privilege(current_user, current_schema(), 'CREATE'), false)")).one()
+    except SQLAlchemyError as exc:
+        reason = " ".join(str(getattr(exc, "orig", None) or exc).split())     # psycopg's hints span lines
+        return [Check("store", "fail", f"cannot connect to {where}: {reason}")]
+    checks = [Check("store", "ok", f"PostgreSQL {version} at {where}")]
+    latency = statistics.median(samples)
+    if latency > SLOW_LATENCY_MS:
+        checks.append(Check("latency", "warn", f"{latency:.1f} ms per round trip (median of {LATENCY_PINGS} SELECT 1):"
+                            " imports and reports will be slow; run csat near the database server"))
+    else:
+        checks.append(Check("latency", "ok", f"{latency:.1f} ms per round trip (median of {LATENCY_PINGS} SELECT 1)"))
+    if revision == HEAD:
+        checks.append(Check("schema", "ok", f"revision {revision}, the one this csat expects"))
+    elif revision is None:
+        checks.append(Check("schema", "fail", f"no csat schema in {where}; run `csat db upgrade`"))
+    elif revision not in known_revisions():
+        checks.append(Check("schema", "fail", f"revision {revision} is from a newer csat (this one expects {HEAD});"
+                            " upgrade csat"))
+    else:
+        checks.append(Check("schema", "fail", f"revision {revision} is older than this csat's {HEAD};"
+                            " run `csat db upgrade`"))
+    if may_create:
+        checks.append(Check("privileges", "ok", f"role {role} may create tables in schema {schema}"
+                            " (`csat db upgrade` needs it)"))
+    else:
+        checks.append(Check("privileges", "warn", f"role {role} may not create tables in schema {schema}:"
+                            " `csat db upgrade` will fail; run it as the database owner, or"
+                            f" GRANT CREATE ON SCHEMA {schema} TO {role}"))
+    return checks
 
 
 def _spreadsheets() -> Check:
@@ -93,7 +155,7 @@ def _transport(workspace) -> Check:
 
 
 def run_checks(workspace) -> list[Check]:
-    return [Check("workspace", "ok", f"{workspace.config_path}"), _secret(workspace), _store(workspace),
+    return [Check("workspace", "ok", f"{workspace.config_path}"), _secret(workspace), *_store(workspace),
             _spreadsheets(), _sender(workspace), _transport(workspace)]
 
 

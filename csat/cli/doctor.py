@@ -17,6 +17,9 @@ def doctor(
 ) -> None:
     """Check the workspace, store, signing secret and mail settings (connects and logs in to SMTP).
 
+    On PostgreSQL the store check shows the server version, the round-trip latency, the schema
+    revision and whether the role may create tables (which `csat db upgrade` needs).
+
     Example: csat doctor --send-test me@example.com
     """
     from csat.doctor import run_checks

@@ -7,9 +7,11 @@ and scores are bound straight from the block's matrix (SQLite stores a NaN
 bound as NULL, which is what a missing score is). So a response of ten
 answers costs eleven bound values, not forty. That path talks to the
 sqlite3 connection itself, so it can also run in a thread (see early.py).
-Other databases get the same rows with plain positional parameters. Cells
-with more than a number (N/A, a label as written, a note) are then set by
-primary key: they are few.
+PostgreSQL (psycopg) takes whole answer rows, extras included, with COPY
+(csat.store.bulk.copy_rows) in the session's transaction. Other databases get
+the same rows with plain positional parameters; cells with more than a
+number (N/A, a label as written, a note) are then set by primary key: they
+are few.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from functools import lru_cache
 import numpy as np
 
 from csat.importer.answers import AnswerBlock
-from csat.store.bulk import MAX_PARAMETERS, STATEMENTS_PER_CALL, placeholder
+from csat.store.bulk import MAX_PARAMETERS, STATEMENTS_PER_CALL, copy_rows, placeholder, uses_copy
 
 _COLUMNS = "INSERT INTO answer (response_id, item_id, score, not_applicable, raw, comment) VALUES "
 _EXTRAS = "UPDATE answer SET not_applicable = {0}, raw = {0}, comment = {0} WHERE response_id = {0} AND item_id = {0}"
@@ -44,6 +46,9 @@ def insert_block(connection, block: AnswerBlock, rows: list[int], response_ids: 
         return store_on_sqlite(connection.connection.dbapi_connection, block, rows, response_ids)
     if not rows or not block.width:
         return 0
+    if uses_copy(connection):
+        return copy_rows(connection, "answer", ("response_id", "item_id", "score", "not_applicable", "raw", "comment"),
+                         _answer_tuples(block, rows, response_ids))
     _insert_positional(connection, block, rows, response_ids)
     updates = _extras(block, rows, response_ids)
     if updates:
@@ -86,6 +91,21 @@ def _insert_positional(connection, block: AnswerBlock, rows: list[int], response
         chunk = values[start:start + per_statement]
         connection.exec_driver_sql(_positional_statement(mark, len(chunk)),
                                    tuple(value for answer in chunk for value in answer))
+
+
+def _answer_tuples(block: AnswerBlock, rows: list[int], response_ids: list[int]):
+    """(response id, item id, score, not_applicable, raw, note) of every answer of these rows, NaN as NULL."""
+    with_extras = block.rows_with_extras()
+    item_ids = block.item_ids
+    for row, response_id, scores in zip(rows, response_ids, block.scores[rows].tolist()):
+        response_id = int(response_id)
+        special = with_extras.get(row, ()) if with_extras else ()
+        for column, (item_id, score) in enumerate(zip(item_ids, scores)):
+            if column in special:
+                not_applicable, raw, note = block.extras[(row, column)]
+                yield (response_id, item_id, None if score != score else score, bool(not_applicable), raw, note)
+            else:
+                yield (response_id, item_id, None if score != score else score, False, "", "")
 
 
 def _extras(block: AnswerBlock, rows, response_ids) -> list[tuple]:

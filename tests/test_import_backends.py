@@ -1,0 +1,201 @@
+"""The same sheets land as the same rows on SQLite (executemany) and PostgreSQL (COPY).
+
+Each hypothesis example imports consolidated sheets (several periods, blank and N/A
+cells, choice labels, comments, then a corrected sheet with --replace) into a SQLite
+store and a PostgreSQL store, and compares the response, answer and audit rows,
+leaving out only what legitimately differs (ids, times).
+"""
+
+import itertools
+import json
+import tempfile
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from csat.importer.run import run_import
+from import_fixtures import write_sheet_csv, write_sheet_xlsx
+from tests.conftest import EXAMPLES
+from tests.postgres_fixtures import postgres_server, postgres_url  # noqa: F401
+
+CODES = [f"C-{number:03d}" for number in range(1, 11)]
+ITEMS = ["quality", "delivery", "packaging", "overall"]          # overall: a choice item (labels)
+_years = itertools.count(2101)   # halves not ended yet: their rounds open open, so --replace may change them
+
+score = st.one_of(
+    st.integers(min_value=0, max_value=100),
+    st.decimals(min_value=0, max_value=100, places=1, allow_nan=False).map(float),
+    st.sampled_from(["N/A", "不适用"]),
+    st.none(),
+)
+label = st.sampled_from(["Very satisfied", "满意", "Neutral", "N/A", None])
+comment = st.sampled_from([None, "", "on time", "交货及时\n包装好", "a \"quoted\" note, with\ttab"])
+
+
+@st.composite
+def sheets(draw):
+    year = next(_years)
+    periods = [f"{year}H1", f"{year}H2"]
+    keys = draw(st.lists(st.tuples(st.sampled_from(CODES), st.sampled_from(["", "Li Wei", "王芳"]),
+                                   st.sampled_from(periods)), min_size=1, max_size=10, unique=True))
+    rows = [[code, period, who, draw(score), draw(score), draw(score), draw(label), draw(comment)]
+            for code, who, period in keys]
+    replaced = draw(st.lists(st.sampled_from(range(len(rows))), unique=True, max_size=len(rows)))
+    corrected = [[*rows[index][:3], draw(score), draw(score), draw(score), draw(label), draw(comment)]
+                 for index in replaced]
+    return periods, rows, corrected, draw(st.sampled_from(["csv", "xlsx"]))
+
+
+def _workspace(root: Path, monkeypatch, url: str | None):
+    from csat.config import Workspace
+    from csat.workspace import create
+
+    _using(monkeypatch, url)
+    create(root, company="Test Precision Co.", lang="en")
+    return Workspace.open(root)
+
+
+def _using(monkeypatch, url: str | None) -> None:
+    if url:
+        monkeypatch.setenv("CSAT_DATABASE_URL", url)
+    else:
+        monkeypatch.delenv("CSAT_DATABASE_URL", raising=False)
+
+
+def _rows(url: str, periods: list[str]) -> dict:
+    """Responses, answers and audit entries of these periods, without ids and times."""
+    from sqlalchemy import bindparam, text
+
+    from csat.store.engine import engine_for
+
+    periods_param = bindparam("periods", expanding=True)
+    with engine_for(url).connect() as connection:
+        responses = sorted(tuple("" if value is None else str(value) for value in row) for row in connection.execute(
+            text("SELECT r.period, c.code, s.respondent, s.respondent_title, s.answered_on, s.comment, s.source, "
+                 "s.source_file, s.content_hash, s.withdrawn_at, s.withdraw_reason FROM response s "
+                 "JOIN survey_round r ON r.id = s.round_id JOIN customer c ON c.id = s.customer_id "
+                 "WHERE r.period IN :periods").bindparams(periods_param), {"periods": periods}))
+        answers = sorted(
+            (row[0], row[1], row[2], row[3], row[4], bool(row[5]), row[6], row[7]) for row in connection.execute(
+                text("SELECT r.period, c.code, s.respondent, i.code, a.score, a.not_applicable, a.raw, a.comment "
+                     "FROM answer a JOIN response s ON s.id = a.response_id JOIN survey_round r ON r.id = s.round_id "
+                     "JOIN customer c ON c.id = s.customer_id JOIN item i ON i.id = a.item_id "
+                     "WHERE r.period IN :periods").bindparams(periods_param), {"periods": periods}))
+        audit = []
+        for table, action, key, changes in connection.execute(text(
+                "SELECT table_name, action, record_key, changes FROM audit_log "
+                "WHERE table_name = 'response' ORDER BY id")):
+            parsed = json.loads(changes)
+            parsed.get("new", {}).pop("ids", None)
+            if any(period in key for period in periods) or any(
+                    period in parsed.get("new", {}).get("periods", []) for period in periods):
+                audit.append((table, action, key, json.dumps(parsed, sort_keys=True)))
+        rounds = sorted(connection.execute(text(
+            "SELECT period, status FROM survey_round WHERE period IN :periods").bindparams(periods_param),
+            {"periods": periods}).all())
+    return {"responses": responses, "answers": answers, "audit": sorted(audit), "rounds": [tuple(r) for r in rounds]}
+
+
+@pytest.fixture
+def two_stores(tmp_path, monkeypatch, postgres_url):
+    """(sqlite workspace, its url, postgresql workspace, its url), each with customers and the example items."""
+    from csat.registry import items
+    from csat.store.engine import open_store
+    from import_fixtures import import_customers
+
+    stores = []
+    for name, url in (("sqlite", None), ("postgresql", postgres_url)):
+        opened = _workspace(tmp_path / name, monkeypatch, url)
+        store = open_store(opened)
+        with store.session() as session:
+            items.load_template(session, items.read_template(EXAMPLES / "items.toml"), replace=True)
+        import_customers(store, EXAMPLES / "customers.csv")
+        stores.append((opened, opened.database_url))
+    _using(monkeypatch, None)
+    return stores
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(sheet=sheets())
+def test_same_rows_on_sqlite_and_postgres(two_stores, monkeypatch, sheet):
+    periods, rows, corrected, kind = sheet
+    header = ["customer", "period", "respondent", *ITEMS, "comment"]
+    with tempfile.TemporaryDirectory() as folder:
+        first = write_sheet_csv if kind == "csv" else write_sheet_xlsx
+        sheet_path = first(Path(folder) / f"answers.{kind}", header, rows)
+        fix_path = first(Path(folder) / f"fix.{kind}", header, corrected) if corrected else None
+        results = []
+        for workspace, url in two_stores:
+            _using(monkeypatch, None if url.startswith("sqlite") else url)
+            report = run_import(workspace, [sheet_path])
+            assert report.ok, report.problems
+            fixed = run_import(workspace, [fix_path], replace=True) if fix_path else None
+            assert fixed is None or fixed.ok, fixed.problems
+            results.append((report.record(), fixed.record() if fixed else None, _rows(url, periods)))
+        _using(monkeypatch, None)
+    (sqlite_first, sqlite_fix, sqlite_rows), (pg_first, pg_fix, pg_rows) = results
+    assert sqlite_first == pg_first and sqlite_fix == pg_fix     # what the user is told
+    assert sqlite_rows == pg_rows                                  # what is stored
+    assert len(sqlite_rows["responses"]) == len(rows)
+
+
+def test_failure_after_copy_rolls_back_everything_on_postgres(tmp_path, monkeypatch, cli, postgres_url):
+    """COPY runs in the import's transaction: a failure after it leaves no response, answer, round or audit row."""
+    from sqlalchemy import text
+
+    import csat.importer.write as write
+    from csat.store.engine import engine_for
+    from import_fixtures import import_customers
+    from csat.store.engine import open_store
+
+    opened = _workspace(tmp_path / "pg", monkeypatch, postgres_url)
+    monkeypatch.setenv("CSAT_HOME", str(opened.root))
+    import_customers(open_store(opened), EXAMPLES / "customers.csv")
+    seen = {}
+
+    def fail_after_copy(connection, context, pairs):
+        seen["answers"] = connection.exec_driver_sql("SELECT count(*) FROM answer").scalar()
+        seen["audit"] = connection.exec_driver_sql("SELECT count(*) FROM audit_log WHERE table_name = 'response'"
+                                                   ).scalar()
+        raise RuntimeError("disk full (simulated)")
+
+    monkeypatch.setattr(write, "_audit_new", fail_after_copy)
+    with pytest.raises(RuntimeError, match="simulated"):
+        run_import(opened, [EXAMPLES / "responses-2024H1.csv"], half="2024H1")
+    assert seen["answers"] == 64                 # the answers were in, through COPY, when it failed
+    with engine_for(postgres_url).connect() as connection:
+        counts = {table: connection.execute(text(f"SELECT count(*) FROM {table}")).scalar()
+                  for table in ("response", "answer", "survey_round")}
+        audited = connection.execute(text(
+            "SELECT count(*) FROM audit_log WHERE table_name IN ('response', 'survey_round')")).scalar()
+    assert counts == {"response": 0, "answer": 0, "survey_round": 0} and audited == 0
+    monkeypatch.undo()
+    _using(monkeypatch, postgres_url)
+    monkeypatch.setenv("CSAT_HOME", str(opened.root))
+    listing = cli("survey", "list", "-f", "json")
+    assert listing.exit_code == 0 and json.loads(listing.stdout) == []      # what a person sees: no round
+    again = json.loads(cli("import", EXAMPLES / "responses-2024H1.csv", "--half", "2024H1", "-f", "json").stdout)
+    assert (again["responses_new"], again["answers_stored"]) == (8, 64)     # and the import can simply be re-run
+
+
+def test_copy_rows_raises_a_server_error_and_keeps_nothing(tmp_path, monkeypatch, postgres_url):
+    """A row the server refuses inside the COPY stream fails the transaction (the queued writer hands the error back)."""
+    import psycopg
+    from sqlalchemy import text
+
+    from csat.store.bulk import copy_rows
+    from csat.store.engine import engine_for
+
+    _workspace(tmp_path / "pg", monkeypatch, postgres_url)
+    engine = engine_for(postgres_url)
+    good = [("2024-01-01 00:00:00", "tester", "customer", None, "", "insert", "{}")] * 5000
+    with pytest.raises(psycopg.errors.ForeignKeyViolation):
+        with engine.begin() as connection:
+            columns = ("at", "actor", "table_name", "record_id", "record_key", "action", "changes")
+            assert copy_rows(connection, "audit_log", columns, good) == 5000
+            copy_rows(connection, "answer", ("response_id", "item_id", "score", "not_applicable", "raw", "comment"),
+                      [(999_999, 1, 80.0, False, "", "")])
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM audit_log WHERE actor = 'tester'")).scalar() == 0
