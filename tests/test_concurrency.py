@@ -21,7 +21,6 @@ from smtp_fixtures import running_smtp, use_smtp
 from csat.config import Workspace
 from csat.store.engine import open_store
 from tests.conftest import EXAMPLES
-from tests.postgres_fixtures import postgres_server, postgres_url  # noqa: F401
 
 # Loads the CLI, says it is ready, waits for the start file, then runs csat as `python -m csat` would.
 RACER = """

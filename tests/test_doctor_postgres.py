@@ -6,7 +6,6 @@ import psycopg
 from smtp_fixtures import closed_port
 
 from csat.store.migrations import HEAD
-from tests.postgres_fixtures import postgres_server, postgres_url  # noqa: F401
 
 
 def _plain(url: str) -> str:

@@ -18,7 +18,6 @@ from hypothesis import strategies as st
 from csat.importer.run import run_import
 from import_fixtures import write_sheet_csv, write_sheet_xlsx
 from tests.conftest import EXAMPLES
-from tests.postgres_fixtures import postgres_server, postgres_url  # noqa: F401
 
 CODES = [f"C-{number:03d}" for number in range(1, 11)]
 ITEMS = ["quality", "delivery", "packaging", "overall"]          # overall: a choice item (labels)
