@@ -88,6 +88,8 @@ def shared(request, tmp_path, monkeypatch, cli):
     if request.param == "postgresql":
         url = request.getfixturevalue("postgres_url")
         monkeypatch.setenv("CSAT_DATABASE_URL", url)
+    else:   # the SQLite race, whatever --backend says: a file store in the workspace
+        monkeypatch.delenv("CSAT_DATABASE_URL", raising=False)
     root = tmp_path / "ws"
     assert cli("init", root).exit_code == 0
     monkeypatch.setenv("CSAT_HOME", str(root))
