@@ -61,10 +61,10 @@ class Handler:
     stall_first: float = 0.0  # seconds to sit on the first message before answering (a hung server)
     received: list[Received] = field(default_factory=list)
     drops: int = 0
-    _per_session: dict = field(default_factory=dict)
 
     async def handle_MAIL(self, server, session, envelope, address, mail_options):
-        count = self._per_session.get(id(session), 0)
+        # Counted on the session itself: an id() of a closed session can be reused by the next one.
+        count = getattr(session, "csat_messages", 0)
         if self.drop_every and count >= self.drop_every:
             self.drops += 1
             server.transport.close()  # the server goes away between messages, as idle timeouts do
@@ -86,7 +86,7 @@ class Handler:
             await asyncio.sleep(self.stall_first)
             return "250 2.0.0 accepted, too late"
         self.received.append(received)
-        self._per_session[id(session)] = self._per_session.get(id(session), 0) + 1
+        session.csat_messages = getattr(session, "csat_messages", 0) + 1
         return "250 2.0.0 Message accepted for delivery"
 
 
