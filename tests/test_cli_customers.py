@@ -1,6 +1,5 @@
 import json
 
-from csat.registry import customers
 from csat.store.auditlog import entries
 
 
