@@ -18,10 +18,40 @@ import os
 from contextlib import contextmanager
 from typing import Iterator
 
-from csat.errors import StoreError
+from csat.errors import ConfigError, StoreError
 
 BUSY_TIMEOUT_MS = 30_000
 _engines: dict[str, object] = {}
+
+
+SUPPORTED = "SQLite (sqlite:///csat.db) or PostgreSQL (postgresql+psycopg://user@host:5432/csat)"
+
+
+def _hide_password(url: str) -> str:
+    """A URL that may not even parse, with anything between 'user:' and the last '@' hidden."""
+    scheme, separator, rest = url.partition("://")
+    credentials, at, host = rest.rpartition("@")
+    if not separator or not at or ":" not in credentials:
+        return url
+    return f"{scheme}://{credentials.split(':', 1)[0]}:***@{host}"
+
+
+def check_url(url: str) -> None:
+    """A database URL csat can use, or ConfigError in one line with the password hidden."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(url)
+        parsed.port  # noqa: B018  (a port that is not a number fails only when read)
+    except (ArgumentError, ValueError):
+        raise ConfigError(f"database URL {_hide_password(url)} cannot be read; special characters in the "
+                          "password must be percent-encoded (@ as %40, : as %3A, / as %2F, % as %25)") from None
+    if parsed.get_backend_name() not in ("sqlite", "postgresql"):
+        raise ConfigError(f"database URL {parsed.render_as_string(hide_password=True)}: csat runs on {SUPPORTED}")
+    if parsed.get_backend_name() == "postgresql" and parsed.get_driver_name() != "psycopg":
+        raise ConfigError(f"database URL {parsed.render_as_string(hide_password=True)}: csat talks to PostgreSQL "
+                          "through psycopg 3; write postgresql+psycopg://...")
 
 
 def engine_for(url: str):
@@ -29,6 +59,7 @@ def engine_for(url: str):
     engine = _engines.get(url)
     if engine is not None:
         return engine
+    check_url(url)
     from sqlalchemy import create_engine, event
 
     if url.startswith("sqlite"):
