@@ -199,9 +199,57 @@ def test_digest_printed_when_no_staff_configured(workspace, store, cli):
 def test_cron_line_has_absolute_paths(workspace, cli):
     line = cli("cron", "--at", "07:30").stdout.strip()
     assert line.startswith("30 7 * * * /")
-    assert f"--home {workspace.root} remind >> {workspace.root / 'remind.log'} 2>&1" in line
+    # stderr is not thrown away: cron mails what remind prints (only news and errors), tee keeps a log
+    assert line.endswith(f"--home {workspace.root} remind 2>&1 | tee -a {workspace.root / 'remind.log'}")
     assert "OnCalendar=*-*-* 07:30:00" in cli("cron", "--at", "07:30", "--systemd").stdout
     assert cli("cron", "--at", "25:00").exit_code == 2
+
+
+def test_cron_line_quotes_paths_and_escapes_percent(tmp_path, monkeypatch, cli):
+    import shlex
+
+    root = tmp_path / "quality data" / "csat"
+    assert cli("init", root).exit_code == 0
+    monkeypatch.setenv("CSAT_HOME", str(root))
+    line = cli("cron", "--log", str(tmp_path / "my log 100%.txt")).stdout.strip()
+    assert "%" not in line.replace("\\%", "")            # cron turns a bare % into a newline
+    words = shlex.split(line.replace("\\%", "%"))      # what the shell gets once cron removed the escapes
+    assert words[6:] == ["--home", str(root), "remind", "2>&1", "|", "tee", "-a", str(tmp_path / "my log 100%.txt")]
+
+
+def test_systemd_units_run_hourly_as_a_user_with_the_password_in_a_file(tmp_path, monkeypatch, cli):
+    root = tmp_path / "quality data" / "csat"
+    assert cli("init", root).exit_code == 0
+    monkeypatch.setenv("CSAT_HOME", str(root))
+    text = cli("cron", "--systemd", "--hourly", "--at", "07:15").stdout
+    service, timer = text.split("# /etc/systemd/system/csat-remind.timer\n")
+    assert "OnCalendar=*-*-* *:15:00" in timer and "every hour" in timer
+    for line in ("After=network-online.target", "Wants=network-online.target",
+                 "EnvironmentFile=-/etc/csat/csat-remind.env"):
+        assert line in service
+    assert any(line.startswith("User=") and len(line) > 5 for line in service.splitlines())
+    assert f'--home "{root}" remind' in service
+    assert not any(line.startswith("Environment=") for line in service.splitlines())
+    daily = cli("cron", "--systemd", "--at", "06:00").stdout
+    assert "OnCalendar=*-*-* 06:00:00" in daily and "every day" in daily
+
+
+def test_systemd_units_verify(tmp_path, cli, workspace):
+    import shutil
+    import subprocess
+
+    import pytest
+
+    if not shutil.which("systemd-analyze"):
+        pytest.skip("systemd-analyze is not installed")
+    text = cli("cron", "--systemd").stdout
+    service, timer = text.split("# /etc/systemd/system/csat-remind.timer\n")
+    (tmp_path / "csat-remind.service").write_text(service.split("\n", 1)[1])
+    (tmp_path / "csat-remind.timer").write_text(timer)
+    checked = subprocess.run(["systemd-analyze", "verify", str(tmp_path / "csat-remind.service"),
+                              str(tmp_path / "csat-remind.timer")], capture_output=True, text=True)
+    problems = [line for line in checked.stderr.splitlines() if "csat-remind" in line]
+    assert checked.returncode == 0 and problems == [], checked.stderr
 
 
 def test_examples_schedule_remind():

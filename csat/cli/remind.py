@@ -99,7 +99,7 @@ def cron(
         raise typer.BadParameter(f"{at!r} is not a time; expected HH:MM, e.g. 08:00", param_hint="--at") from None
     root = workspace(home).root
     if systemd:
-        service, timer = systemd_units(root, hour, minute)
+        service, timer = systemd_units(root, hour, minute, hourly=hourly)
         typer.echo(f"# /etc/systemd/system/csat-remind.service\n{service}\n# /etc/systemd/system/csat-remind.timer\n{timer}")
         return
     target = (log or root / "remind.log").expanduser().resolve()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import shutil
 from pathlib import Path
 from typing import Annotated, Optional
@@ -60,10 +61,10 @@ def demo(
     say("")
     _report_table(data, Console(highlight=False))
     say("")
-    from csat.schedule import csat_executable
+    from csat.schedule import csat_executable_words
 
-    command = csat_executable()
-    command = "csat" if shutil.which("csat") == command else command
+    words = csat_executable_words()
+    command = "csat" if words == [shutil.which("csat")] else shlex.join(words)
     say(f"Explore it: cd {root}, then try `{command} survey status`, `{command} capa list`,"
         f" `{command} feedback summary --quarter 2024Q2` or `{command} report --format html -o review.html`.")
 
