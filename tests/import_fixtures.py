@@ -294,3 +294,26 @@ def rearrange(path: Path, sheet_name: str, row_of=None, column_of=None, drop_row
         sheet.column_dimensions[get_column_letter(column_of(column))].hidden = True
     workbook.save(target or path)
     return target or path
+
+
+def filled_sent_form(workspace, cli, folder: Path, code: str = "C-003") -> Path:
+    """The form of `code`'s 2024H1 invitation from the outbox, filled (80, 81, ...; respondent 李伟) and saved."""
+    import email
+    from email import policy
+
+    from openpyxl import load_workbook
+
+    from csat.forms.xlsx import identity_rows
+
+    assert cli("survey", "send", "--half", "2024H1", "--customer", code).exit_code == 0
+    message = email.message_from_bytes(next(workspace.outbox.glob("*.eml")).read_bytes(), policy=policy.default)
+    form = folder / "form.xlsx"
+    form.write_bytes(next(message.iter_attachments()).get_content())
+    workbook = load_workbook(form)
+    identity = FormIdentity.from_rows(identity_rows(workbook), workspace.secret())
+    sheet = workbook[identity.sheet]
+    for offset, cell in enumerate(identity.items.values()):
+        sheet[cell] = 80 + offset
+    sheet[identity.respondent] = "李伟"
+    workbook.save(form)
+    return form

@@ -6,18 +6,14 @@ LibreOffice (tests/legacy_fixtures.py); where LibreOffice is installed, a filled
 converted fresh, as a customer's office suite would save it.
 """
 
-import email
 import json
 import zipfile
-from email import policy
 
 import pytest
+from import_fixtures import filled_sent_form
 from legacy_fixtures import (EXAMPLES, bad_cells_xlsx, committed, convert, hostile_ods, ods_row, responses_xlsx,
                              soffice)
-from openpyxl import load_workbook
 
-from csat.forms.identity import FormIdentity
-from csat.forms.xlsx import identity_rows
 from csat.sheets.formats import check_ods
 from csat.sheets.guard import Limits, UnsafeFile
 from csat.sheets.read import read_table
@@ -90,17 +86,7 @@ def test_customers_and_feedback_import_from_xls_and_ods(workspace, cli, kind):
 @needs_libreoffice
 @pytest.mark.parametrize("kind", KINDS)
 def test_a_filled_form_saved_as_xls_or_ods_imports(workspace, cli, customers, tmp_path, kind):
-    assert cli("survey", "send", "--half", "2024H1", "--customer", "C-003").exit_code == 0
-    message = email.message_from_bytes(next(workspace.outbox.glob("*.eml")).read_bytes(), policy=policy.default)
-    form = tmp_path / "form.xlsx"
-    form.write_bytes(next(message.iter_attachments()).get_content())
-    workbook = load_workbook(form)
-    identity = FormIdentity.from_rows(identity_rows(workbook), workspace.secret())
-    sheet = workbook[identity.sheet]
-    for offset, cell in enumerate(identity.items.values()):
-        sheet[cell] = 80 + offset
-    sheet[identity.respondent] = "李伟"
-    workbook.save(form)
+    form = filled_sent_form(workspace, cli, tmp_path)
 
     saved = convert(form, kind, tmp_path / "saved")
     result = cli("import", saved, "--format", "json")

@@ -6,17 +6,12 @@ re-saves the form with XlsxWriter the way LibreOffice does, so the path is
 still exercised.
 """
 
-import email
 import shutil
 import subprocess
-from email import policy
 from pathlib import Path
 
-from import_fixtures import resave_like_libreoffice
-from openpyxl import load_workbook
+from import_fixtures import filled_sent_form, resave_like_libreoffice
 
-from csat.forms.identity import FormIdentity
-from csat.forms.xlsx import identity_rows
 
 
 def _resave(source: Path, folder: Path) -> Path:
@@ -32,17 +27,7 @@ def _resave(source: Path, folder: Path) -> Path:
 
 def test_form_resaved_by_libreoffice_imports(workspace, cli, customers_csv, tmp_path):
     cli("customer", "import", customers_csv)
-    assert cli("survey", "send", "--half", "2024H1", "--customer", "C-003").exit_code == 0
-    message = email.message_from_bytes(next(workspace.outbox.glob("*.eml")).read_bytes(), policy=policy.default)
-    form = tmp_path / "form.xlsx"
-    form.write_bytes(next(message.iter_attachments()).get_content())
-    workbook = load_workbook(form)
-    identity = FormIdentity.from_rows(identity_rows(workbook), workspace.secret())
-    sheet = workbook[identity.sheet]
-    for offset, cell in enumerate(identity.items.values()):
-        sheet[cell] = 80 + offset
-    sheet[identity.respondent] = "李伟"
-    workbook.save(form)
+    form = filled_sent_form(workspace, cli, tmp_path)
 
     resaved = _resave(form, tmp_path)
     result = cli("import", resaved, "--format", "json")
