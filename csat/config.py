@@ -94,7 +94,7 @@ class Workspace:
             relative = url[len(prefix):]
             if relative and relative != ":memory:":
                 url = prefix + str((self.root / relative).resolve())
-        return url
+        return with_password_from_env(url, self.settings.store.password_env)
 
     @property
     def outbox(self) -> Path:
@@ -110,6 +110,60 @@ class Workspace:
             return path.read_text(encoding="ascii").strip().encode()
         except OSError:
             raise ConfigError(f"signing secret missing: {path} (set {SECRET_ENV} or restore the file)") from None
+
+
+def with_password_from_env(url: str, password_env: str) -> str:
+    """A server URL without a password gets the one in the environment variable store.password_env names.
+
+    A password written in the URL wins. With neither, the URL goes to the driver as it is, and
+    libpq reads PGPASSWORD or ~/.pgpass (%APPDATA%\\postgresql\\pgpass.conf on Windows) itself.
+    """
+    if not password_env or url.startswith("sqlite"):
+        return url
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):
+        return url  # the store refuses it with its own one-line message (password hidden)
+    if parsed.password is not None:
+        return url
+    password = os.environ.get(password_env, "")
+    if not password:
+        raise ConfigError(f"store.password_env names {password_env}, which is not set in the environment; "
+                          f"set it, or clear store.password_env to use PGPASSWORD or ~/.pgpass")
+    return parsed.set(password=password).render_as_string(hide_password=False)
+
+
+def url_password(url: str) -> str | None:
+    """The password written in a database URL, or None (read by hand: the URL may not even parse)."""
+    scheme, separator, rest = url.partition("://")
+    credentials, at, _host = rest.rpartition("@")
+    if not separator or not at or ":" not in credentials:
+        return None
+    return credentials.split(":", 1)[1]
+
+
+def hide_url_password(url: str) -> str:
+    """The URL with its password shown as ***, for `config show` and `config get`."""
+    if not url_password(url):
+        return url
+    scheme, _, rest = url.partition("://")
+    credentials, _, host = rest.rpartition("@")
+    return f"{scheme}://{credentials.split(':', 1)[0]}:***@{host}"
+
+
+def holds_secret(settings) -> bool:
+    """Whether csat.toml with these settings holds a password (then it is written 0600)."""
+    return bool(url_password(settings.store.url))
+
+
+def redacted(settings) -> dict[str, Any]:
+    """Every setting as `config show` prints it: passwords in URLs shown as ***."""
+    data = settings.model_dump(by_alias=True)
+    data["store"]["url"] = hide_url_password(data["store"]["url"])
+    return data
 
 
 def config_template(company: str, lang: str) -> str:
@@ -134,6 +188,9 @@ contact = ""           # who customers contact about the survey (shown on forms)
 # SQLite file in this folder, or a PostgreSQL URL shared by several users:
 # url = "postgresql+psycopg://csat@dbserver/csat"   (CSAT_DATABASE_URL overrides)
 url = "sqlite:///csat.db"
+# The PostgreSQL password: leave it out of the URL and set password_env to the name of an
+# environment variable holding it, or leave password_env empty to use PGPASSWORD or ~/.pgpass.
+password_env = ""
 
 [mail]
 smtp_host = ""         # empty: messages are written to outbox/ as .eml files
@@ -247,7 +304,7 @@ def config_get(workspace: Workspace, key: str) -> Any:
     if key in _SECRET_KEYS:
         raise ConfigError(f"{key} is a secret and is never stored or shown")
     section, name = _split_key(key, workspace.settings)
-    data = workspace.settings.model_dump(by_alias=True)[section]
+    data = redacted(workspace.settings)[section]
     value: Any = data
     for part in name.split("."):
         if not isinstance(value, dict) or part not in value:
@@ -334,6 +391,7 @@ def config_set(workspace: Workspace, key: str, text: str | None = None,
     for part in parts[:-1]:
         node = node.setdefault(part, tomlkit.inline_table())
     node[parts[-1]] = value
-    write_text(workspace.config_path, tomlkit.dumps(document))
+    # A password in store.url makes the file 0600; otherwise it keeps its mode (a chmod 600 stays).
+    write_text(workspace.config_path, tomlkit.dumps(document), private=holds_secret(validated))
     workspace.settings = validated
     return config_get(workspace, key)

@@ -4,11 +4,17 @@ A report, form, config or outbox message is written to a temporary name
 beside the target and then renamed over it, so a crash or a full disk never
 leaves half a file where the user expects a finished one (the database's
 atomic commit does not cover files).
+
+Modes: a new file gets what the user's umask allows (0644 under umask 022, 0600 under
+umask 077), as if created with open(); a file written over keeps its mode, so a
+`chmod 600` survives a rewrite. `private=True` (a csat.toml holding a database
+password) takes group and other access away in either case.
 """
 
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 from pathlib import Path
 from typing import Callable
@@ -16,9 +22,38 @@ from typing import Callable
 from csat.errors import CsatError
 
 
-def replace_into(path: Path, write: Callable[[Path], object]) -> Path:
+def current_umask() -> int:
+    """The process umask, from /proc on Linux; elsewhere read by setting it and putting it back.
+
+    The fallback sets the strictest mask for that instant, so a file another thread creates
+    meanwhile can only come out stricter, never more open.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o077)
+    os.umask(mask)
+    return mask
+
+
+def mode_for(path: Path, private: bool = False) -> int:
+    """The mode a file written at path should get: its current mode, else 0666 less the umask."""
+    try:
+        mode = stat.S_IMODE(os.stat(path).st_mode)
+    except OSError:
+        mode = 0o666 & ~current_umask()
+    return mode & 0o700 if private else mode
+
+
+def replace_into(path: Path, write: Callable[[Path], object], private: bool = False) -> Path:
     """Call write(temporary path), then atomically move the result to path.
 
+    The result keeps the mode of the file it replaces, or follows the umask when new
+    (mode_for); private=True also takes away group and other access.
     A folder that does not exist or cannot be written is a CsatError naming the file.
     """
     path = Path(path)
@@ -32,7 +67,8 @@ def replace_into(path: Path, write: Callable[[Path], object]) -> Path:
     os.close(descriptor)
     try:
         write(Path(temporary))
-        os.chmod(temporary, 0o644)
+        # mkstemp makes 0600: give the file the mode a plain open() or the file it replaces would have.
+        os.chmod(temporary, mode_for(path, private))
         os.replace(temporary, path)
     except OSError as exc:
         Path(temporary).unlink(missing_ok=True)
@@ -43,8 +79,8 @@ def replace_into(path: Path, write: Callable[[Path], object]) -> Path:
     return path
 
 
-def write_text(path: Path, text: str) -> Path:
-    return replace_into(path, lambda temporary: temporary.write_text(text, encoding="utf-8"))
+def write_text(path: Path, text: str, private: bool = False) -> Path:
+    return replace_into(path, lambda temporary: temporary.write_text(text, encoding="utf-8"), private)
 
 
 def write_bytes(path: Path, data: bytes) -> Path:

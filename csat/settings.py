@@ -26,6 +26,8 @@ class CompanySettings(_Section):
 
 class StoreSettings(_Section):
     url: str = "sqlite:///csat.db"
+    # The environment variable holding the PostgreSQL password ("" : PGPASSWORD or ~/.pgpass, read by libpq).
+    password_env: str = ""
 
 
 class MailSettings(_Section):

@@ -74,7 +74,7 @@ def config_get(
     key: Annotated[str, typer.Argument(help="Dotted key, e.g. mail.smtp_host.")],
     home: Home = None,
 ) -> None:
-    """Print one setting's effective value (defaults included).
+    """Print one setting's effective value (defaults included; a password in store.url shows as ***).
 
     Example: csat config get survey.action_limit
     """
@@ -108,14 +108,15 @@ def config_set(
 
 @config_app.command(name="show")
 def config_show(home: Home = None) -> None:
-    """Print every effective setting as TOML (secrets are never stored here).
+    """Print every effective setting as TOML (a password in store.url shows as ***).
 
     Example: csat config show
     """
     import tomlkit
 
-    settings = workspace(home).settings
-    write_stdout(tomlkit.dumps(settings.model_dump(by_alias=True)))
+    from csat.config import redacted
+
+    write_stdout(tomlkit.dumps(redacted(workspace(home).settings)))
 
 
 def _format_value(value) -> str:

@@ -1,0 +1,91 @@
+"""Issue #18 item 5: files follow the umask, csat.toml with a password is 0600, a chmod survives.
+
+The commands run as a person runs them: `csat` in a subprocess whose umask the shell set,
+so nothing here depends on the umask of the test runner.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import EXAMPLES
+
+
+def csat_under_umask(umask: str, folder: Path, *commands: list[str]) -> list[subprocess.CompletedProcess]:
+    """Run each csat command in turn in a fresh process started with `umask UMASK`."""
+    results = []
+    env = {**os.environ, "CSAT_HOME": str(folder / "ws")}
+    for command in commands:
+        script = f"umask {umask}; exec \"$@\""
+        result = subprocess.run(["sh", "-c", script, "sh", sys.executable, "-m", "csat", *command],
+                                cwd=folder, env=env, capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, (command, result.stderr)
+        results.append(result)
+    return results
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+@pytest.mark.parametrize(("umask", "expected"), [("077", 0o600), ("022", 0o644)])
+def test_written_files_follow_the_umask(tmp_path, umask, expected, store_backend):
+    ws = tmp_path / "ws"
+    csat_under_umask(
+        umask, tmp_path,
+        ["init", str(ws), "--company", "Umask Co."],
+        ["customer", "import", str(EXAMPLES / "customers.csv")],
+        ["survey", "send", "--half", "2024H1"],
+        ["survey", "form", "C-006", "--half", "2024H1", "-o", "C-006.xlsx"],
+        ["report", "--half", "2024H1", "--format", "html", "-o", "report.html"],
+        ["config", "set", "remind.staff", "qa@example.com"],
+    )
+    written = {"csat.toml": ws / "csat.toml", "form": tmp_path / "C-006.xlsx", "report": tmp_path / "report.html"}
+    written |= {f"outbox {path.name}": path for path in sorted((ws / "outbox").glob("*.eml"))[:2]}
+    assert len(written) == 5
+    assert {name: oct(mode(path)) for name, path in written.items()} == {name: oct(expected) for name in written}
+    assert mode(ws / ".csat-secret") == 0o600    # the signing key is private whatever the umask
+    if store_backend == "sqlite":
+        csat_under_umask(umask, tmp_path, ["db", "backup", "backups/copy.db"])
+        assert mode(tmp_path / "backups" / "copy.db") == expected
+        assert mode(ws / "csat.db") == expected
+
+
+def test_config_set_keeps_a_stricter_mode(tmp_path):
+    """`chmod 600 csat.toml` then `config set` under umask 022: it stays 600 (it was reset to 644)."""
+    ws = tmp_path / "ws"
+    csat_under_umask("022", tmp_path, ["init", str(ws)])
+    assert mode(ws / "csat.toml") == 0o644
+    os.chmod(ws / "csat.toml", 0o600)
+    csat_under_umask("022", tmp_path, ["config", "set", "mail.smtp_host", "smtp.example.com"])
+    assert mode(ws / "csat.toml") == 0o600
+    assert 'smtp_host = "smtp.example.com"' in (ws / "csat.toml").read_text()
+    os.chmod(ws / "csat.toml", 0o640)            # group-readable on purpose: kept as the user set it
+    csat_under_umask("077", tmp_path, ["config", "set", "mail.smtp_port", "465"])
+    assert mode(ws / "csat.toml") == 0o640
+
+
+def test_a_password_in_the_url_makes_the_config_private_and_is_never_shown(tmp_path, monkeypatch):
+    ws = tmp_path / "ws"
+    monkeypatch.delenv("CSAT_DATABASE_URL", raising=False)
+    url = "postgresql+psycopg://csat:s3cr%40t%3Aword@db.example:5432/csat"
+    _init, set_url, shown, got = csat_under_umask(
+        "022", tmp_path,
+        ["init", str(ws)],
+        ["config", "set", "store.url", url],
+        ["config", "show"],
+        ["config", "get", "store.url"],
+    )
+    assert mode(ws / "csat.toml") == 0o600
+    assert url in (ws / "csat.toml").read_text()
+    for output in (set_url.stdout + set_url.stderr, shown.stdout + shown.stderr, got.stdout + got.stderr):
+        assert "s3cr" not in output
+    assert 'url = "postgresql+psycopg://csat:***@db.example:5432/csat"' in shown.stdout
+    assert got.stdout.strip() == "postgresql+psycopg://csat:***@db.example:5432/csat"
+    assert "store.url = postgresql+psycopg://csat:***@db.example:5432/csat" in set_url.stderr
