@@ -40,6 +40,7 @@ class MailSettings(_Section):
     sender_name: str = ""
     reply_to: str = ""
     timeout: float = Field(default=30.0, gt=0)
+    ca_file: str = ""  # PEM certificate of a private CA that signed the SMTP server's certificate
 
 
 class SurveySettings(_Section):

@@ -91,10 +91,11 @@ class Handler:
 
 
 class SmtpServer:
-    def __init__(self, controller: RandomPortController, handler: Handler, client_tls=None):
+    def __init__(self, controller: RandomPortController, handler: Handler, client_tls=None, ca_pem: bytes = b""):
         self.controller = controller
         self.handler = handler
         self.client_tls = client_tls  # an SSLContext trusting the server's test CA
+        self.ca_pem = ca_pem  # that CA's certificate (PEM), for mail.ca_file
 
     @property
     def port(self) -> int:
@@ -115,7 +116,7 @@ def _authenticator(server, session, envelope, mechanism, auth_data):
 
 
 def _tls_contexts():
-    """(server context, client context trusting it) from a throwaway CA, for 127.0.0.1."""
+    """(server context, client context trusting it, the CA's PEM) from a throwaway CA, for 127.0.0.1."""
     import trustme
 
     authority = trustme.CA()
@@ -123,7 +124,7 @@ def _tls_contexts():
     authority.issue_cert("127.0.0.1", "localhost").configure_cert(server)
     client = ssl.create_default_context()
     authority.configure_trust(client)
-    return server, client
+    return server, client, authority.cert_pem.bytes()
 
 
 @contextmanager
@@ -134,9 +135,9 @@ def running_smtp(handler: Handler | None = None, auth: bool = False, tls: str = 
     if auth:
         # AUTH without TLS is fine on loopback.
         options = {"authenticator": _authenticator, "auth_required": True, "auth_require_tls": False}
-    client_tls = None
+    client_tls, ca_pem = None, b""
     if tls:
-        server_tls, client_tls = _tls_contexts()
+        server_tls, client_tls, ca_pem = _tls_contexts()
         if tls == "starttls":
             options |= {"tls_context": server_tls, "require_starttls": True}
         else:
@@ -144,7 +145,7 @@ def running_smtp(handler: Handler | None = None, auth: bool = False, tls: str = 
     controller = RandomPortController(handler, **options)
     controller.start()
     try:
-        yield SmtpServer(controller, handler, client_tls)
+        yield SmtpServer(controller, handler, client_tls, ca_pem)
     finally:
         controller.stop()
 

@@ -240,13 +240,27 @@ class SmtpSettings:
     password: str = field(default="", repr=False)
     timeout: float = 30.0
     tls: ssl.SSLContext | None = field(default=None, repr=False)  # default: the system's trusted CAs
+    ca_file: str = ""  # a private CA's certificate (PEM), trusted besides the system's
 
     def tls_context(self) -> ssl.SSLContext:
-        return self.tls or ssl.create_default_context()
+        from csat.mail.tls import context_with_ca
+
+        return self.tls or context_with_ca(self.ca_file)
 
     @classmethod
-    def from_settings(cls, mail) -> "SmtpSettings":
-        """From csat.toml's [mail]; the password comes from the environment variable it names."""
+    def from_settings(cls, mail, root: Path | None = None) -> "SmtpSettings":
+        """From csat.toml's [mail]; the password comes from the environment variable it names.
+
+        A relative mail.ca_file is relative to the workspace folder (root); the file is read here,
+        so a missing or unreadable one stops a run before anything is sent.
+        """
+        from csat.mail.tls import context_with_ca
+
+        ca_file = ""
+        tls = None
+        if mail.ca_file:
+            ca_file = str(Path(root or ".", Path(mail.ca_file).expanduser()))
+            tls = context_with_ca(ca_file)
         password = ""
         if mail.username:
             password = os.environ.get(mail.password_env, "") if mail.password_env else ""
@@ -255,7 +269,7 @@ class SmtpSettings:
                     f"mail.username is set but the environment variable {mail.password_env or '(mail.password_env)'} "
                     "holding the SMTP password is empty; set it, or clear mail.username")
         return cls(host=mail.smtp_host, port=mail.smtp_port, security=mail.security, username=mail.username,
-                   password=password, timeout=mail.timeout)
+                   password=password, timeout=mail.timeout, tls=tls, ca_file=ca_file)
 
 
 def _reply(code, text) -> str:
@@ -265,6 +279,33 @@ def _reply(code, text) -> str:
 
 
 _DROPPED = (smtplib.SMTPServerDisconnected, ConnectionResetError, ConnectionAbortedError, BrokenPipeError)
+
+
+class _WrongTlsMode(Exception):
+    """The port speaks the other TLS mode; str() says which to set."""
+
+
+class _PlainFirstSMTP(smtplib.SMTP):
+    """smtplib.SMTP (starttls or no TLS) that checks the port when the greeting is slow to come.
+
+    A server that says nothing for a few seconds may be an implicit-TLS port waiting for our
+    handshake: a probe on a second connection asks, and if it is, the run stops at once with the
+    mode to set instead of waiting out the timeout. Otherwise this connection waits on as usual.
+    """
+
+    def __init__(self, *args, security: str = "starttls", **kwargs):
+        self.csat_security = security  # before connecting: the constructor connects
+        super().__init__(*args, **kwargs)
+
+    def _get_socket(self, host, port, timeout):
+        from csat.mail.tls import GREETING_GRACE, NO_PROBE_PORTS, greets_within, implicit_tls_hint, speaks_tls_first
+
+        sock = super()._get_socket(host, port, timeout)
+        grace = min(GREETING_GRACE, timeout / 2) if isinstance(timeout, (int, float)) else GREETING_GRACE
+        if port not in NO_PROBE_PORTS and not greets_within(sock, grace) and speaks_tls_first(host, port, grace):
+            sock.close()
+            raise _WrongTlsMode(implicit_tls_hint(host, port, self.csat_security))
+        return sock
 
 
 class SmtpTransport:
@@ -315,8 +356,8 @@ class SmtpTransport:
                 connection = smtplib.SMTP_SSL(settings.host, settings.port, timeout=settings.timeout,
                                               local_hostname=self._local_hostname, context=settings.tls_context())
             else:
-                connection = smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout,
-                                          local_hostname=self._local_hostname)
+                connection = _PlainFirstSMTP(settings.host, settings.port, timeout=settings.timeout,
+                                             local_hostname=self._local_hostname, security=settings.security)
             connection.ehlo()
             if settings.security == "starttls":
                 connection.starttls(context=settings.tls_context())
@@ -334,8 +375,15 @@ class SmtpTransport:
             self._abandon(connection)
             raise SendError(f"SMTP server {where} refused the session: {_reply(exc.smtp_code, exc.smtp_error)}",
                             fatal=True) from None
+        except _WrongTlsMode as exc:
+            self._abandon(connection)
+            raise SendError(str(exc), fatal=True) from None
         except (smtplib.SMTPException, OSError) as exc:
             self._abandon(connection)
+            if settings.security == "ssl" and _plain_port_under_ssl(exc, settings):
+                from csat.mail.tls import starttls_hint
+
+                raise SendError(starttls_hint(settings.host, settings.port), fatal=True) from None
             raise SendError(f"cannot connect to SMTP server {where}: {_describe_os_error(exc)}", fatal=True) from None
         self._connection = connection
         return connection
@@ -390,6 +438,15 @@ class SmtpTransport:
             self._drop()
 
 
+def _plain_port_under_ssl(exc: BaseException, settings: SmtpSettings) -> bool:
+    """A TLS handshake that failed on the protocol (not the certificate) because the port greets in plain text."""
+    from csat.mail.tls import greets_in_plain_text
+
+    protocol_failure = (isinstance(exc, ssl.SSLError) and not isinstance(exc, ssl.SSLCertVerificationError)) \
+        or isinstance(exc, (ConnectionResetError, smtplib.SMTPServerDisconnected, TimeoutError))
+    return protocol_failure and greets_in_plain_text(settings.host, settings.port, min(settings.timeout, 5.0))
+
+
 def _timed_out(exc: BaseException) -> bool:
     cause = exc.__cause__ or exc.__context__
     return isinstance(exc, TimeoutError) or isinstance(cause, TimeoutError)
@@ -419,7 +476,7 @@ def transport_for(workspace):
     """SMTP when mail.smtp_host is set in csat.toml, else the workspace's outbox/ folder."""
     mail = workspace.settings.mail
     if mail.smtp_host:
-        return SmtpTransport(SmtpSettings.from_settings(mail))
+        return SmtpTransport(SmtpSettings.from_settings(mail, workspace.root))
     return OutboxTransport(workspace.outbox)
 
 
