@@ -10,6 +10,7 @@ config can be shared or committed without it.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import tomllib
 from dataclasses import dataclass, field
@@ -127,7 +128,7 @@ def with_password_from_env(url: str, password_env: str) -> str:
         parsed = make_url(url)
     except (ArgumentError, ValueError):
         return url  # the store refuses it with its own one-line message (password hidden)
-    if parsed.password is not None:
+    if parsed.password is not None or "password" in parsed.query:
         return url
     password = os.environ.get(password_env, "")
     if not password:
@@ -136,21 +137,32 @@ def with_password_from_env(url: str, password_env: str) -> str:
     return parsed.set(password=password).render_as_string(hide_password=False)
 
 
+_QUERY_PASSWORD = re.compile(r"([?&]password=)[^&]*", re.IGNORECASE)
+
+
 def url_password(url: str) -> str | None:
-    """The password written in a database URL, or None (read by hand: the URL may not even parse)."""
+    """The password written in a database URL (user:PASSWORD@ or ?password=), or None.
+
+    Read by hand, not by a URL parser: the URL may not even parse.
+    """
+    in_query = _QUERY_PASSWORD.search(url)
+    if in_query and in_query.end() > in_query.end(1):
+        return url[in_query.end(1):in_query.end()]
     scheme, separator, rest = url.partition("://")
     credentials, at, _host = rest.rpartition("@")
     if not separator or not at or ":" not in credentials:
         return None
-    return credentials.split(":", 1)[1]
+    return credentials.split(":", 1)[1] or None
 
 
 def hide_url_password(url: str) -> str:
     """The URL with its password shown as ***, for `config show` and `config get`."""
-    if not url_password(url):
+    url = _QUERY_PASSWORD.sub(lambda match: match.group(1) + "***" if len(match.group(0)) > len(match.group(1))
+                              else match.group(0), url)
+    scheme, separator, rest = url.partition("://")
+    credentials, at, host = rest.rpartition("@")
+    if not separator or not at or ":" not in credentials or not credentials.split(":", 1)[1]:
         return url
-    scheme, _, rest = url.partition("://")
-    credentials, _, host = rest.rpartition("@")
     return f"{scheme}://{credentials.split(':', 1)[0]}:***@{host}"
 
 

@@ -142,3 +142,20 @@ def test_percent_encoded_password_in_the_url(server_workspace, cli, password_ser
     shown = cli("config", "show").stdout
     assert f"postgresql+psycopg://csat:***@{host}:{port}/csat" in shown
     assert quote(PASSWORD, safe="") not in shown + status.stdout + upgraded.stderr
+
+
+@pytest.mark.parametrize(("url", "shown"), [
+    ("postgresql+psycopg://csat:p@ss:w/rd@db:5432/csat", "postgresql+psycopg://csat:***@db:5432/csat"),
+    ("postgresql+psycopg://csat@db/csat?sslmode=require&password=xyz", "postgresql+psycopg://csat@db/csat?sslmode=require&password=***"),
+    ("postgresql+psycopg://csat@db/csat", "postgresql+psycopg://csat@db/csat"),
+    ("sqlite:///csat.db", "sqlite:///csat.db"),
+])
+def test_config_show_hides_every_way_of_writing_a_password(workspace, cli, url, shown):
+    from csat.config import hide_url_password, holds_secret
+
+    assert hide_url_password(url) == shown
+    assert holds_secret(Workspace.open(workspace.root).settings) is False
+    text = workspace.config_path.read_text().replace('url = "sqlite:///csat.db"', f'url = "{url}"')
+    workspace.config_path.write_text(text)
+    assert f'url = "{shown}"' in cli("config", "show").stdout
+    assert cli("config", "get", "store.url").stdout.strip() == shown
