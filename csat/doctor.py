@@ -42,12 +42,28 @@ def _secret(workspace) -> Check:
     return Check("secret", "ok", f"{path} (mode 600)")
 
 
+def _config_file(workspace) -> Check:
+    """csat.toml, and whether a password in it is readable by others (a hand edit keeps the file's mode)."""
+    from csat.config import holds_secret
+
+    path = workspace.config_path
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if holds_secret(workspace.settings) and mode & 0o077:
+        return Check("workspace", "warn", f"{path} holds the database password and is readable by others "
+                     f"(mode {mode:o}); run `chmod 600 {path}`, or move the password to store.password_env")
+    return Check("workspace", "ok", f"{path}")
+
+
 def _store(workspace) -> list[Check]:
     from csat.errors import CsatError
     from csat.store.engine import open_store
 
-    if not workspace.database_url.startswith("sqlite"):
-        return _postgres(workspace.database_url)
+    try:
+        url = workspace.database_url
+    except CsatError as exc:   # store.password_env names a variable that is not set
+        return [Check("store", "fail", str(exc))]
+    if not url.startswith("sqlite"):
+        return _postgres(url)
     try:
         open_store(workspace)
     except CsatError as exc:
@@ -155,7 +171,7 @@ def _transport(workspace) -> Check:
 
 
 def run_checks(workspace) -> list[Check]:
-    return [Check("workspace", "ok", f"{workspace.config_path}"), _secret(workspace), *_store(workspace),
+    return [_config_file(workspace), _secret(workspace), *_store(workspace),
             _spreadsheets(), _sender(workspace), _transport(workspace)]
 
 

@@ -89,3 +89,29 @@ def test_a_password_in_the_url_makes_the_config_private_and_is_never_shown(tmp_p
     assert 'url = "postgresql+psycopg://csat:***@db.example:5432/csat"' in shown.stdout
     assert got.stdout.strip() == "postgresql+psycopg://csat:***@db.example:5432/csat"
     assert "store.url = postgresql+psycopg://csat:***@db.example:5432/csat" in set_url.stderr
+
+
+def test_doctor_warns_about_a_password_others_can_read(workspace, cli, monkeypatch):
+    """A password put into csat.toml by hand keeps the file's mode: doctor says so."""
+    monkeypatch.delenv("CSAT_DATABASE_URL", raising=False)
+    text = workspace.config_path.read_text().replace(
+        'url = "sqlite:///csat.db"', 'url = "postgresql+psycopg://csat:hunter2@127.0.0.1:1/csat"')
+    workspace.config_path.write_text(text)
+    workspace.config_path.chmod(0o644)
+    result = cli("doctor")
+    assert (f"warn workspace    {workspace.config_path} holds the database password and is readable by others "
+            f"(mode 644); run `chmod 600 {workspace.config_path}`") in result.stderr, result
+    assert "hunter2" not in result.stderr + result.stdout
+    workspace.config_path.chmod(0o600)
+    assert f"ok   workspace    {workspace.config_path}" in cli("doctor").stderr
+
+
+def test_doctor_names_an_unset_password_variable_and_runs_the_other_checks(workspace, cli, monkeypatch):
+    monkeypatch.delenv("CSAT_DATABASE_URL", raising=False)
+    assert cli("config", "set", "store.url", "postgresql+psycopg://csat@127.0.0.1:1/csat").exit_code == 0
+    assert cli("config", "set", "store.password_env", "CSAT_DB_PASSWORD").exit_code == 0
+    result = cli("doctor")
+    assert result.exit_code == 1
+    assert ("fail store        store.password_env names CSAT_DB_PASSWORD, which is not set in the environment"
+            in result.stderr), result
+    assert "ok   secret" in result.stderr and "ok   mail" in result.stderr
