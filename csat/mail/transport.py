@@ -21,6 +21,7 @@ import secrets
 import smtplib
 import socket
 import ssl
+import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from email.errors import MessageError
@@ -300,12 +301,23 @@ class _PlainFirstSMTP(smtplib.SMTP):
     def _get_socket(self, host, port, timeout):
         from csat.mail.tls import GREETING_GRACE, NO_PROBE_PORTS, greets_within, implicit_tls_hint, speaks_tls_first
 
+        started = time.monotonic()
         sock = super()._get_socket(host, port, timeout)
-        grace = min(GREETING_GRACE, timeout / 2) if isinstance(timeout, (int, float)) else GREETING_GRACE
-        if port not in NO_PROBE_PORTS and not greets_within(sock, grace) and speaks_tls_first(host, port, grace):
-            sock.close()
-            raise _WrongTlsMode(implicit_tls_hint(host, port, self.csat_security))
+        if port in NO_PROBE_PORTS or not isinstance(timeout, (int, float)):
+            return sock
+        # Grace and probe take at most three quarters of the timeout: the whole wait stays mail.timeout.
+        if not greets_within(sock, min(GREETING_GRACE, timeout / 2)):
+            if speaks_tls_first(host, port, min(GREETING_GRACE, timeout / 4)):
+                sock.close()
+                raise _WrongTlsMode(implicit_tls_hint(host, port, self.csat_security))
+            sock.settimeout(max(timeout - (time.monotonic() - started), timeout / 4))
         return sock
+
+    def connect(self, host="localhost", port=0, source_address=None):
+        reply = super().connect(host, port, source_address)
+        if isinstance(self.timeout, (int, float)):
+            self.sock.settimeout(self.timeout)  # the greeting may have had less: every later step has the whole timeout
+        return reply
 
 
 class SmtpTransport:
