@@ -26,6 +26,8 @@ class CompanySettings(_Section):
 
 class StoreSettings(_Section):
     url: str = "sqlite:///csat.db"
+    # Seconds a command waits for a lock another csat holds on a PostgreSQL store before it gives up.
+    lock_timeout: float = Field(default=30, gt=0)
 
 
 class MailSettings(_Section):
