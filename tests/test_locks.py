@@ -83,7 +83,7 @@ def test_an_import_behind_a_suspended_import_names_it_and_gives_up_after_the_loc
     assert 2 <= took < 20
     lines = result.stderr.strip().splitlines()
     named = f"held by `csat import` (pid {holder} on {HOST}, user "
-    assert lines[0].startswith("waiting for another import or response entry on this store to finish (" + named)
+    assert lines[0].startswith("waiting for another import or response entry on this store to finish: " + named)
     assert "idle in its transaction" in lines[0]
     assert lines[-1].startswith("Error: gave up after 2 s waiting for another import or response entry on this "
                                 "store: " + named), lines
@@ -113,7 +113,7 @@ def test_a_waiter_goes_on_when_the_holder_finishes_within_the_timeout(on_postgre
                                    "--channel", "phone", "--text", "Nobody called back"],
                                   env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         said = waiter.stderr.readline()
-        assert f"(held by `csat feedback add` (pid {holder} on {HOST}" in said
+        assert f": held by `csat feedback add` (pid {holder} on {HOST}" in said
         os.kill(holder, signal.SIGKILL)                 # the holder goes away: the server frees its lock
         _, stderr = waiter.communicate(timeout=60)
     assert waiter.returncode == 0, stderr

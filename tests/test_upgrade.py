@@ -95,6 +95,19 @@ def test_status_of_a_store_from_a_newer_csat_says_to_upgrade_csat(workspace, sto
     assert schema_revision(store.engine) == "0042"
 
 
+@pytest.mark.sqlite_only("`csat db backup` copies SQLite stores")
+def test_a_store_from_a_newer_csat_can_still_be_backed_up(workspace, store, cli):
+    cli("customer", "add", "C-1", "--name", "One")
+    with store.engine.begin() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = '0042'"))
+    target = workspace.root / "backups" / "newer.db"
+    assert cli("db", "backup", target).exit_code == 0
+    with sqlite3.connect(target) as copy:
+        assert copy.execute("SELECT version_num FROM alembic_version").fetchone() == ("0042",)
+        assert copy.execute("SELECT code FROM customer").fetchall() == [("C-1",)]
+    copy.close()
+
+
 def _upgrade_twice(environment: dict) -> list[subprocess.CompletedProcess]:
     env = {key: value for key, value in os.environ.items() if key not in ("CSAT_HOME", "CSAT_DATABASE_URL")}
     runs = [subprocess.Popen([sys.executable, "-m", "csat", "db", "upgrade"], env=env | environment,
@@ -132,7 +145,7 @@ def test_two_postgres_upgrades_at_once_run_one_after_the_other(tmp_path, monkeyp
                                  stderr=subprocess.PIPE, text=True) for _ in range(2)]
         for run in runs:
             said = run.stderr.readline()
-            assert said.startswith("waiting for another `csat db upgrade` of this store to finish (held by "
+            assert said.startswith("waiting for another `csat db upgrade` of this store to finish: held by "
                                    "`csat db upgrade` (pid 777 on quality-server, user anna, "), said
         other.execute("SELECT pg_advisory_unlock(%s)", (lock_key("upgrade"),))
         results = []

@@ -234,7 +234,7 @@ def wait_for_server_lock(connection, name: str, waiting_for: str, scope: str = "
             continue
         who = describe_holders(holders)
         if who != said:
-            notify_waiting(f"waiting for {waiting_for} to finish ({who}) ...")
+            notify_waiting(f"waiting for {waiting_for} to finish: {who} ...")
             said = who
         remaining = deadline - time.monotonic()
         if remaining <= 0:
