@@ -28,6 +28,8 @@ class StoreSettings(_Section):
     url: str = "sqlite:///csat.db"
     # The environment variable holding the PostgreSQL password ("" : PGPASSWORD or ~/.pgpass, read by libpq).
     password_env: str = ""
+    # Seconds a command waits for a lock another csat holds on a PostgreSQL store before it gives up.
+    lock_timeout: float = Field(default=30, gt=0)
 
 
 class MailSettings(_Section):

@@ -42,7 +42,9 @@ app = typer.Typer(
 
 def _version(value: bool) -> None:
     if value:
-        typer.echo(f"csat {__version__}")
+        from csat.store.migrations import HEAD
+
+        typer.echo(f"csat {__version__} (store schema {HEAD})")
         raise typer.Exit()
 
 

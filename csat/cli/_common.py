@@ -200,12 +200,29 @@ def _describe_unexpected(exc: BaseException) -> Optional[str]:
     return None
 
 
+def _name_the_command(group, ctx) -> None:
+    """Tell the store which command runs ("survey send"), so others waiting for our locks can say so."""
+    from csat.store import locking
+
+    words = [*getattr(ctx, "_protected_args", []), *ctx.args]
+    locking.command = ""
+    if not words or words[0].startswith("-"):
+        return
+    named = [words[0]]
+    command = group.get_command(ctx, words[0])
+    if command is not None and hasattr(command, "list_commands") and len(words) > 1 \
+            and words[1] in command.list_commands(ctx):
+        named.append(words[1])
+    locking.command = " ".join(named)
+
+
 class CsatGroup(TyperGroup):
     """Root command group: turns domain errors into one line and exit 1, never a traceback."""
 
     def invoke(self, ctx):
         from csat.errors import CsatError
 
+        _name_the_command(self, ctx)
         try:
             return super().invoke(ctx)
         except CsatError as exc:

@@ -14,16 +14,19 @@ app = typer.Typer(no_args_is_help=True)
 
 @app.command(name="upgrade")
 def db_upgrade(home: Home = None) -> None:
-    """Apply schema migrations to the store (safe to run any time).
+    """Apply schema migrations to the store (safe to run any time, from several machines at once).
+
+    A SQLite store is first copied to csat.db.before-<revision>.
 
     Example: csat db upgrade
     """
-    from csat.store.engine import ensure_writable_sqlite, upgrade
+    from csat.store import dbtools
 
-    opened = workspace(home)
-    ensure_writable_sqlite(opened.database_url)
-    before, after = upgrade(opened.database_url)
-    say(f"Store already at schema {after}" if before == after else f"Store upgraded from {before or 'empty'} to schema {after}")
+    done = dbtools.upgrade(workspace(home))
+    if done.backup is not None:
+        say(f"Backed up the store to {done.backup}")
+    say(f"Store already at schema {done.after}" if done.before == done.after
+        else f"Store upgraded from {done.before or 'empty'} to schema {done.after}")
 
 
 @app.command(name="status")
@@ -43,7 +46,7 @@ def db_backup(
     target: Annotated[Path, typer.Argument(help="File to write the copy to (must not exist; missing folders are created).", dir_okay=False)],
     home: Home = None,
 ) -> None:
-    """Copy a consistent snapshot of a SQLite store (safe while others use it).
+    """Copy a consistent snapshot of a SQLite store, at any schema revision (safe while others use it).
 
     Example: csat db backup backups/csat-2024-07-01.db
     """

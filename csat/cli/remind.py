@@ -34,8 +34,9 @@ def remind(
     try:
         with exclusive(opened.root, "remind", store):
             report = run(opened, store, today=day, dry_run=dry_run)
-    except AlreadyRunning:
-        say("csat remind: another run is in progress; nothing done")
+    except AlreadyRunning as running:
+        holder = f", held by {running.holder}" if running.holder else ""
+        say(escape_markup(f"csat remind: another run is in progress{holder}; nothing done"))
         return
     _print(report, verbose)
     if report.has_failures:

@@ -10,6 +10,11 @@ other by themselves: a writer that plans from what it reads (an import, the
 next CAPA or feedback number, opening a round) first takes its lock with
 csat.store.locking.hold_for_transaction.
 The schema is owned by alembic: a store is usable only at the head revision.
+
+On PostgreSQL every connection names itself (application_name, see
+csat.store.locking) so whoever waits for its locks can say who holds them,
+and waits for row and table locks at most store.lock_timeout (lock_timeout),
+so nothing hangs silently behind a suspended laptop.
 """
 
 from __future__ import annotations
@@ -92,8 +97,30 @@ def engine_for(url: str):
             cursor.close()
     else:
         engine = create_engine(url, pool_pre_ping=True)
+        _name_and_bound_postgres_sessions(engine)
     _engines[url] = engine
     return engine
+
+
+def _name_and_bound_postgres_sessions(engine) -> None:
+    from sqlalchemy import event
+
+    from csat.store import locking
+
+    @event.listens_for(engine, "do_connect")
+    def _postgres_connect(_dialect, _record, _args, parameters):
+        parameters.setdefault("application_name", locking.application_name())
+        # lock_timeout: no statement waits for a lock for ever. tcp_keepalives_*: the server probes an idle
+        # client after a minute and drops the session (and its locks) when nobody answers for another minute.
+        bounds = (f"-c lock_timeout={int(locking.DEFAULT_LOCK_TIMEOUT * 1000)} -c tcp_keepalives_idle=60 "
+                  "-c tcp_keepalives_interval=10 -c tcp_keepalives_count=6")
+        parameters["options"] = f"{bounds} {parameters['options']}" if parameters.get("options") else bounds
+
+    @event.listens_for(engine, "begin")
+    def _postgres_begin(connection):
+        wanted = connection.get_execution_options().get("csat_lock_timeout")
+        if wanted is not None and wanted != locking.DEFAULT_LOCK_TIMEOUT:
+            connection.exec_driver_sql(f"SET LOCAL lock_timeout = {int(float(wanted) * 1000)}")
 
 
 def dispose_engines() -> None:
@@ -123,6 +150,15 @@ def schema_revision(engine) -> str | None:
         return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
 
 
+def newer_schema_message(url: str, revision: str) -> str:
+    from csat import __version__
+    from csat.store.migrations import HEAD, csat_release_for
+
+    return (f"the store at {describe_url(url)} has schema {revision}, written by a newer csat "
+            f"({csat_release_for(revision)} or later; this is csat {__version__}, schema {HEAD}); "
+            "upgrade csat on this machine to use it, do not run `csat db upgrade` with this one")
+
+
 def check_schema(engine, url: str) -> None:
     """Refuse a store that is empty, behind, or from a newer csat."""
     from csat.store.migrations import HEAD, known_revisions
@@ -138,18 +174,19 @@ def check_schema(engine, url: str) -> None:
     if revision is None:
         raise StoreError(f"the store at {describe_url(url)} has no csat schema; run `csat db upgrade`")
     if revision not in known_revisions():
-        raise StoreError(
-            f"the store at {describe_url(url)} has schema {revision}, written by a newer csat; upgrade csat to use it"
-        )
+        raise StoreError(newer_schema_message(url, revision))
     raise StoreError(f"the store at {describe_url(url)} has an older schema ({revision}); run `csat db upgrade`")
 
 
 class Store:
     """The data layer of one workspace: sessions with the audit trail attached."""
 
-    def __init__(self, url: str, check: bool = True):
+    def __init__(self, url: str, check: bool = True, lock_timeout: float | None = None):
+        from csat.store.locking import DEFAULT_LOCK_TIMEOUT
+
         self.url = url
         self.engine = engine_for(url)
+        self.lock_timeout = DEFAULT_LOCK_TIMEOUT if lock_timeout is None else float(lock_timeout)
         if check:
             check_schema(self.engine, url)
 
@@ -169,52 +206,142 @@ class Store:
 
         from csat.store import audit
 
-        engine = self.engine.execution_options(csat_bulk=True) if bulk else self.engine
+        engine = self.engine.execution_options(csat_bulk=bulk, csat_lock_timeout=self.lock_timeout)
         with Session(engine, expire_on_commit=False) as session:
             audit.attach(session)
             try:
                 yield session
                 session.commit()
-            except BaseException:
+            except BaseException as exc:
                 session.rollback()
+                self._explain_lock_timeout(exc)
                 raise
+
+    def _explain_lock_timeout(self, exc: BaseException) -> None:
+        """A statement that waited store.lock_timeout for a row or table lock: one line naming who was busy."""
+        from csat.store.locking import LockTimeout, busy_sessions, lock_timed_out
+
+        if lock_timed_out(exc):
+            raise LockTimeout(f"gave up after {self.lock_timeout:g} s waiting for a lock on the store at "
+                              f"{describe_url(self.url)}: {busy_sessions(self.engine)}; try again when it has "
+                              "finished (store.lock_timeout sets how long to wait)") from None
 
     @contextmanager
     def read_session(self) -> Iterator:
         """A read session that never takes the write lock."""
         from sqlmodel import Session
 
-        with Session(self.engine.execution_options(csat_read_only=True)) as session:
-            yield session
+        engine = self.engine.execution_options(csat_read_only=True, csat_lock_timeout=self.lock_timeout)
+        with Session(engine) as session:
+            try:
+                yield session
+            except BaseException as exc:
+                session.rollback()
+                self._explain_lock_timeout(exc)
+                raise
 
 
 def open_store(workspace, check: bool = True) -> Store:
     """The store of an opened workspace, refusing one at the wrong schema."""
-    return Store(workspace.database_url, check=check)
+    return Store(workspace.database_url, check=check, lock_timeout=workspace.settings.store.lock_timeout)
 
 
-def upgrade(url: str) -> tuple[str | None, str]:
-    """Apply migrations up to head; returns (from_revision, to_revision)."""
-    from alembic import command
+# Writers whose transaction-scoped locks an upgrade takes, so it waits for them (and names them) before
+# its ALTER TABLEs, instead of queueing silently behind their table locks with every reader queued behind it.
+WRITER_LOCKS = ("responses", "rounds", "feedback", "capa")
+
+
+def upgrade(url: str, lock_timeout: float | None = None, before_migrating=None) -> tuple[str | None, str]:
+    """Apply migrations up to head; returns (from_revision, to_revision).
+
+    Upgrades are serialised: on SQLite by the file's write lock (BEGIN IMMEDIATE), on PostgreSQL by a
+    session-scoped advisory lock, so a second `csat db upgrade` run at the same time, from any machine,
+    waits for the first (saying who runs it) and then finds the store at head. `before_migrating(revision)`
+    runs once it is known that the store at `revision` will be migrated (the SQLite backup).
+    """
     from sqlalchemy.exc import OperationalError
 
-    from csat.store.migrations import HEAD, alembic_config, known_revisions
+    from csat.store.migrations import HEAD
 
     engine = engine_for(url)
     try:
         before = schema_revision(engine)
     except OperationalError as exc:
         raise StoreError(f"cannot open the store at {describe_url(url)}: {exc.orig}") from None
-    if before is not None and before not in known_revisions():
-        raise StoreError(
-            f"the store at {describe_url(url)} has schema {before}, written by a newer csat; upgrade csat to use it"
-        )
+    _refuse_newer(url, before)
     if before == HEAD:
         return before, HEAD
-    with engine.begin() as connection:
-        config = alembic_config(connection)
-        command.upgrade(config, "head")
-    return before, HEAD
+    if engine.dialect.name == "sqlite":
+        if before_migrating is not None:
+            before_migrating(before)
+        with engine.begin() as connection:
+            before = _revision_on(connection)  # read again under the write lock: another upgrade may have run
+            _migrate(connection)
+        return before, HEAD
+    return _upgrade_postgres(engine, url, lock_timeout, before_migrating)
+
+
+def _upgrade_postgres(engine, url: str, lock_timeout: float | None, before_migrating) -> tuple[str | None, str]:
+    from sqlalchemy import text
+
+    from csat.store.locking import lock_key, wait_for_server_lock
+    from csat.store.migrations import HEAD
+
+    with engine.connect().execution_options(csat_lock_timeout=lock_timeout) as connection:
+        wait_for_server_lock(connection, "upgrade", "another `csat db upgrade` of this store", scope="session",
+                             timeout=lock_timeout)
+        connection.commit()
+        try:
+            before = _revision_on(connection)
+            connection.commit()
+            _refuse_newer(url, before)
+            if before == HEAD:
+                return before, HEAD
+            if before_migrating is not None:
+                before_migrating(before)
+            try:
+                with connection.begin():
+                    for name in WRITER_LOCKS:
+                        wait_for_server_lock(connection, name, "the writers on this store (import, survey round, "
+                                             "feedback, CAPA)", timeout=lock_timeout)
+                    if lock_timeout is not None:
+                        connection.exec_driver_sql(f"SET LOCAL lock_timeout = {int(lock_timeout * 1000)}")
+                    _migrate(connection)
+            except Exception as exc:
+                from csat.store.locking import LockTimeout, busy_sessions, lock_timed_out
+
+                if lock_timed_out(exc):
+                    raise LockTimeout(f"`csat db upgrade` gave up waiting for a table lock on the store at "
+                                      f"{describe_url(url)}: {busy_sessions(engine)}; try again when it has "
+                                      "finished") from None
+                raise
+            return before, HEAD
+        finally:
+            connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": lock_key("upgrade")})
+            connection.commit()
+
+
+def _revision_on(connection) -> str | None:
+    from sqlalchemy import inspect, text
+
+    if not inspect(connection).has_table("alembic_version"):
+        return None
+    return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+
+
+def _refuse_newer(url: str, revision: str | None) -> None:
+    from csat.store.migrations import known_revisions
+
+    if revision is not None and revision not in known_revisions():
+        raise StoreError(newer_schema_message(url, revision))
+
+
+def _migrate(connection) -> None:
+    from alembic import command
+
+    from csat.store.migrations import alembic_config
+
+    command.upgrade(alembic_config(connection), "head")
 
 
 def ensure_writable_sqlite(url: str) -> None:

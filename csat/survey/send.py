@@ -347,9 +347,10 @@ def send_round(workspace, store, period: str | Half | None = None, customers: li
             # Two people sending at once would both plan the same pending invitations and send them twice.
             try:
                 stack.enter_context(exclusive(workspace.root, "send", store))
-            except AlreadyRunning:
+            except AlreadyRunning as running:
+                holder = f", held by {running.holder}" if running.holder else ""
                 raise Conflict("another `csat survey send` is running on this store (from this workspace or another"
-                               " one sharing its database); run it again when it has finished") from None
+                               f" one sharing its database){holder}; run it again when it has finished") from None
         builder = None
         if not dry_run and _likely_count(store, customers) >= PARALLEL_BUILD_MIN and can_fork():
             builder = stack.enter_context(Builder())  # forked before the plan's transaction, starts up meanwhile

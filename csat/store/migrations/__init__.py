@@ -13,6 +13,15 @@ HEAD = "0005"
 _HERE = Path(__file__).parent
 
 
+def csat_release_for(revision: str) -> str:
+    """The csat release that brought schema `revision`: its minor version number is the revision.
+
+    csat's version moves with its schema (tests/test_version.py): a release with schema 0007 is 0.7.x,
+    so a store tells which csat it needs. A release that changes no schema only raises the patch number.
+    """
+    return f"0.{int(revision)}" if revision.isdigit() else f"with schema {revision}"
+
+
 def known_revisions() -> set[str]:
     """Revision ids of every script shipped with this csat (read from file names: cheap)."""
     return {path.name.split("_", 1)[0] for path in (_HERE / "versions").glob("[0-9]*_*.py")}
