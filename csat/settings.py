@@ -160,9 +160,6 @@ class Settings(_Section):
 
     def resolve_department(self, text: str) -> str:
         """Map a department code or name (either language) to its code."""
-        wanted = text.strip().casefold()
-        for code, department in self.departments.items():
-            if wanted in (code.casefold(), department.en.casefold(), department.zh.casefold()):
-                return code
-        known = ", ".join(self.departments)
-        raise ValueError(f"unknown department {text!r}; known: {known}")
+        from csat.vocabulary import parse_department
+
+        return parse_department(self, text)
