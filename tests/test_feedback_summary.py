@@ -91,7 +91,7 @@ def test_markdown_and_xlsx_read_back(workspace, with_log, tmp_path):
     assert markdown.startswith("# Feedback and complaints 2024Q3\n")
     assert "| Complaints | 8 |" in markdown
     assert "| Complaints without reply, overdue | #8, #13 |" in markdown
-    assert "| C-003 | quality | HX-200 | 3 | #4, #5, #13 |" in markdown
+    assert "| C-003 | Product quality | HX-200 | 3 | #4, #5, #13 |" in markdown
     chinese = summaries.render_md(summary, "zh")
     assert "| 投诉数 | 8 |" in chinese and "| 产品质量或性能 | 4 |" in chinese and "| 工程部 | 4 |" in chinese
 

@@ -401,7 +401,7 @@ def _summary_tables(summary: dict[str, Any], lang: str) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from csat.feedback.summary import count_tables, headline, text
+    from csat.feedback.summary import count_tables, headline, shown, text
 
     console = Console(highlight=False)
     head = Table(title=f"{text('title', lang)} {summary['quarter']}", show_header=False, title_justify="left")
@@ -424,6 +424,6 @@ def _summary_tables(summary: dict[str, Any], lang: str) -> None:
         for key in ("customer", "kind", "product", "count", "id"):
             table.add_column(text(key, lang))
         for topic in summary["repeat_topics"]:
-            table.add_row(topic["customer"], topic["kind"], escape_markup(topic["product"]), str(topic["count"]),
+            table.add_row(topic["customer"], shown(summary, "kind", topic["kind"], lang), escape_markup(topic["product"]), str(topic["count"]),
                           ", ".join(f"#{number}" for number in topic["entries"]))
         console.print(table)
