@@ -20,6 +20,8 @@ class _Section(BaseModel):
 
 class CompanySettings(_Section):
     name: str = "Our Company"
+    # The company's name for English-language customers (e-mails, forms, the sender); empty: `name`.
+    name_en: str = ""
     lang: Literal["en", "zh"] = "en"
     contact: str = ""
 
@@ -79,6 +81,38 @@ class FeedbackSettings(_Section):
             except ValueError:
                 raise ValueError(f"{day!r} is not a date (YYYY-MM-DD)") from None
         return days
+
+
+def _iso_days(value):
+    if not isinstance(value, list):
+        raise ValueError("expected a list of dates, e.g. [2024-10-01, 2024-10-02]")
+    days = []
+    for day in value:
+        try:
+            days.append(day.isoformat() if isinstance(day, date) else date.fromisoformat(str(day)).isoformat())
+        except ValueError:
+            raise ValueError(f"{day!r} is not a date (YYYY-MM-DD)") from None
+    return days
+
+
+class CalendarSettings(_Section):
+    # Whose working days count for reply deadlines (csat.workdays): auto (China for a zh
+    # workspace, else Monday to Friday), CN, another ISO country code, or none.
+    country: str = "auto"
+    # The company's own closing days (factory shutdown), on top of the country's holidays.
+    closing_days: list[str] = Field(default_factory=list)
+
+    @field_validator("country")
+    @classmethod
+    def _known_country(cls, value: str) -> str:
+        from csat.workdays import valid_country
+
+        return valid_country(value)
+
+    @field_validator("closing_days", mode="before")
+    @classmethod
+    def _iso_dates(cls, value):
+        return _iso_days(value)
 
 
 # Which department owns a CAPA by default: by survey item code, and by feedback kind.
@@ -148,6 +182,7 @@ class Settings(_Section):
     report: ReportSettings = Field(default_factory=ReportSettings)
     import_: ImportSettings = Field(default_factory=ImportSettings, alias="import")
     feedback: FeedbackSettings = Field(default_factory=FeedbackSettings)
+    calendar: CalendarSettings = Field(default_factory=CalendarSettings)
     capa: CapaSettings = Field(default_factory=CapaSettings)
     remind: RemindSettings = Field(default_factory=RemindSettings)
     departments: dict[str, Department] = Field(default_factory=lambda: dict(DEFAULT_DEPARTMENTS))

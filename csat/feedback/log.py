@@ -2,8 +2,8 @@
 
 Every entry has a kind from the procedure; `quality`, `conduct` and `service`
 are complaints, the rest is information. A complaint must be answered within
-`feedback.reply_days` working days (weekends and `feedback.holidays` do not
-count; numpy's business-day calendar does the counting) and is "long
+`feedback.reply_days` working days (the workspace's calendar, csat.workdays:
+China's holidays and 调休, another country's, the company's closing days) and is "long
 unresolved" when still not closed `feedback.unresolved_days` calendar days
 after it came in. Status moves one way: open -> replied -> closed; a complaint
 cannot be closed before it has been answered. Times are local wall-clock
@@ -399,15 +399,15 @@ def list_entries(session, *, open_only: bool = False, kind: str | None = None, c
 # ---- the reply-time rules -------------------------------------------------------------------
 
 def reply_deadlines(received: Iterable[datetime], settings) -> list[date]:
-    """The last day a reply is on time: reply_days working days after the (next working) day received."""
-    import numpy
+    """The last day a reply is on time: reply_days working days after the (next working) day received.
 
-    days = numpy.array([moment.date() for moment in received], dtype="datetime64[D]")
-    if days.size == 0:
-        return []
-    holidays = numpy.array(settings.feedback.holidays, dtype="datetime64[D]")
-    deadlines = numpy.busday_offset(days, settings.feedback.reply_days, roll="forward", holidays=holidays)
-    return [value.item() for value in deadlines]
+    Working days are the workspace's calendar (csat.workdays): China's holidays and make-up
+    working days for a Chinese company, another country's holidays, and the company's closings.
+    """
+    from csat.workdays import calendar_for
+
+    calendar = calendar_for(settings)
+    return [calendar.add_working_days(moment.date(), settings.feedback.reply_days) for moment in received]
 
 
 def is_overdue(entry, deadline: date | None, today: date) -> bool:
