@@ -25,6 +25,10 @@ class CompanySettings(_Section):
     lang: Literal["en", "zh"] = "en"
     contact: str = ""
 
+    def name_for(self, language: str | None) -> str:
+        """The company's name as a customer of this language reads it."""
+        return (self.name_en or self.name) if language == "en" else self.name
+
 
 class StoreSettings(_Section):
     url: str = "sqlite:///csat.db"
