@@ -159,6 +159,9 @@ min_n = 5              # items with fewer answers are marked "small sample" (mea
 [import]
 max_file_mb = 50
 
+[forms]
+date_order = "auto"    # a respondent's 10/07/2024: dmy, mdy, or auto (only when the day tells; else kept as written)
+
 [feedback]
 reply_days = 2         # working days to reply to a complaint
 unresolved_days = 30   # open longer than this is "long unresolved"

@@ -59,6 +59,12 @@ class ReportSettings(_Section):
     min_n: int = Field(default=5, ge=1)
 
 
+class FormsSettings(_Section):
+    # How a respondent's 10/07/2024 is read on a returned form: dmy, mdy, or auto (only when the
+    # day tells, e.g. 25/07/2024; else the date is kept as written, with the comment).
+    date_order: Literal["auto", "dmy", "mdy"] = "auto"
+
+
 class ImportSettings(_Section):
     max_file_mb: float = Field(default=50.0, gt=0)
     max_unpacked_mb: float = Field(default=500.0, gt=0)
@@ -185,6 +191,7 @@ class Settings(_Section):
     survey: SurveySettings = Field(default_factory=SurveySettings)
     report: ReportSettings = Field(default_factory=ReportSettings)
     import_: ImportSettings = Field(default_factory=ImportSettings, alias="import")
+    forms: FormsSettings = Field(default_factory=FormsSettings)
     feedback: FeedbackSettings = Field(default_factory=FeedbackSettings)
     calendar: CalendarSettings = Field(default_factory=CalendarSettings)
     capa: CapaSettings = Field(default_factory=CapaSettings)
