@@ -81,3 +81,14 @@ def test_a_complaint_in_a_chinese_workspace_is_due_after_the_holiday(tmp_path, m
     assert json.loads(added.stdout)["reply_due"] == "2024-10-09"
     shown = json.loads(cli("feedback", "show", "1", "--format", "json").stdout)
     assert shown["reply_due"] == "2024-10-09" and shown["overdue"] is True
+
+
+def test_doctor_says_when_china_has_not_announced_the_year(tmp_path):
+    from csat.doctor import _calendar
+
+    chinese = Workspace.open(create(tmp_path / "zh", company="华南精密制造有限公司", lang="zh").root)
+    assert _calendar(chinese, date(2025, 6, 1)).status == "ok"
+    late = _calendar(chinese, date(2099, 12, 1))
+    assert late.status == "warn" and "2099, 2100" in late.detail and "pip install -U chinesecalendar" in late.detail
+    english = Workspace.open(create(tmp_path / "en", company="Test Co.", lang="en").root)
+    assert _calendar(english, date(2099, 12, 1)).status == "ok"
