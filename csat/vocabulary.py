@@ -139,6 +139,12 @@ FAMILIES: dict[str, Family] = {
         "not-effective": ("not_effective", "not effective", "ineffective", "failed", "无效果", "验证无效", "未生效")}),
 }
 
+# Words that name several codes: refused, with the codes they could mean (never a guess).
+AMBIGUOUS = {
+    "kind": {"投诉": ("quality", "conduct", "service"), "complaint": ("quality", "conduct", "service"),
+             "客诉": ("quality", "conduct", "service"), "客户投诉": ("quality", "conduct", "service")},
+}
+
 # Longer descriptions where a form or report explains a kind (the feedback log's own words).
 KIND_DESCRIPTIONS = {
     "quality": ("Product quality or performance", "产品质量或性能"),
@@ -212,6 +218,10 @@ def parse(name: str, text: str) -> str:
     code = _TABLES[name].get(_key(text)) if text is not None and str(text).strip() else None
     if code is None:
         what = family(name).name
+        meant = AMBIGUOUS.get(name, {}).get(_key(text or ""))
+        if meant:
+            options = ", ".join(f"{option} ({word(name, option, 'zh')})" for option in meant)
+            raise UnknownWord(f"{what} {str(text).strip()!r} may be {options}; say which")
         raise UnknownWord(f"unknown {what} {str(text or '').strip()!r}; valid {what}s: {choices(name)}")
     return code
 

@@ -196,3 +196,10 @@ def test_english_customers_read_the_english_company_name(tmp_path, monkeypatch, 
     assert "South China Precision Manufacturing" in str(english["From"])
     assert "华南精密制造有限公司" in chinese.get_body(("plain",)).get_content()
     assert "华南精密制造有限公司" in str(chinese["From"])
+
+
+def test_a_word_for_several_kinds_asks_which():
+    for text in ("投诉", "complaint"):
+        with pytest.raises(CsatError) as raised:
+            vocabulary.parse("kind", text)
+        assert str(raised.value) == (f"kind {text!r} may be quality (质量), conduct (业务行为), service (服务); say which")
