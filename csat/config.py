@@ -160,7 +160,7 @@ min_n = 5              # items with fewer answers are marked "small sample" (mea
 max_file_mb = 50
 
 [forms]
-date_order = "auto"    # a respondent's 10/07/2024: dmy, mdy, or auto (only when the day tells; else kept as written)
+date_order = "auto"    # a respondent's 10/07/2024 on forms and sheets: dmy, mdy, or auto (only when the day tells)
 
 [feedback]
 reply_days = 2         # working days to reply to a complaint

@@ -69,3 +69,15 @@ def test_day_month_order_comes_from_the_workspace(workspace, store, invited, tmp
     assert report.ok, report.problems
     shown = _response(cli, "C-001")
     assert (shown["answered_on"], shown["comment"]) == ("2024-07-10", "")
+
+
+def test_a_consolidated_sheet_reads_day_month_dates_in_the_workspace_order(workspace, store, invited, tmp_path, cli):
+    from import_fixtures import write_sheet_csv
+
+    sheet = write_sheet_csv(tmp_path / "summary.csv", ["customer", "date", "quality"],
+                            [["C-001", "10/07/2024", 90], ["C-002", "2024年7月11日", 80]])
+    refused = run_import(workspace, [sheet], half="2024H1")
+    assert not refused.ok and any("may be day/month or month/day" in line for line in refused.problems)
+    config_set(workspace, "forms.date_order", "mdy")
+    assert run_import(Workspace.open(workspace.root), [sheet], half="2024H1").ok
+    assert [_response(cli, code)["answered_on"] for code in ("C-001", "C-002")] == ["2024-10-07", "2024-07-11"]
