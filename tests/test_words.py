@@ -203,3 +203,14 @@ def test_a_word_for_several_kinds_asks_which():
         with pytest.raises(CsatError) as raised:
             vocabulary.parse("kind", text)
         assert str(raised.value) == (f"kind {text!r} may be quality (质量), conduct (业务行为), service (服务); say which")
+
+
+def test_csat_lang_shows_the_words_of_one_shell_in_its_language(workspace, cli, monkeypatch):
+    assert cli("customer", "import", EXAMPLES / "customers.csv").exit_code == 0
+    assert cli("feedback", "add", "C-001", "--kind", "quality", "--channel", "wechat", "--text", "Leak",
+               "--received", "2024-07-02 08:45").exit_code == 0
+    english = json.loads(cli("feedback", "show", "1", "--format", "json").stdout)
+    assert (english["kind_label"], english["channel_label"], english["status_label"]) == ("Product quality", "WeChat", "Open")
+    monkeypatch.setenv("CSAT_LANG", "zh_CN.UTF-8")
+    chinese = json.loads(cli("feedback", "show", "1", "--format", "json").stdout)
+    assert (chinese["kind"], chinese["kind_label"], chinese["channel_label"]) == ("quality", "质量", "微信")
