@@ -193,6 +193,7 @@ def config_template(company: str, lang: str) -> str:
 
 [company]
 name = {tomlkit.string(company).as_string()}
+name_en = ""           # the company's English name, for English-language customers (empty: name)
 lang = "{lang}"          # default language of forms and reports: en or zh
 contact = ""           # who customers contact about the survey (shown on forms)
 
@@ -227,11 +228,20 @@ min_n = 5              # items with fewer answers are marked "small sample" (mea
 [import]
 max_file_mb = 50
 
+[forms]
+date_order = "auto"    # a respondent's 10/07/2024 on forms and sheets: dmy, mdy, or auto (only when the day tells)
+
 [feedback]
 reply_days = 2         # working days to reply to a complaint
 unresolved_days = 30   # open longer than this is "long unresolved"
 special_attention = 3  # complaints in a quarter that flag a customer
-holidays = []          # public holidays skipped when counting reply days, e.g. ["2024-10-01"]
+holidays = []          # more closing days (kept for older workspaces; see [calendar] closing_days)
+
+[calendar]
+# Working days for reply deadlines: CN (China's holidays and 调休 make-up working days), another
+# ISO country code (DE, US, ...), none (Monday to Friday) or auto (CN for lang zh, else none).
+country = "{'CN' if lang == 'zh' else 'none'}"
+closing_days = []      # the company's own closing days, e.g. ["2024-08-05", "2024-08-06"]
 
 [capa]
 due_days = 30          # default time to complete a CAPA

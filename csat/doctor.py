@@ -170,9 +170,30 @@ def _transport(workspace) -> Check:
         return Check("mail", "fail", exc.reason)
 
 
+def _calendar(workspace, today=None) -> Check:
+    """Whose working days count reply deadlines, and whether this year's holidays are known."""
+    from datetime import date
+
+    from csat.workdays import calendar_for
+
+    calendar = calendar_for(workspace.settings)
+    today = today or date.today()
+    if calendar.country == "none":
+        return Check("calendar", "ok", "working days are Monday to Friday ([calendar] country = none)"
+                                       f"{' less the closing days' if calendar.closed else ''}")
+    if calendar.country != "CN":
+        return Check("calendar", "ok", f"working days skip {calendar.country}'s public holidays")
+    missing = calendar.missing_years([today.year, today.year + 1] if today.month == 12 else [today.year])
+    if missing:
+        return Check("calendar", "warn", f"China's holidays of {', '.join(map(str, missing))} are not in the installed"
+                                         " chinesecalendar: those days count Monday to Friday; run"
+                                         " `pip install -U chinesecalendar` or list them in [calendar] closing_days")
+    return Check("calendar", "ok", "working days follow China's holidays and adjusted working days (调休)")
+
+
 def run_checks(workspace) -> list[Check]:
     return [_config_file(workspace), _secret(workspace), *_store(workspace),
-            _spreadsheets(), _sender(workspace), _transport(workspace)]
+            _spreadsheets(), _sender(workspace), _transport(workspace), _calendar(workspace)]
 
 
 def send_test(workspace, recipient: str) -> str:

@@ -20,8 +20,14 @@ class _Section(BaseModel):
 
 class CompanySettings(_Section):
     name: str = "Our Company"
+    # The company's name for English-language customers (e-mails, forms, the sender); empty: `name`.
+    name_en: str = ""
     lang: Literal["en", "zh"] = "en"
     contact: str = ""
+
+    def name_for(self, language: str | None) -> str:
+        """The company's name as a customer of this language reads it."""
+        return (self.name_en or self.name) if language == "en" else self.name
 
 
 class StoreSettings(_Section):
@@ -58,6 +64,12 @@ class ReportSettings(_Section):
     min_n: int = Field(default=5, ge=1)
 
 
+class FormsSettings(_Section):
+    # How a respondent's 10/07/2024 is read on a returned form: dmy, mdy, or auto (only when the
+    # day tells, e.g. 25/07/2024; else the date is kept as written, with the comment).
+    date_order: Literal["auto", "dmy", "mdy"] = "auto"
+
+
 class ImportSettings(_Section):
     max_file_mb: float = Field(default=50.0, gt=0)
     max_unpacked_mb: float = Field(default=500.0, gt=0)
@@ -84,6 +96,38 @@ class FeedbackSettings(_Section):
             except ValueError:
                 raise ValueError(f"{day!r} is not a date (YYYY-MM-DD)") from None
         return days
+
+
+def _iso_days(value):
+    if not isinstance(value, list):
+        raise ValueError("expected a list of dates, e.g. [2024-10-01, 2024-10-02]")
+    days = []
+    for day in value:
+        try:
+            days.append(day.isoformat() if isinstance(day, date) else date.fromisoformat(str(day)).isoformat())
+        except ValueError:
+            raise ValueError(f"{day!r} is not a date (YYYY-MM-DD)") from None
+    return days
+
+
+class CalendarSettings(_Section):
+    # Whose working days count for reply deadlines (csat.workdays): auto (China for a zh
+    # workspace, else Monday to Friday), CN, another ISO country code, or none.
+    country: str = "auto"
+    # The company's own closing days (factory shutdown), on top of the country's holidays.
+    closing_days: list[str] = Field(default_factory=list)
+
+    @field_validator("country")
+    @classmethod
+    def _known_country(cls, value: str) -> str:
+        from csat.workdays import valid_country
+
+        return valid_country(value)
+
+    @field_validator("closing_days", mode="before")
+    @classmethod
+    def _iso_dates(cls, value):
+        return _iso_days(value)
 
 
 # Which department owns a CAPA by default: by survey item code, and by feedback kind.
@@ -152,7 +196,9 @@ class Settings(_Section):
     survey: SurveySettings = Field(default_factory=SurveySettings)
     report: ReportSettings = Field(default_factory=ReportSettings)
     import_: ImportSettings = Field(default_factory=ImportSettings, alias="import")
+    forms: FormsSettings = Field(default_factory=FormsSettings)
     feedback: FeedbackSettings = Field(default_factory=FeedbackSettings)
+    calendar: CalendarSettings = Field(default_factory=CalendarSettings)
     capa: CapaSettings = Field(default_factory=CapaSettings)
     remind: RemindSettings = Field(default_factory=RemindSettings)
     departments: dict[str, Department] = Field(default_factory=lambda: dict(DEFAULT_DEPARTMENTS))
@@ -165,9 +211,6 @@ class Settings(_Section):
 
     def resolve_department(self, text: str) -> str:
         """Map a department code or name (either language) to its code."""
-        wanted = text.strip().casefold()
-        for code, department in self.departments.items():
-            if wanted in (code.casefold(), department.en.casefold(), department.zh.casefold()):
-                return code
-        known = ", ".join(self.departments)
-        raise ValueError(f"unknown department {text!r}; known: {known}")
+        from csat.vocabulary import parse_department
+
+        return parse_department(self, text)

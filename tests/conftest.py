@@ -77,7 +77,7 @@ def backend_database(request):
 @pytest.fixture(autouse=True)
 def isolated_environment(monkeypatch, tmp_path, backend_database):
     """No test sees the developer's workspace, database URL, secret or SMTP password."""
-    for name in ("CSAT_HOME", "CSAT_DATABASE_URL", "CSAT_SECRET", "CSAT_SMTP_PASSWORD", "CSAT_ACTOR"):
+    for name in ("CSAT_HOME", "CSAT_DATABASE_URL", "CSAT_SECRET", "CSAT_SMTP_PASSWORD", "CSAT_ACTOR", "CSAT_LANG"):
         monkeypatch.delenv(name, raising=False)
     if backend_database:
         monkeypatch.setenv("CSAT_DATABASE_URL", backend_database)

@@ -53,14 +53,15 @@ def test_add_list_show(loaded):
     table = cli("feedback", "show", "1")
     assert table.exit_code == 0 and "外壳开裂" in table.stdout
     csv_text = cli("feedback", "list", "--format", "csv").stdout
-    assert csv_text.startswith("\ufeffid,received,customer,kind,complaint,channel,status,replied_at,capa,text")
-    assert "1,2024-09-30 23:59:00,C-003,quality,true,phone,open,,,外壳开裂" in csv_text
+    assert csv_text.startswith("\ufeffid,received,customer,kind,kind_label,complaint,channel,channel_label,status,status_label,"
+                               "replied_at,capa,text")
+    assert "1,2024-09-30 23:59:00,C-003,quality,Product quality,true,phone,Phone,open,Open,,,外壳开裂" in csv_text
 
 
 @pytest.mark.parametrize("arguments, message", [
     (["NOPE", "--kind", "quality"], "Error: unknown customer 'NOPE'"),
     (["C-001", "--kind", "praise"],
-     "Error: unknown kind 'praise'; valid kinds: quality, requirement, contract, market, conduct, service, other"),
+     "Error: unknown kind 'praise'; valid kinds: quality (质量), requirement (要求), contract (合同), market (市场), conduct (业务行为), service (服务), other (其他)"),
     (["C-001", "--kind", "quality", "--received", "2999-01-01"], "Error: --received 2999-01-01 00:00 is in the future"),
     (["C-001", "--kind", "quality", "--dept", "canteen"], "Error: unknown department 'canteen'"),
     (["C-001", "--kind", "quality", "--capa", "--dept", "nope"], "Error: unknown department 'nope'"),

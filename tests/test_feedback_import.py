@@ -33,7 +33,7 @@ def test_example_log_imports_every_row(workspace, with_log):
     with with_log.read_session() as session:
         named = customers.get(session, "C-006")
     assert by_id[12].customer_id == named.id and by_id[12].kind == "requirement"  # the log named the customer
-    assert (by_id[14].channel, by_id[14].dept) == ("other", "")  # 微信 is "other"; no department given
+    assert (by_id[14].channel, by_id[14].dept) == ("wechat", "")  # 微信 is WeChat; no department given
     assert (by_id[10].status, by_id[10].replied_at) == ("closed", None)
     assert by_id[15].received_at == datetime(2024, 9, 30, 23, 59)
     assert by_id[5].status == "replied" and by_id[5].replied_at == datetime(2024, 7, 19, 9, 0)
@@ -80,7 +80,7 @@ def test_bad_rows_are_all_reported_and_nothing_written(workspace, with_customers
     message = str(raised.value)
     assert message.startswith("bad.csv: 10 problem(s), nothing imported")
     for expected in ["row 3: unknown customer 'C-999'",
-                     "row 4: unknown kind 'praise'; valid kinds: quality, requirement",
+                     "row 4: unknown kind 'praise'; valid kinds: quality (质量), requirement",
                      "row 5: unknown channel 'pigeon'", "row 5: received 2099-01-01 00:00 is in the future",
                      "row 6: missing text", "row 6: unknown department 'canteen'",
                      "row 7: replied 2024-07-01 00:00 is before the entry was received",

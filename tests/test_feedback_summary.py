@@ -26,7 +26,7 @@ def test_q3_figures_match_the_hand_count(workspace, with_log):
     assert (summary["total"], summary["complaints"]) == (12, 8)
     assert summary["by_kind"] == {"quality": 4, "requirement": 1, "contract": 1, "market": 1, "conduct": 1,
                                   "service": 3, "other": 1}
-    assert summary["by_channel"] == {"phone": 4, "fax": 1, "email": 4, "meeting": 1, "visit": 1, "other": 1}
+    assert summary["by_channel"] == {"phone": 4, "fax": 1, "email": 4, "meeting": 1, "visit": 1, "wechat": 1}
     assert summary["by_customer"] == {"C-003": 4, "C-001": 1, "C-002": 1, "C-005": 1, "C-006": 1, "C-007": 1,
                                       "C-008": 1, "C-009": 1, "C-010": 1}
     assert summary["by_dept"] == {"engineering": 4, "quality": 4, "sales": 2, "finance": 1}
@@ -91,7 +91,7 @@ def test_markdown_and_xlsx_read_back(workspace, with_log, tmp_path):
     assert markdown.startswith("# Feedback and complaints 2024Q3\n")
     assert "| Complaints | 8 |" in markdown
     assert "| Complaints without reply, overdue | #8, #13 |" in markdown
-    assert "| C-003 | quality | HX-200 | 3 | #4, #5, #13 |" in markdown
+    assert "| C-003 | Product quality | HX-200 | 3 | #4, #5, #13 |" in markdown
     chinese = summaries.render_md(summary, "zh")
     assert "| 投诉数 | 8 |" in chinese and "| 产品质量或性能 | 4 |" in chinese and "| 工程部 | 4 |" in chinese
 

@@ -111,7 +111,7 @@ def test_capa_show_after_the_upgrade(workspace, cli, monkeypatch, tmp_path):
         "Zhou Li", "2024-09-01T10:30:00", "effective", "No cracks in 3 lots\n第二行")
     assert shown["verifications"] == [{"date": "2024-09-01", "verified_at": "2024-09-01T10:30:00", "by": "Zhou Li",
                                        "result": "effective", "note": "No cracks in 3 lots\n第二行",
-                                       "entered_at": "2024-09-01T10:30:00"}]
+                                       "entered_at": "2024-09-01T10:30:00", "result_label": "Effective"}]
     never = json.loads(cli("capa", "show", "CAPA-2024-003", "--format", "json").stdout)
     assert (never["verifications"], never["verified_by"], never["verified_at"]) == ([], "", None)
     # A CAPA the old machine sent back to in_progress keeps its not-effective check and can be verified again.

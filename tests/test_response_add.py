@@ -33,11 +33,11 @@ def test_add_with_scores(workspace, store, cli, customers_csv):
 def test_same_checks_as_an_import(workspace, store, cli, customers_csv):
     import_customers(store, customers_csv)
     result = cli("response", "add", "C-001", "--half", "2024H1", "--score", "quality=120", "--score", "qualty=80",
-                 "--date", "30/06/2024")
+                 "--date", "6月底")
     assert result.exit_code == 1
     assert "--score quality=120: score 120 out of 0-100" in result.stderr
     assert "--score qualty=80: unknown item 'qualty'" in result.stderr
-    assert "--date: date '30/06/2024' is not a date; write it as YYYY-MM-DD" in result.stderr
+    assert "--date: date '6月底' is not a date; write it as YYYY-MM-DD" in result.stderr
     assert count_rows(store, "response") == 0 and count_rows(store, "survey_round") == 0
 
 
@@ -123,9 +123,9 @@ def test_terminal_entry_checks_customer_and_options_before_asking(workspace, sto
     import_customers(store, customers_csv)
     code, stdout, stderr = _on_terminal(["response", "add", "C-404", "--half", "2024H1"], "90\n" * 8)
     assert code == 1 and "unknown customer 'C-404'" in stderr and "Product quality" not in stdout
-    code, stdout, stderr = _on_terminal(["response", "add", "C-009", "--half", "2024H1", "--date", "30/06/2024"],
+    code, stdout, stderr = _on_terminal(["response", "add", "C-009", "--half", "2024H1", "--date", "6月底"],
                                         "90\n" * 8)
-    assert code == 1 and "--date: date '30/06/2024' is not a date" in stderr and "Product quality" not in stdout
+    assert code == 1 and "--date: date '6月底' is not a date" in stderr and "Product quality" not in stdout
     assert count_rows(store, "response") == 0
 
 

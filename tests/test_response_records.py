@@ -42,13 +42,13 @@ def test_list_shows_each_response_with_the_contract_keys(workspace, store, cli, 
     ids = _setup(store, cli, customers_csv)
     listed = json.loads(cli("response", "list", "--format", "json").stdout)
     assert [set(record) for record in listed] == [
-        {"id", "period", "customer", "respondent", "source", "created_at", "withdrawn"}] * 2
+        {"id", "period", "customer", "respondent", "source", "source_label", "created_at", "withdrawn"}] * 2
     assert [(record["customer"], record["source"], record["withdrawn"]) for record in listed] == [
         ("C-001", "manual", False), ("C-002", "manual", False)]
     only = json.loads(cli("response", "list", "--customer", "C-002", "--format", "json").stdout)
     assert [record["id"] for record in only] == [ids["C-002"]]
     table = cli("response", "list", "--half", "2024H1")
-    assert "C-001" in table.stdout and "manual" in table.stdout
+    assert "C-001" in table.stdout and "Typed in" in table.stdout
     assert cli("response", "list", "--format", "csv").stdout.lstrip("\ufeff").startswith("id,period,customer")
     unknown = cli("response", "list", "--customer", "C-404")
     assert unknown.exit_code == 1 and "unknown customer 'C-404'" in unknown.stderr

@@ -166,7 +166,7 @@ def test_survey_list_counts_responses_of_rounds_fed_by_sheets(workspace, cli, cu
     table = cli("survey", "list")
     row = next(line for line in table.stdout.splitlines() if "2024H1" in line)
     cells = [cell.strip() for cell in row.strip("│ ").split("│")]
-    assert cells[1] == "closed" and cells[-4:] == ["-", "-", "-", "8"]
+    assert cells[1] == "Closed" and cells[-4:] == ["-", "-", "-", "8"]
     csv_rows = cli("survey", "list", "--format", "csv").stdout.lstrip("\ufeff").splitlines()
     assert csv_rows[0].endswith("invited,sent,failed,responded") and csv_rows[1].endswith(",,,8")
     status = cli("survey", "status", "--half", "2024H1", "--format", "json")
@@ -271,7 +271,7 @@ def test_items_list_and_survey_status_take_csv(workspace, cli, customers_csv):
     status = cli("survey", "status", "--format", "csv")
     assert status.exit_code == 0
     lines = status.stdout.lstrip("\ufeff").splitlines()
-    assert lines[0] == "code,name,contact,status,sent_at,reminders,responded,error" and lines[1].startswith("C-001,Acme Motors GmbH,Anna Becker,sent,")
+    assert lines[0] == "code,name,contact,status,status_label,sent_at,reminders,responded,error" and lines[1].startswith("C-001,Acme Motors GmbH,Anna Becker,sent,Sent,")
 
 
 @pytest.mark.sqlite_only("`csat db backup` copies the SQLite file with VACUUM INTO")

@@ -66,7 +66,7 @@ def test_send_status_and_phone_list(workspace, cli, imported):
     assert (status["period"], status["invited"], status["sent"], status["failed"], status["responded"],
             status["response_rate"]) == ("2024H1", 9, 9, 0, 0, 0)
     first = status["customers"][0]
-    assert set(first) == {"code", "name", "contact", "status", "sent_at", "reminders", "responded", "error"}
+    assert set(first) == {"code", "name", "contact", "status", "status_label", "sent_at", "reminders", "responded", "error"}
     assert (first["code"], first["name"], first["contact"], first["status"], first["reminders"], first["responded"],
             first["error"]) == ("C-001", "Acme Motors GmbH", "Anna Becker", "sent", 0, False, "")
     table = cli("survey", "status")
@@ -161,4 +161,4 @@ def test_readme_survey_examples_run(workspace, cli, imported, tmp_path, monkeypa
         assert result.exit_code == 0, (command, result)
     assert (tmp_path / "C-006.xlsx").is_file()
     rows = cli("survey", "status", "--half", "2024H1", "--format", "csv").stdout.lstrip("\ufeff").splitlines()
-    assert rows[0] == "code,name,contact,status,sent_at,reminders,responded,error" and len(rows) == 1 + 10  # nine sent, C-006 has its form by hand
+    assert rows[0] == "code,name,contact,status,status_label,sent_at,reminders,responded,error" and len(rows) == 1 + 10  # nine sent, C-006 has its form by hand

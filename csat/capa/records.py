@@ -35,19 +35,16 @@ import re
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from csat.errors import Conflict, CsatError, NotFound
+from csat import vocabulary
 from csat.dates import require_due_after
+from csat.errors import Conflict, CsatError, NotFound
 
-STATUSES = ("open", "in_progress", "verified", "verified_not_effective", "closed", "cancelled")
+STATUSES = vocabulary.codes("capa_status")
 # Not finished: the due date still binds (overdue lists, reminders).
 ACTIVE = ("open", "in_progress", "verified_not_effective")
-RESULTS = ("effective", "not-effective")
-STATUS_LABELS = {
-    "open": ("Open", "未开始"), "in_progress": ("In progress", "进行中"), "verified": ("Verified", "已验证"),
-    "verified_not_effective": ("Verified, not effective", "验证无效"),
-    "closed": ("Closed", "已关闭"), "cancelled": ("Cancelled", "已取消"),
-}
-RESULT_LABELS = {"effective": ("Effective", "有效"), "not-effective": ("Not effective", "无效")}
+RESULTS = vocabulary.codes("result")
+STATUS_LABELS = vocabulary.family("capa_status").words
+RESULT_LABELS = vocabulary.family("result").words
 
 # Which states each verb may start from.
 _ALLOWED = {
@@ -366,8 +363,7 @@ def verify(session, reference: str | int, *, by: str, result: str, note: str = "
     from csat.store.models import CapaVerification
 
     capa = get(session, reference)
-    if result not in RESULTS:
-        raise CsatError(f"unknown verification result {result!r}; valid: {', '.join(RESULTS)}")
+    result = vocabulary.parse("result", result)
     if not (by or "").strip():
         raise CsatError("say who verified it with --by")
     if capa.status in ("open", "in_progress"):
@@ -481,8 +477,7 @@ def list_capas(session, *, status: str | None = None, overdue: bool = False, tod
     today = today or date.today()
     query = select(Capa).order_by(Capa.id)
     if status:
-        if status not in STATUSES:
-            raise CsatError(f"unknown status {status!r}; valid: {', '.join(STATUSES)}")
+        status = vocabulary.parse("capa_status", status)
         query = query.where(Capa.status == status)
     found = list(session.exec(query).all())
     return [capa for capa in found if is_overdue(capa, today)] if overdue else found
@@ -538,7 +533,22 @@ def records(session, settings, capas: list, today: date | None = None) -> list[d
     sources = _sources(session, capas)
     history = verifications(session, [capa.id for capa in capas])
     reopened = reopenings(session, [capa.id for capa in capas])
-    return [_record(capa, sources[capa.id], history[capa.id], reopened[capa.id], today) for capa in capas]
+    from csat import vocabulary
+
+    lang = vocabulary.staff_lang(settings)
+    found = []
+    for capa in capas:
+        record = vocabulary.labelled(_record(capa, sources[capa.id], history[capa.id], reopened[capa.id], today),
+                                     _LABELLED, lang, settings)
+        for verification in record["verifications"]:
+            verification["result_label"] = vocabulary.word("result", verification["result"], lang)
+        found.append(record)
+    return found
+
+
+# Coded fields of a record and their family: each gets a `<field>_label` in the staff's language.
+_LABELLED = {"status": "capa_status", "source_kind": "capa_source", "dept": "dept",
+             "verification_result": "result"}
 
 
 def verification_record(verification) -> dict[str, Any]:

@@ -144,6 +144,8 @@ def emit(records: list[dict[str, Any]], columns: list[tuple[str, str]], fmt: Any
     if fmt == "csv":
         from csat.sheets.write import csv_text
 
+        columns = _with_label_columns(records, columns)
+
         rows = ([record.get(key) if not isinstance(record.get(key), bool) else str(record.get(key)).lower()
                  for key, _ in columns] for record in records)
         write_stdout(csv_text([key for key, _ in columns], rows))
@@ -157,8 +159,29 @@ def emit(records: list[dict[str, Any]], columns: list[tuple[str, str]], fmt: Any
     for _key, heading in columns:
         table.add_column(heading, overflow="fold")
     for record in records:
-        table.add_row(*(escape_markup(_cell(record.get(key))) for key, _ in columns))
+        table.add_row(*(escape_markup(_cell(_shown(record, key))) for key, _ in columns))
     _stdout_console().print(table)
+
+
+# Codes are a machine's words: a person reads `<key>_label` (csat.vocabulary) where the record has it.
+LABEL_SUFFIX = "_label"
+
+
+def _shown(record: dict[str, Any], key: str) -> Any:
+    """What a table cell shows: the word for a coded field when the record carries it, else the value."""
+    label = record.get(key + LABEL_SUFFIX)
+    return label if label not in (None, "") else record.get(key)
+
+
+def _with_label_columns(records: list[dict[str, Any]], columns: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """CSV keeps the codes and adds each `<key>_label` right after its code column."""
+    present = set(records[0]) if records else set()
+    widened = []
+    for key, heading in columns:
+        widened.append((key, heading))
+        if key + LABEL_SUFFIX in present:
+            widened.append((key + LABEL_SUFFIX, heading))
+    return widened
 
 
 def escape_markup(text: str) -> str:
@@ -177,8 +200,10 @@ def show_record(record: dict[str, Any], fmt: Any, labels: Optional[dict[str, str
     table = Table(show_header=False, box=None, pad_edge=False)
     table.add_column(style="bold")
     table.add_column(overflow="fold")
-    for key, value in record.items():
-        table.add_row((labels or {}).get(key, key), escape_markup(_cell(value)))
+    for key in record:
+        if key.endswith(LABEL_SUFFIX) and key[: -len(LABEL_SUFFIX)] in record:
+            continue
+        table.add_row((labels or {}).get(key, key), escape_markup(_cell(_shown(record, key))))
     _stdout_console().print(table)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -26,11 +25,6 @@ app = typer.Typer(no_args_is_help=True)
 
 COLUMNS = [("number", "CAPA"), ("status", "Status"), ("source", "Source"), ("title", "Title"), ("dept", "Dept"),
            ("due", "Due"), ("overdue", "Overdue")]
-
-
-class Result(str, Enum):
-    effective = "effective"
-    not_effective = "not-effective"
 
 
 Reference = Annotated[str, typer.Argument(help="The CAPA number, e.g. CAPA-2024-007.")]
@@ -93,7 +87,7 @@ def capa_open(
 
 @app.command(name="list")
 def capa_list(
-    status: Annotated[Optional[str], typer.Option("--status", help="Only CAPAs in this state: open, in_progress, verified, verified_not_effective, closed or cancelled.")] = None,
+    status: Annotated[Optional[str], typer.Option("--status", help="Only CAPAs in this state: open, in_progress, verified, verified_not_effective, closed or cancelled (or its word, e.g. 进行中).")] = None,
     overdue: Annotated[bool, typer.Option("--overdue", help="Only open or in-progress CAPAs past their due date.")] = False,
     fmt: Format = "table",
     home: Home = None,
@@ -104,10 +98,9 @@ def capa_list(
     """
     from csat.capa import records as capas
 
-    wanted = status.strip().lower().replace("-", "_").replace(" ", "_") if status else None
-    wanted = "verified_not_effective" if wanted == "not_effective" else wanted
-    if wanted and wanted not in capas.STATUSES:
-        raise typer.BadParameter(f"{status!r} is not a status; use one of {', '.join(capas.STATUSES)}", param_hint="--status")
+    from csat import vocabulary
+
+    wanted = parse_or_usage(lambda text: vocabulary.parse("capa_status", text), status, "--status")
     opened, store = workspace_and_store(home)
     with store.read_session() as session:
         found = capas.list_capas(session, status=wanted, overdue=overdue)
@@ -168,7 +161,7 @@ def capa_update(
 def capa_verify(
     reference: Reference,
     by: Annotated[str, typer.Option("--by", help="Who checked the effectiveness.")],
-    result: Annotated[Result, typer.Option("--result", help="effective, or not-effective (back to in_progress).")],
+    result: Annotated[str, typer.Option("--result", help="effective (有效), or not-effective (无效): back to in_progress.")],
     note: Annotated[str, typer.Option("--note", help="Evidence or remarks.")] = "",
     at: At = None,
     home: Home = None,
@@ -181,11 +174,14 @@ def capa_verify(
     """
     from csat.capa import records as capas
 
+    from csat import vocabulary
+
     at_date = _date(at, "--at")
+    code = parse_or_usage(lambda text: vocabulary.parse("result", text), result, "--result")
     _, store = workspace_and_store(home)
     with store.session() as session:
-        capa = capas.verify(session, reference, by=by, result=result.value, note=note, at=at_date)
-    say(f"{capa.number}: verification {result.value}; now {capa.status}")
+        capa = capas.verify(session, reference, by=by, result=code, note=note, at=at_date)
+    say(f"{capa.number}: verification {code}; now {capa.status}")
 
 
 @app.command(name="close")

@@ -29,8 +29,10 @@ app = typer.Typer(no_args_is_help=True)
 COLUMNS = [("id", "#"), ("received", "Received"), ("customer", "Customer"), ("kind", "Kind"),
            ("complaint", "Complaint"), ("channel", "Channel"), ("status", "Status"), ("replied_at", "Replied"),
            ("capa", "CAPA"), ("text", "Text")]
-KIND_HELP = ("quality, requirement, contract, market, conduct, service or other"
-             " (quality, conduct and service are complaints).")
+KIND_HELP = ("quality, requirement, contract, market, conduct, service or other, or its word in either language"
+             " (质量, 要求, 合同, 市场, 业务行为, 服务, 其他); quality, conduct and service are complaints.")
+CHANNEL_HELP = ("phone, fax, email, meeting, visit, wechat, dingtalk or other, or its word"
+                " (电话, 传真, 邮件, 会议, 拜访, 微信/企业微信, 钉钉, 其他).")
 
 
 class SummaryFormat(str, Enum):
@@ -63,6 +65,7 @@ def _prompt_until(question: str, check, default: Optional[str] = None) -> Any:
 
 def _ask_missing(store, settings, given: dict[str, Any], everything: bool) -> dict[str, Any]:
     """Prompt for what the options did not give (on a terminal only)."""
+    from csat import vocabulary
     from csat.feedback import log as feedback
     from csat.registry import customers
     from csat.store.models import now
@@ -87,9 +90,9 @@ def _ask_missing(store, settings, given: dict[str, Any], everything: bool) -> di
     if not given["code"]:
         given["code"] = _prompt_until("Customer code", known_customer)
     if not given["kind"]:
-        given["kind"] = _prompt_until(f"Kind ({', '.join(feedback.KINDS)})", feedback.parse_kind)
+        given["kind"] = _prompt_until(f"Kind ({vocabulary.choices('kind')})", feedback.parse_kind)
     if not given["channel"]:
-        given["channel"] = _prompt_until(f"Channel ({', '.join(feedback.CHANNELS)})", feedback.parse_channel)
+        given["channel"] = _prompt_until(f"Channel ({vocabulary.choices('channel')})", feedback.parse_channel)
     if not given["text"]:
         given["text"] = _prompt_until("What did the customer say", non_empty)
     if everything:
@@ -104,7 +107,7 @@ def _ask_missing(store, settings, given: dict[str, Any], everything: bool) -> di
 def feedback_add(
     code: Annotated[Optional[str], typer.Argument(help="The customer's code.", show_default=False)] = None,
     kind: Annotated[Optional[str], typer.Option("--kind", help=KIND_HELP, show_default=False)] = None,
-    channel: Annotated[Optional[str], typer.Option("--channel", help="phone, fax, email, meeting, visit or other.")] = None,
+    channel: Annotated[Optional[str], typer.Option("--channel", help=CHANNEL_HELP)] = None,
     text: Annotated[Optional[str], typer.Option("--text", help="What the customer said.")] = None,
     received: Annotated[Optional[str], typer.Option("--received", help="When it came in: YYYY-MM-DD or 'YYYY-MM-DD HH:MM' (default: now).")] = None,
     product: Annotated[str, typer.Option("--product", help="Product or model concerned.")] = "",
@@ -175,7 +178,7 @@ def feedback_list(
         for record in records:
             record["text"] = _short(record["text"])
             if record["void"]:
-                record["status"] = f"{record['status']} (void)"
+                record["status_label"] = f"{record['status_label']} (void)"
     emit(records, COLUMNS, fmt, empty="no feedback entries match; log one with `csat feedback add`")
 
 
@@ -245,7 +248,7 @@ def feedback_edit(
     number: Number,
     text: Annotated[Optional[str], typer.Option("--text", help="What the customer said.")] = None,
     kind: Annotated[Optional[str], typer.Option("--kind", help=KIND_HELP, show_default=False)] = None,
-    channel: Annotated[Optional[str], typer.Option("--channel", help="phone, fax, email, meeting, visit or other.")] = None,
+    channel: Annotated[Optional[str], typer.Option("--channel", help=CHANNEL_HELP)] = None,
     product: Annotated[Optional[str], typer.Option("--product", help="Product or model concerned ('' for none).")] = None,
     owner: Annotated[Optional[str], typer.Option("--owner", help="Who took it.")] = None,
     dept: Annotated[Optional[str], typer.Option("--dept", help="Department concerned: code or name ('' for none).")] = None,
@@ -398,7 +401,7 @@ def _summary_tables(summary: dict[str, Any], lang: str) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from csat.feedback.summary import count_tables, headline, text
+    from csat.feedback.summary import count_tables, headline, shown, text
 
     console = Console(highlight=False)
     head = Table(title=f"{text('title', lang)} {summary['quarter']}", show_header=False, title_justify="left")
@@ -421,6 +424,6 @@ def _summary_tables(summary: dict[str, Any], lang: str) -> None:
         for key in ("customer", "kind", "product", "count", "id"):
             table.add_column(text(key, lang))
         for topic in summary["repeat_topics"]:
-            table.add_row(topic["customer"], topic["kind"], escape_markup(topic["product"]), str(topic["count"]),
+            table.add_row(topic["customer"], shown(summary, "kind", topic["kind"], lang), escape_markup(topic["product"]), str(topic["count"]),
                           ", ".join(f"#{number}" for number in topic["entries"]))
         console.print(table)

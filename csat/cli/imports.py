@@ -235,11 +235,13 @@ def response_list(
     Example: csat response list --half 2024H1 --customer C-001 --all
     """
     from csat.importer.records import list_responses
+    from csat.vocabulary import labelled, staff_lang
 
     period = _half(half)
-    _, store = workspace_and_store(home)
+    opened, store = workspace_and_store(home)
     with store.read_session() as session:
         records = list_responses(session, period, customer, include_withdrawn)
+    records = [labelled(record, {"source": "source"}, staff_lang(opened.settings)) for record in records]
     emit(records, LIST_COLUMNS, fmt, empty="no responses" + ("" if include_withdrawn else " (withdrawn ones show with --all)"))
 
 
@@ -254,14 +256,16 @@ def response_show(
     Example: csat response show 12
     """
     from csat.importer.records import show_response
+    from csat.vocabulary import labelled, staff_lang
 
-    _, store = workspace_and_store(home)
+    opened, store = workspace_and_store(home)
     with store.read_session() as session:
         record = show_response(session, response_id)
+    record = labelled(record, {"source": "source"}, staff_lang(opened.settings))
     if getattr(fmt, "value", fmt) == "json":
         write_stdout(to_json(record))
         return
-    fields = {key: value for key, value in record.items() if key in SHOW_LABELS}
+    fields = {key: value for key, value in record.items() if key in SHOW_LABELS or key == "source_label"}
     if not record["withdrawn"]:
         fields = {key: value for key, value in fields.items() if key not in ("withdrawn_at", "withdraw_reason")}
     show_record(fields, "table", SHOW_LABELS)

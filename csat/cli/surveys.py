@@ -108,10 +108,13 @@ def survey_list(fmt: Format = "table", home: Home = None) -> None:
     Example: csat survey list --format json
     """
     from csat.survey import rounds
+    from csat.vocabulary import labelled, staff_lang
 
-    _, store = workspace_and_store(home)
+    opened, store = workspace_and_store(home)
     with store.read_session() as session:
         records = rounds.list_rounds(session)
+    lang = staff_lang(opened.settings)
+    records = [labelled(record, {"status": "round_status"}, lang) for record in records]
     if getattr(fmt, "value", fmt) == "table":
         records = [{key: "-" if value is None and key in ("invited", "sent", "failed") else value
                     for key, value in record.items()} for record in records]
@@ -250,10 +253,14 @@ def survey_status(half: HalfOptional = None, fmt: Format = "table", home: Home =
     """
     from csat.survey import rounds
 
+    from csat.vocabulary import labelled, staff_lang
+
     period = _half(half)
-    _, store = workspace_and_store(home)
+    opened, store = workspace_and_store(home)
     with store.read_session() as session:
         status = rounds.round_status(session, rounds.resolve_round(session, period))
+    lang = staff_lang(opened.settings)
+    status["customers"] = [labelled(customer, {"status": "invitation_status"}, lang) for customer in status["customers"]]
     fmt = getattr(fmt, "value", fmt)
     if fmt == "json":
         write_stdout(to_json(status))

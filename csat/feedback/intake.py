@@ -173,14 +173,28 @@ def _clean(settings, values: dict[str, Any], customers: dict[str, Any], now: dat
     return clean, problems
 
 
+# Channels that csat before 0.x filed under `other` (微信 silently became `other`): an entry
+# stored that way is still the same entry, and the import corrects its channel.
+_ONCE_OTHER = ("wechat", "dingtalk")
+
+
+def _legacy_key(values: dict[str, Any]) -> str | None:
+    from csat.feedback import log as feedback
+
+    if values["channel"] not in _ONCE_OTHER:
+        return None
+    return feedback.content_key(values["customer"], values["received"], values["kind"], "other")
+
+
 def _candidates(row: Row, by_number: dict[str, list], by_key: dict[str, list]) -> list:
     """The stored entries a row may be: by its number, else by who, when, how and what kind."""
-    if row.number:
-        numbered = by_number.get(row.number, [])
-        if numbered:
-            return numbered
-        return [entry for entry in by_key.get(row.key, []) if not entry.source_number]
-    return by_key.get(row.key, [])
+    if row.number and by_number.get(row.number):
+        return by_number[row.number]
+    found = by_key.get(row.key, [])
+    legacy = _legacy_key(row.values)
+    if not found and legacy:
+        found = [entry for entry in by_key.get(legacy, []) if entry.channel == "other"]
+    return [entry for entry in found if not entry.source_number] if row.number else found
 
 
 def _apply_new(session, settings, row: Row, now: datetime) -> int:
@@ -259,7 +273,7 @@ def import_file(session, settings, path: Path, limits=None, now: datetime | None
     if not rows:
         problems.append(f"{path.name}: no entries under the header")
     numbers = [row.number for row in parsed if row.number]
-    keys = [row.key for row in parsed]
+    keys = [row.key for row in parsed] + [key for key in map(_legacy_key, (row.values for row in parsed)) if key]
     by_number: dict[str, list] = {}
     by_key: dict[str, list] = {}
     # Two imports of the same log at once would both find none of its entries and add them all twice.

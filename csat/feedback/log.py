@@ -2,8 +2,8 @@
 
 Every entry has a kind from the procedure; `quality`, `conduct` and `service`
 are complaints, the rest is information. A complaint must be answered within
-`feedback.reply_days` working days (weekends and `feedback.holidays` do not
-count; numpy's business-day calendar does the counting) and is "long
+`feedback.reply_days` working days (the workspace's calendar, csat.workdays:
+China's holidays and 调休, another country's, the company's closing days) and is "long
 unresolved" when still not closed `feedback.unresolved_days` calendar days
 after it came in. Status moves one way: open -> replied -> closed; a complaint
 cannot be closed before it has been answered. Times are local wall-clock
@@ -20,85 +20,30 @@ from typing import Any, Iterable
 from csat.errors import Conflict, CsatError, NotFound
 from csat.periods import Quarter
 
-KINDS = ("quality", "requirement", "contract", "market", "conduct", "service", "other")
+from csat import vocabulary
+
+# The codes and their words live in csat.vocabulary (English, Chinese and accepted spellings).
+KINDS = vocabulary.codes("kind")
 COMPLAINT_KINDS = frozenset({"quality", "conduct", "service"})
-CHANNELS = ("phone", "fax", "email", "meeting", "visit", "other")
-STATUSES = ("open", "replied", "closed")
+CHANNELS = vocabulary.codes("channel")
+STATUSES = vocabulary.codes("feedback_status")
 
-KIND_LABELS = {
-    "quality": ("Product quality or performance", "产品质量或性能"),
-    "requirement": ("Requirements and wishes", "要求和期望"),
-    "contract": ("Contract details", "合同细节"),
-    "market": ("Market changes (price, lead time)", "市场变化（价格、交期）"),
-    "conduct": ("Sales staff conduct", "业务人员行为"),
-    "service": ("Installation or service quality", "安装或服务质量"),
-    "other": ("Other", "其他"),
-}
-CHANNEL_LABELS = {
-    "phone": ("Phone", "电话"), "fax": ("Fax", "传真"), "email": ("E-mail", "邮件"),
-    "meeting": ("Meeting", "会议"), "visit": ("Visit", "拜访"), "other": ("Other", "其他"),
-}
-STATUS_LABELS = {"open": ("Open", "未回复"), "replied": ("Replied", "已回复"), "closed": ("Closed", "已结案")}
-
-# Spellings people use in logs and at the prompt, English and Chinese.
-_KIND_ALIASES = {
-    "quality": ["product quality", "performance", "质量", "产品质量", "质量投诉", "品质", "品质投诉", "性能"],
-    "requirement": ["requirements", "wish", "wishes", "需求", "要求", "期望", "要求和期望", "需求与期望"],
-    "contract": ["合同", "合同细节", "合同条款"],
-    "market": ["market change", "price", "lead time", "市场", "市场变化", "价格", "交期"],
-    "conduct": ["sales conduct", "业务员行为", "业务人员行为", "销售人员行为", "业务行为"],
-    "service": ["installation", "service quality", "服务", "服务质量", "安装", "安装服务", "售后", "售后服务"],
-    "other": ["其他", "其它"],
-}
-_CHANNEL_ALIASES = {
-    "phone": ["telephone", "tel", "call", "电话", "来电"],
-    "fax": ["传真"],
-    "email": ["e-mail", "mail", "邮件", "电子邮件", "邮箱"],
-    "meeting": ["会议", "会谈", "面谈"],
-    "visit": ["拜访", "来访", "走访", "客户来访"],
-    "other": ["其他", "其它", "微信", "wechat"],
-}
-_STATUS_ALIASES = {
-    "open": ["未结", "未回复", "处理中", "待回复", "待处理", "new", "pending"],
-    "replied": ["answered", "已回复", "已答复"],
-    "closed": ["resolved", "done", "结案", "已结案", "关闭", "已关闭", "已解决", "完成"],
-}
-
-
-def _lookup(aliases: dict[str, list[str]]) -> dict[str, str]:
-    table = {code: code for code in aliases}
-    for code, spellings in aliases.items():
-        table.update({spelling.casefold(): code for spelling in spellings})
-    for labels in (KIND_LABELS, CHANNEL_LABELS, STATUS_LABELS):
-        for code, (english, chinese) in labels.items():
-            if code in aliases:
-                table.setdefault(english.casefold(), code)
-                table.setdefault(chinese, code)
-    return table
-
-
-_KINDS = _lookup(_KIND_ALIASES)
-_CHANNELS = _lookup(_CHANNEL_ALIASES)
-_STATUSES = _lookup(_STATUS_ALIASES)
-
-
-def _parse(table: dict[str, str], valid: tuple[str, ...], what: str, text: str) -> str:
-    code = table.get(str(text).strip().casefold())
-    if code is None:
-        raise CsatError(f"unknown {what} {text!r}; valid {what}s: {', '.join(valid)}")
-    return code
+KIND_LABELS = vocabulary.KIND_DESCRIPTIONS
+CHANNEL_LABELS = vocabulary.family("channel").words
+STATUS_LABELS = vocabulary.family("feedback_status").words
 
 
 def parse_kind(text: str) -> str:
-    return _parse(_KINDS, KINDS, "kind", text)
+    return vocabulary.parse("kind", text)
 
 
 def parse_channel(text: str) -> str:
-    return _parse(_CHANNELS, CHANNELS, "channel", text)
+    """A channel code from a word; an unknown word is refused, never filed under `other`."""
+    return vocabulary.parse("channel", text)
 
 
 def parse_status(text: str) -> str:
-    return _parse(_STATUSES, STATUSES, "status", text)
+    return vocabulary.parse("feedback_status", text)
 
 
 def is_complaint(kind: str) -> bool:
@@ -138,10 +83,7 @@ def resolve_dept(settings, text: str | None) -> str:
     """A configured department code from a code or a name in either language; '' for none."""
     if text is None or not str(text).strip():
         return ""
-    try:
-        return settings.resolve_department(str(text))
-    except ValueError as exc:
-        raise CsatError(str(exc)) from None
+    return vocabulary.parse_department(settings, str(text))
 
 
 def _now():
@@ -457,15 +399,15 @@ def list_entries(session, *, open_only: bool = False, kind: str | None = None, c
 # ---- the reply-time rules -------------------------------------------------------------------
 
 def reply_deadlines(received: Iterable[datetime], settings) -> list[date]:
-    """The last day a reply is on time: reply_days working days after the (next working) day received."""
-    import numpy
+    """The last day a reply is on time: reply_days working days after the (next working) day received.
 
-    days = numpy.array([moment.date() for moment in received], dtype="datetime64[D]")
-    if days.size == 0:
-        return []
-    holidays = numpy.array(settings.feedback.holidays, dtype="datetime64[D]")
-    deadlines = numpy.busday_offset(days, settings.feedback.reply_days, roll="forward", holidays=holidays)
-    return [value.item() for value in deadlines]
+    Working days are the workspace's calendar (csat.workdays): China's holidays and make-up
+    working days for a Chinese company, another country's holidays, and the company's closings.
+    """
+    from csat.workdays import calendar_for
+
+    calendar = calendar_for(settings)
+    return [calendar.add_working_days(moment.date(), settings.feedback.reply_days) for moment in received]
 
 
 def is_overdue(entry, deadline: date | None, today: date) -> bool:
@@ -546,4 +488,9 @@ def records(session, settings, entries: list, today: date | None = None) -> list
             "voided_at": entry.voided_at,
             "void_reason": entry.void_reason,
         })
-    return result
+    lang = vocabulary.staff_lang(settings)
+    return [vocabulary.labelled(record, _LABELLED, lang, settings) for record in result]
+
+
+# Coded fields of a record and their family: each gets a `<field>_label` in the staff's language.
+_LABELLED = {"kind": "kind", "channel": "channel", "status": "feedback_status", "dept": "dept"}

@@ -257,6 +257,20 @@ def count_tables(summary: dict[str, Any], lang: str = "en") -> list[tuple[str, s
     ]
 
 
+_CODED = {"kind": "kind", "channel": "channel", "status": "feedback_status"}
+
+
+def shown(summary: dict[str, Any], column: str, value: Any, lang: str = "en") -> Any:
+    """A coded value of an entry or topic as a person reads it in `lang` (kinds, channels, statuses, departments)."""
+    from csat import vocabulary
+
+    if column in _CODED:
+        return vocabulary.word(_CODED[column], value, lang)
+    if column == "dept" and value:
+        return summary["dept_names"].get(value, {}).get(lang, value)
+    return value
+
+
 def _md_cell(value: Any) -> str:
     return str(value).replace("|", "\\|").replace("\r", " ").replace("\n", " ")
 
@@ -274,7 +288,7 @@ def render_md(summary: dict[str, Any], lang: str = "en", company: str = "") -> s
         lines += ["", f"## {text('repeat_topics', lang)}", "",
                   f"| {text('customer', lang)} | {text('kind', lang)} | {text('product', lang)} | {text('count', lang)} | {text('id', lang)} |",
                   "|---|---|---|---:|---|"]
-        lines += [f"| {topic['customer']} | {topic['kind']} | {_md_cell(topic['product'])} | {topic['count']} |"
+        lines += [f"| {topic['customer']} | {shown(summary, 'kind', topic['kind'], lang)} | {_md_cell(topic['product'])} | {topic['count']} |"
                   f" {_ids(topic['entries'], lang)} |" for topic in summary["repeat_topics"]]
     complaints = [row for row in summary["entries"] if row["complaint"]]
     if complaints:
@@ -282,8 +296,8 @@ def render_md(summary: dict[str, Any], lang: str = "en", company: str = "") -> s
                   f"| {text('id', lang)} | {text('received', lang)} | {text('customer', lang)} | {text('kind', lang)} |"
                   f" {text('status', lang)} | {text('reply_days', lang)} | {text('text', lang)} |",
                   "|---:|---|---|---|---|---:|---|"]
-        lines += [f"| {row['id']} | {row['received']:%Y-%m-%d %H:%M} | {row['customer']} | {row['kind']} |"
-                  f" {row['status']} | {_number(row['reply_days'])} | {_md_cell(row['text'])} |" for row in complaints]
+        lines += [f"| {row['id']} | {row['received']:%Y-%m-%d %H:%M} | {row['customer']} | {shown(summary, 'kind', row['kind'], lang)} |"
+                  f" {shown(summary, 'status', row['status'], lang)} | {_number(row['reply_days'])} | {_md_cell(row['text'])} |" for row in complaints]
     return "\n".join(lines) + "\n"
 
 
@@ -332,7 +346,7 @@ def render_xlsx(summary: dict[str, Any], path: Path, lang: str = "en", company: 
         values = []
         for column in columns:
             value = row.get(column)
-            values.append(("yes" if value else "no") if column == "complaint" else value)
+            values.append(("yes" if value else "no") if column == "complaint" else shown(summary, column, value, lang))
         detail.append([None] * len(values))
         for index, value in enumerate(values, start=1):
             set_text_cell(detail.cell(row=detail.max_row, column=index), value)
@@ -346,7 +360,7 @@ def render_xlsx(summary: dict[str, Any], path: Path, lang: str = "en", company: 
         topics.append([text(key, lang) for key in ("customer", "kind", "product", "count", "id")])
         for topic in summary["repeat_topics"]:
             topics.append([None] * 5)
-            for index, value in enumerate([topic["customer"], topic["kind"], topic["product"], topic["count"],
+            for index, value in enumerate([topic["customer"], shown(summary, "kind", topic["kind"], lang), topic["product"], topic["count"],
                                            _ids(topic["entries"], lang)], start=1):
                 set_text_cell(topics.cell(row=topics.max_row, column=index), value)
     from csat.files import replace_into

@@ -93,7 +93,7 @@ def build_content(round_, round_items: list[tuple], settings, language: str) -> 
     low, high = numeric_scales.most_common(1)[0][0] if numeric_scales else (0.0, 100.0)
     mail = settings.mail
     return FormContent(
-        language=language, company=settings.company.name, contact=settings.company.contact,
+        language=language, company=settings.company.name_for(language), contact=settings.company.contact,
         reply_to=mail.reply_to or mail.sender, period=round_.period,
         period_label=period_label(round_.period, language), due_date=round_.due_date,
         template_version=round_.template_version, items=tuple(items), scale_min=low, scale_max=high,

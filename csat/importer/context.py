@@ -89,6 +89,9 @@ class RoundInfo:
 class Context:
     """Customers, items and rounds of the store, for validating one import."""
 
+    # How a returned form's day/month/year date is read (forms.date_order); the import sets it.
+    date_order = "auto"
+
     def __init__(self, session):
         from sqlalchemy import select
 

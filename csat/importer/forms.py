@@ -26,6 +26,10 @@ from csat.importer.validate import Problems, clean_text, parse_date, parse_score
 from csat.sheets.read import Sheet, normalise
 
 
+# How a date that is not one (7月上旬, 10/07/2024 with no forms.date_order) is kept on the response.
+DATE_AS_WRITTEN = "date as written"
+
+
 def is_form(sheets: list[Sheet]) -> bool:
     return any(sheet.name == IDENTITY_SHEET for sheet in sheets)
 
@@ -96,14 +100,15 @@ def read_form(file_name: str, source_file: str, sheets: list[Sheet], context: Co
         return None
     try:
         return _read_answers(file_name, source_file, identity, answer_sheet, info, customer_id, invitation[0],
-                             problems)
+                             problems, date_order=context.date_order)
     except ValueError as exc:   # a cell address in the identity that is not one: only a broken writer does that
         problems.add(f"{here}!{cells.get('items', 'A1')}", f"form identity malformed: {exc}")
         return None
 
 
 def _read_answers(file_name: str, source_file: str, identity: FormIdentity, answer_sheet: Sheet, info,
-                  customer_id: int, invitation_id: int, problems: Problems) -> Optional[Candidate]:
+                  customer_id: int, invitation_id: int, problems: Problems,
+                  date_order: str = "auto") -> Optional[Candidate]:
     where = f"{file_name}!{identity.sheet}"
     bad = False
     answers = []
@@ -137,10 +142,13 @@ def _read_answers(file_name: str, source_file: str, identity: FormIdentity, answ
             fields[name] = text
     answered_on = None
     if identity.date:
-        answered_on, problem = parse_date(answer_sheet.value(identity.date))
+        written = answer_sheet.value(identity.date)
+        answered_on, problem = parse_date(written, date_order)
         if problem:
-            problems.add(f"{where}!{identity.date}", problem)
-            bad = True
+            # A date alone never turns a signed, answered form away: what was written is kept with the comment.
+            text = clean_text(written, "date", limit=100)[0]
+            fields["overall_comment"] = "\n".join(part for part in (fields["overall_comment"], f"[{DATE_AS_WRITTEN}: {text}]")
+                                                   if part)
     if bad:
         return None
     if not any(score is not None or not_applicable or note for _, score, not_applicable, _, note in answers) \

@@ -312,6 +312,7 @@ def _import_checked(workspace, paths, kinds, reader, refused, half, dry_run, rep
     with store.session(bulk=True) as session:
         lock_responses(session)
         context = Context(session)
+        context.date_order = workspace.settings.forms.date_order
         early = EarlyAnswers.for_session(session, context, dry_run)
         try:
             candidates = read_sources(paths, kinds, reader, refused, context, secret, half, problems, report,

@@ -257,7 +257,7 @@ class SheetRows:
             values: dict[int, Any] = {}
             for offset, value in self.cells(index).items():
                 if what == "date":
-                    text, problem = parse_date(value)
+                    text, problem = parse_date(value, self.context.date_order)
                 elif what == "comment":
                     text, problem = clean_text(value, what, limit=None, single_line=False)
                 else:

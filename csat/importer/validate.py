@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import json
 import math
+import re
+import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -19,7 +21,13 @@ from typing import Any
 
 NOT_APPLICABLE = {"n/a", "na", "n.a.", "不适用"}
 TEXT_LIMIT = 200
-_DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y年%m月%d日", "%Y-%m-%d %H:%M:%S", "%Y/%m/%d %H:%M:%S")
+# Dates as respondents type them: year first (2024-07-10, 2024/7/10, 2024.7.10, 2024年7月10日 or 号,
+# a time after it), or day and month first (10/07/2024), whose order only `forms.date_order` knows.
+_YEAR_FIRST = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*[日号]?(?:[ T]+\d{1,2}[:：]\d{2}(?:[:：]\d{2})?)?$")
+_YEAR_LAST = re.compile(r"^(\d{1,2})\s*[-/.]\s*(\d{1,2})\s*[-/.]\s*(\d{4})(?:[ T]+\d{1,2}[:：]\d{2}(?:[:：]\d{2})?)?$")
+DATE_ORDERS = ("auto", "dmy", "mdy")
+# Excel's day numbers for 2000-01-01 .. 2099-12-31: a date cell that lost its date format.
+_EXCEL_DAYS = (36526, 73050)
 
 
 def text_key(text: str) -> str:
@@ -128,21 +136,41 @@ def clean_text(value: Any, what: str, limit: int | None = TEXT_LIMIT, single_lin
     return text, None
 
 
-def parse_date(value: Any) -> tuple[date | None, str | None]:
-    """(date, problem) from a date cell or text such as 2024-06-30, 2024/6/30 or 2024年6月30日."""
+def parse_date(value: Any, order: str = "auto") -> tuple[date | None, str | None]:
+    """(date, problem) from a date cell or text such as 2024-06-30, 2024/6/30, 2024年6月30日 or 30/06/2024.
+
+    Day and month first (30/06/2024) are read in `order` (forms.date_order: dmy or mdy); with
+    "auto" only when the day tells (above 12), else the problem says the order is unknown.
+    """
     if value is None or (isinstance(value, str) and not value.strip()):
         return None, None
     if isinstance(value, datetime):
         return value.date(), None
     if isinstance(value, date):
         return value, None
-    text = str(value).strip()
-    for pattern in _DATE_FORMATS:
-        try:
-            return datetime.strptime(text, pattern).date(), None
-        except ValueError:
-            continue
-    return None, f"date {text!r} is not a date; write it as YYYY-MM-DD"
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if float(value).is_integer() and _EXCEL_DAYS[0] <= value <= _EXCEL_DAYS[1]:
+            return date(1899, 12, 30) + timedelta(days=int(value)), None
+        return None, f"date {number_text(float(value))} is not a date; write it as YYYY-MM-DD"
+    text = unicodedata.normalize("NFKC", str(value)).strip()
+    year_first, year_last = _YEAR_FIRST.match(text), _YEAR_LAST.match(text)
+    try:
+        if year_first:
+            year, month, day = (int(part) for part in year_first.groups())
+            return date(year, month, day), None
+        if year_last:
+            first, second, year = (int(part) for part in year_last.groups())
+            if order == "dmy" or (order == "auto" and first > 12 >= second):
+                return date(year, second, first), None
+            if order == "mdy" or (order == "auto" and second > 12 >= first):
+                return date(year, first, second), None
+            if first == second:
+                return date(year, first, second), None
+            return None, (f"date {str(value).strip()!r} may be day/month or month/day; set forms.date_order"
+                          " to dmy or mdy, or write it as YYYY-MM-DD")
+    except ValueError as exc:
+        return None, f"date {str(value).strip()!r} is not a date ({exc})"
+    return None, f"date {str(value).strip()!r} is not a date; write it as YYYY-MM-DD"
 
 
 @dataclass

@@ -492,18 +492,23 @@ def transport_for(workspace):
     return OutboxTransport(workspace.outbox)
 
 
-def sender_address(settings) -> Address:
-    """The From address: mail.sender, named mail.sender_name or the company."""
+def _sender_name(settings, language: str | None) -> str:
+    """mail.sender_name, else the company's name in the reader's language (company.name_en for English)."""
+    return settings.mail.sender_name or settings.company.name_for(language or settings.company.lang)
+
+
+def sender_address(settings, language: str | None = None) -> Address:
+    """The From address: mail.sender, named mail.sender_name or the company (as `language` readers know it)."""
     try:
-        return address(settings.mail.sender, settings.mail.sender_name or settings.company.name)
+        return address(settings.mail.sender, _sender_name(settings, language))
     except ValueError as exc:
         raise ConfigError(f"csat.toml: mail.sender: {exc}") from None
 
 
-def reply_to_address(settings) -> Address | None:
+def reply_to_address(settings, language: str | None = None) -> Address | None:
     if not settings.mail.reply_to:
         return None
     try:
-        return address(settings.mail.reply_to, settings.mail.sender_name or settings.company.name)
+        return address(settings.mail.reply_to, _sender_name(settings, language))
     except ValueError as exc:
         raise ConfigError(f"csat.toml: mail.reply_to: {exc}") from None

@@ -72,8 +72,9 @@ class RoundForms:
         self.contents = contents
         self.settings = settings
         self.secret = secret
-        self.sender = sender_address(settings)
-        self.reply_to = reply_to_address(settings)
+        # From and Reply-To name the company as each language's customers know it (company.name_en).
+        self.senders = {language: sender_address(settings, language) for language in LANGUAGES}
+        self.replies_to = {language: reply_to_address(settings, language) for language in LANGUAGES}
         self._templates: dict[str, object] = {}
         self._skeletons: dict[str, MessageSkeleton] = {}
 
@@ -135,18 +136,20 @@ class RoundForms:
         Raises ValueError when the customer's address cannot be used.
         """
         to, subject_line, text, html, attachment = self._parts(recipient, letter, subject_text, extra)
-        return build_message(sender=self.sender, recipient=to, subject=subject_line, text=text, html=html,
-                             reply_to=self.reply_to, attachments=[attachment], headers=headers)
+        language = self.content(recipient.language).language
+        return build_message(sender=self.senders[language], recipient=to, subject=subject_line, text=text, html=html,
+                             reply_to=self.replies_to[language], attachments=[attachment], headers=headers)
 
     def prepared(self, recipient: Recipient, letter: str = "invitation", subject_text: str | None = None,
                  **extra) -> Prepared:
         """The same e-mail serialised for sending: `prepare(self.message(...))`, stamped from a skeleton
         built once per subject, which costs a fraction of a plain build."""
         to, subject_line, text, html, attachment = self._parts(recipient, letter, subject_text, extra)
-        skeleton = self._skeletons.get(subject_line)
+        language = self.content(recipient.language).language
+        skeleton = self._skeletons.get((language, subject_line))
         if skeleton is None:
-            skeleton = self._skeletons[subject_line] = MessageSkeleton(
-                sender=self.sender, subject=subject_line, reply_to=self.reply_to)
+            skeleton = self._skeletons[(language, subject_line)] = MessageSkeleton(
+                sender=self.senders[language], subject=subject_line, reply_to=self.replies_to[language])
         return skeleton.prepare(recipient=to, text=text, html=html, attachment=attachment)
 
 
