@@ -5,7 +5,8 @@ from email import message_from_bytes, policy
 
 import pytest
 
-from csat.config import Workspace, config_set
+from csat.config import Workspace
+from csat.workspace import config_set
 from csat.forms.xlsx import read_identity
 from csat.mail.transport import prepare
 from csat.periods import Half

@@ -22,7 +22,7 @@ def db_upgrade(home: Home = None) -> None:
 
     opened = workspace(home)
     ensure_writable_sqlite(opened.database_url)
-    before, after = upgrade(opened.database_url)
+    before, after = upgrade(opened.database_url, seed=opened.upgrade_seed())
     say(f"Store already at schema {after}" if before == after else f"Store upgraded from {before or 'empty'} to schema {after}")
 
 

@@ -15,7 +15,13 @@ def status_lines(workspace) -> list[str]:
     from csat.store.migrations import HEAD
     from csat.store.engine import describe_url, engine_for, schema_revision
 
+    from csat.store.engine import sqlite_path
+
     url = workspace.database_url
+    path = sqlite_path(url)
+    if path is not None and not Path(path).exists():   # connecting would create an empty file
+        return [f"workspace  {workspace.root}", f"store      {describe_url(url)}",
+                "schema     - (no store file: run `csat db upgrade` to create it, or point store.url at the store)"]
     revision = schema_revision(engine_for(url))
     state = "current" if revision == HEAD else ("empty: run `csat db upgrade`" if revision is None else f"needs `csat db upgrade` to {HEAD}")
     return [

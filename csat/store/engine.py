@@ -188,13 +188,43 @@ class Store:
             yield session
 
 
+def sqlite_path(url: str) -> str | None:
+    """The file of a SQLite URL (None for PostgreSQL or an in-memory store)."""
+    prefix = "sqlite:///"
+    if not url.startswith(prefix) or url[len(prefix):] in ("", ":memory:"):
+        return None
+    return url[len(prefix):]
+
+
+def refuse_missing_sqlite(url: str) -> None:
+    """A SQLite file that does not exist is an error, not a new empty store (connecting would create it)."""
+    path = sqlite_path(url)
+    if path is not None and not os.path.exists(path):
+        raise StoreError(f"no store at {path}: run `csat db upgrade` to create it there, "
+                         "or point store.url (or CSAT_DATABASE_URL) at the existing store")
+
+
 def open_store(workspace, check: bool = True) -> Store:
-    """The store of an opened workspace, refusing one at the wrong schema."""
-    return Store(workspace.database_url, check=check)
+    """The store of an opened workspace, refusing one at the wrong schema.
+
+    A checked store lays its shared settings and signing secret over the workspace's csat.toml.
+    """
+    url = workspace.database_url
+    refuse_missing_sqlite(url)
+    store = Store(url, check=check)
+    if check:
+        from csat.store import shared
+
+        shared.apply(workspace, store)
+    return store
 
 
-def upgrade(url: str) -> tuple[str | None, str]:
-    """Apply migrations up to head; returns (from_revision, to_revision)."""
+def upgrade(url: str, seed: dict | None = None) -> tuple[str | None, str]:
+    """Apply migrations up to head; returns (from_revision, to_revision).
+
+    seed hands the upgrading workspace's company settings and signing secret to the migration
+    that moves them into the store ({"settings": {dotted key: value}, "secret": str}).
+    """
     from alembic import command
     from sqlalchemy.exc import OperationalError
 
@@ -213,6 +243,7 @@ def upgrade(url: str) -> tuple[str | None, str]:
         return before, HEAD
     with engine.begin() as connection:
         config = alembic_config(connection)
+        config.attributes["csat_seed"] = seed
         command.upgrade(config, "head")
     return before, HEAD
 
