@@ -424,7 +424,7 @@ def set_in_file(workspace: Workspace, key: str, text: str | None = None,
     value, validated = new_value(workspace, key, text, add, remove)
     write_file_key(workspace, key, value)
     workspace.settings = _with_url_override(validated)
-    return config_get(workspace, key)
+    return value      # as written (CSAT_DATABASE_URL may override store.url here)
 
 
 def shared_values(settings) -> dict[str, Any]:

@@ -144,7 +144,10 @@ def config_set(workspace: Workspace, key: str, text: str | None = None,
     from csat.store import shared
 
     if is_local(key):
-        return Changed(key, set_in_file(workspace, key, text, add, remove), "csat.toml")
+        value = set_in_file(workspace, key, text, add, remove)
+        if key == "store.url" and os.environ.get(DATABASE_URL_ENV):
+            return Changed(key, value, f"csat.toml; {DATABASE_URL_ENV} overrides it here")
+        return Changed(key, value, "csat.toml")
     store = _with_store(workspace)
     value, validated = new_value(workspace, key, text, add, remove)
     with store.session() as session:

@@ -234,3 +234,23 @@ def test_upgrade_moves_todays_settings_and_secret_into_the_store(tmp_path, cli, 
     assert 'sender = "quality@oldfolder.example"' in (root / "csat.toml").read_text()
     assert run(cli, root, "config", "get", "mail.sender").stdout.strip() == "quality@oldfolder.example"
     assert "ok   settings" in cli("--home", root, "doctor").stderr
+
+
+def test_a_form_signed_with_a_folders_old_secret_still_imports_there(folders, cli, tmp_path):
+    """A laptop's forms sent before the key moved into the store verify in that laptop's folder only."""
+    from import_fixtures import fill_form, open_round_with_invitations, round_layout, write_form
+
+    laptop, server = folders["laptop1"], folders["server"]
+    (laptop / ".csat-secret").write_text("the-laptops-own-key-from-before\n")
+    (laptop / ".csat-secret").chmod(0o600)
+    run(cli, server, "customer", "import", EXAMPLES / "customers.csv")
+    store = open_store(Workspace.open(server))
+    token = open_round_with_invitations(store, "2024H1", codes=["C-003"])["C-003"]
+    layout = round_layout(store, "2024H1", "C-003", token)
+    form = fill_form(write_form(tmp_path / "old-form.xlsx", layout, b"the-laptops-own-key-from-before"), layout,
+                     {code: 88 for code, _ in layout.items})
+    refused = cli("--home", server, "import", form, "--dry-run")
+    assert refused.exit_code == 1 and "another workspace" in refused.stdout + refused.stderr
+    imported = cli("--home", laptop, "import", form)
+    assert imported.exit_code == 0, imported
+    assert "warn secret" in cli("--home", laptop, "doctor").stderr

@@ -114,7 +114,7 @@ def config_set(
     if value is not None and (add or remove):
         raise typer.BadParameter("give either a value or --add/--remove, not both", param_hint="VALUE")
     changed = set_value(workspace(home), key, value, add=add or [], remove=remove or [])
-    where = "csat.toml" if changed.revision is None else f"the store, settings revision {changed.revision}"
+    where = changed.where if changed.revision is None else f"the store, settings revision {changed.revision}"
     say(f"{key} = {_format_value(changed.value)}  ({where})")
 
 
