@@ -59,10 +59,10 @@ def sink():
 def _workspace(folder: Path, count: int, port: int):
     from sqlalchemy import insert
 
-    from csat.config import Workspace, config_set
+    from csat.config import Workspace
     from csat.store.engine import open_store
     from csat.store.models import Customer
-    from csat.workspace import create
+    from csat.workspace import config_set, create
 
     create(folder, company="Bench Precision Co.", lang="en")
     workspace = Workspace.open(folder)

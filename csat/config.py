@@ -3,15 +3,20 @@
 A workspace is a folder holding csat.toml; commands find it like git finds a
 repository (the current folder, then its parents), unless --home or CSAT_HOME
 names it. csat.toml is edited with tomlkit so a user's comments survive
-`csat config set`. The signing secret lives in a separate 0600 file so the
-config can be shared or committed without it.
+`csat config set`.
+
+Several machines may share one store, each with its own workspace folder. Company settings
+(every key but LOCAL_KEYS) and the form-signing secret live in the store, so every machine
+behaves the same: the store layer overlays them on what csat.toml says (Workspace.apply_shared)
+when it opens the store. csat.toml keeps the store's address and what is truly per machine.
+A workspace from before the store held them has its secret in a 0600 `.csat-secret` file; forms
+signed with it still verify in that folder.
 """
 
 from __future__ import annotations
 
 import os
 import re
-import secrets
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +30,16 @@ SECRET_FILE = ".csat-secret"
 HOME_ENV = "CSAT_HOME"
 DATABASE_URL_ENV = "CSAT_DATABASE_URL"
 SECRET_ENV = "CSAT_SECRET"
+
+# Keys that stay in each machine's csat.toml (a section name covers all its keys): where the
+# store is, this machine's import limits, where its SMTP password and CA file are, how long it
+# waits for the network. Every other key is a company setting shared through the store.
+LOCAL_KEYS = ("store", "import", "mail.password_env", "mail.ca_file", "mail.timeout")
+
+
+def is_local(key: str) -> bool:
+    """True for a per-machine key of csat.toml (LOCAL_KEYS), False for a shared company setting."""
+    return any(key == local or key.startswith(local + ".") for local in LOCAL_KEYS)
 
 
 def find_workspace(home: str | os.PathLike | None = None, start: Path | None = None) -> Path:
@@ -69,18 +84,60 @@ def parse_settings(data: dict[str, Any], source: str = CONFIG_FILE):
         raise ConfigError(f"{source}: {where}: {first['msg']}") from None
 
 
+def _put(data: dict[str, Any], key: str, value: Any) -> None:
+    """Set a dotted key in a nested mapping, making the sections on the way."""
+    *sections, name = key.split(".")
+    node = data
+    for section in sections:
+        inner = node.get(section)
+        if not isinstance(inner, dict):
+            inner = node[section] = {}
+        node = inner
+    node[name] = value
+
+
+def _with_url_override(settings):
+    """CSAT_DATABASE_URL is the store's address whatever csat.toml says: settings show it too."""
+    override = os.environ.get(DATABASE_URL_ENV)
+    if override and override != settings.store.url:
+        settings.store.url = override
+    return settings
+
+
 @dataclass
 class Workspace:
-    """An opened workspace: its folder and validated settings."""
+    """An opened workspace: its folder and validated settings.
+
+    `settings` are csat.toml's until the store is opened; then the store's shared keys are laid
+    over them (apply_shared), and `store_secret` holds the store's form-signing secret.
+    """
 
     root: Path
     settings: Any = field(repr=False)
+    file_data: dict[str, Any] = field(default_factory=dict, repr=False)   # csat.toml as read
+    store_secret: bytes | None = field(default=None, repr=False)
+    shared_revision: int | None = None      # settings revision of the store last laid over
 
     @classmethod
     def open(cls, home: str | os.PathLike | None = None) -> "Workspace":
         root = find_workspace(home)
         config_path = root / CONFIG_FILE
-        return cls(root=root, settings=parse_settings(_read_toml(config_path), str(config_path)))
+        data = _read_toml(config_path)
+        return cls(root=root, settings=_with_url_override(parse_settings(data, str(config_path))), file_data=data)
+
+    def apply_shared(self, values: dict[str, Any], revision: int, secret: str | None) -> None:
+        """Lay the store's shared settings over csat.toml's (the store's win) and take its secret."""
+        import copy
+
+        self.store_secret = secret.encode() if secret else None
+        if revision == self.shared_revision:
+            return
+        data = copy.deepcopy(self.file_data)
+        for key, value in values.items():
+            if not is_local(key):
+                _put(data, key, value)
+        self.settings = _with_url_override(parse_settings(data, "the shared settings in the store"))
+        self.shared_revision = revision
 
     @property
     def config_path(self) -> Path:
@@ -101,16 +158,57 @@ class Workspace:
     def outbox(self) -> Path:
         return self.root / "outbox"
 
+    def upgrade_seed(self) -> dict[str, Any]:
+        """What `csat db upgrade` hands the migration that moves settings into the store.
+
+        This folder's company settings (csat.toml as it stands) and its signing secret, so forms
+        it sent keep verifying. Used only when the store does not hold them yet.
+        """
+        secret = os.environ.get(SECRET_ENV) or None
+        if secret is None:
+            try:
+                legacy = self.file_secret()
+            except ConfigError:
+                legacy = None
+            secret = legacy.decode() if legacy else None
+        return {"settings": shared_values(self.settings), "secret": secret}
+
     def secret(self) -> bytes:
-        """The form-signing key: CSAT_SECRET, else the workspace's 0600 secret file."""
+        """The form-signing key: CSAT_SECRET, else the store's, else this folder's old 0600 secret file."""
         from_env = os.environ.get(SECRET_ENV)
         if from_env:
             return from_env.encode()
+        if self.store_secret:
+            return self.store_secret
+        legacy = self.file_secret()
+        if legacy is None:
+            raise ConfigError(f"signing secret missing: the store holds none and there is no {self.root / SECRET_FILE}"
+                              f" (run `csat db upgrade`, or set {SECRET_ENV})")
+        return legacy
+
+    def file_secret(self) -> bytes | None:
+        """The secret of this folder's `.csat-secret` (workspaces from before the store held it), if any."""
         path = self.root / SECRET_FILE
+        if not path.exists():
+            return None
         try:
-            return path.read_text(encoding="ascii").strip().encode()
-        except OSError:
-            raise ConfigError(f"signing secret missing: {path} (set {SECRET_ENV} or restore the file)") from None
+            return path.read_text(encoding="ascii").strip().encode() or None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"cannot read the signing secret {path}: {getattr(exc, 'strerror', None) or exc}") from None
+
+    def verifying_secrets(self) -> tuple[bytes, ...]:
+        """Keys a returned form may be signed with: the current one, then this folder's old file secret.
+
+        Forms sent from this folder before the secret moved into the store still import here.
+        """
+        keys = [self.secret()]
+        try:
+            legacy = self.file_secret()
+        except ConfigError:
+            legacy = None
+        if legacy and legacy not in keys:
+            keys.append(legacy)
+        return tuple(keys)
 
 
 def with_password_from_env(url: str, password_env: str) -> str:
@@ -178,104 +276,53 @@ def redacted(settings) -> dict[str, Any]:
     return data
 
 
-def config_template(company: str, lang: str) -> str:
-    """The commented csat.toml written by `csat init`."""
+def config_template(database_url: str = "sqlite:///csat.db") -> str:
+    """The commented csat.toml written by `csat init`: the store's address and this machine's keys."""
     import tomlkit
 
-    from csat.settings import DEFAULT_DEPARTMENTS
-
-    departments = "\n".join(
-        f"{code} = {{ en = {tomlkit.string(dept.en).as_string()}, zh = {tomlkit.string(dept.zh).as_string()} }}"
-        for code, dept in DEFAULT_DEPARTMENTS.items()
-    )
     return f"""\
-# csat workspace configuration. Edit by hand or with `csat config set KEY VALUE`.
-
-[company]
-name = {tomlkit.string(company).as_string()}
-name_en = ""           # the company's English name, for English-language customers (empty: name)
-lang = "{lang}"          # default language of forms and reports: en or zh
-contact = ""           # who customers contact about the survey (shown on forms)
+# csat workspace configuration: where the store is, and what is particular to this machine.
+# Company settings (company, mail server and sender, survey, remind, feedback, capa, report,
+# departments) and the form-signing secret live in the store, shared by every machine on it:
+# see them with `csat config show`, change them with `csat config set KEY VALUE`.
 
 [store]
 # SQLite file in this folder, or a PostgreSQL URL shared by several users:
 # url = "postgresql+psycopg://csat@dbserver/csat"   (CSAT_DATABASE_URL overrides)
-url = "sqlite:///csat.db"
+url = {tomlkit.string(database_url).as_string()}
 # The PostgreSQL password: leave it out of the URL and set password_env to the name of an
 # environment variable holding it, or leave password_env empty to use PGPASSWORD or ~/.pgpass.
 password_env = ""
 
 [mail]
-smtp_host = ""         # empty: messages are written to outbox/ as .eml files
-smtp_port = 587
-security = "starttls"  # starttls, ssl or none
-username = ""
-password_env = "CSAT_SMTP_PASSWORD"   # the environment variable holding the password
-sender = "quality@example.com"
-sender_name = ""
-timeout = 30
-
-[survey]
-due_days = 30          # days customers have to answer
-action_limit = 85      # items scoring below this need corrective action
-margin = 3             # points above the limit that count as "at risk" when falling
-top_box = 90           # scores at or above this count as top box
-response_target = 0.6  # response rate expected by the due date
-
-[report]
-min_n = 5              # items with fewer answers are marked "small sample" (mean and interval say little)
+password_env = "CSAT_SMTP_PASSWORD"   # the environment variable holding this machine's SMTP password
+timeout = 30           # seconds to wait for the mail server from this machine
 
 [import]
-max_file_mb = 50
-
-[forms]
-date_order = "auto"    # a respondent's 10/07/2024 on forms and sheets: dmy, mdy, or auto (only when the day tells)
-
-[feedback]
-reply_days = 2         # working days to reply to a complaint
-unresolved_days = 30   # open longer than this is "long unresolved"
-special_attention = 3  # complaints in a quarter that flag a customer
-holidays = []          # more closing days (kept for older workspaces; see [calendar] closing_days)
-
-[calendar]
-# Working days for reply deadlines: CN (China's holidays and 调休 make-up working days), another
-# ISO country code (DE, US, ...), none (Monday to Friday) or auto (CN for lang zh, else none).
-country = "{'CN' if lang == 'zh' else 'none'}"
-closing_days = []      # the company's own closing days, e.g. ["2024-08-05", "2024-08-06"]
-
-[capa]
-due_days = 30          # default time to complete a CAPA
-default_dept = "quality"
-# Owner department of a CAPA by survey item or feedback kind (codes from [departments]):
-# item_departments = {{ delivery = "materials", price = "sales" }}
-# kind_departments = {{ service = "engineering" }}
-
-[remind]
-remind_after = 10      # days after sending before the first reminder
-remind_every = 7       # days between reminders
-max_reminders = 2
-staff = []             # addresses that receive the daily digest of what is due
-
-# Departments that own CAPAs and feedback: rename freely, keep the codes.
-[departments]
-{departments}
+max_file_mb = 50       # largest file this machine reads
 """
 
 
-def init_workspace(folder: Path, company: str = "Our Company", lang: str = "en") -> Path:
-    """Create csat.toml and the secret in folder; refuse to overwrite an existing workspace."""
+def initial_settings(company: str = "Our Company", lang: str = "en"):
+    """The company settings a new store starts with: the defaults, with the company's name and language."""
+    from csat.settings import Settings
+
+    settings = Settings()
+    settings.company.name = company
+    settings.company.lang = lang
+    return settings
+
+
+def init_workspace(folder: Path, database_url: str | None = None) -> Path:
+    """Create csat.toml in folder (recording the store URL given); refuse to overwrite a workspace."""
     folder = folder.expanduser().resolve()
     config_path = folder / CONFIG_FILE
     if config_path.exists():
         raise CsatError(f"{config_path} already exists; this folder is already a csat workspace")
     ensure_writable(folder)
-    parse_settings(tomllib.loads(config_template(company, lang)))
-    secret_path = folder / SECRET_FILE
-    if not secret_path.exists():
-        descriptor = os.open(secret_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(descriptor, "w", encoding="ascii") as handle:
-            handle.write(secrets.token_urlsafe(32) + "\n")
-    write_text(config_path, config_template(company, lang))
+    text = config_template(database_url or "sqlite:///csat.db")
+    parse_settings(tomllib.loads(text))
+    write_text(config_path, text, private=bool(url_password(database_url or "")))
     return folder
 
 
@@ -374,21 +421,18 @@ def _edited_list(key: str, current: list[Any], add: list[str], remove: list[str]
     return entries
 
 
-def config_set(workspace: Workspace, key: str, text: str | None = None,
-               add: list[str] | tuple[str, ...] = (), remove: list[str] | tuple[str, ...] = ()) -> Any:
-    """Validate and write one dotted key into csat.toml, keeping comments and layout.
+def new_value(workspace: Workspace, key: str, text: str | None = None,
+              add: list[str] | tuple[str, ...] = (), remove: list[str] | tuple[str, ...] = ()) -> tuple[Any, Any]:
+    """Validate a change of one dotted key: returns (its new value, the settings with it).
 
     A list key takes a TOML list or entries separated by commas; `add` and `remove` change
     single entries of it and keep the others.
     """
-    import tomlkit
-
     if key in _SECRET_KEYS:
         raise ConfigError(f"{key} cannot be stored; put the password in the environment variable named by mail.password_env")
     section, name = _split_key(key, workspace.settings)
     if (text is None) == (not add and not remove):
         raise ConfigError(f"{key}: give either a value or --add/--remove")
-    document = tomlkit.parse(workspace.config_path.read_text(encoding="utf-8"))
     current = workspace.settings.model_dump(by_alias=True)
     parts = name.split(".")
     target = current[section]
@@ -409,11 +453,60 @@ def config_set(workspace: Workspace, key: str, text: str | None = None,
             value = text
     target[parts[-1]] = value
     validated = parse_settings(current, key)
+    # The validator's form of the value (dates of a holiday list as ISO text, a float for 85).
+    stored: Any = validated.model_dump(by_alias=True)
+    for part in key.split("."):
+        stored = stored[part]
+    return stored, validated
+
+
+def file_holds(workspace: Workspace, key: str) -> bool:
+    """Whether csat.toml itself writes this dotted key (not a default)."""
+    node: Any = workspace.file_data
+    for part in key.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return False
+        node = node[part]
+    return True
+
+
+def write_file_key(workspace: Workspace, key: str, value: Any) -> None:
+    """Write one dotted key into csat.toml, keeping its comments and layout."""
+    import tomlkit
+
+    document = tomlkit.parse(workspace.config_path.read_text(encoding="utf-8"))
+    section, *parts = key.split(".")
     node = document.setdefault(section, tomlkit.table())
     for part in parts[:-1]:
         node = node.setdefault(part, tomlkit.inline_table())
     node[parts[-1]] = value
     # A password in store.url makes the file 0600; otherwise it keeps its mode (a chmod 600 stays).
-    write_text(workspace.config_path, tomlkit.dumps(document), private=holds_secret(validated))
-    workspace.settings = validated
-    return config_get(workspace, key)
+    url = str(document.get("store", {}).get("url", ""))
+    write_text(workspace.config_path, tomlkit.dumps(document), private=bool(url_password(url)))
+    _put(workspace.file_data, key, value)
+
+
+def set_in_file(workspace: Workspace, key: str, text: str | None = None,
+                add: list[str] | tuple[str, ...] = (), remove: list[str] | tuple[str, ...] = ()) -> Any:
+    """Validate and write one per-machine key (LOCAL_KEYS) into csat.toml.
+
+    Shared company settings go to the store instead: csat.workspace.config_set decides which.
+    """
+    value, validated = new_value(workspace, key, text, add, remove)
+    write_file_key(workspace, key, value)
+    workspace.settings = _with_url_override(validated)
+    return value      # as written (CSAT_DATABASE_URL may override store.url here)
+
+
+def shared_values(settings) -> dict[str, Any]:
+    """Every shared (not LOCAL_KEYS) dotted key of these settings with its value: what the store keeps."""
+    dumped = settings.model_dump(by_alias=True)
+    values: dict[str, Any] = {}
+    for key in known_keys(settings):
+        if is_local(key):
+            continue
+        value: Any = dumped
+        for part in key.split("."):
+            value = value[part]
+        values[key] = value
+    return values

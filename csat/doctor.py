@@ -3,7 +3,10 @@
 Mail that never leaves, or lands in junk because the From address is a
 placeholder, is the failure users meet first; so the mail check connects,
 negotiates TLS and logs in exactly as a send would, and can send a test
-message. Each check returns one line: ok, warn or fail. On PostgreSQL the
+message. Each check returns one line: ok, warn or fail. On a store several machines share,
+the secret and settings checks compare this machine's view with the store's: the fingerprint
+of the key that signs forms here against the store's, and the company settings this folder's
+csat.toml still writes against the store's revision that is used. On PostgreSQL the
 store check is four lines: the server's version, the round-trip latency, the
 schema revision against this csat's, and whether the role may create tables
 (which `csat db upgrade` needs, and daily work does not).
@@ -28,18 +31,87 @@ class Check:
     detail: str
 
 
-def _secret(workspace) -> Check:
-    from csat.config import SECRET_ENV, SECRET_FILE
+def _shared(workspace):
+    """The store's shared state (settings revision, values, secret), laid over the workspace; None if unreadable."""
+    from csat.errors import CsatError
+    from csat.store import shared
+    from csat.store.engine import open_store
 
-    if os.environ.get(SECRET_ENV):
-        return Check("secret", "ok", f"form-signing key from {SECRET_ENV}")
+    try:
+        return shared.apply(workspace, open_store(workspace))
+    except CsatError:
+        return None      # the store check says why
+    except Exception:    # noqa: BLE001 - an unreachable server is the store check's line, not a traceback here
+        return None
+
+
+def _file_secret(workspace) -> tuple[bytes | None, Check | None]:
+    """This folder's .csat-secret: (its key, None), or (None, a check saying why it cannot be used)."""
+    from csat.config import SECRET_FILE
+    from csat.errors import ConfigError
+
     path = workspace.root / SECRET_FILE
-    if not path.is_file():
-        return Check("secret", "fail", f"{path} is missing: forms cannot be signed or verified")
+    try:
+        key = workspace.file_secret()
+    except ConfigError as exc:
+        return None, Check("secret", "fail", f"{exc} (the current user must be able to read it)")
+    if key is None:
+        return None, None
     mode = stat.S_IMODE(path.stat().st_mode)
     if mode & 0o077:
-        return Check("secret", "warn", f"{path} is readable by others (mode {mode:o}); run `chmod 600 {path}`")
-    return Check("secret", "ok", f"{path} (mode 600)")
+        return key, Check("secret", "warn", f"{path} is readable by others (mode {mode:o}); run `chmod 600 {path}`")
+    return key, None
+
+
+def _secret(workspace, state) -> Check:
+    """Which key signs forms here, and whether it is the one every machine on the store uses."""
+    from csat.config import SECRET_ENV, SECRET_FILE
+    from csat.store.shared import fingerprint
+
+    from_env = os.environ.get(SECRET_ENV)
+    file_key, file_problem = _file_secret(workspace)
+    if state is None or not state.secret:
+        if from_env:
+            return Check("secret", "ok", f"form-signing key from {SECRET_ENV} (fingerprint {fingerprint(from_env.encode())})")
+        if file_problem is not None:
+            return file_problem
+        if file_key is None:
+            return Check("secret", "fail", f"{workspace.root / SECRET_FILE} is missing and the store holds no key:"
+                         " forms cannot be signed or verified")
+        return Check("secret", "ok", f"{workspace.root / SECRET_FILE} (mode 600, fingerprint {fingerprint(file_key)})")
+    shared = state.fingerprint
+    if from_env and from_env.encode() != state.secret.encode():
+        return Check("secret", "fail", f"{SECRET_ENV} (fingerprint {fingerprint(from_env.encode())}) differs from the"
+                     f" store's key ({shared}): forms sent from here will not import on other machines; unset {SECRET_ENV}")
+    if file_problem is not None:
+        return file_problem
+    if file_key is not None and file_key != state.secret.encode():
+        return Check("secret", "warn", f"the store's key signs forms (fingerprint {shared}); this folder's old"
+                     f" {SECRET_FILE} differs ({fingerprint(file_key)}): forms sent from here before the key moved"
+                     " into the store import only in this folder")
+    return Check("secret", "ok", f"form-signing key in the shared store (fingerprint {shared}), the same on every machine")
+
+
+def _settings(workspace, state) -> Check | None:
+    """The store's settings revision, and any company setting this folder's csat.toml says otherwise."""
+    from csat.config import file_holds, parse_settings, shared_values
+    from csat.errors import ConfigError
+
+    if state is None:
+        return None
+    try:
+        own = shared_values(parse_settings(workspace.file_data))
+    except ConfigError:
+        own = {}
+    used = shared_values(workspace.settings)
+    differing = [f"{key} (csat.toml {own[key]!r}, store {used.get(key)!r})"
+                 for key in sorted(own) if file_holds(workspace, key) and own[key] != used.get(key)]
+    where = f"revision {state.revision} of the shared settings"
+    if differing:
+        return Check("settings", "warn", f"{where} is used; this folder's csat.toml says otherwise for "
+                     + "; ".join(differing) + ": change them with `csat config set` (for every machine)"
+                     " or delete them from csat.toml")
+    return Check("settings", "ok", f"{where}; this folder's csat.toml agrees with the store")
 
 
 def _config_file(workspace) -> Check:
@@ -192,8 +264,13 @@ def _calendar(workspace, today=None) -> Check:
 
 
 def run_checks(workspace) -> list[Check]:
-    return [_config_file(workspace), _secret(workspace), *_store(workspace),
-            _spreadsheets(), _sender(workspace), _transport(workspace), _calendar(workspace)]
+    """Every check, store first: the store's shared settings decide what the mail checks test."""
+    store = _store(workspace)
+    state = _shared(workspace)
+    settings = _settings(workspace, state)
+    return [_config_file(workspace), *store, _secret(workspace, state),
+            *([settings] if settings else []), _spreadsheets(), _sender(workspace), _transport(workspace),
+            _calendar(workspace)]
 
 
 def send_test(workspace, recipient: str) -> str:

@@ -1,12 +1,27 @@
-"""Creating a workspace: config, secret, store at the current schema, default items."""
+"""Creating or joining a workspace, and reading and changing its settings.
+
+`csat init` on a store that does not exist yet (or is empty) creates it at the current schema
+with the company's settings, a new signing secret and the default survey items. On a store that
+other machines already use it only joins: csat.toml records the store's address and nothing in
+the store changes (items, settings and secret stay as they are).
+
+Settings are read and changed here because they live in two places: the shared company settings
+in the store, the per-machine keys (csat.config.LOCAL_KEYS) in csat.toml.
+"""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from csat.config import Workspace, init_workspace
-from csat.store.engine import describe_url, ensure_writable_sqlite, open_store, upgrade
+from csat.config import (CONFIG_FILE, DATABASE_URL_ENV, Workspace, config_get, file_holds, init_workspace,
+                         initial_settings, is_local, new_value, set_in_file, shared_values, write_file_key)
+from csat.errors import StoreError
+from csat.files import ensure_writable
+from csat.store.engine import (check_url, describe_url, engine_for, ensure_writable_sqlite, open_store,
+                               schema_revision, upgrade)
 
 
 @dataclass
@@ -15,21 +30,130 @@ class Created:
     config_path: Path
     database_url: str
     item_count: int
+    joined: bool = False          # the store existed: nothing in it was changed
+    settings_revision: int = 0
 
 
-def create(folder: Path, company: str = "Our Company", lang: str = "en") -> Created:
-    """Make a ready-to-use workspace; the store is migrated to head and holds the default items."""
+def _store_url(folder: Path, database_url: str | None) -> str:
+    """The URL the new workspace will use, as Workspace.database_url will resolve it."""
+    if not database_url:
+        return f"sqlite:///{folder / 'csat.db'}"
+    prefix = "sqlite:///"
+    if database_url.startswith(prefix) and not database_url.startswith(prefix + "/"):
+        return prefix + str((folder / database_url[len(prefix):]).resolve())
+    return database_url
+
+
+def create(folder: Path, company: str = "Our Company", lang: str = "en", database_url: str | None = None) -> Created:
+    """Make a workspace on a new store, or join the existing store at database_url (else CSAT_DATABASE_URL).
+
+    A new (or empty) store is migrated to head with the company settings, a new signing secret
+    and the default items; an existing one is joined as it is. Nothing is written when the store
+    cannot be used (unreachable, or at another schema).
+    """
     from csat.registry import items
+    from csat.store.migrations import HEAD, known_revisions
 
-    root = init_workspace(folder, company=company, lang=lang)
+    given = database_url or os.environ.get(DATABASE_URL_ENV) or None
+    if given:
+        check_url(given)
+    folder = folder.expanduser().resolve()
+    if (folder / CONFIG_FILE).exists():
+        init_workspace(folder)    # refuses, naming the file
+    url = _store_url(folder, given)
+    if url.startswith("sqlite"):
+        ensure_writable(folder)
+        ensure_writable_sqlite(url)
+    revision = None
+    if not url.startswith("sqlite") or os.path.exists(url[len("sqlite:///"):]):
+        from sqlalchemy.exc import SQLAlchemyError
+
+        try:
+            revision = schema_revision(engine_for(url))
+        except SQLAlchemyError as exc:
+            reason = " ".join(str(getattr(exc, "orig", None) or exc).split())
+            raise StoreError(f"cannot open the store at {describe_url(url)}: {reason}") from None
+    if revision is not None and revision != HEAD:
+        newer = revision not in known_revisions()
+        raise StoreError(
+            f"the store at {describe_url(url)} has schema {revision}, "
+            + ("written by a newer csat; upgrade csat to join it" if newer else
+               "older than this csat's; run `csat db upgrade` from a workspace already on it, then join"))
+    root = init_workspace(folder, given)
     opened = Workspace.open(root)
-    ensure_writable_sqlite(opened.database_url)
-    upgrade(opened.database_url)
+    joined = revision is not None
+    if not joined:
+        upgrade(opened.database_url, seed={"settings": shared_values(initial_settings(company, lang)), "secret": None})
     store = open_store(opened)
+    if joined:
+        with store.read_session() as session:
+            count = len(items.list_items(session))
+    else:
+        with store.session() as session:
+            if not items.list_items(session, include_retired=True):
+                items.load_defaults(session, opened.settings.survey.action_limit)
+            count = len(items.list_items(session))
+    return Created(root=opened.root, config_path=opened.config_path, database_url=describe_url(opened.database_url),
+                   item_count=count, joined=joined, settings_revision=opened.shared_revision or 0)
+
+
+def _with_store(workspace: Workspace):
+    return open_store(workspace)
+
+
+def get_setting(workspace: Workspace, key: str) -> Any:
+    """The effective value of a dotted key: a shared one as the store holds it, a local one from csat.toml."""
+    if not is_local(key):
+        _with_store(workspace)
+    return config_get(workspace, key)
+
+
+@dataclass
+class Shown:
+    settings: Any
+    shared_from: str          # where the shared settings came from: the store, or why not
+    revision: int | None
+
+
+def show_settings(workspace: Workspace) -> Shown:
+    """Every effective setting: csat.toml's local keys, the store's shared ones (if the store can be read)."""
+    from csat.errors import CsatError
+
+    try:
+        _with_store(workspace)
+    except CsatError as exc:
+        return Shown(workspace.settings, f"csat.toml only (the store could not be read: {exc})", None)
+    return Shown(workspace.settings, f"the store at {describe_url(workspace.database_url)}", workspace.shared_revision)
+
+
+@dataclass
+class Changed:
+    key: str
+    value: Any
+    where: str              # "csat.toml" or "the store"
+    revision: int | None = None
+
+
+def config_set(workspace: Workspace, key: str, text: str | None = None,
+               add: list[str] | tuple[str, ...] = (), remove: list[str] | tuple[str, ...] = ()) -> Changed:
+    """Change one setting: a shared key in the store (audited, a new settings revision), a local key in csat.toml.
+
+    A shared key that this folder's csat.toml also writes is updated there too, so the file
+    does not contradict the store on this machine.
+    """
+    from csat.store import shared
+
+    if is_local(key):
+        value = set_in_file(workspace, key, text, add, remove)
+        if key == "store.url" and os.environ.get(DATABASE_URL_ENV):
+            return Changed(key, value, f"csat.toml; {DATABASE_URL_ENV} overrides it here")
+        return Changed(key, value, "csat.toml")
+    store = _with_store(workspace)
+    value, validated = new_value(workspace, key, text, add, remove)
     with store.session() as session:
-        existing = items.list_items(session, include_retired=True)
-        if not existing:
-            items.load_template(session, items.default_template(opened.settings.survey.action_limit))
-        count = len(items.list_items(session))
-    return Created(root=opened.root, config_path=opened.config_path,
-                   database_url=describe_url(opened.database_url), item_count=count)
+        revision = shared.write(session, {key: value})
+    if file_holds(workspace, key):
+        write_file_key(workspace, key, value)
+    workspace.settings = validated
+    workspace.shared_revision = revision
+    return Changed(key, config_get(workspace, key), "the store", revision)

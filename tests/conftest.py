@@ -94,7 +94,9 @@ def workspace(tmp_path, monkeypatch) -> Workspace:
     root = tmp_path / "ws"
     create(root, company="Test Precision Co.", lang="en")
     monkeypatch.setenv("CSAT_HOME", str(root))
-    return Workspace.open(root)
+    opened = Workspace.open(root)
+    open_store(opened)     # as a command sees it: the store's shared settings and signing secret laid over
+    return opened
 
 
 @pytest.fixture

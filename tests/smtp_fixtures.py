@@ -191,7 +191,7 @@ def closed_port() -> int:
 
 def use_smtp(workspace, port: int, username: str = "", timeout: float = 5.0) -> None:
     """Point the workspace's csat.toml at an SMTP server on 127.0.0.1 (no TLS)."""
-    from csat.config import config_set
+    from csat.workspace import config_set
 
     for key, value in (("mail.smtp_host", "127.0.0.1"), ("mail.smtp_port", str(port)), ("mail.security", "none"),
                        ("mail.username", username), ("mail.timeout", str(timeout))):

@@ -1,17 +1,28 @@
 import json
 
 from csat.config import Workspace
+from csat.store.engine import open_store
+
+
+def effective(root) -> Workspace:
+    """The workspace as a command sees it: csat.toml with the store's shared settings laid over."""
+    opened = Workspace.open(root)
+    open_store(opened)
+    return opened
 
 
 def test_get_default_and_set_keeps_comments(workspace, cli):
     assert cli("config", "get", "survey.action_limit").stdout.strip() == "85.0"
     assert cli("config", "set", "mail.smtp_host", "smtp.example.com").exit_code == 0
     assert cli("config", "set", "mail.smtp_port", "2525").exit_code == 0
+    assert cli("config", "set", "mail.timeout", "12").exit_code == 0
     text = workspace.config_path.read_text()
-    assert 'smtp_host = "smtp.example.com"' in text and "smtp_port = 2525" in text
-    assert "# empty: messages are written to outbox/" in text
-    assert Workspace.open(workspace.root).settings.mail.smtp_port == 2525
+    # Company settings go to the store; this machine's keys to csat.toml, its comments kept.
+    assert "smtp_host" not in text and "timeout = 12" in text
+    assert "# seconds to wait for the mail server from this machine" in text
+    assert effective(workspace.root).settings.mail.smtp_port == 2525
     assert cli("config", "get", "mail.smtp_port").stdout.strip() == "2525"
+    assert cli("config", "get", "mail.timeout").stdout.strip() == "12.0"
 
 
 def test_set_validates_type_and_choices(workspace, cli):
@@ -29,7 +40,7 @@ def test_lists_and_departments(workspace, cli):
     assert cli("config", "set", "remind.staff", '["qa@example.com", "sales@example.com"]').exit_code == 0
     assert json.loads(cli("config", "get", "remind.staff").stdout) == ["qa@example.com", "sales@example.com"]
     assert cli("config", "set", "departments.quality.en", "Quality Assurance").exit_code == 0
-    settings = Workspace.open(workspace.root).settings
+    settings = effective(workspace.root).settings
     assert settings.department_name("quality") == "Quality Assurance"
     assert settings.department_name("quality", "zh") == "品质部"
     assert settings.resolve_department("品质部") == "quality"
@@ -44,7 +55,7 @@ def test_password_is_never_stored(workspace, cli):
 def test_show_never_prints_the_secret(workspace, cli):
     shown = cli("config", "show").stdout
     assert "smtp_host" in shown
-    assert workspace.secret().decode() not in shown
+    assert effective(workspace.root).secret().decode() not in shown
 
 
 def test_list_keys_take_comma_separated_entries(workspace, cli):
@@ -54,14 +65,13 @@ def test_list_keys_take_comma_separated_entries(workspace, cli):
     assert json.loads(cli("config", "get", "remind.staff").stdout) == ["a@b.example"]
     two = cli("config", "set", "remind.staff", "qa@example.com, sales@example.com")
     assert two.exit_code == 0, two
-    assert Workspace.open(workspace.root).settings.remind.staff == ["qa@example.com", "sales@example.com"]
-    assert "# addresses that receive the daily digest" in workspace.config_path.read_text()
+    assert effective(workspace.root).settings.remind.staff == ["qa@example.com", "sales@example.com"]
     holidays = cli("config", "set", "feedback.holidays", "2024-10-01, 2024-10-02")
     assert holidays.exit_code == 0, holidays
     assert json.loads(cli("config", "get", "feedback.holidays").stdout) == ["2024-10-01", "2024-10-02"]
     bad = cli("config", "set", "feedback.holidays", "2024-10-01, 1 Oct")
     assert bad.exit_code == 1 and "'1 Oct' is not a date" in bad.stderr
-    assert Workspace.open(workspace.root).settings.feedback.holidays == ["2024-10-01", "2024-10-02"]
+    assert effective(workspace.root).settings.feedback.holidays == ["2024-10-01", "2024-10-02"]
 
 
 def test_add_and_remove_one_list_entry(workspace, cli):
@@ -71,7 +81,7 @@ def test_add_and_remove_one_list_entry(workspace, cli):
     assert 'remind.staff = ["qa@example.com", "li.wei@example.com"]' in added.stderr
     again = cli("config", "set", "remind.staff", "--add", "li.wei@example.com")
     assert again.exit_code == 0
-    assert Workspace.open(workspace.root).settings.remind.staff == ["qa@example.com", "li.wei@example.com"]
+    assert effective(workspace.root).settings.remind.staff == ["qa@example.com", "li.wei@example.com"]
     removed = cli("config", "set", "remind.staff", "--remove", "qa@example.com")
     assert removed.exit_code == 0, removed
     assert json.loads(cli("config", "get", "remind.staff").stdout) == ["li.wei@example.com"]

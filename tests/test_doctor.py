@@ -2,7 +2,7 @@
 
 from smtp_fixtures import closed_port, running_smtp, use_smtp
 
-from csat.config import config_set
+from csat.workspace import config_set
 
 
 def test_outbox_workspace_is_healthy_but_warns_about_placeholder_sender(workspace, cli):
@@ -32,13 +32,43 @@ def test_unreachable_server_fails_in_one_line(workspace, cli):
     assert result.stderr.strip().splitlines()[-1] == "Error: 1 check(s) failed: mail"
 
 
-def test_missing_secret_and_open_permissions(workspace, cli):
-    secret = workspace.root / ".csat-secret"
-    secret.chmod(0o644)
-    assert "warn secret" in cli("doctor").stderr
-    secret.unlink()
+def test_the_secret_is_the_stores_and_what_differs_here_is_named(workspace, cli, monkeypatch):
+    from csat.store.engine import open_store
+    from csat.store.shared import fingerprint
+
+    open_store(workspace)
+    shared = fingerprint(workspace.secret())
     result = cli("doctor")
-    assert result.exit_code == 1 and "fail secret" in result.stderr
+    assert result.exit_code == 0, result
+    assert "ok   secret" in result.stderr and f"shared store (fingerprint {shared})" in result.stderr
+    # A folder from before the key moved into the store keeps its old file: named, with both fingerprints.
+    legacy = workspace.root / ".csat-secret"
+    legacy.write_text("an-old-folder-key\n")
+    legacy.chmod(0o600)
+    said = cli("doctor").stderr
+    assert "warn secret" in said and fingerprint(b"an-old-folder-key") in said and shared in said
+    legacy.chmod(0o644)
+    assert "readable by others" in cli("doctor").stderr
+    monkeypatch.setenv("CSAT_SECRET", "something-else")
+    result = cli("doctor")
+    assert result.exit_code == 1 and "fail secret" in result.stderr and "CSAT_SECRET" in result.stderr
+
+
+def test_a_secret_file_that_cannot_be_read_is_not_ok(workspace, cli):
+    """Issue #18.10: doctor said `ok (mode 600)` for a secret the current user could not read."""
+    (workspace.root / ".csat-secret").mkdir()      # root reads any file: a folder cannot be read as one
+    result = cli("doctor")
+    assert result.exit_code == 1 and "fail secret" in result.stderr and "cannot read" in result.stderr
+
+
+def test_settings_that_csat_toml_says_otherwise_are_named(workspace, cli):
+    from csat.config import write_file_key
+
+    assert "ok   settings" in cli("doctor").stderr
+    write_file_key(workspace, "mail.smtp_host", "smtp.old-laptop.example")
+    result = cli("doctor")
+    assert "warn settings" in result.stderr
+    assert "mail.smtp_host (csat.toml 'smtp.old-laptop.example', store '')" in result.stderr
 
 
 def test_outbox_that_cannot_be_written_fails(workspace, cli):

@@ -183,8 +183,11 @@ def test_holidays_and_owner_mappings_are_settings(workspace, cli):
     assert result.exit_code == 0 and 'feedback.holidays = ["2024-10-01", "2024-10-02"]' in result.stderr
     assert cli("config", "set", "capa.item_departments.delivery", "production").exit_code == 0
     from csat.config import Workspace
+    from csat.store.engine import open_store
 
-    settings = Workspace.open(workspace.root).settings
+    reopened = Workspace.open(workspace.root)
+    open_store(reopened)        # company settings are the store's
+    settings = reopened.settings
     assert settings.feedback.holidays == ["2024-10-01", "2024-10-02"]
     assert feedback.reply_deadlines([datetime(2024, 9, 30, 12)], settings) == [date(2024, 10, 4)]
     assert settings.capa.item_departments["delivery"] == "production"

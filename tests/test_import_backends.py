@@ -52,8 +52,12 @@ def _workspace(root: Path, monkeypatch, url: str | None):
     from csat.workspace import create
 
     _using(monkeypatch, url)
+    from csat.store.engine import open_store
+
     create(root, company="Test Precision Co.", lang="en")
-    return Workspace.open(root)
+    opened = Workspace.open(root)
+    open_store(opened)     # its shared settings and signing secret, as a command sees them
+    return opened
 
 
 def _using(monkeypatch, url: str | None) -> None:

@@ -166,7 +166,7 @@ def test_dropped_connection_is_reopened():
 
 
 def test_password_comes_from_the_environment(monkeypatch, workspace):
-    from csat.config import config_set
+    from csat.workspace import config_set
 
     config_set(workspace, "mail.smtp_host", "smtp.example.com")
     config_set(workspace, "mail.username", "sales")

@@ -157,7 +157,7 @@ def test_dry_run_sends_and_records_nothing(workspace, store, cli):
 
 
 def test_staff_digest_once_a_day_only_when_due(workspace, store, cli):
-    from csat.config import config_set
+    from csat.workspace import config_set
 
     with store.session() as session:
         customers.import_file(session, EXAMPLES / "customers.csv")

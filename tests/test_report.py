@@ -217,7 +217,7 @@ def test_item_limit_and_settings_drive_the_status(store, workspace):
     assert items["quality"]["below_share"] == 0.0  # 82 is not below this item's limit of 80
     assert items["delivery"]["status"] == "ok"  # 89 is above 85 + 3
     assert items["delivery"]["top_box_share"] == 0.5
-    from csat.config import config_set
+    from csat.workspace import config_set
 
     config_set(workspace, "survey.margin", "5")
     config_set(workspace, "survey.top_box", "91")

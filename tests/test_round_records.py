@@ -114,7 +114,7 @@ def test_no_reminder_after_the_due_date_until_the_round_is_extended(workspace, s
 
 
 def test_reminders_never_state_a_past_date_over_a_whole_round(workspace, store, cli):
-    from csat.config import config_set
+    from csat.workspace import config_set
 
     config_set(workspace, "remind.max_reminders", "40")
     config_set(workspace, "remind.remind_every", "1")

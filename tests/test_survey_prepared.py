@@ -5,7 +5,7 @@ from email import message_from_bytes, policy
 
 import pytest
 
-from csat.config import Workspace, config_set
+from csat.workspace import config_set
 from csat.forms.xlsx import read_identity
 from csat.mail.transport import prepare
 from csat.periods import Half
@@ -29,7 +29,7 @@ def round_forms(workspace, store):
         round_ = rounds.open_round(session, Half.parse("2024H1"), due=date(2024, 7, 31), today=date(2024, 7, 1))
         recipients = [survey.Recipient.of(survey.ensure_invitation(session, round_, customer), customer)
                       for customer in customers.list_customers(session)]
-        forms = survey.RoundForms.load(session, Workspace.open(workspace.root), round_)
+        forms = survey.RoundForms.load(session, workspace, round_)
     return forms, recipients
 
 

@@ -1,12 +1,11 @@
 import json
 import os
-import stat
 
 import pytest
 
 from csat.config import Workspace, find_workspace
 from csat.errors import WorkspaceNotFound
-from csat.store.engine import engine_for, schema_revision
+from csat.store.engine import engine_for, open_store, schema_revision
 from csat.store.migrations import HEAD
 
 
@@ -18,12 +17,15 @@ def test_init_creates_config_store_and_private_secret(tmp_path, cli):
     store_url = Workspace.open(root).database_url  # csat.db in the folder, or CSAT_DATABASE_URL
     assert (root / "csat.db").is_file() == store_url.startswith("sqlite")
     assert schema_revision(engine_for(store_url)) == HEAD
-    secret = root / ".csat-secret"
-    assert stat.S_IMODE(secret.stat().st_mode) == 0o600
-    assert len(secret.read_text().strip()) >= 32
+    # The signing secret and the company settings live in the store, shared by every machine on it.
+    assert not (root / ".csat-secret").exists()
     opened = Workspace.open(root)
+    open_store(opened)
+    secret = opened.secret().decode()
+    assert len(secret) >= 32 and secret not in (root / "csat.toml").read_text()
     assert opened.settings.company.name == "华南精密" and opened.settings.company.lang == "zh"
-    assert secret.read_text().strip() not in (root / "csat.toml").read_text()
+    assert "华南精密" not in (root / "csat.toml").read_text()
+    assert cli("config", "get", "company.name", "--home", root).stdout.strip() == "华南精密"
 
 
 def test_init_refuses_existing_workspace(tmp_path, cli):
@@ -91,10 +93,10 @@ def test_malformed_toml_is_one_line(workspace, cli):
 
 
 def test_wrong_type_in_toml_names_the_key(workspace, cli):
-    text = workspace.config_path.read_text().replace("smtp_port = 587", 'smtp_port = "many"')
+    text = workspace.config_path.read_text().replace("timeout = 30", 'timeout = "many"')
     workspace.config_path.write_text(text)
     result = cli("customer", "list")
-    assert result.exit_code == 1 and "mail.smtp_port" in result.stderr
+    assert result.exit_code == 1 and "mail.timeout" in result.stderr
 
 
 def test_missing_workspace_for_home_is_named(tmp_path):

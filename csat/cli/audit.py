@@ -10,7 +10,7 @@ from csat.cli._common import Format, Home, emit, parse_or_usage, workspace_and_s
 
 app = typer.Typer(no_args_is_help=True)
 
-COLUMNS = [("id", "#"), ("at", "When"), ("actor", "Who"), ("table", "Record"), ("key", "Key"),
+COLUMNS = [("id", "#"), ("at", "When"), ("actor", "Who"), ("host", "Host"), ("table", "Record"), ("key", "Key"),
            ("action", "Action"), ("summary", "Changes")]
 
 

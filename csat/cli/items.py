@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Optional
 
 import typer
 
@@ -35,21 +35,28 @@ def items_list(
 
 @app.command(name="load")
 def items_load(
-    file: Annotated[Path, typer.Argument(help="TOML file with [[item]] tables (see examples/items.toml).", dir_okay=False)],
+    file: Annotated[Optional[Path], typer.Argument(help="TOML file with [[item]] tables (see examples/items.toml).", dir_okay=False, show_default=False)] = None,
+    defaults: Annotated[bool, typer.Option("--defaults", help="Load the default template shipped with csat instead of a file (restores its items).")] = False,
     replace: Annotated[bool, typer.Option("--replace", help="Make the file the whole template: fields it leaves out take their defaults, items it leaves out are retired (or deleted if never used).")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would change, field by field, writing nothing.")] = False,
     fmt: ShowFormatOption = "table",
     home: Home = None,
 ) -> None:
-    """Add or update survey items from a TOML template; an item changes only in the fields the file gives.
+    """Add or update survey items from a TOML template (or csat's default one); an item changes only in the fields given.
 
     Example: csat items load examples/items.toml --dry-run
     """
     from csat.registry import items
 
+    if (file is None) == (not defaults):
+        raise typer.BadParameter("give a template FILE or --defaults (not both)", param_hint="FILE")
     opened, store = workspace_and_store(home)
     with store.session() as session:
-        result = items.load_file(session, file, opened.settings.survey.action_limit, replace=replace, dry_run=dry_run)
+        if defaults:
+            result = items.load_defaults(session, opened.settings.survey.action_limit, replace=replace, dry_run=dry_run)
+        else:
+            result = items.load_file(session, file, opened.settings.survey.action_limit, replace=replace, dry_run=dry_run)
+    source = "the default template" if defaults else file.name
     if dry_run:
         if getattr(fmt, "value", fmt) == "json":
             write_stdout(to_json([change.record() for change in result.changes]))
@@ -63,10 +70,10 @@ def items_load(
     if back:
         parts.append(f"{', '.join(back)} {'would be' if dry_run else 'is' if len(back) == 1 else 'are'} asked again (was retired)")
     if dry_run:
-        say(f"Dry run of {file.name}: would be {', '.join(parts)}; template version {result.version}")
+        say(f"Dry run of {source}: would be {', '.join(parts)}; template version {result.version}")
         say("Dry run: nothing was written")
     else:
-        say(f"Loaded {file.name}: {', '.join(parts)}; template version {result.version}")
+        say(f"Loaded {source}: {', '.join(parts)}; template version {result.version}")
 
 
 @app.command(name="retire")

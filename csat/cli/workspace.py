@@ -22,15 +22,26 @@ def register(app: typer.Typer) -> None:
 def init(
     folder: Annotated[Path, typer.Argument(help="Folder for the workspace (created if missing).", file_okay=False)] = Path("."),
     lang: Annotated[Lang, typer.Option("--lang", help="Default language of forms and reports.")] = Lang.en,
-    company: Annotated[str, typer.Option("--company", help="Your company's name, shown on forms.")] = "Our Company",
+    company: Annotated[str, typer.Option("--company", help="Your company's name, shown on forms (a new store only).")] = "Our Company",
+    database_url: Annotated[Optional[str], typer.Option("--database-url", help="Store to create or join, e.g. postgresql+psycopg://csat@dbserver/csat (default: CSAT_DATABASE_URL, else csat.db in the folder).", show_default=False)] = None,
 ) -> None:
-    """Create a workspace: csat.toml, the store and a signing secret.
+    """Create a workspace, or join a store other machines already use.
+
+    A new store gets the company settings, a signing secret and the default survey items; an
+    existing one is joined as it is (its items, settings and secret are not touched).
 
     Example: csat init ~/quality/csat --lang zh --company "华南精密"
     """
     from csat.workspace import create
 
-    created = create(folder, company=company, lang=lang.value)
+    created = create(folder, company=company, lang=lang.value, database_url=database_url)
+    if created.joined:
+        say(f"Joined the store {created.database_url} from the new workspace {created.root}")
+        say(f"  config    {created.config_path}")
+        say(f"  items     {created.item_count} survey items in the store; see `csat items list`")
+        say(f"  settings  revision {created.settings_revision} shared by every machine on the store; see `csat config show`")
+        say("Company settings, items and the signing secret come from the store: --company and --lang were not used.")
+        return
     say(f"Created csat workspace in {created.root}")
     say(f"  config  {created.config_path}")
     say(f"  store   {created.database_url}")
@@ -74,13 +85,13 @@ def config_get(
     key: Annotated[str, typer.Argument(help="Dotted key, e.g. mail.smtp_host.")],
     home: Home = None,
 ) -> None:
-    """Print one setting's effective value (defaults included; a password in store.url shows as ***).
+    """Print one setting's effective value (defaults and the store's shared settings included; passwords as ***).
 
     Example: csat config get survey.action_limit
     """
-    from csat.config import config_get as get_value
+    from csat.workspace import get_setting
 
-    value = get_value(workspace(home), key)
+    value = get_setting(workspace(home), key)
     write_stdout(_format_value(value) + "\n")
 
 
@@ -92,31 +103,40 @@ def config_set(
     remove: Annotated[Optional[list[str]], typer.Option("--remove", help="Remove one entry from a list key, keeping the others.", show_default=False)] = None,
     home: Home = None,
 ) -> None:
-    """Change one setting in csat.toml, keeping its comments.
+    """Change one setting: company settings in the store (for every machine), this machine's in csat.toml.
 
     Example: csat config set remind.staff "qa@example.com, sales@example.com"
     """
-    from csat.config import config_set as set_value
+    from csat.workspace import config_set as set_value
 
     if value is None and not add and not remove:
         raise typer.BadParameter("give the new value, or --add/--remove ENTRY for a list key", param_hint="VALUE")
     if value is not None and (add or remove):
         raise typer.BadParameter("give either a value or --add/--remove, not both", param_hint="VALUE")
-    stored = set_value(workspace(home), key, value, add=add or [], remove=remove or [])
-    say(f"{key} = {_format_value(stored)}")
+    changed = set_value(workspace(home), key, value, add=add or [], remove=remove or [])
+    where = changed.where if changed.revision is None else f"the store, settings revision {changed.revision}"
+    from csat.config import hide_url_password
+
+    shown = hide_url_password(changed.value) if key == "store.url" else changed.value
+    say(f"{key} = {_format_value(shown)}  ({where})")
 
 
 @config_app.command(name="show")
 def config_show(home: Home = None) -> None:
-    """Print every effective setting as TOML (a password in store.url shows as ***).
+    """Print every effective setting as TOML: company settings from the store, this machine's from csat.toml.
 
     Example: csat config show
     """
     import tomlkit
 
     from csat.config import redacted
+    from csat.workspace import show_settings
 
-    write_stdout(tomlkit.dumps(redacted(workspace(home).settings)))
+    shown = show_settings(workspace(home))
+    settings = shown.settings
+    say(f"# shared settings from {shown.shared_from}"
+        + (f", revision {shown.revision}" if shown.revision is not None else ""))
+    write_stdout(tomlkit.dumps(redacted(settings)))
 
 
 def _format_value(value) -> str:

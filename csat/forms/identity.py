@@ -63,8 +63,11 @@ class FormIdentity:
         return list(self.fields().items()) + [("signature", self.signature(secret))]
 
     @classmethod
-    def from_rows(cls, rows: dict[str, str], secret: bytes) -> "FormIdentity":
-        """Rebuild and verify an identity read back from a form; raises IdentityError."""
+    def from_rows(cls, rows: dict[str, str], secret: bytes | tuple[bytes, ...]) -> "FormIdentity":
+        """Rebuild and verify an identity read back from a form; raises IdentityError.
+
+        secret may be several keys (the store's, then a folder's older one): any of them verifies.
+        """
         values = {key: ("" if rows.get(key) is None else str(rows.get(key)).strip()) for key in (*_FIELDS, "signature")}
         if not values["token"] or not values["signature"]:
             raise IdentityError("form identity incomplete (no token or signature)")
@@ -80,7 +83,8 @@ class FormIdentity:
             )
         except ValueError as exc:
             raise IdentityError(f"form identity malformed: {exc}") from None
-        if not hmac.compare_digest(identity.signature(secret), values["signature"].lower()):
+        keys = (secret,) if isinstance(secret, bytes) else tuple(secret)
+        if not any(hmac.compare_digest(identity.signature(key), values["signature"].lower()) for key in keys):
             raise IdentityError("form signature invalid: the form was altered or comes from another workspace")
         return identity
 

@@ -302,11 +302,11 @@ def _import_checked(workspace, paths, kinds, reader, refused, half, dry_run, rep
     from csat.store.engine import open_store
 
     store = open_store(workspace)
-    secrets: list[bytes] = []
+    secrets: list[tuple[bytes, ...]] = []
 
-    def secret() -> bytes:
-        if not secrets:
-            secrets.append(workspace.secret())
+    def secret() -> tuple[bytes, ...]:
+        if not secrets:   # the store's key, and this folder's own from before the store held one
+            secrets.append(workspace.verifying_secrets())
         return secrets[0]
 
     with store.session(bulk=True) as session:

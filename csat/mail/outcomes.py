@@ -59,7 +59,7 @@ class OutcomeLog:
     def __enter__(self) -> "OutcomeLog":
         from sqlalchemy import bindparam, insert, select, update
 
-        from csat.store.audit import actor
+        from csat.store.audit import actor, host
         from csat.store.models import AuditLog, Invitation
 
         engine = self.store.engine
@@ -72,9 +72,9 @@ class OutcomeLog:
             for fields in (_FIELDS, ("email", "status", "error"))
         }
         self._audit = _Statement(insert(AuditLog.__table__), dialect, column_keys=[
-            "at", "actor", "table_name", "record_id", "record_key", "action", "changes"])
+            "at", "actor", "host", "table_name", "record_id", "record_key", "action", "changes"])
         self._begin = "BEGIN IMMEDIATE" if dialect.name == "sqlite" else None
-        self._actor = actor()
+        self._actor, self._host = actor(), host()
         self._connection = engine.raw_connection()
         return self
 
@@ -111,7 +111,7 @@ class OutcomeLog:
             if changes:
                 sql = self._audit.sql
                 cursor.execute(sql, self._audit.parameters({
-                    "at": now(), "actor": self._actor, "table_name": "invitation", "record_id": invitation_id,
+                    "at": now(), "actor": self._actor, "host": self._host, "table_name": "invitation", "record_id": invitation_id,
                     "record_key": f"#{invitation_id}", "action": "update",
                     "changes": json.dumps(changes, ensure_ascii=False, default=str)}))
             sql = "COMMIT"

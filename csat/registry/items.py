@@ -262,6 +262,18 @@ def default_template(default_limit: float = 85.0) -> list[ItemSpec]:
     return parse_template(tomllib.loads(text), "default template", default_limit)
 
 
+def load_defaults(session, default_limit: float = 85.0, replace: bool = False, dry_run: bool = False) -> LoadResult:
+    """`csat items load --defaults`: load the default template shipped with csat, as a file would be."""
+    from sqlmodel import select
+
+    from csat.store.models import Item
+
+    text = resources.files("csat").joinpath("data/default_items.toml").read_text(encoding="utf-8")
+    stored = {} if replace else {item.code: _stored_values(item) for item in session.exec(select(Item)).all()}
+    specs = parse_template(tomllib.loads(text), "default template", default_limit, stored)
+    return load_template(session, specs, replace=replace, dry_run=dry_run)
+
+
 def _spec_values(spec: ItemSpec) -> dict[str, Any]:
     return {
         "label_en": spec.label_en, "label_zh": spec.label_zh,

@@ -1,7 +1,7 @@
 """The audit trail, kept by the data layer itself.
 
 Every insert, update and delete flushed through a csat session is appended to
-audit_log with the OS user, the time and the old and new values, so no
+audit_log with the OS user (or CSAT_ACTOR), the machine's host name, the time and the old and new values, so no
 command can forget to record a change. Bulk paths that bypass the ORM (the
 answer importer) call `record` for the records they write.
 """
@@ -15,7 +15,7 @@ from datetime import date, datetime
 from typing import Any
 
 _SKIPPED_TABLES = {"audit_log"}
-_SECRET_COLUMNS = {"token"}
+_SECRET_COLUMNS = {"token", "secret"}
 
 
 def actor() -> str:
@@ -27,6 +27,16 @@ def actor() -> str:
         return getpass.getuser()
     except (KeyError, OSError):
         return "unknown"
+
+
+def host() -> str:
+    """The machine acting: on a shared store the same user works from several."""
+    import socket
+
+    try:
+        return socket.gethostname()[:255]
+    except OSError:
+        return ""
 
 
 def _plain(value: Any) -> Any:
@@ -99,9 +109,10 @@ def record_many(connection, table_name: str, action: str,
     processor = DateTime().dialect_impl(connection.dialect).bind_processor(connection.dialect)
     if processor is not None:
         stamp = processor(stamp)
-    who = actor()
-    insert_rows(connection, "audit_log", ("at", "actor", "table_name", "record_id", "record_key", "action", "changes"), (
-        (stamp, who, table_name, record_id, record_key, action,
+    who, where = actor(), host()
+    insert_rows(connection, "audit_log", ("at", "actor", "host", "table_name", "record_id", "record_key", "action",
+                                          "changes"), (
+        (stamp, who, where, table_name, record_id, record_key, action,
          changes if isinstance(changes, str) else json.dumps(changes or {}, ensure_ascii=False, default=str))
         for record_id, record_key, changes in entries))
 
@@ -124,14 +135,14 @@ def _after_flush(session, _flush_context) -> None:
     from csat.store.models import AuditLog, now
 
     rows = []
-    moment, who = now(), actor()
+    moment, who, where = now(), actor(), host()
 
     def add(instance, action, changes):
         table = instance.__table__.name
         if table in _SKIPPED_TABLES:
             return
         rows.append({
-            "at": moment, "actor": who, "table_name": table,
+            "at": moment, "actor": who, "host": where, "table_name": table,
             "record_id": getattr(instance, "id", None), "record_key": _record_key(instance),
             "action": action, "changes": json.dumps(changes, ensure_ascii=False, default=str),
         })

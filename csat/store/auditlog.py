@@ -51,7 +51,7 @@ def entries(session, table: str | None = None, key: str | None = None, limit: in
     for entry in session.exec(query).all():
         changes = json.loads(entry.changes or "{}")
         result.append({
-            "id": entry.id, "at": entry.at, "actor": entry.actor, "table": entry.table_name,
+            "id": entry.id, "at": entry.at, "actor": entry.actor, "host": entry.host, "table": entry.table_name,
             "record_id": entry.record_id, "key": entry.record_key, "action": entry.action,
             "changes": changes, "summary": summarise(entry.action, changes),
         })

@@ -36,7 +36,13 @@ def status_lines(workspace) -> list[str]:
     from csat import __version__
     from csat.store.engine import describe_url, engine_for, schema_revision
 
+    from csat.store.engine import sqlite_path
+
     url = workspace.database_url
+    path = sqlite_path(url)
+    if path is not None and not Path(path).exists():   # connecting would create an empty file
+        return [f"workspace  {workspace.root}", f"store      {describe_url(url)}",
+                "schema     - (no store file: run `csat db upgrade` to create it, or point store.url at the store)"]
     revision = schema_revision(engine_for(url))
     return [
         f"workspace  {workspace.root}",
@@ -67,7 +73,8 @@ def upgrade(workspace) -> Upgraded:
 
     on_sqlite_file = url.startswith("sqlite:///") and url != "sqlite:///:memory:"
     result.before, result.after = migrate(url, workspace.settings.store.lock_timeout,
-                                          before_migrating=back_up if on_sqlite_file else None)
+                                          before_migrating=back_up if on_sqlite_file else None,
+                                          seed=workspace.upgrade_seed())
     return result
 
 

@@ -241,9 +241,35 @@ class Store:
                 raise
 
 
+def sqlite_path(url: str) -> str | None:
+    """The file of a SQLite URL (None for PostgreSQL or an in-memory store)."""
+    prefix = "sqlite:///"
+    if not url.startswith(prefix) or url[len(prefix):] in ("", ":memory:"):
+        return None
+    return url[len(prefix):]
+
+
+def refuse_missing_sqlite(url: str) -> None:
+    """A SQLite file that does not exist is an error, not a new empty store (connecting would create it)."""
+    path = sqlite_path(url)
+    if path is not None and not os.path.exists(path):
+        raise StoreError(f"no store at {path}: run `csat db upgrade` to create it there, "
+                         "or point store.url (or CSAT_DATABASE_URL) at the existing store")
+
+
 def open_store(workspace, check: bool = True) -> Store:
-    """The store of an opened workspace, refusing one at the wrong schema."""
-    return Store(workspace.database_url, check=check, lock_timeout=workspace.settings.store.lock_timeout)
+    """The store of an opened workspace, refusing one at the wrong schema.
+
+    A checked store lays its shared settings and signing secret over the workspace's csat.toml.
+    """
+    url = workspace.database_url
+    refuse_missing_sqlite(url)
+    store = Store(url, check=check, lock_timeout=workspace.settings.store.lock_timeout)
+    if check:
+        from csat.store import shared
+
+        shared.apply(workspace, store)
+    return store
 
 
 # Writers whose transaction-scoped locks an upgrade takes, so it waits for them (and names them) before
@@ -251,13 +277,16 @@ def open_store(workspace, check: bool = True) -> Store:
 WRITER_LOCKS = ("responses", "rounds", "feedback", "capa")
 
 
-def upgrade(url: str, lock_timeout: float | None = None, before_migrating=None) -> tuple[str | None, str]:
+def upgrade(url: str, lock_timeout: float | None = None, before_migrating=None,
+            seed: dict | None = None) -> tuple[str | None, str]:
     """Apply migrations up to head; returns (from_revision, to_revision).
 
     Upgrades are serialised: on SQLite by the file's write lock (BEGIN IMMEDIATE), on PostgreSQL by a
     session-scoped advisory lock, so a second `csat db upgrade` run at the same time, from any machine,
     waits for the first (saying who runs it) and then finds the store at head. `before_migrating(revision)`
-    runs once it is known that the store at `revision` will be migrated (the SQLite backup).
+    runs once it is known that the store at `revision` will be migrated (the SQLite backup). `seed` hands
+    the upgrading workspace's company settings and signing secret to the migration that moves them into the
+    store ({"settings": {dotted key: value}, "secret": str}).
     """
     from sqlalchemy.exc import OperationalError
 
@@ -276,12 +305,13 @@ def upgrade(url: str, lock_timeout: float | None = None, before_migrating=None) 
             before_migrating(before)
         with engine.begin() as connection:
             before = _revision_on(connection)  # read again under the write lock: another upgrade may have run
-            _migrate(connection)
+            _migrate(connection, seed)
         return before, HEAD
-    return _upgrade_postgres(engine, url, lock_timeout, before_migrating)
+    return _upgrade_postgres(engine, url, lock_timeout, before_migrating, seed)
 
 
-def _upgrade_postgres(engine, url: str, lock_timeout: float | None, before_migrating) -> tuple[str | None, str]:
+def _upgrade_postgres(engine, url: str, lock_timeout: float | None, before_migrating,
+                      seed: dict | None) -> tuple[str | None, str]:
     from sqlalchemy import text
 
     from csat.store.locking import lock_key, wait_for_server_lock
@@ -306,7 +336,7 @@ def _upgrade_postgres(engine, url: str, lock_timeout: float | None, before_migra
                                              "feedback, CAPA)", timeout=lock_timeout)
                     if lock_timeout is not None:
                         connection.exec_driver_sql(f"SET LOCAL lock_timeout = {int(lock_timeout * 1000)}")
-                    _migrate(connection)
+                    _migrate(connection, seed)
             except Exception as exc:
                 from csat.store.locking import LockTimeout, busy_sessions, lock_timed_out
 
@@ -336,12 +366,14 @@ def _refuse_newer(url: str, revision: str | None) -> None:
         raise StoreError(newer_schema_message(url, revision))
 
 
-def _migrate(connection) -> None:
+def _migrate(connection, seed: dict | None) -> None:
     from alembic import command
 
     from csat.store.migrations import alembic_config
 
-    command.upgrade(alembic_config(connection), "head")
+    config = alembic_config(connection)
+    config.attributes["csat_seed"] = seed
+    command.upgrade(config, "head")
 
 
 def ensure_writable_sqlite(url: str) -> None:

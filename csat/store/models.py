@@ -267,9 +267,41 @@ class AuditLog(SQLModel, table=True):
     id: Optional[int] = Field(default=None, primary_key=True)
     at: datetime = Field(default_factory=now, index=True, sa_type=DateTime)
     actor: str = Field(max_length=100)
+    # The machine the change came from: on a shared store the same OS user works on several.
+    host: str = Field(default="", max_length=255)
     table_name: str = Field(max_length=64)
     record_id: Optional[int] = None
     record_key: str = Field(default="", max_length=200)
     action: str = Field(max_length=16)  # insert, update, delete, or a domain verb
     changes: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))  # JSON
     __table_args__ = (Index("ix_audit_log_table_record", "table_name", "record_id"),)
+
+
+class Setting(SQLModel, table=True):
+    """One shared setting (a dotted csat.toml key such as mail.smtp_host), its value as JSON.
+
+    Company settings live in the store so every machine on it behaves the same; csat.toml keeps
+    only the store's address and what is truly per machine (csat.config.LOCAL_KEYS). `revision`
+    is the settings revision (StoreState.settings_revision) at which the key was last set.
+    """
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    key: str = Field(unique=True, max_length=200)
+    value: str = Field(sa_column=Column(Text, nullable=False))
+    revision: int = Field(default=0)
+    updated_at: datetime = Field(default_factory=now, sa_type=DateTime)
+
+
+class StoreState(SQLModel, table=True):
+    """The store's own state, one row (id 1): the settings revision and the form-signing secret.
+
+    Every form is signed with this secret, so a form sent from one machine imports on any other.
+    The secret never reaches the audit trail, a report or `config show`.
+    """
+
+    __tablename__ = "store_state"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    settings_revision: int = Field(default=0)
+    secret: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(default_factory=now, sa_type=DateTime)
