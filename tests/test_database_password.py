@@ -19,7 +19,8 @@ from urllib.parse import quote
 
 import pytest
 
-from csat.config import Workspace, config_set
+from csat.config import Workspace
+from csat.workspace import config_set
 from csat.workspace import create
 
 PASSWORD = "p@ss:w/rd%25 x"

@@ -6,7 +6,8 @@ from datetime import date
 import pytest
 from import_fixtures import import_customers, make_filled_form, open_round_with_invitations
 
-from csat.config import Workspace, config_set
+from csat.config import Workspace
+from csat.workspace import config_set
 from csat.importer.run import run_import
 from csat.importer.validate import parse_date
 

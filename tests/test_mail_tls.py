@@ -12,7 +12,7 @@ import time
 import pytest
 from smtp_fixtures import running_smtp, use_smtp
 
-from csat.config import config_set
+from csat.workspace import config_set
 from csat.mail.transport import SendError, SmtpSettings, SmtpTransport
 from csat.registry import customers
 

@@ -5,7 +5,8 @@ from datetime import date, datetime
 
 import pytest
 
-from csat.config import Workspace, config_set
+from csat.config import Workspace
+from csat.workspace import config_set
 from csat.errors import CsatError
 from csat.feedback.log import reply_deadlines
 from csat.workdays import WorkingCalendar, calendar_for
