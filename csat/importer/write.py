@@ -21,7 +21,7 @@ from typing import Any, Iterable, Optional
 from csat.importer.answer_rows import delete_answers, insert_block
 from csat.importer.answers import AnswerBlock
 from csat.importer.context import Candidate, Context, Plan
-from csat.store.bulk import insert_rows, placeholder
+from csat.store.bulk import foreign_keys_checked_once, insert_rows, placeholder
 
 
 @dataclass
@@ -176,7 +176,8 @@ def write_plan(session, context: Context, plan: Plan, due_days: int = 30, early=
         early.drop_unused(connection, used=set(ids))
     to_store = [pair for pair, early_stored in zip(zip(ids, plan.new), stored) if not early_stored]
     to_store += [(existing.response_id, candidate) for candidate, existing in plan.replaced]
-    _insert_answers(connection, to_store)
+    with foreign_keys_checked_once(connection, "answer", sum(candidate.block.width for _, candidate in to_store)):
+        _insert_answers(connection, to_store)
     result.answers_stored = plan.answers          # every item of every new or replaced response, early or now
     _mark_invitations(connection, context, [candidate for _, candidate in pairs], stamp)
     _audit_new(connection, context, list(zip(ids, plan.new)))
