@@ -213,15 +213,15 @@ def _fixed_sheet(folder: Path) -> tuple[list[str], Path]:
                                      rows)
 
 
-def _answer_constraints(url: str) -> list[tuple]:
+def _constraints(url: str, tables: tuple[str, ...] = ("response", "answer")) -> list[tuple]:
     from sqlalchemy import text
 
     from csat.store.engine import engine_for
 
     with engine_for(url).connect() as connection:
-        return connection.execute(text(
+        return [row for table in tables for row in connection.execute(text(
             "SELECT conname, pg_get_constraintdef(oid), convalidated FROM pg_constraint "
-            "WHERE conrelid = 'answer'::regclass ORDER BY conname")).all()
+            "WHERE conrelid = CAST(:table AS regclass) ORDER BY conname"), {"table": table})]
 
 
 @pytest.fixture
@@ -246,10 +246,11 @@ def check_once(monkeypatch):
 
 def test_large_load_checks_foreign_keys_once_and_stores_the_same_rows(two_stores, monkeypatch, check_once, cli):
     """The PostgreSQL path for big sheets (answer keys checked once at the end, binary COPY) stores what SQLite does,
-    and leaves the answer table's constraints as the migrations made them."""
+    and leaves the response and answer tables' constraints as the migrations made them."""
     (sqlite_workspace, sqlite_url), (pg_workspace, pg_url) = two_stores
-    constraints = _answer_constraints(pg_url)
-    assert [name for name, _, _ in constraints] == ["answer_item_id_fkey", "answer_pkey", "answer_response_id_fkey"]
+    constraints = _constraints(pg_url)
+    assert {name for name, _, _ in constraints} >= {"response_customer_id_fkey", "response_round_id_fkey",
+                                                     "answer_item_id_fkey", "answer_response_id_fkey"}
     with tempfile.TemporaryDirectory() as folder:
         periods, sheet = _fixed_sheet(Path(folder))
         records, reports = [], []
@@ -263,10 +264,10 @@ def test_large_load_checks_foreign_keys_once_and_stores_the_same_rows(two_stores
             assert shown.exit_code == 0, shown
             reports.append(json.loads(shown.stdout)["items"])
         _using(monkeypatch, None)
-    assert check_once == [False, True]                 # SQLite has no such step (its bulk session skips the checks)
+    assert check_once == [False, False, True, True]    # SQLite's bulk session skips the checks; PostgreSQL: responses, answers
     assert records[0] == records[1] and len(records[1][1]["answers"]) == 40 * len(ITEMS)
     assert reports[0] == reports[1]                              # what the quality manager reads
-    assert _answer_constraints(pg_url) == constraints           # same names, definitions, and validated
+    assert _constraints(pg_url) == constraints                  # same names, definitions, and validated
 
 
 def test_check_once_refuses_a_row_that_refers_to_nothing(tmp_path, monkeypatch, postgres_url):
@@ -279,7 +280,7 @@ def test_check_once_refuses_a_row_that_refers_to_nothing(tmp_path, monkeypatch, 
 
     _workspace(tmp_path / "pg", monkeypatch, postgres_url)
     monkeypatch.setattr(bulk, "CHECK_ONCE_MIN_ROWS", 1)
-    constraints = _answer_constraints(postgres_url)
+    constraints = _constraints(postgres_url)
     engine = engine_for(postgres_url)
     with pytest.raises(psycopg.errors.ForeignKeyViolation):
         with engine.begin() as connection:
@@ -288,7 +289,7 @@ def test_check_once_refuses_a_row_that_refers_to_nothing(tmp_path, monkeypatch, 
                 bulk.copy_rows(connection, "answer", ("response_id", "item_id", "score", "not_applicable", "raw",
                                                       "comment"), [(999_999, 1, 80.0, False, "", "")])
                 assert connection.execute(text("SELECT count(*) FROM answer")).scalar() == 1   # not checked yet
-    assert _answer_constraints(postgres_url) == constraints
+    assert _constraints(postgres_url) == constraints
     with engine.connect() as connection:
         assert connection.execute(text("SELECT count(*) FROM answer")).scalar() == 0
 
@@ -312,12 +313,12 @@ def test_check_once_gives_way_to_a_reader_and_checks_row_by_row(tmp_path, monkey
     dispose_engines()
     reader = engine_for(postgres_url).connect()
     try:
-        reader.execute(text("SELECT count(*) FROM item"))         # holds ACCESS SHARE on item until it ends
+        reader.execute(text("SELECT count(*) FROM customer, item"))   # holds ACCESS SHARE on both until it ends
         result = run_import(workspace, [_fixed_sheet(tmp_path)[1]])
         assert result.ok and result.answers_stored == 40 * len(ITEMS)
     finally:
         reader.close()
-    assert check_once == [False]
+    assert check_once == [False, False]
     monkeypatch.setenv("CSAT_HOME", str(workspace.root))
     shown = json.loads(cli("report", "--half", "2099H1", "-f", "json").stdout)
     assert {item["code"]: item["n"] for item in shown["items"]}["quality"] == 20     # 10 customers, 2 respondents
