@@ -247,7 +247,7 @@ def check_once(monkeypatch):
 def test_large_load_checks_foreign_keys_once_and_stores_the_same_rows(two_stores, monkeypatch, check_once, cli):
     """The PostgreSQL path for big sheets (answer keys checked once at the end, binary COPY) stores what SQLite does,
     and leaves the response and answer tables' constraints as the migrations made them."""
-    (sqlite_workspace, sqlite_url), (pg_workspace, pg_url) = two_stores
+    pg_url = two_stores[1][1]
     constraints = _constraints(pg_url)
     assert {name for name, _, _ in constraints} >= {"response_customer_id_fkey", "response_round_id_fkey",
                                                      "answer_item_id_fkey", "answer_response_id_fkey"}
@@ -328,7 +328,7 @@ def test_binary_copy_writes_text_in_the_client_encoding(two_stores, monkeypatch)
     """Binary COPY text goes in the connection's client encoding: a GB18030 client stores the same Chinese."""
     from csat.store.engine import dispose_engines, engine_for
 
-    (_, _), (pg_workspace, pg_url) = two_stores
+    pg_url = two_stores[1][1]
     monkeypatch.setenv("PGCLIENTENCODING", "GB18030")
     dispose_engines()
     with tempfile.TemporaryDirectory() as folder:
