@@ -7,6 +7,7 @@ leaving out only what legitimately differs (ids, times).
 """
 
 import itertools
+from contextlib import contextmanager
 import json
 import tempfile
 from pathlib import Path
@@ -202,3 +203,147 @@ def test_copy_rows_raises_a_server_error_and_keeps_nothing(tmp_path, monkeypatch
                       [(999_999, 1, 80.0, False, "", "")])
     with engine.connect() as connection:
         assert connection.execute(text("SELECT count(*) FROM audit_log WHERE actor = 'tester'")).scalar() == 0
+
+
+def _fixed_sheet(folder: Path) -> tuple[list[str], Path]:
+    """Two periods of every customer, two respondents each: N/A, blanks, choice labels and Chinese notes."""
+    periods = ["2099H1", "2099H2"]
+    rows = []
+    for number, (code, period, who) in enumerate(itertools.product(CODES, periods, ["", "王芳"])):
+        rows.append([code, period, who, 60 + number % 40, "N/A" if number % 3 == 0 else 70.5,
+                     None if number % 4 == 0 else "不适用", ["Very satisfied", "满意", None][number % 3],
+                     ["交货及时\n包装好", None, "a \"quoted\" note, with\ttab"][number % 3]])
+    return periods, write_sheet_xlsx(folder / "answers.xlsx", ["customer", "period", "respondent", *ITEMS, "comment"],
+                                     rows)
+
+
+def _constraints(url: str, tables: tuple[str, ...] = ("response", "answer")) -> list[tuple]:
+    from sqlalchemy import text
+
+    from csat.store.engine import engine_for
+
+    with engine_for(url).connect() as connection:
+        return [row for table in tables for row in connection.execute(text(
+            "SELECT conname, pg_get_constraintdef(oid), convalidated FROM pg_constraint "
+            "WHERE conrelid = CAST(:table AS regclass) ORDER BY conname"), {"table": table})]
+
+
+@pytest.fixture
+def check_once(monkeypatch):
+    """Every load takes the check-once path when it can; yields what each load of answers was told."""
+    import csat.importer.write as write
+    import csat.store.bulk as bulk
+
+    monkeypatch.setattr(bulk, "CHECK_ONCE_MIN_ROWS", 1)
+    told: list[bool] = []
+    original = bulk.foreign_keys_checked_once
+
+    @contextmanager
+    def recording(connection, table, rows):
+        with original(connection, table, rows) as once:
+            told.append(once)
+            yield once
+
+    monkeypatch.setattr(write, "foreign_keys_checked_once", recording)
+    return told
+
+
+def test_large_load_checks_foreign_keys_once_and_stores_the_same_rows(two_stores, monkeypatch, check_once, cli):
+    """The PostgreSQL path for big sheets (answer keys checked once at the end, binary COPY) stores what SQLite does,
+    and leaves the response and answer tables' constraints as the migrations made them."""
+    pg_url = two_stores[1][1]
+    constraints = _constraints(pg_url)
+    assert {name for name, _, _ in constraints} >= {"response_customer_id_fkey", "response_round_id_fkey",
+                                                     "answer_item_id_fkey", "answer_response_id_fkey"}
+    with tempfile.TemporaryDirectory() as folder:
+        periods, sheet = _fixed_sheet(Path(folder))
+        records, reports = [], []
+        for workspace, url in two_stores:
+            _using(monkeypatch, None if url.startswith("sqlite") else url)
+            result = run_import(workspace, [sheet])
+            assert result.ok, result.problems
+            records.append((result.record(), _rows(url, periods)))
+            monkeypatch.setenv("CSAT_HOME", str(workspace.root))
+            shown = cli("report", "--half", periods[0], "-f", "json")
+            assert shown.exit_code == 0, shown
+            reports.append(json.loads(shown.stdout)["items"])
+        _using(monkeypatch, None)
+    assert check_once == [False, False, True, True]    # SQLite's bulk session skips the checks; PostgreSQL: responses, answers
+    assert records[0] == records[1] and len(records[1][1]["answers"]) == 40 * len(ITEMS)
+    assert reports[0] == reports[1]                              # what the quality manager reads
+    assert _constraints(pg_url) == constraints                  # same names, definitions, and validated
+
+
+def test_check_once_refuses_a_row_that_refers_to_nothing(tmp_path, monkeypatch, postgres_url):
+    """Checked once or row by row, an answer of no response fails the transaction; the constraints stay."""
+    import psycopg
+    from sqlalchemy import text
+
+    import csat.store.bulk as bulk
+    from csat.store.engine import engine_for
+
+    _workspace(tmp_path / "pg", monkeypatch, postgres_url)
+    monkeypatch.setattr(bulk, "CHECK_ONCE_MIN_ROWS", 1)
+    constraints = _constraints(postgres_url)
+    engine = engine_for(postgres_url)
+    with pytest.raises(psycopg.errors.ForeignKeyViolation):
+        with engine.begin() as connection:
+            with bulk.foreign_keys_checked_once(connection, "answer", 1) as once:
+                assert once
+                bulk.copy_rows(connection, "answer", ("response_id", "item_id", "score", "not_applicable", "raw",
+                                                      "comment"), [(999_999, 1, 80.0, False, "", "")])
+                assert connection.execute(text("SELECT count(*) FROM answer")).scalar() == 1   # not checked yet
+    assert _constraints(postgres_url) == constraints
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM answer")).scalar() == 0
+
+
+def test_check_once_gives_way_to_a_reader_and_checks_row_by_row(tmp_path, monkeypatch, postgres_url, check_once,
+                                                                cli):
+    """A session reading the tables (a report, pgAdmin left open) is not waited for: the import asks for its lock
+    with NOWAIT, checks row by row instead, and stores everything."""
+    from sqlalchemy import text
+
+    from csat.registry import items
+    from csat.store.engine import dispose_engines, engine_for, open_store
+    from import_fixtures import import_customers
+
+    workspace = _workspace(tmp_path / "pg", monkeypatch, postgres_url)
+    store = open_store(workspace)
+    with store.session() as session:
+        items.load_template(session, items.read_template(EXAMPLES / "items.toml"), replace=True)
+    import_customers(store, EXAMPLES / "customers.csv")
+    monkeypatch.setenv("PGOPTIONS", "-c lock_timeout=10s")       # a wait for the reader fails instead of hanging
+    dispose_engines()
+    reader = engine_for(postgres_url).connect()
+    try:
+        reader.execute(text("SELECT count(*) FROM customer, item"))   # holds ACCESS SHARE on both until it ends
+        result = run_import(workspace, [_fixed_sheet(tmp_path)[1]])
+        assert result.ok and result.answers_stored == 40 * len(ITEMS)
+    finally:
+        reader.close()
+    assert check_once == [False, False]
+    monkeypatch.setenv("CSAT_HOME", str(workspace.root))
+    shown = json.loads(cli("report", "--half", "2099H1", "-f", "json").stdout)
+    assert {item["code"]: item["n"] for item in shown["items"]}["quality"] == 20     # 10 customers, 2 respondents
+
+
+def test_binary_copy_writes_text_in_the_client_encoding(two_stores, monkeypatch):
+    """Binary COPY text goes in the connection's client encoding: a GB18030 client stores the same Chinese."""
+    from csat.store.engine import dispose_engines, engine_for
+
+    pg_url = two_stores[1][1]
+    monkeypatch.setenv("PGCLIENTENCODING", "GB18030")
+    dispose_engines()
+    with tempfile.TemporaryDirectory() as folder:
+        periods, sheet = _fixed_sheet(Path(folder))
+        rows = []
+        for workspace, url in two_stores:
+            _using(monkeypatch, None if url.startswith("sqlite") else url)
+            assert run_import(workspace, [sheet]).ok
+            rows.append(_rows(url, periods)["answers"])
+        _using(monkeypatch, None)
+    assert rows[0] == rows[1]
+    assert ("2099H1", "C-001", "王芳", "packaging", None, True, "不适用", "") in rows[1]
+    with engine_for(pg_url).connect() as connection:
+        assert connection.connection.driver_connection.info.encoding == "gb18030"    # the case this test is about

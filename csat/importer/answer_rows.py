@@ -7,8 +7,10 @@ and scores are bound straight from the block's matrix (SQLite stores a NaN
 bound as NULL, which is what a missing score is). So a response of ten
 answers costs eleven bound values, not forty. That path talks to the
 sqlite3 connection itself, so it can also run in a thread (see early.py).
-PostgreSQL (psycopg) takes whole answer rows, extras included, with COPY
-(csat.store.bulk.copy_rows) in the session's transaction. Other databases get
+PostgreSQL (psycopg) takes whole answer rows, extras included, with a binary
+COPY in the session's transaction (csat.store.bulk.copy_binary): numpy lays
+out the rows from the block's matrix, so a million answers are not a million
+tuples formatted one by one on the client. Other databases get
 the same rows with plain positional parameters; cells with more than a
 number (N/A, a label as written, a note) are then set by primary key: they
 are few.
@@ -16,12 +18,13 @@ are few.
 
 from __future__ import annotations
 
+import struct
 from functools import lru_cache
 
 import numpy as np
 
 from csat.importer.answers import AnswerBlock
-from csat.store.bulk import MAX_PARAMETERS, STATEMENTS_PER_CALL, copy_rows, placeholder, uses_copy
+from csat.store.bulk import MAX_PARAMETERS, STATEMENTS_PER_CALL, copy_binary, placeholder, uses_copy
 
 _COLUMNS = "INSERT INTO answer (response_id, item_id, score, not_applicable, raw, comment) VALUES "
 _EXTRAS = "UPDATE answer SET not_applicable = {0}, raw = {0}, comment = {0} WHERE response_id = {0} AND item_id = {0}"
@@ -47,8 +50,9 @@ def insert_block(connection, block: AnswerBlock, rows: list[int], response_ids: 
     if not rows or not block.width:
         return 0
     if uses_copy(connection):
-        return copy_rows(connection, "answer", ("response_id", "item_id", "score", "not_applicable", "raw", "comment"),
-                         _answer_tuples(block, rows, response_ids))
+        encoding = connection.connection.driver_connection.info.encoding      # binary text is in the client's
+        copy_binary(connection, "answer", _ANSWER_COLUMNS, _binary_answers(block, rows, response_ids, encoding))
+        return len(rows) * block.width
     _insert_positional(connection, block, rows, response_ids)
     updates = _extras(block, rows, response_ids)
     if updates:
@@ -93,19 +97,71 @@ def _insert_positional(connection, block: AnswerBlock, rows: list[int], response
                                    tuple(value for answer in chunk for value in answer))
 
 
-def _answer_tuples(block: AnswerBlock, rows: list[int], response_ids: list[int]):
-    """(response id, item id, score, not_applicable, raw, note) of every answer of these rows, NaN as NULL."""
+_ANSWER_COLUMNS = ("response_id", "item_id", "score", "not_applicable", "raw", "comment")
+# Binary COPY rows of the answer table: response_id and item_id integer, score double precision
+# (or NULL), not_applicable boolean, raw and comment empty text. Cells with extras go separately.
+_SCORED = np.dtype([("fields", ">i2"), ("response_length", ">i4"), ("response_id", ">i4"), ("item_length", ">i4"),
+                    ("item_id", ">i4"), ("score_length", ">i4"), ("score", ">f8"), ("flag_length", ">i4"),
+                    ("not_applicable", "u1"), ("raw_length", ">i4"), ("comment_length", ">i4")])
+_UNSCORED = np.dtype([("fields", ">i2"), ("response_length", ">i4"), ("response_id", ">i4"), ("item_length", ">i4"),
+                      ("item_id", ">i4"), ("score_length", ">i4"), ("flag_length", ">i4"),
+                      ("not_applicable", "u1"), ("raw_length", ">i4"), ("comment_length", ">i4")])
+_ROWS_PER_CHUNK = 10_000     # responses encoded at a time: bounds the memory the encoded rows hold
+
+
+def _binary_answers(block: AnswerBlock, rows: list[int], response_ids: list[int], encoding: str = "utf-8"):
+    """The answers of these rows as binary COPY data, in chunks: numpy lays out the rows with a plain
+    score (or none), a few struct-packed rows carry the cells with extras."""
+    from csat.store.bulk import BINARY_SIGNATURE, BINARY_TRAILER
+
+    width = block.width
+    item_ids = np.asarray(block.item_ids, dtype=np.int64)
     with_extras = block.rows_with_extras()
-    item_ids = block.item_ids
-    for row, response_id, scores in zip(rows, response_ids, block.scores[rows].tolist()):
-        response_id = int(response_id)
-        special = with_extras.get(row, ()) if with_extras else ()
-        for column, (item_id, score) in enumerate(zip(item_ids, scores)):
-            if column in special:
-                not_applicable, raw, note = block.extras[(row, column)]
-                yield (response_id, item_id, None if score != score else score, bool(not_applicable), raw, note)
+    yield BINARY_SIGNATURE
+    for start in range(0, len(rows), _ROWS_PER_CHUNK):
+        chunk_rows = rows[start:start + _ROWS_PER_CHUNK]
+        chunk_ids = response_ids[start:start + _ROWS_PER_CHUNK]
+        scores = block.scores[chunk_rows].ravel()
+        answer_response = np.repeat(np.asarray(chunk_ids, dtype=np.int64), width)
+        answer_item = np.tile(item_ids, len(chunk_rows))
+        plain = np.ones(len(scores), dtype=bool)
+        special = []
+        if with_extras:
+            for position, (row, response_id) in enumerate(zip(chunk_rows, chunk_ids)):
+                for column in with_extras.get(row, ()):
+                    plain[position * width + column] = False
+                    special.append((int(response_id), block.item_ids[column], scores[position * width + column],
+                                    *block.extras[(row, column)]))
+        missing = np.isnan(scores)
+        for dtype, selected in ((_SCORED, plain & ~missing), (_UNSCORED, plain & missing)):
+            count = int(selected.sum())
+            if not count:
+                continue
+            encoded = np.zeros(count, dtype=dtype)
+            encoded["fields"] = 6
+            encoded["response_length"] = encoded["item_length"] = 4
+            encoded["response_id"] = answer_response[selected]
+            encoded["item_id"] = answer_item[selected]
+            if dtype is _SCORED:
+                encoded["score_length"] = 8
+                encoded["score"] = scores[selected]
             else:
-                yield (response_id, item_id, None if score != score else score, False, "", "")
+                encoded["score_length"] = -1
+            encoded["flag_length"] = 1
+            yield encoded.tobytes()
+        if special:
+            yield b"".join(_binary_row(*answer, encoding) for answer in special)
+    yield BINARY_TRAILER
+
+
+def _binary_row(response_id: int, item_id: int, score: float, not_applicable: bool, raw: str, note: str,
+                encoding: str) -> bytes:
+    """One answer row of binary COPY data; text goes in the client encoding, as in text COPY."""
+    raw_bytes, note_bytes = raw.encode(encoding), note.encode(encoding)
+    score_field = struct.pack(">i", -1) if score != score else struct.pack(">id", 8, score)
+    return (struct.pack(">hiiii", 6, 4, response_id, 4, item_id) + score_field
+            + struct.pack(">i?i", 1, bool(not_applicable), len(raw_bytes)) + raw_bytes
+            + struct.pack(">i", len(note_bytes)) + note_bytes)
 
 
 def _extras(block: AnswerBlock, rows, response_ids) -> list[tuple]:
