@@ -201,7 +201,14 @@ def _describe_unexpected(exc: BaseException) -> Optional[str]:
 
 
 class CsatGroup(TyperGroup):
-    """Root command group: turns domain errors into one line and exit 1, never a traceback."""
+    """Root command group: speaks the workspace's language; turns domain errors into one line and exit 1."""
+
+    def main(self, args=None, *rest, **options):
+        from csat.cli._language import choose, translate_help
+
+        choose(sys.argv[1:] if args is None else list(args))
+        translate_help(self)
+        return super().main(args, *rest, **options)
 
     def invoke(self, ctx):
         from csat.errors import CsatError

@@ -1,0 +1,93 @@
+"""The README tour speaks one language: no English prose in a zh workspace, no Chinese in an en one.
+
+Every command of the tour's sections runs as written (the same adjustments as
+tests/test_readme_tour.py and tests/test_feedback_readme.py make); what it prints on
+stdout and stderr is checked line by line with tests/prose.py. Data the user typed or
+imported (customer names, comments, the company name) may be in any language.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+from feedback_fixtures import EXAMPLES  # noqa: F401
+from prose import chinese_lines, english_lines
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+SECTIONS = ["### Workspace", "### Customers", "### Survey items", "### Feedback and complaints",
+            "### Reminders (run from cron)", "### Audit trail"]
+
+
+def section_commands(heading: str) -> list[list[str]]:
+    text = README.read_text(encoding="utf-8")
+    start = text.index(heading)
+    following = text.find("\n### ", start + len(heading))
+    section = text[start:following if following != -1 else None]
+    commands = []
+    for block in re.findall(r"```sh\n(.*?)```", section, re.S):
+        for line in block.replace("\\\n", " ").splitlines():
+            words = shlex.split(line, comments=True)
+            if words and words[0] == "csat":
+                commands.append(words[1:])
+    return commands
+
+
+def _data_texts() -> list[str]:
+    """What the user brings: example files and every argument of the tour."""
+    texts = [path.read_text(encoding="utf-8-sig") for path in EXAMPLES.iterdir()
+             if path.suffix in (".csv", ".toml", ".txt")]
+    texts += [" ".join(words) for heading in SECTIONS for words in section_commands(heading)]
+    import csat  # the default survey template's item names are data too
+
+    return texts + [(Path(csat.__file__).parent / "data" / "default_items.toml").read_text(encoding="utf-8")]
+
+
+def _run_tour(lang: str, tmp_path, monkeypatch, cli) -> list[str]:
+    home = tmp_path / "quality" / "csat"
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("CSAT_LANG", raising=False)
+    data = _data_texts()
+    check = english_lines if lang == "zh" else chinese_lines
+    future = (date.today() + timedelta(days=60)).isoformat()
+    year = date.today().year
+    wrong = []
+    for heading in SECTIONS:
+        for words in section_commands(heading):
+            words = [word.replace("~/quality/csat", str(home)).replace("examples/", f"{EXAMPLES}/")
+                     .replace("CAPA-2024-", f"CAPA-{year}-") for word in words]
+            if words[0] == "doctor":
+                continue
+            if words[0] == "init":
+                words[words.index("--lang") + 1] = lang
+            else:
+                monkeypatch.setenv("CSAT_HOME", str(home))
+            if words[:2] == ["feedback", "import"]:
+                open_round = cli("survey", "open", "--half", "2024H1")
+                assert open_round.exit_code == 0, open_round
+            if "--due" in words:
+                words[words.index("--due") + 1] = future
+            if "--at" in words and words[0] == "capa":
+                words[words.index("--at") + 1] = date.today().isoformat()
+            if words[0] == "remind" and "--dry-run" not in words:
+                words.append("--dry-run")
+            result = cli(*words)
+            if words[0] == "init":   # the settings the user keeps in csat.toml are data too
+                data.append((home / "csat.toml").read_text(encoding="utf-8"))
+            for stream, text in (("stdout", result.stdout), ("stderr", result.stderr)):
+                wrong += [f"csat {shlex.join(words)} [{stream}]: {line}" for line in check(text, data)]
+    return wrong
+
+
+def test_a_chinese_workspace_prints_no_english_prose(tmp_path, monkeypatch, cli):
+    wrong = _run_tour("zh", tmp_path, monkeypatch, cli)
+    assert wrong == [], "\n".join(wrong)
+
+
+def test_an_english_workspace_prints_no_chinese(tmp_path, monkeypatch, cli):
+    wrong = _run_tour("en", tmp_path, monkeypatch, cli)
+    assert wrong == [], "\n".join(wrong)
