@@ -143,7 +143,8 @@ def update() -> None:
         catalog.obsolete.clear()
         if lang == "en":
             for message in catalog:
-                if message.id and (not message.string or message.fuzzy):
+                strings = message.string if isinstance(message.string, tuple) else (message.string,)
+                if message.id and (not all(strings) or message.fuzzy):
                     message.string = message.id
                     message.flags.discard("fuzzy")
         po_path(lang).parent.mkdir(parents=True, exist_ok=True)

@@ -81,11 +81,11 @@ def test_help_follows_the_workspace_and_csat_lang(tmp_path, cli, monkeypatch):
     _init(cli, tmp_path, "zh")
     monkeypatch.setenv("CSAT_HOME", str(tmp_path))
     chinese = cli("customer", "--help")
-    assert chinese.exit_code == 0 and "添加" in chinese.stdout and "Add a customer" not in chinese.stdout
+    assert chinese.exit_code == 0 and "添加" in chinese.stdout and "Add, import, list and edit customers." not in chinese.stdout
     option = cli("customer", "add", "--help").stdout
     assert "--name" in option and "客户" in option
     monkeypatch.setenv("CSAT_LANG", "en")
-    assert "Add a customer" in cli("customer", "--help").stdout
+    assert "Add, import, list and edit customers." in cli("customer", "--help").stdout
 
 
 def test_errors_follow_the_workspace_language(tmp_path, cli, monkeypatch):

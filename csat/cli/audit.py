@@ -34,7 +34,7 @@ def audit_list(
     end = parse_or_usage(lambda text: parse_moment(text, end=True), until, "--until")
     if start is not None and end is not None and start > end:
         raise typer.BadParameter(f"{since} is after --until {until}", param_hint="--since")
-    _, store = workspace_and_store(home)
+    _workspace, store = workspace_and_store(home)
     with store.read_session() as session:
         records = entries(session, table=table, key=key, limit=limit, since=start, until=end)
     emit(records, COLUMNS, fmt, empty="no audit entries match")

@@ -182,7 +182,7 @@ def capa_verify(
     from csat.capa import records as capas
 
     at_date = _date(at, "--at")
-    _, store = workspace_and_store(home)
+    _workspace, store = workspace_and_store(home)
     with store.session() as session:
         capa = capas.verify(session, reference, by=by, result=result.value, note=note, at=at_date)
     say(f"{capa.number}: verification {result.value}; now {capa.status}")
@@ -197,7 +197,7 @@ def capa_close(reference: Reference, at: At = None, home: Home = None) -> None:
     from csat.capa import records as capas
 
     at_date = _date(at, "--at")
-    _, store = workspace_and_store(home)
+    _workspace, store = workspace_and_store(home)
     with store.session() as session:
         capa = capas.close(session, reference, at=at_date)
     say(f"Closed {capa.number}")
@@ -219,7 +219,7 @@ def capa_reopen(
     from csat.capa import records as capas
 
     at_date = _date(at, "--at")
-    _, store = workspace_and_store(home)
+    _workspace, store = workspace_and_store(home)
     with store.session() as session:
         capa = capas.reopen(session, reference, reason=reason, at=at_date)
     say(f"Reopened {capa.number}; now {capa.status}")
@@ -237,7 +237,7 @@ def capa_cancel(
     """
     from csat.capa import records as capas
 
-    _, store = workspace_and_store(home)
+    _workspace, store = workspace_and_store(home)
     with store.session() as session:
         capa = capas.cancel(session, reference, reason=reason)
     say(f"Cancelled {capa.number}")

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from csat.cli._common import Home, say, workspace
+from csat.i18n import _
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -23,7 +24,12 @@ def db_upgrade(home: Home = None) -> None:
     opened = workspace(home)
     ensure_writable_sqlite(opened.database_url)
     before, after = upgrade(opened.database_url)
-    say(f"Store already at schema {after}" if before == after else f"Store upgraded from {before or 'empty'} to schema {after}")
+    if before == after:
+        say(_("Store already at schema {revision}", revision=after))
+    elif before is None:
+        say(_("Store created at schema {revision}", revision=after))
+    else:
+        say(_("Store upgraded from schema {old} to schema {revision}", old=before, revision=after))
 
 
 @app.command(name="status")
@@ -50,4 +56,4 @@ def db_backup(
     from csat.store import dbtools
 
     written = dbtools.backup(workspace(home), target)
-    say(f"Backed up the store to {written}")
+    say(_("Backed up the store to {path}", path=written))

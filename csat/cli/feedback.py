@@ -215,7 +215,7 @@ def feedback_reply(
     from csat.feedback import log as feedback
 
     when = _when(at, "--at")
-    _, store = workspace_and_store(home)
+    _workspace, store = workspace_and_store(home)
     with store.session() as session:
         entry = feedback.reply(session, number, text, at=when)
     say(f"Recorded the reply to #{entry.id} ({entry.replied_at:%Y-%m-%d %H:%M})")
@@ -234,7 +234,7 @@ def feedback_close(
     from csat.feedback import log as feedback
 
     when = _when(at, "--at")
-    _, store = workspace_and_store(home)
+    _workspace, store = workspace_and_store(home)
     with store.session() as session:
         entry = feedback.close(session, number, at=when)
     say(f"Closed #{entry.id} ({entry.closed_at:%Y-%m-%d %H:%M})")

@@ -237,7 +237,7 @@ def response_list(
     from csat.importer.records import list_responses
 
     period = _half(half)
-    _, store = workspace_and_store(home)
+    _workspace, store = workspace_and_store(home)
     with store.read_session() as session:
         records = list_responses(session, period, customer, include_withdrawn)
     emit(records, LIST_COLUMNS, fmt, empty="no responses" + ("" if include_withdrawn else " (withdrawn ones show with --all)"))
@@ -255,7 +255,7 @@ def response_show(
     """
     from csat.importer.records import show_response
 
-    _, store = workspace_and_store(home)
+    _workspace, store = workspace_and_store(home)
     with store.read_session() as session:
         record = show_response(session, response_id)
     if getattr(fmt, "value", fmt) == "json":
@@ -290,7 +290,7 @@ def response_withdraw(
 
     if not reason.strip():
         raise typer.BadParameter("give the reason for withdrawing", param_hint="--reason")
-    _, store = workspace_and_store(home)
+    _workspace, store = workspace_and_store(home)
     with store.session() as session:
         result = withdraw_response(session, response_id, reason)
     again = "; the customer counts as not answered again" if result["invitation_reopened"] else ""

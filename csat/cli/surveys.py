@@ -93,7 +93,7 @@ def survey_extend(
 
     period = _half(half)
     due_date = _date(due, "--due")
-    _, store = workspace_and_store(home)
+    _workspace, store = workspace_and_store(home)
     with store.session() as session:
         old = rounds.extend_round(session, period, due_date)
     say(f"Extended the {period} round: due {due_date.isoformat()} (was {old.isoformat()})")
@@ -109,7 +109,7 @@ def survey_list(fmt: Format = "table", home: Home = None) -> None:
     """
     from csat.survey import rounds
 
-    _, store = workspace_and_store(home)
+    _workspace, store = workspace_and_store(home)
     with store.read_session() as session:
         records = rounds.list_rounds(session)
     if getattr(fmt, "value", fmt) == "table":
@@ -127,7 +127,7 @@ def survey_close(half: HalfRequired, home: Home = None) -> None:
     from csat.survey import rounds
 
     period = _half(half)
-    _, store = workspace_and_store(home)
+    _workspace, store = workspace_and_store(home)
     with store.session() as session:
         round_ = rounds.close_round(session, period)
     say(f"Closed the {round_.period} round")
@@ -251,7 +251,7 @@ def survey_status(half: HalfOptional = None, fmt: Format = "table", home: Home =
     from csat.survey import rounds
 
     period = _half(half)
-    _, store = workspace_and_store(home)
+    _workspace, store = workspace_and_store(home)
     with store.read_session() as session:
         status = rounds.round_status(session, rounds.resolve_round(session, period))
     fmt = getattr(fmt, "value", fmt)

@@ -10,6 +10,7 @@ from typing import Annotated, Optional
 import typer
 
 from csat.cli._common import Home, Lang, say, workspace, write_stdout
+from csat.i18n import _, set_language, staff_language
 
 config_app = typer.Typer(no_args_is_help=True)
 
@@ -31,11 +32,12 @@ def init(
     from csat.workspace import create
 
     created = create(folder, company=company, lang=lang.value)
-    say(f"Created csat workspace in {created.root}")
-    say(f"  config  {created.config_path}")
-    say(f"  store   {created.database_url}")
-    say(f"  items   {created.item_count} survey items (default template); see `csat items list`")
-    say("Next: `csat customer import customers.xlsx`, then `csat survey send`.")
+    set_language(staff_language(lang.value))   # from here on csat speaks the new workspace's language
+    say(_("Created csat workspace in {folder}", folder=created.root))
+    say("  " + _("config  {path}", path=created.config_path))
+    say("  " + _("store   {url}", url=created.database_url))
+    say("  " + _("items   {n} survey items (default template); see `csat items list`", n=created.item_count))
+    say(_("Next: `csat customer import customers.xlsx`, then `csat survey send`."))
 
 
 def demo(
@@ -65,8 +67,9 @@ def demo(
 
     words = csat_executable_words()
     command = "csat" if words == [shutil.which("csat")] else shlex.join(words)
-    say(f"Explore it: cd {root}, then try `{command} survey status`, `{command} capa list`,"
-        f" `{command} feedback summary --quarter 2024Q2` or `{command} report --format html -o review.html`.")
+    say(_("Explore it: cd {folder}, then try `{command} survey status`, `{command} capa list`,"
+          " `{command} feedback summary --quarter 2024Q2` or `{command} report --format html -o review.html`.",
+          folder=root, command=command))
 
 
 @config_app.command(name="get")
@@ -99,9 +102,9 @@ def config_set(
     from csat.config import config_set as set_value
 
     if value is None and not add and not remove:
-        raise typer.BadParameter("give the new value, or --add/--remove ENTRY for a list key", param_hint="VALUE")
+        raise typer.BadParameter(_("give the new value, or --add/--remove ENTRY for a list key"), param_hint="VALUE")
     if value is not None and (add or remove):
-        raise typer.BadParameter("give either a value or --add/--remove, not both", param_hint="VALUE")
+        raise typer.BadParameter(_("give either a value or --add/--remove, not both"), param_hint="VALUE")
     stored = set_value(workspace(home), key, value, add=add or [], remove=remove or [])
     say(f"{key} = {_format_value(stored)}")
 
