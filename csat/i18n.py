@@ -100,3 +100,13 @@ def in_language(lang: str | None, message: str, /, **fields) -> str:
 def N_(message: str) -> str:
     """Mark a message for the catalog where it is defined; `_()` translates it where it is shown."""
     return message
+
+
+def NC_(context: str, message: str) -> tuple[str, str]:
+    """Mark a word of a document's table (context: "form", "report"...) for the catalog; `in_context(lang, *pair)` reads it."""
+    return context, message
+
+
+def in_context(lang: str | None, context: str, message: str, /, **fields) -> str:
+    """A document's word in a given language; the context keeps `Summary` of a report apart from another's."""
+    return _fill(catalog(lang or DEFAULT_LANGUAGE).pgettext(context, message), fields)

@@ -19,12 +19,18 @@ sent due overdue answered invited late bounced failed pending skipped withdrawn 
 qa production sales engineering purchasing logistics management finance hr rd tech support
 yes no en zh csi capa iso csv json xlsx xls ods html md txt pdf smtp starttls ssl none ok
 utc sqlite postgresql pg_dump wal cron systemd csat toml db id n sd ci na n/a of min max
-""".split()
+insert update delete edit close reply reopen verify cancel withdraw
+requirement contract conduct responsiveness communication
+weight position choices label scale description text product owner active at
+""".split()   # then audit actions, feedback kinds and record field keys: stored codes like the others
 ENGLISH_WORD = re.compile(r"[A-Za-z][A-Za-z']+")
 CJK_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef]+")
 NOT_PROSE = [
     re.compile(r"`[^`]*`"),                               # commands and keys in backticks
-    re.compile(r"\bhttps?://\S+"),
+    re.compile(r"'[^']*'|\"[^\"]*\""),                    # quoted values
+    re.compile(r"\b[a-z][a-z0-9+.-]*://\S+"),             # URLs, database URLs
+    re.compile(r"\b[0-9a-f]{8,}\b"),                     # versions, hashes
+    re.compile(r"\b[a-z][a-z_]*(?=:)"),                   # field keys in `key: old -> new`
     re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+"),            # e-mail addresses
     re.compile(r"(?:[A-Za-z]:)?[\w.~-]*[/\\][^\s，。：；、（）()]*"),  # paths
     re.compile(r"\b[\w-]+\.(xlsx|xls|ods|csv|json|html|md|txt|toml|db|mo|po)\b", re.I),
@@ -51,12 +57,20 @@ def _strip(line: str) -> str:
     return line
 
 
-SEGMENTS = re.compile(r"[│┃|]|\s{2,}|: |；|，|。|、|（|）")
+SEGMENTS = re.compile(r"[│┃|\[\]=,]|\s{2,}|: |; | -> |；|：|，|。|、|（|）")
 
 
-def _is_data(segment: str, joined: str) -> bool:
-    segment = segment.strip().rstrip("…").strip(" '\"")
-    return len(segment) > 1 and segment in joined
+def _is_data(segment: str, joined: str, codes: set[str]) -> bool:
+    for piece in (segment, _strip(segment)):
+        piece = " ".join(piece.split()).strip(" '\".…")
+        if len(piece) > 1 and (piece in joined or piece in codes):
+            return True
+    return False
+
+
+def data_codes(data: list[str]) -> set[str]:
+    """Codes the user's files define (`code = "packaging"`, customer codes): shown as they are."""
+    return {code for text in data for code in re.findall(r'code\s*=\s*"([^"]+)"', text)}
 
 
 def english_lines(output: str, data: list[str]) -> list[str]:
@@ -68,12 +82,14 @@ def english_lines(output: str, data: list[str]) -> list[str]:
     if not output.strip() or _json_document(output) or output.startswith("\ufeff"):
         return []
     joined = "\n".join(data)
+    codes = data_codes(data)
     found = []
     for line in output.splitlines():
         words = []
         for segment in SEGMENTS.split(line):
-            if not _is_data(segment, joined):
-                words += [word for word in ENGLISH_WORD.findall(_strip(segment)) if word.lower() not in CODES]
+            if not _is_data(segment, joined, codes):
+                words += [word for word in ENGLISH_WORD.findall(_strip(segment))
+                          if word.lower() not in CODES and word not in codes]
         if words:
             found.append(f"{line.strip()}   <- {' '.join(words)}")
     return found
