@@ -57,7 +57,7 @@ def _strip(line: str) -> str:
     return line
 
 
-SEGMENTS = re.compile(r"[│┃|\[\]=,]|\s{2,}|: |; | -> |；|：|，|。|、|（|）")
+SEGMENTS = re.compile(r"[│┃|\[\]=,“”\u3400-\u9fff]+|\s{2,}|: |; | -> |；|：|，|。|、|（|）")
 
 
 def _is_data(segment: str, joined: str, codes: set[str]) -> bool:
