@@ -20,7 +20,7 @@ from prose import chinese_lines, english_lines
 README = Path(__file__).resolve().parent.parent / "README.md"
 # Commands whose stdout is a file's content (csat.toml, a crontab, systemd units), not sentences.
 FILE_OUTPUT = [["config", "show"], ["cron"]]
-SECTIONS = ["### Workspace", "### Customers", "### Survey items", "### Feedback and complaints",
+SECTIONS = ["### Workspace", "### Customers", "### Survey items", "### Feedback and complaints", "### CAPA",
             "### Reminders (run from cron)", "### Audit trail"]
 
 
