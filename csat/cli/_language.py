@@ -12,9 +12,17 @@ import tomllib
 from pathlib import Path
 from typing import Sequence
 
-from csat.i18n import _, env_language, normalise, set_language
+from csat.i18n import N_, _, catalog, env_language, language, normalise, set_language
 
 HELP_FIELDS = ("help", "short_help", "epilog")
+# The words Typer itself puts into --help and usage errors (typer.core looks them up with gettext).
+TYPER_WORDS = (N_("Arguments"), N_("Options"), N_("Commands"), N_("required"), N_("default: {default}"),
+               N_("env var: {var}"), N_("(dynamic)"), N_("Missing command."), N_("No such command {name!r}."),
+               N_("Aborted!"))
+
+
+def _typer_gettext(message: str) -> str:
+    return catalog(language()).gettext(message)
 
 
 def _home_argument(args: Sequence[str]) -> str | None:
@@ -41,6 +49,9 @@ def workspace_language(args: Sequence[str]) -> str | None:
 
 def choose(args: Sequence[str]) -> str:
     """Set and return the staff language for one run of csat with these arguments."""
+    import typer.core
+
+    typer.core._ = _typer_gettext   # Typer's own words (Options, required...) follow the same language
     return set_language(env_language() or workspace_language(args))
 
 
