@@ -6,6 +6,8 @@ three always say the same thing in the same language.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from csat.i18n import NC_, in_context
 from csat.periods import Half
 
@@ -41,6 +43,7 @@ TEXTS: dict[str, tuple[str, str]] = {
 }
 
 
+@lru_cache(maxsize=None)   # the catalogs do not change while csat runs; imports ask per sheet
 def texts(language: str) -> dict[str, str]:
     """The words for a language, from the message catalog (context "form"); anything other than zh gets English."""
     return {key: in_context("zh" if language == "zh" else "en", *word) for key, word in TEXTS.items()}

@@ -25,7 +25,7 @@ from dataclasses import replace
 from typing import Any
 
 from csat.forms.identity import FormIdentity
-from csat.forms.texts import TEXTS
+from csat.forms.texts import texts
 from csat.forms.xlsx import CODE_PREFIX, ROW_CODE_COLUMN
 from csat.importer.validate import ItemRule, text_key
 from csat.sheets.guard import column_letters
@@ -49,7 +49,7 @@ class LayoutChanged(Exception):
 
 
 def _words(key: str) -> set[str]:
-    return {text_key(language[key]) for language in TEXTS.values()}
+    return {text_key(texts(language)[key]) for language in ("en", "zh")}
 
 
 def _label_keys(rule: ItemRule) -> set[str]:
