@@ -96,3 +96,15 @@ def test_errors_follow_the_workspace_language(tmp_path, cli, monkeypatch):
     assert missing.exit_code == 1 and "C-404" in missing.stderr and "错误" in missing.stderr
     monkeypatch.setenv("CSAT_LANG", "en")
     assert "Error" in cli("customer", "show", "C-404").stderr
+
+
+def test_file_refusals_follow_the_workspace_language(tmp_path, cli, monkeypatch):
+    monkeypatch.delenv("CSAT_LANG", raising=False)
+    _init(cli, tmp_path / "ws", "zh")
+    monkeypatch.setenv("CSAT_HOME", str(tmp_path / "ws"))
+    fake = tmp_path / "customers.xls"
+    fake.write_text("code,name\nC-1,Acme\n", encoding="utf-8")
+    refused = cli("customer", "import", str(fake))
+    assert refused.exit_code == 1 and "不是 Excel 97-2003 工作簿" in refused.stderr and "另存为 .xlsx" in refused.stderr
+    monkeypatch.setenv("CSAT_LANG", "en")
+    assert "not an Excel 97-2003 workbook" in cli("customer", "import", str(fake)).stderr
