@@ -56,6 +56,7 @@ def demo(
     from csat.reports.survey import build
     from csat.store.engine import open_store
 
+    set_language(staff_language(lang.value))   # the demo speaks the language of its company
     root = run_demo(folder, lang=lang.value, progress=say)
     opened = Workspace.open(root)
     with open_store(opened).read_session() as session:
