@@ -212,10 +212,15 @@ class CsatGroup(TyperGroup):
 
     def main(self, args=None, *rest, **options):
         from csat.cli._language import choose, translate_help
+        from csat.i18n import language, set_language
 
-        choose(sys.argv[1:] if args is None else list(args))
-        translate_help(self)
-        return super().main(args, *rest, **options)
+        previous = language()   # one run's language; a caller in the same process (tests) keeps its own
+        try:
+            choose(sys.argv[1:] if args is None else list(args))
+            translate_help(self)
+            return super().main(args, *rest, **options)
+        finally:
+            set_language(previous)
 
     def invoke(self, ctx):
         from csat.errors import CsatError
