@@ -24,6 +24,7 @@ from typing import Any
 
 from csat.errors import ConfigError, CsatError, WorkspaceNotFound
 from csat.files import ensure_writable, write_text
+from csat.i18n import _
 
 CONFIG_FILE = "csat.toml"
 SECRET_FILE = ".csat-secret"
@@ -48,14 +49,16 @@ def find_workspace(home: str | os.PathLike | None = None, start: Path | None = N
     if named:
         root = Path(named).expanduser().resolve()
         if not (root / CONFIG_FILE).is_file():
-            raise WorkspaceNotFound(f"no csat workspace at {root} (no {CONFIG_FILE}); create one with `csat init {root}`")
+            raise WorkspaceNotFound(_("no csat workspace at {folder} (no {file}); create one with `csat init {folder}`",
+                                      folder=root, file=CONFIG_FILE))
         return root
     here = (start or Path.cwd()).resolve()
     for folder in (here, *here.parents):
         if (folder / CONFIG_FILE).is_file():
             return folder
     raise WorkspaceNotFound(
-        f"not inside a csat workspace (no {CONFIG_FILE} in {here} or above); run `csat init` or pass --home DIR"
+        _("not inside a csat workspace (no {file} in {folder} or above); run `csat init` or pass --home DIR",
+          file=CONFIG_FILE, folder=here)
     )
 
 
@@ -63,11 +66,11 @@ def _read_toml(path: Path) -> dict[str, Any]:
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: malformed TOML: {exc}") from None
+        raise ConfigError(_("{path}: malformed TOML: {error}", path=path, error=exc)) from None
     except UnicodeDecodeError as exc:
-        raise ConfigError(f"{path}: not UTF-8 text ({exc.reason})") from None
+        raise ConfigError(_("{path}: not UTF-8 text ({error})", path=path, error=exc.reason)) from None
     except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+        raise ConfigError(_("{path}: cannot read: {error}", path=path, error=exc.strerror)) from None
 
 
 def parse_settings(data: dict[str, Any], source: str = CONFIG_FILE):
@@ -194,7 +197,8 @@ class Workspace:
         try:
             return path.read_text(encoding="ascii").strip().encode() or None
         except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"cannot read the signing secret {path}: {getattr(exc, 'strerror', None) or exc}") from None
+            raise ConfigError(_("cannot read the signing secret {path}: {error}", path=path,
+                                error=getattr(exc, "strerror", None) or exc)) from None
 
     def verifying_secrets(self) -> tuple[bytes, ...]:
         """Keys a returned form may be signed with: the current one, then this folder's old file secret.
@@ -318,7 +322,7 @@ def init_workspace(folder: Path, database_url: str | None = None) -> Path:
     folder = folder.expanduser().resolve()
     config_path = folder / CONFIG_FILE
     if config_path.exists():
-        raise CsatError(f"{config_path} already exists; this folder is already a csat workspace")
+        raise CsatError(_("{path} already exists; this folder is already a csat workspace", path=config_path))
     ensure_writable(folder)
     text = config_template(database_url or "sqlite:///csat.db")
     parse_settings(tomllib.loads(text))
@@ -353,8 +357,8 @@ def _unknown(key: str, settings) -> ConfigError:
     if not close:   # a right name in the wrong section: survey.staff -> remind.staff
         name = key.rpartition(".")[2]
         close = [candidate for candidate in known if candidate.rpartition(".")[2] == name][:1]
-    hint = f"did you mean {close[0]}?" if close else "see `csat config show` for every setting"
-    return ConfigError(f"unknown setting {key!r}; {hint}")
+    hint = _("did you mean {key}?", key=close[0]) if close else _("see `csat config show` for every setting")
+    return ConfigError(_("unknown setting {key!r}; {hint}", key=key, hint=hint))
 
 
 def _split_key(key: str, settings) -> tuple[str, str]:
@@ -371,7 +375,7 @@ def _split_key(key: str, settings) -> tuple[str, str]:
 def config_get(workspace: Workspace, key: str) -> Any:
     """The effective value of a dotted key (defaults included)."""
     if key in _SECRET_KEYS:
-        raise ConfigError(f"{key} is a secret and is never stored or shown")
+        raise ConfigError(_("{key} is a secret and is never stored or shown", key=key))
     section, name = _split_key(key, workspace.settings)
     data = redacted(workspace.settings)[section]
     value: Any = data
@@ -396,7 +400,8 @@ def _list_value(key: str, text: str) -> list[Any]:
     if stripped.startswith("["):
         value = _coerce(stripped)
         if not isinstance(value, list):
-            raise ConfigError(f"{key}: {text!r} is not a list; write entries separated by commas, e.g. a@b.example, c@d.example")
+            raise ConfigError(_("{key}: {value!r} is not a list; write entries separated by commas, e.g. a@b.example, c@d.example",
+                                key=key, value=text))
         return value
     # Full-width commas and semicolons too: what a Chinese input method or Outlook's address line types.
     return [entry.strip() for entry in stripped.replace("，", ",").replace(";", ",").replace("；", ",").split(",")
@@ -409,8 +414,9 @@ def _edited_list(key: str, current: list[Any], add: list[str], remove: list[str]
     for text in remove:
         for entry in _list_value(key, text):
             if str(entry) not in texts:
-                held = ", ".join(texts) or "nothing"
-                raise ConfigError(f"{key} does not hold {entry!r} (it holds {held}); nothing changed")
+                held = ", ".join(texts) or _("nothing")
+                raise ConfigError(_("{key} does not hold {entry!r} (it holds {held}); nothing changed",
+                                    key=key, entry=entry, held=held))
             index = texts.index(str(entry))
             del entries[index], texts[index]
     for text in add:
@@ -429,10 +435,11 @@ def new_value(workspace: Workspace, key: str, text: str | None = None,
     single entries of it and keep the others.
     """
     if key in _SECRET_KEYS:
-        raise ConfigError(f"{key} cannot be stored; put the password in the environment variable named by mail.password_env")
+        raise ConfigError(_("{key} cannot be stored; put the password in the environment variable named by mail.password_env",
+                            key=key))
     section, name = _split_key(key, workspace.settings)
     if (text is None) == (not add and not remove):
-        raise ConfigError(f"{key}: give either a value or --add/--remove")
+        raise ConfigError(_("{key}: give either a value or --add/--remove", key=key))
     current = workspace.settings.model_dump(by_alias=True)
     parts = name.split(".")
     target = current[section]
@@ -446,7 +453,7 @@ def new_value(workspace: Workspace, key: str, text: str | None = None,
     if isinstance(old, list):
         value = _list_value(key, text) if text is not None else _edited_list(key, old, list(add), list(remove))
     elif text is None:
-        raise ConfigError(f"{key} is not a list; --add and --remove change list settings such as remind.staff")
+        raise ConfigError(_("{key} is not a list; --add and --remove change list settings such as remind.staff", key=key))
     else:
         value = _coerce(text)
         if isinstance(old, str) and not isinstance(value, str):

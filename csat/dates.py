@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import date
 
 from csat.errors import CsatError
+from csat.i18n import _
 
 
 class DueDateError(CsatError):
@@ -25,5 +26,6 @@ def require_due_after(due: date, own: date, what: str) -> date:
     "due date 2024-07-31 must be after the day the 2024H1 round opened (2026-11-30)".
     """
     if due <= own:
-        raise DueDateError(f"due date {due.isoformat()} must be after {what} ({own.isoformat()})")
+        raise DueDateError(_("due date {due} must be after {what} ({own})", due=due.isoformat(), what=what,
+                             own=own.isoformat()))
     return due

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Callable
 
 from csat.errors import CsatError
+from csat.i18n import _
 
 DEMO_PERIOD = "2024H1"
 
@@ -26,7 +27,7 @@ def examples_folder() -> Path:
     for folder in (package / "examples", package.parent / "examples"):
         if (folder / "customers.csv").is_file():
             return folder
-    raise CsatError(f"the demo's sample files are missing from {package / 'examples'}; reinstall csat")
+    raise CsatError(_("the demo's sample files are missing from {folder}; reinstall csat", folder=package / "examples"))
 
 
 def run_demo(folder: Path | None = None, lang: str = "en", progress: Callable[[str], None] = lambda line: None) -> Path:
@@ -46,36 +47,39 @@ def run_demo(folder: Path | None = None, lang: str = "en", progress: Callable[[s
         folder = Path(tempfile.mkdtemp(prefix="csat-demo-"))
     company = "华南精密制造有限公司" if lang == "zh" else "Southbridge Precision Manufacturing"
     created = create(folder, company=company, lang=lang)
-    progress(f"1. Created a workspace for {company} in {created.root}")
+    progress(_("1. Created a workspace for {company} in {folder}", company=company, folder=created.root))
     workspace = Workspace.open(created.root)
     store = open_store(workspace)
 
     with store.session() as session:
         imported = customers.import_file(session, examples / "customers.csv", default_language=lang)
-    progress(f"2. Imported {len(imported.added)} customers from examples/customers.csv")
+    progress(_("2. Imported {n} customers from examples/customers.csv", n=len(imported.added)))
 
     sent = survey.send_round(workspace, store, DEMO_PERIOD)
     phone = ", ".join(recipient.code for recipient in sent.no_email)
-    progress(f"3. Sent the {DEMO_PERIOD} survey to {len(sent.sent)} customers as e-mails with signed xlsx forms"
-             f" into {workspace.outbox}" + (f" ({phone} to reach by phone or fax)" if phone else ""))
+    progress(_("3. Sent the {period} survey to {n} customers as e-mails with signed xlsx forms into {outbox}",
+               period=DEMO_PERIOD, n=len(sent.sent), outbox=workspace.outbox)
+             + (_(" ({customers} to reach by phone or fax)", customers=phone) if phone else ""))
 
     answers = run_import(workspace, [examples / f"responses-{DEMO_PERIOD}.csv"], half=DEMO_PERIOD)
     if not answers.ok:
-        raise CsatError("the demo answers did not import: " + "; ".join(answers.problems[:3]))
+        raise CsatError(_("the demo answers did not import: {problems}", problems="; ".join(answers.problems[:3])))
     rate = answers.response_rate
-    progress(f"4. Imported {answers.responses_new} returned surveys ({answers.answers_stored} answers) from"
-             f" examples/responses-{DEMO_PERIOD}.csv" + (f"; response rate {rate:.0%}" if rate is not None else ""))
+    progress(_("4. Imported {n} returned surveys ({answers} answers) from examples/responses-{period}.csv",
+               n=answers.responses_new, answers=answers.answers_stored, period=DEMO_PERIOD)
+             + (_("; response rate {rate}", rate=f"{rate:.0%}") if rate is not None else ""))
 
     with store.session() as session:
         logged = feedback_import.import_file(session, workspace.settings, examples / "feedback-log.csv")
-    progress(f"5. Logged {len(logged.added)} customer feedback entries from examples/feedback-log.csv")
+    progress(_("5. Logged {n} customer feedback entries from examples/feedback-log.csv", n=len(logged.added)))
 
     with store.session() as session:
         data = build(session, workspace.settings, DEMO_PERIOD, lang)
         opened = capa.open_for_flagged(session, workspace.settings, DEMO_PERIOD, data["flagged"])
     if opened:
-        listed = ", ".join(f"{record.number} for {item['code']} ({item['reason']})" for record, _created, item in opened)
-        progress(f"6. Scored the round: {len(opened)} item(s) need action; opened {listed}")
+        listed = _(", ").join(_("{capa} for {item} ({reason})", capa=record.number, item=item["code"],
+                                  reason=item["reason"]) for record, _created, item in opened)
+        progress(_("6. Scored the round: {n} item(s) need action; opened {capas}", n=len(opened), capas=listed))
     else:
-        progress("6. Scored the round: no item is below its action limit or at risk, no CAPA needed")
+        progress(_("6. Scored the round: no item is below its action limit or at risk, no CAPA needed"))
     return created.root

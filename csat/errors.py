@@ -1,8 +1,13 @@
 """Errors a user can act on.
 
+Their messages come from the catalog (csat.i18n) in the staff language.
+
 The core raises these with a message that says what and where; the CLI turns
 them into one line on stderr and exit code 1. Anything else is a bug.
 """
+
+
+from csat.i18n import ngettext
 
 
 class CsatError(Exception):
@@ -37,5 +42,5 @@ class ValidationFailed(CsatError):
     def __init__(self, problems: list[str], summary: str | None = None):
         self.problems = list(problems)
         count = len(self.problems)
-        head = summary or f"{count} problem{'s' if count != 1 else ''} found, nothing written"
+        head = summary or ngettext("{n} problem found, nothing written", "{n} problems found, nothing written", count)
         super().__init__(head if not self.problems else head + ":\n" + "\n".join(self.problems))

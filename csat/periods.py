@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from csat.i18n import _
+
 _HALF = re.compile(r"^(\d{4})H([12])$")
 _QUARTER = re.compile(r"^(\d{4})Q([1-4])$")
 
@@ -27,7 +29,7 @@ class Half:
     def parse(cls, text: str) -> "Half":
         match = _HALF.match(str(text).strip().upper())
         if not match:
-            raise ValueError(f"period {text!r} is not a half year; expected YYYYH1 or YYYYH2, e.g. 2024H1")
+            raise ValueError(_("period {text!r} is not a half year; expected YYYYH1 or YYYYH2, e.g. 2024H1", text=text))
         return cls(int(match.group(1)), int(match.group(2)))
 
     @classmethod
@@ -64,7 +66,7 @@ class Quarter:
     def parse(cls, text: str) -> "Quarter":
         match = _QUARTER.match(str(text).strip().upper())
         if not match:
-            raise ValueError(f"quarter {text!r} is not valid; expected YYYYQ1 to YYYYQ4, e.g. 2024Q3")
+            raise ValueError(_("quarter {text!r} is not valid; expected YYYYQ1 to YYYYQ4, e.g. 2024Q3", text=text))
         return cls(int(match.group(1)), int(match.group(2)))
 
     @classmethod

@@ -28,6 +28,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from csat.i18n import NC_, in_context
+
 BELOW, AT_RISK, OK, NO_DATA = "below", "at_risk", "ok", "no_data"
 FLAGGED = (BELOW, AT_RISK)
 TOLERANCE = 1e-9
@@ -127,23 +129,13 @@ def _under(value: float, limit: float) -> str:
     return repr(value)
 
 
-_REASONS = {
-    "en": {
-        "no_data": "no answers",
-        "below": "mean {mean} < {limit}",
-        "falling": "falling {slope} points a round, projected {projection} next round",
-        "margin": "mean {mean} is within {margin} points of the limit {limit} and down from {previous}",
-        "small": "only {n} answers",
-        "small_one": "only 1 answer",
-    },
-    "zh": {
-        "no_data": "无有效回答",
-        "below": "均值 {mean} < {limit}",
-        "falling": "每轮下降 {slope} 分，预计下一轮 {projection}",
-        "margin": "均值 {mean} 高出行动限 {limit} 不足 {margin} 分，且低于上一轮的 {previous}",
-        "small": "仅 {n} 个回答",
-        "small_one": "仅 1 个回答",
-    },
+_REASONS: dict[str, tuple[str, str]] = {   # why an item is flagged, in the report's language (catalog context "reason")
+    "no_data": NC_("reason", "no answers"),
+    "below": NC_("reason", "mean {mean} < {limit}"),
+    "falling": NC_("reason", "falling {slope} points a round, projected {projection} next round"),
+    "margin": NC_("reason", "mean {mean} is within {margin} points of the limit {limit} and down from {previous}"),
+    "small": NC_("reason", "only {n} answers"),
+    "small_one": NC_("reason", "only 1 answer"),
 }
 
 
@@ -170,7 +162,7 @@ def assess(mean: float | None, earlier_means: Sequence[float], rules: Rules, lan
 
     `earlier_means` holds only rounds in which the item had answers.
     """
-    text = _REASONS.get(lang, _REASONS["en"])
+    text = {key: in_context(lang, *word) for key, word in _REASONS.items()}
     if mean is None:
         return Assessment(NO_DATA, [text["no_data"]])
     limit = rules.action_limit
@@ -198,7 +190,7 @@ def small_sample(n: int, min_n: int) -> bool:
 
 def small_sample_reason(n: int, lang: str = "en") -> str:
     """'only 2 answers': why a small sample's mean is read with care."""
-    text = _REASONS.get(lang, _REASONS["en"])
+    text = {key: in_context(lang, *word) for key, word in _REASONS.items()}
     return text["small_one"] if n == 1 else text["small"].format(n=n)
 
 

@@ -32,6 +32,7 @@ class Created:
     item_count: int
     joined: bool = False          # the store existed: nothing in it was changed
     settings_revision: int = 0
+    lang: str = "en"              # the store's company.lang: what csat speaks from here on
 
 
 def _store_url(folder: Path, database_url: str | None) -> str:
@@ -94,7 +95,8 @@ def create(folder: Path, company: str = "Our Company", lang: str = "en", databas
                 items.load_defaults(session, opened.settings.survey.action_limit)
             count = len(items.list_items(session))
     return Created(root=opened.root, config_path=opened.config_path, database_url=describe_url(opened.database_url),
-                   item_count=count, joined=joined, settings_revision=opened.shared_revision or 0)
+                   item_count=count, joined=joined, settings_revision=opened.shared_revision or 0,
+                   lang=opened.settings.company.lang)
 
 
 def _with_store(workspace: Workspace):

@@ -72,7 +72,8 @@ def test_demo_runs_from_an_installed_wheel(tmp_path):
     with zipfile.ZipFile(wheel) as archive:
         shipped = set(archive.namelist())
     assert {"csat/examples/customers.csv", "csat/examples/responses-2024H1.csv",
-            "csat/examples/feedback-log.csv", "csat/examples/items.toml"} <= shipped
+            "csat/examples/feedback-log.csv", "csat/examples/items.toml",
+            "csat/locale/zh/LC_MESSAGES/csat.mo", "csat/locale/en/LC_MESSAGES/csat.mo"} <= shipped
     shutil.rmtree(source)                           # nothing of a checkout is left to lean on
 
     venv = _fresh_venv(tmp_path / "venv", wheel)

@@ -38,6 +38,7 @@ from typing import Any
 from csat import vocabulary
 from csat.dates import require_due_after
 from csat.errors import Conflict, CsatError, NotFound
+from csat.i18n import N_, _, in_language
 
 STATUSES = vocabulary.codes("capa_status")
 # Not finished: the due date still binds (overdue lists, reminders).
@@ -55,13 +56,28 @@ _ALLOWED = {
     "reopen": {"verified_not_effective", "verified", "closed"},
 }
 _HINTS = {
-    "open": "record the cause and actions first with `csat capa update`",
-    "in_progress": "verify it first with `csat capa verify`",
-    "verified": "close it with `csat capa close`",
-    "verified_not_effective": "reopen it with `csat capa reopen {number} --reason ...` to rework the actions",
-    "closed": "reopen it with `csat capa reopen {number} --reason ...` if the problem came back",
-    "cancelled": "a cancelled CAPA is final",
+    "open": N_("record the cause and actions first with `csat capa update`"),
+    "in_progress": N_("verify it first with `csat capa verify`"),
+    "verified": N_("close it with `csat capa close`"),
+    "verified_not_effective": N_("reopen it with `csat capa reopen {number} --reason ...` to rework the actions"),
+    "closed": N_("reopen it with `csat capa reopen {number} --reason ...` if the problem came back"),
+    "cancelled": N_("a cancelled CAPA is final"),
 }
+# The refused step, as the refusal names it.
+_VERBS = {"update": N_("cannot update {number}: it is {status}; {hint}"),
+          "verify": N_("cannot verify {number}: it is {status}; {hint}"),
+          "close": N_("cannot close {number}: it is {status}; {hint}"),
+          "reopen": N_("cannot reopen {number}: it is {status}; {hint}"),
+          "cancel": N_("cannot cancel {number}: it is {status}; {hint}")}
+# A step written up after the fact, as its date is named.
+_STEPS = {"opening": N_("opening date {date} is in the future (today is {today})"),
+          "verification": N_("verification date {date} is in the future (today is {today})"),
+          "closing": N_("closing date {date} is in the future (today is {today})"),
+          "reopening": N_("reopening date {date} is in the future (today is {today})")}
+_STEPS_BEFORE = {"opening": N_("opening date {date} is before {name} ({earliest})"),
+                 "verification": N_("verification date {date} is before {name} ({earliest})"),
+                 "closing": N_("closing date {date} is before {name} ({earliest})"),
+                 "reopening": N_("reopening date {date} is before {name} ({earliest})")}
 _NUMBER = re.compile(r"^(?:CAPA-)?(\d{4})-(\d{1,6})$", re.IGNORECASE)
 
 
@@ -73,10 +89,10 @@ def _now() -> datetime:
 
 def _require(capa, verb: str) -> None:
     if capa.status not in _ALLOWED[verb]:
-        hint = _HINTS[capa.status].format(number=capa.number)
+        hint = _(_HINTS[capa.status], number=capa.number)
         if verb == "reopen" and capa.status in ("open", "in_progress"):
-            hint = "it is still being worked on"
-        raise Conflict(f"cannot {verb} {capa.number}: it is {capa.status.replace('_', ' ')}; {hint}")
+            hint = _("it is still being worked on")
+        raise Conflict(_(_VERBS[verb], number=capa.number, status=capa.status.replace("_", " "), hint=hint))
 
 
 def _stated(at: date | None, now: datetime, what: str, not_before: list[tuple[date | None, str]]) -> datetime:
@@ -88,10 +104,10 @@ def _stated(at: date | None, now: datetime, what: str, not_before: list[tuple[da
     if at is None or at == now.date():
         return now
     if at > now.date():
-        raise CsatError(f"{what} date {at.isoformat()} is in the future (today is {now.date().isoformat()})")
+        raise CsatError(_(_STEPS[what], date=at.isoformat(), today=now.date().isoformat()))
     for earliest, name in not_before:
         if earliest is not None and at < earliest:
-            raise CsatError(f"{what} date {at.isoformat()} is before {name} ({earliest.isoformat()})")
+            raise CsatError(_(_STEPS_BEFORE[what], date=at.isoformat(), name=name, earliest=earliest.isoformat()))
     return datetime.combine(at, time())
 
 
@@ -138,7 +154,7 @@ def get(session, reference: str | int):
     elif text.lstrip("#").isdigit():
         capa = session.get(Capa, int(text.lstrip("#")))
     if capa is None:
-        raise NotFound(f"no CAPA {text!r}; see `csat capa list`")
+        raise NotFound(_("no CAPA {text!r}; see `csat capa list`", text=text))
     return capa
 
 
@@ -175,7 +191,8 @@ def _owner(settings, explicit: str | None, mapped: str | None) -> str:
 def _due(settings, due: date | None, opened_on: date, number: str = "") -> date:
     if due is None:
         return opened_on + timedelta(days=settings.capa.due_days)
-    return require_due_after(due, opened_on, f"the date {number or 'the CAPA'} was opened")
+    return require_due_after(due, opened_on, _("the date {number} was opened", number=number) if number
+                             else _("the date the CAPA was opened"))
 
 
 def _opening(at: date | None, today: date | None, not_before: list[tuple[date | None, str]]) -> tuple[date, dict]:
@@ -218,7 +235,7 @@ def _insert(session, today: date, **values):
             return capa
         except IntegrityError:
             continue
-    raise Conflict("could not allocate a CAPA number (too many concurrent writers); try again")
+    raise Conflict(_("could not allocate a CAPA number (too many concurrent writers); try again"))
 
 
 def open_for_item(session, settings, period: str, item_code: str, *, reason: str = "", title: str | None = None,
@@ -241,22 +258,22 @@ def open_for_item(session, settings, period: str, item_code: str, *, reason: str
     if found is None:
         codes = session.exec(select(Item.code).join(RoundItem, RoundItem.item_id == Item.id)
                              .where(RoundItem.round_id == round_.id).order_by(RoundItem.position)).all()
-        raise NotFound(f"item {item_code!r} is not in the {half} round; its items: {', '.join(codes)}")
+        raise NotFound(_("item {item!r} is not in the {half} round; its items: {items}", item=item_code, half=half,
+                         items=", ".join(codes)))
     round_item, item = found
     lock_capas(session)
     existing = find_for_item(session, round_.id, item.id)
     if existing is not None:
         return existing, False
     # The round's opened_at is when it was entered (maybe later than the survey): the half's start is the bound.
-    today, backfilled = _opening(at, today, [(half.start, f"the {half} half year began")])
-    if settings.company.lang == "zh":
-        label_zh = round_item.label_zh or round_item.label_en
-        default_title = f"{half} 满意度调查项目“{label_zh}”{'趋近' if at_risk else '低于'}行动界限"
-        default_description = f"{half} 满意度调查项目 {item.code}（{label_zh}）低于行动界限 {round_item.action_limit:g}。"
-    else:
-        default_title = f"{round_item.label_en} {'at risk of falling below' if at_risk else 'below'} the action limit in the {half} survey"
-        default_description = (f"Survey item {item.code} ({round_item.label_en}) of the {half} round is below its"
-                               f" action limit of {round_item.action_limit:g}.")
+    today, backfilled = _opening(at, today, [(half.start, _("the {half} half year began", half=half))])
+    lang = settings.company.lang   # the record is written in the workspace's language
+    label = (round_item.label_zh or round_item.label_en) if lang == "zh" else round_item.label_en
+    fields = {"half": half, "label": label, "code": item.code, "limit": round_item.action_limit}
+    default_title = (in_language(lang, "{label} at risk of falling below the action limit in the {half} survey", **fields)
+                     if at_risk else in_language(lang, "{label} below the action limit in the {half} survey", **fields))
+    default_description = in_language(lang, "Survey item {code} ({label}) of the {half} round is below its"
+                                            " action limit of {limit:g}.", **fields)
     description = reason.strip() or default_description
     capa = _insert(
         session, today, source_kind="item", round_id=round_.id, item_id=item.id,
@@ -281,8 +298,10 @@ def open_for_feedback(session, settings, feedback_id: int | str, *, title: str |
     if existing is not None:
         return existing, False
     if entry.voided_at is not None:
-        raise Conflict(f"feedback #{entry.id} is void ({entry.void_reason}); a void entry gets no CAPA")
-    today, backfilled = _opening(at, today, [(entry.received_at.date(), f"feedback #{entry.id} was received")])
+        raise Conflict(_("feedback #{number} is void ({reason}); a void entry gets no CAPA", number=entry.id,
+                         reason=entry.void_reason))
+    today, backfilled = _opening(at, today, [(entry.received_at.date(),
+                                              _("feedback #{number} was received", number=entry.id))])
     customer = session.get(Customer, entry.customer_id)
     first_line = entry.text.strip().splitlines()[0] if entry.text.strip() else ""
     lang = settings.company.lang
@@ -290,14 +309,13 @@ def open_for_feedback(session, settings, feedback_id: int | str, *, title: str |
     default_title = f"{customer.code} {kind}: {first_line}"
     if len(default_title) > 120:
         default_title = default_title[:119] + "…"
-    if lang == "zh":
-        channel = feedback.label(feedback.CHANNEL_LABELS, entry.channel, lang)
-        description = (f"反馈 #{entry.id}：{customer.code} {customer.name}，{entry.received_at:%Y-%m-%d %H:%M} 经{channel}收到"
-                       + (f"，产品 {entry.product}" if entry.product else "") + f"：\n{entry.text}")
-    else:
-        description = (f"Feedback #{entry.id} from {customer.code} {customer.name}, received"
-                       f" {entry.received_at:%Y-%m-%d %H:%M} by {entry.channel}"
-                       + (f", product {entry.product}" if entry.product else "") + f":\n{entry.text}")
+    fields = {"number": entry.id, "code": customer.code, "name": customer.name, "product": entry.product,
+              "received": entry.received_at.strftime("%Y-%m-%d %H:%M"),
+              "channel": feedback.label(feedback.CHANNEL_LABELS, entry.channel, lang) if lang == "zh" else entry.channel}
+    description = (in_language(lang, "Feedback #{number} from {code} {name}, received {received} by {channel},"
+                                     " product {product}:", **fields) if entry.product
+                   else in_language(lang, "Feedback #{number} from {code} {name}, received {received} by {channel}:",
+                                    **fields)) + f"\n{entry.text}"
     capa = _insert(
         session, today, source_kind="feedback", feedback_id=entry.id,
         title=(title or default_title).strip()[:300], description=description,
@@ -321,10 +339,10 @@ def update(session, settings, reference: str | int, *, cause: str | None = None,
     plain = {"title": title, "description": description}
     given = {name: value.strip() for name, value in (work | plain).items() if value is not None}
     if not given and dept is None and due is None:
-        raise CsatError("nothing to update; give --cause, --correction, --action, --prevention, --title,"
-                        " --description, --dept or --due")
+        raise CsatError(_("nothing to update; give --cause, --correction, --action, --prevention, --title,"
+                          " --description, --dept or --due"))
     if "title" in given and not given["title"]:
-        raise CsatError("the title cannot be empty")
+        raise CsatError(_("the title cannot be empty"))
     if dept is not None:
         capa.dept = _owner(settings, dept, None) if dept.strip() else ""
     if due is not None:
@@ -365,22 +383,22 @@ def verify(session, reference: str | int, *, by: str, result: str, note: str = "
     capa = get(session, reference)
     result = vocabulary.parse("result", result)
     if not (by or "").strip():
-        raise CsatError("say who verified it with --by")
+        raise CsatError(_("say who verified it with --by"))
     if capa.status in ("open", "in_progress"):
-        missing = [label for label, value in (("root cause", capa.root_cause), ("corrective action", capa.corrective_action))
-                   if not value.strip()]
+        missing = [label for label, value in ((_("root cause"), capa.root_cause),
+                                              (_("corrective action"), capa.corrective_action)) if not value.strip()]
         if missing:
-            raise Conflict(f"cannot verify {capa.number}: no {' and no '.join(missing)} recorded yet;"
-                           f" add {'them' if len(missing) > 1 else 'it'} with `csat capa update {capa.number}"
-                           " --cause ... --action ...`")
+            raise Conflict(_("cannot verify {number}: no {missing} recorded yet; add it with"
+                             " `csat capa update {number} --cause ... --action ...`", number=capa.number,
+                             missing=_(" and no ").join(missing)))
     _require(capa, "verify")
     entered = now or _now()
     previous = last_verification(session, capa)
     reopened = reopenings(session, [capa.id])[capa.id]
     moment = _stated(at, entered, "verification", [
-        (capa.created_at.date(), f"the date {capa.number} was opened"),
-        (previous.verified_at.date() if previous else None, "its last verification"),
-        (reopened[-1]["at"].date() if reopened else None, "the date it was last reopened")])
+        (capa.created_at.date(), _("the date {number} was opened", number=capa.number)),
+        (previous.verified_at.date() if previous else None, _("its last verification")),
+        (reopened[-1]["at"].date() if reopened else None, _("the date it was last reopened"))])
     verification = CapaVerification(capa_id=capa.id, verified_at=moment, verified_by=by.strip(), result=result,
                                     note=(note or "").strip(), entered_at=entered)
     session.add(verification)
@@ -394,18 +412,18 @@ def close(session, reference: str | int, *, at: date | None = None, now: datetim
     """Close a CAPA whose actions were verified effective."""
     capa = get(session, reference)
     if capa.status in ("open", "in_progress"):
-        raise Conflict(f"cannot close {capa.number}: it has no effective verification; verify it first with"
-                       f" `csat capa verify {capa.number} --by NAME --result effective`")
+        raise Conflict(_("cannot close {number}: it has no effective verification; verify it first with"
+                         " `csat capa verify {number} --by NAME --result effective`", number=capa.number))
     if capa.status == "verified_not_effective":
-        raise Conflict(f"cannot close {capa.number}: its last verification was not effective; reopen it with"
-                       f" `csat capa reopen {capa.number} --reason ...` and verify the new actions")
+        raise Conflict(_("cannot close {number}: its last verification was not effective; reopen it with"
+                         " `csat capa reopen {number} --reason ...` and verify the new actions", number=capa.number))
     _require(capa, "close")
     last = last_verification(session, capa)
     if last is None or last.result != "effective":
-        raise Conflict(f"cannot close {capa.number}: its last verification was not effective")
+        raise Conflict(_("cannot close {number}: its last verification was not effective", number=capa.number))
     entered = now or _now()
-    moment = _stated(at, entered, "closing", [(capa.created_at.date(), f"the date {capa.number} was opened"),
-                                              (last.verified_at.date(), "its last verification")])
+    moment = _stated(at, entered, "closing", [(capa.created_at.date(), _("the date {number} was opened", number=capa.number)),
+                                              (last.verified_at.date(), _("its last verification"))])
     capa.closed_at = moment
     _transition(session, capa, "close", "closed", _backfill(moment, entered))
     return capa
@@ -418,16 +436,16 @@ def reopen(session, reference: str | int, *, reason: str, at: date | None = None
     """
     capa = get(session, reference)
     if not (reason or "").strip():
-        raise CsatError("say why with --reason; the reason is kept on the record")
+        raise CsatError(_("say why with --reason; the reason is kept on the record"))
     _require(capa, "reopen")
     entered = now or _now()
     last = last_verification(session, capa)
     reopened = reopenings(session, [capa.id])[capa.id]
     moment = _stated(at, entered, "reopening", [
-        (capa.created_at.date(), f"the date {capa.number} was opened"),
-        (last.verified_at.date() if last else None, "its last verification"),
-        (reopened[-1]["at"].date() if reopened else None, "the date it was last reopened"),
-        (capa.closed_at.date() if capa.closed_at else None, "the date it was closed")])
+        (capa.created_at.date(), _("the date {number} was opened", number=capa.number)),
+        (last.verified_at.date() if last else None, _("its last verification")),
+        (reopened[-1]["at"].date() if reopened else None, _("the date it was last reopened")),
+        (capa.closed_at.date() if capa.closed_at else None, _("the date it was closed"))])
     capa.closed_at = None
     _transition(session, capa, "reopen", "in_progress", {"reason": reason.strip()} | _backfill(moment, entered))
     return capa
@@ -437,7 +455,7 @@ def cancel(session, reference: str | int, *, reason: str, now: datetime | None =
     """Cancel a CAPA that is not needed (opened twice, or the source was a mistake), with the reason."""
     capa = get(session, reference)
     if not (reason or "").strip():
-        raise CsatError("say why with --reason; the reason is kept on the record")
+        raise CsatError(_("say why with --reason; the reason is kept on the record"))
     _require(capa, "cancel")
     capa.cancel_reason, capa.closed_at = reason.strip(), now or _now()
     _transition(session, capa, "cancel", "cancelled", {"reason": capa.cancel_reason})

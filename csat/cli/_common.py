@@ -16,6 +16,8 @@ from typing import Annotated, Any, Callable, Optional
 import typer
 from typer.core import TyperGroup
 
+from csat.i18n import N_, _
+
 
 class ListFormat(str, Enum):
     table = "table"
@@ -71,7 +73,8 @@ def fail(message: str, code: int = 1) -> None:
     """Print one error line and exit."""
     from rich.markup import escape
 
-    _stderr_console().print(f"[bold red]Error:[/] {escape(message)}")
+    label = escape(_("Error:"))
+    _stderr_console().print(f"[bold red]{label}[/] {escape(message)}")
     raise typer.Exit(code)
 
 
@@ -124,7 +127,7 @@ def _cell(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, bool):
-        return "yes" if value else "no"
+        return _("yes") if value else _("no")
     if isinstance(value, float):
         return f"{value:.2f}".rstrip("0").rstrip(".") if not value.is_integer() else f"{value:.0f}"
     if hasattr(value, "isoformat"):
@@ -135,8 +138,12 @@ def _cell(value: Any) -> str:
 
 
 def emit(records: list[dict[str, Any]], columns: list[tuple[str, str]], fmt: Any,
-         title: Optional[str] = None, empty: str = "nothing to show") -> None:
-    """Show records as a rich table, JSON (all keys) or CSV with a BOM (the given columns)."""
+         title: Optional[str] = None, empty: str = N_("nothing to show")) -> None:
+    """Show records as a rich table, JSON (all keys) or CSV with a BOM (the given columns).
+
+    Headings, title and the empty line are catalog messages (marked with N_ where they are
+    defined) and are shown in the staff language; CSV and JSON keep the keys.
+    """
     fmt = getattr(fmt, "value", fmt)
     if fmt == "json":
         write_stdout(to_json(records))
@@ -147,19 +154,19 @@ def emit(records: list[dict[str, Any]], columns: list[tuple[str, str]], fmt: Any
         columns = _with_label_columns(records, columns)
 
         rows = ([record.get(key) if not isinstance(record.get(key), bool) else str(record.get(key)).lower()
-                 for key, _ in columns] for record in records)
-        write_stdout(csv_text([key for key, _ in columns], rows))
+                 for key, _heading in columns] for record in records)
+        write_stdout(csv_text([key for key, _heading in columns], rows))
         return
     if not records:
-        say(f"[dim]{empty}[/]")
+        say(f"[dim]{escape_markup(_(empty))}[/]")
         return
     from rich.table import Table
 
-    table = Table(title=title, header_style="bold", title_justify="left")
+    table = Table(title=_(title) if title else None, header_style="bold", title_justify="left")
     for _key, heading in columns:
-        table.add_column(heading, overflow="fold")
+        table.add_column(_(heading), overflow="fold")
     for record in records:
-        table.add_row(*(escape_markup(_cell(_shown(record, key))) for key, _ in columns))
+        table.add_row(*(escape_markup(_cell(_shown(record, key))) for key, _heading in columns))
     _stdout_console().print(table)
 
 
@@ -191,7 +198,7 @@ def escape_markup(text: str) -> str:
 
 
 def show_record(record: dict[str, Any], fmt: Any, labels: Optional[dict[str, str]] = None) -> None:
-    """One record as key/value lines or JSON."""
+    """One record as key/value lines or JSON; labels (catalog messages) name the keys people read."""
     if getattr(fmt, "value", fmt) == "json":
         write_stdout(to_json(record))
         return
@@ -203,7 +210,7 @@ def show_record(record: dict[str, Any], fmt: Any, labels: Optional[dict[str, str
     for key in record:
         if key.endswith(LABEL_SUFFIX) and key[: -len(LABEL_SUFFIX)] in record:
             continue
-        table.add_row((labels or {}).get(key, key), escape_markup(_cell(_shown(record, key))))
+        table.add_row(_((labels or {}).get(key, key)), escape_markup(_cell(_shown(record, key))))
     _stdout_console().print(table)
 
 
@@ -214,12 +221,12 @@ def _describe_unexpected(exc: BaseException) -> Optional[str]:
         original = getattr(exc, "orig", None) or exc
         text = str(original).splitlines()[0]
         if "locked" in text:
-            return f"the store is busy (another csat is writing): {text}; try again"
+            return _("the store is busy (another csat is writing): {error}; try again", error=text)
         if "readonly" in text or "read-only" in text:
-            return f"the store is read-only: {text}"
-        return f"database error: {text}"
+            return _("the store is read-only: {error}", error=text)
+        return _("database error: {error}", error=text)
     if isinstance(exc, PermissionError):
-        return f"permission denied: {exc.filename or exc}"
+        return _("permission denied: {path}", path=exc.filename or exc)
     if isinstance(exc, OSError) and exc.errno is not None:
         return f"{exc.strerror}: {exc.filename}" if exc.filename else str(exc)
     return None
@@ -242,7 +249,19 @@ def _name_the_command(group, ctx) -> None:
 
 
 class CsatGroup(TyperGroup):
-    """Root command group: turns domain errors into one line and exit 1, never a traceback."""
+    """Root command group: speaks the workspace's language; turns domain errors into one line and exit 1."""
+
+    def main(self, args=None, *rest, **options):
+        from csat.cli._language import choose, translate_help
+        from csat.i18n import language, set_language
+
+        previous = language()   # one run's language; a caller in the same process (tests) keeps its own
+        try:
+            choose(sys.argv[1:] if args is None else list(args))
+            translate_help(self)
+            return super().main(args, *rest, **options)
+        finally:
+            set_language(previous)
 
     def invoke(self, ctx):
         from csat.errors import CsatError

@@ -6,12 +6,13 @@ from typing import Annotated, Optional
 
 import typer
 
+from csat.i18n import N_, _
 from csat.cli._common import Format, Home, emit, parse_or_usage, workspace_and_store
 
 app = typer.Typer(no_args_is_help=True)
 
-COLUMNS = [("id", "#"), ("at", "When"), ("actor", "Who"), ("host", "Host"), ("table", "Record"), ("key", "Key"),
-           ("action", "Action"), ("summary", "Changes")]
+COLUMNS = [("id", "#"), ("at", N_("When")), ("actor", N_("Who")), ("host", N_("Host")), ("table", N_("Record")),
+           ("key", N_("Key")), ("action", N_("Action")), ("summary", N_("Changes"))]
 
 
 @app.command(name="list")
@@ -33,8 +34,8 @@ def audit_list(
     start = parse_or_usage(parse_moment, since, "--since")
     end = parse_or_usage(lambda text: parse_moment(text, end=True), until, "--until")
     if start is not None and end is not None and start > end:
-        raise typer.BadParameter(f"{since} is after --until {until}", param_hint="--since")
-    _, store = workspace_and_store(home)
+        raise typer.BadParameter(_("{since} is after --until {until}", since=since, until=until), param_hint="--since")
+    _workspace, store = workspace_and_store(home)
     with store.read_session() as session:
         records = entries(session, table=table, key=key, limit=limit, since=start, until=end)
-    emit(records, COLUMNS, fmt, empty="no audit entries match")
+    emit(records, COLUMNS, fmt, empty=N_("no audit entries match"))

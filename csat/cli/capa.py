@@ -13,6 +13,7 @@ from csat.cli._common import (
     LangOption,
     ShowFormatOption,
     emit,
+    escape_markup,
     parse_or_usage,
     say,
     show_record,
@@ -20,11 +21,21 @@ from csat.cli._common import (
     workspace_and_store,
     write_stdout,
 )
+from csat.i18n import N_, _
 
 app = typer.Typer(no_args_is_help=True)
 
-COLUMNS = [("number", "CAPA"), ("status", "Status"), ("source", "Source"), ("title", "Title"), ("dept", "Dept"),
-           ("due", "Due"), ("overdue", "Overdue")]
+COLUMNS = [("number", "CAPA"), ("status", N_("Status")), ("source", N_("Source")), ("title", N_("Title")),
+           ("dept", N_("Dept")), ("due", N_("Due")), ("overdue", N_("Overdue"))]
+# The names of a CAPA's fields in `capa show` (JSON keeps the keys).
+LABELS = dict(COLUMNS) | {
+    "number": N_("Number"), "id": "ID", "source_kind": N_("Source kind"), "period": N_("Period"), "item": N_("Item"),
+    "feedback": N_("Feedback"), "customer": N_("Customer"), "description": N_("Nonconformity"),
+    "root_cause": N_("Root cause"), "correction": N_("Correction"), "corrective_action": N_("Corrective action"),
+    "preventive_action": N_("Preventive action"), "verified_by": N_("Verified by"), "verified_at": N_("Verified on"),
+    "verification_result": N_("Verification result"), "verification_note": N_("Verification note"),
+    "created_at": N_("Opened"), "updated_at": N_("Updated"), "closed_at": N_("Closed"), "cancel_reason": N_("Reason for cancelling"),
+}
 
 
 Reference = Annotated[str, typer.Argument(help="The CAPA number, e.g. CAPA-2024-007.")]
@@ -34,8 +45,10 @@ Due = Annotated[Optional[str], typer.Option("--due", help="Due date YYYY-MM-DD, 
                                                            " (default: capa.due_days after it).")]
 At = Annotated[Optional[str], typer.Option("--at", help="For a record written after the fact: the date it happened,"
                                                          " YYYY-MM-DD (not in the future; kept beside the real time of entry).")]
-VERIFICATION_COLUMNS = [("number", "#"), ("date", "Date"), ("result", "Result"), ("by", "By"), ("note", "Note"),
-                        ("entered_at", "Entered")]
+VERIFICATION_COLUMNS = [("number", "#"), ("date", N_("Date")), ("result", N_("Result")), ("by", N_("By")),
+                        ("note", N_("Note")), ("entered_at", N_("Entered"))]
+REOPENING_COLUMNS = [("date", N_("Reopened")), ("by", N_("By")), ("from", N_("From")), ("reason", N_("Reason")),
+                     ("entered_at", N_("Entered"))]
 
 
 def _date(text: Optional[str], option: str):
@@ -64,10 +77,10 @@ def capa_open(
     from csat.capa import records as capas
 
     if (from_item is None) == (from_feedback is None):
-        raise typer.BadParameter("give exactly one source: --from-item CODE --half P, or --from-feedback N",
+        raise typer.BadParameter(_("give exactly one source: --from-item CODE --half P, or --from-feedback N"),
                                  param_hint="--from-item/--from-feedback")
     if from_item is not None and not half:
-        raise typer.BadParameter("--from-item needs the round, e.g. --half 2024H1", param_hint="--half")
+        raise typer.BadParameter(_("--from-item needs the round, e.g. --half 2024H1"), param_hint="--half")
     due_date, at_date = _date(due, "--due"), _date(at, "--at")
     opened, store = workspace_and_store(home)
     with store.session() as session:
@@ -79,9 +92,10 @@ def capa_open(
                                                     dept=dept, due=due_date, at=at_date)
         record = capas.record(session, opened.settings, capa)
     if created:
-        say(f"Opened {capa.number}: {capa.title} (owner {capa.dept or 'none'}, due {capa.due_date})")
+        say(escape_markup(_("Opened {capa}: {title} (owner {owner}, due {due})", capa=capa.number, title=capa.title,
+                            owner=record.get("dept") or capa.dept or _("none"), due=capa.due_date)))
     else:
-        say(f"{capa.number} already exists for this source ({capa.status}); nothing opened")
+        say(_("{capa} already exists for this source ({status}); nothing opened", capa=capa.number, status=capa.status))
     write_stdout(to_json(record) if getattr(fmt, "value", fmt) == "json" else f"{capa.number}\n")
 
 
@@ -105,7 +119,7 @@ def capa_list(
     with store.read_session() as session:
         found = capas.list_capas(session, status=wanted, overdue=overdue)
         records = capas.records(session, opened.settings, found)
-    emit(records, COLUMNS, fmt, empty="no CAPAs match")
+    emit(records, COLUMNS, fmt, empty=N_("no CAPAs match"))
 
 
 @app.command(name="show")
@@ -123,13 +137,12 @@ def capa_show(reference: Reference, fmt: ShowFormatOption = "table", home: Home 
         show_record(record, fmt)
         return
     fields = {key: value for key, value in record.items() if key not in ("verifications", "reopenings")}
-    show_record(fields, fmt)
+    show_record(fields, fmt, LABELS)
     if record["verifications"]:
         emit([{"number": number} | verification for number, verification in enumerate(record["verifications"], 1)],
-             VERIFICATION_COLUMNS, fmt, title="Verifications")
+             VERIFICATION_COLUMNS, fmt, title=N_("Verifications"))
     if record["reopenings"]:
-        emit(record["reopenings"], [("date", "Reopened"), ("by", "By"), ("from", "From"), ("reason", "Reason"),
-                                    ("entered_at", "Entered")], fmt, title="Reopenings")
+        emit(record["reopenings"], REOPENING_COLUMNS, fmt, title=N_("Reopenings"))
 
 
 @app.command(name="update")
@@ -154,7 +167,7 @@ def capa_update(
     with store.session() as session:
         capa = capas.update(session, opened.settings, reference, cause=cause, correction=correction, action=action,
                             prevention=prevention, title=title, description=description, dept=dept, due=due_date)
-    say(f"Updated {capa.number} ({capa.status})")
+    say(_("Updated {capa} ({status})", capa=capa.number, status=capa.status))
 
 
 @app.command(name="verify")
@@ -178,10 +191,10 @@ def capa_verify(
 
     at_date = _date(at, "--at")
     code = parse_or_usage(lambda text: vocabulary.parse("result", text), result, "--result")
-    _, store = workspace_and_store(home)
+    _workspace, store = workspace_and_store(home)
     with store.session() as session:
         capa = capas.verify(session, reference, by=by, result=code, note=note, at=at_date)
-    say(f"{capa.number}: verification {code}; now {capa.status}")
+    say(_("{capa}: verification {result}; now {status}", capa=capa.number, result=code, status=capa.status))
 
 
 @app.command(name="close")
@@ -193,10 +206,10 @@ def capa_close(reference: Reference, at: At = None, home: Home = None) -> None:
     from csat.capa import records as capas
 
     at_date = _date(at, "--at")
-    _, store = workspace_and_store(home)
+    _workspace, store = workspace_and_store(home)
     with store.session() as session:
         capa = capas.close(session, reference, at=at_date)
-    say(f"Closed {capa.number}")
+    say(_("Closed {capa}", capa=capa.number))
 
 
 @app.command(name="reopen")
@@ -215,10 +228,10 @@ def capa_reopen(
     from csat.capa import records as capas
 
     at_date = _date(at, "--at")
-    _, store = workspace_and_store(home)
+    _workspace, store = workspace_and_store(home)
     with store.session() as session:
         capa = capas.reopen(session, reference, reason=reason, at=at_date)
-    say(f"Reopened {capa.number}; now {capa.status}")
+    say(_("Reopened {capa}; now {status}", capa=capa.number, status=capa.status))
 
 
 @app.command(name="cancel")
@@ -233,10 +246,10 @@ def capa_cancel(
     """
     from csat.capa import records as capas
 
-    _, store = workspace_and_store(home)
+    _workspace, store = workspace_and_store(home)
     with store.session() as session:
         capa = capas.cancel(session, reference, reason=reason)
-    say(f"Cancelled {capa.number}")
+    say(_("Cancelled {capa}", capa=capa.number))
 
 
 @app.command(name="form")
@@ -255,4 +268,4 @@ def capa_form(
     opened, store = workspace_and_store(home)
     with store.read_session() as session:
         path = write_form(session, opened.settings, reference, output, lang.value if lang else None)
-    say(f"Wrote {path}")
+    say(_("Wrote {path}", path=path))

@@ -7,12 +7,21 @@ from typing import Annotated, Optional
 
 import typer
 
-from csat.cli._common import Format, Home, ShowFormatOption, emit, say, show_record, workspace_and_store
+from csat.cli._common import (
+    Format,
+    Home,
+    ShowFormatOption,
+    emit,
+    say,
+    show_record,
+    workspace_and_store,
+)
+from csat.i18n import N_, _
 
 app = typer.Typer(no_args_is_help=True)
 
-COLUMNS = [("code", "Code"), ("name", "Name"), ("contact", "Contact"), ("email", "E-mail"),
-           ("phone", "Phone"), ("segment", "Segment"), ("language", "Lang"), ("active", "Active")]
+COLUMNS = [("code", N_("Code")), ("name", N_("Name")), ("contact", N_("Contact")), ("email", N_("E-mail")),
+           ("phone", N_("Phone")), ("segment", N_("Segment")), ("language", N_("Lang")), ("active", N_("Active"))]
 
 Name = Annotated[Optional[str], typer.Option("--name", help="Company name.")]
 Contact = Annotated[Optional[str], typer.Option("--contact", help="Contact person.")]
@@ -41,7 +50,7 @@ def customer_add(
             session, default_language=opened.settings.company.lang, code=code, name=name,
             contact=contact or "", email=email or "", phone=phone or "", segment=segment or "", language=lang or "",
         )
-        say(f"Added customer {customer.code} ({customer.name})")
+        say(_("Added customer {code} ({name})", code=customer.code, name=customer.name))
 
 
 @app.command(name="edit")
@@ -60,7 +69,7 @@ def customer_edit(
     with store.session() as session:
         customers.edit(session, code, default_language=opened.settings.company.lang, name=name,
                        contact=contact, email=email, phone=phone, segment=segment, language=lang)
-        say(f"Updated customer {code}")
+        say(_("Updated customer {code}", code=code))
 
 
 @app.command(name="deactivate")
@@ -84,10 +93,10 @@ def customer_activate(code: Annotated[str, typer.Argument(help="The customer's c
 def _set_active(code: str, active: bool, home) -> None:
     from csat.registry import customers
 
-    _, store = workspace_and_store(home)
+    _workspace, store = workspace_and_store(home)
     with store.session() as session:
         customers.set_active(session, code, active)
-    say(f"{'Activated' if active else 'Deactivated'} customer {code}")
+    say(_("Activated customer {code}", code=code) if active else _("Deactivated customer {code}", code=code))
 
 
 @app.command(name="list")
@@ -102,10 +111,10 @@ def customer_list(
     """
     from csat.registry import customers
 
-    _, store = workspace_and_store(home)
+    _workspace, store = workspace_and_store(home)
     with store.read_session() as session:
         records = [customers.record(c) for c in customers.list_customers(session, include_inactive)]
-    emit(records, COLUMNS, fmt, empty="no customers yet; add one with `csat customer add` or `csat customer import`")
+    emit(records, COLUMNS, fmt, empty=N_("no customers yet; add one with `csat customer add` or `csat customer import`"))
 
 
 @app.command(name="show")
@@ -117,9 +126,9 @@ def customer_show(code: Annotated[str, typer.Argument(help="The customer's code.
     """
     from csat.registry import customers
 
-    _, store = workspace_and_store(home)
+    _workspace, store = workspace_and_store(home)
     with store.read_session() as session:
-        show_record(customers.record(customers.get(session, code)), fmt)
+        show_record(customers.record(customers.get(session, code)), fmt, dict(COLUMNS))
 
 
 @app.command(name="import")
@@ -141,5 +150,7 @@ def customer_import(
                                        limits=Limits.from_settings(opened.settings))
         if dry_run:
             session.rollback()
-    verb = "Would import" if dry_run else "Imported"
-    say(f"{verb} {file.name}: {len(result.added)} added, {len(result.updated)} updated, {len(result.unchanged)} unchanged")
+    counts = {"file": file.name, "added": len(result.added), "updated": len(result.updated),
+              "unchanged": len(result.unchanged)}
+    say(_("Would import {file}: {added} added, {updated} updated, {unchanged} unchanged", **counts) if dry_run
+        else _("Imported {file}: {added} added, {updated} updated, {unchanged} unchanged", **counts))

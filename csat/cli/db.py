@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from csat.cli._common import Home, say, workspace
+from csat.i18n import _
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -24,9 +25,13 @@ def db_upgrade(home: Home = None) -> None:
 
     done = dbtools.upgrade(workspace(home))
     if done.backup is not None:
-        say(f"Backed up the store to {done.backup}")
-    say(f"Store already at schema {done.after}" if done.before == done.after
-        else f"Store upgraded from {done.before or 'empty'} to schema {done.after}")
+        say(_("Backed up the store to {path}", path=done.backup))
+    if done.before == done.after:
+        say(_("Store already at schema {revision}", revision=done.after))
+    elif done.before is None:
+        say(_("Store created at schema {revision}", revision=done.after))
+    else:
+        say(_("Store upgraded from schema {old} to schema {revision}", old=done.before, revision=done.after))
 
 
 @app.command(name="status")
@@ -53,4 +58,4 @@ def db_backup(
     from csat.store import dbtools
 
     written = dbtools.backup(workspace(home), target)
-    say(f"Backed up the store to {written}")
+    say(_("Backed up the store to {path}", path=written))

@@ -9,6 +9,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
+from csat.i18n import N_, _
 from csat.cli._common import (
     Format,
     Home,
@@ -26,13 +27,20 @@ from csat.cli._common import (
 
 app = typer.Typer(no_args_is_help=True)
 
-COLUMNS = [("id", "#"), ("received", "Received"), ("customer", "Customer"), ("kind", "Kind"),
-           ("complaint", "Complaint"), ("channel", "Channel"), ("status", "Status"), ("replied_at", "Replied"),
-           ("capa", "CAPA"), ("text", "Text")]
-KIND_HELP = ("quality, requirement, contract, market, conduct, service or other, or its word in either language"
-             " (质量, 要求, 合同, 市场, 业务行为, 服务, 其他); quality, conduct and service are complaints.")
-CHANNEL_HELP = ("phone, fax, email, meeting, visit, wechat, dingtalk or other, or its word"
-                " (电话, 传真, 邮件, 会议, 拜访, 微信/企业微信, 钉钉, 其他).")
+COLUMNS = [("id", "#"), ("received", N_("Received")), ("customer", N_("Customer")), ("kind", N_("Kind")),
+           ("complaint", N_("Complaint")), ("channel", N_("Channel")), ("status", N_("Status")),
+           ("replied_at", N_("Replied")), ("capa", "CAPA"), ("text", N_("Text"))]
+# The names of a record's fields in `feedback show` (JSON keeps the keys).
+LABELS = dict(COLUMNS) | {
+    "id": N_("Number"), "product": N_("Product"), "owner": N_("Logged by"), "dept": N_("Department"),
+    "reply": N_("Reply"), "closed_at": N_("Closed"), "reply_due": N_("Reply due"), "overdue": N_("Overdue"),
+    "long_unresolved": N_("Long unresolved"), "void": N_("Void"), "voided_at": N_("Voided"),
+    "void_reason": N_("Reason for voiding"),
+}
+KIND_HELP = N_("quality, requirement, contract, market, conduct, service or other, or its word in either language"
+               " (质量, 要求, 合同, 市场, 业务行为, 服务, 其他); quality, conduct and service are complaints.")
+CHANNEL_HELP = N_("phone, fax, email, meeting, visit, wechat, dingtalk or other, or its word"
+                  " (电话, 传真, 邮件, 会议, 拜访, 微信/企业微信, 钉钉, 其他).")
 
 
 class SummaryFormat(str, Enum):
@@ -81,25 +89,26 @@ def _ask_missing(store, settings, given: dict[str, Any], everything: bool) -> di
 
     def non_empty(text: str) -> str:
         if not text.strip():
-            raise ValueError("the text cannot be empty")
+            raise ValueError(_("the text cannot be empty"))
         return text.strip()
 
     def optional_dept(text: str) -> str:
         return feedback.resolve_dept(settings, text) if text.strip() else ""
 
     if not given["code"]:
-        given["code"] = _prompt_until("Customer code", known_customer)
+        given["code"] = _prompt_until(_("Customer code"), known_customer)
     if not given["kind"]:
-        given["kind"] = _prompt_until(f"Kind ({vocabulary.choices('kind')})", feedback.parse_kind)
+        given["kind"] = _prompt_until(_("Kind ({choices})", choices=vocabulary.choices("kind")), feedback.parse_kind)
     if not given["channel"]:
-        given["channel"] = _prompt_until(f"Channel ({vocabulary.choices('channel')})", feedback.parse_channel)
+        given["channel"] = _prompt_until(_("Channel ({choices})", choices=vocabulary.choices("channel")),
+                                         feedback.parse_channel)
     if not given["text"]:
-        given["text"] = _prompt_until("What did the customer say", non_empty)
+        given["text"] = _prompt_until(_("What did the customer say"), non_empty)
     if everything:
-        given["received"] = _prompt_until("Received (YYYY-MM-DD [HH:MM])", when, default=f"{now():%Y-%m-%d %H:%M}")
-        given["product"] = typer.prompt("Product", default="", show_default=False)
-        given["owner"] = typer.prompt("Logged by", default="", show_default=False)
-        given["dept"] = _prompt_until("Department (code or name, blank for none)", optional_dept, default="") or None
+        given["received"] = _prompt_until(_("Received (YYYY-MM-DD [HH:MM])"), when, default=f"{now():%Y-%m-%d %H:%M}")
+        given["product"] = typer.prompt(_("Product"), default="", show_default=False)
+        given["owner"] = typer.prompt(_("Logged by"), default="", show_default=False)
+        given["dept"] = _prompt_until(_("Department (code or name, blank for none)"), optional_dept, default="") or None
     return given
 
 
@@ -130,7 +139,7 @@ def feedback_add(
     missing = [name for name in ("code", "kind", "channel", "text") if not given[name]]
     if missing:
         if not sys.stdin.isatty():
-            raise typer.BadParameter("missing; give it as an option (or run on a terminal to be asked)",
+            raise typer.BadParameter(_("missing; give it as an option (or run on a terminal to be asked)"),
                                      param_hint="CODE" if missing[0] == "code" else f"--{missing[0]}")
         everything = not any([kind, channel, text, received, product, owner, dept])
         given = _ask_missing(store, opened.settings, given, everything)
@@ -140,11 +149,16 @@ def feedback_add(
                              dept=given["dept"])
         opened_capa = capas.open_for_feedback(session, opened.settings, entry.id)[0] if capa else None
         record = feedback.records(session, opened.settings, [entry])[0]
-    what = "complaint" if entry.complaint else "feedback"
-    due = f"; reply due by {record['reply_due']}" if record["reply_due"] else ""
-    say(f"Logged {what} #{entry.id} from {record['customer']} ({entry.kind}, {entry.channel}){due}")
+    fields = {"number": entry.id, "customer": record["customer"], "kind": entry.kind, "channel": entry.channel,
+              "due": record["reply_due"]}
+    if entry.complaint and record["reply_due"]:
+        say(_("Logged complaint #{number} from {customer} ({kind}, {channel}); reply due by {due}", **fields))
+    elif entry.complaint:
+        say(_("Logged complaint #{number} from {customer} ({kind}, {channel})", **fields))
+    else:
+        say(_("Logged feedback #{number} from {customer} ({kind}, {channel})", **fields))
     if opened_capa is not None:
-        say(f"Opened {opened_capa.number} for it")
+        say(_("Opened {capa} for it", capa=opened_capa.number))
     if getattr(fmt, "value", fmt) == "json":
         write_stdout(to_json(record))
     else:
@@ -178,8 +192,8 @@ def feedback_list(
         for record in records:
             record["text"] = _short(record["text"])
             if record["void"]:
-                record["status_label"] = f"{record['status_label']} (void)"
-    emit(records, COLUMNS, fmt, empty="no feedback entries match; log one with `csat feedback add`")
+                record["status_label"] = _("{status} (void)", status=record["status_label"])
+    emit(records, COLUMNS, fmt, empty=N_("no feedback entries match; log one with `csat feedback add`"))
 
 
 def _short(text: str, width: int = 60) -> str:
@@ -198,10 +212,10 @@ def feedback_show(number: Number, fmt: ShowFormatOption = "table", home: Home = 
     opened, store = workspace_and_store(home)
     with store.read_session() as session:
         record = feedback.records(session, opened.settings, [feedback.get(session, number)])[0]
-    show_record(record, fmt)
+    show_record(record, fmt, LABELS)
     if record["void"]:
-        say(f"#{record['id']} is void since {record['voided_at']:%Y-%m-%d %H:%M}: {escape_markup(record['void_reason'])};"
-            " it counts in no summary or reminder")
+        say(escape_markup(_("#{number} is void since {at}: {reason}; it counts in no summary or reminder",
+                            number=record["id"], at=record['voided_at'].strftime("%Y-%m-%d %H:%M"), reason=record["void_reason"])))
 
 
 @app.command(name="reply")
@@ -218,10 +232,10 @@ def feedback_reply(
     from csat.feedback import log as feedback
 
     when = _when(at, "--at")
-    _, store = workspace_and_store(home)
+    _workspace, store = workspace_and_store(home)
     with store.session() as session:
         entry = feedback.reply(session, number, text, at=when)
-    say(f"Recorded the reply to #{entry.id} ({entry.replied_at:%Y-%m-%d %H:%M})")
+    say(_("Recorded the reply to #{number} ({at})", number=entry.id, at=entry.replied_at.strftime("%Y-%m-%d %H:%M")))
 
 
 @app.command(name="close")
@@ -237,10 +251,10 @@ def feedback_close(
     from csat.feedback import log as feedback
 
     when = _when(at, "--at")
-    _, store = workspace_and_store(home)
+    _workspace, store = workspace_and_store(home)
     with store.session() as session:
         entry = feedback.close(session, number, at=when)
-    say(f"Closed #{entry.id} ({entry.closed_at:%Y-%m-%d %H:%M})")
+    say(_("Closed #{number} ({at})", number=entry.id, at=entry.closed_at.strftime("%Y-%m-%d %H:%M")))
 
 
 @app.command(name="edit")
@@ -270,13 +284,13 @@ def feedback_edit(
                "text": text, "product": product, "owner": owner, "dept": dept, "reply": reply,
                "replied": _when(replied, "--replied"), "closed": _when(closed, "--closed")}
     if all(value is None for value in changes.values()):
-        raise typer.BadParameter("say what to correct, e.g. --text or --kind", param_hint="OPTIONS")
+        raise typer.BadParameter(_("say what to correct, e.g. --text or --kind"), param_hint="OPTIONS")
     opened, store = workspace_and_store(home)
     with store.session() as session:
         entry, changed = feedback.edit(session, opened.settings, number, changes)
         record = feedback.records(session, opened.settings, [entry])[0]
     if not changed:
-        say(f"#{entry.id} already has these values; nothing changed")
+        say(_("#{number} already has these values; nothing changed", number=entry.id))
     for name, (old, new) in changed.items():
         say(f"#{entry.id} {name}: {escape_markup(_shown(old))} -> {escape_markup(_shown(new))}")
     if getattr(fmt, "value", fmt) == "json":
@@ -285,7 +299,7 @@ def feedback_edit(
 
 def _shown(value: Any) -> str:
     if value is None or value == "":
-        return "(none)"
+        return _("(none)")
     if hasattr(value, "strftime"):
         return f"{value:%Y-%m-%d %H:%M}"
     return _short(str(value))
@@ -307,10 +321,10 @@ def feedback_void(
     with store.session() as session:
         entry = feedback.void(session, number, reason)
         record = feedback.records(session, opened.settings, [entry])[0]
-    say(f"Voided #{entry.id}: {escape_markup(entry.void_reason)}")
+    say(escape_markup(_("Voided #{number}: {reason}", number=entry.id, reason=entry.void_reason)))
     if record["capa"]:
-        say(f"{record['capa']} came from it and stays as it is; cancel it with"
-            f" `csat capa cancel {record['capa']} --reason ...` if it is no longer needed")
+        say(escape_markup(_("{capa} came from it and stays as it is; cancel it with `csat capa cancel {capa} --reason ...`"
+                            " if it is no longer needed", capa=record["capa"])))
 
 
 @app.command(name="import")
@@ -331,13 +345,17 @@ def feedback_import(
         result = import_file(session, opened.settings, file, limits=Limits.from_settings(opened.settings))
         if dry_run:
             session.rollback()
-    verb = "Would import" if dry_run else "Imported"
-    void = f", {len(result.void)} void (left void)" if result.void else ""
-    say(f"{verb} {file.name}: {len(result.added)} added, {len(result.updated)} updated,"
-        f" {len(result.unchanged)} unchanged{void}")
+    counts = {"file": file.name, "added": len(result.added), "updated": len(result.updated),
+              "unchanged": len(result.unchanged)}
+    line = (_("Would import {file}: {added} added, {updated} updated, {unchanged} unchanged", **counts) if dry_run
+            else _("Imported {file}: {added} added, {updated} updated, {unchanged} unchanged", **counts))
+    if result.void:
+        line += _(", {n} void (left void)", n=len(result.void))
+    say(line)
     if result.updated:
         updated = ", ".join(f"#{number}" for number in result.updated)
-        say(f"Would update: {updated}" if dry_run else f"Updated: {updated} (see `csat audit list --table feedback`)")
+        say(_("Would update: {entries}", entries=updated) if dry_run
+            else _("Updated: {entries} (see `csat audit list --table feedback`)", entries=updated))
 
 
 @app.command(name="summary")
@@ -359,9 +377,9 @@ def feedback_summary(
     period = parse_or_usage(Quarter.parse, quarter, "--quarter")
     chosen = fmt.value if fmt else _format_from(output)
     if chosen == "xlsx" and output is None:
-        raise typer.BadParameter("xlsx needs a file; add -o FILE.xlsx", param_hint="--format")
+        raise typer.BadParameter(_("xlsx needs a file; add -o FILE.xlsx"), param_hint="--format")
     if chosen == "table" and output is not None:
-        raise typer.BadParameter("a table is for the terminal; use --format md, json or xlsx with -o", param_hint="--output")
+        raise typer.BadParameter(_("a table is for the terminal; use --format md, json or xlsx with -o"), param_hint="--output")
     opened, store = workspace_and_store(home)
     language = lang.value if lang else opened.settings.company.lang
     company = opened.settings.company.name
@@ -379,12 +397,13 @@ def feedback_summary(
     if chosen == "table":
         _summary_tables(summary, language)
     if output is not None:
-        say(f"Wrote {output}")
-    figures = f"{summary['total']} entries, {summary['complaints']} complaints"
+        say(_("Wrote {path}", path=output))
+    figures = {"quarter": period, "entries": summary["total"], "complaints": summary["complaints"]}
     if marked is not None:
-        say(f"Marked {period} as summarised: {figures}")
+        say(_("Marked {quarter} as summarised: {entries} entries, {complaints} complaints", **figures))
     else:
-        say(f"{period} has not ended, so it is not marked as summarised yet: {figures} so far")
+        say(_("{quarter} has not ended, so it is not marked as summarised yet: {entries} entries,"
+              " {complaints} complaints so far", **figures))
 
 
 def _format_from(output: Optional[Path]) -> str:
@@ -393,7 +412,7 @@ def _format_from(output: Optional[Path]) -> str:
     suffix = output.suffix.lower().lstrip(".")
     known = {"xlsx": "xlsx", "json": "json", "md": "md", "markdown": "md"}
     if suffix not in known:
-        raise typer.BadParameter(f"cannot tell the format from {output.name!r}; add --format", param_hint="--output")
+        raise typer.BadParameter(_("cannot tell the format from {name!r}; add --format", name=output.name), param_hint="--output")
     return known[suffix]
 
 

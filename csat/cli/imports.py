@@ -10,15 +10,16 @@ import typer
 
 from csat.cli._common import (Format, Home, ShowFormatOption, emit, escape_markup, parse_or_usage, say, show_record, to_json, workspace,
                               workspace_and_store, write_stdout)
+from csat.i18n import N_, _, ngettext
 
 response_app = typer.Typer(no_args_is_help=True)
 
 FEW_RESPONSES = 10   # the import summary names each response up to this many; beyond, -v
 HalfOption = Annotated[Optional[str], typer.Option("--half", help="Half-year period, e.g. 2024H1.")]
-REPORT_LABELS = {"files": "Files read", "responses_new": "Responses new", "responses_unchanged": "Responses unchanged",
-                 "responses_replaced": "Responses replaced",
-                 "responses_withdrawn": "Responses left withdrawn", "answers_stored": "Answers stored",
-                 "response_rate": "Response rate"}
+REPORT_LABELS = {"files": N_("Files read"), "responses_new": N_("Responses new"),
+                 "responses_unchanged": N_("Responses unchanged"), "responses_replaced": N_("Responses replaced"),
+                 "responses_withdrawn": N_("Responses left withdrawn"), "answers_stored": N_("Answers stored"),
+                 "responses_removed": N_("Responses removed"), "response_rate": N_("Response rate")}
 
 
 def _half(text: Optional[str]) -> Optional[str]:
@@ -36,7 +37,7 @@ def import_files(
     half: Annotated[Optional[str], typer.Option("--half", help="Period of sheets without a period column, e.g. 2024H1.")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Check every file and report what would change, writing nothing.")] = False,
     replace: Annotated[bool, typer.Option("--replace", help="Overwrite responses imported before with different answers (the old values stay in the audit trail).")] = False,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help=f"Name every response stored, replaced or refused (by default only up to {FEW_RESPONSES}).")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Name every response stored, replaced or refused (by default only up to 10).")] = False,
     fmt: ShowFormatOption = "table",
     home: Home = None,
 ) -> None:
@@ -64,13 +65,14 @@ def import_files(
         _show_report(report, verbose)
     if report.problems:
         count = report.problem_count
-        typer.echo(f"Error: {count} problem{'s' if count != 1 else ''} found, nothing written", err=True)
+        typer.echo(_("Error:") + " " + ngettext("{n} problem found, nothing written", "{n} problems found, nothing written",
+                                                count), err=True)
         raise typer.Exit(1)
 
 
-_OUTCOMES = {"stored": "Stored", "replaced": "Replaced", "unchanged": "Unchanged", "withdrawn": "Left withdrawn",
-             "removed": "Removed", "refused": "Refused"}
-_OUTCOMES_DRY = {**_OUTCOMES, "stored": "Would store", "replaced": "Would replace", "removed": "Would remove"}
+_OUTCOMES = {"stored": N_("Stored"), "replaced": N_("Replaced"), "unchanged": N_("Unchanged"),
+             "withdrawn": N_("Left withdrawn"), "removed": N_("Removed"), "refused": N_("Refused")}
+_OUTCOMES_DRY = {**_OUTCOMES, "stored": N_("Would store"), "replaced": N_("Would replace"), "removed": N_("Would remove")}
 
 
 def _show_responses(report, verbose: bool) -> None:
@@ -85,14 +87,14 @@ def _show_responses(report, verbose: bool) -> None:
     labels = _OUTCOMES_DRY if report.dry_run else _OUTCOMES
     if len(lines) > FEW_RESPONSES and not verbose:
         counts = Counter(line.status for line in lines)
-        parts = ", ".join(f"{labels[status].lower()} {count}" for status, count in counts.items())
-        say(f"{len(lines)} responses ({parts}): use -v to list them")
+        parts = _(", ").join(f"{_(labels[status]).lower()} {count}" for status, count in counts.items())
+        say(_("{n} responses ({outcomes}): use -v to list them", n=len(lines), outcomes=parts))
         return
     several_files = len({line.file for line in lines}) > 1
     for line in lines:
         who = f"{line.customer} {line.period}" + (f" ({line.respondent})" if line.respondent else "")
-        source = f", from {line.file}" if several_files and line.file else ""
-        say(escape_markup(f"{labels[line.status]}: {who}{source}"))
+        source = _(", from {file}", file=line.file) if several_files and line.file else ""
+        say(escape_markup(_("{outcome}: {who}{source}", outcome=_(labels[line.status]), who=who, source=source)))
 
 
 def _ended_note(period: str) -> str:
@@ -104,37 +106,40 @@ def _ended_note(period: str) -> str:
     end = Half.parse(period).end
     if end >= date.today():
         return ""
-    return (f"; the half year ended on {end.isoformat()}: close the round with "
-            f"`csat survey close --half {period}` once its answers are in")
+    return _("; the half year ended on {end}: close the round with `csat survey close --half {period}` once its answers are in",
+             end=end.isoformat(), period=period)
 
 
 def _closed_note(period: str) -> str:
     from csat.periods import Half
 
-    return (f", closed: the half year ended on {Half.parse(period).end.isoformat()}, so nothing is sent for it "
-            f"(`csat survey open --half {period} --reopen` to send or import more)")
+    return _(", closed: the half year ended on {end}, so nothing is sent for it"
+             " (`csat survey open --half {period} --reopen` to send or import more)",
+             end=Half.parse(period).end.isoformat(), period=period)
 
 
 def _show_report(report, verbose: bool = False) -> None:
     for summary in report.rounds:
         if summary.opened:
-            verb = "Would open" if report.dry_run else "Opened"
-            say(f"{verb} the {summary.period} round with the current item template"
-                + (_closed_note(summary.period) if summary.closed else ""))
-    record = {REPORT_LABELS[key]: value for key, value in report.record().items()
+            opening = (_("Would open the {period} round with the current item template", period=summary.period)
+                       if report.dry_run else
+                       _("Opened the {period} round with the current item template", period=summary.period))
+            say(opening + (_closed_note(summary.period) if summary.closed else ""))
+    record = {key: value for key, value in report.record().items()
               if key in REPORT_LABELS and (value or key != "responses_withdrawn")}
     if report.responses_removed:
-        record["Responses removed"] = report.responses_removed
-    rates = [f"{summary.period}: {summary.responded} of {summary.invited} invited ({_percent(summary.response_rate)})"
+        record["responses_removed"] = report.responses_removed
+    rates = [_("{period}: {responded} of {invited} invited ({rate})", period=summary.period,
+               responded=summary.responded, invited=summary.invited, rate=_percent(summary.response_rate))
              if summary.invited else
-             f"{summary.period}: nobody invited; {summary.customers_answered} customers answered"
+             _("{period}: nobody invited; {n} customers answered", period=summary.period, n=summary.customers_answered)
              for summary in report.rounds]
-    record["Response rate"] = "; ".join(rates) or "-"
+    record["response_rate"] = _("; ").join(rates) or "-"
     if not report.problems:
-        show_record(record, "table")
+        show_record(record, "table", REPORT_LABELS)
     _show_responses(report, verbose)
     if report.dry_run and not report.problems:
-        say("Dry run: nothing was written")
+        say(_("Dry run: nothing was written"))
 
 
 def _is_terminal() -> bool:
@@ -142,7 +147,7 @@ def _is_terminal() -> bool:
 
 
 def _prompt_scores(items) -> list[tuple[str, str]]:
-    say("Enter a score for each item: blank = no answer, N/A = not applicable.")
+    say(_("Enter a score for each item: blank = no answer, N/A = not applicable."))
     scores = []
     for item in items:
         label = item.label_en + (f" / {item.label_zh}" if item.label_zh else "")
@@ -152,7 +157,7 @@ def _prompt_scores(items) -> list[tuple[str, str]]:
             problem = item.problem(value)
             if problem is None:
                 break
-            say(f"[red]{escape_markup(problem)}[/]; enter it again (blank = no answer, N/A = not applicable)")
+            say(f"[red]{escape_markup(problem)}[/]" + escape_markup(_("; enter it again (blank = no answer, N/A = not applicable)")))
         scores.append((item.code, value))
     return scores
 
@@ -187,10 +192,10 @@ def response_add(
         if period is None:
             period = latest_open_period(session)
             if period is None:
-                raise typer.BadParameter("no open round; name the period, e.g. --half 2024H1", param_hint="--half")
+                raise typer.BadParameter(_("no open round; name the period, e.g. --half 2024H1"), param_hint="--half")
         if not scores:
             if not _is_terminal():
-                raise typer.BadParameter("give --score ITEM=VALUE for each answer (or run on a terminal to be asked)",
+                raise typer.BadParameter(_("give --score ITEM=VALUE for each answer (or run on a terminal to be asked)"),
                                          param_hint="--score")
             scores = _prompt_scores(entry_items(session, period, code, respondent=respondent, title=title,
                                                 answered_on=answered_on))
@@ -202,24 +207,26 @@ def response_add(
             session.rollback()
             raise
     if result.round_opened:
-        say(f"Opened the {period} round with the current item template"
+        say(_("Opened the {period} round with the current item template", period=period)
             + (_closed_note(period) if result.round_closed else _ended_note(period)))
     if getattr(fmt, "value", fmt) == "json":
         write_stdout(to_json(result.record()))
         return
-    verbs = {"new": "Added", "replaced": "Replaced", "unchanged": "Unchanged:"}
-    rate = "" if result.response_rate is None else f"; response rate {_percent(result.response_rate)}"
-    typer.echo(f"{verbs[result.status]} {code}'s {period} response ({result.answers} answers){rate}", err=True)
+    done = {"new": N_("Added {customer}'s {period} response ({n} answers)"),
+            "replaced": N_("Replaced {customer}'s {period} response ({n} answers)"),
+            "unchanged": N_("Unchanged: {customer}'s {period} response ({n} answers)")}
+    rate = "" if result.response_rate is None else _("; response rate {rate}", rate=_percent(result.response_rate))
+    typer.echo(_(done[result.status], customer=code, period=period, n=result.answers) + rate, err=True)
 
 
-LIST_COLUMNS = [("id", "Id"), ("period", "Period"), ("customer", "Customer"), ("respondent", "Respondent"),
-                ("source", "Source"), ("created_at", "Imported"), ("withdrawn", "Withdrawn")]
-ANSWER_COLUMNS = [("item", "Item"), ("label", "Label"), ("answer", "Answer"), ("note", "Note")]
-SHOW_LABELS = {"id": "Response", "period": "Period", "customer": "Customer", "customer_name": "Name",
-               "respondent": "Respondent", "respondent_title": "Title", "answered_on": "Answered on",
-               "comment": "Comment", "source": "Source", "source_file": "File", "created_at": "Imported at",
-               "imported_by": "Imported by", "updated_at": "Updated at", "withdrawn": "Withdrawn",
-               "withdrawn_at": "Withdrawn at", "withdraw_reason": "Withdraw reason"}
+LIST_COLUMNS = [("id", "Id"), ("period", N_("Period")), ("customer", N_("Customer")), ("respondent", N_("Respondent")),
+                ("source", N_("Source")), ("created_at", N_("Imported")), ("withdrawn", N_("Withdrawn"))]
+ANSWER_COLUMNS = [("item", N_("Item")), ("label", N_("Label")), ("answer", N_("Answer")), ("note", N_("Note"))]
+SHOW_LABELS = {"id": N_("Response"), "period": N_("Period"), "customer": N_("Customer"), "customer_name": N_("Name"),
+               "respondent": N_("Respondent"), "respondent_title": N_("Title"), "answered_on": N_("Answered on"),
+               "comment": N_("Comment"), "source": N_("Source"), "source_file": N_("File"),
+               "created_at": N_("Imported at"), "imported_by": N_("Imported by"), "updated_at": N_("Updated at"),
+               "withdrawn": N_("Withdrawn"), "withdrawn_at": N_("Withdrawn at"), "withdraw_reason": N_("Withdraw reason")}
 
 
 @response_app.command(name="list")
@@ -242,7 +249,8 @@ def response_list(
     with store.read_session() as session:
         records = list_responses(session, period, customer, include_withdrawn)
     records = [labelled(record, {"source": "source"}, staff_lang(opened.settings)) for record in records]
-    emit(records, LIST_COLUMNS, fmt, empty="no responses" + ("" if include_withdrawn else " (withdrawn ones show with --all)"))
+    emit(records, LIST_COLUMNS, fmt, empty=N_("no responses") if include_withdrawn
+         else N_("no responses (withdrawn ones show with --all)"))
 
 
 @response_app.command(name="show")
@@ -272,10 +280,12 @@ def response_show(
     rows = [{"item": answer["item"], "label": answer["label"], "note": answer["note"],
              "answer": "N/A" if answer["not_applicable"] else ("-" if answer["score"] is None else answer["score"])}
             for answer in record["answers"]]
-    emit(rows, ANSWER_COLUMNS, "table", empty="no answers stored")
-    verbs = {"insert": "stored", "replace": "replaced", "correct": "corrected", "withdraw": "withdrawn"}
+    emit(rows, ANSWER_COLUMNS, "table", empty=N_("no answers stored"))
+    verbs = {"insert": N_("{at} stored by {actor}"), "replace": N_("{at} replaced by {actor}"),
+             "correct": N_("{at} corrected by {actor}"), "withdraw": N_("{at} withdrawn by {actor}")}
     for entry in record["history"]:
-        say(f"{entry['at']:%Y-%m-%d %H:%M} {verbs.get(entry['action'], entry['action'])} by {entry['actor']}")
+        say(escape_markup(_(verbs.get(entry["action"], "{at} {action} by {actor}"), at=entry["at"].strftime("%Y-%m-%d %H:%M"),
+                            action=entry["action"], actor=entry["actor"])))
 
 
 @response_app.command(name="withdraw")
@@ -293,10 +303,11 @@ def response_withdraw(
     from csat.importer.records import withdraw_response
 
     if not reason.strip():
-        raise typer.BadParameter("give the reason for withdrawing", param_hint="--reason")
-    _, store = workspace_and_store(home)
+        raise typer.BadParameter(_("give the reason for withdrawing"), param_hint="--reason")
+    _workspace, store = workspace_and_store(home)
     with store.session() as session:
         result = withdraw_response(session, response_id, reason)
-    again = "; the customer counts as not answered again" if result["invitation_reopened"] else ""
+    again = _("; the customer counts as not answered again") if result["invitation_reopened"] else ""
     who = f" ({result['respondent']})" if result["respondent"] else ""
-    say(f"Withdrew response #{result['id']}: {result['customer']}{who}, {result['period']}{again}")
+    say(escape_markup(_("Withdrew response #{number}: {customer}{who}, {period}", number=result["id"],
+                        customer=result["customer"], who=who, period=result["period"]) + again))

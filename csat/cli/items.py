@@ -7,12 +7,22 @@ from typing import Annotated, Optional
 
 import typer
 
-from csat.cli._common import Format, Home, ShowFormatOption, emit, say, to_json, workspace_and_store, write_stdout
+from csat.cli._common import (
+    Format,
+    Home,
+    ShowFormatOption,
+    emit,
+    say,
+    to_json,
+    workspace_and_store,
+    write_stdout,
+)
+from csat.i18n import N_, _
 
 app = typer.Typer(no_args_is_help=True)
 
-COLUMNS = [("code", "Code"), ("label_en", "Item"), ("label_zh", "项目"), ("weight", "Weight"),
-           ("action_limit", "Limit"), ("scale", "Scale"), ("active", "Active")]
+COLUMNS = [("code", N_("Code")), ("label_en", N_("Item (English)")), ("label_zh", N_("Item (Chinese)")),
+           ("weight", N_("Weight")), ("action_limit", N_("Limit")), ("scale", N_("Scale")), ("active", N_("Active"))]
 
 
 @app.command(name="list")
@@ -27,10 +37,10 @@ def items_list(
     """
     from csat.registry import items
 
-    _, store = workspace_and_store(home)
+    _workspace, store = workspace_and_store(home)
     with store.read_session() as session:
         records = [items.item_record(item) for item in items.list_items(session, include_retired)]
-    emit(records, COLUMNS, fmt, empty="no survey items; load some with `csat items load FILE.toml`")
+    emit(records, COLUMNS, fmt, empty=N_("no survey items; load some with `csat items load FILE.toml`"))
 
 
 @app.command(name="load")
@@ -56,24 +66,31 @@ def items_load(
             result = items.load_defaults(session, opened.settings.survey.action_limit, replace=replace, dry_run=dry_run)
         else:
             result = items.load_file(session, file, opened.settings.survey.action_limit, replace=replace, dry_run=dry_run)
-    source = "the default template" if defaults else file.name
+    source = _("the default template") if defaults else file.name
     if dry_run:
         if getattr(fmt, "value", fmt) == "json":
             write_stdout(to_json([change.record() for change in result.changes]))
         else:
             lines = result.change_lines()
             write_stdout("".join(line + "\n" for line in lines))
-    parts = [f"{len(result.added)} added", f"{len(result.updated)} updated", f"{len(result.unchanged)} unchanged"]
+    parts = [_("{n} added", n=len(result.added)), _("{n} updated", n=len(result.updated)),
+             _("{n} unchanged", n=len(result.unchanged))]
     if replace:
-        parts += [f"{len(result.retired)} retired", f"{len(result.deleted)} deleted"]
+        parts += [_("{n} retired", n=len(result.retired)), _("{n} deleted", n=len(result.deleted))]
     back = [change.code for change in result.changes if change.fields.get("active") == (False, True)]
     if back:
-        parts.append(f"{', '.join(back)} {'would be' if dry_run else 'is' if len(back) == 1 else 'are'} asked again (was retired)")
+        codes = ", ".join(back)
+        parts.append(_("{codes} would be asked again (was retired)", codes=codes) if dry_run
+                     else _("{codes} is asked again (was retired)", codes=codes) if len(back) == 1
+                     else _("{codes} are asked again (was retired)", codes=codes))
+    joined = _(", ").join(parts)
     if dry_run:
-        say(f"Dry run of {source}: would be {', '.join(parts)}; template version {result.version}")
-        say("Dry run: nothing was written")
+        say(_("Dry run of {file}: would be {changes}; template version {version}",
+              file=source, changes=joined, version=result.version))
+        say(_("Dry run: nothing was written"))
     else:
-        say(f"Loaded {source}: {', '.join(parts)}; template version {result.version}")
+        say(_("Loaded {file}: {changes}; template version {version}", file=source, changes=joined,
+              version=result.version))
 
 
 @app.command(name="retire")
@@ -84,7 +101,7 @@ def items_retire(code: Annotated[str, typer.Argument(help="Item code.")], home: 
     """
     from csat.registry import items
 
-    _, store = workspace_and_store(home)
+    _workspace, store = workspace_and_store(home)
     with store.session() as session:
         items.retire_item(session, code)
-    say(f"Retired item {code}")
+    say(_("Retired item {code}", code=code))

@@ -8,7 +8,15 @@ from typing import Annotated, Optional
 
 import typer
 
-from csat.cli._common import Home, escape_markup, parse_or_usage, say, workspace, workspace_and_store
+from csat.cli._common import (
+    Home,
+    escape_markup,
+    parse_or_usage,
+    say,
+    workspace,
+    workspace_and_store,
+)
+from csat.i18n import _
 
 
 def register(app: typer.Typer) -> None:
@@ -35,8 +43,11 @@ def remind(
         with exclusive(opened.root, "remind", store):
             report = run(opened, store, today=day, dry_run=dry_run)
     except AlreadyRunning as running:
-        holder = f", held by {running.holder}" if running.holder else ""
-        say(escape_markup(f"csat remind: another run is in progress{holder}; nothing done"))
+        if running.holder:
+            say(escape_markup(_("csat remind: another run is in progress, held by {holder}; nothing done",
+                                holder=running.holder)))
+        else:
+            say(_("csat remind: another run is in progress; nothing done"))
         return
     _print(report, verbose)
     if report.has_failures:
@@ -47,36 +58,41 @@ def _day(text: str) -> date:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise ValueError(f"{text!r} is not a date; expected YYYY-MM-DD, e.g. 2024-07-15") from None
+        raise ValueError(_("{text!r} is not a date; expected YYYY-MM-DD, e.g. 2024-07-15", text=text)) from None
 
 
 def _print(report, verbose: bool) -> None:
-    prefix = "would send" if report.dry_run else "sent"
+    prefix = _("would send") if report.dry_run else _("sent")
     if report.dry_run or verbose:
         for outcome in report.reminders:
-            state = f"FAILED: {outcome.error}" if outcome.error else prefix
-            say(escape_markup(f"reminder {outcome.number} {outcome.period} {outcome.code} <{outcome.email}>: {state}"))
+            state = _("FAILED: {error}", error=outcome.error) if outcome.error else prefix
+            say(escape_markup(_("reminder {number} {period} {customer} <{email}>: {state}", number=outcome.number,
+                                period=outcome.period, customer=outcome.code, email=outcome.email, state=state)))
     if (report.dry_run or verbose) and report.digest_lines:
-        say("Due today:" if report.digest != "planned" else "Digest that would be sent:")
+        say(_("Due today:") if report.digest != "planned" else _("Digest that would be sent:"))
         for line in report.digest_lines:
             say(escape_markup(f"  - {line.text}"))
     if report.quiet and not verbose and not report.dry_run:
         return
-    parts = [f"{len(report.sent)} reminder(s) {prefix}"]
+    count = len(report.sent)
+    parts = [_("{n} reminder(s) would send", n=count) if report.dry_run else _("{n} reminder(s) sent", n=count)]
     if report.failed:
-        parts.append(f"{len(report.failed)} failed (retried next run)")
-    digest = {
-        "sent": f"digest of {len(report.digest_lines)} item(s) sent to {', '.join(report.staff)}",
-        "printed": f"{len(report.digest_lines)} item(s) due for staff, not mailed (no remind.staff set; "
-                   "`csat remind -v` lists them)",
-        "failed": f"digest FAILED: {report.digest_error} (retried next run)", "planned": "digest due",
-        "already_sent": "digest already sent today", "not_due": "nothing due for staff",
-    }[report.digest]
+        parts.append(_("{n} failed (retried next run)", n=len(report.failed)))
+    items = len(report.digest_lines)
+    if report.digest == "sent":
+        digest = _("digest of {n} item(s) sent to {staff}", n=items, staff=", ".join(report.staff))
+    elif report.digest == "printed":
+        digest = _("{n} item(s) due for staff, not mailed (no remind.staff set; `csat remind -v` lists them)", n=items)
+    elif report.digest == "failed":
+        digest = _("digest FAILED: {error} (retried next run)", error=report.digest_error)
+    else:
+        digest = {"planned": _("digest due"), "already_sent": _("digest already sent today"),
+                  "not_due": _("nothing due for staff")}[report.digest]
     parts.append(digest)
     for outcome in report.failed:
         if not verbose and not report.dry_run:
-            say(escape_markup(f"reminder to {outcome.code} failed: {outcome.error}"))
-    say(escape_markup(f"csat remind {report.today}: " + "; ".join(parts)))
+            say(escape_markup(_("reminder to {customer} failed: {error}", customer=outcome.code, error=outcome.error)))
+    say(escape_markup(f"csat remind {report.today}: " + _("; ").join(parts)))
 
 
 def cron(
@@ -97,7 +113,7 @@ def cron(
         if not (0 <= hour < 24 and 0 <= minute < 60):
             raise ValueError
     except ValueError:
-        raise typer.BadParameter(f"{at!r} is not a time; expected HH:MM, e.g. 08:00", param_hint="--at") from None
+        raise typer.BadParameter(_("{text!r} is not a time; expected HH:MM, e.g. 08:00", text=at), param_hint="--at") from None
     root = workspace(home).root
     if systemd:
         service, timer = systemd_units(root, hour, minute, hourly=hourly)

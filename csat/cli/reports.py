@@ -9,7 +9,9 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from csat.cli._common import Home, LangOption, parse_or_usage, say, workspace_and_store, write_stdout
+from csat.cli._common import Home, LangOption, escape_markup, parse_or_usage, say, workspace_and_store, write_stdout
+from csat.i18n import _
+from csat.i18n import language as staff_language_now
 
 FLAGGED_EXIT = 3
 STATUS_STYLES = {"below": "bold red", "at_risk": "bold yellow", "ok": "green", "no_data": "dim"}
@@ -30,7 +32,7 @@ def report(
     lang: LangOption = None,
     trend: Annotated[bool, typer.Option("--trend", help="Show every round side by side instead of one round.")] = False,
     open_capa: Annotated[bool, typer.Option("--open-capa", help="Open a CAPA for each flagged item that has none for this round yet.")] = False,
-    fail_on_flag: Annotated[bool, typer.Option("--fail-on-flag", help=f"Exit with {FLAGGED_EXIT} when any item is below its action limit or at risk.")] = False,
+    fail_on_flag: Annotated[bool, typer.Option("--fail-on-flag", help="Exit with 3 when any item is below its action limit or at risk.")] = False,
     home: Home = None,
 ) -> None:
     """Score a survey round against the action limits and write its report.
@@ -42,9 +44,9 @@ def report(
     period = parse_or_usage(Half.parse, half, "--half")
     fmt = _format_of(output, fmt)
     if trend and period is not None:
-        raise typer.BadParameter("--trend shows every round; leave out --half", param_hint="--trend")
+        raise typer.BadParameter(_("--trend shows every round; leave out --half"), param_hint="--trend")
     if trend and open_capa:
-        raise typer.BadParameter("--open-capa works on one round; leave out --trend", param_hint="--open-capa")
+        raise typer.BadParameter(_("--open-capa works on one round; leave out --trend"), param_hint="--open-capa")
     opened, store = workspace_and_store(home)
     language = lang.value if lang else None
     if trend:
@@ -63,13 +65,13 @@ def report(
         if not data["responses"]:
             from csat.reports.text import headings
 
-            say(headings(data["lang"])["no_responses"].format(period=data["period"], invited=data["invited"]))
+            say(headings(staff_language_now())["no_responses"].format(period=data["period"], invited=data["invited"]))
         _write(data, fmt.value, output, REPORT_RENDERERS, f"report-{data['period']}.xlsx", _report_table)
         flagged = data["flagged"]
         if open_capa and flagged:
             _open_capas(store, opened.settings, data["period"], flagged)
     if fail_on_flag and flagged:
-        say(f"{len(flagged)} item(s) below the action limit or at risk")
+        say(_("{n} item(s) below the action limit or at risk", n=len(flagged)))
         raise typer.Exit(FLAGGED_EXIT)
 
 
@@ -79,8 +81,9 @@ def _open_capas(store, settings, period: str, flagged: list[dict[str, Any]]) -> 
     with store.session() as session:
         opened = open_for_flagged(session, settings, period, flagged)
     for capa, created, item in opened:
-        verb = "Opened" if created else "Already open:"
-        say(f"{verb} {capa.number} for {item['code']} ({item['reason']})")
+        fields = {"capa": capa.number, "item": item["code"], "reason": item["reason"]}
+        say(escape_markup(_("Opened {capa} for {item} ({reason})", **fields) if created
+                          else _("Already open: {capa} for {item} ({reason})", **fields)))
 
 
 # file suffix -> format; anything else is a usage error, so no file ever gets the wrong content.
@@ -96,10 +99,12 @@ def _format_of(output: Optional[Path], fmt: Optional[ReportFormat]) -> ReportFor
     """
     if output is not None and output.suffix.lower() not in SUFFIX_FORMATS:
         known = ", ".join(SUFFIX_FORMATS)
-        what = "has no suffix" if not output.suffix else f"is a {output.suffix} file"
-        raise typer.BadParameter(f"{output.name} {what}; csat writes reports as {known} "
-                                 f"(formats: {', '.join(member.value for member in ReportFormat)})",
-                                 param_hint="--output")
+        formats = ", ".join(member.value for member in ReportFormat)
+        message = (_("{name} has no suffix; csat writes reports as {known} (formats: {formats})", name=output.name,
+                     known=known, formats=formats) if not output.suffix else
+                   _("{name} is a {suffix} file; csat writes reports as {known} (formats: {formats})", name=output.name,
+                     suffix=output.suffix, known=known, formats=formats))
+        raise typer.BadParameter(message, param_hint="--output")
     if fmt is not None:
         return fmt
     return SUFFIX_FORMATS[output.suffix.lower()] if output is not None else ReportFormat.table
@@ -112,7 +117,7 @@ def _deliver(text: str, output: Optional[Path]) -> None:
     from csat.files import write_text
 
     write_text(output, text)
-    say(f"Wrote {output}")
+    say(_("Wrote {path}", path=output))
 
 
 # format -> (module, function); imported only when used, so `csat --help` stays light.
@@ -134,7 +139,7 @@ def _write(data: dict[str, Any], fmt: str, output: Optional[Path], renderers: di
     module, function = renderers[fmt]
     render = getattr(import_module(module), function)
     if fmt == "xlsx":
-        say(f"Wrote {render(data, output or Path(workbook_name))}")
+        say(_("Wrote {path}", path=render(data, output or Path(workbook_name))))
     else:
         _deliver(render(data), output)
 

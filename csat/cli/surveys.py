@@ -19,19 +19,25 @@ from csat.cli._common import (
     workspace_and_store,
     write_stdout,
 )
+from csat.i18n import N_, _
 
 app = typer.Typer(no_args_is_help=True)
 
-HALF_HELP = "Half year: YYYYH1 (January-June) or YYYYH2 (July-December), e.g. 2024H1."
+HALF_HELP = N_("Half year: YYYYH1 (January-June) or YYYYH2 (July-December), e.g. 2024H1.")
 HalfRequired = Annotated[str, typer.Option("--half", help=HALF_HELP, show_default=False)]
 HalfOptional = Annotated[Optional[str], typer.Option(
-    "--half", help=HALF_HELP + " Default: the latest open round, else the current half year.", show_default=False)]
+    "--half", help=N_("Half year: YYYYH1 (January-June) or YYYYH2 (July-December), e.g. 2024H1."
+                      " Default: the latest open round, else the current half year."), show_default=False)]
 
-LIST_COLUMNS = [("period", "Period"), ("status", "Status"), ("opened_at", "Opened"), ("due_date", "Due"),
-                ("closed_at", "Closed"), ("items", "Items"), ("invited", "Invited"), ("sent", "Sent"),
-                ("failed", "Failed"), ("responded", "Responded")]
-STATUS_COLUMNS = [("code", "Customer"), ("name", "Name"), ("contact", "Contact"), ("status", "Status"), ("sent_at", "Sent at"), ("reminders", "Reminders"),
-                  ("responded", "Responded"), ("error", "Error")]
+LIST_COLUMNS = [("period", N_("Period")), ("status", N_("Status")), ("opened_at", N_("Opened")), ("due_date", N_("Due")),
+                ("closed_at", N_("Closed")), ("items", N_("Items")), ("invited", N_("Invited")), ("sent", N_("Sent")),
+                ("failed", N_("Failed")), ("responded", N_("Responded"))]
+STATUS_COLUMNS = [("code", N_("Customer")), ("name", N_("Name")), ("contact", N_("Contact")), ("status", N_("Status")),
+                  ("sent_at", N_("Sent at")), ("reminders", N_("Reminders")), ("responded", N_("Responded")),
+                  ("error", N_("Error"))]
+# What `survey open` did (csat.survey.rounds.open_or_update).
+OPEN_ACTIONS = {"opened": N_("Opened"), "already open": N_("Already open"), "reopened": N_("Reopened"),
+                "due date changed": N_("Due date changed"), "reopened, due date changed": N_("Reopened, due date changed")}
 
 
 def _half(text: Optional[str]) -> Optional[str]:
@@ -48,7 +54,7 @@ def _date(text: Optional[str], option: str):
         try:
             return date.fromisoformat(value.strip())
         except ValueError:
-            raise ValueError(f"{value!r} is not a date; expected YYYY-MM-DD, e.g. 2024-07-31") from None
+            raise ValueError(_("{text!r} is not a date; expected YYYY-MM-DD, e.g. 2024-07-31", text=value)) from None
 
     return parse_or_usage(parse, text, option)
 
@@ -73,8 +79,9 @@ def survey_open(
         round_, action = rounds.open_or_update(session, period, due=due_date, reopen=reopen,
                                                due_days=opened.settings.survey.due_days)
         item_count = len(rounds.round_items(session, round_))
-    say(f"{action.capitalize()}: {round_.period} round, {item_count} items, template {round_.template_version}, "
-        f"due {round_.due_date.isoformat()}")
+    say(_("{action}: {period} round, {items} items, template {version}, due {due}",
+          action=_(OPEN_ACTIONS.get(action, action)), period=round_.period, items=item_count,
+          version=round_.template_version, due=round_.due_date.isoformat()))
 
 
 @app.command(name="extend")
@@ -93,12 +100,14 @@ def survey_extend(
 
     period = _half(half)
     due_date = _date(due, "--due")
-    _, store = workspace_and_store(home)
+    _workspace, store = workspace_and_store(home)
     with store.session() as session:
         old = rounds.extend_round(session, period, due_date)
-    say(f"Extended the {period} round: due {due_date.isoformat()} (was {old.isoformat()})")
+    say(_("Extended the {period} round: due {due} (was {old})", period=period, due=due_date.isoformat(),
+          old=old.isoformat()))
     if due_date < date.today():
-        say(f"[yellow]Note:[/] {due_date.isoformat()} has passed too; no reminder is sent for a round past its due date")
+        say("[yellow]" + escape_markup(_("Note:")) + "[/] " + escape_markup(_(
+            "{due} has passed too; no reminder is sent for a round past its due date", due=due_date.isoformat())))
 
 
 @app.command(name="list")
@@ -118,7 +127,7 @@ def survey_list(fmt: Format = "table", home: Home = None) -> None:
     if getattr(fmt, "value", fmt) == "table":
         records = [{key: "-" if value is None and key in ("invited", "sent", "failed") else value
                     for key, value in record.items()} for record in records]
-    emit(records, LIST_COLUMNS, fmt, empty="no survey rounds yet; start one with `csat survey send`")
+    emit(records, LIST_COLUMNS, fmt, empty=N_("no survey rounds yet; start one with `csat survey send`"))
 
 
 @app.command(name="close")
@@ -130,10 +139,10 @@ def survey_close(half: HalfRequired, home: Home = None) -> None:
     from csat.survey import rounds
 
     period = _half(half)
-    _, store = workspace_and_store(home)
+    _workspace, store = workspace_and_store(home)
     with store.session() as session:
         round_ = rounds.close_round(session, period)
-    say(f"Closed the {round_.period} round")
+    say(_("Closed the {period} round", period=round_.period))
 
 
 @app.command(name="form")
@@ -150,13 +159,13 @@ def survey_form(
     from csat.survey import send as survey
 
     if output.suffix.lower() not in (".xlsx", ".html", ".htm"):
-        raise typer.BadParameter(f"{output.name}: use a .xlsx or .html file name", param_hint="--output")
+        raise typer.BadParameter(_("{name}: use a .xlsx or .html file name", name=output.name), param_hint="--output")
     period = _half(half)
     opened, store = workspace_and_store(home)
     written = survey.write_form(opened, store, code, output, period)
     if written.opened:
-        say(f"Opened the {written.period} round")
-    say(f"Wrote the {written.period} form of {code} to {written.path}")
+        say(_("Opened the {period} round", period=written.period))
+    say(_("Wrote the {period} form of {customer} to {path}", period=written.period, customer=code, path=written.path))
 
 
 @app.command(name="send")
@@ -201,8 +210,9 @@ class _progress:
 
         def advance(recipient, outcome, done, total):
             if self.task is None:
-                self.task = self.progress.add_task("Sending", total=total)
-            self.progress.update(self.task, completed=done, description=f"Sent {escape_markup(recipient.code)}")
+                self.task = self.progress.add_task(_("Sending"), total=total)
+            self.progress.update(self.task, completed=done,
+                                 description=escape_markup(_("Sent {customer}", customer=recipient.code)))
 
         return advance
 
@@ -214,28 +224,31 @@ class _progress:
 def _print_report(report) -> None:
     period = report.period
     if report.opened:
-        verb = "Would open" if report.dry_run else "Opened"
-        say(f"{verb} the {period} round (due {report.due_date.isoformat()})")
+        fields = {"period": period, "due": report.due_date.isoformat()}
+        say(_("Would open the {period} round (due {due})", **fields) if report.dry_run
+            else _("Opened the {period} round (due {due})", **fields))
     if report.dry_run:
         records = [{"code": recipient.code, "name": recipient.name, "email": recipient.email,
                     "language": recipient.language} for recipient in report.planned]
-        emit(records, [("code", "Code"), ("name", "Name"), ("email", "E-mail"), ("language", "Lang")], "table",
-             title=f"Would send the {period} survey to", empty="nobody to send to")
-        say(f"Dry run: would send {len(report.planned)}, skip {len(report.skipped)} (already sent or answered); "
-            "nothing was sent or stored")
+        emit(records, [("code", N_("Code")), ("name", N_("Name")), ("email", N_("E-mail")), ("language", N_("Lang"))],
+             "table", title=_("Would send the {period} survey to", period=period), empty=N_("nobody to send to"))
+        say(_("Dry run: would send {planned}, skip {skipped} (already sent or answered); nothing was sent or stored",
+              planned=len(report.planned), skipped=len(report.skipped)))
     else:
-        say(f"{period} round, due {report.due_date.isoformat()}, via {escape_markup(report.destination)}: "
-            f"{len(report.sent)} sent, {len(report.skipped)} skipped (already sent or answered), "
-            f"{len(report.failed)} failed")
+        say(escape_markup(_("{period} round, due {due}, via {destination}: {sent} sent, {skipped} skipped"
+                            " (already sent or answered), {failed} failed", period=period,
+                            due=report.due_date.isoformat(), destination=report.destination, sent=len(report.sent),
+                            skipped=len(report.skipped), failed=len(report.failed))))
     for code, reason in report.failed:
-        say(f"  [red]failed[/] {escape_markup(code)}: {escape_markup(reason)}")
+        say(f"  [red]{escape_markup(_('failed'))}[/] {escape_markup(code)}: {escape_markup(reason)}")
     if report.interrupted:
-        say(f"[yellow]Interrupted:[/] {len(report.pending)} left pending; run `csat survey send --half {period}` "
-            "again to send them")
+        say("[yellow]" + escape_markup(_("Interrupted:")) + "[/] " + escape_markup(_(
+            "{n} left pending; run `csat survey send --half {period}` again to send them",
+            n=len(report.pending), period=period)))
     elif report.failed and not report.dry_run:
-        say(f"Run `csat survey send --half {period}` again to retry the failed ones")
+        say(_("Run `csat survey send --half {period}` again to retry the failed ones", period=period))
     if report.no_email:
-        say("To reach by phone/fax (no e-mail address):")
+        say(_("To reach by phone/fax (no e-mail address):"))
         for recipient in report.no_email:
             phone = f" {recipient.phone}" if recipient.phone else ""
             say(f"  {escape_markup(recipient.code)} {escape_markup(' '.join(recipient.name.split()))}"
@@ -265,10 +278,11 @@ def survey_status(half: HalfOptional = None, fmt: Format = "table", home: Home =
     if fmt == "json":
         write_stdout(to_json(status))
         return
-    emit(status["customers"], STATUS_COLUMNS, fmt, title=f"Survey {status['period']}",
-         empty=f"nobody invited in {status['period']}; `csat survey send --half {status['period']}` sends the forms")
+    emit(status["customers"], STATUS_COLUMNS, fmt, title=_("Survey {period}", period=status["period"]),
+         empty=_("nobody invited in {period}; `csat survey send --half {period}` sends the forms", period=status["period"]))
     if status["response_rate"] is None:
-        say(f"{status['period']}: nobody invited; {status['responded']} customer(s) answered")
+        say(_("{period}: nobody invited; {n} customer(s) answered", period=status["period"], n=status["responded"]))
         return
-    say(f"{status['period']}: {status['invited']} invited, {status['sent']} sent, {status['failed']} failed, "
-        f"{status['responded']} responded, response rate {status['response_rate']:.0%}")
+    say(_("{period}: {invited} invited, {sent} sent, {failed} failed, {responded} responded, response rate {rate:.0%}",
+          period=status["period"], invited=status["invited"], sent=status["sent"], failed=status["failed"],
+          responded=status["responded"], rate=status["response_rate"]))

@@ -10,6 +10,7 @@ from typing import Annotated, Optional
 import typer
 
 from csat.cli._common import Home, Lang, say, workspace, write_stdout
+from csat.i18n import _, set_language, staff_language
 
 config_app = typer.Typer(no_args_is_help=True)
 
@@ -36,17 +37,20 @@ def init(
 
     created = create(folder, company=company, lang=lang.value, database_url=database_url)
     if created.joined:
-        say(f"Joined the store {created.database_url} from the new workspace {created.root}")
-        say(f"  config    {created.config_path}")
-        say(f"  items     {created.item_count} survey items in the store; see `csat items list`")
-        say(f"  settings  revision {created.settings_revision} shared by every machine on the store; see `csat config show`")
-        say("Company settings, items and the signing secret come from the store: --company and --lang were not used.")
+        set_language(staff_language(created.lang))
+        say(_("Joined the store {url} from the new workspace {folder}", url=created.database_url, folder=created.root))
+        say("  " + _("config    {path}", path=created.config_path))
+        say("  " + _("items     {n} survey items in the store; see `csat items list`", n=created.item_count))
+        say("  " + _("settings  revision {revision} shared by every machine on the store; see `csat config show`",
+                     revision=created.settings_revision))
+        say(_("Company settings, items and the signing secret come from the store: --company and --lang were not used."))
         return
-    say(f"Created csat workspace in {created.root}")
-    say(f"  config  {created.config_path}")
-    say(f"  store   {created.database_url}")
-    say(f"  items   {created.item_count} survey items (default template); see `csat items list`")
-    say("Next: `csat customer import customers.xlsx`, then `csat survey send`.")
+    set_language(staff_language(lang.value))   # from here on csat speaks the new workspace's language
+    say(_("Created csat workspace in {folder}", folder=created.root))
+    say("  " + _("config  {path}", path=created.config_path))
+    say("  " + _("store   {url}", url=created.database_url))
+    say("  " + _("items   {n} survey items (default template); see `csat items list`", n=created.item_count))
+    say(_("Next: `csat customer import customers.xlsx`, then `csat survey send`."))
 
 
 def demo(
@@ -65,6 +69,7 @@ def demo(
     from csat.reports.survey import build
     from csat.store.engine import open_store
 
+    set_language(staff_language(lang.value))   # the demo speaks the language of its company
     root = run_demo(folder, lang=lang.value, progress=say)
     opened = Workspace.open(root)
     with open_store(opened).read_session() as session:
@@ -76,8 +81,9 @@ def demo(
 
     words = csat_executable_words()
     command = "csat" if words == [shutil.which("csat")] else shlex.join(words)
-    say(f"Explore it: cd {root}, then try `{command} survey status`, `{command} capa list`,"
-        f" `{command} feedback summary --quarter 2024Q2` or `{command} report --format html -o review.html`.")
+    say(_("Explore it: cd {folder}, then try `{command} survey status`, `{command} capa list`,"
+          " `{command} feedback summary --quarter 2024Q2` or `{command} report --format html -o review.html`.",
+          folder=root, command=command))
 
 
 @config_app.command(name="get")
@@ -110,15 +116,18 @@ def config_set(
     from csat.workspace import config_set as set_value
 
     if value is None and not add and not remove:
-        raise typer.BadParameter("give the new value, or --add/--remove ENTRY for a list key", param_hint="VALUE")
+        raise typer.BadParameter(_("give the new value, or --add/--remove ENTRY for a list key"), param_hint="VALUE")
     if value is not None and (add or remove):
-        raise typer.BadParameter("give either a value or --add/--remove, not both", param_hint="VALUE")
+        raise typer.BadParameter(_("give either a value or --add/--remove, not both"), param_hint="VALUE")
     changed = set_value(workspace(home), key, value, add=add or [], remove=remove or [])
-    where = changed.where if changed.revision is None else f"the store, settings revision {changed.revision}"
     from csat.config import hide_url_password
 
     shown = hide_url_password(changed.value) if key == "store.url" else changed.value
-    say(f"{key} = {_format_value(shown)}  ({where})")
+    if changed.revision is None:
+        say(f"{key} = {_format_value(shown)}  ({changed.where})")
+    else:
+        say(f"{key} = {_format_value(shown)}  (" + _("the store, settings revision {revision}",
+                                                       revision=changed.revision) + ")")
 
 
 @config_app.command(name="show")

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from csat.errors import CsatError, ValidationFailed
+from csat.i18n import N_, _
 
 HEADERS = {
     "received": ["received", "received at", "date", "date received", "time", "日期", "接收日期", "反馈日期",
@@ -48,8 +49,8 @@ _RANK = {"open": 0, "replied": 1, "closed": 2}
 
 # How the rules name the file's dates, and where a missing one goes.
 _NAMES = {"received": "received", "replied": "replied", "closed": "closed"}
-_HINTS = {"replied": " (columns 'reply' and 'replied', e.g. 回复 and 回复日期)",
-          "closed": " (column 'closed', e.g. 结案日期)", "reply": " (column 'reply', e.g. 回复)"}
+_HINTS = {"replied": N_(" (columns 'reply' and 'replied', e.g. 回复 and 回复日期)"),
+          "closed": N_(" (column 'closed', e.g. 结案日期)"), "reply": N_(" (column 'reply', e.g. 回复)")}
 # Fields a later copy of the log corrects, when the file has their column.
 _CORRECTED = ("customer", "received", "kind", "channel", "text", "product", "owner", "dept")
 
@@ -94,11 +95,11 @@ def read_rows(path: Path, limits=None) -> list[tuple[str, dict[str, Any]]]:
 
     sheets = read_table(path, limits or Limits())
     if not sheets:
-        raise CsatError(f"{path}: no visible sheet with data")
+        raise CsatError(_("{path}: no visible sheet with data", path=path))
     sheet = sheets[0]
-    header = next((values for _, _, values in sheet.rows if any(value is not None for value in values)), None)
+    header = next((values for _sheet, _row, values in sheet.rows if any(value is not None for value in values)), None)
     if header is None:
-        raise CsatError(f"{path}: the sheet is empty")
+        raise CsatError(_("{path}: the sheet is empty", path=path))
     lookup = {spelling.casefold(): name for name, spellings in HEADERS.items() for spelling in spellings}
     mapping: dict[str, str] = {}
     for title in (_text(value) for value in header):
@@ -107,9 +108,10 @@ def read_rows(path: Path, limits=None) -> list[tuple[str, dict[str, Any]]]:
             mapping[title] = name
     missing = [name for name in REQUIRED if name not in mapping.values()]
     if missing:
-        raise CsatError(f"{path.name}!{sheet.name}: no {', '.join(missing)} column in the header row;"
-                        f" found: {', '.join(_text(value) for value in header if value is not None)}")
-    return [(f"{path.name}!{sheet.name}!row {row_number}",
+        raise CsatError(_("{source}: no {columns} column in the header row; found: {header}",
+                          source=f"{path.name}!{sheet.name}", columns=", ".join(missing),
+                          header=", ".join(_text(value) for value in header if value is not None)))
+    return [(_("{file}!{sheet}!row {row}", file=path.name, sheet=sheet.name, row=row_number),
              {name: values.get(title) for title, name in mapping.items()})
             for row_number, values, _cells in header_rows(sheet)]
 
@@ -122,7 +124,7 @@ def _when(value: Any, name: str, problems: list[str]) -> datetime | None:
     try:
         return parse_when(value)
     except ValueError as exc:
-        problems.append(f"{name}: {exc}")
+        problems.append(f"{name}: {exc}")   # the column's name, then why
         return None
 
 
@@ -134,22 +136,22 @@ def _clean(settings, values: dict[str, Any], customers: dict[str, Any], now: dat
     customer_text = _text(values.get("customer"))
     customer = customers.get(customer_text) or customers.get(customer_text.casefold())
     if not customer_text:
-        problems.append("missing customer")
+        problems.append(_("missing customer"))
     elif customer is None:
-        problems.append(f"unknown customer {customer_text!r}")
+        problems.append(_("unknown customer {code!r}", code=customer_text))
     clean: dict[str, Any] = {"customer": customer.code if customer is not None else None}
     for name, parse in (("kind", feedback.parse_kind), ("channel", feedback.parse_channel)):
         try:
             clean[name] = parse(_text(values.get(name)))
         except CsatError as exc:
             clean[name] = None
-            problems.append(str(exc) if _text(values.get(name)) else f"missing {name}")
+            problems.append(str(exc) if _text(values.get(name)) else _("missing {column}", column=name))
     clean["text"] = _text(values.get("text"))
     if not clean["text"]:
-        problems.append("missing text")
+        problems.append(_("missing {column}", column="text"))
     received = _when(values.get("received"), "received", problems)
     if received is None and not any(problem.startswith("received") for problem in problems):
-        problems.append("missing received date")
+        problems.append(_("missing received date"))
     replied = _when(values.get("replied"), "replied", problems)
     closed = _when(values.get("closed"), "closed", problems)
     try:
@@ -224,7 +226,7 @@ def _apply_known(session, settings, entry, row: Row, now: datetime) -> bool:
             changes["reply"] = values["reply"]
     if entry.status == "closed" and values["status"] == "closed":
         changes["closed"] = values["closed"]
-    _, changed = feedback.edit(session, settings, entry.id, changes, now=now, names=_NAMES)
+    _entry, changed = feedback.edit(session, settings, entry.id, changes, now=now, names=_NAMES)
     moved = False
     if entry.replied_at is None and values["replied"] is not None:
         feedback.reply(session, entry.id, values["reply"], at=values["replied"], now=now, names=_NAMES)
@@ -264,14 +266,14 @@ def import_file(session, settings, path: Path, limits=None, now: datetime | None
             identity = f"number {number}" if number else key
             first = first_by_identity.setdefault(identity, short)
             if first != short:
-                row_problems.append(f"the same number {number} as {first}" if number else
-                                    f"the same entry as {first} (same time received, customer, channel and kind;"
-                                    " give the time of day, or number the log with a column such as 序号)")
+                row_problems.append(_("the same number {number} as {first}", number=number, first=first) if number else
+                                    _("the same entry as {first} (same time received, customer, channel and kind;"
+                                      " give the time of day, or number the log with a column such as 序号)", first=first))
             else:
                 parsed.append(Row(where, set(values), clean, number, key))
         problems.extend(f"{where}: {problem}" for problem in row_problems)
     if not rows:
-        problems.append(f"{path.name}: no entries under the header")
+        problems.append(_("{file}: no entries under the header", file=path.name))
     numbers = [row.number for row in parsed if row.number]
     keys = [row.key for row in parsed] + [key for key in map(_legacy_key, (row.values for row in parsed)) if key]
     by_number: dict[str, list] = {}
@@ -292,15 +294,16 @@ def import_file(session, settings, path: Path, limits=None, now: datetime | None
         candidates = _candidates(row, by_number, by_key)
         try:
             if len(candidates) > 1:
-                raise CsatError(f"matches entries {', '.join(f'#{entry.id}' for entry in candidates)} (same time"
-                                " received, customer, channel and kind); number the log with a column such as 序号,"
-                                " or void the wrong entry with `csat feedback void`")
+                raise CsatError(_("matches entries {entries} (same time received, customer, channel and kind);"
+                                  " number the log with a column such as 序号, or void the wrong entry with"
+                                  " `csat feedback void`", entries=", ".join(f"#{entry.id}" for entry in candidates)))
             if not candidates:
                 result.added.append(_apply_new(session, settings, row, now))
                 continue
             entry = candidates[0]
             if claimed.setdefault(entry.id, short) != short:
-                raise CsatError(f"entry #{entry.id} again (already matched by {claimed[entry.id]})")
+                raise CsatError(_("entry #{number} again (already matched by {first})", number=entry.id,
+                                  first=claimed[entry.id]))
             if entry.voided_at is not None:
                 result.void.append(entry.id)
             elif _apply_known(session, settings, entry, row, now):
@@ -310,6 +313,6 @@ def import_file(session, settings, path: Path, limits=None, now: datetime | None
         except CsatError as exc:
             problems.append(f"{row.where}: {exc}")
     if problems:
-        raise ValidationFailed(problems, f"{path.name}: {len(problems)} problem(s), nothing imported")
+        raise ValidationFailed(problems, _("{file}: {n} problem(s), nothing imported", file=path.name, n=len(problems)))
     session.flush()
     return result

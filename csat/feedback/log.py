@@ -18,6 +18,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any, Iterable
 
 from csat.errors import Conflict, CsatError, NotFound
+from csat.i18n import N_, _
 from csat.periods import Quarter
 
 from csat import vocabulary
@@ -66,17 +67,18 @@ def parse_when(value: Any) -> datetime:
         return datetime.combine(value, time())
     match = _WHEN.match(str(value).strip())
     if not match:
-        raise ValueError(f"{value!r} is not a date; expected YYYY-MM-DD or 'YYYY-MM-DD HH:MM'")
+        raise ValueError(_("{value!r} is not a date; expected YYYY-MM-DD or 'YYYY-MM-DD HH:MM'", value=value))
     year, month, day, hour, minute, second = (int(part) if part else 0 for part in match.groups())
     try:
         return datetime(year, month, day, hour, minute, second)
     except ValueError as exc:
-        raise ValueError(f"{value!r} is not a valid date ({exc})") from None
+        raise ValueError(_("{value!r} is not a valid date ({error})", value=value, error=exc)) from None
 
 
 def check_not_future(when: datetime, what: str, now: datetime) -> None:
     if when > now:
-        raise CsatError(f"{what} {when:%Y-%m-%d %H:%M} is in the future (now is {now:%Y-%m-%d %H:%M})")
+        raise CsatError(_("{what} {moment} is in the future (now is {now})", what=what,
+                          moment=when.strftime("%Y-%m-%d %H:%M"), now=now.strftime("%Y-%m-%d %H:%M")))
 
 
 def resolve_dept(settings, text: str | None) -> str:
@@ -94,7 +96,7 @@ def _now():
 
 # ---- the rules every entry obeys, whoever writes it (commands, the log import) --------------
 
-DATE_NAMES = {"received": "--received", "replied": "the reply time", "closed": "the close time"}
+DATE_NAMES = {"received": "--received", "replied": N_("the reply time"), "closed": N_("the close time")}
 
 
 def record_problems(*, received_at: datetime | None, now: datetime, status: str = "open",
@@ -108,27 +110,33 @@ def record_problems(*, received_at: datetime | None, now: datetime, status: str 
     ones they follow (received <= replied <= closed); a reply has its text and its time; a
     closed entry has its close time, and a complaint is closed only after it was answered.
     """
-    names = DATE_NAMES | (names or {})
-    hints = {"replied": "", "closed": "", "reply": ""} | (hints or {})
+    names = {name: _(text) for name, text in (DATE_NAMES | (names or {})).items()}
+    hints = {name: _(text) if text else "" for name, text in ({"replied": "", "closed": "", "reply": ""} | (hints or {})).items()}
+
+    def shown(moment: datetime) -> str:
+        return moment.strftime("%Y-%m-%d %H:%M")
+
     problems = []
     for name, moment in (("received", received_at), ("replied", replied_at), ("closed", closed_at)):
         if moment is not None and moment > now:
-            problems.append(f"{names[name]} {moment:%Y-%m-%d %H:%M} is in the future (now is {now:%Y-%m-%d %H:%M})")
+            problems.append(_("{what} {moment} is in the future (now is {now})", what=names[name], moment=shown(moment),
+                              now=shown(now)))
     for name, moment in (("replied", replied_at), ("closed", closed_at)):
         if moment is not None and received_at is not None and moment < received_at:
-            problems.append(f"{names[name]} {moment:%Y-%m-%d %H:%M} is before the entry was received"
-                            f" ({received_at:%Y-%m-%d %H:%M})")
+            problems.append(_("{what} {moment} is before the entry was received ({received})", what=names[name],
+                              moment=shown(moment), received=shown(received_at)))
     if closed_at is not None and replied_at is not None and closed_at < replied_at:
-        problems.append(f"{names['closed']} {closed_at:%Y-%m-%d %H:%M} is before the reply ({replied_at:%Y-%m-%d %H:%M})")
+        problems.append(_("{what} {moment} is before the reply ({replied})", what=names["closed"],
+                          moment=shown(closed_at), replied=shown(replied_at)))
     if reply_text is not None and bool(reply_text.strip()) != (replied_at is not None):
-        problems.append(f"a reply needs its time{hints['replied']}" if replied_at is None
-                        else f"a reply time needs the reply itself{hints['reply']}")
+        problems.append(_("a reply needs its time{hint}", hint=hints["replied"]) if replied_at is None
+                        else _("a reply time needs the reply itself{hint}", hint=hints["reply"]))
     if status == "replied" and replied_at is None:
-        problems.append(f"a replied entry needs its reply and reply time{hints['replied']}")
+        problems.append(_("a replied entry needs its reply and reply time{hint}", hint=hints["replied"]))
     if status == "closed" and complaint and replied_at is None:
-        problems.append(f"a complaint cannot be closed before it has a reply{hints['replied']}")
+        problems.append(_("a complaint cannot be closed before it has a reply{hint}", hint=hints["replied"]))
     if status == "closed" and closed_at is None:
-        problems.append(f"a closed entry needs its close time{hints['closed']}")
+        problems.append(_("a closed entry needs its close time{hint}", hint=hints["closed"]))
     return problems
 
 
@@ -145,9 +153,15 @@ def content_key(customer_code: str, received: datetime, kind: str, channel: str)
     return hashlib.sha256(identity.encode("utf-8")).hexdigest()
 
 
+_VOID_REFUSALS = {"takes no reply": N_("feedback #{number} is void ({reason}); it takes no reply"),
+                  "cannot be closed": N_("feedback #{number} is void ({reason}); it cannot be closed"),
+                  "cannot be edited": N_("feedback #{number} is void ({reason}); it cannot be edited")}
+
+
 def _not_void(entry, doing: str) -> None:
     if entry.voided_at is not None:
-        raise Conflict(f"feedback #{entry.id} is void ({entry.void_reason}); it {doing}")
+        raise Conflict(_(_VOID_REFUSALS.get(doing, "feedback #{number} is void ({reason})"), number=entry.id,
+                         reason=entry.void_reason))
 
 
 def add(session, settings, customer_code: str, kind: str, channel: str, text: str, *,
@@ -163,7 +177,7 @@ def add(session, settings, customer_code: str, kind: str, channel: str, text: st
     channel = parse_channel(channel)
     text = (text or "").strip()
     if not text:
-        raise CsatError("the feedback text is empty; say what the customer said with --text")
+        raise CsatError(_("the feedback text is empty; say what the customer said with --text"))
     received = received or now
     check_record(received_at=received, now=now)
     number = _next_number(session)
@@ -215,10 +229,10 @@ def get(session, number: int | str):
     try:
         key = int(str(number).lstrip("#"))
     except ValueError:
-        raise NotFound(f"feedback entry {number!r} is not a number; see `csat feedback list`") from None
+        raise NotFound(_("feedback entry {number!r} is not a number; see `csat feedback list`", number=number)) from None
     entry = session.get(Feedback, key)
     if entry is None:
-        raise NotFound(f"no feedback entry #{key}; see `csat feedback list`")
+        raise NotFound(_("no feedback entry #{number}; see `csat feedback list`", number=key))
     return entry
 
 
@@ -240,15 +254,15 @@ def reply(session, number: int | str, text: str, *, at: datetime | None = None, 
     now = now or _now()
     text = (text or "").strip()
     if not text:
-        raise CsatError("the reply text is empty; give it with --text")
+        raise CsatError(_("the reply text is empty; give it with --text"))
     _not_void(entry, "takes no reply")
     if entry.status == "closed":
-        raise Conflict(f"feedback #{entry.id} is closed; a closed entry takes no more replies")
+        raise Conflict(_("feedback #{number} is closed; a closed entry takes no more replies", number=entry.id))
     moment = at or now
     check_record(received_at=entry.received_at, replied_at=moment, now=now, names=names)
     if entry.replied_at is not None and moment < entry.replied_at:
-        raise CsatError(f"the reply time {moment:%Y-%m-%d %H:%M} is before the first reply"
-                        f" ({entry.replied_at:%Y-%m-%d %H:%M}); a later reply comes after it")
+        raise CsatError(_("the reply time {moment} is before the first reply ({first}); a later reply comes after it",
+                          moment=moment.strftime("%Y-%m-%d %H:%M"), first=entry.replied_at.strftime("%Y-%m-%d %H:%M")))
     old_status = entry.status
     if entry.replied_at is None:
         entry.reply_text, entry.replied_at = text, moment
@@ -267,10 +281,11 @@ def close(session, number: int | str, *, at: datetime | None = None, now: dateti
     now = now or _now()
     _not_void(entry, "cannot be closed")
     if entry.status == "closed":
-        raise Conflict(f"feedback #{entry.id} is already closed (on {entry.closed_at:%Y-%m-%d %H:%M})")
+        raise Conflict(_("feedback #{number} is already closed (on {at})", number=entry.id,
+                         at=entry.closed_at.strftime("%Y-%m-%d %H:%M")))
     if entry.complaint and entry.replied_at is None:
-        raise Conflict(f"complaint #{entry.id} has no reply yet; record it with `csat feedback reply {entry.id} --text ...`"
-                       " before closing")
+        raise Conflict(_("complaint #{number} has no reply yet; record it with `csat feedback reply {number} --text ...`"
+                         " before closing", number=entry.id))
     moment = at or now
     check_record(received_at=entry.received_at, replied_at=entry.replied_at, closed_at=moment, now=now, names=names)
     old_status = entry.status
@@ -301,7 +316,8 @@ def edit(session, settings, number: int | str, changes: dict[str, Any], *, now: 
     _not_void(entry, "cannot be edited")
     unknown = set(changes) - set(EDITABLE)
     if unknown:
-        raise CsatError(f"cannot edit {', '.join(sorted(unknown))}; editable: {', '.join(EDITABLE)}")
+        raise CsatError(_("cannot edit {fields}; editable: {editable}", fields=", ".join(sorted(unknown)),
+                          editable=", ".join(EDITABLE)))
     old_customer = session.get(Customer, entry.customer_id)
     current = {"customer": old_customer.code, "received": entry.received_at, "kind": entry.kind,
                "channel": entry.channel, "text": entry.text, "product": entry.product, "owner": entry.owner,
@@ -323,12 +339,13 @@ def edit(session, settings, number: int | str, changes: dict[str, Any], *, now: 
         elif name in ("text", "product", "owner", "reply"):
             value = str(value).strip()
             if name == "text" and not value:
-                raise CsatError("the feedback text cannot be empty")
+                raise CsatError(_("the feedback text cannot be empty"))
         if name in ("reply", "replied") and entry.replied_at is None:
-            raise Conflict(f"feedback #{entry.id} has no reply to correct; record it with"
-                           f" `csat feedback reply {entry.id} --text ... --at ...`")
+            raise Conflict(_("feedback #{number} has no reply to correct; record it with"
+                             " `csat feedback reply {number} --text ... --at ...`", number=entry.id))
         if name == "closed" and entry.status != "closed":
-            raise Conflict(f"feedback #{entry.id} is not closed; close it with `csat feedback close {entry.id} --at ...`")
+            raise Conflict(_("feedback #{number} is not closed; close it with `csat feedback close {number} --at ...`",
+                             number=entry.id))
         wanted[name] = value
     check_record(received_at=wanted["received"], now=now, status=entry.status, complaint=is_complaint(wanted["kind"]),
                  replied_at=wanted["replied"], reply_text=wanted["reply"] if entry.replied_at else None,
@@ -353,9 +370,10 @@ def void(session, number: int | str, reason: str, *, now: datetime | None = None
     entry = get(session, number)
     reason = " ".join((reason or "").split())
     if not reason:
-        raise CsatError("say why the entry is void with --reason")
+        raise CsatError(_("say why the entry is void with --reason"))
     if entry.voided_at is not None:
-        raise Conflict(f"feedback #{entry.id} is already void (on {entry.voided_at:%Y-%m-%d %H:%M}: {entry.void_reason})")
+        raise Conflict(_("feedback #{number} is already void (on {at}: {reason})", number=entry.id,
+                         at=entry.voided_at.strftime("%Y-%m-%d %H:%M"), reason=entry.void_reason))
     entry.voided_at, entry.void_reason = now or _now(), reason
     session.flush()
     _audit(session, entry, "void", {"reason": reason, "status": entry.status})

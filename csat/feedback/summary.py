@@ -18,50 +18,51 @@ from pathlib import Path
 from typing import Any
 
 from csat.errors import CsatError
+from csat.i18n import NC_, in_context
 from csat.periods import Quarter
 
-_LABELS = {
-    "title": ("Feedback and complaints", "客户反馈与投诉汇总"),
-    "summary": ("Summary", "汇总"),
-    "quarter": ("Quarter", "季度"),
-    "total": ("Entries", "反馈总数"),
-    "complaints": ("Complaints", "投诉数"),
-    "previous_total": ("Entries in the previous quarter", "上季度反馈总数"),
-    "previous_complaints": ("Complaints in the previous quarter", "上季度投诉数"),
-    "reply_days_median": ("Reply time, median (days)", "回复时间中位数（天）"),
-    "reply_days_max": ("Reply time, worst (days)", "最长回复时间（天）"),
-    "open": ("Open entries", "未结案"),
-    "overdue": ("Complaints without reply, overdue", "逾期未回复投诉"),
-    "long_unresolved": ("Complaints long unresolved", "长期未解决投诉"),
-    "special_attention": ("Customers needing special attention", "需特别关注的客户"),
-    "by_kind": ("By kind", "按类型"),
-    "by_channel": ("By channel", "按渠道"),
-    "by_customer": ("By customer", "按客户"),
-    "by_dept": ("By department", "按部门"),
-    "repeat_topics": ("Repeated complaint topics", "重复投诉主题"),
-    "entries": ("Entries", "反馈明细"),
-    "count": ("Count", "数量"),
-    "customer": ("Customer", "客户"),
-    "kind": ("Kind", "类型"),
-    "channel": ("Channel", "渠道"),
-    "dept": ("Department", "部门"),
-    "product": ("Product", "产品"),
-    "id": ("No.", "编号"),
-    "received": ("Received", "接收时间"),
-    "status": ("Status", "状态"),
-    "replied_at": ("Replied", "回复时间"),
-    "reply_days": ("Reply days", "回复天数"),
-    "text": ("What the customer said", "反馈内容"),
-    "capa": ("CAPA", "纠正预防措施"),
-    "complaint": ("Complaint", "投诉"),
-    "made": ("Made on", "汇总日期"),
-    "none": ("none", "无"),
+_LABELS: dict[str, tuple[str, str]] = {
+    "title": NC_("summary", "Feedback and complaints"),
+    "summary": NC_("summary", "Summary"),
+    "quarter": NC_("summary", "Quarter"),
+    "total": NC_("summary", "Entries"),
+    "complaints": NC_("summary", "Complaints"),
+    "previous_total": NC_("summary", "Entries in the previous quarter"),
+    "previous_complaints": NC_("summary", "Complaints in the previous quarter"),
+    "reply_days_median": NC_("summary", "Reply time, median (days)"),
+    "reply_days_max": NC_("summary", "Reply time, worst (days)"),
+    "open": NC_("summary", "Open entries"),
+    "overdue": NC_("summary", "Complaints without reply, overdue"),
+    "long_unresolved": NC_("summary", "Complaints long unresolved"),
+    "special_attention": NC_("summary", "Customers needing special attention"),
+    "by_kind": NC_("summary", "By kind"),
+    "by_channel": NC_("summary", "By channel"),
+    "by_customer": NC_("summary", "By customer"),
+    "by_dept": NC_("summary", "By department"),
+    "repeat_topics": NC_("summary", "Repeated complaint topics"),
+    "entries": NC_("summary sheet", "Entries"),
+    "count": NC_("summary", "Count"),
+    "customer": NC_("summary", "Customer"),
+    "kind": NC_("summary", "Kind"),
+    "channel": NC_("summary", "Channel"),
+    "dept": NC_("summary", "Department"),
+    "product": NC_("summary", "Product"),
+    "id": NC_("summary", "No."),
+    "received": NC_("summary", "Received"),
+    "status": NC_("summary", "Status"),
+    "replied_at": NC_("summary", "Replied"),
+    "reply_days": NC_("summary", "Reply days"),
+    "text": NC_("summary", "What the customer said"),
+    "capa": NC_("summary", "CAPA"),
+    "complaint": NC_("summary", "Complaint"),
+    "made": NC_("summary", "Made on"),
+    "none": NC_("summary", "none"),
 }
 
 
 def text(key: str, lang: str = "en") -> str:
-    english, chinese = _LABELS[key]
-    return chinese if lang == "zh" else english
+    """A word of the summary in a language, from the message catalog (context "summary")."""
+    return in_context(lang, *_LABELS[key])
 
 
 def _counts(values: list[str], order: tuple[str, ...] | None = None) -> dict[str, int]:

@@ -20,6 +20,8 @@ import hmac
 import json
 from dataclasses import dataclass, field
 
+from csat.i18n import _
+
 IDENTITY_SHEET = "csat_form"
 FORMAT_VERSION = "1"
 _FIELDS = ("format", "token", "customer", "period", "template", "sheet", "items", "comments",
@@ -70,9 +72,9 @@ class FormIdentity:
         """
         values = {key: ("" if rows.get(key) is None else str(rows.get(key)).strip()) for key in (*_FIELDS, "signature")}
         if not values["token"] or not values["signature"]:
-            raise IdentityError("form identity incomplete (no token or signature)")
+            raise IdentityError(_("form identity incomplete (no token or signature)"))
         if values["format"] != FORMAT_VERSION:
-            raise IdentityError(f"form format {values['format']!r} is not supported by this csat")
+            raise IdentityError(_("form format {format!r} is not supported by this csat", format=values["format"]))
         try:
             identity = cls(
                 token=values["token"], customer=values["customer"], period=values["period"],
@@ -82,10 +84,10 @@ class FormIdentity:
                 format=values["format"],
             )
         except ValueError as exc:
-            raise IdentityError(f"form identity malformed: {exc}") from None
+            raise IdentityError(_("form identity malformed: {error}", error=exc)) from None
         keys = (secret,) if isinstance(secret, bytes) else tuple(secret)
         if not any(hmac.compare_digest(identity.signature(key), values["signature"].lower()) for key in keys):
-            raise IdentityError("form signature invalid: the form was altered or comes from another workspace")
+            raise IdentityError(_("form signature invalid: the form was altered or comes from another workspace"))
         return identity
 
 
@@ -100,6 +102,6 @@ def _split(text: str) -> dict[str, str]:
     for part in text.split(";"):
         key, separator, value = part.partition("=")
         if not separator or not key:
-            raise ValueError(f"bad entry {part!r}")
+            raise ValueError(_("bad entry {part!r}", part=part))
         result[key] = value
     return result

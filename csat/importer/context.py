@@ -15,6 +15,7 @@ from typing import Any, Optional
 
 from csat.importer.answers import AnswerBlock
 from csat.importer.validate import ItemRule, Problems, text_key
+from csat.i18n import _
 
 
 @dataclass(slots=True)
@@ -137,7 +138,7 @@ class Context:
         from csat.store.models import Customer
 
         if value is None or value == "":
-            return None, "no customer given"
+            return None, _("no customer given")
         if isinstance(value, float) and value.is_integer():
             value = int(value)
         text = str(value).strip()
@@ -145,7 +146,7 @@ class Context:
         if found is not None:
             return found, None
         if not text:
-            return None, "no customer given"
+            return None, _("no customer given")
         if self._by_folded_code is None:
             self._by_folded_code, self._by_name = {}, {}
             for customer_id, code, name in self.connection.execute(
@@ -157,8 +158,8 @@ class Context:
             return matches[0], None
         if len(matches) > 1:
             codes = ", ".join(sorted(self.code_of[match] for match in matches))
-            return None, f"customer {text!r} matches several customers ({codes}); use the code"
-        return None, f"unknown customer {text!r}"
+            return None, _("customer {text!r} matches several customers ({codes}); use the code", text=text, codes=codes)
+        return None, _("unknown customer {code!r}", code=text)
 
     # Rounds ----------------------------------------------------------------------------------
 
@@ -214,7 +215,8 @@ class Context:
         if info.closed and not closed_ok:
             return closed_problem(info.period)
         if not info.rules:
-            return f"the {info.period} round has no items (the template is empty); load some with `csat items load`"
+            return _("the {period} round has no items (the template is empty); load some with `csat items load`",
+                     period=info.period)
         return None
 
 
@@ -238,14 +240,14 @@ class Plan:
 
 
 def closed_problem(period: str) -> str:
-    return (f"the {period} round is closed; reopen it with "
-            f"`csat survey open --half {period} --reopen` to import answers")
+    return _("the {period} round is closed; reopen it with `csat survey open --half {period} --reopen` to import answers",
+             period=period)
 
 
 def describe_key(context: Context, candidate: Candidate) -> str:
     text = f"{context.code_of[candidate.customer_id]} ({candidate.period}"
     if candidate.respondent:
-        text += f", respondent {candidate.respondent!r}"
+        text += _(", respondent {name!r}", name=candidate.respondent)
     return text + ")"
 
 
@@ -297,21 +299,22 @@ def plan(context: Context, candidates: list[Candidate], replace: bool, problems:
         elif replace:
             result.replaced.append((candidate, existing))
         else:
-            came = existing.source_file or existing.source or "an earlier import"
-            problems.add(candidate.where, f"{describe_key(context, candidate)} was already imported with different "
-                                          f"answers (from {came}); use --replace to overwrite")
+            came = existing.source_file or existing.source or _("an earlier import")
+            problems.add(candidate.where, _("{response} was already imported with different answers (from {source});"
+                                            " use --replace to overwrite", response=describe_key(context, candidate),
+                                            source=came))
     return result
 
 
 def _same_twice(context: Context, result: Plan, problems: Problems, first: Candidate, candidate: Candidate) -> None:
     """A response met a second time in one import: unchanged when it says the same, else a problem."""
     if first.origin == candidate.origin:
-        who = f" (respondent {candidate.respondent!r})" if candidate.respondent else ""
-        problems.add(candidate.where, f"same customer {context.code_of[candidate.customer_id]} twice in one "
-                                      f"sheet{who}, first in {first.row}")
+        who = _(" (respondent {name!r})", name=candidate.respondent) if candidate.respondent else ""
+        problems.add(candidate.where, _("same customer {customer} twice in one sheet{who}, first in {first}",
+                                        customer=context.code_of[candidate.customer_id], who=who, first=first.row))
     elif first.content_hash != candidate.content_hash or first.respondent != candidate.respondent:
-        problems.add(candidate.where, f"{describe_key(context, candidate)} is also answered, differently, "
-                                      f"in {first.where}")
+        problems.add(candidate.where, _("{response} is also answered, differently, in {first}",
+                                        response=describe_key(context, candidate), first=first.where))
     else:
         result.unchanged.append(candidate)
 
@@ -343,20 +346,23 @@ def _plan_form(context: Context, result: Plan, candidate: Candidate, replace: bo
         return True
     if len(stored) > 1 and not replace:        # even when one of them says the same: the others must go
         names = ", ".join(repr(existing.respondent) for existing in stored)
-        problems.add(candidate.where, f"{label}: already imported from {len(stored)} forms (respondents {names}); "
-                                      "use --replace to keep only this one")
+        problems.add(candidate.where, _("{response}: already imported from {n} forms (respondents {names});"
+                                        " use --replace to keep only this one", response=label, n=len(stored),
+                                        names=names))
         return True
     # The stored response to replace: the one under the form's respondent, else the first.
     existing = next((existing for existing in stored if existing.respondent == candidate.respondent), stored[0])
     if not replace:
         changed = differences(context, candidate, existing)
-        problems.add(candidate.where, f"{label}: already imported with different answers ({changed}); use --replace")
+        problems.add(candidate.where, _("{response}: already imported with different answers ({changes}); use --replace",
+                                        response=label, changes=changed))
         return True
     other = info.existing.get((candidate.customer_id, candidate.respondent))
     if other is not None and all(other.response_id != form.response_id for form in stored):
-        came = other.source_file or other.source or "an earlier import"
-        problems.add(candidate.where, f"{label}: respondent {candidate.respondent!r} already has another response "
-                                      f"(from {came}); the form cannot replace its own under that name")
+        came = other.source_file or other.source or _("an earlier import")
+        problems.add(candidate.where, _("{response}: respondent {name!r} already has another response (from {source});"
+                                        " the form cannot replace its own under that name", response=label,
+                                        name=candidate.respondent, source=came))
         return True
     result.removed.extend((candidate, form) for form in stored if form is not existing)
     result.replaced.append((candidate, existing))

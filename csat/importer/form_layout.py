@@ -24,8 +24,9 @@ import re
 from dataclasses import replace
 from typing import Any
 
+from csat.i18n import _
 from csat.forms.identity import FormIdentity
-from csat.forms.texts import TEXTS
+from csat.forms.texts import texts
 from csat.forms.xlsx import CODE_PREFIX, ROW_CODE_COLUMN
 from csat.importer.validate import ItemRule, text_key
 from csat.sheets.guard import column_letters
@@ -44,12 +45,14 @@ class LayoutChanged(Exception):
     """The form's rows or columns were changed so that an answer cannot be found for sure."""
 
     def __init__(self, address: str, what: str, part: str = "rows"):
-        super().__init__(f"the {part} of the form were changed: {what}; return the original form")
+        super().__init__(_("the rows of the form were changed: {what}; return the original form", what=what)
+                         if part == "rows" else
+                         _("the columns of the form were changed: {what}; return the original form", what=what))
         self.address = address
 
 
 def _words(key: str) -> set[str]:
-    return {text_key(language[key]) for language in TEXTS.values()}
+    return {text_key(texts(language)[key]) for language in ("en", "zh")}
 
 
 def _label_keys(rule: ItemRule) -> set[str]:
@@ -84,7 +87,7 @@ def locate(identity: FormIdentity, sheet: Sheet, rules: dict[str, ItemRule]) -> 
             letter = value[len(_COLUMN):]
             if letter in markers:
                 raise LayoutChanged(f"{column_letters(column)}{row_number}",
-                                    f"the marker of column {letter} appears twice", "columns")
+                                    _("the marker of column {letter} appears twice", letter=letter), "columns")
             markers[letter] = column
     if ROW_CODE_COLUMN not in markers:       # an older form, or the hidden column deleted: nothing to follow
         _check_in_place(identity, grid, rules)
@@ -104,7 +107,7 @@ def _follow(identity: FormIdentity, grid: _Grid, rules: dict[str, ItemRule], mar
         if value.startswith((_ITEM, _FIELD)):
             if value in coded:
                 raise LayoutChanged(f"{column_letters(code_column)}{row_number}",
-                                    f"row {row_number} repeats row {coded[value]}")
+                                    _("row {row} repeats row {first}", row=row_number, first=coded[value]))
             coded[value] = row_number
     if coded_rows:
         for row_number in range(min(coded_rows), max(coded_rows) + 1):
@@ -113,7 +116,7 @@ def _follow(identity: FormIdentity, grid: _Grid, rules: dict[str, ItemRule], mar
             filled = sorted(column for column in grid.rows.get(row_number, {}) if column != code_column)
             if filled:               # an inserted row someone wrote in: its text would be lost
                 raise LayoutChanged(f"{column_letters(filled[0])}{row_number}",
-                                    f"row {row_number} is not an item row")
+                                    _("row {row} is not an item row", row=row_number))
 
     def moved(address: str, row_number: int) -> str:
         _row, column = split_address(address)
@@ -138,7 +141,7 @@ def _follow(identity: FormIdentity, grid: _Grid, rules: dict[str, ItemRule], mar
             continue
         row_number = coded.get(_FIELD + name)
         if row_number is None:
-            raise LayoutChanged(address, f"the {name.replace('_', ' ')} row is missing")
+            raise LayoutChanged(address, _("the {field} row is missing", field=name.replace("_", " ")))
         fields[name] = moved(address, row_number)
     return replace(identity, items=items, comments=comments, **fields)
 
@@ -173,7 +176,10 @@ def _check_in_place(identity: FormIdentity, grid: _Grid, rules: dict[str, ItemRu
                 _row, column = split_address(address)
                 if not _cell_keys(header.get(column)) & _words(key):
                     raise LayoutChanged(f"{column_letters(column)}{first_row - 1}",
-                                        f"column {column_letters(column)} is not the {key} column", "columns")
+                                        _("column {letter} is not the score column", letter=column_letters(column))
+                                        if key == "score" else
+                                        _("column {letter} is not the comment column", letter=column_letters(column)),
+                                        "columns")
                 break
     for name in _FIELDS:
         address = getattr(identity, name)
@@ -183,5 +189,5 @@ def _check_in_place(identity: FormIdentity, grid: _Grid, rules: dict[str, ItemRu
         labels = _words(_FIELD_WORDS[name])
         rows = (row_number, row_number - 1) if name == "overall_comment" else (row_number,)
         if not any(_cell_keys(value) & labels for number in rows for value in grid.rows.get(number, {}).values()):
-            raise LayoutChanged(address, f"row {row_number} is not the {name.replace('_', ' ')} row")
+            raise LayoutChanged(address, _("row {row} is not the {field} row", row=row_number, field=name.replace("_", " ")))
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 from typing import Any
 
+from csat.i18n import _
 from csat.importer.context import Context
 from csat.importer.validate import Problems, clean_text, text_key
 from csat.sheets.guard import column_letters
@@ -96,5 +97,5 @@ def unknown_column(title: str, context: Context) -> str:
     """One line for a header that names nothing csat knows, with the closest expected header."""
     guess = closest_header(title, context)
     if guess is not None:
-        return f"unknown column {title!r}: did you mean {guess!r}?"
-    return f"unknown column {title!r}: name an item (its code or label), or {EXPECTED_FIELDS}"
+        return _("unknown column {title!r}: did you mean {guess!r}?", title=title, guess=guess)
+    return _("unknown column {title!r}: name an item (its code or label), or {fields}", title=title, fields=EXPECTED_FIELDS)

@@ -17,6 +17,7 @@ import json
 from pathlib import Path
 from typing import Any, Optional
 
+from csat.i18n import _
 from csat.errors import Conflict, CsatError, NotFound
 
 
@@ -25,7 +26,7 @@ def _get(session, response_id: int):
 
     response = session.get(Response, int(response_id))
     if response is None:
-        raise NotFound(f"no response #{response_id}; see `csat response list --all`")
+        raise NotFound(_("no response #{number}; see `csat response list --all`", number=response_id))
     return response
 
 
@@ -43,11 +44,11 @@ def list_responses(session, period: Optional[str] = None, customer: Optional[str
              .order_by(SurveyRound.period, Customer.code, Response.respondent, Response.id))
     if period is not None:
         if session.exec(select(SurveyRound.id).where(SurveyRound.period == period)).first() is None:
-            raise NotFound(f"no survey round for {period}; see `csat survey list`")
+            raise NotFound(_("no survey round for {period}; see `csat survey list`", period=period))
         query = query.where(SurveyRound.period == period)
     if customer is not None:
         if session.exec(select(Customer.id).where(Customer.code == customer)).first() is None:
-            raise NotFound(f"unknown customer {customer!r}; see `csat customer list --all`")
+            raise NotFound(_("unknown customer {code!r}; see `csat customer list --all`", code=customer))
         query = query.where(Customer.code == customer)
     if not include_withdrawn:
         query = query.where(Response.withdrawn_at.is_(None))
@@ -127,16 +128,17 @@ def withdraw_response(session, response_id: int, reason: str) -> dict[str, Any]:
 
     reason = " ".join((reason or "").split())
     if not reason:
-        raise CsatError("give the reason for withdrawing with --reason, e.g. --reason 'entered for the wrong customer'")
+        raise CsatError(_("give the reason for withdrawing with --reason, e.g. --reason 'entered for the wrong customer'"))
     response = _get(session, response_id)
     round_ = session.get(SurveyRound, response.round_id)
     code = session.get(Customer, response.customer_id).code
     if response.withdrawn_at is not None:
-        raise Conflict(f"response #{response.id} ({round_.period} {code}) was already withdrawn on "
-                       f"{response.withdrawn_at:%Y-%m-%d %H:%M}: {response.withdraw_reason}")
+        raise Conflict(_("response #{number} ({period} {customer}) was already withdrawn on {at}: {reason}",
+                         number=response.id, period=round_.period, customer=code,
+                         at=response.withdrawn_at.strftime("%Y-%m-%d %H:%M"), reason=response.withdraw_reason))
     if round_.status == "closed":
-        raise Conflict(f"the {round_.period} round is closed; reopen it with "
-                       f"`csat survey open --half {round_.period} --reopen` to withdraw a response")
+        raise Conflict(_("the {period} round is closed; reopen it with `csat survey open --half {period} --reopen`"
+                         " to withdraw a response", period=round_.period))
     response.withdrawn_at = now()
     response.withdraw_reason = reason
     others = session.exec(select(Response.id).where(

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Optional
 
+from csat.i18n import _
 from csat.errors import Conflict, CsatError, NotFound, ValidationFailed
 from csat.importer.context import Candidate, Context, plan
 from csat.importer.validate import ItemRule, Problems, clean_text, parse_date, parse_score, text_key
@@ -68,7 +69,7 @@ def entry_items(session, period: str, code: Optional[str] = None, respondent: st
     """
     context = Context(session)
     if code is not None and context.codes.get(code) is None:
-        raise NotFound(f"unknown customer {code!r}; see `csat customer list --all`")
+        raise NotFound(_("unknown customer {code!r}; see `csat customer list --all`", code=code))
     info = context.round_for(period)
     problem = context.check_round(info)
     if problem:
@@ -93,7 +94,7 @@ def parse_score_options(options: list[str]) -> list[tuple[str, str]]:
     for option in options:
         item, separator, value = option.partition("=")
         if not separator or not item.strip():
-            raise ValueError(f"{option!r} is not ITEM=VALUE, e.g. quality=90")
+            raise ValueError(_("{option!r} is not ITEM=VALUE, e.g. quality=90", option=option))
         pairs.append((item.strip(), value.strip()))
     return pairs
 
@@ -118,7 +119,7 @@ def add_response(session, code: str, period: str, scores: list[tuple[str, str]],
     context = Context(session)
     customer_id = context.codes.get(code)
     if customer_id is None:
-        raise NotFound(f"unknown customer {code!r}; see `csat customer list --all`")
+        raise NotFound(_("unknown customer {code!r}; see `csat customer list --all`", code=code))
     info = context.round_for(period)
     problem = context.check_round(info, closed_ok=True)   # a closed round: unchanged answers only (see plan)
     if problem:
@@ -163,8 +164,8 @@ def add_response(session, code: str, period: str, scores: list[tuple[str, str]],
     if problems:
         raise ValidationFailed(problems.report())
     if result.withdrawn:
-        raise Conflict(f"these are the answers of withdrawn response #{result.withdrawn[0][1].response_id}; "
-                       "enter the corrected answers (the withdrawal stands)")
+        raise Conflict(_("these are the answers of withdrawn response #{number}; enter the corrected answers"
+                         " (the withdrawal stands)", number=result.withdrawn[0][1].response_id))
     status = "new" if result.new else "replaced" if result.replaced else "unchanged"
     opened = False
     if not dry_run and (result.new or result.replaced):

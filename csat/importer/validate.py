@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from csat.i18n import _
+
 NOT_APPLICABLE = {"n/a", "na", "n.a.", "不适用"}
 TEXT_LIMIT = 200
 # Dates as respondents type them: year first (2024-07-10, 2024/7/10, 2024.7.10, 2024年7月10日 or 号,
@@ -77,7 +79,8 @@ def parse_score(rule: ItemRule, value: Any) -> Answer | str:
     if value is None:
         return (rule.item_id, None, False, "", "")
     if isinstance(value, bool):
-        return f"{'TRUE' if value else 'FALSE'} is not a score for {rule.code} ({rule.scale}, N/A or blank)"
+        return _("{value} is not a score for {item} ({scale}, N/A or blank)", value="TRUE" if value else "FALSE",
+                 item=rule.code, scale=rule.scale)
     if isinstance(value, (int, float)):
         return _number(rule, float(value), "")
     if isinstance(value, str):
@@ -95,12 +98,14 @@ def parse_score(rule: ItemRule, value: Any) -> Answer | str:
             number = None
         if number is None or not math.isfinite(number):
             if not rule.numeric:
-                return f"{text!r} is not a choice for {rule.code}: {rule.choice_list()}"
-            return f"{text!r} is not a score for {rule.code} ({rule.scale}, N/A or blank)"
+                return _("{value!r} is not a choice for {item}: {choices}", value=text, item=rule.code,
+                         choices=rule.choice_list())
+            return _("{value} is not a score for {item} ({scale}, N/A or blank)", value=repr(text), item=rule.code,
+                     scale=rule.scale)
         return _number(rule, number, "" if _plain_number(text, number) else text[:TEXT_LIMIT])
     if isinstance(value, (date, datetime, time, timedelta)):
-        return f"{value} is a date or time, not a score for {rule.code}"
-    return f"{value!r} is not a score for {rule.code}"
+        return _("{value} is a date or time, not a score for {item}", value=value, item=rule.code)
+    return _("{value} is not a score for {item}", value=repr(value), item=rule.code)
 
 
 def _plain_number(text: str, number: float) -> bool:
@@ -110,13 +115,14 @@ def _plain_number(text: str, number: float) -> bool:
 
 def _number(rule: ItemRule, number: float, raw: str) -> Answer | str:
     if not math.isfinite(number):
-        return f"{number} is not a score for {rule.code}"
+        return _("{value} is not a score for {item}", value=number, item=rule.code)
     if not rule.numeric:
         if number in rule.choice_points:
             return (rule.item_id, number, False, raw, "")
-        return f"score {number_text(number)} is not a choice for {rule.code}: {rule.choice_list()}"
+        return _("score {score} is not a choice for {item}: {choices}", score=number_text(number), item=rule.code,
+                 choices=rule.choice_list())
     if not rule.low <= number <= rule.high:
-        return f"score {number_text(number)} out of {rule.scale}"
+        return _("score {score} out of {scale}", score=number_text(number), scale=rule.scale)
     return (rule.item_id, number, False, raw, "")
 
 
@@ -132,7 +138,7 @@ def clean_text(value: Any, what: str, limit: int | None = TEXT_LIMIT, single_lin
     if single_line:
         text = " ".join(text.split())
     if limit is not None and len(text) > limit:
-        return text[:limit], f"{what} is longer than {limit} characters"
+        return text[:limit], _("{what} is longer than {limit} characters", what=what, limit=limit)
     return text, None
 
 
@@ -195,6 +201,6 @@ class Problems:
 
     def report(self) -> list[str]:
         """The kept lines, plus one line per file whose further problems were not kept."""
-        extra = [f"{source}: {count - self.per_file} more problems not shown"
+        extra = [_("{source}: {n} more problems not shown", source=source, n=count - self.per_file)
                  for source, count in self._counts.items() if count > self.per_file]
         return self.lines + extra

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from csat.errors import Conflict, CsatError, NotFound, ValidationFailed
+from csat.i18n import _
 
 CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$")
 FIELDS = ("code", "name", "contact", "email", "phone", "segment", "language")
@@ -58,7 +59,7 @@ def check_email(email: str) -> tuple[str, str | None]:
     try:
         return normalise_email(email), None
     except AddressProblem as exc:
-        return email, f"malformed e-mail {email!r}: {exc}"
+        return email, _("malformed e-mail {email!r}: {problem}", email=email, problem=exc)
 
 
 def normalise_language(value: str, default: str) -> str | None:
@@ -73,13 +74,13 @@ def validate(values: dict[str, Any], default_language: str) -> tuple[dict[str, s
     problems = []
     code = clean.get("code", "")
     if not code:
-        problems.append("missing code")
+        problems.append(_("missing code"))
     elif not CODE_PATTERN.match(code):
-        problems.append(f"code {code!r} may use only letters, digits and . _ / - (at most 64)")
+        problems.append(_("code {code!r} may use only letters, digits and . _ / - (at most 64)", code=code))
     if "name" in clean and not clean["name"]:
-        problems.append("missing name")
+        problems.append(_("missing name"))
     if len(clean.get("name", "")) > 200:
-        problems.append("name longer than 200 characters")
+        problems.append(_("name longer than 200 characters"))
     if "email" in clean:
         clean["email"], problem = check_email(clean["email"])
         if problem:
@@ -87,14 +88,14 @@ def validate(values: dict[str, Any], default_language: str) -> tuple[dict[str, s
     if "language" in clean:
         language = normalise_language(clean["language"], default_language)
         if language is None:
-            problems.append(f"language {clean['language']!r} is not en or zh")
+            problems.append(_("language {language!r} is not en or zh", language=clean["language"]))
         else:
             clean["language"] = language
     for name, value in clean.items():
         if any(char in value for char in "\r\n\0") and name != "name":
-            problems.append(f"{name} contains a line break")
+            problems.append(_("{field} contains a line break", field=name))
     if "\0" in clean.get("name", ""):
-        problems.append("name contains a NUL character")
+        problems.append(_("name contains a NUL character"))
     return clean, problems
 
 
@@ -105,7 +106,7 @@ def get(session, code: str):
 
     customer = session.exec(select(Customer).where(Customer.code == code)).first()
     if customer is None:
-        raise NotFound(f"unknown customer {code!r}; see `csat customer list --all`")
+        raise NotFound(_("unknown customer {code!r}; see `csat customer list --all`", code=code))
     return customer
 
 
@@ -117,9 +118,9 @@ def add(session, default_language: str = "en", **values: Any):
     values.setdefault("language", "")
     clean, problems = validate(values, default_language)
     if problems:
-        raise CsatError(f"customer {clean.get('code', '')!r}: " + "; ".join(problems))
+        raise CsatError(_("customer {code!r}: {problems}", code=clean.get("code", ""), problems="; ".join(problems)))
     if session.exec(select(Customer.id).where(Customer.code == clean["code"])).first() is not None:
-        raise Conflict(f"customer {clean['code']!r} already exists; use `csat customer edit`")
+        raise Conflict(_("customer {code!r} already exists; use `csat customer edit`", code=clean["code"]))
     customer = Customer(**clean)
     session.add(customer)
     session.flush()
@@ -131,10 +132,10 @@ def edit(session, code: str, default_language: str = "en", **changes: Any):
     customer = get(session, code)
     given = {name: value for name, value in changes.items() if value is not None}
     if "code" in given:
-        raise CsatError("a customer's code cannot change; it identifies the customer in every record")
+        raise CsatError(_("a customer's code cannot change; it identifies the customer in every record"))
     clean, problems = validate({"code": code, **given}, default_language)
     if problems:
-        raise CsatError(f"customer {code!r}: " + "; ".join(problems))
+        raise CsatError(_("customer {code!r}: {problems}", code=code, problems="; ".join(problems)))
     for name, value in clean.items():
         if name != "code":
             setattr(customer, name, value)
@@ -174,7 +175,8 @@ def _match_headers(header: list[str], source: str) -> dict[str, str]:
             mapping[title] = name
     missing = [name for name in ("code", "name") if name not in mapping.values()]
     if missing:
-        raise CsatError(f"{source}: no {' or '.join(missing)} column in the header row; found: {', '.join(header)}")
+        raise CsatError(_("{source}: no {columns} column in the header row; found: {header}", source=source,
+                               columns=_(" or ").join(missing), header=", ".join(header)))
     return mapping
 
 
@@ -185,17 +187,17 @@ def read_rows(path: Path, limits=None) -> list[tuple[str, dict[str, Any]]]:
 
     sheets = read_table(path, limits or Limits())
     if not sheets:
-        raise CsatError(f"{path}: no visible sheet with data")
+        raise CsatError(_("{path}: no visible sheet with data", path=path))
     sheet = sheets[0]
     rows = list(header_rows(sheet))
-    header_line = next((values for _, _, values in sheet.rows if any(v is not None for v in values)), None)
+    header_line = next((values for _sheet, _row, values in sheet.rows if any(v is not None for v in values)), None)
     if header_line is None:
-        raise CsatError(f"{path}: the sheet is empty")
+        raise CsatError(_("{path}: the sheet is empty", path=path))
     mapping = _match_headers([_text(value) for value in header_line], f"{path}!{sheet.name}")
     result = []
     for row_number, record_values, _cells in rows:
         values = {name: record_values.get(title) for title, name in mapping.items()}
-        result.append((f"{path.name}!{sheet.name}!row {row_number}", values))
+        result.append((_("{file}!{sheet}!row {row}", file=path.name, sheet=sheet.name, row=row_number), values))
     return result
 
 
@@ -213,15 +215,15 @@ def import_file(session, path: Path, default_language: str = "en", limits=None) 
         clean, row_problems = validate(values, default_language)
         code = clean.get("code", "")
         if code and code.casefold() in seen:
-            row_problems.append(f"duplicate code {code!r} (first at {seen[code.casefold()]})")
+            row_problems.append(_("duplicate code {code!r} (first at {first})", code=code, first=seen[code.casefold()]))
         elif code:
             seen[code.casefold()] = where.rsplit("!", 1)[-1]
         problems.extend(f"{where}: {problem}" for problem in row_problems)
         cleaned.append(clean)
     if not rows:
-        problems.append(f"{path.name}: no customer rows under the header")
+        problems.append(_("{file}: no customer rows under the header", file=path.name))
     if problems:
-        raise ValidationFailed(problems, f"{path.name}: {len(problems)} bad row(s), nothing imported")
+        raise ValidationFailed(problems, _("{file}: {n} bad row(s), nothing imported", n=len(problems), file=path.name))
     existing = {customer.code: customer for customer in session.exec(select(Customer)).all()}
     result = ImportResult()
     for clean in cleaned:

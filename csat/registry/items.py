@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from csat.errors import ConfigError, ValidationFailed
+from csat.i18n import N_, _
 
 CODE_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 _ALLOWED_KEYS = {
@@ -84,11 +85,11 @@ class LoadResult:
     def change_lines(self) -> list[str]:
         """One line per changed field, `code: field old -> new`, for a person checking a dry run."""
         lines = []
-        headings = {"add": "new item", "retire": "retired (it has answers; they are kept)",
-                    "delete": "deleted (never used)"}
+        headings = {"add": N_("new item"), "retire": N_("retired (it has answers; they are kept)"),
+                    "delete": N_("deleted (never used)")}
         for change in self.changes:
             if change.action in headings:
-                lines.append(f"{change.code}: {headings[change.action]}")
+                lines.append(f"{change.code}: {_(headings[change.action])}")
             for name, (old, new) in change.fields.items():
                 lines.append(f"{change.code}: {name} {_text(name, old)} -> {_text(name, new)}")
         return lines
@@ -106,9 +107,9 @@ def _text(name: str, value: Any) -> str:
         choices = json.loads(value) if value else []
         return "[" + ", ".join(f"{choice['label_en']}={choice['points']:g}" for choice in choices) + "]"
     if value is None:
-        return "none"
+        return _("none")
     if isinstance(value, bool):
-        return "yes" if value else "no"
+        return _("yes") if value else _("no")
     if isinstance(value, float):
         return f"{value:g}"
     if isinstance(value, str):
@@ -118,29 +119,29 @@ def _text(name: str, value: Any) -> str:
 
 def _number(value: Any, where: str, problems: list[str]) -> float | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        problems.append(f"{where}: expected a number, got {value!r}")
+        problems.append(_("{where}: expected a number, got {value!r}", where=where, value=value))
         return None
     return float(value)
 
 
 def _parse_choices(raw: Any, where: str, problems: list[str]) -> list[dict[str, Any]]:
     if not isinstance(raw, list) or not raw:
-        problems.append(f"{where}: choices must be a non-empty list of {{label_en, label_zh, points}}")
+        problems.append(_("{where}: choices must be a non-empty list of {{label_en, label_zh, points}}", where=where))
         return []
     choices, seen = [], set()
     for index, entry in enumerate(raw, start=1):
         here = f"{where}.choice[{index}]"
         if not isinstance(entry, dict):
-            problems.append(f"{here}: expected a table with label_en, label_zh, points")
+            problems.append(_("{where}: expected a table with label_en, label_zh, points", where=here))
             continue
         label_en = str(entry.get("label_en", "")).strip()
         label_zh = str(entry.get("label_zh", "")).strip()
         points = _number(entry.get("points"), f"{here}.points", problems)
         if not label_en:
-            problems.append(f"{here}: label_en is missing")
+            problems.append(_("{where}: label_en is missing", where=here))
         for label in (label_en.casefold(), label_zh.casefold()):
             if label and label in seen:
-                problems.append(f"{here}: label {label!r} is used twice")
+                problems.append(_("{where}: label {label!r} is used twice", where=here, label=label))
             seen.add(label)
         if points is not None and label_en:
             choices.append({"points": points, "label_en": label_en, "label_zh": label_zh})
@@ -166,46 +167,48 @@ def parse_template(data: dict[str, Any], source: str, default_limit: float = 85.
     """
     entries = data.get("item")
     if not isinstance(entries, list) or not entries:
-        raise ValidationFailed([f"{source}: no [[item]] tables found"])
+        raise ValidationFailed([_("{source}: no [[item]] tables found", source=source)])
     problems: list[str] = []
     specs: list[ItemSpec] = []
     seen: set[str] = set()
     for index, entry in enumerate(entries, start=1):
-        where = f"{source}: item {index}"
+        where = _("{source}: item {item}", source=source, item=index)
         if not isinstance(entry, dict):
-            problems.append(f"{where}: expected a table")
+            problems.append(_("{where}: expected a table", where=where))
             continue
         unknown = set(entry) - _ALLOWED_KEYS
         if unknown:
-            problems.append(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
+            problems.append(_("{where}: unknown key(s) {keys}", where=where, keys=", ".join(sorted(unknown))))
         code = str(entry.get("code", "")).strip()
         if not CODE_PATTERN.match(code):
-            problems.append(f"{where}: code {code!r} must be lower-case letters, digits and _ (starting with a letter)")
+            problems.append(_("{where}: code {code!r} must be lower-case letters, digits and _ (starting with a letter)",
+                              where=where, code=code))
         elif code in seen:
-            problems.append(f"{where}: code {code!r} appears twice")
+            problems.append(_("{where}: code {code!r} appears twice", where=where, code=code))
         seen.add(code)
-        where = f"{source}: item {code or index}"
+        where = _("{source}: item {item}", source=source, item=code or index)
         given = _given_fields(entry)
         base = (stored or {}).get(code, {})
         label_en = str(entry.get("label_en", base.get("label_en", ""))).strip()
         if not label_en:
-            problems.append(f"{where}: label_en is missing")
+            problems.append(_("{where}: label_en is missing", where=where))
         weight = _number(entry.get("weight", 1.0), f"{where}.weight", problems)
         if weight is not None and weight <= 0:
-            problems.append(f"{where}.weight: must be greater than 0")
+            problems.append(_("{where}.weight: must be greater than 0", where=where))
         scale = entry.get("scale", [entry.get("scale_min", base.get("scale_min", 0)),
                                     entry.get("scale_max", base.get("scale_max", 100))])
         if not (isinstance(scale, list) and len(scale) == 2):
-            problems.append(f"{where}.scale: expected [min, max], e.g. [0, 100]")
+            problems.append(_("{where}.scale: expected [min, max], e.g. [0, 100]", where=where))
             scale = [0, 100]
         low = _number(scale[0], f"{where}.scale", problems)
         high = _number(scale[1], f"{where}.scale", problems)
         if low is not None and high is not None and low >= high:
-            problems.append(f"{where}.scale: min {low:g} must be below max {high:g}")
+            problems.append(_("{where}.scale: min {low:g} must be below max {high:g}", where=where, low=low, high=high))
         limit = _number(entry.get("action_limit", base.get("action_limit", default_limit)),
                         f"{where}.action_limit", problems)
         if None not in (limit, low, high) and not low <= limit <= high:
-            problems.append(f"{where}.action_limit: {limit:g} is outside the scale {low:g}-{high:g}")
+            problems.append(_("{where}.action_limit: {limit:g} is outside the scale {low:g}-{high:g}",
+                              where=where, limit=limit, low=low, high=high))
         choices: list[dict[str, Any]] = []
         raw_choices = entry.get("choice", entry.get("choices"))
         if raw_choices is not None:
@@ -213,7 +216,8 @@ def parse_template(data: dict[str, Any], source: str, default_limit: float = 85.
         checked = choices if "choices" in given else json.loads(base.get("choices") or "[]")
         for choice in checked:
             if None not in (low, high) and not low <= choice["points"] <= high:
-                problems.append(f"{where}: choice {choice['label_en']!r} = {choice['points']:g} is outside the scale")
+                problems.append(_("{where}: choice {label!r} = {points:g} is outside the scale", where=where,
+                                  label=choice["label_en"], points=choice["points"]))
         if not problems:
             specs.append(ItemSpec(
                 code=code, label_en=label_en, label_zh=str(entry.get("label_zh", "")).strip(),
@@ -224,7 +228,7 @@ def parse_template(data: dict[str, Any], source: str, default_limit: float = 85.
                 choices=choices, given=given if base else frozenset(FIELDS),
             ))
     if problems:
-        raise ValidationFailed(problems, f"{source}: {len(problems)} problem(s), nothing loaded")
+        raise ValidationFailed(problems, _("{source}: {n} problem(s), nothing loaded", n=len(problems), source=source))
     return specs
 
 
@@ -232,11 +236,11 @@ def _read_toml(path: Path) -> dict[str, Any]:
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ConfigError(f"{path}: no such file") from None
+        raise ConfigError(_("{path}: no such file", path=path)) from None
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: malformed TOML: {exc}") from None
+        raise ConfigError(_("{path}: malformed TOML: {error}", path=path, error=exc)) from None
     except UnicodeDecodeError:
-        raise ConfigError(f"{path}: not UTF-8 text") from None
+        raise ConfigError(_("{path}: not UTF-8 text", path=path)) from None
 
 
 def read_template(path: Path, default_limit: float = 85.0) -> list[ItemSpec]:
@@ -375,7 +379,7 @@ def retire_item(session, code: str) -> None:
 
     item = session.exec(select(Item).where(Item.code == code)).first()
     if item is None:
-        raise NotFound(f"unknown item {code!r}")
+        raise NotFound(_("unknown item {code!r}; see `csat items list --all`", code=code))
     item.active = False
 
 

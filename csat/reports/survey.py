@@ -29,6 +29,7 @@ import numpy as np
 
 from csat import scoring
 from csat.errors import CsatError, NotFound
+from csat.i18n import _
 from csat.reports import queries
 
 OVERALL_CODE = "overall"
@@ -41,17 +42,17 @@ def _rules(settings, action_limit: float) -> scoring.Rules:
 
 def _pick_round(all_rounds: list[queries.RoundRow], counts: dict, period: str | None) -> queries.RoundRow:
     if not all_rounds:
-        raise NotFound("no survey rounds yet; open one with `csat survey open --half 2024H1`")
+        raise NotFound(_("no survey rounds yet; open one with `csat survey open --half 2024H1`"))
     if period is None:
         answered = [round_ for round_ in all_rounds if counts.get(round_.id, (0, 0))[0] > 0]
         if not answered:
-            raise CsatError("no survey round has responses yet; import returned forms first")
+            raise CsatError(_("no survey round has responses yet; import returned forms first"))
         return answered[-1]
     for round_ in all_rounds:
         if round_.period == str(period):
             return round_
     known = ", ".join(round_.period for round_ in all_rounds)
-    raise NotFound(f"no survey round for {period}; rounds: {known}")
+    raise NotFound(_("no survey round for {period}; rounds: {known}", period=period, known=known))
 
 
 def _trend(settings, lang: str, history: list[queries.RoundRow], round_items: list[queries.RoundItemRow],
@@ -117,7 +118,7 @@ def build_trend(session, settings, lang: str | None = None) -> dict[str, Any]:
     lang = lang or settings.company.lang
     all_rounds = queries.rounds(session)
     if not all_rounds:
-        raise NotFound("no survey rounds yet; open one with `csat survey open --half 2024H1`")
+        raise NotFound(_("no survey rounds yet; open one with `csat survey open --half 2024H1`"))
     round_ids = [round_.id for round_ in all_rounds]
     trend = _trend(settings, lang, all_rounds, queries.round_items(session, round_ids),
                    queries.item_moments(session, round_ids), invitations=queries.invitation_counts(session),

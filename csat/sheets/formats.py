@@ -25,6 +25,7 @@ from __future__ import annotations
 import zipfile
 from pathlib import Path
 
+from csat.i18n import N_, _
 from csat.sheets.guard import Limits, UnsafeFile, _scan_part, check_size, check_xlsx
 
 ZIP_MAGIC = b"PK\x03\x04"
@@ -34,7 +35,7 @@ WORKBOOK_KINDS = ("xlsx", "xls", "ods")
 XLSX_SUFFIXES = {".xlsx", ".xlsm"}
 SUFFIXES = {"xlsx": (".xlsx", ".xlsm"), "xls": (".xls",), "ods": (".ods",)}
 ENCRYPTED_PACKAGE = "EncryptedPackage".encode("utf-16-le")
-CONVERT_HINT = "open it in Excel, WPS or LibreOffice and save it as .xlsx (or CSV UTF-8), then import that"
+CONVERT_HINT = N_("open it in Excel, WPS or LibreOffice and save it as .xlsx (or CSV UTF-8), then import that")
 _TABLE = "{urn:oasis:names:tc:opendocument:xmlns:table:1.0}"
 _OFFICE = "{urn:oasis:names:tc:opendocument:xmlns:office:1.0}"
 
@@ -49,16 +50,16 @@ def sniff(path: Path, limits: Limits = Limits()) -> str:
         return _zip_kind(path)
     if head == OLE_MAGIC:
         if _is_encrypted_package(path):
-            raise UnsafeFile(f"{path}: a password-protected workbook; remove the password"
-                             " (Excel: File > Info > Protect Workbook) and save it again")
+            raise UnsafeFile(_("{path}: a password-protected workbook; remove the password"
+                               " (Excel: File > Info > Protect Workbook) and save it again", path=path))
         return "xls"
     if head[:4] == OLE_MAGIC[:4] or suffix == ".xls":
-        raise UnsafeFile(f"{path}: not an Excel 97-2003 workbook (no OLE2 header); {CONVERT_HINT}")
+        raise UnsafeFile(_("{path}: not an Excel 97-2003 workbook (no OLE2 header); {hint}", path=path, hint=_(CONVERT_HINT)))
     if suffix in XLSX_SUFFIXES:
-        raise UnsafeFile(f"{path}: not an xlsx workbook (the content is not a zip package)")
+        raise UnsafeFile(_("{path}: not an xlsx workbook (the content is not a zip package)", path=path))
     if suffix == ".ods":
-        raise UnsafeFile(f"{path}: not an OpenDocument spreadsheet (the content is not a zip package);"
-                         f" {CONVERT_HINT}")
+        raise UnsafeFile(_("{path}: not an OpenDocument spreadsheet (the content is not a zip package); {hint}",
+                           path=path, hint=_(CONVERT_HINT)))
     return "csv"
 
 
@@ -107,41 +108,44 @@ def check_xls(path: Path, limits: Limits = Limits()) -> None:
     check_size(path, limits)
     with open(path, "rb") as handle:
         if handle.read(8) != OLE_MAGIC:
-            raise UnsafeFile(f"{path}: not an Excel 97-2003 workbook (no OLE2 header); {CONVERT_HINT}")
+            raise UnsafeFile(_("{path}: not an Excel 97-2003 workbook (no OLE2 header); {hint}", path=path, hint=_(CONVERT_HINT)))
 
 
 def check_ods(path: Path, limits: Limits = Limits()) -> None:
     """Refuse anything that is not a plausible, bounded OpenDocument spreadsheet."""
     check_size(path, limits)
     if not zipfile.is_zipfile(path):
-        raise UnsafeFile(f"{path}: not an OpenDocument spreadsheet (the content is not a zip package)")
+        raise UnsafeFile(_("{path}: not an OpenDocument spreadsheet (the content is not a zip package)", path=path))
     try:
         with zipfile.ZipFile(path) as archive:
             entries = archive.infolist()
             if len(entries) > limits.max_entries:
-                raise UnsafeFile(f"{path}: {len(entries):,} entries in the package, over {limits.max_entries:,}; refused")
+                raise UnsafeFile(_("{path}: {entries:,} entries in the package, over {limit:,}; refused", path=path,
+                                   entries=len(entries), limit=limits.max_entries))
             names = {info.filename: info for info in entries}
             if "content.xml" not in names:
-                raise UnsafeFile(f"{path}: a zip file but not an OpenDocument spreadsheet (no content.xml)")
+                raise UnsafeFile(_("{path}: a zip file but not an OpenDocument spreadsheet (no content.xml)", path=path))
             if "mimetype" in names:
                 mimetype = archive.read("mimetype")[:200].decode("ascii", "replace").strip()
                 if mimetype != ODS_MIMETYPE:
-                    raise UnsafeFile(f"{path}: an OpenDocument file of type {mimetype!r}, not a spreadsheet")
+                    raise UnsafeFile(_("{path}: an OpenDocument file of type {type!r}, not a spreadsheet", path=path,
+                                       type=mimetype))
             manifest = names.get("META-INF/manifest.xml")
             if manifest is not None and manifest.file_size < 10 << 20 and b"encryption-data" in archive.read(manifest):
-                raise UnsafeFile(f"{path}: a password-protected spreadsheet; save it again without a password")
+                raise UnsafeFile(_("{path}: a password-protected spreadsheet; save it again without a password", path=path))
             declared = sum(info.file_size for info in entries)
             if declared > limits.max_unpacked_bytes:
-                raise UnsafeFile(f"{path}: unpacks to {declared / 1048576:,.0f} MB (a zip bomb?); refused")
+                raise UnsafeFile(_("{path}: unpacks to {size:,.0f} MB (a zip bomb?); refused", path=path,
+                                   size=declared / 1048576))
             budget = [limits.max_unpacked_bytes]
             for info in entries:
                 if info.filename.lower().endswith((".xml", ".rdf")):
                     _scan_part(archive, info, path, budget, False, limits)
             _check_extents(archive, names["content.xml"], path, limits)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, NotImplementedError) as exc:
-        raise UnsafeFile(f"{path}: damaged ods package ({exc})") from None
+        raise UnsafeFile(_("{path}: damaged ods package ({error})", path=path, error=exc)) from None
     except RuntimeError as exc:  # encrypted entries
-        raise UnsafeFile(f"{path}: cannot read the ods package ({exc})") from None
+        raise UnsafeFile(_("{path}: cannot read the ods package ({error})", path=path, error=exc)) from None
 
 
 def _repeat(element, name: str) -> int:
@@ -212,7 +216,7 @@ def _check_extents(archive: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path, 
                 elif tag == _TABLE + "table" and tables:
                     _refuse_wide(tables.pop(), path, limits)
     except ParseError as exc:
-        raise UnsafeFile(f"{path}!content.xml: not readable XML ({exc})") from None
+        raise UnsafeFile(_("{path}!content.xml: not readable XML ({error})", path=path, error=exc)) from None
 
 
 def _refuse_wide(table: _Table, path: Path, limits: Limits) -> None:
@@ -221,8 +225,8 @@ def _refuse_wide(table: _Table, path: Path, limits: Limits) -> None:
     rows = table.last_row - table.first_row + 1
     columns = table.last_column - table.first_column + 1
     if table.last_row + 1 > limits.max_rows or table.last_column + 1 > limits.max_columns or rows * columns > limits.max_cells:
-        raise UnsafeFile(f"{path}!{table.name}: cells span {rows:,} rows x {columns:,} columns,"
-                         f" more than {limits.max_cells:,} cells; refused")
+        raise UnsafeFile(_("{where}: cells span {rows:,} rows x {columns:,} columns, more than {limit:,} cells; refused",
+                           where=f"{path}!{table.name}", rows=rows, columns=columns, limit=limits.max_cells))
 
 
 def check_workbook(path: Path, kind: str, limits: Limits = Limits()) -> None:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from csat.errors import CsatError
+from csat.i18n import _
 
 # Any attribute r="A1" (single or double quotes, any case): the general form, used for exact extents.
 _ANY_CELL_REF = re.compile(rb'\sr\s*=\s*["\']([A-Za-z]+)([0-9]+)["\']')
@@ -88,11 +89,11 @@ def check_size(path: Path, limits: Limits) -> int:
     try:
         size = path.stat().st_size
     except FileNotFoundError:
-        raise UnsafeFile(f"{path}: no such file") from None
+        raise UnsafeFile(_("{path}: no such file", path=path)) from None
     except OSError as exc:
-        raise UnsafeFile(f"{path}: cannot read: {exc.strerror}") from None
+        raise UnsafeFile(_("{path}: cannot read: {error}", path=path, error=exc.strerror)) from None
     if not path.is_file():
-        raise UnsafeFile(f"{path}: not a file")
+        raise UnsafeFile(_("{path}: not a file", path=path))
     if size > limits.max_file_bytes:
         raise UnsafeFile(
             f"{path}: {size / 1048576:.1f} MB is over the {limits.max_file_bytes / 1048576:g} MB limit"
@@ -132,7 +133,7 @@ def _scan_part(archive: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path, budg
             window = tail + chunk
             if first or b"!" in window:
                 if _ENTITY.search(window):
-                    raise UnsafeFile(f"{path}!{info.filename}: XML declares a DOCTYPE or entities; refused")
+                    raise UnsafeFile(_("{where}: XML declares a DOCTYPE or entities; refused", where=f"{path}!{info.filename}"))
             first = False
             if is_sheet and not needs_exact:
                 tags = _ROW_TAG.findall(window)
@@ -181,18 +182,20 @@ def check_xlsx(path: Path, limits: Limits = Limits()) -> None:
     """Refuse anything that is not a plausible, bounded xlsx workbook."""
     check_size(path, limits)
     if not zipfile.is_zipfile(path):
-        raise UnsafeFile(f"{path}: not an xlsx workbook (the content is not a zip package)")
+        raise UnsafeFile(_("{path}: not an xlsx workbook (the content is not a zip package)", path=path))
     try:
         with zipfile.ZipFile(path) as archive:
             entries = archive.infolist()
             if len(entries) > limits.max_entries:
-                raise UnsafeFile(f"{path}: {len(entries):,} entries in the package, over {limits.max_entries:,}; refused")
+                raise UnsafeFile(_("{path}: {entries:,} entries in the package, over {limit:,}; refused", path=path,
+                                   entries=len(entries), limit=limits.max_entries))
             names = {info.filename for info in entries}
             if "xl/workbook.xml" not in names and not any(name.endswith("/workbook.xml") for name in names):
-                raise UnsafeFile(f"{path}: a zip file but not an xlsx workbook (no xl/workbook.xml)")
+                raise UnsafeFile(_("{path}: a zip file but not an xlsx workbook (no xl/workbook.xml)", path=path))
             declared = sum(info.file_size for info in entries)
             if declared > limits.max_unpacked_bytes:
-                raise UnsafeFile(f"{path}: unpacks to {declared / 1048576:,.0f} MB (a zip bomb?); refused")
+                raise UnsafeFile(_("{path}: unpacks to {size:,.0f} MB (a zip bomb?); refused", path=path,
+                                   size=declared / 1048576))
             budget = [limits.max_unpacked_bytes]
             for info in entries:
                 name = info.filename.lower()
@@ -200,9 +203,9 @@ def check_xlsx(path: Path, limits: Limits = Limits()) -> None:
                     is_sheet = name.startswith("xl/worksheets/") and name.endswith(".xml")
                     _scan_part(archive, info, path, budget, is_sheet, limits)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, NotImplementedError) as exc:
-        raise UnsafeFile(f"{path}: damaged xlsx package ({exc})") from None
+        raise UnsafeFile(_("{path}: damaged xlsx package ({error})", path=path, error=exc)) from None
     except RuntimeError as exc:  # encrypted entries
-        raise UnsafeFile(f"{path}: cannot read the xlsx package ({exc})") from None
+        raise UnsafeFile(_("{path}: cannot read the xlsx package ({error})", path=path, error=exc)) from None
 
 
 def defusedxml_active() -> bool:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Iterator, Optional
 
 from csat.errors import CsatError
+from csat.i18n import _, language
 from csat.sheets.columns import Column, columns_of, rows_of
 from csat.sheets.formats import (CONVERT_HINT, OLE_MAGIC, WORKBOOK_KINDS, ZIP_MAGIC, check_workbook,
                                  content_kind, sniff)
@@ -82,7 +83,7 @@ def split_address(address: str) -> tuple[int, int]:
     letters = text.rstrip("0123456789")
     digits = text[len(letters):]
     if not letters or not digits or not letters.isalpha() or not letters.isascii() or len(letters) > 3:
-        raise ValueError(f"{address!r} is not a cell address")
+        raise ValueError(_("{address!r} is not a cell address", address=address))
     return int(digits), column_number(letters)
 
 
@@ -114,7 +115,7 @@ def decode_csv(data: bytes, path: Path) -> str:
             return data.decode(encoding)
         except UnicodeDecodeError:
             continue
-    raise CsatError(f"{path}: not UTF-8 or GBK/GB18030 text; save the file as CSV UTF-8")
+    raise CsatError(_("{path}: not UTF-8 or GBK/GB18030 text; save the file as CSV UTF-8", path=path))
 
 
 def read_csv(path: Path, limits: Limits = Limits()) -> list[Sheet]:
@@ -122,11 +123,11 @@ def read_csv(path: Path, limits: Limits = Limits()) -> list[Sheet]:
     check_size(path, limits)
     data = path.read_bytes()
     if data[:4] == ZIP_MAGIC:
-        raise CsatError(f"{path}: this is an xlsx workbook with a .csv name; rename it to .xlsx")
+        raise CsatError(_("{path}: this is an xlsx workbook with a .csv name; rename it to .xlsx", path=path))
     if data[:8] == OLE_MAGIC:
-        raise CsatError(f"{path}: this is an Excel 97-2003 workbook with a .csv name; rename it to .xls")
+        raise CsatError(_("{path}: this is an Excel 97-2003 workbook with a .csv name; rename it to .xls", path=path))
     if b"\0" in data:
-        raise CsatError(f"{path}: not a text file (it contains NUL bytes); save the sheet as CSV UTF-8")
+        raise CsatError(_("{path}: not a text file (it contains NUL bytes); save the sheet as CSV UTF-8", path=path))
     text = decode_csv(data, path)
     try:
         dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
@@ -135,7 +136,7 @@ def read_csv(path: Path, limits: Limits = Limits()) -> list[Sheet]:
     try:
         grid = [[value.strip() or None for value in values] for values in csv.reader(io.StringIO(text), dialect)]
     except csv.Error as exc:
-        raise CsatError(f"{path}: not a readable CSV file ({exc})") from None
+        raise CsatError(_("{path}: not a readable CSV file ({error})", path=path, error=exc)) from None
     return [Sheet.from_grid(path.stem, grid)]
 
 
@@ -172,6 +173,7 @@ class WorkbookReader:
         self._output = tempfile.TemporaryFile()
         self._errors = tempfile.TemporaryFile()
         request = {
+            "lang": language(),   # the worker's refusals are read by the same person
             "memory_bytes": self.limits.parse_memory_bytes, "seconds": self.limits.parse_seconds,
             "files": [{"path": str(self.paths[index]), "also": self.also, "visible_only": self.visible_only}
                       for index in self._pending],
@@ -263,7 +265,7 @@ class WorkbookReader:
             self._collect()
         record = self._records[index]
         if not record["ok"]:
-            hint = f"; {CONVERT_HINT}" if _kind_of(path) in ("xls", "ods") else ""
+            hint = "; " + _(CONVERT_HINT) if _kind_of(path) in ("xls", "ods") else ""
             raise CsatError(f"{path}: {record['error']}{hint}")
         return [Sheet(name=sheet["name"], height=sheet["height"], columns=sheet["columns"],
                       first_row=sheet["first_row"], first_column=sheet["first_column"],

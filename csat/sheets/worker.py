@@ -8,7 +8,7 @@ JSON request from stdin and writes, per workbook and in order, an 8-byte
 length and a pickle of what it read, flushing after each, so the parent knows
 exactly which file a crash happened in. A big sheet is parsed as pieces by
 forked children, one per core (see pieces.py). It imports only the standard
-library, python-calamine and small csat.sheets modules (columns, pieces,
+library, python-calamine, csat.i18n (its messages) and small csat.sheets modules (columns, pieces,
 formats with its guard), so it starts in a few milliseconds.
 """
 
@@ -20,6 +20,7 @@ import pickle
 import struct
 import sys
 
+from csat.i18n import _, set_language
 from csat.sheets import pieces
 from csat.sheets.columns import columns_of
 from csat.sheets.formats import content_kind, named_as
@@ -103,13 +104,14 @@ def main() -> None:
     # them again and again as they are made, which costs more than making them.
     gc.disable()
     request = json.loads(sys.stdin.buffer.read().decode("utf-8"))
+    set_language(request.get("lang"))
     _set_limits(int(request.get("memory_bytes", 0)), int(request.get("seconds", 0)))
     output = sys.stdout.buffer
     for entry in request["files"]:
         try:
             record = read_workbook(entry["path"], list(entry.get("also", [])), bool(entry.get("visible_only", True)))
         except MemoryError:
-            record = {"ok": False, "error": "out of memory while reading (cells too far apart or too many)"}
+            record = {"ok": False, "error": _("out of memory while reading (cells too far apart or too many)")}
         except Exception as exc:  # noqa: BLE001 - calamine's own error classes; reported per file
             message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             record = {"ok": False, "error": message}

@@ -6,6 +6,8 @@ import json
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from csat.i18n import _
+
 
 def key_forms(key: str) -> list[str]:
     """The record keys a --key names: feedback and other numbered records are stored as `#17`, and `17` finds them too."""
@@ -25,7 +27,7 @@ def parse_moment(text: str, end: bool = False) -> datetime:
         try:
             moment = datetime.fromisoformat(text)
         except ValueError:
-            raise ValueError(f"{text!r} is not a date or time; write YYYY-MM-DD or YYYY-MM-DD HH:MM") from None
+            raise ValueError(_("{text!r} is not a date or time; write YYYY-MM-DD or YYYY-MM-DD HH:MM", text=text)) from None
         return moment.replace(tzinfo=None) if moment.tzinfo is None else moment.astimezone().replace(tzinfo=None)
     start = datetime.combine(day, time())
     return start + timedelta(days=1) - timedelta(microseconds=1) if end else start
@@ -59,11 +61,11 @@ def entries(session, table: str | None = None, key: str | None = None, limit: in
 
 
 def summarise(action: str, changes: dict[str, Any]) -> str:
-    """A short human line for a table: which fields went from what to what."""
+    """A short human line for a table, in the staff language: which fields went from what to what."""
     if action == "insert":
-        return "created"
+        return _("created")
     if action == "delete":
-        return "deleted"
+        return _("deleted")
     parts = []
     for name, value in changes.items():
         if isinstance(value, list) and len(value) == 2:
@@ -74,5 +76,7 @@ def summarise(action: str, changes: dict[str, Any]) -> str:
 
 
 def _short(value: Any, limit: int = 40) -> str:
+    if isinstance(value, bool):
+        return _("yes") if value else _("no")
     text = "''" if value in (None, "") else str(value)
     return text if len(text) <= limit else text[: limit - 1] + "…"

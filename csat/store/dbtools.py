@@ -15,6 +15,7 @@ from datetime import datetime
 from pathlib import Path
 
 from csat.errors import CsatError
+from csat.i18n import _
 
 
 def schema_state(revision: str | None) -> str:
@@ -23,31 +24,31 @@ def schema_state(revision: str | None) -> str:
     from csat.store.migrations import HEAD, csat_release_for, known_revisions
 
     if revision == HEAD:
-        return "current"
+        return _("current")
     if revision is None:
-        return "empty: run `csat db upgrade`"
+        return _("empty: run `csat db upgrade`")
     if revision not in known_revisions():
-        return (f"newer than this csat {__version__} knows (schema {HEAD}): written by csat "
-                f"{csat_release_for(revision)} or newer; upgrade csat on this machine, do not run `csat db upgrade`")
-    return f"older than this csat {__version__} (schema {HEAD}): run `csat db upgrade`"
+        return _("newer than this csat {version} knows (schema {head}): written by csat {release} or newer; "
+                 "upgrade csat on this machine, do not run `csat db upgrade`",
+                 version=__version__, head=HEAD, release=csat_release_for(revision))
+    return _("older than this csat {version} (schema {head}): run `csat db upgrade`", version=__version__, head=HEAD)
 
 
 def status_lines(workspace) -> list[str]:
     from csat import __version__
     from csat.store.engine import describe_url, engine_for, schema_revision
-
     from csat.store.engine import sqlite_path
 
     url = workspace.database_url
     path = sqlite_path(url)
     if path is not None and not Path(path).exists():   # connecting would create an empty file
-        return [f"workspace  {workspace.root}", f"store      {describe_url(url)}",
-                "schema     - (no store file: run `csat db upgrade` to create it, or point store.url at the store)"]
+        return [_("workspace  {folder}", folder=workspace.root), _("store      {url}", url=describe_url(url)),
+                _("schema     - (no store file: run `csat db upgrade` to create it, or point store.url at the store)")]
     revision = schema_revision(engine_for(url))
     return [
-        f"workspace  {workspace.root}",
-        f"store      {describe_url(url)}",
-        f"schema     {revision or '-'} ({schema_state(revision)})",
+        _("workspace  {folder}", folder=workspace.root),
+        _("store      {url}", url=describe_url(url)),
+        _("schema     {revision} ({state})", revision=revision or "-", state=schema_state(revision)),
         f"csat       {__version__}",
     ]
 
@@ -122,18 +123,18 @@ def backup(workspace, target: Path) -> Path:
 
     store = open_store(workspace, check=False)
     if not store.is_sqlite:
-        raise CsatError("backup copies SQLite stores; for PostgreSQL use pg_dump")
+        raise CsatError(_("backup copies SQLite stores; for PostgreSQL use pg_dump"))
     target = target.expanduser().resolve()
     if target.exists():
-        raise CsatError(f"{target} already exists; choose a new file name")
+        raise CsatError(_("{path} already exists; choose a new file name", path=target))
     folder = next((parent for parent in target.parents if parent.exists()), None)
     if folder is not None and not folder.is_dir():
-        raise CsatError(f"{folder} is not a folder")
+        raise CsatError(_("{path} is not a folder", path=folder))
     try:
         target.parent.mkdir(parents=True, exist_ok=True)  # backups/ on the first backup
     except OSError as exc:
-        raise CsatError(f"cannot create the folder {target.parent}: {exc.strerror or exc}") from None
+        raise CsatError(_("cannot create the folder {path}: {error}", path=target.parent, error=exc.strerror or exc)) from None
     if schema_revision(store.engine) is None:
-        raise CsatError(f"the store at {workspace.database_url} is empty: nothing to back up")
+        raise CsatError(_("the store at {url} is empty: nothing to back up", url=workspace.database_url))
     _vacuum_into(store.engine, target)
     return target

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from csat.i18n import _, language
 from csat.periods import Half, Quarter
 
 ROUND_WARNING_DAYS = 30
@@ -44,12 +45,14 @@ def survey_lines(session, settings, today: date) -> list[DueLine]:
     current = next((round_ for round_ in rounds if round_.period == str(half)), None)
     days_left = (half.end - today).days + 1
     if (current is None or sent_on.get(current.id) is None) and days_left < ROUND_WARNING_DAYS:
-        lines.append(DueLine("survey", f"the {half} survey round has not been sent and {days_left} day(s) of the half year remain: run `csat survey send --half {half}`"))
+        lines.append(DueLine("survey", _(
+            "the {half} survey round has not been sent and {n} day(s) of the half year remain: run `csat survey send --half {half}`",
+            n=days_left, half=half)))
     sent_dates = [moment.date() for moment in sent_on.values() if moment is not None]
     if sent_dates:
         last = max(sent_dates)
         if (today - last).days > ROUND_INTERVAL_DAYS:
-            lines.append(DueLine("survey", f"the last survey round was sent on {last}, more than six months ago"))
+            lines.append(DueLine("survey", _("the last survey round was sent on {date}, more than six months ago", date=last)))
     target = settings.survey.response_target
     for round_ in rounds:
         if round_.status != "open" or round_.due_date >= today:
@@ -62,7 +65,11 @@ def survey_lines(session, settings, today: date) -> list[DueLine]:
             Invitation.round_id == round_.id, Invitation.responded_at.is_not(None))).one()
         rate = answered / invited
         if rate < target:
-            lines.append(DueLine("response", f"round {round_.period} was due on {round_.due_date} and has {answered} of {invited} answers ({rate:.0%}, target {target:.0%}); its {invited - answered} non-responder(s) are no longer reminded: `csat survey extend --half {round_.period} --due YYYY-MM-DD` to give them more time"))
+            lines.append(DueLine("response", _(
+                "round {period} was due on {due} and has {answered} of {invited} answers ({rate:.0%}, target {target:.0%});"
+                " its {silent} non-responder(s) are no longer reminded: `csat survey extend --half {period} --due YYYY-MM-DD`"
+                " to give them more time", period=round_.period, due=round_.due_date, answered=answered, invited=invited,
+                rate=rate, target=target, silent=invited - answered)))
     return lines
 
 
@@ -85,7 +92,8 @@ def summary_lines(session, settings, today: date) -> list[DueLine]:
         return []
     missing = [Quarter.parse(text) for text in quarters_without_summary(session, settings, today)]
     return [
-        DueLine("summary", f"quarter {quarter} ended on {quarter.end} without its feedback summary: run `csat feedback summary --quarter {quarter}`")
+        DueLine("summary", _("quarter {quarter} ended on {date} without its feedback summary: run `csat feedback summary --quarter {quarter}`",
+                             quarter=quarter, date=quarter.end))
         for quarter in missing if quarter.end >= started
     ]
 
@@ -108,11 +116,16 @@ def complaint_lines(session, settings, today: date) -> list[DueLine]:
     unresolved = long_unresolved_complaints(session, settings, today)
     codes = _customer_codes(session, {entry.customer_id for entry in overdue + unresolved})
     lines = [
-        DueLine("complaint", f"complaint #{entry.id} from {codes.get(entry.customer_id, '?')} (received {entry.received_at:%Y-%m-%d}) has no reply after {settings.feedback.reply_days} working day(s)")
+        DueLine("complaint", _(
+            "complaint #{number} from {customer} (received {received}) has no reply after {n} working day(s)",
+            n=settings.feedback.reply_days, number=entry.id, customer=codes.get(entry.customer_id, "?"),
+            received=entry.received_at.date()))
         for entry in overdue
     ]
     lines += [
-        DueLine("complaint", f"complaint #{entry.id} from {codes.get(entry.customer_id, '?')} is still open after {(today - entry.received_at.date()).days} days (limit {settings.feedback.unresolved_days})")
+        DueLine("complaint", _("complaint #{number} from {customer} is still open after {days} days (limit {limit})",
+                               number=entry.id, customer=codes.get(entry.customer_id, "?"),
+                               days=(today - entry.received_at.date()).days, limit=settings.feedback.unresolved_days))
         for entry in unresolved
     ]
     return lines
@@ -122,7 +135,9 @@ def capa_lines(session, settings, today: date) -> list[DueLine]:
     from csat.capa.records import capas_past_due
 
     return [
-        DueLine("capa", f"{capa.number} \"{capa.title}\" ({settings.department_name(capa.dept) if capa.dept else 'no owner'}) was due on {capa.due_date} and is {capa.status.replace('_', ' ')}")
+        DueLine("capa", _("{number} \"{title}\" ({owner}) was due on {due} and is {status}", number=capa.number,
+                          title=capa.title, due=capa.due_date, status=capa.status.replace("_", " "),
+                          owner=settings.department_name(capa.dept, language()) if capa.dept else _("no owner")))
         for capa in capas_past_due(session, settings, today)
     ]
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from csat.i18n import _, staff_language, use_language
 from csat.survey.digest import DueLine, collect
 
 
@@ -193,14 +194,10 @@ def _digest_message(workspace, lines: list[DueLine], today: date):
     from csat.mail.transport import address, build_message, sender_address
 
     settings = workspace.settings
-    zh = settings.company.lang == "zh"
     recipients = tuple(address(item) for item in settings.remind.staff)
-    if zh:
-        subject = f"csat：{today} 待办事项 {len(lines)} 项"
-        intro = f"{settings.company.name} 客户满意度程序在 {today} 有以下事项到期："
-    else:
-        subject = f"csat: {len(lines)} item(s) due on {today}"
-        intro = f"The customer satisfaction procedure of {settings.company.name} has these items due on {today}:"
+    subject = _("csat: {n} item(s) due on {date}", n=len(lines), date=today)
+    intro = _("The customer satisfaction procedure of {company} has these items due on {date}:",
+              company=settings.company.name, date=today)
     text = intro + "\n\n" + "\n".join(f"- {line.text}" for line in lines) + "\n"
     return build_message(sender=sender_address(settings), recipient=recipients, subject=subject, text=text)
 
@@ -214,7 +211,7 @@ def _handle_digest(workspace, store, transport, today: date, dry_run: bool, repo
     settings = workspace.settings
     key = f"digest:{today.isoformat()}"
     report.staff = list(settings.remind.staff)
-    with store.read_session() as session:
+    with store.read_session() as session, use_language(staff_language(settings.company.lang)):
         report.digest_lines = collect(session, settings, today)
         existing = session.exec(select(Notice).where(Notice.key == key)).first()
         done = existing is not None and existing.status in ("sent", "printed")
@@ -231,7 +228,9 @@ def _handle_digest(workspace, store, transport, today: date, dry_run: bool, repo
     status, error = "printed", ""
     if settings.remind.staff:
         try:
-            transport.send(_digest_message(workspace, report.digest_lines, today), name=f"digest-{today}")
+            with use_language(staff_language(settings.company.lang)):   # staff read it in the workspace's language
+                message = _digest_message(workspace, report.digest_lines, today)
+            transport.send(message, name=f"digest-{today}")
             status = "sent"
         except SendError as exc:
             status, error = "failed", exc.reason

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 from csat.errors import Conflict, NotFound
+from csat.i18n import _
 from csat.periods import Half
 
 
@@ -19,7 +20,7 @@ def get_round(session, period: str | Half):
 
     round_ = session.exec(select(SurveyRound).where(SurveyRound.period == str(period))).first()
     if round_ is None:
-        raise NotFound(f"no survey round for {period}; open it with `csat survey open --half {period}`")
+        raise NotFound(_("no survey round for {period}; open it with `csat survey open --half {period}`", period=period))
     return round_
 
 
@@ -57,14 +58,15 @@ def open_round(session, period: Half, due: date | None = None, due_days: int = 3
     existing = find_round(session, period)
     if existing is not None:
         if existing.status == "closed":
-            raise Conflict(f"the {period} round is closed; reopen it with `csat survey open --half {period} --reopen`")
+            raise Conflict(_("the {period} round is closed; reopen it with `csat survey open --half {period} --reopen`",
+                             period=period))
         return existing
     active_items = list_items(session)
     if not active_items:
-        raise Conflict("the survey template has no active items; load some with `csat items load`")
+        raise Conflict(_("the survey template has no active items; load some with `csat items load`"))
     start = today or date.today()
     if due is not None:
-        require_due_after(due, start, f"the day the {period} round opens")
+        require_due_after(due, start, _("the day the {period} round opens", period=period))
     if closed:
         due = start
     round_ = SurveyRound(period=str(period), due_date=due or start + timedelta(days=due_days),
@@ -116,7 +118,7 @@ def resolve_round(session, period: str | Half | None):
         return get_round(session, period)
     round_ = latest_round(session)
     if round_ is None:
-        raise NotFound("no survey rounds yet; start one with `csat survey send` or `csat survey open --half YYYYH1`")
+        raise NotFound(_("no survey rounds yet; start one with `csat survey send` or `csat survey open --half YYYYH1`"))
     return round_
 
 
@@ -124,7 +126,7 @@ def set_due(session, round_, due: date) -> None:
     """Change a round's due date; it must be after the day the round opened (csat.dates)."""
     from csat.dates import require_due_after
 
-    require_due_after(due, round_.opened_at.date(), f"the day the {round_.period} round opened")
+    require_due_after(due, round_.opened_at.date(), _("the day the {period} round opened", period=round_.period))
     round_.due_date = due
     session.flush()
 
@@ -138,12 +140,13 @@ def extend_round(session, period: str | Half, due: date):
 
     round_ = get_round(session, period)
     if round_.status == "closed":
-        raise Conflict(f"the {period} round is closed; reopen it with "
-                       f"`csat survey open --half {period} --reopen --due {due.isoformat()}`")
+        raise Conflict(_("the {period} round is closed; reopen it with `csat survey open --half {period} --reopen --due {due}`",
+                         period=period, due=due.isoformat()))
     old = round_.due_date
     if due <= old:
-        raise Conflict(f"the {period} round is due on {old.isoformat()} already; an extension must be later "
-                       f"(to set an earlier date: `csat survey open --half {period} --due DATE`)")
+        raise Conflict(_("the {period} round is due on {due} already; an extension must be later"
+                         " (to set an earlier date: `csat survey open --half {period} --due DATE`)",
+                         period=period, due=old.isoformat()))
     set_due(session, round_, due)
     audit.record(session.connection(), "survey_round", "extend", round_.id, round_.period,
                  {"due_date": [old.isoformat(), due.isoformat()]})
@@ -156,7 +159,7 @@ def close_round(session, period: str | Half):
 
     round_ = get_round(session, period)
     if round_.status == "closed":
-        raise Conflict(f"the {period} round is already closed")
+        raise Conflict(_("the {period} round is already closed", period=period))
     round_.status = "closed"
     round_.closed_at = now()
     session.flush()
@@ -167,7 +170,7 @@ def reopen_round(session, period: str | Half):
     """Open a closed round again, with the items it had (the template is not re-read)."""
     round_ = get_round(session, period)
     if round_.status != "closed":
-        raise Conflict(f"the {period} round is not closed")
+        raise Conflict(_("the {period} round is not closed", period=period))
     round_.status = "open"
     round_.closed_at = None
     session.flush()
@@ -276,7 +279,8 @@ def open_or_update(session, period: str | Half, due: date | None = None, reopen:
     action = "already open"
     if existing.status == "closed":
         if not reopen:
-            raise Conflict(f"the {period} round is closed; reopen it with `csat survey open --half {period} --reopen`")
+            raise Conflict(_("the {period} round is closed; reopen it with `csat survey open --half {period} --reopen`",
+                             period=period))
         reopen_round(session, period)
         action = "reopened"
     if due is not None and due != existing.due_date:

@@ -1,0 +1,121 @@
+"""The README tour speaks one language: no English prose in a zh workspace, no Chinese in an en one.
+
+Every command of the tour's sections runs as written (the same adjustments as
+tests/test_readme_tour.py and tests/test_feedback_readme.py make); what it prints on
+stdout and stderr is checked line by line with tests/prose.py. Data the user typed or
+imported (customer names, comments, the company name) may be in any language.
+"""
+
+from __future__ import annotations
+
+import getpass
+import re
+import shlex
+from datetime import date, timedelta
+from pathlib import Path
+
+from feedback_fixtures import EXAMPLES
+from prose import chinese_lines, english_lines
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+# Commands whose stdout is a file's content (csat.toml, a crontab, systemd units), not sentences.
+FILE_OUTPUT = [["config", "show"], ["cron"]]
+SECTIONS = ["### Workspace", "### Customers", "### Survey items", "### Feedback and complaints", "### CAPA", "### Reports",
+            "### Reminders (run from cron)", "### Audit trail"]
+
+
+def section_commands(heading: str) -> list[list[str]]:
+    text = README.read_text(encoding="utf-8")
+    start = text.index(heading)
+    following = text.find("\n### ", start + len(heading))
+    section = text[start:following if following != -1 else None]
+    commands = []
+    for block in re.findall(r"```sh\n(.*?)```", section, re.S):
+        for line in block.replace("\\\n", " ").splitlines():
+            words = shlex.split(line, comments=True)
+            if words and words[0] == "csat":
+                commands.append(words[1:])
+    return commands
+
+
+def _data_texts() -> list[str]:
+    """What the user brings: example files and every argument of the tour."""
+    texts = [path.read_text(encoding="utf-8-sig") for path in EXAMPLES.iterdir()
+             if path.suffix in (".csv", ".toml", ".txt")]
+    texts += [" ".join(words) for heading in SECTIONS for words in section_commands(heading)]
+    texts.append(getpass.getuser())   # who made a change, in the audit trail
+    import csat  # the default survey template's item names are data too
+
+    return texts + [(Path(csat.__file__).parent / "data" / "default_items.toml").read_text(encoding="utf-8")]
+
+
+def _run_tour(lang: str, tmp_path, monkeypatch, cli) -> list[str]:
+    home = tmp_path / "quality" / "csat"
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("CSAT_LANG", raising=False)
+    data = _data_texts()
+    check = english_lines if lang == "zh" else chinese_lines
+    future = (date.today() + timedelta(days=60)).isoformat()
+    year = date.today().year
+    wrong = []
+    for heading in SECTIONS:
+        if heading == "### Reports":   # the tour's reports are of 2024H2; here of 2024H1, with answers taken by phone
+            for code, quality in (("C-006", "90"), ("C-007", "70")):
+                added = cli("response", "add", code, "--half", "2024H1", "--score", f"quality={quality}",
+                            "--score", "delivery=80", "--comment", "电话回访")
+                assert added.exit_code == 0, added
+                wrong += [f"csat response add: {line}" for line in check(added.stderr, data)]
+        for words in section_commands(heading):
+            for shell in (">", "|", "||", "&&"):   # what the shell does with the output is not csat's
+                words = words[:words.index(shell)] if shell in words else words
+            if heading == "### Reports":
+                words = [word.replace("2024H2", "2024H1") for word in words]
+            words = [word.replace("~/quality/csat", str(home)).replace("examples/", f"{EXAMPLES}/")
+                     .replace("CAPA-2024-", f"CAPA-{year}-") for word in words]
+            if words[0] == "doctor":
+                continue
+            if words[0] == "init":
+                words[words.index("--lang") + 1] = lang
+            else:
+                monkeypatch.setenv("CSAT_HOME", str(home))
+            if words[:2] == ["feedback", "import"]:
+                open_round = cli("survey", "open", "--half", "2024H1")
+                assert open_round.exit_code == 0, open_round
+            if "--due" in words:
+                words[words.index("--due") + 1] = future
+            if "--at" in words and words[0] == "capa":
+                words[words.index("--at") + 1] = date.today().isoformat()
+            if words[0] == "remind" and "--dry-run" not in words:
+                words.append("--dry-run")
+            result = cli(*words)
+            if words[0] == "init":   # the settings the user keeps in csat.toml are data too
+                data.append((home / "csat.toml").read_text(encoding="utf-8"))
+            shown = [("stderr", result.stderr)]
+            if not any(words[:len(command)] == command for command in FILE_OUTPUT):
+                shown.append(("stdout", result.stdout))
+            for stream, text in shown:
+                wrong += [f"csat {shlex.join(words)} [{stream}]: {line}" for line in check(text, data)]
+    return wrong
+
+
+def test_a_chinese_workspace_prints_no_english_prose(tmp_path, monkeypatch, cli):
+    wrong = _run_tour("zh", tmp_path, monkeypatch, cli)
+    assert wrong == [], "\n".join(wrong)
+
+
+def test_an_english_workspace_prints_no_chinese(tmp_path, monkeypatch, cli):
+    wrong = _run_tour("en", tmp_path, monkeypatch, cli)
+    assert wrong == [], "\n".join(wrong)
+
+
+def test_the_check_finds_prose_and_lets_codes_and_data_pass():
+    data = ["C-003,Acme Motors GmbH", "--text \"Housing cracks after 2 weeks\""]
+    assert english_lines("已登记 C-003 的投诉 #19（quality，phone）；见 `csat feedback list`", data) == []
+    assert english_lines("│ 19 │ C-003 │ Acme Motors GmbH │ Housing cracks after 2 weeks │", data) == []
+    assert english_lines("sqlite:////tmp/a/csat.db  quality@example.com  report-2024H1.xlsx", data) == []
+    assert english_lines("Logged complaint #19 from C-003", data) != []
+    assert english_lines("已导入 customers.csv：10 added", data) != []
+    assert chinese_lines("Logged complaint #19 from C-003", ["华南精密"]) == []
+    assert chinese_lines("Company: 华南精密", ["华南精密"]) == []
+    assert chinese_lines("已登记 C-003 的投诉", ["华南精密"]) != []
