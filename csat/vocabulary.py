@@ -22,6 +22,7 @@ import re
 from dataclasses import dataclass, field
 
 from csat.errors import CsatError
+from csat.i18n import N_, _
 
 LANGS = ("en", "zh")
 
@@ -32,7 +33,7 @@ class UnknownWord(CsatError, ValueError):
 
 @dataclass(frozen=True)
 class Family:
-    name: str                                   # as said in messages: "kind", "channel", "status"
+    name: str                                   # as said in messages (catalog id): "kind", "channel", "status"
     words: dict[str, tuple[str, str]]           # code -> (English, Chinese), in display order
     aliases: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
@@ -43,7 +44,7 @@ class Family:
 
 FAMILIES: dict[str, Family] = {
     # Feedback kinds (ISO 10002 intake); quality, conduct and service are complaints.
-    "kind": Family("kind", {
+    "kind": Family(N_("kind"), {
         "quality": ("Product quality", "质量"),
         "requirement": ("Requirement", "要求"),
         "contract": ("Contract", "合同"),
@@ -65,7 +66,7 @@ FAMILIES: dict[str, Family] = {
                     "服务质量", "安装", "安装服务", "售后", "售后服务", "安装或服务质量", "服务投诉", "投诉/服务"),
         "other": ("其它",),
     }),
-    "channel": Family("channel", {
+    "channel": Family(N_("channel"), {
         "phone": ("Phone", "电话"),
         "fax": ("Fax", "传真"),
         "email": ("E-mail", "邮件"),
@@ -85,7 +86,7 @@ FAMILIES: dict[str, Family] = {
         "other": ("其它",),
     }),
     # Feedback entries: open -> replied -> closed.
-    "feedback_status": Family("status", {
+    "feedback_status": Family(N_("status"), {
         "open": ("Open", "未回复"),
         "replied": ("Replied", "已回复"),
         "closed": ("Closed", "已关闭"),
@@ -94,7 +95,7 @@ FAMILIES: dict[str, Family] = {
         "replied": ("answered", "已答复"),
         "closed": ("resolved", "done", "结案", "已结案", "关闭", "已解决", "完成"),
     }),
-    "capa_status": Family("status", {
+    "capa_status": Family(N_("status"), {
         "open": ("Open", "未开始"),
         "in_progress": ("In progress", "进行中"),
         "verified": ("Verified", "已验证"),
@@ -110,29 +111,29 @@ FAMILIES: dict[str, Family] = {
         "closed": ("关闭", "结案", "已结案"),
         "cancelled": ("canceled", "取消", "作废"),
     }),
-    "round_status": Family("status", {
+    "round_status": Family(N_("status"), {
         "open": ("Open", "进行中"),
         "closed": ("Closed", "已关闭"),
     }, {"open": ("开放", "未关闭"), "closed": ("关闭", "已结束", "结束")}),
-    "invitation_status": Family("status", {
+    "invitation_status": Family(N_("status"), {
         "pending": ("Not sent", "未发送"),
         "sent": ("Sent", "已发送"),
         "failed": ("Failed", "发送失败"),
     }, {"pending": ("待发送", "pending"), "sent": ("发送",), "failed": ("失败",)}),
     # Where a stored response came from.
-    "source": Family("source", {
+    "source": Family(N_("source"), {
         "form": ("Form", "调查表"),
         "sheet": ("Sheet", "汇总表"),
         "manual": ("Typed in", "手工录入"),
     }, {"form": ("表单", "问卷"), "sheet": ("spreadsheet", "汇总", "表格"), "manual": ("手工", "手动", "录入")}),
     # Where a CAPA came from.
-    "capa_source": Family("source", {
+    "capa_source": Family(N_("source"), {
         "item": ("Survey item", "调查项目"),
         "feedback": ("Feedback", "客户反馈"),
         "other": ("Other", "其他"),
     }, {"item": ("survey", "调查", "满意度调查"), "feedback": ("complaint", "反馈", "投诉"), "other": ("其它",)}),
     # Effectiveness checks of a CAPA.
-    "result": Family("result", {
+    "result": Family(N_("result"), {
         "effective": ("Effective", "有效"),
         "not-effective": ("Not effective", "无效"),
     }, {"effective": ("ok", "passed", "有效果", "验证有效"),
@@ -217,12 +218,14 @@ def parse(name: str, text: str) -> str:
     family(name)
     code = _TABLES[name].get(_key(text)) if text is not None and str(text).strip() else None
     if code is None:
-        what = family(name).name
+        what = _(family(name).name)
         meant = AMBIGUOUS.get(name, {}).get(_key(text or ""))
         if meant:
             options = ", ".join(f"{option} ({word(name, option, 'zh')})" for option in meant)
-            raise UnknownWord(f"{what} {str(text).strip()!r} may be {options}; say which")
-        raise UnknownWord(f"unknown {what} {str(text or '').strip()!r}; valid {what}s: {choices(name)}")
+            raise UnknownWord(_("{what} {text!r} may be {options}; say which", what=what, text=str(text).strip(),
+                                options=options))
+        raise UnknownWord(_("unknown {what} {text!r}; valid: {choices}", what=what, text=str(text or "").strip(),
+                            choices=choices(name)))
     return code
 
 
@@ -293,7 +296,7 @@ def parse_department(settings, text: str) -> str:
     code = department_table(settings).get(_key(text)) if str(text).strip() else None
     if code is None:
         known = ", ".join(f"{code} ({department.zh or department.en})" for code, department in settings.departments.items())
-        raise UnknownWord(f"unknown department {str(text).strip()!r}; known: {known}")
+        raise UnknownWord(_("unknown department {text!r}; known: {known}", text=str(text).strip(), known=known))
     return code
 
 

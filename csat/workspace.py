@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from csat.i18n import _
 from csat.config import (CONFIG_FILE, DATABASE_URL_ENV, Workspace, config_get, file_holds, init_workspace,
                          initial_settings, is_local, new_value, set_in_file, shared_values, write_file_key)
 from csat.errors import StoreError
@@ -73,13 +74,14 @@ def create(folder: Path, company: str = "Our Company", lang: str = "en", databas
             revision = schema_revision(engine_for(url))
         except SQLAlchemyError as exc:
             reason = " ".join(str(getattr(exc, "orig", None) or exc).split())
-            raise StoreError(f"cannot open the store at {describe_url(url)}: {reason}") from None
+            raise StoreError(_("cannot open the store at {url}: {reason}", url=describe_url(url), reason=reason)) from None
     if revision is not None and revision != HEAD:
         newer = revision not in known_revisions()
         raise StoreError(
-            f"the store at {describe_url(url)} has schema {revision}, "
-            + ("written by a newer csat; upgrade csat to join it" if newer else
-               "older than this csat's; run `csat db upgrade` from a workspace already on it, then join"))
+            _("the store at {url} has schema {revision}, written by a newer csat; upgrade csat to join it",
+              url=describe_url(url), revision=revision) if newer else
+            _("the store at {url} has schema {revision}, older than this csat's; run `csat db upgrade` from a "
+              "workspace already on it, then join", url=describe_url(url), revision=revision))
     root = init_workspace(folder, given)
     opened = Workspace.open(root)
     joined = revision is not None
@@ -94,9 +96,19 @@ def create(folder: Path, company: str = "Our Company", lang: str = "en", databas
             if not items.list_items(session, include_retired=True):
                 items.load_defaults(session, opened.settings.survey.action_limit)
             count = len(items.list_items(session))
+    _keep_language_here(opened)
     return Created(root=opened.root, config_path=opened.config_path, database_url=describe_url(opened.database_url),
                    item_count=count, joined=joined, settings_revision=opened.shared_revision or 0,
                    lang=opened.settings.company.lang)
+
+
+def _keep_language_here(workspace: Workspace) -> None:
+    """Copy the store's company.lang into csat.toml: csat picks its language (and --help's) from the
+    folder before it opens the store. `config set company.lang` keeps the copy in step."""
+
+    lang = workspace.settings.company.lang
+    if not file_holds(workspace, "company.lang") or workspace.file_data["company"]["lang"] != lang:
+        write_file_key(workspace, "company.lang", lang)
 
 
 def _with_store(workspace: Workspace):
@@ -124,8 +136,9 @@ def show_settings(workspace: Workspace) -> Shown:
     try:
         _with_store(workspace)
     except CsatError as exc:
-        return Shown(workspace.settings, f"csat.toml only (the store could not be read: {exc})", None)
-    return Shown(workspace.settings, f"the store at {describe_url(workspace.database_url)}", workspace.shared_revision)
+        return Shown(workspace.settings, _("csat.toml only (the store could not be read: {error})", error=exc), None)
+    return Shown(workspace.settings, _("the store at {url}", url=describe_url(workspace.database_url)),
+                 workspace.shared_revision)
 
 
 @dataclass

@@ -40,8 +40,8 @@ def test_chinese_kind_channel_and_department_names(workspace, with_customers):
 
 @pytest.mark.parametrize("overrides, message", [
     ({"customer_code": "NOPE"}, "unknown customer 'NOPE'"),
-    ({"kind": "praise"}, "unknown kind 'praise'; valid kinds: quality (质量), requirement (要求), contract (合同), market (市场), conduct (业务行为), service (服务), other (其他)"),
-    ({"channel": "pigeon"}, "unknown channel 'pigeon'; valid channels: phone (电话), fax (传真), email (邮件), meeting (会议), visit (拜访), wechat (微信), dingtalk (钉钉), other (其他)"),
+    ({"kind": "praise"}, "unknown kind 'praise'; valid: quality (质量), requirement (要求), contract (合同), market (市场), conduct (业务行为), service (服务), other (其他)"),
+    ({"channel": "pigeon"}, "unknown channel 'pigeon'; valid: phone (电话), fax (传真), email (邮件), meeting (会议), visit (拜访), wechat (微信), dingtalk (钉钉), other (其他)"),
     ({"received": datetime(2024, 10, 10, 12, 1)}, "--received 2024-10-10 12:01 is in the future"),
     ({"text": "  "}, "the feedback text is empty"),
     ({"dept": "canteen"}, "unknown department 'canteen'"),

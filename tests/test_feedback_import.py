@@ -80,7 +80,7 @@ def test_bad_rows_are_all_reported_and_nothing_written(workspace, with_customers
     message = str(raised.value)
     assert message.startswith("bad.csv: 10 problem(s), nothing imported")
     for expected in ["row 3: unknown customer 'C-999'",
-                     "row 4: unknown kind 'praise'; valid kinds: quality (质量), requirement",
+                     "row 4: unknown kind 'praise'; valid: quality (质量), requirement",
                      "row 5: unknown channel 'pigeon'", "row 5: received 2099-01-01 00:00 is in the future",
                      "row 6: missing text", "row 6: unknown department 'canteen'",
                      "row 7: replied 2024-07-01 00:00 is before the entry was received",

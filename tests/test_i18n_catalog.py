@@ -40,7 +40,7 @@ def test_the_check_finds_a_new_untranslated_message(tmp_path):
 def test_command_help_texts_are_extracted():
     ids = {message.id for message in _catalogs_tool().extract_messages() if message.id}
     assert "Add, import, list and edit customers." in ids   # add_typer(help=...)
-    assert any(str(text).startswith("Create a workspace: csat.toml") for text in ids)   # a command's docstring
+    assert any(str(text).startswith("Create a workspace, or join a store") for text in ids)   # a command's docstring
 
 
 def test_placeholders_are_named_and_reorderable():

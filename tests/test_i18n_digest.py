@@ -15,7 +15,8 @@ from prose import chinese_lines, english_lines
 from smtp_fixtures import running_smtp, use_smtp
 
 from csat.capa import records as capas
-from csat.config import Workspace, config_set
+from csat.config import Workspace
+from csat.workspace import config_set
 from csat.feedback import log as feedback
 from csat.registry import customers
 from tests.conftest import EXAMPLES
@@ -25,7 +26,7 @@ TODAY = date.today()
 
 def _digest(workspace, store, cli, lang: str):
     config_set(workspace, "company.lang", lang)
-    workspace = Workspace.open(workspace.root)
+    assert workspace.settings.company.lang == lang      # config_set changed the store and this view of it
     with store.session() as session:
         customers.import_file(session, EXAMPLES / "customers.csv")
         entry = feedback.add(session, workspace.settings, "C-001", "quality", "phone", "Cracked housing",

@@ -9,6 +9,7 @@ imported (customer names, comments, the company name) may be in any language.
 from __future__ import annotations
 
 import getpass
+import socket
 import re
 import shlex
 from datetime import date, timedelta
@@ -44,6 +45,7 @@ def _data_texts() -> list[str]:
              if path.suffix in (".csv", ".toml", ".txt")]
     texts += [" ".join(words) for heading in SECTIONS for words in section_commands(heading)]
     texts.append(getpass.getuser())   # who made a change, in the audit trail
+    texts.append(socket.gethostname())   # and on which machine
     import csat  # the default survey template's item names are data too
 
     return texts + [(Path(csat.__file__).parent / "data" / "default_items.toml").read_text(encoding="utf-8")]

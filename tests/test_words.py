@@ -92,8 +92,8 @@ def test_chinese_words_in_and_out(chinese, cli):
     assert cli("feedback", "close", "1", "--at", "2024-07-05 10:00").exit_code == 0
     shown = cli("feedback", "show", "1")
     values = dict(line.split(None, 1) for line in shown.stdout.splitlines() if len(line.split(None, 1)) == 2)
-    assert {name: values[name].strip() for name in ("kind", "channel", "status", "dept")} == \
-        {"kind": "质量", "channel": "微信", "status": "已关闭", "dept": "生产部"}, shown.stdout
+    assert {name: values[name].strip() for name in ("类别", "渠道", "状态", "部门")} == \
+        {"类别": "质量", "渠道": "微信", "状态": "已关闭", "部门": "生产部"}, shown.stdout   # a zh workspace: zh field names
     assert not any(name.endswith("_label") for name in values)
     record = json.loads(cli("feedback", "show", "1", "--format", "json").stdout)
     assert (record["kind"], record["kind_label"], record["channel"], record["channel_label"]) == \
@@ -131,7 +131,7 @@ def test_capa_words_and_statuses_typed_in_chinese(chinese, cli):
 def test_an_unknown_channel_is_refused_not_filed_as_other(chinese, cli):
     refused = cli("feedback", "add", "C-003", "--kind", "质量", "--channel", "QQ", "--text", "外壳开裂")
     assert refused.exit_code == 1
-    assert refused.stderr.startswith("Error: unknown channel 'QQ'; valid channels: phone (电话)")
+    assert refused.stderr.startswith("错误： 未知的渠道 'QQ'；可用：phone (电话)")   # in the workspace's language
     assert "wechat (微信)" in refused.stderr and len(refused.stderr.strip().splitlines()) == 1
     assert json.loads(cli("feedback", "list", "--format", "json").stdout) == []
 
@@ -146,7 +146,7 @@ def test_a_log_with_wechat_rows_keeps_the_channel(chinese, cli, tmp_path):
     bad = tmp_path / "bad.csv"
     bad.write_text("日期,客户代码,类型,方式,内容\n2024-09-27 08:00,C-008,其他,飞鸽传书,?\n", encoding="utf-8-sig")
     refused = cli("feedback", "import", bad)
-    assert refused.exit_code == 1 and "unknown channel '飞鸽传书'" in refused.stderr
+    assert refused.exit_code == 1 and "未知的渠道 '飞鸽传书'" in refused.stderr
 
 
 def test_an_entry_once_filed_as_other_is_found_again_and_corrected(workspace, store, tmp_path):

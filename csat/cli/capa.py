@@ -93,9 +93,10 @@ def capa_open(
         record = capas.record(session, opened.settings, capa)
     if created:
         say(escape_markup(_("Opened {capa}: {title} (owner {owner}, due {due})", capa=capa.number, title=capa.title,
-                            owner=record.get("dept") or capa.dept or _("none"), due=capa.due_date)))
+                            owner=record.get("dept_label") or record.get("dept") or _("none"), due=capa.due_date)))
     else:
-        say(_("{capa} already exists for this source ({status}); nothing opened", capa=capa.number, status=capa.status))
+        say(_("{capa} already exists for this source ({status}); nothing opened", capa=capa.number,
+              status=record.get("status_label") or capa.status))
     write_stdout(to_json(record) if getattr(fmt, "value", fmt) == "json" else f"{capa.number}\n")
 
 

@@ -143,8 +143,8 @@ def config_show(home: Home = None) -> None:
 
     shown = show_settings(workspace(home))
     settings = shown.settings
-    say(f"# shared settings from {shown.shared_from}"
-        + (f", revision {shown.revision}" if shown.revision is not None else ""))
+    say(_("# shared settings from {source}, revision {revision}", source=shown.shared_from, revision=shown.revision)
+        if shown.revision is not None else _("# shared settings from {source}", source=shown.shared_from))
     write_stdout(tomlkit.dumps(redacted(settings)))
 
 
