@@ -7,6 +7,7 @@ so nothing here depends on the umask of the test runner.
 from __future__ import annotations
 
 import os
+import re
 import stat
 import subprocess
 import sys
@@ -94,8 +95,8 @@ def test_a_password_in_the_url_makes_the_config_private_and_is_never_shown(tmp_p
 def test_doctor_warns_about_a_password_others_can_read(workspace, cli, monkeypatch):
     """A password put into csat.toml by hand keeps the file's mode: doctor says so."""
     monkeypatch.delenv("CSAT_DATABASE_URL", raising=False)
-    text = workspace.config_path.read_text().replace(
-        'url = "sqlite:///csat.db"', 'url = "postgresql+psycopg://csat:hunter2@127.0.0.1:1/csat"')
+    text = re.sub(r'^url = ".*"$', 'url = "postgresql+psycopg://csat:hunter2@127.0.0.1:1/csat"',
+                  workspace.config_path.read_text(), flags=re.M)
     workspace.config_path.write_text(text)
     workspace.config_path.chmod(0o644)
     result = cli("doctor")

@@ -71,6 +71,7 @@ def _init(cli, folder, lang):
 
 def test_init_speaks_the_language_of_the_new_workspace(tmp_path, cli, monkeypatch):
     monkeypatch.delenv("CSAT_LANG", raising=False)
+    monkeypatch.delenv("CSAT_DATABASE_URL", raising=False)   # two new stores, one per folder
     said = _init(cli, tmp_path / "zh", "zh").stderr
     assert "已在" in said and "Created" not in said
     assert "Created csat workspace in" in _init(cli, tmp_path / "en", "en").stderr

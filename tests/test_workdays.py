@@ -6,7 +6,7 @@ from datetime import date, datetime
 import pytest
 
 from csat.config import Workspace
-from csat.workspace import config_set
+from csat.workspace import config_set, get_setting as config_get
 from csat.errors import CsatError
 from csat.feedback.log import reply_deadlines
 from csat.workdays import WorkingCalendar, calendar_for
@@ -56,8 +56,9 @@ def test_other_countries_and_company_closing_days():
 
 
 def test_the_workspace_says_whose_calendar_counts(tmp_path, monkeypatch):
+    monkeypatch.delenv("CSAT_DATABASE_URL", raising=False)   # two new stores, one per folder
     chinese = Workspace.open(create(tmp_path / "zh", company="华南精密制造有限公司", lang="zh").root)
-    assert "country = \"CN\"" in chinese.config_path.read_text(encoding="utf-8")
+    assert config_get(chinese, "calendar.country") == "auto"           # CN for a zh company, by default
     assert calendar_for(chinese.settings).country == "CN"
     assert reply_deadlines([datetime(2024, 9, 30, 10, 0)], chinese.settings) == [date(2024, 10, 9)]
     english = Workspace.open(create(tmp_path / "en", company="Test Co.", lang="en").root)
@@ -66,7 +67,7 @@ def test_the_workspace_says_whose_calendar_counts(tmp_path, monkeypatch):
     config_set(english, "calendar.closing_days", "2024-10-01, 2024-10-02")
     assert reply_deadlines([datetime(2024, 9, 30, 10, 0)], english.settings) == [date(2024, 10, 4)]
     config_set(english, "calendar.country", "cn")
-    assert Workspace.open(english.root).settings.calendar.country == "CN"
+    assert config_get(english, "calendar.country") == "CN"
     with pytest.raises(CsatError, match="calendar.country"):
         config_set(english, "calendar.country", "Atlantis")
 
@@ -84,8 +85,10 @@ def test_a_complaint_in_a_chinese_workspace_is_due_after_the_holiday(tmp_path, m
     assert shown["reply_due"] == "2024-10-09" and shown["overdue"] is True
 
 
-def test_doctor_says_when_china_has_not_announced_the_year(tmp_path):
+def test_doctor_says_when_china_has_not_announced_the_year(tmp_path, monkeypatch):
     from csat.doctor import _calendar
+
+    monkeypatch.delenv("CSAT_DATABASE_URL", raising=False)   # two new stores, one per folder
 
     chinese = Workspace.open(create(tmp_path / "zh", company="华南精密制造有限公司", lang="zh").root)
     assert _calendar(chinese, date(2025, 6, 1)).status == "ok"
