@@ -92,7 +92,8 @@ def _show_responses(report, verbose: bool) -> None:
         return
     several_files = len({line.file for line in lines}) > 1
     for line in lines:
-        who = f"{line.customer} {line.period}" + (f" ({line.respondent})" if line.respondent else "")
+        who = (_("{customer} {period} ({respondent})", customer=line.customer, period=line.period,
+                 respondent=line.respondent) if line.respondent else f"{line.customer} {line.period}")
         source = _(", from {file}", file=line.file) if several_files and line.file else ""
         say(escape_markup(_("{outcome}: {who}{source}", outcome=_(labels[line.status]), who=who, source=source)))
 
