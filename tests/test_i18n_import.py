@@ -64,3 +64,18 @@ def test_the_capa_form_words_come_from_the_catalog():
     assert label("title", "zh") == "纠正和预防措施报告"
     assert label("title", "en") == "Corrective and Preventive Action Report"
     assert label("verification_n", "zh").format(n=2) == "第2次验证"
+
+
+def test_a_response_shows_its_items_by_their_chinese_labels_in_a_chinese_workspace(workspace, cli, customers_csv,
+                                                                                   monkeypatch):
+    assert cli("customer", "import", customers_csv).exit_code == 0
+    assert cli("response", "add", "C-001", "--half", "2024H1", "--score", "quality=90").exit_code == 0
+    listed = json.loads(cli("response", "list", "--format", "json").stdout)
+    shown_en = cli("response", "show", str(listed[0]["id"]))
+    monkeypatch.setenv("CSAT_LANG", "zh")
+    shown_zh = cli("response", "show", str(listed[0]["id"]))
+    assert "Product quality" in shown_en.stdout and "产品质量" not in shown_en.stdout
+    assert "产品质量" in shown_zh.stdout and "Product quality" not in shown_zh.stdout
+    record = json.loads(cli("response", "show", str(listed[0]["id"]), "--format", "json").stdout)
+    quality = next(answer for answer in record["answers"] if answer["item"] == "quality")
+    assert (quality["label"], quality["label_zh"]) == ("Product quality", "产品质量")   # JSON keeps both
