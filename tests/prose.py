@@ -33,6 +33,7 @@ NOT_PROSE = [
     re.compile(r"\b[a-z][a-z_]*(?=:)"),                   # field keys in `key: old -> new`
     re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+"),            # e-mail addresses
     re.compile(r"(?:[A-Za-z]:)?[\w.~-]*[/\\][^\s，。：；、（）()]*"),  # paths
+    re.compile(r"[^\s:：!]+(?:![^\s:：!]+)+"),             # places in a workbook: file!sheet!cell
     re.compile(r"\b[\w-]+\.(xlsx|xls|ods|csv|json|html|md|txt|toml|db|mo|po)\b", re.I),
     re.compile(r"(?<![\w-])--?[a-z][\w-]*"),              # options
     re.compile(r"\bcsat(?: [a-z][\w-]*){0,3}"),           # command names after `csat`

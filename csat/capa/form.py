@@ -14,55 +14,56 @@ from pathlib import Path
 from typing import Any
 
 from csat.errors import CsatError
+from csat.i18n import NC_, _, in_context
 
+# The form's words, in the catalog under the context "capa form" (Chinese as quality departments write them).
 _LABELS = {
-    "title": ("Corrective and Preventive Action Report", "纠正和预防措施报告"),
-    "number": ("CAPA number", "编号"),
-    "status": ("Status", "状态"),
-    "created": ("Opened on", "发出日期"),
-    "due": ("Due date", "要求完成日期"),
-    "dept": ("Owner department", "责任部门"),
-    "source": ("Source", "来源"),
-    "source_item": ("Customer satisfaction survey", "顾客满意度调查"),
-    "source_feedback": ("Customer feedback", "顾客反馈"),
-    "period": ("Survey round", "调查期间"),
-    "item": ("Survey item", "调查项目"),
-    "action_limit": ("Action limit", "行动界限"),
-    "feedback": ("Feedback entry", "反馈编号"),
-    "customer": ("Customer", "客户"),
-    "received": ("Received", "接收时间"),
-    "channel": ("Channel", "渠道"),
-    "kind": ("Kind", "类型"),
-    "product": ("Product", "产品"),
-    "subject": ("Title", "主题"),
-    "description": ("Description of the nonconformity", "不合格描述"),
-    "investigation": ("Investigation and actions", "原因分析及措施"),
-    "root_cause": ("Root cause", "根本原因"),
-    "correction": ("Correction", "纠正"),
-    "corrective_action": ("Corrective action", "纠正措施"),
-    "preventive_action": ("Preventive action", "预防措施"),
-    "verification": ("Verification of effectiveness", "效果验证"),
-    "verified_by": ("Verified by", "验证人"),
-    "verified_at": ("Verified on", "验证日期"),
-    "verification_result": ("Result", "验证结果"),
-    "verification_note": ("Note", "备注"),
-    "verification_n": ("Verification {n}", "第{n}次验证"),
-    "entered_at": ("entered", "录入于"),
-    "reopened": ("Reopened on {at}", "{at} 重新打开"),
-    "reopened_by": ("by", "操作人"),
-    "cancel_reason": ("Reason for cancelling", "取消原因"),
-    "closed_at": ("Closed on", "关闭日期"),
-    "signatures": ("Signatures", "签名"),
-    "prepared_by": ("Prepared by (quality)", "编制（品质部）"),
-    "acknowledged_by": ("Acknowledged by (owner department)", "责任部门确认"),
-    "approved_by": ("Approved by", "批准"),
-    "record": ("Record", "基本信息"),
+    "title": NC_("capa form", "Corrective and Preventive Action Report"),
+    "number": NC_("capa form", "CAPA number"),
+    "status": NC_("capa form", "Status"),
+    "created": NC_("capa form", "Opened on"),
+    "due": NC_("capa form", "Due date"),
+    "dept": NC_("capa form", "Owner department"),
+    "source": NC_("capa form", "Source"),
+    "source_item": NC_("capa form", "Customer satisfaction survey"),
+    "source_feedback": NC_("capa form", "Customer feedback"),
+    "period": NC_("capa form", "Survey round"),
+    "item": NC_("capa form", "Survey item"),
+    "action_limit": NC_("capa form", "Action limit"),
+    "feedback": NC_("capa form", "Feedback entry"),
+    "customer": NC_("capa form", "Customer"),
+    "received": NC_("capa form", "Received"),
+    "channel": NC_("capa form", "Channel"),
+    "kind": NC_("capa form", "Kind"),
+    "product": NC_("capa form", "Product"),
+    "subject": NC_("capa form", "Title"),
+    "description": NC_("capa form", "Description of the nonconformity"),
+    "investigation": NC_("capa form", "Investigation and actions"),
+    "root_cause": NC_("capa form", "Root cause"),
+    "correction": NC_("capa form", "Correction"),
+    "corrective_action": NC_("capa form", "Corrective action"),
+    "preventive_action": NC_("capa form", "Preventive action"),
+    "verification": NC_("capa form", "Verification of effectiveness"),
+    "verified_by": NC_("capa form", "Verified by"),
+    "verified_at": NC_("capa form", "Verified on"),
+    "verification_result": NC_("capa form", "Result"),
+    "verification_note": NC_("capa form", "Note"),
+    "verification_n": NC_("capa form", "Verification {n}"),
+    "entered_at": NC_("capa form", "entered"),
+    "reopened": NC_("capa form", "Reopened on {at}"),
+    "reopened_by": NC_("capa form", "by"),
+    "cancel_reason": NC_("capa form", "Reason for cancelling"),
+    "closed_at": NC_("capa form", "Closed on"),
+    "signatures": NC_("capa form", "Signatures"),
+    "prepared_by": NC_("capa form", "Prepared by (quality)"),
+    "acknowledged_by": NC_("capa form", "Acknowledged by (owner department)"),
+    "approved_by": NC_("capa form", "Approved by"),
+    "record": NC_("capa form", "Record"),
 }
 
 
 def label(key: str, lang: str) -> str:
-    english, chinese = _LABELS[key]
-    return chinese if lang == "zh" else english
+    return in_context(lang, *_LABELS[key])
 
 
 def _show(value: Any) -> str:
@@ -239,8 +240,8 @@ def write_form(session, settings, reference: str, path: Path, lang: str | None =
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in (".xlsx", ".html", ".htm"):
-        raise CsatError(f"{path.name}: the form is written as .xlsx or .html; name the file accordingly")
+        raise CsatError(_("{name}: the form is written as .xlsx or .html; name the file accordingly", name=path.name))
     if not path.parent.is_dir():
-        raise CsatError(f"cannot write {path}: folder {path.parent} does not exist")
+        raise CsatError(_("cannot write {path}: folder {folder} does not exist", path=path, folder=path.parent))
     data = form_data(session, settings, capas.get(session, reference), lang or settings.company.lang)
     return write_xlsx(data, path) if suffix == ".xlsx" else write_html(data, path)

@@ -92,7 +92,8 @@ def _show_responses(report, verbose: bool) -> None:
         return
     several_files = len({line.file for line in lines}) > 1
     for line in lines:
-        who = f"{line.customer} {line.period}" + (f" ({line.respondent})" if line.respondent else "")
+        who = (_("{customer} {period} ({respondent})", customer=line.customer, period=line.period,
+                 respondent=line.respondent) if line.respondent else f"{line.customer} {line.period}")
         source = _(", from {file}", file=line.file) if several_files and line.file else ""
         say(escape_markup(_("{outcome}: {who}{source}", outcome=_(labels[line.status]), who=who, source=source)))
 
@@ -277,7 +278,8 @@ def response_show(
     if not record["withdrawn"]:
         fields = {key: value for key, value in fields.items() if key not in ("withdrawn_at", "withdraw_reason")}
     show_record(fields, "table", SHOW_LABELS)
-    rows = [{"item": answer["item"], "label": answer["label"], "note": answer["note"],
+    chinese = staff_lang(opened.settings) == "zh"   # the item's own Chinese label where it has one
+    rows = [{"item": answer["item"], "label": (chinese and answer["label_zh"]) or answer["label"], "note": answer["note"],
              "answer": "N/A" if answer["not_applicable"] else ("-" if answer["score"] is None else answer["score"])}
             for answer in record["answers"]]
     emit(rows, ANSWER_COLUMNS, "table", empty=N_("no answers stored"))

@@ -49,12 +49,13 @@ def texts(language: str) -> dict[str, str]:
     return {key: in_context("zh" if language == "zh" else "en", *word) for key, word in TEXTS.items()}
 
 
+_HALVES = (NC_("form", "January to June {year}"), NC_("form", "July to December {year}"))
+
+
 def period_label(period: str, language: str) -> str:
     """A half year as customers say it: `January to June 2024`, `2024年上半年（1-6月）`."""
     half = Half.parse(period)
-    if language == "zh":
-        return f"{half.year}年上半年（1-6月）" if half.number == 1 else f"{half.year}年下半年（7-12月）"
-    return f"January to June {half.year}" if half.number == 1 else f"July to December {half.year}"
+    return in_context(language, *_HALVES[half.number - 1], year=half.year)
 
 
 def number_text(value: float) -> str:

@@ -32,6 +32,7 @@ from pathlib import Path
 
 from csat.forms.content import FormContent
 from csat.forms.identity import IDENTITY_SHEET, FormIdentity, IdentityError
+from csat.i18n import _
 
 LISTS_SHEET = "csat_lists"
 _PLACEHOLDER = re.compile(r"\[\[csat:(\w+)\]\]")
@@ -123,7 +124,14 @@ class _Styles:
     """Built once per template, shared by every cell that uses them."""
 
     def __init__(self):
-        from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
+        from openpyxl.styles import (
+            Alignment,
+            Border,
+            Font,
+            PatternFill,
+            Protection,
+            Side,
+        )
 
         thin = Side(style="thin", color="999999")
         self.title = Font(bold=True, size=14)
@@ -320,7 +328,7 @@ def _identity_value(value) -> str:
 def identity_rows(workbook) -> dict[str, str]:
     """The key/value rows of an openpyxl workbook's identity sheet; IdentityError when there is none."""
     if IDENTITY_SHEET not in workbook.sheetnames:
-        raise IdentityError(f"no {IDENTITY_SHEET} sheet: not a csat survey form")
+        raise IdentityError(_("no {sheet} sheet: not a csat survey form", sheet=IDENTITY_SHEET))
     rows = {}
     for key, value, *_rest in workbook[IDENTITY_SHEET].iter_rows(min_col=1, max_col=2, values_only=True):
         if key is not None:

@@ -245,10 +245,11 @@ def closed_problem(period: str) -> str:
 
 
 def describe_key(context: Context, candidate: Candidate) -> str:
-    text = f"{context.code_of[candidate.customer_id]} ({candidate.period}"
+    customer = context.code_of[candidate.customer_id]
     if candidate.respondent:
-        text += _(", respondent {name!r}", name=candidate.respondent)
-    return text + ")"
+        return _("{customer} ({period}, respondent {name!r})", customer=customer, period=candidate.period,
+                 name=candidate.respondent)
+    return _("{customer} ({period})", customer=customer, period=candidate.period)
 
 
 def plan(context: Context, candidates: list[Candidate], replace: bool, problems: Problems) -> Plan:

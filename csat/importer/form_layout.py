@@ -28,6 +28,7 @@ from csat.i18n import _
 from csat.forms.identity import FormIdentity
 from csat.forms.texts import texts
 from csat.forms.xlsx import CODE_PREFIX, ROW_CODE_COLUMN
+from csat.importer.layout import field_word
 from csat.importer.validate import ItemRule, text_key
 from csat.sheets.guard import column_letters
 from csat.sheets.read import Sheet, split_address
@@ -122,14 +123,14 @@ def _follow(identity: FormIdentity, grid: _Grid, rules: dict[str, ItemRule], mar
         _row, column = split_address(address)
         letter = column_letters(column)
         if letter not in markers:
-            raise LayoutChanged(address, f"column {letter} is missing", "columns")
+            raise LayoutChanged(address, _("column {letter} is missing", letter=letter), "columns")
         return f"{column_letters(markers[letter])}{row_number}"
 
     items, comments = {}, {}
     for code, address in identity.items.items():
         row_number = coded.get(_ITEM + code)
         if row_number is None:
-            raise LayoutChanged(address, f"the row of item {code} is missing")
+            raise LayoutChanged(address, _("the row of item {item} is missing", item=code))
         _check_label(grid, rules, code, row_number, moved(address, row_number), skip=code_column)
         items[code] = moved(address, row_number)
         if code in identity.comments:
@@ -141,7 +142,8 @@ def _follow(identity: FormIdentity, grid: _Grid, rules: dict[str, ItemRule], mar
             continue
         row_number = coded.get(_FIELD + name)
         if row_number is None:
-            raise LayoutChanged(address, _("the {field} row is missing", field=name.replace("_", " ")))
+            raise LayoutChanged(address, _("the {field} row is missing",
+                                                         field=field_word(name.replace("overall_", ""))))
         fields[name] = moved(address, row_number)
     return replace(identity, items=items, comments=comments, **fields)
 
@@ -158,8 +160,9 @@ def _check_label(grid: _Grid, rules: dict[str, ItemRule], code: str, row_number:
         return
     other = next((other.code for other in rules.values() if found & _label_keys(other)), None)
     if other is not None:
-        raise LayoutChanged(address, f"row {row_number} is the row of item {other}, not of {code}")
-    raise LayoutChanged(address, f"row {row_number} is not an item row")
+        raise LayoutChanged(address, _("row {row} is the row of item {other}, not of {item}",
+                                             row=row_number, other=other, item=code))
+    raise LayoutChanged(address, _("row {row} is not an item row", row=row_number))
 
 
 def _check_in_place(identity: FormIdentity, grid: _Grid, rules: dict[str, ItemRule]) -> None:

@@ -20,11 +20,11 @@ from __future__ import annotations
 from typing import Any, Optional
 
 from csat.forms.identity import IDENTITY_SHEET, FormIdentity, IdentityError
+from csat.i18n import _
 from csat.importer.context import Candidate, Context
 from csat.importer.form_layout import LayoutChanged, locate
 from csat.importer.validate import Problems, clean_text, parse_date, parse_score
 from csat.sheets.read import Sheet, normalise
-
 
 # How a date that is not one (7月上旬, 10/07/2024 with no forms.date_order) is kept on the response.
 DATE_AS_WRITTEN = "date as written"
@@ -66,15 +66,18 @@ def read_form(file_name: str, source_file: str, sheets: list[Sheet], context: Co
     customer_id = context.codes.get(identity.customer)
     if customer_id is None:
         problems.add(f"{here}!{cells.get('customer', 'A1')}",
-                     f"unknown customer {identity.customer!r}: the form comes from another workspace")
+                     _("unknown customer {customer!r}: the form comes from another workspace",
+                       customer=identity.customer))
         return None
     if half is not None and identity.period != half:
-        problems.add(f"{here}!{cells.get('period', 'A1')}", f"the form is for {identity.period}, not --half {half}")
+        problems.add(f"{here}!{cells.get('period', 'A1')}", _("the form is for {period}, not --half {half}",
+                                                                       period=identity.period, half=half))
         return None
     info = context.round_for(identity.period)
     if info.opens:
         problems.add(f"{here}!{cells.get('period', 'A1')}",
-                     f"no {identity.period} round in this store: the form comes from another workspace")
+                     _("no {period} round in this store: the form comes from another workspace",
+                       period=identity.period))
         return None
     round_problem = context.check_round(info)
     if round_problem:
@@ -83,12 +86,14 @@ def read_form(file_name: str, source_file: str, sheets: list[Sheet], context: Co
     invitation = info.invitations.get(customer_id)
     if invitation is None or invitation[1] != identity.token:
         problems.add(f"{here}!{cells.get('token', 'A1')}",
-                     f"the form's token does not match {identity.customer}'s invitation for {identity.period} "
-                     "(re-issued, or sent from another workspace)")
+                     _("the form's token does not match {customer}'s invitation for {period}"
+                       " (re-issued, or sent from another workspace)", customer=identity.customer,
+                       period=identity.period))
         return None
     answer_sheet = next((sheet for sheet in sheets if sheet.name == identity.sheet), None)
     if answer_sheet is None:
-        problems.add(file_name, f"the form's answer sheet {identity.sheet!r} is missing (renamed or deleted?)")
+        problems.add(file_name, _("the form's answer sheet {sheet!r} is missing (renamed or deleted?)",
+                                        sheet=identity.sheet))
         return None
     try:
         identity = locate(identity, answer_sheet, info.rules)
@@ -96,13 +101,13 @@ def read_form(file_name: str, source_file: str, sheets: list[Sheet], context: Co
         problems.add(f"{file_name}!{identity.sheet}!{exc.address}", str(exc))
         return None
     except ValueError as exc:   # a cell address in the identity that is not one: only a broken writer does that
-        problems.add(f"{here}!{cells.get('items', 'A1')}", f"form identity malformed: {exc}")
+        problems.add(f"{here}!{cells.get('items', 'A1')}", _("form identity malformed: {error}", error=exc))
         return None
     try:
         return _read_answers(file_name, source_file, identity, answer_sheet, info, customer_id, invitation[0],
                              problems, date_order=context.date_order)
     except ValueError as exc:   # a cell address in the identity that is not one: only a broken writer does that
-        problems.add(f"{here}!{cells.get('items', 'A1')}", f"form identity malformed: {exc}")
+        problems.add(f"{here}!{cells.get('items', 'A1')}", _("form identity malformed: {error}", error=exc))
         return None
 
 
@@ -117,7 +122,8 @@ def _read_answers(file_name: str, source_file: str, identity: FormIdentity, answ
         first_cell = first_cell or address
         rule = info.rules.get(code)
         if rule is None:
-            problems.add(f"{where}!{address}", f"item {code} is not part of the {identity.period} round")
+            problems.add(f"{where}!{address}", _("item {item} is not part of the {period} round",
+                                                                item=code, period=identity.period))
             bad = True
             continue
         answer = parse_score(rule, answer_sheet.value(address))
@@ -154,7 +160,8 @@ def _read_answers(file_name: str, source_file: str, identity: FormIdentity, answ
     if not any(score is not None or not_applicable or note for _, score, not_applicable, _, note in answers) \
             and not fields["respondent"] and not fields["title"] and not fields["overall_comment"]:
         # Returned untouched: storing it would count the customer as answered and stop the reminders.
-        problems.add(file_name, f"the form of {identity.customer} for {identity.period} is empty")
+        problems.add(file_name, _("the form of {customer} for {period} is empty",
+                                        customer=identity.customer, period=identity.period))
         return None
     answers.sort(key=lambda answer: answer[0])
     return Candidate.single(

@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 from typing import Any
 
-from csat.i18n import _
+from csat.i18n import _, language
 from csat.importer.context import Context
 from csat.importer.validate import Problems, clean_text, text_key
 from csat.sheets.guard import column_letters
@@ -61,16 +61,18 @@ def read_layout(header: list[Any], context: Context, where: str, first_column: i
         codes = context.headers.get(key, set())
         if field_name is not None and not codes:
             if field_name in layout.fields and field_name != "ignored":
-                problems.add(cell, f"a second {field_name} column {title!r}")
+                problems.add(cell, _("a second {field} column {title!r}", field=field_word(field_name), title=title))
             layout.fields[field_name] = index
             continue
         if len(codes) > 1:
-            problems.add(cell, f"column {title!r} could be any of the items {', '.join(sorted(codes))}; use the item code")
+            problems.add(cell, _("column {title!r} could be any of the items {items}; use the item code",
+                                    title=title, items=", ".join(sorted(codes))))
             continue
         if codes:
             code = next(iter(codes))
             if code in seen_items:
-                problems.add(cell, f"item {code} has a second column {title!r} (first: {seen_items[code]})")
+                problems.add(cell, _("item {item} has a second column {title!r} (first: {first})",
+                                        item=code, title=title, first=seen_items[code]))
                 continue
             seen_items[code] = title
             layout.items.append((index, code))
@@ -83,7 +85,17 @@ def read_layout(header: list[Any], context: Context, where: str, first_column: i
     return layout
 
 
-EXPECTED_FIELDS = "customer, period, date, respondent, title or comment"
+def expected_fields() -> str:
+    """The field columns a sheet may have, as staff read them (Chinese headers in a Chinese workspace)."""
+    return _("customer, period, date, respondent, title or comment")
+
+
+def field_word(name: str) -> str:
+    """A field column's name in the output language: its first English or first Chinese header."""
+    spellings = FIELD_HEADERS.get(name, [name])
+    if language() == "zh":
+        return next((spelling for spelling in spellings if not spelling.isascii()), spellings[0])
+    return spellings[0]
 
 
 def closest_header(title: str, context: Context) -> str | None:
@@ -98,4 +110,4 @@ def unknown_column(title: str, context: Context) -> str:
     guess = closest_header(title, context)
     if guess is not None:
         return _("unknown column {title!r}: did you mean {guess!r}?", title=title, guess=guess)
-    return _("unknown column {title!r}: name an item (its code or label), or {fields}", title=title, fields=EXPECTED_FIELDS)
+    return _("unknown column {title!r}: name an item (its code or label), or {fields}", title=title, fields=expected_fields())

@@ -89,16 +89,16 @@ def show_response(session, response_id: int) -> dict[str, Any]:
     response = _get(session, response_id)
     round_ = session.get(SurveyRound, response.round_id)
     customer = session.get(Customer, response.customer_id)
-    labels = {item_id: (code, label) for item_id, code, label, _ in session.exec(
-        select(RoundItem.item_id, Item.code, RoundItem.label_en, RoundItem.position)
+    labels = {item_id: (code, label, label_zh) for item_id, code, label, label_zh in session.exec(
+        select(RoundItem.item_id, Item.code, RoundItem.label_en, RoundItem.label_zh)
         .join(Item, Item.id == RoundItem.item_id).where(RoundItem.round_id == response.round_id)).all()}
     positions = dict(session.exec(select(RoundItem.item_id, RoundItem.position)
                                   .where(RoundItem.round_id == response.round_id)).all())
     answers = []
     for answer in sorted(session.exec(select(Answer).where(Answer.response_id == response.id)).all(),
                          key=lambda answer: (positions.get(answer.item_id, 10**9), answer.item_id)):
-        code, label = labels.get(answer.item_id) or (session.get(Item, answer.item_id).code, "")
-        answers.append({"item": code, "label": label,
+        code, label, label_zh = labels.get(answer.item_id) or (session.get(Item, answer.item_id).code, "", "")
+        answers.append({"item": code, "label": label, "label_zh": label_zh or "",
                         "score": None if answer.not_applicable else answer.score,
                         "not_applicable": bool(answer.not_applicable), "raw": answer.raw, "note": answer.comment})
     history = _history(session, response)

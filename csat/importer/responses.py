@@ -130,10 +130,11 @@ def add_response(session, code: str, period: str, scores: list[tuple[str, str]],
         where = f"--score {item}={value}"
         rule = _find_rule(info.rules, context, item)
         if rule is None:
-            problems.add(where, f"unknown item {item!r}; the {period} items are {', '.join(info.rules)}")
+            problems.add(where, _("unknown item {item!r}; the {period} items are {items}", item=item, period=period,
+                                    items=", ".join(info.rules)))
             continue
         if rule.code in given:
-            problems.add(where, f"item {rule.code} is given twice")
+            problems.add(where, _("item {item} is given twice", item=rule.code))
             continue
         given.add(rule.code)
         answer = parse_score(rule, value)
@@ -152,12 +153,13 @@ def add_response(session, code: str, period: str, scores: list[tuple[str, str]],
         problems.add("--date", problem)
     comment_text = clean_text(comment, "comment", limit=None, single_line=False)[0]
     if not problems and not any(score is not None or not_applicable for _, score, not_applicable, _, _ in answers):
-        problems.add("--score", "no answers given: give at least one score or N/A")
+        problems.add("--score", _("no answers given: give at least one score or N/A"))
     if problems:
         raise ValidationFailed(problems.report())
     answers.sort(key=lambda answer: answer[0])
+    manual = _("manual entry")
     candidate = Candidate.single(
-        answers, where="manual entry", origin="manual entry", row="manual entry", source="manual", source_file="",
+        answers, where=manual, origin=manual, row=manual, source="manual", source_file="",
         period=period, customer_id=customer_id, respondent=respondent_text, title=title_text, answered_on=day,
         comment=comment_text)
     result = plan(context, [candidate], replace, problems)

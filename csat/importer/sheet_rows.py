@@ -14,10 +14,17 @@ from typing import TYPE_CHECKING, Any, Optional
 
 import numpy as np
 
+from csat.i18n import _
 from csat.importer.answers import AnswerBlock
 from csat.importer.context import Candidate, Context, RoundInfo
 from csat.importer.layout import SheetLayout
-from csat.importer.validate import ItemRule, Problems, clean_text, parse_date, parse_score
+from csat.importer.validate import (
+    ItemRule,
+    Problems,
+    clean_text,
+    parse_date,
+    parse_score,
+)
 from csat.periods import Half
 from csat.sheets.columns import Column
 from csat.sheets.guard import column_letters
@@ -56,7 +63,7 @@ class Found:
         self.entries.append((offset, phase, order, where, message))
 
     def into(self, problems: Problems) -> None:
-        for _, _, _, where, message in sorted(self.entries, key=lambda entry: entry[:3]):
+        for *_order, where, message in sorted(self.entries, key=lambda entry: entry[:3]):
             problems.add(where, message)
 
 
@@ -90,7 +97,7 @@ def parse_period(value: Any, half: Optional[str]) -> tuple[Optional[str], Option
     except ValueError as exc:
         return None, str(exc)
     if half is not None and period != half:
-        return None, f"period {period} differs from --half {half}"
+        return None, _("period {period} differs from --half {half}", period=period, half=half)
     return period, None
 
 
@@ -189,7 +196,7 @@ class SheetRows:
                     continue
             if raw_period is None:
                 if half is None:
-                    found.add(offset, 0, 1, self.address(period_column, offset), "no period: fill it in or pass --half")
+                    found.add(offset, 0, 1, self.address(period_column, offset), _("no period: fill it in or pass --half"))
                     continue
                 period = half
             else:
@@ -218,7 +225,7 @@ class SheetRows:
             cells = self.cells(index)
             first = next((offset for offset in offsets if offset in cells), None)
             if first is not None:
-                found.add(first, 1, 0, self.address(index, first), f"item {code} is not part of the {period} round")
+                found.add(first, 1, 0, self.address(index, first), _("item {item} is not part of the {period} round", item=code, period=period))
                 bad[position[first - self.start]] = True
         scores = np.empty((len(rows), len(columns.items)), dtype=np.float64)
         extras = {}
@@ -243,11 +250,11 @@ class SheetRows:
                     found.add(offset, 2, order, self.address(index, offset), answer)
                     bad[at] = True
                     continue
-                _, score, not_applicable, raw, note = answer
+                _item_id, score, not_applicable, raw, note = answer
                 scores[at, order] = np.nan if score is None else score
                 if not_applicable or raw or note:
                     extras[(at, order)] = (bool(not_applicable), raw, note)
-        return AnswerBlock([rule.item_id for _, rule in columns.items], scores, extras), bad
+        return AnswerBlock([rule.item_id for _index, rule in columns.items], scores, extras), bad
 
     def read_texts(self) -> dict[str, dict[int, Any]]:
         """Respondent, title, comment and date by row offset; a bad cell is a problem and marks its row."""

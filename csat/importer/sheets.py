@@ -17,8 +17,9 @@ from __future__ import annotations
 
 from typing import Optional
 
+from csat.i18n import _
 from csat.importer.context import Candidate, Context
-from csat.importer.layout import EXPECTED_FIELDS, is_blank, read_layout
+from csat.importer.layout import expected_fields, is_blank, read_layout
 from csat.importer.sheet_rows import Found, SheetRows, first_filled, first_value_below
 from csat.importer.validate import Problems
 from csat.sheets.guard import column_letters
@@ -50,20 +51,21 @@ def read_sheet(file_name: str, source_file: str, sheet: Sheet, context: Context,
             if filled is not None:
                 letters = column_letters(sheet.first_column + index)
                 problems.add(f"{where}!{letters}{header_row}",
-                             f"column {letters} has values (first in row {sheet.first_row + filled}) but no header; "
-                             "name it (an item's code or label, or " + EXPECTED_FIELDS + ") or delete the column")
+                             _("column {letters} has values (first in row {row}) but no header; name it (an item's code"
+                               " or label, or {fields}) or delete the column", letters=letters,
+                               row=sheet.first_row + filled, fields=expected_fields()))
     header_cell = f"{where}!{column_letters(sheet.first_column)}{header_row}"
     customer_column = layout.fields.get("customer", layout.fields.get("customer_name"))
     if customer_column is None:
-        problems.add(header_cell, "no customer column (a header such as customer, code or 客户代码)")
+        problems.add(header_cell, _("no customer column (a header such as customer, code or 客户代码)"))
         return [], True
     if not layout.items:
-        problems.add(header_cell, "no item columns: name them by item code or label, e.g. "
-                                  + ", ".join(item.code for item in context.items if item.active)[:200])
+        problems.add(header_cell, _("no item columns: name them by item code or label, e.g. {items}",
+                                    items=", ".join(item.code for item in context.items if item.active)[:200]))
         return [], True
     period_column = layout.fields.get("period")
     if period_column is None and half is None:
-        problems.add(header_cell, "no period: add a period column or pass --half, e.g. --half 2024H1")
+        problems.add(header_cell, _("no period: add a period column or pass --half, e.g. --half 2024H1"))
         return [], True
     if len(problems) > before:
         # A header problem makes every row wrong the same way (a misspelt customer column falls back to
@@ -89,5 +91,5 @@ def read_consolidated(file_name: str, source_file: str, sheets: list[Sheet], con
         candidates.extend(read)
         found_data = found_data or is_data
     if not found_data:
-        problems.add(file_name, "no sheet with a header row naming a customer column and item columns")
+        problems.add(file_name, _("no sheet with a header row naming a customer column and item columns"))
     return candidates

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from csat.i18n import _
+from csat.i18n import _, language
 
 NOT_APPLICABLE = {"n/a", "na", "n.a.", "不适用"}
 TEXT_LIMIT = 200
@@ -59,7 +59,8 @@ class ItemRule:
                 if label:
                     self.choices[text_key(label)] = float(choice["points"])
         self.choice_points = {float(choice["points"]) for choice in parsed}
-        self.choice_labels = [f"{choice.get('label_en', '')} ({number_text(float(choice['points']))})" for choice in parsed]
+        self.choice_labels = [(choice.get("label_en", ""), choice.get("label_zh", ""), float(choice["points"]))
+                              for choice in parsed]
         self.numeric = not parsed
 
     @property
@@ -67,7 +68,11 @@ class ItemRule:
         return f"{number_text(self.low)}-{number_text(self.high)}"
 
     def choice_list(self) -> str:
-        return ", ".join(self.choice_labels)
+        """The choices as staff read them: labels in the output language (English where an item has no Chinese)."""
+        if language() == "zh":
+            return "、".join(f"{label_zh or label_en}（{number_text(points)}）"
+                            for label_en, label_zh, points in self.choice_labels)
+        return ", ".join(f"{label_en} ({number_text(points)})" for label_en, _zh, points in self.choice_labels)
 
 
 # An answer: (item_id, score or None, not_applicable, raw text, comment).
@@ -157,7 +162,7 @@ def parse_date(value: Any, order: str = "auto") -> tuple[date | None, str | None
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         if float(value).is_integer() and _EXCEL_DAYS[0] <= value <= _EXCEL_DAYS[1]:
             return date(1899, 12, 30) + timedelta(days=int(value)), None
-        return None, f"date {number_text(float(value))} is not a date; write it as YYYY-MM-DD"
+        return None, _("date {value} is not a date; write it as YYYY-MM-DD", value=number_text(float(value)))
     text = unicodedata.normalize("NFKC", str(value)).strip()
     year_first, year_last = _YEAR_FIRST.match(text), _YEAR_LAST.match(text)
     try:
@@ -172,11 +177,11 @@ def parse_date(value: Any, order: str = "auto") -> tuple[date | None, str | None
                 return date(year, first, second), None
             if first == second:
                 return date(year, first, second), None
-            return None, (f"date {str(value).strip()!r} may be day/month or month/day; set forms.date_order"
-                          " to dmy or mdy, or write it as YYYY-MM-DD")
-    except ValueError as exc:
-        return None, f"date {str(value).strip()!r} is not a date ({exc})"
-    return None, f"date {str(value).strip()!r} is not a date; write it as YYYY-MM-DD"
+            return None, _("date {value!r} may be day/month or month/day; set forms.date_order to dmy or mdy,"
+                           " or write it as YYYY-MM-DD", value=str(value).strip())
+    except ValueError:   # Python's own reason ("day is out of range for month") is English only
+        return None, _("date {value!r} is not a date: no such day or month", value=str(value).strip())
+    return None, _("date {value!r} is not a date; write it as YYYY-MM-DD", value=str(value).strip())
 
 
 @dataclass

@@ -22,6 +22,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Iterable, Optional
 
+from csat.i18n import N_
 from csat.importer.answer_rows import delete_answers, insert_block
 from csat.importer.answers import AnswerBlock
 from csat.importer.context import Candidate, Context, Plan
@@ -95,7 +96,7 @@ def lock_responses(session) -> None:
     from csat.store.locking import hold_for_transaction
     from csat.survey.rounds import lock_rounds
 
-    hold_for_transaction(session, "responses", "another import or response entry on this store")
+    hold_for_transaction(session, "responses", N_("another import or response entry on this store"))
     lock_rounds(session)
 
 

@@ -96,8 +96,8 @@ def check_size(path: Path, limits: Limits) -> int:
         raise UnsafeFile(_("{path}: not a file", path=path))
     if size > limits.max_file_bytes:
         raise UnsafeFile(
-            f"{path}: {size / 1048576:.1f} MB is over the {limits.max_file_bytes / 1048576:g} MB limit"
-            " (import.max_file_mb in csat.toml)"
+            _("{path}: {size} MB is over the {limit} MB limit (import.max_file_mb in csat.toml)", path=path,
+              size=f"{size / 1048576:.1f}", limit=f"{limits.max_file_bytes / 1048576:g}")
         )
     return size
 
@@ -106,7 +106,8 @@ def _over_budget(budget: list[int], size: int, path: Path, limits: Limits) -> No
     budget[0] -= size
     if budget[0] < 0:
         raise UnsafeFile(
-            f"{path}: unpacks to more than {limits.max_unpacked_bytes / 1048576:g} MB (a zip bomb?); refused"
+            _("{path}: unpacks to more than {limit} MB (a zip bomb?); refused", path=path,
+              limit=f"{limits.max_unpacked_bytes / 1048576:g}")
         )
 
 
@@ -173,8 +174,9 @@ def _exact_extent(archive: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path, l
     column_span = max_col - min(column_numbers) + 1
     if max_row > limits.max_rows or max_col > limits.max_columns or row_span * column_span > limits.max_cells:
         raise UnsafeFile(
-            f"{path}!{info.filename}: cells span {row_span:,} rows x {column_span:,} columns,"
-            f" more than {limits.max_cells:,} cells; refused"
+            _("{path}!{part}: cells span {rows} rows x {columns} columns, more than {cells} cells; refused",
+              path=path, part=info.filename, rows=f"{row_span:,}", columns=f"{column_span:,}",
+              cells=f"{limits.max_cells:,}")
         )
 
 

@@ -229,14 +229,15 @@ class WorkbookReader:
                 break
             code = process.returncode
             if code is not None and code < 0 and -code == getattr(signal, "SIGXCPU", None):
-                why = "it ran out of time"
+                why = _("it ran out of time")
             elif code is not None and code < 0 and -code == getattr(signal, "SIGKILL", None):
-                why = "it was stopped: out of time or memory"
+                why = _("it was stopped: out of time or memory")
             elif code in (-signal.SIGABRT, 128 + signal.SIGABRT):
-                why = "it ran out of memory: cells too far apart or too many"
+                why = _("it ran out of memory: cells too far apart or too many")
             else:
-                why = f"the reader stopped with code {code}"
-            self._records[self._pending.pop(0)] = {"ok": False, "error": f"the workbook could not be read ({why})"}
+                why = _("the reader stopped with code {code}", code=code)
+            self._records[self._pending.pop(0)] = {"ok": False,
+                                                          "error": _("the workbook could not be read ({why})", why=why)}
             if self._pending:
                 self._spawn()
         self._process = None
@@ -252,7 +253,7 @@ class WorkbookReader:
             self._process.wait()
             self._harvest()
         for index in indexes:
-            self._records.setdefault(index, {"ok": False, "error": "refused before reading"})
+            self._records.setdefault(index, {"ok": False, "error": _("refused before reading")})
         self._pending = [index for index in self._pending if index not in indexes]
         self._process = None
         if self._pending:
