@@ -138,7 +138,9 @@ class Holder:
             parts.append(_("since {time}", time=self.since.astimezone().strftime('%Y-%m-%d %H:%M:%S %Z').strip()))
         if self.state == "idle in transaction":
             parts.append(_("idle in its transaction"))
-        return _("{who} ({details})", who=who, details=", ".join(parts)) if parts else who
+        # Translators: the separator between the details of a lock holder (pid, user, since...).
+        separator = _(", ")
+        return _("{who} ({details})", who=who, details=separator.join(parts)) if parts else who
 
     def is_gone_from_this_host(self) -> bool:
         """A csat on this machine whose process no longer exists."""
