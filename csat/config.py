@@ -171,7 +171,7 @@ class Workspace:
         for key, value in values.items():
             if not is_local(key):
                 _put(data, key, value)
-        self.settings = _with_url_override(parse_settings(data, "the shared settings in the store"))
+        self.settings = _with_url_override(parse_settings(data, _("the shared settings in the store")))
         self.shared_revision = revision
 
     @property

@@ -10,6 +10,7 @@ from csat.workspace import config_set
 from csat.errors import CsatError
 from csat.feedback.log import reply_deadlines
 from csat.workdays import WorkingCalendar, calendar_for
+from csat.store.engine import open_store
 from csat.workspace import create
 
 
@@ -57,7 +58,7 @@ def test_other_countries_and_company_closing_days():
 
 def test_the_workspace_says_whose_calendar_counts(tmp_path, monkeypatch):
     chinese = Workspace.open(create(tmp_path / "zh", company="华南精密制造有限公司", lang="zh").root)
-    assert "country = \"CN\"" in chinese.config_path.read_text(encoding="utf-8")
+    open_store(chinese)   # company settings, [calendar] among them, live in the store
     assert calendar_for(chinese.settings).country == "CN"
     assert reply_deadlines([datetime(2024, 9, 30, 10, 0)], chinese.settings) == [date(2024, 10, 9)]
     english = Workspace.open(create(tmp_path / "en", company="Test Co.", lang="en").root)
@@ -66,7 +67,9 @@ def test_the_workspace_says_whose_calendar_counts(tmp_path, monkeypatch):
     config_set(english, "calendar.closing_days", "2024-10-01, 2024-10-02")
     assert reply_deadlines([datetime(2024, 9, 30, 10, 0)], english.settings) == [date(2024, 10, 4)]
     config_set(english, "calendar.country", "cn")
-    assert Workspace.open(english.root).settings.calendar.country == "CN"
+    reopened = Workspace.open(english.root)
+    open_store(reopened)
+    assert reopened.settings.calendar.country == "CN"
     with pytest.raises(CsatError, match="calendar.country"):
         config_set(english, "calendar.country", "Atlantis")
 
