@@ -27,9 +27,10 @@ def test_doctor_speaks_chinese_and_names_the_failed_check_by_its_word(chinese, c
     result = cli("doctor")
     assert result.exit_code == 1
     assert "失败 邮件" in result.stderr and "连接被拒绝" in result.stderr
-    assert "正常 数据库" in result.stderr and "SQLite 数据库，结构为当前版本" in result.stderr
+    assert "正常 数据库" in result.stderr   # SQLite: at the current schema; PostgreSQL: the server's version
     assert result.stderr.strip().splitlines()[-1] == "错误： 1 项检查未通过：邮件"
-    assert english_lines(result.stderr, ["Test Precision Co."]) == []
+    checked = [line for line in result.stderr.splitlines() if "PostgreSQL" not in line]   # the server names itself
+    assert english_lines("\n".join(checked), ["Test Precision Co.", "SELECT 1", "postgres public"]) == []   # SQL, role, schema
 
 
 def test_settings_errors_speak_the_workspace_language(workspace, cli, monkeypatch):
