@@ -57,7 +57,7 @@ def test_an_older_sqlite_store_is_backed_up_then_upgraded(workspace, cli):
     assert upgraded.exit_code == 0, upgraded
     kept = f"{path}.before-0004"
     assert f"Backed up the store to {kept}" in upgraded.stderr.replace("\n", "")
-    assert f"Store upgraded from 0004 to schema {HEAD}" in upgraded.stderr
+    assert f"Store upgraded from schema 0004 to schema {HEAD}" in upgraded.stderr
     for copy in (kept, workspace.root / "backups" / "old.db"):
         with sqlite3.connect(copy) as connection:
             assert connection.execute("SELECT version_num FROM alembic_version").fetchone() == ("0004",)
@@ -125,6 +125,8 @@ def _outcome(result: subprocess.CompletedProcess) -> str:
         assert text_ not in result.stderr, result
     if f"Store already at schema {HEAD}" in result.stderr:
         return "already"
+    if f"Store created at schema {HEAD}" in result.stderr:   # the first upgrade of an empty database
+        return "upgraded"
     assert "Store upgraded from " in result.stderr and f"to schema {HEAD}" in result.stderr, result
     return "upgraded"
 
