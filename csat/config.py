@@ -84,7 +84,39 @@ def parse_settings(data: dict[str, Any], source: str = CONFIG_FILE):
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"])
-        raise ConfigError(f"{source}: {where}: {first['msg']}") from None
+        raise ConfigError(f"{source}: {where}: {_problem(first)}") from None
+
+
+def _problem(error: dict) -> str:
+    """A pydantic validation error in the current language (pydantic itself speaks English only)."""
+    context = error.get("ctx") or {}
+    kind = error["type"]
+    if kind == "value_error" and "error" in context:
+        return str(context["error"])
+    if kind in ("int_parsing", "int_type", "int_from_float"):
+        return _("expected a whole number")
+    if kind in ("float_parsing", "float_type"):
+        return _("expected a number")
+    if kind in ("bool_parsing", "bool_type"):
+        return _("expected true or false")
+    if kind in ("string_type",):
+        return _("expected text")
+    if kind in ("list_type",):
+        return _("expected a list")
+    if kind == "literal_error":
+        return _("expected one of {choices}", choices=context.get("expected", ""))
+    if kind == "extra_forbidden":
+        return _("not a setting csat knows")
+    bounds = {"greater_than": ("gt", _("must be greater than {limit}")),
+              "greater_than_equal": ("ge", _("must be at least {limit}")),
+              "less_than": ("lt", _("must be less than {limit}")),
+              "less_than_equal": ("le", _("must be at most {limit}"))}
+    if kind in bounds:
+        key, message = bounds[kind]
+        limit = context.get(key)
+        limit = int(limit) if isinstance(limit, float) and limit.is_integer() else limit
+        return message.format(limit=limit)
+    return error["msg"]
 
 
 def _put(data: dict[str, Any], key: str, value: Any) -> None:
@@ -139,7 +171,7 @@ class Workspace:
         for key, value in values.items():
             if not is_local(key):
                 _put(data, key, value)
-        self.settings = _with_url_override(parse_settings(data, "the shared settings in the store"))
+        self.settings = _with_url_override(parse_settings(data, _("the shared settings in the store")))
         self.shared_revision = revision
 
     @property
@@ -185,8 +217,9 @@ class Workspace:
             return self.store_secret
         legacy = self.file_secret()
         if legacy is None:
-            raise ConfigError(f"signing secret missing: the store holds none and there is no {self.root / SECRET_FILE}"
-                              f" (run `csat db upgrade`, or set {SECRET_ENV})")
+            raise ConfigError(_("signing secret missing: the store holds none and there is no {path}"
+                                " (run `csat db upgrade`, or set {variable})", path=self.root / SECRET_FILE,
+                                variable=SECRET_ENV))
         return legacy
 
     def file_secret(self) -> bytes | None:
@@ -234,8 +267,8 @@ def with_password_from_env(url: str, password_env: str) -> str:
         return url
     password = os.environ.get(password_env, "")
     if not password:
-        raise ConfigError(f"store.password_env names {password_env}, which is not set in the environment; "
-                          f"set it, or clear store.password_env to use PGPASSWORD or ~/.pgpass")
+        raise ConfigError(_("store.password_env names {variable}, which is not set in the environment; set it, or"
+                            " clear store.password_env to use PGPASSWORD or ~/.pgpass", variable=password_env))
     return parsed.set(password=password).render_as_string(hide_password=False)
 
 

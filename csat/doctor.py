@@ -20,8 +20,22 @@ import statistics
 import time
 from dataclasses import dataclass
 
+from csat.i18n import NC_, _, in_context, language
+
 LATENCY_PINGS = 5
 SLOW_LATENCY_MS = 20.0   # an import or report runs hundreds of statements: beyond this, it shows
+
+
+# The name and status of a check are codes (tests and scripts read them); people read them as words.
+WORDS = (NC_("doctor", "ok"), NC_("doctor", "warn"), NC_("doctor", "fail"), NC_("doctor", "workspace"),
+         NC_("doctor", "store"), NC_("doctor", "secret"), NC_("doctor", "settings"), NC_("doctor", "spreadsheets"),
+         NC_("doctor", "sender"), NC_("doctor", "mail"), NC_("doctor", "calendar"), NC_("doctor", "latency"),
+         NC_("doctor", "schema"), NC_("doctor", "privileges"))
+
+
+def word(code: str) -> str:
+    """A check's name or status as a word in the current language."""
+    return in_context(language(), "doctor", code)
 
 
 @dataclass
@@ -54,12 +68,12 @@ def _file_secret(workspace) -> tuple[bytes | None, Check | None]:
     try:
         key = workspace.file_secret()
     except ConfigError as exc:
-        return None, Check("secret", "fail", f"{exc} (the current user must be able to read it)")
+        return None, Check("secret", "fail", _("{error} (the current user must be able to read it)", error=exc))
     if key is None:
         return None, None
     mode = stat.S_IMODE(path.stat().st_mode)
     if mode & 0o077:
-        return key, Check("secret", "warn", f"{path} is readable by others (mode {mode:o}); run `chmod 600 {path}`")
+        return key, Check("secret", "warn", _("{path} is readable by others (mode {mode}); run `chmod 600 {path}`", path=path, mode=f"{mode:o}"))
     return key, None
 
 
@@ -72,24 +86,25 @@ def _secret(workspace, state) -> Check:
     file_key, file_problem = _file_secret(workspace)
     if state is None or not state.secret:
         if from_env:
-            return Check("secret", "ok", f"form-signing key from {SECRET_ENV} (fingerprint {fingerprint(from_env.encode())})")
+            return Check("secret", "ok", _("form-signing key from {variable} (fingerprint {fingerprint})", variable=SECRET_ENV, fingerprint=fingerprint(from_env.encode())))
         if file_problem is not None:
             return file_problem
         if file_key is None:
-            return Check("secret", "fail", f"{workspace.root / SECRET_FILE} is missing and the store holds no key:"
-                         " forms cannot be signed or verified")
-        return Check("secret", "ok", f"{workspace.root / SECRET_FILE} (mode 600, fingerprint {fingerprint(file_key)})")
+            return Check("secret", "fail", _("{path} is missing and the store holds no key: forms cannot be signed or verified",
+                           path=workspace.root / SECRET_FILE))
+        return Check("secret", "ok", _("{path} (mode 600, fingerprint {fingerprint})", path=workspace.root / SECRET_FILE, fingerprint=fingerprint(file_key)))
     shared = state.fingerprint
     if from_env and from_env.encode() != state.secret.encode():
-        return Check("secret", "fail", f"{SECRET_ENV} (fingerprint {fingerprint(from_env.encode())}) differs from the"
-                     f" store's key ({shared}): forms sent from here will not import on other machines; unset {SECRET_ENV}")
+        return Check("secret", "fail", _("{variable} (fingerprint {fingerprint}) differs from the store's key ({shared}): forms sent from here will"
+                       " not import on other machines; unset {variable}", variable=SECRET_ENV,
+                       fingerprint=fingerprint(from_env.encode()), shared=shared))
     if file_problem is not None:
         return file_problem
     if file_key is not None and file_key != state.secret.encode():
-        return Check("secret", "warn", f"the store's key signs forms (fingerprint {shared}); this folder's old"
-                     f" {SECRET_FILE} differs ({fingerprint(file_key)}): forms sent from here before the key moved"
-                     " into the store import only in this folder")
-    return Check("secret", "ok", f"form-signing key in the shared store (fingerprint {shared}), the same on every machine")
+        return Check("secret", "warn", _("the store's key signs forms (fingerprint {shared}); this folder's old {file} differs ({fingerprint}):"
+                       " forms sent from here before the key moved into the store import only in this folder",
+                       shared=shared, file=SECRET_FILE, fingerprint=fingerprint(file_key)))
+    return Check("secret", "ok", _("form-signing key in the shared store (fingerprint {shared}), the same on every machine", shared=shared))
 
 
 def _settings(workspace, state) -> Check | None:
@@ -104,14 +119,15 @@ def _settings(workspace, state) -> Check | None:
     except ConfigError:
         own = {}
     used = shared_values(workspace.settings)
-    differing = [f"{key} (csat.toml {own[key]!r}, store {used.get(key)!r})"
+    differing = [_("{key} (csat.toml {own}, store {used})", key=key, own=repr(own[key]), used=repr(used.get(key)))
                  for key in sorted(own) if file_holds(workspace, key) and own[key] != used.get(key)]
-    where = f"revision {state.revision} of the shared settings"
     if differing:
-        return Check("settings", "warn", f"{where} is used; this folder's csat.toml says otherwise for "
-                     + "; ".join(differing) + ": change them with `csat config set` (for every machine)"
-                     " or delete them from csat.toml")
-    return Check("settings", "ok", f"{where}; this folder's csat.toml agrees with the store")
+        return Check("settings", "warn", _("revision {revision} of the shared settings is used; this folder's csat.toml"
+                                           " says otherwise for {settings}: change them with `csat config set` (for"
+                                           " every machine) or delete them from csat.toml",
+                                           revision=state.revision, settings="; ".join(differing)))
+    return Check("settings", "ok", _("revision {revision} of the shared settings; this folder's csat.toml agrees"
+                                     " with the store", revision=state.revision))
 
 
 def _config_file(workspace) -> Check:
@@ -121,8 +137,8 @@ def _config_file(workspace) -> Check:
     path = workspace.config_path
     mode = stat.S_IMODE(path.stat().st_mode)
     if holds_secret(workspace.settings) and mode & 0o077:
-        return Check("workspace", "warn", f"{path} holds the database password and is readable by others "
-                     f"(mode {mode:o}); run `chmod 600 {path}`, or move the password to store.password_env")
+        return Check("workspace", "warn", _("{path} holds the database password and is readable by others (mode {mode}); run `chmod 600 {path}`,"
+                       " or move the password to store.password_env", path=path, mode=f"{mode:o}"))
     return Check("workspace", "ok", f"{path}")
 
 
@@ -140,7 +156,7 @@ def _store(workspace) -> list[Check]:
         open_store(workspace)
     except CsatError as exc:
         return [Check("store", "fail", str(exc))]
-    return [Check("store", "ok", "SQLite store at the current schema")]
+    return [Check("store", "ok", _("SQLite store at the current schema"))]
 
 
 def _postgres(url: str) -> list[Check]:
@@ -156,7 +172,7 @@ def _postgres(url: str) -> list[Check]:
         with engine_for(url).connect() as connection:
             version = connection.execute(text("SHOW server_version")).scalar()
             samples = []
-            for _ in range(LATENCY_PINGS):
+            for _ping in range(LATENCY_PINGS):
                 started = time.perf_counter()
                 connection.execute(text("SELECT 1")).scalar()
                 samples.append((time.perf_counter() - started) * 1000)
@@ -168,31 +184,31 @@ def _postgres(url: str) -> list[Check]:
                 "coalesce(has_schema_privilege(current_user, current_schema(), 'CREATE'), false)")).one()
     except SQLAlchemyError as exc:
         reason = " ".join(str(getattr(exc, "orig", None) or exc).split())     # psycopg's hints span lines
-        return [Check("store", "fail", f"cannot connect to {where}: {reason}")]
-    checks = [Check("store", "ok", f"PostgreSQL {version} at {where}")]
+        return [Check("store", "fail", _("cannot connect to {where}: {reason}", where=where, reason=reason))]
+    checks = [Check("store", "ok", _("PostgreSQL {version} at {where}", version=version, where=where))]
     latency = statistics.median(samples)
     if latency > SLOW_LATENCY_MS:
-        checks.append(Check("latency", "warn", f"{latency:.1f} ms per round trip (median of {LATENCY_PINGS} SELECT 1):"
-                            " imports and reports will be slow; run csat near the database server"))
+        checks.append(Check("latency", "warn", _("{latency} ms per round trip (median of {pings} SELECT 1): imports and reports will be slow;"
+                              " run csat near the database server", latency=f"{latency:.1f}", pings=LATENCY_PINGS)))
     else:
-        checks.append(Check("latency", "ok", f"{latency:.1f} ms per round trip (median of {LATENCY_PINGS} SELECT 1)"))
+        checks.append(Check("latency", "ok", _("{latency} ms per round trip (median of {pings} SELECT 1)", latency=f"{latency:.1f}", pings=LATENCY_PINGS)))
     if revision == HEAD:
-        checks.append(Check("schema", "ok", f"revision {revision}, the one this csat expects"))
+        checks.append(Check("schema", "ok", _("revision {revision}, the one this csat expects", revision=revision)))
     elif revision is None:
-        checks.append(Check("schema", "fail", f"no csat schema in {where}; run `csat db upgrade`"))
+        checks.append(Check("schema", "fail", _("no csat schema in {where}; run `csat db upgrade`", where=where)))
     elif revision not in known_revisions():
-        checks.append(Check("schema", "fail", f"revision {revision} is from a newer csat (this one expects {HEAD});"
-                            " upgrade csat"))
+        checks.append(Check("schema", "fail", _("revision {revision} is from a newer csat (this one expects {head}); upgrade csat",
+                              revision=revision, head=HEAD)))
     else:
-        checks.append(Check("schema", "fail", f"revision {revision} is older than this csat's {HEAD};"
-                            " run `csat db upgrade`"))
+        checks.append(Check("schema", "fail", _("revision {revision} is older than this csat's {head}; run `csat db upgrade`",
+                              revision=revision, head=HEAD)))
     if may_create:
-        checks.append(Check("privileges", "ok", f"role {role} may create tables in schema {schema}"
-                            " (`csat db upgrade` needs it)"))
+        checks.append(Check("privileges", "ok", _("role {role} may create tables in schema {schema} (`csat db upgrade` needs it)",
+                              role=role, schema=schema)))
     else:
-        checks.append(Check("privileges", "warn", f"role {role} may not create tables in schema {schema}:"
-                            " `csat db upgrade` will fail; run it as the database owner, or"
-                            f" GRANT CREATE ON SCHEMA {schema} TO {role}"))
+        checks.append(Check("privileges", "warn", _("role {role} may not create tables in schema {schema}: `csat db upgrade` will fail;"
+                              " run it as the database owner, or GRANT CREATE ON SCHEMA {schema} TO {role}",
+                              role=role, schema=schema)))
     return checks
 
 
@@ -200,8 +216,8 @@ def _spreadsheets() -> Check:
     from csat.sheets.guard import defusedxml_active
 
     if defusedxml_active():
-        return Check("spreadsheets", "ok", "openpyxl parses with defusedxml (XML entity attacks refused)")
-    return Check("spreadsheets", "fail", "defusedxml is not active: reinstall csat with its dependencies")
+        return Check("spreadsheets", "ok", _("openpyxl parses with defusedxml (XML entity attacks refused)"))
+    return Check("spreadsheets", "fail", _("defusedxml is not active: reinstall csat with its dependencies"))
 
 
 def _sender(workspace) -> Check:
@@ -213,8 +229,8 @@ def _sender(workspace) -> Check:
     except ConfigError as exc:
         return Check("sender", "fail", str(exc))
     if sender.domain.endswith(("example.com", "example.org", "example.net")) or sender.domain == "localhost":
-        return Check("sender", "warn", f"mail.sender is {sender.addr_spec}: set your real address"
-                     " (`csat config set mail.sender quality@yourcompany.com`) or replies and spam filters fail")
+        return Check("sender", "warn", _("mail.sender is {sender}: set your real address (`csat config set mail.sender"
+                       " quality@yourcompany.com`) or replies and spam filters fail", sender=sender.addr_spec))
     return Check("sender", "ok", f"From: {sender}")
 
 
@@ -233,8 +249,8 @@ def _transport(workspace) -> Check:
         try:
             ensure_writable(outbox)
         except CsatError as exc:
-            return Check("mail", "fail", f"outbox: {exc}")
-        return Check("mail", "ok", f"no mail.smtp_host: messages are written to {outbox} as .eml files")
+            return Check("mail", "fail", _("outbox: {error}", error=exc))
+        return Check("mail", "ok", _("no mail.smtp_host: messages are written to {outbox} as .eml files", outbox=outbox))
     try:
         with transport:
             return Check("mail", "ok", transport.verify())
@@ -251,16 +267,18 @@ def _calendar(workspace, today=None) -> Check:
     calendar = calendar_for(workspace.settings)
     today = today or date.today()
     if calendar.country == "none":
-        return Check("calendar", "ok", "working days are Monday to Friday ([calendar] country = none)"
-                                       f"{' less the closing days' if calendar.closed else ''}")
+        if calendar.closed:
+            return Check("calendar", "ok", _("working days are Monday to Friday ([calendar] country = none)"
+                                             " less the closing days"))
+        return Check("calendar", "ok", _("working days are Monday to Friday ([calendar] country = none)"))
     if calendar.country != "CN":
-        return Check("calendar", "ok", f"working days skip {calendar.country}'s public holidays")
+        return Check("calendar", "ok", _("working days skip {country}'s public holidays", country=calendar.country))
     missing = calendar.missing_years([today.year, today.year + 1] if today.month == 12 else [today.year])
     if missing:
-        return Check("calendar", "warn", f"China's holidays of {', '.join(map(str, missing))} are not in the installed"
-                                         " chinesecalendar: those days count Monday to Friday; run"
-                                         " `pip install -U chinesecalendar` or list them in [calendar] closing_days")
-    return Check("calendar", "ok", "working days follow China's holidays and adjusted working days (调休)")
+        return Check("calendar", "warn", _("China's holidays of {years} are not in the installed chinesecalendar: those days"
+                                           " count Monday to Friday; run `pip install -U chinesecalendar` or list them"
+                                           " in [calendar] closing_days", years=", ".join(map(str, missing))))
+    return Check("calendar", "ok", _("working days follow China's holidays and adjusted working days (调休)"))
 
 
 def run_checks(workspace) -> list[Check]:
@@ -280,7 +298,7 @@ def send_test(workspace, recipient: str) -> str:
     settings = workspace.settings
     message = build_message(
         sender=sender_address(settings), recipient=address(recipient),
-        subject=f"csat test message from {settings.company.name}",
+        subject=_("csat test message from {company}", company=settings.company.name),
         text=("This is a test message from csat. If it reached your inbox (not junk), survey invitations"
               " and reminders will too.\n\n这是 csat 的测试邮件。如果它出现在收件箱（而不是垃圾邮件），"
               "调查邀请和提醒邮件也能正常送达。\n"),

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Callable
 
 from csat.errors import CsatError
+from csat.i18n import _
 
 
 def current_umask() -> int:
@@ -59,11 +60,11 @@ def replace_into(path: Path, write: Callable[[Path], object], private: bool = Fa
     path = Path(path)
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
-        raise CsatError(f"cannot write {path}: folder {folder} does not exist")
+        raise CsatError(_("cannot write {path}: folder {folder} does not exist", path=path, folder=folder))
     try:
         descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
     except OSError as exc:
-        raise CsatError(f"cannot write {path}: {exc.strerror}") from None
+        raise CsatError(_("cannot write {path}: {reason}", path=path, reason=exc.strerror)) from None
     os.close(descriptor)
     try:
         write(Path(temporary))
@@ -72,7 +73,7 @@ def replace_into(path: Path, write: Callable[[Path], object], private: bool = Fa
         os.replace(temporary, path)
     except OSError as exc:
         Path(temporary).unlink(missing_ok=True)
-        raise CsatError(f"cannot write {path}: {exc.strerror}") from None
+        raise CsatError(_("cannot write {path}: {reason}", path=path, reason=exc.strerror)) from None
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
@@ -96,5 +97,5 @@ def ensure_writable(folder: Path) -> Path:
         os.close(descriptor)
         os.unlink(probe)
     except OSError as exc:
-        raise CsatError(f"cannot write to {folder}: {exc.strerror}") from None
+        raise CsatError(_("cannot write to {folder}: {reason}", folder=folder, reason=exc.strerror)) from None
     return folder

@@ -13,6 +13,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from csat.i18n import _
+
 
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True, populate_by_name=True)
@@ -88,25 +90,25 @@ class FeedbackSettings(_Section):
     @classmethod
     def _iso_dates(cls, value):
         if not isinstance(value, list):
-            raise ValueError("expected a list of dates, e.g. [2024-10-01, 2024-10-02]")
+            raise ValueError(_("expected a list of dates, e.g. [2024-10-01, 2024-10-02]"))
         days = []
         for day in value:
             try:
                 days.append(day.isoformat() if isinstance(day, date) else date.fromisoformat(str(day)).isoformat())
             except ValueError:
-                raise ValueError(f"{day!r} is not a date (YYYY-MM-DD)") from None
+                raise ValueError(_("{day} is not a date (YYYY-MM-DD)", day=repr(day))) from None
         return days
 
 
 def _iso_days(value):
     if not isinstance(value, list):
-        raise ValueError("expected a list of dates, e.g. [2024-10-01, 2024-10-02]")
+        raise ValueError(_("expected a list of dates, e.g. [2024-10-01, 2024-10-02]"))
     days = []
     for day in value:
         try:
             days.append(day.isoformat() if isinstance(day, date) else date.fromisoformat(str(day)).isoformat())
         except ValueError:
-            raise ValueError(f"{day!r} is not a date (YYYY-MM-DD)") from None
+            raise ValueError(_("{day} is not a date (YYYY-MM-DD)", day=repr(day))) from None
     return days
 
 

@@ -27,6 +27,7 @@ from functools import lru_cache
 from typing import Iterable
 
 from csat.errors import ConfigError
+from csat.i18n import _
 
 NO_COUNTRY = "none"
 AUTO = "auto"
@@ -54,8 +55,8 @@ def _country_holidays(country: str, year: int) -> frozenset[date]:
     try:
         return frozenset(holidays.country_holidays(country, years=year))
     except NotImplementedError:
-        raise ConfigError(f"csat.toml: [calendar] country {country!r} is not a country the holidays package knows;"
-                          " use an ISO code such as CN, DE or US, or \"none\"") from None
+        raise ConfigError(_("csat.toml: [calendar] country {country} is not a country the holidays package knows;"
+                            " use an ISO code such as CN, DE or US, or \"none\"", country=repr(country))) from None
 
 
 def _china_workday(day: date) -> bool | None:
@@ -98,7 +99,7 @@ class WorkingCalendar:
         day = start
         while not self.is_working_day(day):
             day += timedelta(days=1)
-        for _ in range(count):
+        for _step in range(count):
             day += timedelta(days=1)
             while not self.is_working_day(day):
                 day += timedelta(days=1)
@@ -126,6 +127,7 @@ def valid_country(text: str) -> str:
     import holidays
 
     if code not in holidays.list_supported_countries():
-        raise ValueError(f"{text!r} is not a country the holidays package knows; use an ISO code such as CN, DE"
-                         " or US, \"auto\" (China for a zh workspace) or \"none\" (Monday to Friday)")
+        raise ValueError(_("{country} is not a country the holidays package knows; use an ISO code such as CN, DE"
+                           " or US, \"auto\" (China for a zh workspace) or \"none\" (Monday to Friday)",
+                           country=repr(text)))
     return code

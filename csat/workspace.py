@@ -161,7 +161,7 @@ def config_set(workspace: Workspace, key: str, text: str | None = None,
     if is_local(key):
         value = set_in_file(workspace, key, text, add, remove)
         if key == "store.url" and os.environ.get(DATABASE_URL_ENV):
-            return Changed(key, value, f"csat.toml; {DATABASE_URL_ENV} overrides it here")
+            return Changed(key, value, _("csat.toml; {variable} overrides it here", variable=DATABASE_URL_ENV))
         return Changed(key, value, "csat.toml")
     store = _with_store(workspace)
     value, validated = new_value(workspace, key, text, add, remove)
@@ -171,4 +171,4 @@ def config_set(workspace: Workspace, key: str, text: str | None = None,
         write_file_key(workspace, key, value)
     workspace.settings = validated
     workspace.shared_revision = revision
-    return Changed(key, config_get(workspace, key), "the store", revision)
+    return Changed(key, config_get(workspace, key), _("the store"), revision)

@@ -52,6 +52,7 @@ def test_the_digest_of_a_chinese_workspace_is_chinese(workspace, store, cli, mon
     assert "Test Precision Co. 顾客满意度程序在" in body
     assert "C-001 的投诉 #1" in body and "个工作日仍未答复" in body
     assert "已于 " in body and "当前状态为" in body and "（品质部）" in body   # the CAPA line, its department in Chinese
+    assert "当前状态为 未开始" in body   # its status as a word, not the code `open`
     data = ["Test Precision Co.", "Cracked housing", "qa@example.com"]
     assert english_lines(subject + "\n" + body, data) == []
 
@@ -62,6 +63,7 @@ def test_the_digest_of_an_english_workspace_is_english(workspace, store, cli, mo
     assert re.fullmatch(r"csat: \d+ item\(s\) due on \d{4}-\d\d-\d\d", subject), subject
     assert "The customer satisfaction procedure of Test Precision Co. has these items due on" in body
     assert "complaint #1 from C-001" in body and "has no reply after" in body and "(Quality)" in body
+    assert "and is open" in body   # the CAPA status, as a word in lower case
     assert chinese_lines(subject + "\n" + body, []) == []
 
 

@@ -233,7 +233,7 @@ def test_upgrade_moves_todays_settings_and_secret_into_the_store(tmp_path, cli, 
     run(cli, root, "config", "set", "mail.sender", "quality@oldfolder.example")
     assert 'sender = "quality@oldfolder.example"' in (root / "csat.toml").read_text()
     assert run(cli, root, "config", "get", "mail.sender").stdout.strip() == "quality@oldfolder.example"
-    assert "ok   settings" in cli("--home", root, "doctor").stderr
+    assert "正常 共享设置" in cli("--home", root, "doctor").stderr   # a zh workspace: doctor speaks Chinese
 
 
 def test_a_form_signed_with_a_folders_old_secret_still_imports_there(folders, cli, tmp_path):

@@ -22,21 +22,29 @@ def doctor(
 
     Example: csat doctor --send-test me@example.com
     """
-    from csat.doctor import run_checks
+    from rich.cells import cell_len
+
+    from csat.doctor import run_checks, word
     from csat.doctor import send_test as send
+    from csat.i18n import _
+
+    def padded(text: str, width: int) -> str:   # Chinese characters take two columns
+        return text + " " * max(width - cell_len(text), 1)
 
     opened = workspace(home)
     checks = run_checks(opened)
     for check in checks:
-        say(f"[{STYLES[check.status]}]{check.status:<4}[/] {check.name:<12} {escape_markup(check.detail)}")
+        say(f"[{STYLES[check.status]}]{padded(word(check.status), 5)}[/]{padded(word(check.name), 13)}"
+            f"{escape_markup(check.detail)}")
     failed = [check for check in checks if check.status == "fail"]
     if failed:
-        fail(f"{len(failed)} check(s) failed: {', '.join(check.name for check in failed)}")
+        fail(_("{n} check(s) failed: {checks}", n=len(failed), checks=", ".join(word(check.name) for check in failed)))
     if send_test:
         from csat.mail.transport import SendError
 
         try:
             message_id = send(opened, send_test)
         except (SendError, ValueError) as exc:
-            fail(f"test message to {send_test} not sent: {exc}")
-        say(f"Sent a test message to {send_test} ({message_id}); check it arrives in the inbox, not junk.")
+            fail(_("test message to {recipient} not sent: {error}", recipient=send_test, error=exc))
+        say(escape_markup(_("Sent a test message to {recipient} ({message_id}); check it arrives in the inbox, not junk.",
+                            recipient=send_test, message_id=message_id)))

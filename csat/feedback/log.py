@@ -197,7 +197,7 @@ def lock_feedback(session) -> None:
     """Hold the store's feedback lock until this transaction ends (numbering, and a log import's matching)."""
     from csat.store.locking import hold_for_transaction
 
-    hold_for_transaction(session, "feedback", "another feedback entry being logged on this store")
+    hold_for_transaction(session, "feedback", N_("another feedback entry being logged on this store"))
 
 
 def _next_number(session) -> int | None:

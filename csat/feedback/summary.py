@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from csat.errors import CsatError
-from csat.i18n import NC_, in_context
+from csat.i18n import NC_, _, in_context
 from csat.periods import Quarter
 
 _LABELS: dict[str, tuple[str, str]] = {
@@ -97,7 +97,8 @@ def build(session, settings, quarter: Quarter, today: date | None = None) -> dic
 
     today = today or date.today()
     if quarter.start > today:
-        raise CsatError(f"quarter {quarter} has not started yet (today is {today.isoformat()})")
+        raise CsatError(_("quarter {quarter} has not started yet (today is {today})", quarter=quarter,
+                          today=today.isoformat()))
     entries = feedback.list_entries(session, quarter=quarter)
     rows = feedback.records(session, settings, entries, today)
     complaints = [row for row in rows if row["complaint"]]

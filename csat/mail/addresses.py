@@ -18,6 +18,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from csat.i18n import _
+
 MAX_LENGTH = 254        # RFC 5321: a forward path holds at most 254 characters of address
 MAX_LOCAL = 64
 _LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
@@ -36,28 +38,28 @@ def normalise_email(text: str | None) -> str:
     forbidden = _FORBIDDEN.search(spec)
     if forbidden:
         character = forbidden.group()
-        shown = {"\n": "a line break", "\r": "a line break", "\t": "a tab", " ": "a space"}.get(
-            character, f"{character!r}" if character.isprintable() else "a control character")
-        raise AddressProblem(f"contains {shown}")
+        shown = {"\n": _("a line break"), "\r": _("a line break"), "\t": _("a tab"), " ": _("a space")}.get(
+            character, f"{character!r}" if character.isprintable() else _("a control character"))
+        raise AddressProblem(_("contains {character}", character=shown))
     if spec.count("@") != 1:
-        raise AddressProblem("needs exactly one @" if "@" in spec else "has no @")
+        raise AddressProblem(_("needs exactly one @") if "@" in spec else _("has no @"))
     local, domain = spec.split("@")
     if not local:
-        raise AddressProblem("nothing before the @")
+        raise AddressProblem(_("nothing before the @"))
     if not domain:
-        raise AddressProblem("no domain after the @")
+        raise AddressProblem(_("no domain after the @"))
     if not local.isascii():
         bad = next(character for character in local if not character.isascii())
-        raise AddressProblem(f"the part before the @ has the non-ASCII character {bad!r}; "
-                             "csat can only send to ASCII names before the @")
+        raise AddressProblem(_("the part before the @ has the non-ASCII character {character}; "
+                               "csat can only send to ASCII names before the @", character=repr(bad)))
     if len(local) > MAX_LOCAL:
-        raise AddressProblem(f"the part before the @ is longer than {MAX_LOCAL} characters")
+        raise AddressProblem(_("the part before the @ is longer than {n} characters", n=MAX_LOCAL))
     if local.startswith(".") or local.endswith(".") or ".." in local:
-        raise AddressProblem("the part before the @ has a misplaced dot")
+        raise AddressProblem(_("the part before the @ has a misplaced dot"))
     domain = _ascii_domain(domain)
     spec = f"{local}@{domain}"
     if len(spec) > MAX_LENGTH:
-        raise AddressProblem(f"longer than {MAX_LENGTH} characters")
+        raise AddressProblem(_("longer than {n} characters", n=MAX_LENGTH))
     _parse(spec)
     return spec
 
@@ -68,15 +70,16 @@ def _ascii_domain(domain: str) -> str:
         try:
             domain = domain.encode("idna").decode("ascii")
         except UnicodeError:
-            raise AddressProblem(f"the domain {domain!r} is not a valid internationalised domain name") from None
+            raise AddressProblem(_("the domain {domain} is not a valid internationalised domain name",
+                                   domain=repr(domain))) from None
     labels = domain.lower().split(".")
     if len(labels) < 2:
-        raise AddressProblem(f"the domain {domain!r} has no dot (e.g. example.com)")
+        raise AddressProblem(_("the domain {domain} has no dot (e.g. example.com)", domain=repr(domain)))
     for label in labels:
         if not _LABEL.match(label):
-            raise AddressProblem(f"the domain {domain!r} is malformed")
+            raise AddressProblem(_("the domain {domain} is malformed", domain=repr(domain)))
     if labels[-1].isdigit():
-        raise AddressProblem(f"the domain {domain!r} is malformed")
+        raise AddressProblem(_("the domain {domain} is malformed", domain=repr(domain)))
     return ".".join(labels)
 
 
@@ -88,9 +91,9 @@ def _parse(spec: str) -> None:
     try:
         parsed = Address(addr_spec=spec)
     except (ValueError, TypeError, IndexError, MessageError) as exc:
-        raise AddressProblem(str(exc).rstrip(")").strip() or "malformed") from None
+        raise AddressProblem(str(exc).rstrip(")").strip() or _("malformed")) from None
     if parsed.addr_spec != spec:
-        raise AddressProblem("malformed")
+        raise AddressProblem(_("malformed"))
 
 
 def email_problem(text: str | None) -> str | None:
@@ -98,5 +101,5 @@ def email_problem(text: str | None) -> str | None:
     try:
         normalise_email(text)
     except AddressProblem as exc:
-        return f"malformed e-mail {text!r}: {exc}"
+        return _("malformed e-mail {address}: {reason}", address=repr(text), reason=exc)
     return None

@@ -16,6 +16,7 @@ import ssl
 from pathlib import Path
 
 from csat.errors import ConfigError
+from csat.i18n import _
 
 # How long the real connection waits for the server's greeting before a probe looks at the port.
 GREETING_GRACE = 3.0
@@ -32,18 +33,18 @@ def context_with_ca(ca_file: str | Path | None) -> ssl.SSLContext:
         try:
             context.load_verify_locations(cafile=str(path))
         except FileNotFoundError:
-            raise ConfigError(f"mail.ca_file: {path} does not exist") from None
+            raise ConfigError(_("mail.ca_file: {path} does not exist", path=path)) from None
         except PermissionError:
-            raise ConfigError(f"mail.ca_file: {path} cannot be read (permission denied)") from None
+            raise ConfigError(_("mail.ca_file: {path} cannot be read (permission denied)", path=path)) from None
         except (ssl.SSLError, OSError, ValueError):
-            raise ConfigError(f"mail.ca_file: {path} holds no PEM certificate "
-                              "(-----BEGIN CERTIFICATE-----)") from None
+            raise ConfigError(_("mail.ca_file: {path} holds no PEM certificate (-----BEGIN CERTIFICATE-----)",
+                                path=path)) from None
     return context
 
 
 def greets_within(sock: socket.socket, seconds: float) -> bool:
     """Whether the server has sent something (its greeting) within seconds; nothing is read."""
-    readable, _, _ = select.select([sock], [], [], max(seconds, 0.0))
+    readable, _writable, _errors = select.select([sock], [], [], max(seconds, 0.0))
     return bool(readable)
 
 
@@ -79,10 +80,10 @@ def greets_in_plain_text(host: str, port: int, timeout: float) -> bool:
 
 
 def implicit_tls_hint(host: str, port: int, security: str) -> str:
-    return (f"SMTP server {host}:{port} expects TLS from the first byte (implicit TLS, usually port 465), "
-            f"but mail.security is {security}: set mail.security to ssl")
+    return _("SMTP server {host}:{port} expects TLS from the first byte (implicit TLS, usually port 465), "
+             "but mail.security is {security}: set mail.security to ssl", host=host, port=port, security=security)
 
 
 def starttls_hint(host: str, port: int) -> str:
-    return (f"SMTP server {host}:{port} greets in plain text (a STARTTLS port, usually 587 or 25), "
-            "but mail.security is ssl: set mail.security to starttls")
+    return _("SMTP server {host}:{port} greets in plain text (a STARTTLS port, usually 587 or 25), "
+             "but mail.security is ssl: set mail.security to starttls", host=host, port=port)

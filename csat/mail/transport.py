@@ -33,6 +33,7 @@ from pathlib import Path
 
 from csat.errors import ConfigError, CsatError
 from csat.files import write_bytes
+from csat.i18n import _
 
 
 
@@ -115,13 +116,13 @@ def address(addr_spec: str, display_name: str = "") -> Address:
     try:
         spec = normalise_email(addr_spec)     # the same rule as when the address was entered
     except AddressProblem as exc:
-        raise ValueError(f"malformed e-mail address {addr_spec!r}: {exc}") from None
+        raise ValueError(_("malformed e-mail address {address}: {reason}", address=repr(addr_spec), reason=exc)) from None
     if not spec:
-        raise ValueError(f"malformed e-mail address {addr_spec!r}: empty")
+        raise ValueError(_("malformed e-mail address {address}: empty", address=repr(addr_spec)))
     try:
         return Address(display_name=one_line(display_name), addr_spec=spec)
     except (ValueError, TypeError, IndexError, MessageError) as exc:
-        raise ValueError(f"malformed e-mail address {addr_spec!r}: {exc}") from None
+        raise ValueError(_("malformed e-mail address {address}: {reason}", address=repr(addr_spec), reason=exc)) from None
 
 
 def safe_filename(text: str) -> str:
@@ -207,13 +208,14 @@ class OutboxTransport:
 
     def __init__(self, folder: Path):
         self.folder = Path(folder)
-        self.description = f"outbox {self.folder}"
+        self.description = _("outbox {folder}", folder=self.folder)
 
     def __enter__(self) -> "OutboxTransport":
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise SendError(f"cannot create the outbox {self.folder}: {exc.strerror}", fatal=True) from None
+            raise SendError(_("cannot create the outbox {folder}: {reason}", folder=self.folder, reason=exc.strerror),
+                            fatal=True) from None
         return self
 
     def __exit__(self, *exc_info) -> None:
@@ -267,8 +269,8 @@ class SmtpSettings:
             password = os.environ.get(mail.password_env, "") if mail.password_env else ""
             if not password:
                 raise ConfigError(
-                    f"mail.username is set but the environment variable {mail.password_env or '(mail.password_env)'} "
-                    "holding the SMTP password is empty; set it, or clear mail.username")
+                    _("mail.username is set but the environment variable {variable} holding the SMTP password is"
+                      " empty; set it, or clear mail.username", variable=mail.password_env or "(mail.password_env)"))
         return cls(host=mail.smtp_host, port=mail.smtp_port, security=mail.security, username=mail.username,
                    password=password, timeout=mail.timeout, tls=tls, ca_file=ca_file)
 
@@ -347,11 +349,14 @@ class SmtpTransport:
     def verify(self) -> str:
         """Connect, negotiate TLS and log in exactly as a send would; returns what was negotiated."""
         connection = self._connection or self._connect()
-        secured = "TLS" if self.settings.security in ("ssl", "starttls") else "no TLS"
-        login = f"logged in as {self.settings.username}" if self.settings.username else "no login"
+        secured = _("TLS") if self.settings.security in ("ssl", "starttls") else _("no TLS")
+        login = (_("logged in as {username}", username=self.settings.username) if self.settings.username
+                 else _("no login"))
         size = connection.esmtp_features.get("size", "")
-        limit = f", accepts messages up to {int(size) // 1048576} MB" if size.isdigit() and int(size) else ""
-        return f"{self.description}: connected, {secured}, {login}{limit}"
+        if size.isdigit() and int(size):
+            return _("{server}: connected, {tls}, {login}, accepts messages up to {size} MB", server=self.description,
+                     tls=secured, login=login, size=int(size) // 1048576)
+        return _("{server}: connected, {tls}, {login}", server=self.description, tls=secured, login=login)
 
     def _drop(self) -> None:
         connection, self._connection = self._connection, None
@@ -378,15 +383,17 @@ class SmtpTransport:
                 connection.login(settings.username, settings.password)
         except smtplib.SMTPAuthenticationError as exc:
             self._abandon(connection)
-            raise SendError(f"SMTP login to {where} as {settings.username} refused: "
-                            f"{_reply(exc.smtp_code, exc.smtp_error)}", fatal=True) from None
+            raise SendError(_("SMTP login to {server} as {username} refused: {reply}", server=where,
+                              username=settings.username, reply=_reply(exc.smtp_code, exc.smtp_error)),
+                            fatal=True) from None
         except smtplib.SMTPNotSupportedError as exc:
             self._abandon(connection)
-            raise SendError(f"SMTP server {where} does not support it: {exc}", fatal=True) from None
+            raise SendError(_("SMTP server {server} does not support it: {reason}", server=where, reason=exc),
+                            fatal=True) from None
         except smtplib.SMTPResponseException as exc:
             self._abandon(connection)
-            raise SendError(f"SMTP server {where} refused the session: {_reply(exc.smtp_code, exc.smtp_error)}",
-                            fatal=True) from None
+            raise SendError(_("SMTP server {server} refused the session: {reply}", server=where,
+                              reply=_reply(exc.smtp_code, exc.smtp_error)), fatal=True) from None
         except _WrongTlsMode as exc:
             self._abandon(connection)
             raise SendError(str(exc), fatal=True) from None
@@ -396,7 +403,8 @@ class SmtpTransport:
                 from csat.mail.tls import starttls_hint
 
                 raise SendError(starttls_hint(settings.host, settings.port), fatal=True) from None
-            raise SendError(f"cannot connect to SMTP server {where}: {_describe_os_error(exc)}", fatal=True) from None
+            raise SendError(_("cannot connect to SMTP server {server}: {reason}", server=where,
+                              reason=_describe_os_error(exc)), fatal=True) from None
         self._connection = connection
         return connection
 
@@ -420,21 +428,23 @@ class SmtpTransport:
                 raise SendError(_refusals(exc.recipients), refused=exc.recipients) from None
             except smtplib.SMTPSenderRefused as exc:
                 self._reset()
-                raise SendError(f"sender {exc.sender} refused: {_reply(exc.smtp_code, exc.smtp_error)}",
-                                fatal=True) from None
+                raise SendError(_("sender {sender} refused: {reply}", sender=exc.sender,
+                                  reply=_reply(exc.smtp_code, exc.smtp_error)), fatal=True) from None
             except _DROPPED as exc:
                 self._drop()
                 if attempt == 1 and not _timed_out(exc):
                     # The server closed an idle connection: reconnect and try this message again. Not after
                     # a timeout: the server may have taken the message and be slow to say so.
                     continue
-                raise SendError(f"connection to {self.description} dropped: {_describe_os_error(exc)}") from None
+                raise SendError(_("connection to {server} dropped: {reason}", server=self.description,
+                                  reason=_describe_os_error(exc))) from None
             except smtplib.SMTPResponseException as exc:
                 self._reset()
                 raise SendError(_reply(exc.smtp_code, exc.smtp_error)) from None
             except (smtplib.SMTPException, OSError, UnicodeError) as exc:
                 self._drop()  # a timeout or protocol error leaves the session in an unknown state
-                raise SendError(f"sending to {self.description} failed: {_describe_os_error(exc)}") from None
+                raise SendError(_("sending to {server} failed: {reason}", server=self.description,
+                                  reason=_describe_os_error(exc))) from None
             if refused:
                 raise SendError(_refusals(refused), refused=refused)
             return prepared.message_id
@@ -465,20 +475,21 @@ def _timed_out(exc: BaseException) -> bool:
 
 
 def _refusals(refused: dict) -> str:
-    return "; ".join(f"{recipient} refused: {_reply(code, text)}" for recipient, (code, text) in refused.items())
+    return "; ".join(_("{recipient} refused: {reply}", recipient=recipient, reply=_reply(code, text))
+                     for recipient, (code, text) in refused.items())
 
 
 def _describe_os_error(exc: BaseException) -> str:
     if isinstance(exc, (socket.timeout, TimeoutError)):
-        return "timed out waiting for the server"
+        return _("timed out waiting for the server")
     if isinstance(exc, ConnectionRefusedError):
-        return "connection refused (is the server running and the port right?)"
+        return _("connection refused (is the server running and the port right?)")
     if isinstance(exc, socket.gaierror):
-        return f"unknown host ({exc.strerror})"
+        return _("unknown host ({reason})", reason=exc.strerror)
     if isinstance(exc, ssl.SSLCertVerificationError):
-        return f"TLS certificate not trusted: {exc.verify_message}"
+        return _("TLS certificate not trusted: {reason}", reason=exc.verify_message)
     if isinstance(exc, ssl.SSLError):
-        return f"TLS failed: {exc.reason or exc}"
+        return _("TLS failed: {reason}", reason=exc.reason or exc)
     if isinstance(exc, OSError) and exc.strerror:
         return exc.strerror
     return one_line(str(exc)) or type(exc).__name__
@@ -502,7 +513,7 @@ def sender_address(settings, language: str | None = None) -> Address:
     try:
         return address(settings.mail.sender, _sender_name(settings, language))
     except ValueError as exc:
-        raise ConfigError(f"csat.toml: mail.sender: {exc}") from None
+        raise ConfigError(_("csat.toml: mail.sender: {reason}", reason=exc)) from None
 
 
 def reply_to_address(settings, language: str | None = None) -> Address | None:
@@ -511,4 +522,4 @@ def reply_to_address(settings, language: str | None = None) -> Address | None:
     try:
         return address(settings.mail.reply_to, _sender_name(settings, language))
     except ValueError as exc:
-        raise ConfigError(f"csat.toml: mail.reply_to: {exc}") from None
+        raise ConfigError(_("csat.toml: mail.reply_to: {reason}", reason=exc)) from None

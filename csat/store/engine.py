@@ -24,12 +24,13 @@ from contextlib import contextmanager
 from typing import Iterator
 
 from csat.errors import ConfigError, StoreError
+from csat.i18n import N_, _
 
 BUSY_TIMEOUT_MS = 30_000
 _engines: dict[str, object] = {}
 
 
-SUPPORTED = "SQLite (sqlite:///csat.db) or PostgreSQL (postgresql+psycopg://user@host:5432/csat)"
+SUPPORTED = N_("SQLite (sqlite:///csat.db) or PostgreSQL (postgresql+psycopg://user@host:5432/csat)")
 
 
 def _hide_password(url: str) -> str:
@@ -50,13 +51,14 @@ def check_url(url: str) -> None:
         parsed = make_url(url)
         parsed.port  # noqa: B018  (a port that is not a number fails only when read)
     except (ArgumentError, ValueError):
-        raise ConfigError(f"database URL {_hide_password(url)} cannot be read; special characters in the "
-                          "password must be percent-encoded (@ as %40, : as %3A, / as %2F, % as %25)") from None
+        raise ConfigError(_("database URL {url} cannot be read; special characters in the password must be"
+                            " percent-encoded (@ as %40, : as %3A, / as %2F, % as %25)", url=_hide_password(url))) from None
     if parsed.get_backend_name() not in ("sqlite", "postgresql"):
-        raise ConfigError(f"database URL {parsed.render_as_string(hide_password=True)}: csat runs on {SUPPORTED}")
+        raise ConfigError(_("database URL {url}: csat runs on {supported}",
+                            url=parsed.render_as_string(hide_password=True), supported=_(SUPPORTED)))
     if parsed.get_backend_name() == "postgresql" and parsed.get_driver_name() != "psycopg":
-        raise ConfigError(f"database URL {parsed.render_as_string(hide_password=True)}: csat talks to PostgreSQL "
-                          "through psycopg 3; write postgresql+psycopg://...")
+        raise ConfigError(_("database URL {url}: csat talks to PostgreSQL through psycopg 3; write"
+                            " postgresql+psycopg://...", url=parsed.render_as_string(hide_password=True)))
 
 
 def engine_for(url: str):
@@ -137,7 +139,7 @@ def describe_url(url: str) -> str:
     try:
         return make_url(url).render_as_string(hide_password=True)
     except Exception:
-        return "the configured database URL"
+        return _("the configured database URL")
 
 
 def schema_revision(engine) -> str | None:
@@ -154,9 +156,10 @@ def newer_schema_message(url: str, revision: str) -> str:
     from csat import __version__
     from csat.store.migrations import HEAD, csat_release_for
 
-    return (f"the store at {describe_url(url)} has schema {revision}, written by a newer csat "
-            f"({csat_release_for(revision)} or later; this is csat {__version__}, schema {HEAD}); "
-            "upgrade csat on this machine to use it, do not run `csat db upgrade` with this one")
+    return _("the store at {where} has schema {revision}, written by a newer csat ({release} or later; this is"
+             " csat {version}, schema {head}); upgrade csat on this machine to use it, do not run `csat db upgrade`"
+             " with this one", where=describe_url(url), revision=revision, release=csat_release_for(revision),
+             version=__version__, head=HEAD)
 
 
 def check_schema(engine, url: str) -> None:
@@ -168,14 +171,16 @@ def check_schema(engine, url: str) -> None:
     try:
         revision = schema_revision(engine)
     except SQLAlchemyError as exc:
-        raise StoreError(f"cannot open the store at {describe_url(url)}: {exc.orig or exc}") from None
+        raise StoreError(_("cannot open the store at {where}: {reason}", where=describe_url(url),
+                                   reason=exc.orig or exc)) from None
     if revision == HEAD:
         return
     if revision is None:
-        raise StoreError(f"the store at {describe_url(url)} has no csat schema; run `csat db upgrade`")
+        raise StoreError(_("the store at {where} has no csat schema; run `csat db upgrade`", where=describe_url(url)))
     if revision not in known_revisions():
         raise StoreError(newer_schema_message(url, revision))
-    raise StoreError(f"the store at {describe_url(url)} has an older schema ({revision}); run `csat db upgrade`")
+    raise StoreError(_("the store at {where} has an older schema ({revision}); run `csat db upgrade`",
+                       where=describe_url(url), revision=revision))
 
 
 class Store:
@@ -222,9 +227,10 @@ class Store:
         from csat.store.locking import LockTimeout, busy_sessions, lock_timed_out
 
         if lock_timed_out(exc):
-            raise LockTimeout(f"gave up after {self.lock_timeout:g} s waiting for a lock on the store at "
-                              f"{describe_url(self.url)}: {busy_sessions(self.engine)}; try again when it has "
-                              "finished (store.lock_timeout sets how long to wait)") from None
+            raise LockTimeout(_("gave up after {seconds} s waiting for a lock on the store at {where}: {who}; try"
+                                " again when it has finished (store.lock_timeout sets how long to wait)",
+                                seconds=f"{self.lock_timeout:g}", where=describe_url(self.url),
+                                who=busy_sessions(self.engine))) from None
 
     @contextmanager
     def read_session(self) -> Iterator:
@@ -253,8 +259,8 @@ def refuse_missing_sqlite(url: str) -> None:
     """A SQLite file that does not exist is an error, not a new empty store (connecting would create it)."""
     path = sqlite_path(url)
     if path is not None and not os.path.exists(path):
-        raise StoreError(f"no store at {path}: run `csat db upgrade` to create it there, "
-                         "or point store.url (or CSAT_DATABASE_URL) at the existing store")
+        raise StoreError(_("no store at {path}: run `csat db upgrade` to create it there, or point store.url"
+                           " (or CSAT_DATABASE_URL) at the existing store", path=path))
 
 
 def open_store(workspace, check: bool = True) -> Store:
@@ -296,7 +302,8 @@ def upgrade(url: str, lock_timeout: float | None = None, before_migrating=None,
     try:
         before = schema_revision(engine)
     except OperationalError as exc:
-        raise StoreError(f"cannot open the store at {describe_url(url)}: {exc.orig}") from None
+        raise StoreError(_("cannot open the store at {where}: {reason}", where=describe_url(url),
+                                   reason=exc.orig)) from None
     _refuse_newer(url, before)
     if before == HEAD:
         return before, HEAD
@@ -318,7 +325,7 @@ def _upgrade_postgres(engine, url: str, lock_timeout: float | None, before_migra
     from csat.store.migrations import HEAD
 
     with engine.connect().execution_options(csat_lock_timeout=lock_timeout) as connection:
-        wait_for_server_lock(connection, "upgrade", "another `csat db upgrade` of this store", scope="session",
+        wait_for_server_lock(connection, "upgrade", N_("another `csat db upgrade` of this store"), scope="session",
                              timeout=lock_timeout)
         connection.commit()
         try:
@@ -332,8 +339,8 @@ def _upgrade_postgres(engine, url: str, lock_timeout: float | None, before_migra
             try:
                 with connection.begin():
                     for name in WRITER_LOCKS:
-                        wait_for_server_lock(connection, name, "the writers on this store (import, survey round, "
-                                             "feedback, CAPA)", timeout=lock_timeout)
+                        wait_for_server_lock(connection, name, N_("the writers on this store (import, survey round, "
+                                                "feedback, CAPA)"), timeout=lock_timeout)
                     if lock_timeout is not None:
                         connection.exec_driver_sql(f"SET LOCAL lock_timeout = {int(lock_timeout * 1000)}")
                     _migrate(connection, seed)
@@ -341,9 +348,9 @@ def _upgrade_postgres(engine, url: str, lock_timeout: float | None, before_migra
                 from csat.store.locking import LockTimeout, busy_sessions, lock_timed_out
 
                 if lock_timed_out(exc):
-                    raise LockTimeout(f"`csat db upgrade` gave up waiting for a table lock on the store at "
-                                      f"{describe_url(url)}: {busy_sessions(engine)}; try again when it has "
-                                      "finished") from None
+                    raise LockTimeout(_("`csat db upgrade` gave up waiting for a table lock on the store at {where}:"
+                                        " {who}; try again when it has finished", where=describe_url(url),
+                                        who=busy_sessions(engine))) from None
                 raise
             return before, HEAD
         finally:
@@ -384,6 +391,6 @@ def ensure_writable_sqlite(url: str) -> None:
     path = url[len(prefix):]
     folder = os.path.dirname(path) or "."
     if os.path.exists(path) and not os.access(path, os.W_OK):
-        raise StoreError(f"the store {path} is read-only")
+        raise StoreError(_("the store {path} is read-only", path=path))
     if not os.access(folder, os.W_OK):
-        raise StoreError(f"cannot write to {folder}: the store needs a writable folder")
+        raise StoreError(_("cannot write to {folder}: the store needs a writable folder", folder=folder))

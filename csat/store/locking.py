@@ -45,6 +45,10 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from csat.errors import StoreError
+from csat.i18n import N_, _
+
+# What writers wait for, completing "waiting for ...": callers pass these ids, the lines show them translated.
+WAITING_FOR = (N_("another import or response entry on this store"), N_("another CAPA being opened on this store"))
 
 DEFAULT_LOCK_TIMEOUT = 30.0
 POLL_SECONDS = 0.2
@@ -73,7 +77,7 @@ class AlreadyRunning(Exception):
         self.name, self.holder = name, holder
 
     def __str__(self) -> str:
-        return f"{self.name} held by {self.holder}" if self.holder else self.name
+        return _("{name} held by {holder}", name=self.name, holder=self.holder) if self.holder else self.name
 
 
 def lock_key(name: str) -> int:
@@ -116,24 +120,27 @@ class Holder:
 
     def describe(self) -> str:
         if self.pid is None and not self.host:  # not a csat session, or one we may not see the name of
-            who = f"a database session ({self.command})" if self.command else "a database session"
-            who = who.replace(") (", ", ")
+            who = (_("a database session ({program})", program=self.command) if self.command
+                   else _("a database session"))
+            who = who.replace(") (", ", ").replace("）（", "，")
         else:
-            who = f"`csat {self.command}`" if self.command and self.command != "-" else "a csat run"
+            who = f"`csat {self.command}`" if self.command and self.command != "-" else _("a csat run")
         parts = []
-        where = " ".join(([f"pid {self.pid}"] if self.pid is not None else [])
-                         + ([f"on {self.host}"] if self.host else []))
+        where = " ".join(([_("pid {pid}", pid=self.pid)] if self.pid is not None else [])
+                         + ([_("on {host}", host=self.host)] if self.host else []))
         if where:
             parts.append(where)
         if self.user:
-            parts.append(f"user {self.user}")
+            parts.append(_("user {user}", user=self.user))
         if self.role:
-            parts.append(f"database role {self.role}")
+            parts.append(_("database role {role}", role=self.role))
         if self.since is not None:
-            parts.append(f"since {self.since.astimezone().strftime('%Y-%m-%d %H:%M:%S %Z').strip()}")
+            parts.append(_("since {time}", time=self.since.astimezone().strftime('%Y-%m-%d %H:%M:%S %Z').strip()))
         if self.state == "idle in transaction":
-            parts.append("idle in its transaction")
-        return f"{who} ({', '.join(parts)})" if parts else who
+            parts.append(_("idle in its transaction"))
+        # Translators: the separator between the details of a lock holder (pid, user, since...).
+        separator = _(", ")
+        return _("{who} ({details})", who=who, details=separator.join(parts)) if parts else who
 
     def is_gone_from_this_host(self) -> bool:
         """A csat on this machine whose process no longer exists."""
@@ -179,8 +186,8 @@ def _holder_of(row) -> Holder:
 
 def describe_holders(holders: list[Holder]) -> str:
     if not holders:
-        return "its holder has just let go"
-    return "held by " + "; ".join(holder.describe() for holder in holders)
+        return _("its holder has just let go")
+    return _("held by {holders}", holders="; ".join(holder.describe() for holder in holders))
 
 
 def _take_over_from_the_dead(connection, holders: list[Holder]) -> bool:
@@ -201,7 +208,7 @@ def _take_over_from_the_dead(connection, holders: list[Holder]) -> bool:
                 other.rollback()
                 ended = False
             if ended:
-                notify_waiting(f"taking over the lock of {holder.describe()}: that process has ended")
+                notify_waiting(_("taking over the lock of {holder}: that process has ended", holder=holder.describe()))
                 taken = True
     return taken
 
@@ -234,12 +241,13 @@ def wait_for_server_lock(connection, name: str, waiting_for: str, scope: str = "
             continue
         who = describe_holders(holders)
         if who != said:
-            notify_waiting(f"waiting for {waiting_for} to finish: {who} ...")
+            notify_waiting(_("waiting for {what} to finish: {who} ...", what=_(waiting_for), who=who))
             said = who
         remaining = deadline - time.monotonic()
         if remaining <= 0:
-            raise LockTimeout(f"gave up after {limit:g} s waiting for {waiting_for}: {who}; "
-                              "try again when it has finished (store.lock_timeout sets how long to wait)")
+            raise LockTimeout(_("gave up after {seconds} s waiting for {what}: {who}; try again when it has finished"
+                                " (store.lock_timeout sets how long to wait)", seconds=f"{limit:g}",
+                                what=_(waiting_for), who=who))
         time.sleep(min(POLL_SECONDS, remaining))
 
 
@@ -247,7 +255,7 @@ def hold_for_transaction(session, name: str, waiting_for: str) -> None:
     """Hold the server lock `name` until the session's transaction ends, waiting for whoever holds it.
 
     `waiting_for` completes "waiting for ..." in the line printed when another writer holds
-    the lock. A no-op on SQLite, whose write transactions hold the file's write lock already.
+    the lock: a catalog id (mark it with N_), shown translated. A no-op on SQLite, whose write transactions hold the file's write lock already.
     """
     connection = session.connection()
     if connection.dialect.name == "sqlite":
@@ -265,7 +273,7 @@ def busy_sessions(engine) -> str:
             "WHERE datname = current_database() AND pid <> pg_backend_pid() AND xact_start IS NOT NULL "
             "ORDER BY xact_start LIMIT 3"
         )).all()
-    return describe_holders([_holder_of(row) for row in rows]) if rows else "no transaction is open any more"
+    return describe_holders([_holder_of(row) for row in rows]) if rows else _("no transaction is open any more")
 
 
 def lock_timed_out(exc: BaseException) -> bool:

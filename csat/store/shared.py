@@ -15,6 +15,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from csat.i18n import _
+
 
 @dataclass
 class SharedState:
@@ -67,7 +69,7 @@ def write(session, changes: dict[str, Any]) -> int:
     if state is None:
         from csat.errors import StoreError
 
-        raise StoreError("the store has no settings state; run `csat db upgrade`")
+        raise StoreError(_("the store has no settings state; run `csat db upgrade`"))
     revision = state.settings_revision + 1
     state.settings_revision = revision
     for key, value in changes.items():

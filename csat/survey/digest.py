@@ -12,6 +12,7 @@ from datetime import date, datetime
 
 from csat.i18n import _, language
 from csat.periods import Half, Quarter
+from csat.vocabulary import word
 
 ROUND_WARNING_DAYS = 30
 ROUND_INTERVAL_DAYS = 183  # "at least every half year"
@@ -136,7 +137,7 @@ def capa_lines(session, settings, today: date) -> list[DueLine]:
 
     return [
         DueLine("capa", _("{number} \"{title}\" ({owner}) was due on {due} and is {status}", number=capa.number,
-                          title=capa.title, due=capa.due_date, status=capa.status.replace("_", " "),
+                          title=capa.title, due=capa.due_date, status=word("capa_status", capa.status, language()).lower(),
                           owner=settings.department_name(capa.dept, language()) if capa.dept else _("no owner")))
         for capa in capas_past_due(session, settings, today)
     ]

@@ -235,7 +235,7 @@ def _handle_digest(workspace, store, transport, today: date, dry_run: bool, repo
         except SendError as exc:
             status, error = "failed", exc.reason
         except ValueError as exc:
-            status, error = "failed", f"remind.staff: {exc}"
+            status, error = "failed", _("remind.staff: {reason}", reason=exc)
     with store.session() as session:
         notice = session.exec(select(Notice).where(Notice.key == key)).first()
         if notice is None:

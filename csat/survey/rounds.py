@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 from csat.errors import Conflict, NotFound
-from csat.i18n import _
+from csat.i18n import N_, _
 from csat.periods import Half
 
 
@@ -40,7 +40,7 @@ def lock_rounds(session) -> None:
     """
     from csat.store.locking import hold_for_transaction
 
-    hold_for_transaction(session, "rounds", "another csat opening a survey round or importing answers on this store")
+    hold_for_transaction(session, "rounds", N_("another csat opening a survey round or importing answers on this store"))
 
 
 def open_round(session, period: Half, due: date | None = None, due_days: int = 30, today: date | None = None,

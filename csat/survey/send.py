@@ -25,6 +25,7 @@ from typing import Callable, Iterator
 from csat.mail.builder import PARALLEL_BUILD_MIN, Builder, built_messages, can_fork
 from csat.errors import Conflict, CsatError
 from csat.files import write_bytes
+from csat.i18n import _
 from csat.forms.content import FormContent, build_content
 from csat.forms.html import Addressee, render_form, render_letter, subject
 from csat.mail.skeleton import MessageSkeleton
@@ -187,12 +188,14 @@ def _open_for_sending(session, period: str, settings, today: date | None):
 
     existing = find_round(session, period)
     if existing is not None and existing.status == "closed":
-        raise Conflict(f"the {period} round is closed; reopen it with `csat survey open --half {period} --reopen`")
+        raise Conflict(_("the {period} round is closed; reopen it with `csat survey open --half {period} --reopen`",
+                         period=period))
     if existing is not None:
         day = today or date.today()
         if existing.due_date < day:  # the e-mail would ask for answers by a date that has passed
-            raise Conflict(f"the {period} round was due on {existing.due_date.isoformat()}; give it a new due date "
-                           f"first: `csat survey extend --half {period} --due YYYY-MM-DD`")
+            raise Conflict(_("the {period} round was due on {due}; give it a new due date first:"
+                             " `csat survey extend --half {period} --due YYYY-MM-DD`",
+                             period=period, due=existing.due_date.isoformat()))
         return existing, False
     return open_round(session, Half.parse(period), due_days=settings.survey.due_days, today=today), True
 
@@ -206,7 +209,8 @@ def _chosen_customers(session, codes: list[str] | None):
     for code in codes:
         customer = customers.get(session, code)
         if not customer.active:
-            raise Conflict(f"customer {code!r} is deactivated; activate it with `csat customer activate {code}`")
+            raise Conflict(_("customer {customer} is deactivated; activate it with `csat customer activate {code}`",
+                                 customer=repr(code), code=code))
         if customer.id not in seen:
             seen.add(customer.id)
             chosen.append(customer)
@@ -351,9 +355,12 @@ def send_round(workspace, store, period: str | Half | None = None, customers: li
             try:
                 stack.enter_context(exclusive(workspace.root, "send", store))
             except AlreadyRunning as running:
-                holder = f", held by {running.holder}" if running.holder else ""
-                raise Conflict("another `csat survey send` is running on this store (from this workspace or another"
-                               f" one sharing its database){holder}; run it again when it has finished") from None
+                if running.holder:
+                    raise Conflict(_("another `csat survey send` is running on this store (from this workspace or"
+                                     " another one sharing its database), held by {holder}; run it again when it"
+                                     " has finished", holder=running.holder)) from None
+                raise Conflict(_("another `csat survey send` is running on this store (from this workspace or another"
+                                 " one sharing its database); run it again when it has finished")) from None
         builder = None
         if not dry_run and _likely_count(store, customers) >= PARALLEL_BUILD_MIN and can_fork():
             builder = stack.enter_context(Builder())  # forked before the plan's transaction, starts up meanwhile
@@ -445,12 +452,13 @@ def write_form(workspace, store, code: str, path: Path, period: str | Half | Non
 
     suffix = path.suffix.lower()
     if suffix not in (".xlsx", ".html", ".htm"):
-        raise CsatError(f"{path}: the form can be written as .xlsx or .html")
+        raise CsatError(_("{path}: the form can be written as .xlsx or .html", path=path))
     with store.session() as session:
         chosen_period = choose_period(session, period, today)
         customer = customers.get(session, code)
         if not customer.active:
-            raise Conflict(f"customer {code!r} is deactivated; activate it with `csat customer activate {code}`")
+            raise Conflict(_("customer {customer} is deactivated; activate it with `csat customer activate {code}`",
+                                 customer=repr(code), code=code))
         round_, opened = _open_for_sending(session, chosen_period, workspace.settings, today)
         invitation = ensure_invitation(session, round_, customer)
         recipient = Recipient.of(invitation, customer)
