@@ -89,15 +89,7 @@ class FeedbackSettings(_Section):
     @field_validator("holidays", mode="before")
     @classmethod
     def _iso_dates(cls, value):
-        if not isinstance(value, list):
-            raise ValueError(_("expected a list of dates, e.g. [2024-10-01, 2024-10-02]"))
-        days = []
-        for day in value:
-            try:
-                days.append(day.isoformat() if isinstance(day, date) else date.fromisoformat(str(day)).isoformat())
-            except ValueError:
-                raise ValueError(_("{day} is not a date (YYYY-MM-DD)", day=repr(day))) from None
-        return days
+        return _iso_days(value)
 
 
 def _iso_days(value):
