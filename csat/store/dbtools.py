@@ -36,8 +36,7 @@ def schema_state(revision: str | None) -> str:
 
 def status_lines(workspace) -> list[str]:
     from csat import __version__
-    from csat.store.engine import describe_url, engine_for, schema_revision
-    from csat.store.engine import sqlite_path
+    from csat.store.engine import describe_url, engine_for, schema_revision, sqlite_path
 
     url = workspace.database_url
     path = sqlite_path(url)
@@ -62,7 +61,7 @@ class Upgraded:
 
 def upgrade(workspace) -> Upgraded:
     """Bring the workspace's store to this csat's schema, backing a SQLite store up first."""
-    from csat.store.engine import ensure_writable_sqlite, upgrade as migrate
+    from csat.store.engine import ensure_writable_sqlite, sqlite_path, upgrade as migrate
 
     url = workspace.database_url
     ensure_writable_sqlite(url)
@@ -72,7 +71,7 @@ def upgrade(workspace) -> Upgraded:
         if revision is not None:
             result.backup = _backup_before(url, revision)
 
-    on_sqlite_file = url.startswith("sqlite:///") and url != "sqlite:///:memory:"
+    on_sqlite_file = sqlite_path(url) is not None
     result.before, result.after = migrate(url, workspace.settings.store.lock_timeout,
                                           before_migrating=back_up if on_sqlite_file else None,
                                           seed=workspace.upgrade_seed())
@@ -87,10 +86,10 @@ def _backup_before(url: str, revision: str) -> Path | None:
     """
     import sqlite3
 
-    from csat.store.engine import engine_for
+    from csat.store.engine import engine_for, sqlite_path
     from csat.store.migrations import HEAD
 
-    database = Path(url[len("sqlite:///"):])
+    database = Path(sqlite_path(url))
     partial = database.with_name(f"{database.name}.before-upgrade.{os.getpid()}.partial")
     partial.unlink(missing_ok=True)
     try:
