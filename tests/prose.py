@@ -23,7 +23,7 @@ insert update delete edit close reply reopen verify cancel withdraw
 requirement contract conduct responsiveness communication
 weight position choices label scale description text product owner active at
 """.split()   # then audit actions, feedback kinds and record field keys: stored codes like the others
-CODES += "openpyxl defusedxml xml tls mb".split()   # names of software and units, written so in Chinese text too
+CODES += "openpyxl defusedxml chinesecalendar xml tls mb".split()   # names of software and units, written so in Chinese text too
 CODES += "select public debian deb".split()   # the server's own words in doctor: its version string, SELECT 1, schema public
 ENGLISH_WORD = re.compile(r"[A-Za-z][A-Za-z']+")
 CJK_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef]+")
@@ -60,6 +60,7 @@ def _strip(line: str) -> str:
     return line
 
 
+TOML_SECTION = re.compile(r"\[[a-z][a-z_.]*\]")   # [calendar]: a name in csat.toml, before SEGMENTS cuts at brackets
 SEGMENTS = re.compile(r"[│┃|\[\]=,“”\u3400-\u9fff]+|\s{2,}|: |; | -> |；|：|，|。|、|（|）")
 
 
@@ -89,7 +90,7 @@ def english_lines(output: str, data: list[str]) -> list[str]:
     found = []
     for line in output.splitlines():
         words = []
-        for segment in SEGMENTS.split(line):
+        for segment in SEGMENTS.split(TOML_SECTION.sub(" ", line)):
             if not _is_data(segment, joined, codes):
                 words += [word for word in ENGLISH_WORD.findall(_strip(segment))
                           if word.lower() not in CODES and word not in codes]
