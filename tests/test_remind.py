@@ -11,23 +11,32 @@ from sqlmodel import select
 from csat.feedback import log as feedback
 from csat.forms.identity import FormIdentity
 from csat.forms.xlsx import identity_rows
+from csat.periods import Half
 from csat.registry import customers
 from csat.store.locking import exclusive
 from csat.store.models import Invitation, Reminder
 from csat.survey import send as survey
 from tests.conftest import EXAMPLES
 
-TODAY = date.today()
+
+def _today() -> date:
+    """Today, asked per use: a run that crosses midnight must not mix two dates."""
+    return date.today()
+
+
+def _half() -> str:
+    """The current half year: these tests open the round of today, whenever they run."""
+    return str(Half.containing(_today()))
 
 
 def _day(offset: int) -> str:
-    return (TODAY + timedelta(days=offset)).isoformat()
+    return (_today() + timedelta(days=offset)).isoformat()
 
 
 def _send_round(workspace, store, codes=("C-001", "C-003")):
     with store.session() as session:
         customers.import_file(session, EXAMPLES / "customers.csv")
-    report = survey.send_round(workspace, store, "2026H2", customers=list(codes))
+    report = survey.send_round(workspace, store, _half(), customers=list(codes))
     assert len(report.sent) == len(codes)
 
 
@@ -72,7 +81,7 @@ def test_reminder_speaks_the_customers_language_and_carries_the_form(workspace, 
     attachment = next(part for part in chinese.iter_attachments())
     workbook = load_workbook(__import__("io").BytesIO(attachment.get_content()))
     identity = FormIdentity.from_rows(identity_rows(workbook), workspace.secret())
-    assert identity.customer == "C-003" and identity.period == "2026H2"
+    assert identity.customer == "C-003" and identity.period == _half()
     english = by_recipient["anna.becker@acme-motors.example"]
     assert english["Subject"].strip().startswith("Re: ") and "have not yet received" in english.get_body(("plain",)).get_content()
 
@@ -107,7 +116,7 @@ def test_an_answer_stops_the_reminders(workspace, store, cli):
         cli("remind", "--today", _day(10))
         with store.session() as session:
             invitation = session.exec(select(Invitation).order_by(Invitation.id)).first()
-            invitation.responded_at = datetime.combine(TODAY + timedelta(days=12), datetime.min.time())
+            invitation.responded_at = datetime.combine(_today() + timedelta(days=12), datetime.min.time())
         cli("remind", "--today", _day(17))
         assert len(_reminders(server)) == 3  # two first reminders, one second (the other customer answered)
 
@@ -151,7 +160,7 @@ def test_dry_run_sends_and_records_nothing(workspace, store, cli):
     _send_round(workspace, store)
     result = cli("remind", "--today", _day(10), "--dry-run")
     assert result.exit_code == 0
-    assert "reminder 1 2026H2 C-001 <anna.becker@acme-motors.example>: would send" in result.stderr
+    assert f"reminder 1 {_half()} C-001 <anna.becker@acme-motors.example>: would send" in result.stderr
     with store.read_session() as session:
         assert session.exec(select(Reminder)).all() == []
 
@@ -169,7 +178,7 @@ def test_staff_digest_once_a_day_only_when_due(workspace, store, cli):
         received = datetime.now() - timedelta(days=1)
         with store.session() as session:
             feedback.add(session, workspace.settings, "C-001", "quality", "phone", "Cracked housing", received=received)
-        later = TODAY + timedelta(days=6)  # past two working days whatever today is
+        later = _today() + timedelta(days=6)  # past two working days whatever today is
         first = cli("remind", "--today", later.isoformat())
         assert first.exit_code == 0 and "sent to qa@example.com, sales@example.com" in first.stderr
         assert len(first.stderr.strip().splitlines()) == 1  # one summary line; the digest itself with -v
@@ -186,7 +195,7 @@ def test_digest_printed_when_no_staff_configured(workspace, store, cli):
         customers.import_file(session, EXAMPLES / "customers.csv")
         feedback.add(session, workspace.settings, "C-001", "service", "email", "Installer late",
                      received=datetime.now() - timedelta(days=1))
-    later = (TODAY + timedelta(days=6)).isoformat()
+    later = (_today() + timedelta(days=6)).isoformat()
     result = cli("remind", "--today", later)
     assert result.exit_code == 0 and "Installer" not in result.stderr
     assert result.stderr.strip().splitlines() == [

@@ -9,15 +9,24 @@ from smtp_fixtures import running_smtp, use_smtp
 from sqlmodel import select
 
 from csat.dates import DueDateError, require_due_after
+from csat.periods import Half
 from csat.registry import customers
 from csat.survey import send as survey
 from tests.conftest import EXAMPLES
 
-TODAY = date.today()
+
+def _today() -> date:
+    """Today, asked per use: a run that crosses midnight must not mix two dates."""
+    return date.today()
+
+
+def _half() -> str:
+    """The current half year: these tests open the round of today, whenever they run."""
+    return str(Half.containing(_today()))
 
 
 def _day(offset: int) -> str:
-    return (TODAY + timedelta(days=offset)).isoformat()
+    return (_today() + timedelta(days=offset)).isoformat()
 
 
 def _reminders(server):
@@ -39,32 +48,32 @@ def test_the_due_date_rule_is_one_function():
 
 def test_survey_open_refuses_a_due_date_not_after_the_round_opens(workspace, cli):
     for due in (_day(-1), _day(0)):
-        refused = cli("survey", "open", "--half", "2026H2", "--due", due)
-        assert refused.exit_code == 1 and "must be after the day the 2026H2 round opens" in refused.stderr
+        refused = cli("survey", "open", "--half", _half(), "--due", due)
+        assert refused.exit_code == 1 and f"must be after the day the {_half()} round opens" in refused.stderr
         assert "Traceback" not in refused.stderr
     assert json.loads(cli("survey", "list", "--format", "json").stdout) == []  # nothing half-written
-    assert cli("survey", "open", "--half", "2026H2", "--due", _day(1)).exit_code == 0
-    changed = cli("survey", "open", "--half", "2026H2", "--due", _day(-5))
-    assert changed.exit_code == 1 and "must be after the day the 2026H2 round opened" in changed.stderr
+    assert cli("survey", "open", "--half", _half(), "--due", _day(1)).exit_code == 0
+    changed = cli("survey", "open", "--half", _half(), "--due", _day(-5))
+    assert changed.exit_code == 1 and f"must be after the day the {_half()} round opened" in changed.stderr
     assert json.loads(cli("survey", "list", "--format", "json").stdout)[0]["due_date"] == _day(1)
 
 
 def test_survey_extend_is_audited_and_checked(workspace, cli):
-    assert cli("survey", "open", "--half", "2026H2", "--due", _day(30)).exit_code == 0
-    extended = cli("survey", "extend", "--half", "2026H2", "--due", _day(45))
+    assert cli("survey", "open", "--half", _half(), "--due", _day(30)).exit_code == 0
+    extended = cli("survey", "extend", "--half", _half(), "--due", _day(45))
     assert extended.exit_code == 0, extended
     assert f"due {_day(45)} (was {_day(30)})" in extended.stderr
     assert json.loads(cli("survey", "list", "--format", "json").stdout)[0]["due_date"] == _day(45)
     trail = json.loads(cli("audit", "list", "--table", "survey_round", "--format", "json").stdout)
     extend = [entry for entry in trail if entry["action"] == "extend"]
-    assert len(extend) == 1 and extend[0]["key"] == "2026H2"
+    assert len(extend) == 1 and extend[0]["key"] == _half()
     assert extend[0]["changes"]["due_date"] == [_day(30), _day(45)]
-    earlier = cli("survey", "extend", "--half", "2026H2", "--due", _day(40))
+    earlier = cli("survey", "extend", "--half", _half(), "--due", _day(40))
     assert earlier.exit_code == 1 and "an extension must be later" in earlier.stderr
-    assert cli("survey", "extend", "--half", "2026H2", "--due", "soon").exit_code == 2
+    assert cli("survey", "extend", "--half", _half(), "--due", "soon").exit_code == 2
     assert cli("survey", "extend", "--half", "2025H2", "--due", _day(40)).exit_code == 1  # no such round
-    assert cli("survey", "close", "--half", "2026H2").exit_code == 0
-    closed = cli("survey", "extend", "--half", "2026H2", "--due", _day(60))
+    assert cli("survey", "close", "--half", _half()).exit_code == 0
+    closed = cli("survey", "extend", "--half", _half(), "--due", _day(60))
     assert closed.exit_code == 1 and "--reopen" in closed.stderr
     assert json.loads(cli("survey", "list", "--format", "json").stdout)[0]["due_date"] == _day(45)
 
@@ -72,13 +81,13 @@ def test_survey_extend_is_audited_and_checked(workspace, cli):
 def test_extend_refuses_a_date_not_after_the_round_opened(workspace, store, cli):
     from csat.store.models import SurveyRound
 
-    assert cli("survey", "open", "--half", "2026H2", "--due", _day(30)).exit_code == 0
+    assert cli("survey", "open", "--half", _half(), "--due", _day(30)).exit_code == 0
     with store.session() as session:  # a round opened long ago, due a while after that
         round_ = session.exec(select(SurveyRound)).one()
         round_.opened_at = round_.opened_at - timedelta(days=100)
-        round_.due_date = TODAY - timedelta(days=150)  # before it opened: what the old `survey open --due` let in
-    refused = cli("survey", "extend", "--half", "2026H2", "--due", (TODAY - timedelta(days=100)).isoformat())
-    assert refused.exit_code == 1 and "must be after the day the 2026H2 round opened" in refused.stderr
+        round_.due_date = _today() - timedelta(days=150)  # before it opened: what the old `survey open --due` let in
+    refused = cli("survey", "extend", "--half", _half(), "--due", (_today() - timedelta(days=100)).isoformat())
+    assert refused.exit_code == 1 and f"must be after the day the {_half()} round opened" in refused.stderr
 
 
 # ---- 4: no reminder states a date that has passed -----------------------------------------------
@@ -88,7 +97,7 @@ def test_no_reminder_after_the_due_date_until_the_round_is_extended(workspace, s
         customers.import_file(session, EXAMPLES / "customers.csv")
     with running_smtp() as server:
         use_smtp(workspace, server.port)
-        report = survey.send_round(workspace, store, "2026H2", customers=["C-001", "C-003"])
+        report = survey.send_round(workspace, store, _half(), customers=["C-001", "C-003"])
         due = report.due_date.isoformat()
         assert due == _day(30)
         within = cli("remind", "--today", _day(10))
@@ -98,16 +107,16 @@ def test_no_reminder_after_the_due_date_until_the_round_is_extended(workspace, s
         assert after.exit_code == 0
         assert len(_reminders(server)) == 2, "a reminder after the due date states a deadline that has passed"
         digest = cli("remind", "--today", _day(31), "-v").stderr
-        assert f"round 2026H2 was due on {due}" in digest and "no longer reminded" in digest
-        assert "csat survey extend --half 2026H2" in digest
-        assert cli("survey", "extend", "--half", "2026H2", "--due", _day(45)).exit_code == 0
+        assert f"round {_half()} was due on {due}" in digest and "no longer reminded" in digest
+        assert f"csat survey extend --half {_half()}" in digest
+        assert cli("survey", "extend", "--half", _half(), "--due", _day(45)).exit_code == 0
         resumed = cli("remind", "--today", _day(31))
         assert resumed.exit_code == 0 and "2 reminder(s) sent" in resumed.stderr
         latest = _reminders(server)[2:]
         assert len(latest) == 2
         for message in latest:
             assert _day(45) in _text(message) and due not in _text(message)
-        status = json.loads(cli("survey", "status", "--half", "2026H2", "--format", "json").stdout)
+        status = json.loads(cli("survey", "status", "--half", _half(), "--format", "json").stdout)
         assert [customer["reminders"] for customer in status["customers"]] == [2, 2]
         assert cli("remind", "--today", _day(46)).exit_code == 0
         assert len(_reminders(server)) == 4
@@ -122,7 +131,7 @@ def test_reminders_never_state_a_past_date_over_a_whole_round(workspace, store, 
         customers.import_file(session, EXAMPLES / "customers.csv")
     with running_smtp() as server:
         use_smtp(workspace, server.port)
-        survey.send_round(workspace, store, "2026H2", customers=["C-001"])
+        survey.send_round(workspace, store, _half(), customers=["C-001"])
         sent_on = {}
         for offset in range(0, 40):
             before = len(_reminders(server))
@@ -138,14 +147,14 @@ def test_no_invitation_asks_for_answers_by_a_past_date(workspace, store, cli, cu
     from csat.store.models import SurveyRound
 
     assert cli("customer", "import", customers_csv).exit_code == 0
-    assert cli("survey", "send", "--half", "2026H2", "--customer", "C-001").exit_code == 0
+    assert cli("survey", "send", "--half", _half(), "--customer", "C-001").exit_code == 0
     with store.session() as session:  # the round's due date passes
-        session.exec(select(SurveyRound)).one().due_date = TODAY - timedelta(days=1)
-    late = cli("survey", "send", "--half", "2026H2")
-    assert late.exit_code == 1 and "csat survey extend --half 2026H2" in late.stderr
+        session.exec(select(SurveyRound)).one().due_date = _today() - timedelta(days=1)
+    late = cli("survey", "send", "--half", _half())
+    assert late.exit_code == 1 and f"csat survey extend --half {_half()}" in late.stderr
     assert len(list(workspace.outbox.glob("*.eml"))) == 1
-    assert cli("survey", "extend", "--half", "2026H2", "--due", _day(20)).exit_code == 0
-    assert "8 sent" in cli("survey", "send", "--half", "2026H2").stderr
+    assert cli("survey", "extend", "--half", _half(), "--due", _day(20)).exit_code == 0
+    assert "8 sent" in cli("survey", "send", "--half", _half()).stderr
 
 
 # ---- 8: survey list counts responses for every round ----------------------------------------
@@ -162,7 +171,7 @@ def test_survey_list_counts_responses_of_rounds_fed_by_sheets(workspace, cli, cu
     assert (record["period"], record["status"], record["invited"], record["sent"], record["failed"]) == \
         ("2024H1", "closed", None, None, None)
     assert record["responded"] == 8
-    assert date.fromisoformat(record["due_date"]) <= TODAY  # no due date in the future for a past round
+    assert date.fromisoformat(record["due_date"]) <= _today()  # no due date in the future for a past round
     table = cli("survey", "list")
     row = next(line for line in table.stdout.splitlines() if "2024H1" in line)
     cells = [cell.strip() for cell in row.strip("│ ").split("│")]
@@ -175,9 +184,9 @@ def test_survey_list_counts_responses_of_rounds_fed_by_sheets(workspace, cli, cu
         "customers": []}
     assert "2024H1: nobody invited; 8 customer(s) answered" in cli("survey", "status", "--half", "2024H1").stderr
     # A round still running that was sent: invited counts as before.
-    assert cli("survey", "send", "--half", "2026H2", "--customer", "C-001").exit_code == 0
+    assert cli("survey", "send", "--half", _half(), "--customer", "C-001").exit_code == 0
     current = json.loads(cli("survey", "list", "--format", "json").stdout)[0]
-    assert (current["period"], current["status"], current["invited"], current["responded"]) == ("2026H2", "open", 1, 0)
+    assert (current["period"], current["status"], current["invited"], current["responded"]) == (_half(), "open", 1, 0)
     # The same file again is unchanged; different answers wait until the round is reopened, and say so.
     again = json.loads(cli("import", EXAMPLES / "responses-2024H1.csv", "--half", "2024H1", "--format", "json").stdout)
     assert (again["responses_unchanged"], again["responses_new"], again["problems"]) == (8, 0, [])
@@ -218,7 +227,7 @@ def test_manual_entry_for_an_ended_half_keeps_its_round_open_until_closed(worksp
 def test_a_round_of_the_current_half_opened_by_an_import_stays_open(workspace, cli, customers_csv):
     from csat.periods import Half
 
-    current = str(Half.containing(TODAY))
+    current = str(Half.containing(_today()))
     assert cli("customer", "import", customers_csv).exit_code == 0
     added = cli("response", "add", "C-006", "--half", current, "--score", "quality=90")
     assert added.exit_code == 0 and "closed" not in added.stderr
@@ -251,15 +260,15 @@ def test_report_format_docx_is_a_usage_error(workspace, cli, tmp_path):
 
 def test_a_round_without_responses_says_no_responses_yet(workspace, cli, customers_csv, tmp_path):
     assert cli("customer", "import", customers_csv).exit_code == 0
-    assert cli("survey", "send", "--half", "2026H2").exit_code == 0
-    table = cli("report", "--half", "2026H2")
+    assert cli("survey", "send", "--half", _half()).exit_code == 0
+    table = cli("report", "--half", _half())
     assert table.exit_code == 0
     assert "No responses yet" in table.stdout and "No item is below" not in table.stdout
     for suffix in ("md", "html"):
-        assert cli("report", "--half", "2026H2", "-o", tmp_path / f"r.{suffix}").exit_code == 0
+        assert cli("report", "--half", _half(), "-o", tmp_path / f"r.{suffix}").exit_code == 0
         text = (tmp_path / f"r.{suffix}").read_text(encoding="utf-8")
         assert "No responses yet" in text and "No item is below" not in text
-    chinese = cli("report", "--half", "2026H2", "--lang", "zh")
+    chinese = cli("report", "--half", _half(), "--lang", "zh")
     assert "尚无回收的答卷" in chinese.stdout and "没有项目低于行动限" not in chinese.stdout
 
 
@@ -267,7 +276,7 @@ def test_items_list_and_survey_status_take_csv(workspace, cli, customers_csv):
     rows = cli("items", "list", "--format", "csv").stdout.lstrip("\ufeff").splitlines()
     assert rows[0] == "code,label_en,label_zh,weight,action_limit,scale,active" and len(rows) == 1 + 8
     assert cli("customer", "import", customers_csv).exit_code == 0
-    assert cli("survey", "send", "--half", "2026H2", "--customer", "C-001").exit_code == 0
+    assert cli("survey", "send", "--half", _half(), "--customer", "C-001").exit_code == 0
     status = cli("survey", "status", "--format", "csv")
     assert status.exit_code == 0
     lines = status.stdout.lstrip("\ufeff").splitlines()
