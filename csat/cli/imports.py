@@ -14,6 +14,7 @@ from csat.i18n import N_, _, ngettext
 
 response_app = typer.Typer(no_args_is_help=True)
 
+SHORT_HASH = 12      # hex digits of a SHA-256 shown to people; `csat sources get` takes any prefix of 6 or more
 FEW_RESPONSES = 10   # the import summary names each response up to this many; beyond, -v
 HalfOption = Annotated[Optional[str], typer.Option("--half", help="Half-year period, e.g. 2024H1.")]
 REPORT_LABELS = {"files": N_("Files read"), "responses_new": N_("Responses new"),
@@ -226,6 +227,7 @@ ANSWER_COLUMNS = [("item", N_("Item")), ("label", N_("Label")), ("answer", N_("A
 SHOW_LABELS = {"id": N_("Response"), "period": N_("Period"), "customer": N_("Customer"), "customer_name": N_("Name"),
                "respondent": N_("Respondent"), "respondent_title": N_("Title"), "answered_on": N_("Answered on"),
                "comment": N_("Comment"), "source": N_("Source"), "source_file": N_("File"),
+               "source_archived": N_("Archived as"), "source_sheet": N_("Sheet"), "source_row": N_("Row"),
                "created_at": N_("Imported at"), "imported_by": N_("Imported by"), "updated_at": N_("Updated at"),
                "withdrawn": N_("Withdrawn"), "withdrawn_at": N_("Withdrawn at"), "withdraw_reason": N_("Withdraw reason")}
 
@@ -274,7 +276,17 @@ def response_show(
     if getattr(fmt, "value", fmt) == "json":
         write_stdout(to_json(record))
         return
-    fields = {key: value for key, value in record.items() if key in SHOW_LABELS or key == "source_label"}
+    fields = {}
+    for key, value in record.items():
+        if key in SHOW_LABELS or key == "source_label":
+            fields[key] = value
+        if key == "source_file" and record["source_sha256"]:   # the archived copy: `csat sources get SHA256`
+            fields["source_archived"] = _("{name}, SHA-256 {sha256}", name=record["source_file_name"],
+                                          sha256=record["source_sha256"][:SHORT_HASH])
+    if record["source_sheet"] is None:
+        fields.pop("source_sheet", None)
+    if record["source_row"] is None:
+        fields.pop("source_row", None)
     if not record["withdrawn"]:
         fields = {key: value for key, value in fields.items() if key not in ("withdrawn_at", "withdraw_reason")}
     show_record(fields, "table", SHOW_LABELS)

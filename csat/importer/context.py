@@ -37,6 +37,8 @@ class Candidate:
     block_row: int = 0
     content_hash: str = ""
     invitation_id: Optional[int] = None   # a returned form: the invitation it answers (one form per invitation)
+    sheet: str = ""                       # the sheet it was read from (a form's answer sheet)
+    row_number: Optional[int] = None      # its row in that sheet (a consolidated sheet; None for a form)
 
     @classmethod
     def single(cls, answers: list[tuple], **fields) -> "Candidate":

@@ -169,4 +169,4 @@ def _read_answers(file_name: str, source_file: str, identity: FormIdentity, answ
         where=f"{where}!{first_cell or 'A1'}", origin=file_name, row=file_name, source="form",
         source_file=source_file, period=identity.period, customer_id=customer_id, respondent=fields["respondent"],
         title=fields["title"], answered_on=answered_on, comment=fields["overall_comment"],
-        invitation_id=invitation_id)
+        invitation_id=invitation_id, sheet=identity.sheet)

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from csat.errors import CsatError
+from csat.i18n import _
 from csat.importer.context import Candidate, Context, Plan, plan
 from csat.importer.validate import Problems
 
@@ -208,6 +209,33 @@ def read_sources(paths: list[Path], kinds: dict[Path, str], reader, refused: set
     return candidates
 
 
+def archive_sources(connection, paths: list[Path], kinds: dict[Path, str], report: ImportReport,
+                    digests: dict[Path, str]) -> dict[str, Any]:
+    """Keep every file the import read in the store's archive (csat.store.sources), in its transaction.
+
+    Returns the archived file of each path, keyed as candidates name their source_file. The bytes
+    are read again here, after the checks, and must hash as they did when the import first opened
+    the file (`digests`): a file changed while it was being imported is refused, so the archive
+    never holds bytes other than those the records were read from.
+    """
+    from csat.store.sources import archive, sha256_of
+
+    archived: dict[str, Any] = {}
+    for path, summary in zip(paths, report.sources):
+        if summary.kind == "unreadable" or str(path) in archived:
+            continue
+        try:
+            content = path.read_bytes()
+        except OSError as exc:
+            raise CsatError(_("{file}: cannot read it again to archive it ({error}); nothing was imported",
+                              file=path.name, error=exc.strerror or exc)) from exc
+        if digests.get(path) != sha256_of(content):
+            raise CsatError(_("{file} changed while it was being imported; nothing was imported, import it again",
+                              file=path.name))
+        archived[str(path)] = archive(connection, content, path.name, "responses", kinds.get(path, ""))
+    return archived
+
+
 @contextmanager
 def no_cyclic_gc():
     """Pause the cyclic garbage collector while millions of small acyclic objects are made.
@@ -276,11 +304,15 @@ def _run_import(workspace, paths: list[Path], half: Optional[str], dry_run: bool
     unique = list(dict.fromkeys(Path(path) for path in paths))
     report.files = len(unique)
     kinds: dict[Path, str] = {}
+    digests: dict[Path, str] = {}
     for path in unique:
         try:
             kinds[path] = sniff_kind(path, limits)
         except CsatError as exc:
             add_file_problem(problems, path, exc)
+            continue
+        if not dry_run:   # what the file held when the import opened it (see archive_sources)
+            digests[path] = file_digest(path)
     refused: set[Path] = {path for path in reader.paths if kinds.get(path) not in WORKBOOK_KINDS}
     for path in unique:
         if kinds.get(path) not in WORKBOOK_KINDS:
@@ -292,11 +324,22 @@ def _run_import(workspace, paths: list[Path], half: Optional[str], dry_run: bool
             refused.add(path)
     reader.drop(refused)
     return _import_checked(workspace, unique, kinds, reader, refused, half, dry_run, replace, problems,
-                           report, limits)
+                           report, limits, digests)
+
+
+def file_digest(path: Path) -> str:
+    """SHA-256 of a file's bytes, read in blocks."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def _import_checked(workspace, paths, kinds, reader, refused, half, dry_run, replace, problems, report,
-                    limits) -> ImportReport:
+                    limits, digests) -> ImportReport:
     from csat.importer.early import EarlyAnswers
     from csat.importer.write import lock_responses, write_plan
     from csat.store.engine import open_store
@@ -338,7 +381,9 @@ def _import_checked(workspace, paths, kinds, reader, refused, half, dry_run, rep
         if dry_run:
             session.rollback()
             return report
-        written = write_plan(session, context, result, due_days=workspace.settings.survey.due_days, early=early)
+        archived = archive_sources(session.connection(), paths, kinds, report, digests)
+        written = write_plan(session, context, result, due_days=workspace.settings.survey.due_days, early=early,
+                             sources=archived)
         report.answers_stored = written.answers_stored
         report.rounds = round_summaries(context, result, candidates, written.rounds_opened)
     return report
