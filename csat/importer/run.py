@@ -52,15 +52,19 @@ class ResponseLine:
     customer: str
     period: str
     respondent: str
-    status: str          # stored, replaced, unchanged, withdrawn (left withdrawn), removed, refused
+    status: str          # stored, replaced, unchanged, withdrawn (left withdrawn), removed, refused;
+                         # a dry run also: differs, missing (a closed round's answers unlike the file's)
     file: str
+    # A dry run: what the file says that the stored response does not ({"what", "stored", "file"}),
+    # for responses it would replace or that differ from a closed round's.
+    differences: list[dict[str, Any]] = field(default_factory=list)
 
-    def record(self) -> dict[str, str]:
+    def record(self) -> dict[str, Any]:
         return {"customer": self.customer, "period": self.period, "respondent": self.respondent,
-                "status": self.status, "file": self.file}
+                "status": self.status, "file": self.file, "differences": list(self.differences)}
 
 
-RESPONSE_STATUSES = ("stored", "replaced", "unchanged", "withdrawn", "removed", "refused")
+RESPONSE_STATUSES = ("stored", "replaced", "unchanged", "withdrawn", "removed", "refused", "differs", "missing")
 
 
 @dataclass
@@ -74,6 +78,8 @@ class ImportReport:
     responses_withdrawn: int = 0     # the same answers as a withdrawn response: left withdrawn
     responses_removed: int = 0      # extra responses of a replaced form's invitation (see context.Plan.removed)
     answers_stored: int = 0
+    # A dry run: responses whose answers differ from what their closed round holds, or that it lacks.
+    responses_differing: int = 0
     problems: list[str] = field(default_factory=list)
     problem_count: int = 0          # every problem found, also those past the lines kept per file
     dry_run: bool = False
@@ -85,6 +91,12 @@ class ImportReport:
     @property
     def ok(self) -> bool:
         return not self.problems
+
+    @property
+    def identical(self) -> bool:
+        """Every response read is the one stored: nothing would be added, replaced or removed."""
+        return (not self.problems and not self.responses_new and not self.responses_replaced
+                and not self.responses_removed and not self.responses_differing)
 
     @property
     def main_round(self) -> Optional[RoundSummary]:
@@ -103,7 +115,8 @@ class ImportReport:
             "files": self.files, "responses_new": self.responses_new,
             "responses_unchanged": self.responses_unchanged, "responses_replaced": self.responses_replaced,
             "responses_withdrawn": self.responses_withdrawn, "responses_removed": self.responses_removed,
-            "answers_stored": self.answers_stored, "problems": list(self.problems),
+            "answers_stored": self.answers_stored, "responses_differing": self.responses_differing,
+            "identical": self.identical, "problems": list(self.problems),
             "response_rate": self.response_rate, "period": self.period, "dry_run": self.dry_run,
             "rounds_opened": [summary.period for summary in self.rounds if summary.opened],
             "rounds": [asdict(summary) for summary in self.rounds],
@@ -155,12 +168,23 @@ def _line(context: Context, candidate: Candidate, status: str, existing=None) ->
                         respondent=respondent, status=status, file=Path(source).name if source else "")
 
 
-def response_lines(context: Context, result: Optional[Plan], candidates: list[Candidate]) -> list[ResponseLine]:
+def response_lines(context: Context, result: Optional[Plan], candidates: list[Candidate],
+                   compare: bool = False) -> list[ResponseLine]:
     """Every response of the import with its outcome, in reading order; without a plan (the import
-    had problems, nothing is written) every response read is refused."""
+    had problems, nothing is written) every response read is refused. `compare` (a dry run) names
+    what differs in each response the import would replace or that differs from a closed round."""
+    from csat.importer.differences import changes
+
     if result is None:
         return [_line(context, candidate, "refused") for candidate in candidates]
+    differences: dict[int, list[dict[str, Any]]] = {}
+    if compare:
+        for candidate, existing in [*result.replaced, *result.differing]:
+            if existing is not None:
+                differences[id(candidate)] = changes(context, candidate, existing)
     status = {id(candidate): "stored" for candidate in result.new}
+    status.update((id(candidate), "differs" if existing is not None else "missing")
+                  for candidate, existing in result.differing)
     status.update((id(candidate), "unchanged") for candidate in result.unchanged)
     status.update((id(candidate), "replaced") for candidate, _ in result.replaced)
     status.update((id(candidate), "withdrawn") for candidate, _ in result.withdrawn)
@@ -170,7 +194,9 @@ def response_lines(context: Context, result: Optional[Plan], candidates: list[Ca
     lines = []
     for candidate in candidates:
         if id(candidate) in status:
-            lines.append(_line(context, candidate, status[id(candidate)]))
+            line = _line(context, candidate, status[id(candidate)])
+            line.differences = differences.get(id(candidate), [])
+            lines.append(line)
         lines.extend(_line(context, candidate, "removed", existing) for existing in removed.get(id(candidate), ()))
     return lines
 
@@ -360,7 +386,7 @@ def _import_checked(workspace, paths, kinds, reader, refused, half, dry_run, rep
         try:
             candidates = read_sources(paths, kinds, reader, refused, context, secret, half, problems, report,
                                       limits, early)
-            result = plan(context, candidates, replace, problems)
+            result = plan(context, candidates, replace, problems, dry_run=dry_run)
             report.rounds = round_summaries(context, result, candidates, [])
         finally:
             if early is not None:
@@ -371,7 +397,8 @@ def _import_checked(workspace, paths, kinds, reader, refused, half, dry_run, rep
             report.responses = response_lines(context, None, candidates)
             session.rollback()
             return report
-        report.responses = response_lines(context, result, candidates)
+        report.responses = response_lines(context, result, candidates, compare=dry_run)
+        report.responses_differing = len(result.differing)
         report.responses_new = len(result.new)
         report.responses_unchanged = len(result.unchanged)
         report.responses_replaced = len(result.replaced)
