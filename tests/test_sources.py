@@ -224,3 +224,41 @@ def test_dry_run_of_a_form_against_its_closed_round(workspace, store, cli, custo
     assert f"{first}: stored '80', file '90'" in differs.stderr
     refused = cli("import", corrected)
     assert refused.exit_code == 1 and "closed" in refused.stderr
+
+
+def test_a_feedback_log_is_archived_and_each_entry_names_its_row(workspace, store, cli, customers_csv, tmp_path):
+    _setup(cli, customers_csv)
+    log = Path(__file__).resolve().parent.parent / "examples" / "feedback-log.csv"
+    result = cli("feedback", "import", log)
+    assert result.exit_code == 0, result
+    entries = json.loads(cli("feedback", "list", "--all", "--format", "json").stdout)
+    listed = json.loads(cli("sources", "list", "--format", "json").stdout)
+    assert [(record["name"], record["kind"], record["records"], record["sha256"]) for record in listed] == [
+        ("feedback-log.csv", "feedback", len(entries), _sha256(log))]
+    first = min(entries, key=lambda entry: entry["id"])
+    shown = cli("feedback", "show", str(first["id"]), "--format", "json")
+    record = json.loads(shown.stdout)
+    assert (record["source_file_name"], record["source_sha256"], record["source_row"]) == (
+        "feedback-log.csv", _sha256(log), 2)
+    table = cli("feedback", "show", str(first["id"]))
+    assert "feedback-log.csv" in table.stdout and _sha256(log) in table.stdout
+    assert cli("feedback", "import", log).exit_code == 0          # the same log again: kept once
+    assert count_rows(store, "source_file") == 1
+    typed = cli("feedback", "add", "C-001", "--kind", "market", "--channel", "phone", "--text", "Competitor cut prices")
+    assert typed.exit_code == 0, typed
+    newest = max(json.loads(cli("feedback", "list", "--all", "--format", "json").stdout), key=lambda entry: entry["id"])
+    assert "Imported from" not in cli("feedback", "show", str(newest["id"])).stdout
+
+
+def test_a_failed_feedback_import_archives_nothing(workspace, store, cli, customers_csv, tmp_path):
+    _setup(cli, customers_csv)
+    bad = tmp_path / "log.csv"
+    bad.write_text("received,customer,kind,channel,text\n2024-05-02 10:00,C-999,quality,phone,Scratches\n",
+                   encoding="utf-8")
+    assert cli("feedback", "import", bad).exit_code == 1
+    assert count_rows(store, "source_file") == 0 and count_rows(store, "feedback") == 0
+    good = tmp_path / "good.csv"
+    good.write_text("received,customer,kind,channel,text\n2024-05-02 10:00,C-001,quality,phone,Scratches\n",
+                    encoding="utf-8")
+    assert cli("feedback", "import", good, "--dry-run").exit_code == 0
+    assert count_rows(store, "source_file") == 0
