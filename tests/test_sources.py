@@ -28,6 +28,11 @@ def _sheet(folder: Path, name: str = "answers-2024H1.xlsx", rows=ROWS, title: st
     return write_sheet_xlsx(folder / name, HEADER, [list(row) for row in rows], title=title)
 
 
+def _archived(cli, kind: str = "responses") -> list[dict]:
+    """`sources list` as JSON, the files of one kind (the customer list each test starts with is one too)."""
+    return [record for record in json.loads(cli("sources", "list", "--format", "json").stdout) if record["kind"] == kind]
+
+
 def _responses(cli) -> dict[str, dict]:
     return {record["customer"]: record for record in json.loads(cli("response", "list", "--format", "json").stdout)}
 
@@ -37,7 +42,7 @@ def test_a_sheet_import_archives_the_file_and_each_response_names_its_row(worksp
     sheet = _sheet(tmp_path)
     result = cli("import", sheet, "--half", "2024H1")
     assert result.exit_code == 0, result
-    listed = json.loads(cli("sources", "list", "--format", "json").stdout)
+    listed = _archived(cli)
     assert len(listed) == 1
     archived = listed[0]
     assert archived["sha256"] == _sha256(sheet) and archived["name"] == "answers-2024H1.xlsx"
@@ -100,9 +105,9 @@ def test_the_same_file_imported_twice_is_kept_once(workspace, store, cli, custom
     copy = shutil.copy(sheet, tmp_path / "renamed.xlsx")
     again = cli("import", sheet, copy, "--half", "2024H1")
     assert again.exit_code == 0, again
-    listed = json.loads(cli("sources", "list", "--format", "json").stdout)
+    listed = _archived(cli)
     assert [(record["name"], record["records"]) for record in listed] == [("answers-2024H1.xlsx", 3)]
-    assert count_rows(store, "source_file") == 1
+    assert count_rows(store, "source_file") == 2           # the sheet, and the customer list
 
 
 def test_a_failed_import_archives_nothing(workspace, store, cli, customers_csv, tmp_path):
@@ -111,11 +116,10 @@ def test_a_failed_import_archives_nothing(workspace, store, cli, customers_csv, 
     bad = _sheet(tmp_path, "bad.xlsx", rows=[["C-004", "", 120, 80, 80, ""]])
     result = cli("import", good, bad, "--half", "2024H1")
     assert result.exit_code == 1 and "120" in result.stderr
-    assert count_rows(store, "source_file") == 0 and count_rows(store, "response") == 0
-    assert json.loads(cli("sources", "list", "--format", "json").stdout) == []
-    assert "no imported files archived yet" in cli("sources", "list").stderr
+    assert count_rows(store, "source_file") == 1 and count_rows(store, "response") == 0   # the customer list only
+    assert _archived(cli) == []
     dry = cli("import", good, "--half", "2024H1", "--dry-run")
-    assert dry.exit_code == 0 and count_rows(store, "source_file") == 0
+    assert dry.exit_code == 0 and count_rows(store, "source_file") == 1
 
 
 def test_a_returned_form_refers_to_its_archived_file_and_sheet(workspace, store, cli, customers_csv, tmp_path):
@@ -182,7 +186,7 @@ def test_dry_run_checks_a_file_against_a_closed_round(workspace, store, cli, cus
     assert "comment: stored 'Slow delivery', file 'Fast delivery'" in check.stderr
     assert "Identical to what is stored: C-002 2024H1 (James Hall)" in check.stderr
     assert "1 response differs from what its closed round holds" in check.stderr
-    assert count_rows(store, "audit_log") == before and count_rows(store, "source_file") == 2
+    assert count_rows(store, "audit_log") == before and count_rows(store, "source_file") == 3
     record = json.loads(cli("import", sheet, "--half", "2024H1", "--dry-run", "-f", "json").stdout)
     assert record["identical"] is False and record["responses_differing"] == 1
     line = next(line for line in record["responses"] if line["customer"] == "C-001")
@@ -232,7 +236,7 @@ def test_a_feedback_log_is_archived_and_each_entry_names_its_row(workspace, stor
     result = cli("feedback", "import", log)
     assert result.exit_code == 0, result
     entries = json.loads(cli("feedback", "list", "--all", "--format", "json").stdout)
-    listed = json.loads(cli("sources", "list", "--format", "json").stdout)
+    listed = _archived(cli, "feedback")
     assert [(record["name"], record["kind"], record["records"], record["sha256"]) for record in listed] == [
         ("feedback-log.csv", "feedback", len(entries), _sha256(log))]
     first = min(entries, key=lambda entry: entry["id"])
@@ -243,7 +247,7 @@ def test_a_feedback_log_is_archived_and_each_entry_names_its_row(workspace, stor
     table = cli("feedback", "show", str(first["id"]))
     assert "feedback-log.csv" in table.stdout and _sha256(log) in table.stdout
     assert cli("feedback", "import", log).exit_code == 0          # the same log again: kept once
-    assert count_rows(store, "source_file") == 1
+    assert len(_archived(cli, "feedback")) == 1
     typed = cli("feedback", "add", "C-001", "--kind", "market", "--channel", "phone", "--text", "Competitor cut prices")
     assert typed.exit_code == 0, typed
     newest = max(json.loads(cli("feedback", "list", "--all", "--format", "json").stdout), key=lambda entry: entry["id"])
@@ -256,9 +260,27 @@ def test_a_failed_feedback_import_archives_nothing(workspace, store, cli, custom
     bad.write_text("received,customer,kind,channel,text\n2024-05-02 10:00,C-999,quality,phone,Scratches\n",
                    encoding="utf-8")
     assert cli("feedback", "import", bad).exit_code == 1
-    assert count_rows(store, "source_file") == 0 and count_rows(store, "feedback") == 0
+    assert _archived(cli, "feedback") == [] and count_rows(store, "feedback") == 0
     good = tmp_path / "good.csv"
     good.write_text("received,customer,kind,channel,text\n2024-05-02 10:00,C-001,quality,phone,Scratches\n",
                     encoding="utf-8")
     assert cli("feedback", "import", good, "--dry-run").exit_code == 0
+    assert _archived(cli, "feedback") == []
+
+
+def test_a_customer_list_is_archived_when_it_adds_or_changes_customers(workspace, store, cli, customers_csv, tmp_path):
+    assert cli("customer", "import", customers_csv, "--dry-run").exit_code == 0
     assert count_rows(store, "source_file") == 0
+    _setup(cli, customers_csv)
+    listed = _archived(cli, "customers")
+    customers = json.loads(cli("customer", "list", "--format", "json").stdout)
+    assert [(record["name"], record["records"], record["sha256"], record["media_type"]) for record in listed] == [
+        ("customers.csv", len(customers), _sha256(customers_csv), "text/csv")]
+    assert cli("customer", "import", customers_csv).exit_code == 0        # nothing changes: nothing more kept
+    changed = tmp_path / "customers.csv"
+    changed.write_text(customers_csv.read_text(encoding="utf-8-sig").replace("Acme Motors GmbH", "Acme Motors AG"),
+                       encoding="utf-8")
+    assert cli("customer", "import", changed).exit_code == 0
+    assert [(record["name"], record["records"]) for record in _archived(cli, "customers")] == [
+        ("customers.csv", len(customers) - 1), ("customers.csv", 1)]
+    assert "customers.csv" in cli("sources", "list").stdout

@@ -34,6 +34,8 @@ class Customer(SQLModel, table=True):
     active: bool = Field(default=True)
     created_at: datetime = Field(default_factory=now, sa_type=DateTime)
     updated_at: datetime = Field(default_factory=now, sa_type=DateTime)
+    # The archived customer list that added it or last changed it (csat.store.sources); NULL when typed in.
+    source_file_id: Optional[int] = Field(default=None, foreign_key="source_file.id")
 
 
 class Item(SQLModel, table=True):

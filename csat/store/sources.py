@@ -87,13 +87,13 @@ def archive(connection, content: bytes, name: str, kind: str, file_kind: str = "
 
 
 def _records_by_file(session) -> dict[int, int]:
-    """How many responses and feedback entries refer to each archived file."""
+    """How many responses, feedback entries and customers refer to each archived file."""
     from sqlalchemy import func, select
 
-    from csat.store.models import Feedback, Response
+    from csat.store.models import Customer, Feedback, Response
 
     counts: dict[int, int] = {}
-    for model in (Response, Feedback):
+    for model in (Response, Feedback, Customer):
         for file_id, count in session.execute(select(model.source_file_id, func.count())
                                               .where(model.source_file_id.is_not(None))
                                               .group_by(model.source_file_id)):

@@ -5,7 +5,8 @@ kept whole in `source_file` (its bytes, SHA-256, name as given, size, media type
 written in the same transaction as the records it produced: a table, not a workspace folder, so it
 is transactional with the import (an import that rolls back leaves no file), rides along with
 `csat db backup` and pg_dump, and works the same on SQLite and PostgreSQL. `response` and
-`feedback` gain source_file_id (the archived file), source_sheet and source_row (where in it).
+`feedback` gain source_file_id (the archived file), source_sheet and source_row (where in it);
+`customer` gains source_file_id (the customer list that added it or last changed it).
 Rows stored before this revision have no archived file (NULL): their source_file path stays.
 
 Revision ID: 0007
@@ -38,20 +39,23 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('sha256')
     )
-    for table in ('response', 'feedback'):
+    for table in ('response', 'feedback', 'customer'):
         with op.batch_alter_table(table, schema=None) as batch_op:
             batch_op.add_column(sa.Column('source_file_id', sa.Integer(), nullable=True))
-            batch_op.add_column(sa.Column('source_sheet', sa.String(length=200), nullable=False, server_default=''))
-            batch_op.add_column(sa.Column('source_row', sa.Integer(), nullable=True))
+            if table != 'customer':
+                batch_op.add_column(sa.Column('source_sheet', sa.String(length=200), nullable=False,
+                                              server_default=''))
+                batch_op.add_column(sa.Column('source_row', sa.Integer(), nullable=True))
             batch_op.create_foreign_key(f'fk_{table}_source_file_id_source_file', 'source_file',
                                         ['source_file_id'], ['id'])
 
 
 def downgrade() -> None:
-    for table in ('feedback', 'response'):
+    for table in ('customer', 'feedback', 'response'):
         with op.batch_alter_table(table, schema=None) as batch_op:
             batch_op.drop_constraint(f'fk_{table}_source_file_id_source_file', type_='foreignkey')
-            batch_op.drop_column('source_row')
-            batch_op.drop_column('source_sheet')
+            if table != 'customer':
+                batch_op.drop_column('source_row')
+                batch_op.drop_column('source_sheet')
             batch_op.drop_column('source_file_id')
     op.drop_table('source_file')
