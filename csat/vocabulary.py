@@ -126,6 +126,12 @@ FAMILIES: dict[str, Family] = {
         "sheet": ("Sheet", "汇总表"),
         "manual": ("Typed in", "手工录入"),
     }, {"form": ("表单", "问卷"), "sheet": ("spreadsheet", "汇总", "表格"), "manual": ("手工", "手动", "录入")}),
+    # What an archived imported file fed (csat.store.sources).
+    "source_kind": Family(N_("imported into"), {
+        "responses": ("Survey responses", "调查答复"),
+        "feedback": ("Feedback log", "客户反馈记录"),
+        "customers": ("Customer list", "客户名单"),
+    }, {"responses": ("survey", "调查"), "feedback": ("反馈",), "customers": ("客户",)}),
     # Where a CAPA came from.
     "capa_source": Family(N_("source"), {
         "item": ("Survey item", "调查项目"),

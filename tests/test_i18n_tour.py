@@ -149,6 +149,9 @@ def _run_tour(lang: str, tmp_path, monkeypatch, cli) -> list[str]:
             if words[:2] in (["response", "show"], ["response", "withdraw"]):   # the tour's #12: a response it stored
                 listed = json.loads(cli("response", "list", "--half", "2024H1", "--format", "json").stdout)
                 words[2] = str(listed[-1]["id"])
+            if words[:2] == ["sources", "get"]:   # the tour's 3f5a9c: a workbook it imported
+                words[2] = next(source["sha256"][:8] for source in json.loads(
+                    cli("sources", "list", "--format", "json").stdout) if source["name"].endswith(".xlsx"))
             if words[:2] == ["feedback", "import"]:
                 open_round = cli("survey", "open", "--half", "2024H1")
                 if open_round.exit_code != 0:   # the Survey rounds section closed it

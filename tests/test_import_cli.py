@@ -103,7 +103,7 @@ def test_summary_names_whose_answers_were_stored_replaced_or_refused(workspace, 
     assert _said(cli("import", more, "--half", HALF)) == [f"Unchanged: C-003 {HALF}"]
     as_json = json.loads(cli("import", more, "--half", HALF, "--format", "json").stdout)
     assert as_json["responses"] == [{"customer": "C-003", "period": HALF, "respondent": "", "status": "unchanged",
-                                     "file": "more.csv"}]
+                                     "file": "more.csv", "differences": []}]
     assert as_json["responses_unchanged"] == 1        # the counts stay as they were
 
 

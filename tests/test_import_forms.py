@@ -130,7 +130,8 @@ def test_closed_round_refuses_forms(workspace, store, invited, tmp_path, cli):
     result = cli("import", path, "--format", "json")
     assert result.exit_code == 1
     payload = json.loads(result.stdout)
-    assert payload["problems"] == ["C-001-2024H1.xlsx!csat_form!B4: the 2024H1 round is closed; reopen it with "
+    # Named at the form's answers: a closed round takes a form it already holds again (unchanged), no other.
+    assert payload["problems"] == ["C-001-2024H1.xlsx!Survey!C8: the 2024H1 round is closed; reopen it with "
                                    "`csat survey open --half 2024H1 --reopen` to import answers"]
     assert payload["problems"][0] in result.stderr
 

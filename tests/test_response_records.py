@@ -42,7 +42,8 @@ def test_list_shows_each_response_with_the_contract_keys(workspace, store, cli, 
     ids = _setup(store, cli, customers_csv)
     listed = json.loads(cli("response", "list", "--format", "json").stdout)
     assert [set(record) for record in listed] == [
-        {"id", "period", "customer", "respondent", "source", "source_label", "created_at", "withdrawn"}] * 2
+        {"id", "period", "customer", "respondent", "source", "source_label", "created_at", "withdrawn",
+         "source_sha256", "source_sheet", "source_row"}] * 2
     assert [(record["customer"], record["source"], record["withdrawn"]) for record in listed] == [
         ("C-001", "manual", False), ("C-002", "manual", False)]
     only = json.loads(cli("response", "list", "--customer", "C-002", "--format", "json").stdout)

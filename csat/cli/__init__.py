@@ -24,6 +24,7 @@ from csat.cli import (
     items,
     remind,
     reports,
+    sources,
     surveys,
     workspace,
 )
@@ -66,6 +67,7 @@ app.add_typer(db.app, name="db", help="Upgrade, inspect and back up the store.")
 app.add_typer(feedback.app, name="feedback", help="Log customer feedback and complaints, reply, close, summarise each quarter.")
 app.add_typer(capa.app, name="capa", help="Open, work through, verify and close corrective and preventive actions.")
 app.add_typer(audit.app, name="audit", help="Read the audit trail of changes to records.")
+app.add_typer(sources.app, name="sources", help="List and retrieve the imported files kept in the store.")
 app.command(name="report")(reports.report)
 app.command(name="import")(imports.import_files)
 app.add_typer(imports.response_app, name="response", help="Enter answers by hand; list, show and withdraw responses.")

@@ -36,6 +36,8 @@ LABELS = dict(COLUMNS) | {
     "reply": N_("Reply"), "closed_at": N_("Closed"), "reply_due": N_("Reply due"), "overdue": N_("Overdue"),
     "long_unresolved": N_("Long unresolved"), "void": N_("Void"), "voided_at": N_("Voided"),
     "void_reason": N_("Reason for voiding"),
+    "source_file_name": N_("Imported from"), "source_sha256": "SHA-256", "source_sheet": N_("Sheet"),
+    "source_row": N_("Row"),
 }
 KIND_HELP = N_("quality, requirement, contract, market, conduct, service or other, or its word in either language"
                " (质量, 要求, 合同, 市场, 业务行为, 服务, 其他); quality, conduct and service are complaints.")
@@ -212,6 +214,8 @@ def feedback_show(number: Number, fmt: ShowFormatOption = "table", home: Home = 
     opened, store = workspace_and_store(home)
     with store.read_session() as session:
         record = feedback.records(session, opened.settings, [feedback.get(session, number)])[0]
+    if getattr(fmt, "value", fmt) != "json" and record["source_sha256"] is None:   # typed in: no file to name
+        record = {key: value for key, value in record.items() if not key.startswith("source_")}
     show_record(record, fmt, LABELS)
     if record["void"]:
         say(escape_markup(_("#{number} is void since {at}: {reason}; it counts in no summary or reminder",

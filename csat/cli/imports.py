@@ -14,6 +14,7 @@ from csat.i18n import N_, _, ngettext
 
 response_app = typer.Typer(no_args_is_help=True)
 
+SHORT_HASH = 12      # hex digits of a SHA-256 shown to people; `csat sources get` takes any prefix of 6 or more
 FEW_RESPONSES = 10   # the import summary names each response up to this many; beyond, -v
 HalfOption = Annotated[Optional[str], typer.Option("--half", help="Half-year period, e.g. 2024H1.")]
 REPORT_LABELS = {"files": N_("Files read"), "responses_new": N_("Responses new"),
@@ -45,7 +46,9 @@ def import_files(
 
     Every cell is checked first; any problem is listed as FILE!SHEET!CELL and nothing is written.
     The summary names each response (customer and period) stored, replaced or refused; -v when
-    there are more than a few.
+    there are more than a few. Every file imported is archived in the store under its SHA-256
+    (`csat sources list`). --dry-run also checks a file against a closed round: each response is
+    identical to what is stored, or its differences are listed and the exit code is 4.
 
     Example: csat import returned/*.xlsx examples/responses-2024H1.csv --half 2024H1
     """
@@ -68,11 +71,19 @@ def import_files(
         typer.echo(_("Error:") + " " + ngettext("{n} problem found, nothing written", "{n} problems found, nothing written",
                                                 count), err=True)
         raise typer.Exit(1)
+    if report.dry_run and report.responses_differing:
+        raise typer.Exit(EXIT_DIFFERS)
 
 
 _OUTCOMES = {"stored": N_("Stored"), "replaced": N_("Replaced"), "unchanged": N_("Unchanged"),
              "withdrawn": N_("Left withdrawn"), "removed": N_("Removed"), "refused": N_("Refused")}
-_OUTCOMES_DRY = {**_OUTCOMES, "stored": N_("Would store"), "replaced": N_("Would replace"), "removed": N_("Would remove")}
+_OUTCOMES_DRY = {**_OUTCOMES, "stored": N_("Would store"), "replaced": N_("Would replace"), "removed": N_("Would remove"),
+                 "unchanged": N_("Identical to what is stored"),
+                 "differs": N_("Differs from what is stored (closed round)"),
+                 "missing": N_("Not stored (closed round)")}
+# `csat import --dry-run`: a file that differs from what its closed round holds (a check of an archived
+# file against the store, e.g. from cron). 1 stays "problems found", 3 is `csat check`'s major gaps.
+EXIT_DIFFERS = 4
 
 
 def _show_responses(report, verbose: bool) -> None:
@@ -89,13 +100,16 @@ def _show_responses(report, verbose: bool) -> None:
         counts = Counter(line.status for line in lines)
         parts = _(", ").join(f"{_(labels[status]).lower()} {count}" for status, count in counts.items())
         say(_("{n} responses ({outcomes}): use -v to list them", n=len(lines), outcomes=parts))
-        return
-    several_files = len({line.file for line in lines}) > 1
+        lines = [line for line in lines if line.differences or line.status == "missing"]   # always named
+    several_files = len({line.file for line in report.responses}) > 1
     for line in lines:
         who = (_("{customer} {period} ({respondent})", customer=line.customer, period=line.period,
                  respondent=line.respondent) if line.respondent else f"{line.customer} {line.period}")
         source = _(", from {file}", file=line.file) if several_files and line.file else ""
         say(escape_markup(_("{outcome}: {who}{source}", outcome=_(labels[line.status]), who=who, source=source)))
+        for change in line.differences:
+            say(escape_markup("  " + _("{what}: stored {stored!r}, file {file!r}", what=change["what"],
+                                       stored=change["stored"], file=change["file"])))
 
 
 def _ended_note(period: str) -> str:
@@ -140,6 +154,11 @@ def _show_report(report, verbose: bool = False) -> None:
         show_record(record, "table", REPORT_LABELS)
     _show_responses(report, verbose)
     if report.dry_run and not report.problems:
+        if report.identical:
+            say(_("Identical to what is stored"))
+        elif report.responses_differing:
+            say(ngettext("{n} response differs from what its closed round holds",
+                         "{n} responses differ from what their closed rounds hold", report.responses_differing))
         say(_("Dry run: nothing was written"))
 
 
@@ -226,6 +245,7 @@ ANSWER_COLUMNS = [("item", N_("Item")), ("label", N_("Label")), ("answer", N_("A
 SHOW_LABELS = {"id": N_("Response"), "period": N_("Period"), "customer": N_("Customer"), "customer_name": N_("Name"),
                "respondent": N_("Respondent"), "respondent_title": N_("Title"), "answered_on": N_("Answered on"),
                "comment": N_("Comment"), "source": N_("Source"), "source_file": N_("File"),
+               "source_archived": N_("Archived as"), "source_sheet": N_("Sheet"), "source_row": N_("Row"),
                "created_at": N_("Imported at"), "imported_by": N_("Imported by"), "updated_at": N_("Updated at"),
                "withdrawn": N_("Withdrawn"), "withdrawn_at": N_("Withdrawn at"), "withdraw_reason": N_("Withdraw reason")}
 
@@ -274,7 +294,17 @@ def response_show(
     if getattr(fmt, "value", fmt) == "json":
         write_stdout(to_json(record))
         return
-    fields = {key: value for key, value in record.items() if key in SHOW_LABELS or key == "source_label"}
+    fields = {}
+    for key, value in record.items():
+        if key in SHOW_LABELS or key == "source_label":
+            fields[key] = value
+        if key == "source_file" and record["source_sha256"]:   # the archived copy: `csat sources get SHA256`
+            fields["source_archived"] = _("{name}, SHA-256 {sha256}", name=record["source_file_name"],
+                                          sha256=record["source_sha256"][:SHORT_HASH])
+    if record["source_sheet"] is None:
+        fields.pop("source_sheet", None)
+    if record["source_row"] is None:
+        fields.pop("source_row", None)
     if not record["withdrawn"]:
         fields = {key: value for key, value in fields.items() if key not in ("withdrawn_at", "withdraw_reason")}
     show_record(fields, "table", SHOW_LABELS)

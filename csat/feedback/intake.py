@@ -70,6 +70,8 @@ class Row:
     values: dict[str, Any]
     number: str
     key: str
+    sheet: str = ""                 # where in the archived file the entry came from
+    row_number: int | None = None
 
 
 def _text(value: Any) -> str:
@@ -88,8 +90,8 @@ def _number(value: Any) -> str:
     return str(int(text)) if text.isdigit() else text
 
 
-def read_rows(path: Path, limits=None) -> list[tuple[str, dict[str, Any]]]:
-    """(where, values by field) for every data row of the first sheet."""
+def read_rows(path: Path, limits=None) -> list[tuple[str, dict[str, Any], tuple[str, int]]]:
+    """(where, values by field, (sheet, row number)) for every data row of the first sheet."""
     from csat.sheets.guard import Limits
     from csat.sheets.read import header_rows, read_table
 
@@ -112,7 +114,7 @@ def read_rows(path: Path, limits=None) -> list[tuple[str, dict[str, Any]]]:
                           source=f"{path.name}!{sheet.name}", columns=", ".join(missing),
                           header=", ".join(_text(value) for value in header if value is not None)))
     return [(_("{file}!{sheet}!row {row}", file=path.name, sheet=sheet.name, row=row_number),
-             {name: values.get(title) for title, name in mapping.items()})
+             {name: values.get(title) for title, name in mapping.items()}, (sheet.name, row_number))
             for row_number, values, _cells in header_rows(sheet)]
 
 
@@ -199,13 +201,14 @@ def _candidates(row: Row, by_number: dict[str, list], by_key: dict[str, list]) -
     return [entry for entry in found if not entry.source_number] if row.number else found
 
 
-def _apply_new(session, settings, row: Row, now: datetime) -> int:
+def _apply_new(session, settings, row: Row, now: datetime, source_file_id: int | None = None) -> int:
     from csat.feedback import log as feedback
 
     values = row.values
     entry = feedback.add(session, settings, values["customer"], values["kind"], values["channel"], values["text"],
                          received=values["received"], product=values["product"], owner=values["owner"],
-                         dept=values["dept"], now=now, source_key=row.key, source_number=row.number)
+                         dept=values["dept"], now=now, source_key=row.key, source_number=row.number,
+                         source=(source_file_id, row.sheet, row.row_number))
     if values["replied"] is not None:
         feedback.reply(session, entry.id, values["reply"], at=values["replied"], now=now, names=_NAMES)
     if values["status"] == "closed":
@@ -213,8 +216,8 @@ def _apply_new(session, settings, row: Row, now: datetime) -> int:
     return entry.id
 
 
-def _apply_known(session, settings, entry, row: Row, now: datetime) -> bool:
-    """Bring a stored entry to what the row says; True when something changed."""
+def _apply_known(session, settings, entry, row: Row, now: datetime, source_file_id: int | None = None) -> bool:
+    """Bring a stored entry to what the row says; True when something changed (it then refers to this file)."""
     from csat.feedback import log as feedback
 
     values = row.values
@@ -236,6 +239,8 @@ def _apply_known(session, settings, entry, row: Row, now: datetime) -> bool:
         moved = True
     if row.number and not entry.source_number:
         entry.source_number = row.number
+    if (changed or moved) and source_file_id is not None:     # what it says now comes from this file and row
+        entry.source_file_id, entry.source_sheet, entry.source_row = source_file_id, row.sheet, row.row_number
     return bool(changed) or moved
 
 
@@ -248,6 +253,10 @@ def import_file(session, settings, path: Path, limits=None, now: datetime | None
 
     now = now or local_now()
     path = Path(path)
+    try:
+        content = path.read_bytes()        # archived with the entries (csat.store.sources)
+    except OSError as exc:
+        raise CsatError(_("{path}: cannot read it ({error})", path=path, error=exc.strerror or exc)) from exc
     rows = read_rows(path, limits)
     customers: dict[str, Any] = {}
     for customer in session.exec(select(Customer)).all():
@@ -257,7 +266,7 @@ def import_file(session, settings, path: Path, limits=None, now: datetime | None
     problems: list[str] = []
     first_by_identity: dict[str, str] = {}
     parsed: list[Row] = []
-    for where, values in rows:
+    for where, values, (sheet_name, row_number) in rows:
         clean, row_problems = _clean(settings, values, customers, now)
         number = _number(values.get("number"))
         short = where.rsplit("!", 1)[-1]
@@ -270,7 +279,7 @@ def import_file(session, settings, path: Path, limits=None, now: datetime | None
                                     _("the same entry as {first} (same time received, customer, channel and kind;"
                                       " give the time of day, or number the log with a column such as 序号)", first=first))
             else:
-                parsed.append(Row(where, set(values), clean, number, key))
+                parsed.append(Row(where, set(values), clean, number, key, sheet_name, row_number))
         problems.extend(f"{where}: {problem}" for problem in row_problems)
     if not rows:
         problems.append(_("{file}: no entries under the header", file=path.name))
@@ -288,6 +297,7 @@ def import_file(session, settings, path: Path, limits=None, now: datetime | None
                 by_number.setdefault(entry.source_number, []).append(entry)
             by_key.setdefault(entry.source_key, []).append(entry)
     result = ImportResult()
+    source_file_id = _archive(session, path, content, limits) if parsed and not problems else None
     claimed: dict[int, str] = {}
     for row in parsed:
         short = row.where.rsplit("!", 1)[-1]
@@ -298,7 +308,7 @@ def import_file(session, settings, path: Path, limits=None, now: datetime | None
                                   " number the log with a column such as 序号, or void the wrong entry with"
                                   " `csat feedback void`", entries=", ".join(f"#{entry.id}" for entry in candidates)))
             if not candidates:
-                result.added.append(_apply_new(session, settings, row, now))
+                result.added.append(_apply_new(session, settings, row, now, source_file_id))
                 continue
             entry = candidates[0]
             if claimed.setdefault(entry.id, short) != short:
@@ -306,7 +316,7 @@ def import_file(session, settings, path: Path, limits=None, now: datetime | None
                                   first=claimed[entry.id]))
             if entry.voided_at is not None:
                 result.void.append(entry.id)
-            elif _apply_known(session, settings, entry, row, now):
+            elif _apply_known(session, settings, entry, row, now, source_file_id):
                 result.updated.append(entry.id)
             else:
                 result.unchanged.append(entry.id)
@@ -316,3 +326,23 @@ def import_file(session, settings, path: Path, limits=None, now: datetime | None
         raise ValidationFailed(problems, _("{file}: {n} problem(s), nothing imported", file=path.name, n=len(problems)))
     session.flush()
     return result
+
+
+def _archive(session, path: Path, content: bytes, limits=None) -> int:
+    """Keep the log file in the store's archive, in the import's transaction; its id.
+
+    The bytes were read before the rows: a file changed while it was being read is refused, so the
+    archive holds exactly what the entries were read from.
+    """
+    from csat.sheets.guard import Limits
+    from csat.sheets.read import sniff_kind
+    from csat.store.sources import archive, sha256_of
+
+    try:
+        again = path.read_bytes()
+    except OSError as exc:
+        raise CsatError(_("{path}: cannot read it ({error})", path=path, error=exc.strerror or exc)) from exc
+    if sha256_of(again) != sha256_of(content):
+        raise CsatError(_("{file} changed while it was being imported; nothing was imported, import it again",
+                          file=path.name))
+    return archive(session.connection(), content, path.name, "feedback", sniff_kind(path, limits or Limits())).id

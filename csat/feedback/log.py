@@ -166,8 +166,11 @@ def _not_void(entry, doing: str) -> None:
 
 def add(session, settings, customer_code: str, kind: str, channel: str, text: str, *,
         received: datetime | None = None, product: str = "", owner: str = "", dept: str | None = None,
-        now: datetime | None = None, source_key: str = "", source_number: str = ""):
-    """Log one entry; everything is checked before anything is written."""
+        now: datetime | None = None, source_key: str = "", source_number: str = "",
+        source: tuple[int | None, str, int | None] = (None, "", None)):
+    """Log one entry; everything is checked before anything is written.
+
+    `source`: (archived file id, sheet, row) of an entry imported from a log (csat.feedback.intake)."""
     from csat.registry import customers
     from csat.store.models import Feedback
 
@@ -185,6 +188,7 @@ def add(session, settings, customer_code: str, kind: str, channel: str, text: st
         id=number, customer_id=customer.id, kind=kind, complaint=is_complaint(kind), channel=channel, text=text,
         received_at=received, product=(product or "").strip(), owner=(owner or "").strip(),
         dept=resolve_dept(settings, dept), status="open", source_key=source_key, source_number=source_number,
+        source_file_id=source[0], source_sheet=source[1], source_row=source[2],
     )
     session.add(entry)
     session.flush()
@@ -481,6 +485,7 @@ def records(session, settings, entries: list, today: date | None = None) -> list
     capas = dict(session.exec(select(Capa.feedback_id, Capa.number).where(Capa.feedback_id.in_(entry_ids))
                               .order_by(Capa.id.desc())).all()) if entry_ids else {}
     deadlines = reply_deadlines([entry.received_at for entry in entries], settings)
+    files = _source_files(session, {entry.source_file_id for entry in entries} - {None})
     result = []
     for entry, deadline in zip(entries, deadlines):
         result.append({
@@ -505,9 +510,26 @@ def records(session, settings, entries: list, today: date | None = None) -> list
             "void": entry.voided_at is not None,
             "voided_at": entry.voided_at,
             "void_reason": entry.void_reason,
+            # The log file it was imported (or last corrected) from, archived in the store, and its row.
+            "source_file_name": files.get(entry.source_file_id, (None, None))[0],
+            "source_sha256": files.get(entry.source_file_id, (None, None))[1],
+            "source_sheet": entry.source_sheet or None,
+            "source_row": entry.source_row,
         })
     lang = vocabulary.staff_lang(settings)
     return [vocabulary.labelled(record, _LABELLED, lang, settings) for record in result]
+
+
+def _source_files(session, ids: set[int]) -> dict[int, tuple[str, str]]:
+    """id -> (name, sha256) of archived files."""
+    from sqlmodel import select
+
+    from csat.store.models import SourceFile
+
+    if not ids:
+        return {}
+    return {file_id: (name, sha256) for file_id, name, sha256 in session.exec(
+        select(SourceFile.id, SourceFile.name, SourceFile.sha256).where(SourceFile.id.in_(ids))).all()}
 
 
 # Coded fields of a record and their family: each gets a `<field>_label` in the staff's language.

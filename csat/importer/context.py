@@ -37,6 +37,8 @@ class Candidate:
     block_row: int = 0
     content_hash: str = ""
     invitation_id: Optional[int] = None   # a returned form: the invitation it answers (one form per invitation)
+    sheet: str = ""                       # the sheet it was read from (a form's answer sheet)
+    row_number: Optional[int] = None      # its row in that sheet (a consolidated sheet; None for a form)
 
     @classmethod
     def single(cls, answers: list[tuple], **fields) -> "Candidate":
@@ -232,6 +234,9 @@ class Plan:
     # Extra responses of a replaced form's invitation (stored twice before forms were matched to
     # their invitation): deleted, so the customer keeps the one response the form is.
     removed: list[tuple[Candidate, Existing]] = field(default_factory=list)
+    # A dry run only: answers that differ from what a closed round holds (existing None: not stored at
+    # all). A real import refuses them (the round is closed); a dry run says what differs.
+    differing: list[tuple[Candidate, Optional[Existing]]] = field(default_factory=list)
 
     @property
     def answers(self) -> int:
@@ -252,11 +257,14 @@ def describe_key(context: Context, candidate: Candidate) -> str:
     return _("{customer} ({period})", customer=customer, period=candidate.period)
 
 
-def plan(context: Context, candidates: list[Candidate], replace: bool, problems: Problems) -> Plan:
+def plan(context: Context, candidates: list[Candidate], replace: bool, problems: Problems,
+         dry_run: bool = False) -> Plan:
     """Compare candidates with each other and with the store: new, unchanged, replaced, or a problem.
 
     A returned form is one response of its invitation whoever filled it in: its
-    respondent is part of its content, not of its identity (see _plan_form).
+    respondent is part of its content, not of its identity (see _plan_form). In a
+    closed round only unchanged answers pass; a dry run lists the others as differing
+    (to check an archived file against the store) where an import refuses them.
     """
     result = Plan()
     seen: dict[tuple, Candidate] = {}
@@ -277,12 +285,15 @@ def plan(context: Context, candidates: list[Candidate], replace: bool, problems:
             _same_twice(context, result, problems, first, candidate)
             continue
         seen[key] = candidate
-        if candidate.invitation_id is not None and _plan_form(context, result, candidate, replace, problems):
+        if candidate.invitation_id is not None and _plan_form(context, result, candidate, replace, problems,
+                                                              dry_run):
             continue
         existing = existing_by_period[candidate.period].get((candidate.customer_id, candidate.respondent))
         changes = existing is None or existing.content_hash != candidate.content_hash
         if changes and context.round_for(candidate.period).closed:
-            if (candidate.origin, candidate.period) not in closed_reported:  # once per sheet and round
+            if dry_run:
+                result.differing.append((candidate, existing))
+            elif (candidate.origin, candidate.period) not in closed_reported:  # once per sheet and round
                 closed_reported.add((candidate.origin, candidate.period))
                 problems.add(candidate.where, closed_problem(candidate.period))
             continue
@@ -320,7 +331,8 @@ def _same_twice(context: Context, result: Plan, problems: Problems, first: Candi
         result.unchanged.append(candidate)
 
 
-def _plan_form(context: Context, result: Plan, candidate: Candidate, replace: bool, problems: Problems) -> bool:
+def _plan_form(context: Context, result: Plan, candidate: Candidate, replace: bool, problems: Problems,
+               dry_run: bool = False) -> bool:
     """A returned form against the response its invitation already has; False when it has none yet.
 
     The same form again is unchanged; a corrected one (other scores, another
@@ -344,6 +356,13 @@ def _plan_form(context: Context, result: Plan, candidate: Candidate, replace: bo
     if len(stored) == 1 and stored[0].content_hash == candidate.content_hash \
             and stored[0].respondent == candidate.respondent:
         result.unchanged.append(candidate)
+        return True
+    if info.closed:          # a closed round takes its own answers again, nothing else
+        if dry_run:
+            found = next((existing for existing in stored if existing.respondent == candidate.respondent), stored[0])
+            result.differing.append((candidate, found))
+        else:
+            problems.add(candidate.where, closed_problem(candidate.period))
         return True
     if len(stored) > 1 and not replace:        # even when one of them says the same: the others must go
         names = ", ".join(repr(existing.respondent) for existing in stored)

@@ -38,10 +38,11 @@ def stored_response(context: Any, response_id: int) -> tuple[dict[str, Any], dic
     return dict(row), answers
 
 
-def differences(context: Any, candidate: Any, existing: Any) -> str:
-    """`delivery 70 -> 80, price comment, respondent`: items in form order, then the changed fields."""
+def changes(context: Any, candidate: Any, existing: Any) -> list[dict[str, Any]]:
+    """What the file says that the stored response does not, one {"what", "stored", "file"} per
+    difference: items in form order (their value, then their comment), then the changed fields."""
     fields, answers = stored_response(context, existing.response_id)
-    changes = []
+    found: list[dict[str, Any]] = []
     new_answers = {item_id: (score, bool(not_applicable), raw or "", note or "")
                    for item_id, score, not_applicable, raw, note in candidate.answers}
     rules = context.round_for(candidate.period).rules.values()
@@ -53,12 +54,30 @@ def differences(context: Any, candidate: Any, existing: Any) -> str:
         code = context.item_code.get(item_id, str(item_id))
         old_value, new_value = _value_text(*old[:3]), _value_text(*new[:3])
         if old_value != new_value or old[:2] != new[:2]:
-            changes.append(f"{code} {old_value} -> {new_value}")
+            found.append({"what": code, "stored": old_value, "file": new_value})
         if old[3] != new[3]:
-            changes.append(f"{code} comment")
+            found.append({"what": f"{code} comment", "stored": old[3], "file": new[3]})
     given = {"respondent": candidate.respondent, "respondent_title": candidate.title,
              "answered_on": candidate.answered_on, "comment": candidate.comment}
     for column, name in _FIELDS:
         if (fields[column] or None) != (given[column] or None):
-            changes.append(name)
-    return ", ".join(changes) or "answers"
+            found.append({"what": name, "stored": _field_text(fields[column]), "file": _field_text(given[column])})
+    return found
+
+
+def _field_text(value: Any) -> str:
+    if value is None:
+        return ""
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
+
+
+def differences(context: Any, candidate: Any, existing: Any) -> str:
+    """`delivery 70 -> 80, price comment, respondent`: items in form order, then the changed fields."""
+    parts = []
+    for change in changes(context, candidate, existing):
+        what = change["what"]
+        if what.endswith(" comment") or what in {name for _column, name in _FIELDS}:
+            parts.append(what)
+        else:
+            parts.append(f"{what} {change['stored']} -> {change['file']}")
+    return ", ".join(parts) or "answers"

@@ -79,7 +79,7 @@ def read_form(file_name: str, source_file: str, sheets: list[Sheet], context: Co
                      _("no {period} round in this store: the form comes from another workspace",
                        period=identity.period))
         return None
-    round_problem = context.check_round(info)
+    round_problem = context.check_round(info, closed_ok=True)   # a closed round: its own answers again only (plan)
     if round_problem:
         problems.add(f"{here}!{cells.get('period', 'A1')}", round_problem)
         return None
@@ -169,4 +169,4 @@ def _read_answers(file_name: str, source_file: str, identity: FormIdentity, answ
         where=f"{where}!{first_cell or 'A1'}", origin=file_name, row=file_name, source="form",
         source_file=source_file, period=identity.period, customer_id=customer_id, respondent=fields["respondent"],
         title=fields["title"], answered_on=answered_on, comment=fields["overall_comment"],
-        invitation_id=invitation_id)
+        invitation_id=invitation_id, sheet=identity.sheet)

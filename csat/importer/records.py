@@ -35,12 +35,14 @@ def list_responses(session, period: Optional[str] = None, customer: Optional[str
     """Responses by period and customer (the JSON shape of `response list`); withdrawn ones only on request."""
     from sqlmodel import select
 
-    from csat.store.models import Customer, Response, SurveyRound
+    from csat.store.models import Customer, Response, SourceFile, SurveyRound
 
     query = (select(Response.id, SurveyRound.period, Customer.code, Response.respondent, Response.source,
-                    Response.created_at, Response.withdrawn_at)
+                    Response.created_at, Response.withdrawn_at, SourceFile.sha256, Response.source_sheet,
+                    Response.source_row)
              .join(SurveyRound, SurveyRound.id == Response.round_id)
              .join(Customer, Customer.id == Response.customer_id)
+             .outerjoin(SourceFile, SourceFile.id == Response.source_file_id)
              .order_by(SurveyRound.period, Customer.code, Response.respondent, Response.id))
     if period is not None:
         if session.exec(select(SurveyRound.id).where(SurveyRound.period == period)).first() is None:
@@ -53,8 +55,9 @@ def list_responses(session, period: Optional[str] = None, customer: Optional[str
     if not include_withdrawn:
         query = query.where(Response.withdrawn_at.is_(None))
     return [{"id": response_id, "period": round_period, "customer": code, "respondent": respondent,
-             "source": source, "created_at": created_at, "withdrawn": withdrawn_at is not None}
-            for response_id, round_period, code, respondent, source, created_at, withdrawn_at
+             "source": source, "created_at": created_at, "withdrawn": withdrawn_at is not None,
+             "source_sha256": sha256, "source_sheet": sheet or None, "source_row": row}
+            for response_id, round_period, code, respondent, source, created_at, withdrawn_at, sha256, sheet, row
             in session.exec(query).all()]
 
 
@@ -101,13 +104,19 @@ def show_response(session, response_id: int) -> dict[str, Any]:
         answers.append({"item": code, "label": label, "label_zh": label_zh or "",
                         "score": None if answer.not_applicable else answer.score,
                         "not_applicable": bool(answer.not_applicable), "raw": answer.raw, "note": answer.comment})
+    from csat.store.sources import reference
+
     history = _history(session, response)
     imported = next((entry for entry in history if entry["action"] == "insert"), None)
+    archived = reference(session, response.source_file_id)
     return {
         "id": response.id, "period": round_.period, "customer": customer.code, "customer_name": customer.name,
         "respondent": response.respondent, "respondent_title": response.respondent_title,
         "answered_on": response.answered_on, "comment": response.comment,
         "source": response.source, "source_file": response.source_file,
+        "source_file_name": archived["name"] if archived else None,
+        "source_sha256": archived["sha256"] if archived else None,
+        "source_sheet": response.source_sheet or None, "source_row": response.source_row,
         "created_at": response.created_at, "imported_by": imported["actor"] if imported else None,
         "updated_at": response.updated_at,
         "withdrawn": response.withdrawn_at is not None, "withdrawn_at": response.withdrawn_at,

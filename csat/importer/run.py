@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from csat.errors import CsatError
+from csat.i18n import _
 from csat.importer.context import Candidate, Context, Plan, plan
 from csat.importer.validate import Problems
 
@@ -51,15 +52,19 @@ class ResponseLine:
     customer: str
     period: str
     respondent: str
-    status: str          # stored, replaced, unchanged, withdrawn (left withdrawn), removed, refused
+    status: str          # stored, replaced, unchanged, withdrawn (left withdrawn), removed, refused;
+                         # a dry run also: differs, missing (a closed round's answers unlike the file's)
     file: str
+    # A dry run: what the file says that the stored response does not ({"what", "stored", "file"}),
+    # for responses it would replace or that differ from a closed round's.
+    differences: list[dict[str, Any]] = field(default_factory=list)
 
-    def record(self) -> dict[str, str]:
+    def record(self) -> dict[str, Any]:
         return {"customer": self.customer, "period": self.period, "respondent": self.respondent,
-                "status": self.status, "file": self.file}
+                "status": self.status, "file": self.file, "differences": list(self.differences)}
 
 
-RESPONSE_STATUSES = ("stored", "replaced", "unchanged", "withdrawn", "removed", "refused")
+RESPONSE_STATUSES = ("stored", "replaced", "unchanged", "withdrawn", "removed", "refused", "differs", "missing")
 
 
 @dataclass
@@ -73,6 +78,8 @@ class ImportReport:
     responses_withdrawn: int = 0     # the same answers as a withdrawn response: left withdrawn
     responses_removed: int = 0      # extra responses of a replaced form's invitation (see context.Plan.removed)
     answers_stored: int = 0
+    # A dry run: responses whose answers differ from what their closed round holds, or that it lacks.
+    responses_differing: int = 0
     problems: list[str] = field(default_factory=list)
     problem_count: int = 0          # every problem found, also those past the lines kept per file
     dry_run: bool = False
@@ -84,6 +91,12 @@ class ImportReport:
     @property
     def ok(self) -> bool:
         return not self.problems
+
+    @property
+    def identical(self) -> bool:
+        """Every response read is the one stored: nothing would be added, replaced or removed."""
+        return (not self.problems and not self.responses_new and not self.responses_replaced
+                and not self.responses_removed and not self.responses_differing)
 
     @property
     def main_round(self) -> Optional[RoundSummary]:
@@ -102,7 +115,8 @@ class ImportReport:
             "files": self.files, "responses_new": self.responses_new,
             "responses_unchanged": self.responses_unchanged, "responses_replaced": self.responses_replaced,
             "responses_withdrawn": self.responses_withdrawn, "responses_removed": self.responses_removed,
-            "answers_stored": self.answers_stored, "problems": list(self.problems),
+            "answers_stored": self.answers_stored, "responses_differing": self.responses_differing,
+            "identical": self.identical, "problems": list(self.problems),
             "response_rate": self.response_rate, "period": self.period, "dry_run": self.dry_run,
             "rounds_opened": [summary.period for summary in self.rounds if summary.opened],
             "rounds": [asdict(summary) for summary in self.rounds],
@@ -154,12 +168,23 @@ def _line(context: Context, candidate: Candidate, status: str, existing=None) ->
                         respondent=respondent, status=status, file=Path(source).name if source else "")
 
 
-def response_lines(context: Context, result: Optional[Plan], candidates: list[Candidate]) -> list[ResponseLine]:
+def response_lines(context: Context, result: Optional[Plan], candidates: list[Candidate],
+                   compare: bool = False) -> list[ResponseLine]:
     """Every response of the import with its outcome, in reading order; without a plan (the import
-    had problems, nothing is written) every response read is refused."""
+    had problems, nothing is written) every response read is refused. `compare` (a dry run) names
+    what differs in each response the import would replace or that differs from a closed round."""
+    from csat.importer.differences import changes
+
     if result is None:
         return [_line(context, candidate, "refused") for candidate in candidates]
+    differences: dict[int, list[dict[str, Any]]] = {}
+    if compare:
+        for candidate, existing in [*result.replaced, *result.differing]:
+            if existing is not None:
+                differences[id(candidate)] = changes(context, candidate, existing)
     status = {id(candidate): "stored" for candidate in result.new}
+    status.update((id(candidate), "differs" if existing is not None else "missing")
+                  for candidate, existing in result.differing)
     status.update((id(candidate), "unchanged") for candidate in result.unchanged)
     status.update((id(candidate), "replaced") for candidate, _ in result.replaced)
     status.update((id(candidate), "withdrawn") for candidate, _ in result.withdrawn)
@@ -169,7 +194,9 @@ def response_lines(context: Context, result: Optional[Plan], candidates: list[Ca
     lines = []
     for candidate in candidates:
         if id(candidate) in status:
-            lines.append(_line(context, candidate, status[id(candidate)]))
+            line = _line(context, candidate, status[id(candidate)])
+            line.differences = differences.get(id(candidate), [])
+            lines.append(line)
         lines.extend(_line(context, candidate, "removed", existing) for existing in removed.get(id(candidate), ()))
     return lines
 
@@ -206,6 +233,33 @@ def read_sources(paths: list[Path], kinds: dict[Path, str], reader, refused: set
         report.sources.append(SourceSummary(file=path.name, kind=kind, responses=len(found)))
         candidates.extend(found)
     return candidates
+
+
+def archive_sources(connection, paths: list[Path], kinds: dict[Path, str], report: ImportReport,
+                    digests: dict[Path, str]) -> dict[str, Any]:
+    """Keep every file the import read in the store's archive (csat.store.sources), in its transaction.
+
+    Returns the archived file of each path, keyed as candidates name their source_file. The bytes
+    are read again here, after the checks, and must hash as they did when the import first opened
+    the file (`digests`): a file changed while it was being imported is refused, so the archive
+    never holds bytes other than those the records were read from.
+    """
+    from csat.store.sources import archive, sha256_of
+
+    archived: dict[str, Any] = {}
+    for path, summary in zip(paths, report.sources):
+        if summary.kind == "unreadable" or str(path) in archived:
+            continue
+        try:
+            content = path.read_bytes()
+        except OSError as exc:
+            raise CsatError(_("{file}: cannot read it again to archive it ({error}); nothing was imported",
+                              file=path.name, error=exc.strerror or exc)) from exc
+        if digests.get(path) != sha256_of(content):
+            raise CsatError(_("{file} changed while it was being imported; nothing was imported, import it again",
+                              file=path.name))
+        archived[str(path)] = archive(connection, content, path.name, "responses", kinds.get(path, ""))
+    return archived
 
 
 @contextmanager
@@ -276,11 +330,15 @@ def _run_import(workspace, paths: list[Path], half: Optional[str], dry_run: bool
     unique = list(dict.fromkeys(Path(path) for path in paths))
     report.files = len(unique)
     kinds: dict[Path, str] = {}
+    digests: dict[Path, str] = {}
     for path in unique:
         try:
             kinds[path] = sniff_kind(path, limits)
         except CsatError as exc:
             add_file_problem(problems, path, exc)
+            continue
+        if not dry_run:   # what the file held when the import opened it (see archive_sources)
+            digests[path] = file_digest(path)
     refused: set[Path] = {path for path in reader.paths if kinds.get(path) not in WORKBOOK_KINDS}
     for path in unique:
         if kinds.get(path) not in WORKBOOK_KINDS:
@@ -292,11 +350,22 @@ def _run_import(workspace, paths: list[Path], half: Optional[str], dry_run: bool
             refused.add(path)
     reader.drop(refused)
     return _import_checked(workspace, unique, kinds, reader, refused, half, dry_run, replace, problems,
-                           report, limits)
+                           report, limits, digests)
+
+
+def file_digest(path: Path) -> str:
+    """SHA-256 of a file's bytes, read in blocks."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def _import_checked(workspace, paths, kinds, reader, refused, half, dry_run, replace, problems, report,
-                    limits) -> ImportReport:
+                    limits, digests) -> ImportReport:
     from csat.importer.early import EarlyAnswers
     from csat.importer.write import lock_responses, write_plan
     from csat.store.engine import open_store
@@ -317,7 +386,7 @@ def _import_checked(workspace, paths, kinds, reader, refused, half, dry_run, rep
         try:
             candidates = read_sources(paths, kinds, reader, refused, context, secret, half, problems, report,
                                       limits, early)
-            result = plan(context, candidates, replace, problems)
+            result = plan(context, candidates, replace, problems, dry_run=dry_run)
             report.rounds = round_summaries(context, result, candidates, [])
         finally:
             if early is not None:
@@ -328,7 +397,8 @@ def _import_checked(workspace, paths, kinds, reader, refused, half, dry_run, rep
             report.responses = response_lines(context, None, candidates)
             session.rollback()
             return report
-        report.responses = response_lines(context, result, candidates)
+        report.responses = response_lines(context, result, candidates, compare=dry_run)
+        report.responses_differing = len(result.differing)
         report.responses_new = len(result.new)
         report.responses_unchanged = len(result.unchanged)
         report.responses_replaced = len(result.replaced)
@@ -338,7 +408,9 @@ def _import_checked(workspace, paths, kinds, reader, refused, half, dry_run, rep
         if dry_run:
             session.rollback()
             return report
-        written = write_plan(session, context, result, due_days=workspace.settings.survey.due_days, early=early)
+        archived = archive_sources(session.connection(), paths, kinds, report, digests)
+        written = write_plan(session, context, result, due_days=workspace.settings.survey.due_days, early=early,
+                             sources=archived)
         report.answers_stored = written.answers_stored
         report.rounds = round_summaries(context, result, candidates, written.rounds_opened)
     return report

@@ -281,6 +281,7 @@ class SheetRows:
                        texts: dict[str, dict[int, Any]]) -> None:
         respondents, titles, comments, dates = (texts[what] for what in TEXT_FIELDS)
         first_row, where, source_file = self.sheet.first_row, self.where, self.source_file
+        sheet_name = self.sheet.name
         customer_cell = f"{where}!{column_letters(self.sheet.first_column + customer_column)}"
         with_text = {}
         for at, offset in enumerate(offsets):
@@ -295,4 +296,4 @@ class SheetRows:
             row_number = first_row + offset
             candidates.append(Candidate(
                 f"{customer_cell}{row_number}", where, f"row {row_number}", "sheet", source_file, period,
-                customer_id, respondent, title, answered_on, comment, block, at, digest))
+                customer_id, respondent, title, answered_on, comment, block, at, digest, None, sheet_name, row_number))

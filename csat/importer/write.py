@@ -71,13 +71,17 @@ def record_key(context: Context, candidate: Candidate) -> str:
     return f"{key}/{candidate.respondent}" if candidate.respondent else key
 
 
-def _fields(context: Context, candidate: Candidate) -> dict[str, Any]:
-    return {
+def _fields(context: Context, candidate: Candidate, sources: Optional[dict[str, Any]] = None) -> dict[str, Any]:
+    fields = {
         "period": candidate.period, "customer": context.code_of[candidate.customer_id],
         "respondent": candidate.respondent, "respondent_title": candidate.title,
         "answered_on": candidate.answered_on.isoformat() if candidate.answered_on else None,
         "comment": candidate.comment, "source": candidate.source, "source_file": candidate.source_file,
     }
+    archived = (sources or {}).get(candidate.source_file)
+    if archived is not None:
+        fields.update(source_sha256=archived.sha256, source_sheet=candidate.sheet, source_row=candidate.row_number)
+    return fields
 
 
 def _answers_record(context: Context, answers: Iterable[tuple]) -> dict[str, list]:
@@ -145,11 +149,13 @@ def _assign_ids(connection, candidates: list[Candidate], early) -> tuple[list[in
 
 
 def write_plan(session, context: Context, plan: Plan, due_days: int = 30, early=None,
-               close_ended: bool = True) -> WriteResult:
+               close_ended: bool = True, sources: Optional[dict[str, Any]] = None) -> WriteResult:
     """Store new and replaced responses with their answers, mark invitations, audit the changes.
 
     `early` (see early.py) has stored some blocks' answers already: new responses take
     the ids those answers refer to, and answers stored for rows that are not new go.
+    `sources`: the archived file (csat.store.sources.Archived) of each candidate's source_file;
+    every response written refers to it, with the sheet and row it came from.
     """
     from sqlalchemy import Date, DateTime
 
@@ -165,10 +171,12 @@ def write_plan(session, context: Context, plan: Plan, due_days: int = 30, early=
         early.join()
     ids, stored = _assign_ids(connection, plan.new, early)
     rounds = {period: info.round_id for period, info in context.rounds.items()}
+    sources = sources or {}
+    file_ids = {source_file: archived.id for source_file, archived in sources.items()}
 
     with foreign_keys_checked_once(connection, "response", len(ids)):
         _insert_responses(connection, [(response_id, rounds[c.period], c) for response_id, c in zip(ids, plan.new)],
-                          stamp, as_date)
+                          stamp, as_date, file_ids)
 
     replaced_ids = [existing.response_id for _, existing in plan.replaced]
     old = _snapshot(connection, context, replaced_ids)
@@ -177,10 +185,11 @@ def write_plan(session, context: Context, plan: Plan, due_days: int = 30, early=
         connection.exec_driver_sql(
             "UPDATE response SET respondent = {0}, respondent_title = {0}, answered_on = {0}, comment = {0}, "
             "source = {0}, source_file = {0}, content_hash = {0}, updated_at = {0}, withdrawn_at = NULL, "
-            "withdraw_reason = '' WHERE id = {0}".format(placeholder(connection)),
+            "withdraw_reason = '', source_file_id = {0}, source_sheet = {0}, source_row = {0} "
+            "WHERE id = {0}".format(placeholder(connection)),
             (candidate.respondent, candidate.title, as_date(candidate.answered_on) if candidate.answered_on else None,
              candidate.comment, candidate.source, candidate.source_file, candidate.content_hash, stamp,
-             existing.response_id))
+             file_ids.get(candidate.source_file), candidate.sheet, candidate.row_number, existing.response_id))
     delete_answers(connection, replaced_ids)
 
     pairs = list(zip(ids, plan.new)) + [(existing.response_id, candidate) for candidate, existing in plan.replaced]
@@ -192,13 +201,13 @@ def write_plan(session, context: Context, plan: Plan, due_days: int = 30, early=
         _insert_answers(connection, to_store)
     result.answers_stored = plan.answers          # every item of every new or replaced response, early or now
     _mark_invitations(connection, context, [candidate for _, candidate in pairs], stamp)
-    _audit_new(connection, context, list(zip(ids, plan.new)))
+    _audit_new(connection, context, list(zip(ids, plan.new)), sources)
     for candidate, existing in plan.replaced:
         before = old.get(existing.response_id, {})
         action = "correct" if existing.withdrawn else "replace"
         audit.record(connection, "response", action, existing.response_id, record_key(context, candidate), {
             "old": before,
-            "new": _fields(context, candidate) | {"answers": _answers_record(context, candidate.answers)},
+            "new": _fields(context, candidate, sources) | {"answers": _answers_record(context, candidate.answers)},
         })
     return result
 
@@ -226,18 +235,21 @@ def _remove(connection, context: Context, removed: list[tuple[Candidate, Any]]) 
     audit.record_many(connection, "response", "delete", entries)
 
 
-def _insert_responses(connection, rows: list[tuple[int, int, Candidate]], stamp: Any, as_date) -> None:
-    """New responses; what is the same for a whole file (round, source, time) is bound once per statement."""
-    groups: dict[tuple[int, str, str], list[tuple]] = {}
+def _insert_responses(connection, rows: list[tuple[int, int, Candidate]], stamp: Any, as_date,
+                      file_ids: dict[str, int]) -> None:
+    """New responses; what is the same for a whole sheet (round, source file, time) is bound once per statement."""
+    groups: dict[tuple[int, str, str, str], list[tuple]] = {}
     for response_id, round_id, c in rows:
-        groups.setdefault((round_id, c.source, c.source_file), []).append((
+        groups.setdefault((round_id, c.source, c.source_file, c.sheet), []).append((
             response_id, c.customer_id, c.respondent, c.title, as_date(c.answered_on) if c.answered_on else None,
-            c.comment, c.content_hash))
-    for (round_id, source, source_file), values in groups.items():
+            c.comment, c.content_hash, c.row_number))
+    for (round_id, source, source_file, sheet), values in groups.items():
         insert_rows(connection, "response", (
-            "id", "customer_id", "respondent", "respondent_title", "answered_on", "comment", "content_hash"), values,
+            "id", "customer_id", "respondent", "respondent_title", "answered_on", "comment", "content_hash",
+            "source_row"), values,
             same={"round_id": round_id, "source": source, "source_file": source_file, "created_at": stamp,
-                  "updated_at": stamp, "withdraw_reason": ""})
+                  "updated_at": stamp, "withdraw_reason": "", "source_file_id": file_ids.get(source_file),
+                  "source_sheet": sheet})
 
 
 def _insert_answers(connection, pairs: list[tuple[int, Candidate]]) -> int:
@@ -252,13 +264,15 @@ def _insert_answers(connection, pairs: list[tuple[int, Candidate]]) -> int:
     return sum(insert_block(connection, block, rows, response_ids) for block, rows, response_ids in blocks.values())
 
 
-def _audit_new(connection, context: Context, pairs: list[tuple[int, Candidate]]) -> None:
+def _audit_new(connection, context: Context, pairs: list[tuple[int, Candidate]],
+               sources: Optional[dict[str, Any]] = None) -> None:
     """One audit entry per source (a file, or a manual entry) for the responses it added.
 
     A source that added one response (a returned form, a manual entry) names that
-    response, as the ORM hook would. A sheet's entry names the file and the ids of
-    the responses it added, whose rows carry the file's name and the time too: one
-    audit row per response would cost a 100,000-row import more than its responses.
+    response, as the ORM hook would. A sheet's entry names the file, its archived copy
+    (sha256) and the ids of the responses it added, whose rows carry the archived file,
+    sheet and row and the time too: one audit row per response would cost a 100,000-row
+    import more than its responses.
     """
     from csat.store import audit
 
@@ -269,12 +283,15 @@ def _audit_new(connection, context: Context, pairs: list[tuple[int, Candidate]])
     for (source, source_file), members in groups.items():
         if len(members) == 1:
             response_id, candidate = members[0]
-            changes = {"new": _fields(context, candidate) | {"answers": candidate.answer_count}}
+            changes = {"new": _fields(context, candidate, sources) | {"answers": candidate.answer_count}}
             entries.append((response_id, record_key(context, candidate), changes))
             continue
         ids = [response_id for response_id, _ in members]
+        archived = (sources or {}).get(source_file)
         entries.append((None, f"import {Path(source_file).name or source}", {"new": {
             "source": source, "source_file": source_file,
+            "source_sha256": archived.sha256 if archived is not None else None,
+            "sheets": sorted({candidate.sheet for _, candidate in members}),
             "periods": sorted({candidate.period for _, candidate in members}),
             "responses": len(members), "answers": sum(candidate.answer_count for _, candidate in members),
             "ids": id_ranges(ids),
@@ -306,7 +323,9 @@ def _snapshot(connection, context: Context, response_ids: list[int]) -> dict[int
         snapshot[row["id"]] = {
             "respondent": row["respondent"], "respondent_title": row["respondent_title"],
             "answered_on": row["answered_on"].isoformat() if row["answered_on"] else None,
-            "comment": row["comment"], "source": row["source"], "source_file": row["source_file"], "answers": {},
+            "comment": row["comment"], "source": row["source"], "source_file": row["source_file"],
+            "source_file_id": row["source_file_id"], "source_sheet": row["source_sheet"],
+            "source_row": row["source_row"], "answers": {},
         }
         if row["withdrawn_at"] is not None:      # a correction of a withdrawn response: keep why it went
             snapshot[row["id"]].update(withdrawn_at=row["withdrawn_at"].isoformat(sep=" "),

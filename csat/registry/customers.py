@@ -207,6 +207,11 @@ def import_file(session, path: Path, default_language: str = "en", limits=None) 
 
     from csat.store.models import Customer
 
+    path = Path(path)
+    try:
+        content = path.read_bytes()        # archived with the customers it adds or changes (csat.store.sources)
+    except OSError as exc:
+        raise CsatError(_("{path}: cannot read it ({error})", path=path, error=exc.strerror or exc)) from exc
     rows = read_rows(path, limits)
     problems: list[str] = []
     seen: dict[str, str] = {}
@@ -226,10 +231,13 @@ def import_file(session, path: Path, default_language: str = "en", limits=None) 
         raise ValidationFailed(problems, _("{file}: {n} bad row(s), nothing imported", n=len(problems), file=path.name))
     existing = {customer.code: customer for customer in session.exec(select(Customer)).all()}
     result = ImportResult()
+    changed = [clean for clean in cleaned if clean["code"] not in existing
+               or any(getattr(existing[clean["code"]], name) != value for name, value in clean.items())]
+    source_file_id = _archive(session, path, content, limits) if changed else None   # a list that changes nothing is not kept
     for clean in cleaned:
         customer = existing.get(clean["code"])
         if customer is None:
-            session.add(Customer(**({"language": default_language} | clean)))
+            session.add(Customer(**({"language": default_language} | clean), source_file_id=source_file_id))
             result.added.append(clean["code"])
             continue
         changes = {name: value for name, value in clean.items() if getattr(customer, name) != value}
@@ -238,6 +246,27 @@ def import_file(session, path: Path, default_language: str = "en", limits=None) 
             continue
         for name, value in changes.items():
             setattr(customer, name, value)
+        customer.source_file_id = source_file_id
         result.updated.append(clean["code"])
     session.flush()
     return result
+
+
+def _archive(session, path: Path, content: bytes, limits=None) -> int:
+    """Keep the customer list in the store's archive, in the import's transaction; its id.
+
+    The bytes were read before the rows; a file changed meanwhile is refused, so the archive holds
+    exactly what the customers were read from.
+    """
+    from csat.sheets.guard import Limits
+    from csat.sheets.read import sniff_kind
+    from csat.store.sources import archive, sha256_of
+
+    try:
+        again = path.read_bytes()
+    except OSError as exc:
+        raise CsatError(_("{path}: cannot read it ({error})", path=path, error=exc.strerror or exc)) from exc
+    if sha256_of(again) != sha256_of(content):
+        raise CsatError(_("{file} changed while it was being imported; nothing was imported, import it again",
+                          file=path.name))
+    return archive(session.connection(), content, path.name, "customers", sniff_kind(path, limits or Limits())).id

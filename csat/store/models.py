@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Optional
 
-from sqlalchemy import Column, DateTime, Index, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, DateTime, Index, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -34,6 +34,8 @@ class Customer(SQLModel, table=True):
     active: bool = Field(default=True)
     created_at: datetime = Field(default_factory=now, sa_type=DateTime)
     updated_at: datetime = Field(default_factory=now, sa_type=DateTime)
+    # The archived customer list that added it or last changed it (csat.store.sources); NULL when typed in.
+    source_file_id: Optional[int] = Field(default=None, foreign_key="source_file.id")
 
 
 class Item(SQLModel, table=True):
@@ -143,6 +145,12 @@ class Response(SQLModel, table=True):
     # A withdrawn response is kept with its answers but left out of every statistic.
     withdrawn_at: Optional[datetime] = Field(default=None, sa_type=DateTime)
     withdraw_reason: str = Field(default="", sa_column=Column(Text, nullable=False, default="", server_default=""))
+    # Where the answers came from: the archived file (SourceFile), and within it the sheet and row
+    # (a consolidated sheet) or the answer sheet (a returned form, whose token is its invitation's).
+    # NULL / '' for answers typed in, and for responses stored before files were archived.
+    source_file_id: Optional[int] = Field(default=None, foreign_key="source_file.id")
+    source_sheet: str = Field(default="", max_length=200, sa_column_kwargs={"server_default": ""})
+    source_row: Optional[int] = None
 
 
 class Answer(SQLModel, table=True):
@@ -189,6 +197,30 @@ class Feedback(SQLModel, table=True):
     voided_at: Optional[datetime] = Field(default=None, sa_type=DateTime)
     void_reason: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     created_at: datetime = Field(default_factory=now, sa_type=DateTime)
+    # The archived log file the entry was imported (or last corrected) from, its sheet and row.
+    source_file_id: Optional[int] = Field(default=None, foreign_key="source_file.id")
+    source_sheet: str = Field(default="", max_length=200, sa_column_kwargs={"server_default": ""})
+    source_row: Optional[int] = None
+
+
+class SourceFile(SQLModel, table=True):
+    """An imported file kept whole, under its SHA-256 (csat.store.sources): what the records came from.
+
+    Written in the transaction of the import that read it; the same bytes are kept once.
+    """
+
+    __tablename__ = "source_file"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    sha256: str = Field(unique=True, max_length=64)
+    name: str = Field(max_length=500)                 # the file's name as given to the import
+    size: int = Field(sa_type=BigInteger)
+    media_type: str = Field(max_length=100)
+    kind: str = Field(max_length=16)                  # responses, feedback, customers
+    content: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    imported_at: datetime = Field(default_factory=now, sa_type=DateTime)
+    actor: str = Field(max_length=100)
+    host: str = Field(default="", max_length=255)
 
 
 class Capa(SQLModel, table=True):
