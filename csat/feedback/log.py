@@ -480,6 +480,9 @@ def records(session, settings, entries: list, today: date | None = None) -> list
         if customer_ids else {}
     capas = dict(session.exec(select(Capa.feedback_id, Capa.number).where(Capa.feedback_id.in_(entry_ids))
                               .order_by(Capa.id.desc())).all()) if entry_ids else {}
+    linked_ids = {entry.capa_id for entry in entries if entry.capa_id is not None and entry.id not in capas}
+    linked = dict(session.exec(select(Capa.id, Capa.number).where(Capa.id.in_(linked_ids))).all()) if linked_ids else {}
+    capas |= {entry.id: linked[entry.capa_id] for entry in entries if entry.id not in capas and entry.capa_id in linked}
     deadlines = reply_deadlines([entry.received_at for entry in entries], settings)
     result = []
     for entry, deadline in zip(entries, deadlines):
@@ -505,6 +508,8 @@ def records(session, settings, entries: list, today: date | None = None) -> list
             "void": entry.voided_at is not None,
             "voided_at": entry.voided_at,
             "void_reason": entry.void_reason,
+            "no_capa_reason": entry.no_capa_reason,
+            "no_capa_at": entry.no_capa_at,
         })
     lang = vocabulary.staff_lang(settings)
     return [vocabulary.labelled(record, _LABELLED, lang, settings) for record in result]
