@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date, datetime
 from typing import Any
 
 from csat.i18n import _
@@ -180,15 +180,16 @@ def _customers(context: _Context) -> list[Gap]:
     active = sorted((customer for customer in context.customers.values() if customer.active), key=lambda c: c.code)
     for round_ in ended:
         half = Half.parse(round_.period)
-        # A customer added after the round was over could not be in it.
-        over = round_.closed_at or datetime.combine(context.today, time.max)
+        # A customer added after the round was closed could not be in it; an open round can still take one.
         for customer in active:
-            if customer.created_at > over or (round_.id, customer.id) in sent | answered:
+            if round_.closed_at is not None and customer.created_at > round_.closed_at:
+                continue
+            if (round_.id, customer.id) in sent or (round_.id, customer.id) in answered:
                 continue
             if customer.email.strip() and round_.status == "open":
                 fix = f"csat survey send --half {round_.period} --customer {customer.code}"
             else:
-                fix = f"csat response add {customer.code} --half {round_.period} --score ITEM=VALUE ..."
+                fix = f"csat response add {customer.code} --half {round_.period} --score ..."
             what = (_("{customer} was not sent the {half} survey form and gave no answers", customer=customer.code,
                       half=round_.period) if customer.email.strip()
                     else _("{customer} has no e-mail address and gave no {half} answers by phone, fax or visit",
@@ -205,7 +206,7 @@ def _customers(context: _Context) -> list[Gap]:
         gaps.append(_gap("customer_never_answers", f"customer:{customer.code}",
                          _("{customer} was sent {n} survey rounds ({first} to {last}) and never answered",
                            customer=customer.code, n=len(invited), first=first, last=last),
-                         f"csat response add {customer.code} --half {last} --score ITEM=VALUE ...",
+                         f"csat response add {customer.code} --half {last} --score ...",
                          first.start, last.end))
     return gaps
 
@@ -431,7 +432,7 @@ def _capas(context: _Context) -> list[Gap]:
                              f"csat capa reopen {capa.number} --reason ...", opened))
         elif is_overdue(capa, context.today):
             fix = (f"csat capa update {capa.number} --cause ... --action ..." if capa.status == "open"
-                   else f"csat capa verify {capa.number} --by NAME --result effective")
+                   else f"csat capa verify {capa.number} --by ... --result effective")
             gaps.append(_gap("capa_overdue", f"capa:{capa.number}",
                              _("{capa} was due on {due} and is {status}", capa=capa.number, due=capa.due_date,
                                status=_capa_status(capa.status)), fix, opened))
