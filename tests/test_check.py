@@ -305,3 +305,15 @@ def test_the_half_before_a_half():
     assert str(Half.parse("2025H2").previous()) == "2025H1"
     assert str(Half.parse("2025H1").previous()) == "2024H2"
     assert Half.parse("2025H1").previous().next() == Half.parse("2025H1")
+
+
+def test_a_capa_opened_after_all_replaces_the_reason_why_none_was_needed(workspace, store, cli, history):
+    assert cli("feedback", "no-capa", history["without"], "--reason", "Price question").exit_code == 0
+    opened = cli("capa", "open", "--from-feedback", history["without"])
+    assert opened.exit_code == 0 and "Opened" in opened.stderr
+    shown = json.loads(cli("feedback", "show", history["without"], "--format", "json").stdout)
+    assert shown["capa"] == opened.stdout.strip() and shown["no_capa_reason"] == "" and not shown["capa_linked"]
+    linked = json.loads(cli("feedback", "show", history["late"], "--format", "json").stdout)
+    assert linked["capa"] is None
+    voided = cli("feedback", "void", history["early"], "--reason", "Logged for the wrong customer")
+    assert history["early_capa"] in voided.stderr     # opened from it: it stays, and the line says so

@@ -35,7 +35,7 @@ LABELS = dict(COLUMNS) | {
     "id": N_("Number"), "product": N_("Product"), "owner": N_("Logged by"), "dept": N_("Department"),
     "reply": N_("Reply"), "closed_at": N_("Closed"), "reply_due": N_("Reply due"), "overdue": N_("Overdue"),
     "long_unresolved": N_("Long unresolved"), "void": N_("Void"), "voided_at": N_("Voided"),
-    "void_reason": N_("Reason for voiding"), "no_capa_reason": N_("Why no CAPA"), "no_capa_at": N_("No CAPA recorded"),
+    "void_reason": N_("Reason for voiding"), "no_capa_reason": N_("Why no CAPA"), "no_capa_at": N_("No CAPA recorded"), "capa_linked": N_("CAPA linked, not opened from it"),
 }
 KIND_HELP = N_("quality, requirement, contract, market, conduct, service or other, or its word in either language"
                " (质量, 要求, 合同, 市场, 业务行为, 服务, 其他); quality, conduct and service are complaints.")
@@ -322,7 +322,7 @@ def feedback_void(
         entry = feedback.void(session, number, reason)
         record = feedback.records(session, opened.settings, [entry])[0]
     say(escape_markup(_("Voided #{number}: {reason}", number=entry.id, reason=entry.void_reason)))
-    if record["capa"]:
+    if record["capa"] and not record["capa_linked"]:
         say(escape_markup(_("{capa} came from it and stays as it is; cancel it with `csat capa cancel {capa} --reason ...`"
                             " if it is no longer needed", capa=record["capa"])))
 

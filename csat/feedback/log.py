@@ -482,7 +482,8 @@ def records(session, settings, entries: list, today: date | None = None) -> list
                               .order_by(Capa.id.desc())).all()) if entry_ids else {}
     linked_ids = {entry.capa_id for entry in entries if entry.capa_id is not None and entry.id not in capas}
     linked = dict(session.exec(select(Capa.id, Capa.number).where(Capa.id.in_(linked_ids))).all()) if linked_ids else {}
-    capas |= {entry.id: linked[entry.capa_id] for entry in entries if entry.id not in capas and entry.capa_id in linked}
+    linked_to = {entry.id for entry in entries if entry.id not in capas and entry.capa_id in linked}
+    capas |= {entry.id: linked[entry.capa_id] for entry in entries if entry.id in linked_to}
     deadlines = reply_deadlines([entry.received_at for entry in entries], settings)
     result = []
     for entry, deadline in zip(entries, deadlines):
@@ -496,6 +497,7 @@ def records(session, settings, entries: list, today: date | None = None) -> list
             "status": entry.status,
             "replied_at": entry.replied_at,
             "capa": capas.get(entry.id),
+            "capa_linked": entry.id in linked_to,   # linked with `feedback link`, not opened from the entry
             "text": entry.text,
             "product": entry.product,
             "owner": entry.owner,

@@ -336,9 +336,12 @@ def _recurrences(context: _Context) -> list[Gap]:
     session = context.session
     entries = _live_complaints(session)
     capas = _capa_by_entry(session, entries)
+    by_customer: dict[int, list] = {}
+    for entry in entries:
+        by_customer.setdefault(entry.customer_id, []).append(entry)
     gaps = []
     for later in entries:
-        for earlier in entries:
+        for earlier in by_customer[later.customer_id]:
             capa = capas.get(earlier.id)
             if (earlier.id == later.id or capa is None or capa.status != "closed" or capa.closed_at is None
                     or capa.closed_at >= later.received_at or earlier.received_at >= later.received_at
