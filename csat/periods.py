@@ -46,7 +46,7 @@ class Half:
         return date(self.year, 6, 30) if self.number == 1 else date(self.year, 12, 31)
 
     def previous(self) -> "Half":
-        return Half(self.year, 2) if self.number == 1 else Half(self.year - 1, 1)
+        return Half(self.year - 1, 2) if self.number == 1 else Half(self.year, 1)
 
     def next(self) -> "Half":
         return Half(self.year, 2) if self.number == 1 else Half(self.year + 1, 1)

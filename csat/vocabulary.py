@@ -144,6 +144,11 @@ FAMILIES: dict[str, Family] = {
         "not-effective": ("Not effective", "无效"),
     }, {"effective": ("ok", "passed", "有效果", "验证有效"),
         "not-effective": ("not_effective", "not effective", "ineffective", "failed", "无效果", "验证无效", "未生效")}),
+    # How serious a gap of the procedure is (csat check: major gaps make it exit 3).
+    "gap_severity": Family(N_("severity"), {
+        "major": ("Major", "严重"),
+        "minor": ("Minor", "一般"),
+    }, {"major": ("主要",), "minor": ("次要",)}),
 }
 
 # Words that name several codes: refused, with the codes they could mean (never a guess).

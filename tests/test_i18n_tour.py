@@ -25,7 +25,7 @@ README = Path(__file__).resolve().parent.parent / "README.md"
 FILE_OUTPUT = [["config", "show"], ["cron"]]
 SECTIONS = ["### Workspace", "### Customers", "### Survey items", "### Survey rounds", "### Feedback and complaints", "### CAPA",
             "### Reports", "### Reminders (run from cron)", "### Audit trail", "### Importing answers",
-            "### Correcting records"]
+            "### Correcting records", "### Checking the procedure"]
 
 
 def section_commands(heading: str) -> list[list[str]]:

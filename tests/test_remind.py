@@ -14,7 +14,7 @@ from csat.forms.xlsx import identity_rows
 from csat.periods import Half
 from csat.registry import customers
 from csat.store.locking import exclusive
-from csat.store.models import Invitation, Reminder
+from csat.store.models import Invitation, Notice, Reminder
 from csat.survey import send as survey
 from tests.conftest import EXAMPLES
 
@@ -198,11 +198,19 @@ def test_digest_printed_when_no_staff_configured(workspace, store, cli):
     later = (_today() + timedelta(days=6)).isoformat()
     result = cli("remind", "--today", later)
     assert result.exit_code == 0 and "Installer" not in result.stderr
-    assert result.stderr.strip().splitlines() == [
-        f"csat remind {later}: 0 reminder(s) sent; 2 item(s) due for staff, not mailed (no remind.staff set; "
-        "`csat remind -v` lists them)"]
+    # The overdue reply, the complaint's missing CAPA (a gap of `csat check`), and in December the
+    # warning that the half year's round has not been sent.
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"csat remind {later}: 0 reminder(s) sent; ")
+    assert lines[0].endswith(" item(s) due for staff, not mailed (no remind.staff set; `csat remind -v` lists them)")
     assert cli("remind", "--today", later).stderr == ""
-    assert "complaint #1 from C-001" in cli("remind", "--today", later, "-v").stderr
+    listed = cli("remind", "--today", later, "-v").stderr
+    assert "complaint #1 from C-001" in listed
+    # The gap went out with the first digest and is remembered: never listed again.
+    assert "new gap" not in listed
+    with store.session() as session:
+        reported = session.exec(select(Notice.key).where(Notice.kind == "gap")).all()
+    assert "gap:complaint_without_capa:feedback:1" in reported
 
 
 def test_cron_line_has_absolute_paths(workspace, cli):

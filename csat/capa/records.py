@@ -290,11 +290,13 @@ def open_for_feedback(session, settings, feedback_id: int | str, *, title: str |
                       at: date | None = None):
     """The CAPA for a feedback entry: (record, created). An existing one is returned as is."""
     from csat.feedback import log as feedback
-    from csat.store.models import Customer
+    from csat.store.models import Capa, Customer
 
     entry = feedback.get(session, feedback_id)
     lock_capas(session)
     existing = find_for_feedback(session, entry.id)
+    if existing is None and entry.capa_id is not None:   # linked with `feedback link`: that one handles it
+        existing = session.get(Capa, entry.capa_id)
     if existing is not None:
         return existing, False
     if entry.voided_at is not None:
@@ -322,6 +324,9 @@ def open_for_feedback(session, settings, feedback_id: int | str, *, title: str |
         dept=_owner(settings, dept or entry.dept or None, settings.capa.kind_departments.get(entry.kind)),
         due_date=_due(settings, due, today), status="open", **backfilled,
     )
+    if entry.no_capa_reason:   # a CAPA after all: the reason why none was needed no longer holds (audited)
+        entry.no_capa_reason, entry.no_capa_at = "", None
+        session.flush()
     _audit_backfilled_opening(session, capa, backfilled)
     return capa, True
 

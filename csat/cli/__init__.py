@@ -16,6 +16,7 @@ from csat.cli import (
     _common,
     audit,
     capa,
+    check,
     customers,
     db,
     doctor,
@@ -73,6 +74,7 @@ app.command(name="import")(imports.import_files)
 app.add_typer(imports.response_app, name="response", help="Enter answers by hand; list, show and withdraw responses.")
 remind.register(app)
 app.command(name="doctor")(doctor.doctor)
+app.command(name="check")(check.check)
 
 
 def main() -> None:

@@ -35,7 +35,8 @@ LABELS = dict(COLUMNS) | {
     "id": N_("Number"), "product": N_("Product"), "owner": N_("Logged by"), "dept": N_("Department"),
     "reply": N_("Reply"), "closed_at": N_("Closed"), "reply_due": N_("Reply due"), "overdue": N_("Overdue"),
     "long_unresolved": N_("Long unresolved"), "void": N_("Void"), "voided_at": N_("Voided"),
-    "void_reason": N_("Reason for voiding"),
+    "void_reason": N_("Reason for voiding"), "no_capa_reason": N_("Why no CAPA"), "no_capa_at": N_("No CAPA recorded"),
+    "capa_linked": N_("CAPA linked, not opened from it"),
     "source_file_name": N_("Imported from"), "source_sha256": "SHA-256", "source_sheet": N_("Sheet"),
     "source_row": N_("Row"),
 }
@@ -326,9 +327,52 @@ def feedback_void(
         entry = feedback.void(session, number, reason)
         record = feedback.records(session, opened.settings, [entry])[0]
     say(escape_markup(_("Voided #{number}: {reason}", number=entry.id, reason=entry.void_reason)))
-    if record["capa"]:
+    if record["capa"] and not record["capa_linked"]:
         say(escape_markup(_("{capa} came from it and stays as it is; cancel it with `csat capa cancel {capa} --reason ...`"
                             " if it is no longer needed", capa=record["capa"])))
+
+
+@app.command(name="link")
+def feedback_link(
+    number: Number,
+    capa: Annotated[str, typer.Argument(help="The CAPA number, e.g. CAPA-2024-007.")],
+    shared: Annotated[bool, typer.Option("--shared", help="The CAPA already handles another entry and handles this one too (the same defect).")] = False,
+    home: Home = None,
+) -> None:
+    """Link an existing CAPA to a feedback entry (a CAPA opened from a survey item or an earlier complaint).
+
+    Example: csat feedback link 14 CAPA-2024-003
+    """
+    from csat.capa import links
+
+    _workspace, store = workspace_and_store(home)
+    with store.session() as session:
+        entry, linked, changed = links.link(session, number, capa, shared=shared)
+    if changed:
+        say(_("Linked {capa} to #{number}", capa=linked.number, number=entry.id))
+    else:
+        say(_("#{number} is already linked to {capa}; nothing changed", number=entry.id, capa=linked.number))
+
+
+@app.command(name="no-capa")
+def feedback_no_capa(
+    number: Number,
+    reason: Annotated[str, typer.Option("--reason", help="Why this complaint needs no CAPA (kept on the record and shown in `feedback show`).")],
+    home: Home = None,
+) -> None:
+    """Record why a complaint needs no CAPA; `csat check` stops listing it.
+
+    Example: csat feedback no-capa 9 --reason "Carrier damage; claim filed with the carrier, no process at fault"
+    """
+    from csat.capa import links
+
+    _workspace, store = workspace_and_store(home)
+    with store.session() as session:
+        entry, changed = links.no_capa(session, number, reason)
+    if changed:
+        say(escape_markup(_("Recorded why #{number} needs no CAPA: {reason}", number=entry.id, reason=entry.no_capa_reason)))
+    else:
+        say(_("#{number} already has this reason; nothing changed", number=entry.id))
 
 
 @app.command(name="import")

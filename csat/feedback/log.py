@@ -484,6 +484,10 @@ def records(session, settings, entries: list, today: date | None = None) -> list
         if customer_ids else {}
     capas = dict(session.exec(select(Capa.feedback_id, Capa.number).where(Capa.feedback_id.in_(entry_ids))
                               .order_by(Capa.id.desc())).all()) if entry_ids else {}
+    linked_ids = {entry.capa_id for entry in entries if entry.capa_id is not None and entry.id not in capas}
+    linked = dict(session.exec(select(Capa.id, Capa.number).where(Capa.id.in_(linked_ids))).all()) if linked_ids else {}
+    linked_to = {entry.id for entry in entries if entry.id not in capas and entry.capa_id in linked}
+    capas |= {entry.id: linked[entry.capa_id] for entry in entries if entry.id in linked_to}
     deadlines = reply_deadlines([entry.received_at for entry in entries], settings)
     files = _source_files(session, {entry.source_file_id for entry in entries} - {None})
     result = []
@@ -498,6 +502,7 @@ def records(session, settings, entries: list, today: date | None = None) -> list
             "status": entry.status,
             "replied_at": entry.replied_at,
             "capa": capas.get(entry.id),
+            "capa_linked": entry.id in linked_to,   # linked with `feedback link`, not opened from the entry
             "text": entry.text,
             "product": entry.product,
             "owner": entry.owner,
@@ -515,6 +520,8 @@ def records(session, settings, entries: list, today: date | None = None) -> list
             "source_sha256": files.get(entry.source_file_id, (None, None))[1],
             "source_sheet": entry.source_sheet or None,
             "source_row": entry.source_row,
+            "no_capa_reason": entry.no_capa_reason,
+            "no_capa_at": entry.no_capa_at,
         })
     lang = vocabulary.staff_lang(settings)
     return [vocabulary.labelled(record, _LABELLED, lang, settings) for record in result]

@@ -197,6 +197,14 @@ class Feedback(SQLModel, table=True):
     voided_at: Optional[datetime] = Field(default=None, sa_type=DateTime)
     void_reason: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     created_at: datetime = Field(default_factory=now, sa_type=DateTime)
+    # A CAPA opened elsewhere (a survey item, an earlier complaint) that handles this entry too
+    # (`csat feedback link`); a CAPA opened from the entry refers to it through capa.feedback_id.
+    # No foreign key: capa already refers to feedback, and a cycle of keys would stop tables from being
+    # ordered for creation and copying; `feedback link` checks the CAPA exists.
+    capa_id: Optional[int] = Field(default=None)
+    # Why this complaint needs no CAPA (`csat feedback no-capa`), and when that was recorded.
+    no_capa_reason: str = Field(default="", sa_column=Column(Text, nullable=False, default="", server_default=""))
+    no_capa_at: Optional[datetime] = Field(default=None, sa_type=DateTime)
     # The archived log file the entry was imported (or last corrected) from, its sheet and row.
     source_file_id: Optional[int] = Field(default=None, foreign_key="source_file.id")
     source_sheet: str = Field(default="", max_length=200, sa_column_kwargs={"server_default": ""})

@@ -20,8 +20,24 @@ ROUND_INTERVAL_DAYS = 183  # "at least every half year"
 
 @dataclass(frozen=True)
 class DueLine:
-    topic: str      # survey, response, summary, complaint, capa
+    topic: str      # survey, response, summary, complaint, capa, gap
     text: str
+    # A gap of `csat check` is reported once: the digest that lists it remembers this key (a Notice).
+    key: str = ""
+
+
+# Gaps the digest's daily lines already report while they last (reply overdue, quarter not
+# summarised, CAPA overdue): listed there every day, so not a second time as a new gap.
+_DAILY_RULES = frozenset({"complaint_reply_overdue", "quarter_not_summarised", "capa_overdue"})
+GAP_NOTICE = "gap"
+
+
+def gap_notice_key(gap_key: str) -> str:
+    """The Notice key that remembers a reported gap (hashed when too long for the column)."""
+    import hashlib
+
+    key = f"{GAP_NOTICE}:{gap_key}"
+    return key if len(key) <= 100 else f"{GAP_NOTICE}:" + hashlib.sha256(gap_key.encode("utf-8")).hexdigest()
 
 
 def _first_sent(session, round_id: int) -> datetime | None:
@@ -143,7 +159,26 @@ def capa_lines(session, settings, today: date) -> list[DueLine]:
     ]
 
 
+def gap_lines(session, settings, today: date) -> list[DueLine]:
+    """Gaps of `csat check` no earlier digest reported, each with the command that fixes it."""
+    from sqlmodel import select
+
+    from csat.procedure.check import find_gaps
+    from csat.store.models import Notice
+
+    reported = set(session.exec(select(Notice.key).where(Notice.kind == GAP_NOTICE)).all())
+    lines = []
+    for gap in find_gaps(session, settings, today=today).gaps:
+        key = gap_notice_key(gap.key)
+        if gap.rule in _DAILY_RULES or key in reported:
+            continue
+        lines.append(DueLine("gap", _("new gap ({severity}): {what}: run `{fix}`", what=gap.what, fix=gap.fix,
+                                      severity=word("gap_severity", gap.severity, language()).lower()), key))
+    return lines
+
+
 def collect(session, settings, today: date) -> list[DueLine]:
     """Everything the staff digest of `today` must list, in a fixed order."""
     return (survey_lines(session, settings, today) + summary_lines(session, settings, today)
-            + complaint_lines(session, settings, today) + capa_lines(session, settings, today))
+            + complaint_lines(session, settings, today) + capa_lines(session, settings, today)
+            + gap_lines(session, settings, today))
