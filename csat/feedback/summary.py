@@ -1,18 +1,24 @@
-"""The quarterly feedback and complaint summary: built once, rendered as JSON, Markdown or xlsx.
+"""The quarterly feedback and complaint summary: built once, kept as a record, rendered as JSON, Markdown or xlsx.
 
 `build` returns plain data (the JSON contract); the renderers only read it,
-and the terminal table is drawn by the CLI from the same data. Open, overdue
-and long-unresolved are judged on `today` (the day the summary is made), the
-other figures only on entries received in the quarter (local time). Making a
-summary of an ended quarter marks it as summarised (a QuarterSummary row, which
-the reminders' digest looks for); a quarter still running can be summarised
-but is not marked, since entries may still come in.
+and the terminal table is drawn by the CLI from the same data. Open, overdue,
+unanswered and long-unresolved are judged on `today` (the day the summary is
+made), the other figures only on entries received in the quarter (local time).
+
+A summary of an ended quarter is a quality record: the first one made is kept
+as version 1 (a QuarterSummary row holding its JSON exactly as printed, when
+and by whom), and printing it again shows that record unchanged, whatever
+happened to the feedback since. An entry of the quarter added, edited, replied,
+closed or voided after the record was made (the audit trail says when) makes
+it *stale*: printing says so, and `refresh` records a new version beside it.
+A quarter still running is shown as a live preview and never recorded.
 """
 
 from __future__ import annotations
 
 import json
 from collections import Counter
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -57,12 +63,20 @@ _LABELS: dict[str, tuple[str, str]] = {
     "complaint": NC_("summary", "Complaint"),
     "made": NC_("summary", "Made on"),
     "none": NC_("summary", "none"),
+    "version": NC_("summary", "Version"),
+    "made_value": NC_("summary", "{at} by {who}"),
+    "preview": NC_("summary", "{date}, preview (quarter not ended, not recorded)"),
+    "live": NC_("summary", "{date}, computed now (not recorded)"),
+    "unanswered": NC_("summary", "Complaints unanswered"),
+    "unanswered_value": NC_("summary", "{n} ({entries}), oldest {days} working days"),
+    "replied_late": NC_("summary", "Replies after the deadline"),
+    "replied_late_value": NC_("summary", "{n} ({entries}), worst {days} working days late (#{worst})"),
 }
 
 
-def text(key: str, lang: str = "en") -> str:
+def text(key: str, lang: str = "en", **fields) -> str:
     """A word of the summary in a language, from the message catalog (context "summary")."""
-    return in_context(lang, *_LABELS[key])
+    return in_context(lang, *_LABELS[key], **fields)
 
 
 def _counts(values: list[str], order: tuple[str, ...] | None = None) -> dict[str, int]:
@@ -106,6 +120,7 @@ def build(session, settings, quarter: Quarter, today: date | None = None) -> dic
         row["reply_days"] = ((row["replied_at"] - row["received"]).total_seconds() / 86400
                              if row["replied_at"] is not None else None)
     reply_days = [row["reply_days"] for row in complaints if row["reply_days"] is not None]
+    reply_times = _reply_time_figures(settings, complaints, today)
     complaints_by_customer = _counts([row["customer"] for row in complaints])
     topics: dict[tuple[str, str, str], list[int]] = {}
     for row in complaints:
@@ -137,8 +152,7 @@ def build(session, settings, quarter: Quarter, today: date | None = None) -> dic
         "open": [row["id"] for row in rows if row["status"] != "closed"],
         "overdue": [row["id"] for row in rows if row["overdue"]],
         "long_unresolved": [row["id"] for row in rows if row["long_unresolved"]],
-        "replied_late": [row["id"] for row in complaints if row["replied_at"] is not None
-                         and row["replied_at"].date() > row["reply_due"]],
+        **reply_times,
         "reply_days_median": float(numpy.median(reply_days)) if reply_days else None,
         "reply_days_max": float(max(reply_days)) if reply_days else None,
         "special_attention": [code for code, count in complaints_by_customer.items() if count >= threshold],
@@ -153,23 +167,250 @@ def build(session, settings, quarter: Quarter, today: date | None = None) -> dic
     }
 
 
-def mark_summarised(session, summary: dict[str, Any], now: datetime | None = None):
-    """Record that an ended quarter was summarised (a repeat updates the record); None for a running quarter."""
+def _reply_time_figures(settings, complaints: list[dict[str, Any]], today: date) -> dict[str, Any]:
+    """Complaints still unanswered by their age, and replies given after the deadline, in working days.
+
+    The median and worst reply times count answered complaints only; these figures keep the
+    unanswered ones (however old) and the late ones (once answered) in sight.
+    """
+    from csat.workdays import calendar_for
+
+    calendar = calendar_for(settings)
+    unanswered = [row for row in complaints if row["replied_at"] is None]
+    ages = [calendar.working_days_between(row["received"].date(), today) for row in unanswered]
+    late = [(calendar.working_days_between(row["reply_due"], row["replied_at"].date()), row["id"]) for row in complaints
+            if row["replied_at"] is not None and row["reply_due"] is not None and row["replied_at"].date() > row["reply_due"]]
+    worst = max(late, key=lambda pair: (pair[0], -pair[1])) if late else None
+    return {
+        "unanswered": [row["id"] for row in unanswered],
+        "unanswered_count": len(unanswered),
+        "unanswered_oldest_working_days": max(ages) if ages else None,
+        "unanswered_oldest": unanswered[ages.index(max(ages))]["id"] if ages else None,
+        "replied_late": [number for _days, number in late],
+        "replied_late_count": len(late),
+        "replied_late_worst_working_days": worst[0] if worst else None,
+        "replied_late_worst": worst[1] if worst else None,
+    }
+
+
+# ---- summaries as records ------------------------------------------------------------------
+
+# The dates inside a recorded summary's JSON, read back as dates so every renderer works on a record.
+_DATES = ("start", "end", "made_on")
+_ENTRY_TIMES = ("received", "replied_at", "closed_at", "voided_at")
+
+
+@dataclass
+class Shown:
+    """What `feedback summary` shows: the summary and where it comes from.
+
+    `state` is "made" (recorded just now), "recorded" (an earlier version, as made), "preview"
+    (a quarter not ended: never recorded) or "live" (computed now beside a version made before
+    records were kept, whose figures are unknown). `changes` counts the quarter's entries added
+    and changed since the record was made; `versions` is how many versions the quarter has.
+    """
+
+    summary: dict[str, Any]
+    state: str
+    record: Any = None
+    changes: dict[str, int] = field(default_factory=lambda: {"added": 0, "changed": 0})
+    versions: int = 0
+
+    @property
+    def stale(self) -> bool:
+        return bool(self.changes["added"] or self.changes["changed"])
+
+
+def versions(session, quarter: str) -> list:
+    """The recorded versions of a quarter's summary, oldest first."""
     from sqlmodel import select
 
+    from csat.store.models import QuarterSummary
+
+    return list(session.exec(select(QuarterSummary).where(QuarterSummary.quarter == str(quarter))
+                             .order_by(QuarterSummary.version)).all())
+
+
+def _ended(quarter: Quarter, now: datetime) -> bool:
+    return now.date() > quarter.end
+
+
+def record(session, settings, quarter: Quarter, now: datetime | None = None):
+    """Make and keep a new version of an ended quarter's summary: (row, summary).
+
+    Taken under the store's feedback lock, so no entry is logged between the figures and
+    the record, and two people summarising at once get versions 1 and 2, not two 1s.
+    """
+    from csat.feedback.log import lock_feedback
+    from csat.store import audit
     from csat.store.models import QuarterSummary, now as local_now
 
     now = now or local_now()
-    if now.date() <= summary["end"]:
-        return None
-    marked = session.exec(select(QuarterSummary).where(QuarterSummary.quarter == summary["quarter"])).first()
-    if marked is None:
-        marked = QuarterSummary(quarter=summary["quarter"])
-        session.add(marked)
-    marked.summarised_at = now
-    marked.total, marked.complaints = summary["total"], summary["complaints"]
+    if not _ended(quarter, now):
+        raise CsatError(_("quarter {quarter} has not ended (it ends on {end}); a summary is recorded only after the"
+                          " quarter ends, `csat feedback summary --quarter {quarter}` shows a preview",
+                          quarter=quarter, end=quarter.end.isoformat()))
+    lock_feedback(session)
+    summary = build(session, settings, quarter, today=now.date())
+    existing = versions(session, str(quarter))
+    made_by = audit.actor()[:100]
+    summary |= {"recorded": True, "version": existing[-1].version + 1 if existing else 1, "summarised_at": now,
+                "made_by": made_by}
+    row = QuarterSummary(quarter=str(quarter), version=summary["version"], summarised_at=now, made_by=made_by,
+                         total=summary["total"], complaints=summary["complaints"], figures=render_json(summary))
+    session.add(row)
     session.flush()
-    return marked
+    return row, summary
+
+
+def recorded(row) -> dict[str, Any] | None:
+    """The summary a version holds, as made (dates read back as dates); None for one made before records were kept."""
+    if not row.figures:
+        return None
+    summary = json.loads(row.figures)
+    for key in _DATES:
+        if summary.get(key):
+            summary[key] = date.fromisoformat(summary[key])
+    summary["summarised_at"] = datetime.fromisoformat(summary["summarised_at"])
+    for entry in summary["entries"]:
+        for key in _ENTRY_TIMES:
+            if entry.get(key):
+                entry[key] = datetime.fromisoformat(entry[key])
+        if entry.get("reply_due"):
+            entry["reply_due"] = date.fromisoformat(entry["reply_due"])
+    return summary
+
+
+def _received_times(action: str, changes: str) -> list[str]:
+    """The times received an audit entry of a feedback entry names (new, old and corrected)."""
+    try:
+        values = json.loads(changes or "{}")
+    except ValueError:
+        return []
+    if action == "insert":
+        return [values.get("new", {}).get("received_at") or ""]
+    found = []
+    for key in ("received_at", "received"):
+        pair = values.get(key)
+        if isinstance(pair, list):
+            found += [str(value) for value in pair if value]
+    return found
+
+
+def changes_since(session, row) -> dict[str, int]:
+    """Entries of the row's quarter added, and changed (edited, replied, closed, voided), after it was made.
+
+    "After" is read from the audit trail: entries written after the record's own audit entry
+    (or, for a version made before records were kept, after its date). An entry counts for the
+    quarter when it is received in it now, or was before a correction moved it out.
+    """
+    from sqlmodel import select
+
+    from csat.feedback.log import quarter_bounds
+    from csat.store.models import AuditLog, Feedback
+
+    start, end = quarter_bounds(Quarter.parse(row.quarter))
+    mark = None
+    if row.figures:
+        mark = session.exec(select(AuditLog.id).where(AuditLog.table_name == "quarter_summary",
+                                                      AuditLog.record_id == row.id,
+                                                      AuditLog.action == "insert")).first()
+    query = select(AuditLog.record_id, AuditLog.action, AuditLog.changes).where(AuditLog.table_name == "feedback")
+    query = query.where(AuditLog.id > mark) if mark is not None else query.where(AuditLog.at > row.summarised_at)
+    trail = session.exec(query).all()
+    if not trail:
+        return {"added": 0, "changed": 0}
+    numbers = {number for number, _action, _changes in trail if number is not None}
+    current = dict(session.exec(select(Feedback.id, Feedback.received_at).where(Feedback.id.in_(numbers))).all())
+    first_day, next_day = start.isoformat(), end.isoformat()
+    added, changed = set(), set()
+    for number, action, changes in trail:
+        times = _received_times(action, changes)
+        in_quarter = (number in current and start <= current[number] < end) or any(
+            first_day <= moment.replace(" ", "T") < next_day for moment in times if moment)
+        if in_quarter:
+            (added if action == "insert" else changed).add(number)
+    return {"added": len(added), "changed": len(changed - added)}
+
+
+def stale_summaries(session) -> list[dict[str, Any]]:
+    """The quarters whose latest summary version is stale, oldest first, with what changed since.
+
+    For the staff digest and `csat check`: {"quarter", "version", "summarised_at", "added", "changed"}.
+    """
+    from sqlmodel import select
+
+    from csat.store.models import QuarterSummary
+
+    latest: dict[str, Any] = {}
+    for row in session.exec(select(QuarterSummary).order_by(QuarterSummary.quarter, QuarterSummary.version)).all():
+        latest[row.quarter] = row
+    result = []
+    for quarter, row in latest.items():
+        changes = changes_since(session, row)
+        if changes["added"] or changes["changed"]:
+            result.append({"quarter": quarter, "version": row.version, "summarised_at": row.summarised_at} | changes)
+    return result
+
+
+def show(session, settings, quarter: Quarter, *, version: int | None = None, refresh: bool = False,
+         now: datetime | None = None) -> Shown:
+    """The summary `feedback summary` prints: a record as made, a new one, or a preview.
+
+    An ended quarter never summarised gets its version 1 now; `refresh` records the next version;
+    `version` picks an earlier one (else the latest). A quarter not ended is a preview, never
+    recorded. A version made before records were kept has no figures: today's are shown beside it,
+    marked as not recorded.
+    """
+    from csat.errors import NotFound
+    from csat.store.models import now as local_now
+
+    now = now or local_now()
+    if quarter.start > now.date():
+        raise CsatError(_("quarter {quarter} has not started yet (today is {today})", quarter=quarter,
+                          today=now.date().isoformat()))
+    if not _ended(quarter, now):
+        if refresh or version is not None:
+            raise CsatError(_("quarter {quarter} has not ended (it ends on {end}); it has no recorded summary yet,"
+                              " `csat feedback summary --quarter {quarter}` shows a preview",
+                              quarter=quarter, end=quarter.end.isoformat()))
+        summary = build(session, settings, quarter, today=now.date())
+        return Shown(summary | {"recorded": False, "version": None, "summarised_at": None, "made_by": ""}, "preview")
+    kept = versions(session, str(quarter))
+    if version is not None and refresh:
+        raise CsatError(_("--refresh makes a new version; --version shows an existing one: give one of them"))
+    if refresh or not kept:
+        row, summary = record(session, settings, quarter, now)
+        return Shown(summary, "made", row, versions=len(kept) + 1)
+    if version is None:
+        row = kept[-1]
+    else:
+        row = next((item for item in kept if item.version == version), None)
+        if row is None:
+            raise NotFound(_("{quarter} has no summary version {version}; it has {versions}", quarter=quarter,
+                             version=version, versions=", ".join(str(item.version) for item in kept)))
+    summary = recorded(row)
+    changes = changes_since(session, row)
+    if summary is None:
+        summary = build(session, settings, quarter, today=now.date())
+        summary |= {"recorded": False, "version": None, "summarised_at": None, "made_by": ""}
+        return Shown(summary, "live", row, changes, len(kept))
+    return Shown(summary, "recorded", row, changes, len(kept))
+
+
+def version_list(session, quarter: Quarter) -> list[dict[str, Any]]:
+    """Every version of a quarter's summary with its date, maker, counts and staleness (the JSON of --versions)."""
+    kept = versions(session, str(quarter))
+    latest = kept[-1].version if kept else None
+    rows = []
+    for row in kept:
+        changes = changes_since(session, row)
+        rows.append({"quarter": row.quarter, "version": row.version, "summarised_at": row.summarised_at,
+                     "made_by": row.made_by, "total": row.total, "complaints": row.complaints,
+                     "figures_kept": bool(row.figures), "latest": row.version == latest,
+                     "stale": bool(changes["added"] or changes["changed"]), "added_since": changes["added"],
+                     "changed_since": changes["changed"]})
+    return rows
 
 
 def quarters_without_summary(session, settings, today: date) -> list[str]:
@@ -220,10 +461,34 @@ def _ids(values: list[int], lang: str) -> str:
     return ", ".join(f"#{value}" for value in values) if values else text("none", lang)
 
 
+def _made(summary: dict[str, Any], lang: str) -> list[tuple[str, str]]:
+    """The record's version and when and by whom it was made; a preview says it is not recorded."""
+    if not summary.get("recorded"):
+        key = "preview" if summary["made_on"] <= summary["end"] else "live"
+        return [(text("made", lang), text(key, lang, date=summary["made_on"].isoformat()))]
+    made = text("made_value", lang, at=summary["summarised_at"].strftime("%Y-%m-%d %H:%M"), who=summary["made_by"]) \
+        if summary["made_by"] else summary["summarised_at"].strftime("%Y-%m-%d %H:%M")
+    return [(text("version", lang), str(summary["version"])), (text("made", lang), made)]
+
+
+def _unanswered(summary: dict[str, Any], lang: str) -> str:
+    if not summary["unanswered"]:
+        return text("none", lang)
+    return text("unanswered_value", lang, n=summary["unanswered_count"], entries=_ids(summary["unanswered"], lang),
+                days=summary["unanswered_oldest_working_days"])
+
+
+def _late(summary: dict[str, Any], lang: str) -> str:
+    if not summary["replied_late"]:
+        return text("none", lang)
+    return text("replied_late_value", lang, n=summary["replied_late_count"], entries=_ids(summary["replied_late"], lang),
+                days=summary["replied_late_worst_working_days"], worst=summary["replied_late_worst"])
+
+
 def headline(summary: dict[str, Any], lang: str = "en") -> list[tuple[str, str]]:
     """The key figures as (label, value) pairs, shared by every renderer."""
     change = summary["total"] - summary["previous_total"]
-    return [
+    return _made(summary, lang) + [
         (text("total", lang), str(summary["total"])),
         (text("complaints", lang), str(summary["complaints"])),
         (text("previous_total", lang) + f" ({summary['previous_quarter']})",
@@ -231,6 +496,8 @@ def headline(summary: dict[str, Any], lang: str = "en") -> list[tuple[str, str]]
         (text("previous_complaints", lang), str(summary["previous_complaints"])),
         (text("reply_days_median", lang), _number(summary["reply_days_median"])),
         (text("reply_days_max", lang), _number(summary["reply_days_max"])),
+        (text("unanswered", lang), _unanswered(summary, lang)),
+        (text("replied_late", lang), _late(summary, lang)),
         (text("open", lang), _ids(summary["open"], lang)),
         (text("overdue", lang), _ids(summary["overdue"], lang)),
         (text("long_unresolved", lang), _ids(summary["long_unresolved"], lang)),

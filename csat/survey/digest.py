@@ -22,6 +22,7 @@ ROUND_INTERVAL_DAYS = 183  # "at least every half year"
 class DueLine:
     topic: str      # survey, response, summary, complaint, capa
     text: str
+    once: str = ""  # a notice key: the line is told in one digest only (kept in the notice table once sent)
 
 
 def _first_sent(session, round_id: int) -> datetime | None:
@@ -99,6 +100,28 @@ def summary_lines(session, settings, today: date) -> list[DueLine]:
     ]
 
 
+def stale_summary_lines(session, settings, today: date) -> list[DueLine]:
+    """Quarters whose latest summary was made stale by later entries: each told once per version."""
+    from sqlmodel import select
+
+    from csat.feedback.summary import stale_summaries
+    from csat.store.models import Notice
+
+    told = set(session.exec(select(Notice.key).where(Notice.kind == "once",
+                                                     Notice.status.in_(("sent", "printed")))).all())
+    lines = []
+    for stale in stale_summaries(session):
+        key = f"stale-summary:{stale['quarter']}:v{stale['version']}"
+        if key in told:
+            continue
+        lines.append(DueLine("summary", _(
+            "the {quarter} feedback summary (version {version}, made on {date}) is stale: entries were added ({added})"
+            " or changed ({changed}) since; run `csat feedback summary --quarter {quarter} --refresh`",
+            quarter=stale["quarter"], version=stale["version"], date=stale["summarised_at"].date(),
+            added=stale["added"], changed=stale["changed"]), once=key))
+    return lines
+
+
 def _customer_codes(session, customer_ids: set[int]) -> dict[int, str]:
     from sqlmodel import select
 
@@ -146,4 +169,4 @@ def capa_lines(session, settings, today: date) -> list[DueLine]:
 def collect(session, settings, today: date) -> list[DueLine]:
     """Everything the staff digest of `today` must list, in a fixed order."""
     return (survey_lines(session, settings, today) + summary_lines(session, settings, today)
-            + complaint_lines(session, settings, today) + capa_lines(session, settings, today))
+            + stale_summary_lines(session, settings, today) + complaint_lines(session, settings, today) + capa_lines(session, settings, today))

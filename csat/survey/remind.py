@@ -244,7 +244,20 @@ def _handle_digest(workspace, store, transport, today: date, dry_run: bool, repo
         notice.status, notice.error, notice.body = status, error, body
         notice.recipients = ", ".join(settings.remind.staff)
         notice.sent_at = _moment(today) if status in ("sent", "printed") else None
+        if status in ("sent", "printed"):
+            _keep_told(session, report.digest_lines, status, notice.sent_at)
     report.digest, report.digest_error = status, error
+
+
+def _keep_told(session, lines: list[DueLine], status: str, moment: datetime) -> None:
+    """Lines to tell once (a stale summary) are noted as told, so the next digests leave them out."""
+    from sqlmodel import select
+
+    from csat.store.models import Notice
+
+    for line in lines:
+        if line.once and session.exec(select(Notice).where(Notice.key == line.once)).first() is None:
+            session.add(Notice(key=line.once, kind="once", status=status, body=line.text, sent_at=moment))
 
 
 def run(workspace, store, today: date | None = None, dry_run: bool = False, transport=None) -> RemindReport:
