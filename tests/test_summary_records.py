@@ -191,7 +191,7 @@ def test_refresh_makes_version_2_and_both_are_shown(loaded, tmp_path):
     trail = json.loads(cli("audit", "list", "--table", "quarter_summary", "--format", "json").stdout)
     assert sorted(item["changes"]["new"]["version"] for item in trail if item["action"] == "insert") == [1, 2]
     assert cli("feedback", "summary", "--quarter", "2024Q3", "--version", "3").exit_code == 1
-    assert cli("feedback", "summary", "--quarter", "2024Q3", "--version", "1", "--refresh").exit_code == 1
+    assert cli("feedback", "summary", "--quarter", "2024Q3", "--version", "1", "--refresh").exit_code == 2
     assert cli("feedback", "summary", "--quarter", "2024Q3", "--format", "csv").exit_code == 2
     assert cli("feedback", "summary", "--quarter", "2024Q3", "--versions", "--format", "md").exit_code == 2
 

@@ -390,6 +390,9 @@ def feedback_summary(
     if list_versions:
         _summary_versions(period, fmt, output, refresh, version, home)
         return
+    if refresh and version is not None:
+        raise typer.BadParameter(_("--refresh makes a new version; --version shows an existing one: give one of them"),
+                                 param_hint="--version")
     chosen = fmt.value if fmt else _format_from(output)
     if chosen == "csv":
         raise typer.BadParameter(_("csv lists the versions: add --versions, or use --format md, json or xlsx"),
