@@ -8,6 +8,7 @@ from openpyxl import load_workbook
 
 from csat.errors import CsatError
 from csat.feedback import summary as summaries
+from csat.feedback import summary_record
 from csat.periods import Quarter
 
 # Made on Saturday 5 Oct 2024: entries 8 and 13 have had no reply past their deadline
@@ -66,17 +67,17 @@ def test_recording_and_quarters_without_summary(workspace, with_log):
     with with_log.read_session() as session:
         assert summaries.quarters_without_summary(session, settings, date(2024, 10, 5)) == ["2024Q2", "2024Q3"]
     with with_log.session() as session:
-        row, summary = summaries.record(session, settings, Quarter.parse("2024Q2"), now=datetime(2024, 7, 3, 9))
+        row, summary = summary_record.record(session, settings, Quarter.parse("2024Q2"), now=datetime(2024, 7, 3, 9))
         assert (row.version, summary["version"], summary["summarised_at"]) == (1, 1, datetime(2024, 7, 3, 9))
         # A quarter still running is shown as a preview, never recorded: entries may still come in.
         with pytest.raises(CsatError, match="2024Q3 has not ended"):
-            summaries.record(session, settings, Quarter.parse("2024Q3"), now=datetime(2024, 9, 30, 23, 59))
-        preview = summaries.show(session, settings, Quarter.parse("2024Q3"), now=datetime(2024, 9, 30, 23, 59))
+            summary_record.record(session, settings, Quarter.parse("2024Q3"), now=datetime(2024, 9, 30, 23, 59))
+        preview = summary_record.show(session, settings, Quarter.parse("2024Q3"), now=datetime(2024, 9, 30, 23, 59))
         assert (preview.state, preview.summary["recorded"], preview.summary["version"]) == ("preview", False, None)
     with with_log.read_session() as session:
         assert summaries.quarters_without_summary(session, settings, date(2024, 10, 5)) == ["2024Q3"]
     with with_log.session() as session:
-        marked, _summary = summaries.record(session, settings, Quarter.parse("2024Q3"), now=datetime(2024, 10, 1, 0, 0))
+        marked, _summary = summary_record.record(session, settings, Quarter.parse("2024Q3"), now=datetime(2024, 10, 1, 0, 0))
     assert (marked.quarter, marked.version, marked.total, marked.complaints) == ("2024Q3", 1, 12, 8)
     with with_log.read_session() as session:
         assert summaries.quarters_without_summary(session, settings, date(2024, 10, 5)) == []

@@ -16,6 +16,7 @@ from prose import english_lines
 
 from csat.errors import CsatError
 from csat.feedback import summary as summaries
+from csat.feedback import summary_record
 from csat.periods import Quarter
 
 Q3 = Quarter.parse("2024Q3")
@@ -49,7 +50,7 @@ def _printed(cli, tmp_path, name: str) -> dict:
 
 def test_reply_time_figures_count_the_unanswered_and_the_late(workspace, with_log):
     with with_log.session() as session:
-        shown = summaries.show(session, workspace.settings, Q3, now=MADE)
+        shown = summary_record.show(session, workspace.settings, Q3, now=MADE)
     summary = shown.summary
     assert (shown.state, summary["version"], summary["summarised_at"], summary["recorded"]) == ("made", 1, MADE, True)
     # #8 received Mon 12 Aug and #13 Wed 18 Sep, unanswered on Sat 5 Oct: 39 and 12 working days.
@@ -69,7 +70,7 @@ def test_reply_time_figures_count_the_unanswered_and_the_late(workspace, with_lo
 def test_working_days_follow_the_chinese_calendar(workspace, with_log):
     workspace.settings.calendar.country = "CN"
     with with_log.session() as session:
-        summary = summaries.show(session, workspace.settings, Q3, now=MADE).summary
+        summary = summary_record.show(session, workspace.settings, Q3, now=MADE).summary
     # #8 (Mon 12 Aug) to Sat 5 Oct: 14 days in August; in September Sat 14 and Sun 29 are working
     # days and 16-17 (Mid-Autumn) are not: 21; 1-5 Oct is National Day.
     assert (summary["unanswered_oldest_working_days"], summary["unanswered_oldest"]) == (35, 8)
@@ -80,9 +81,9 @@ def test_a_record_stays_as_made_and_turns_stale(workspace, with_log):
 
     settings = workspace.settings
     with with_log.session() as session:
-        made = summaries.show(session, settings, Q3, now=MADE)
+        made = summary_record.show(session, settings, Q3, now=MADE)
     with with_log.session() as session:
-        again = summaries.show(session, settings, Q3, now=datetime(2024, 10, 9, 8))
+        again = summary_record.show(session, settings, Q3, now=datetime(2024, 10, 9, 8))
         assert (again.state, again.stale, again.summary) == ("recorded", False, made.summary)
         feedback.add(session, settings, "C-002", "service", "phone", "Late engineer, logged late",
                      received=datetime(2024, 9, 20, 9), now=datetime(2024, 10, 9, 9))
@@ -90,42 +91,42 @@ def test_a_record_stays_as_made_and_turns_stale(workspace, with_log):
         feedback.add(session, settings, "C-002", "service", "phone", "Not of Q3", received=datetime(2024, 10, 8, 9),
                      now=datetime(2024, 10, 9, 9))
     with with_log.session() as session:
-        later = summaries.show(session, settings, Q3, now=datetime(2024, 10, 10, 8))
+        later = summary_record.show(session, settings, Q3, now=datetime(2024, 10, 10, 8))
         assert later.state == "recorded" and later.summary == made.summary
         assert later.changes == {"added": 1, "changed": 1} and later.stale
         assert [(item["quarter"], item["version"], item["added"], item["changed"])
-                for item in summaries.stale_summaries(session)] == [("2024Q3", 1, 1, 1)]
-        refreshed = summaries.show(session, settings, Q3, refresh=True, now=datetime(2024, 10, 10, 9))
+                for item in summary_record.stale_summaries(session)] == [("2024Q3", 1, 1, 1)]
+        refreshed = summary_record.show(session, settings, Q3, refresh=True, now=datetime(2024, 10, 10, 9))
         assert (refreshed.state, refreshed.summary["version"], refreshed.summary["total"]) == ("made", 2, 13)
         assert refreshed.summary["unanswered"] == [13, 19]
-        assert summaries.stale_summaries(session) == []
-        first = summaries.show(session, settings, Q3, version=1, now=datetime(2024, 10, 10, 9))
+        assert summary_record.stale_summaries(session) == []
+        first = summary_record.show(session, settings, Q3, version=1, now=datetime(2024, 10, 10, 9))
         assert first.summary == made.summary and first.versions == 2
         with pytest.raises(CsatError, match="2024Q3 has no summary version 3; it has 1, 2"):
-            summaries.show(session, settings, Q3, version=3, now=datetime(2024, 10, 10, 9))
+            summary_record.show(session, settings, Q3, version=3, now=datetime(2024, 10, 10, 9))
 
 
 def test_an_entry_moved_out_of_the_quarter_makes_it_stale(workspace, with_log):
     from csat.feedback import log as feedback
 
     with with_log.session() as session:
-        summaries.show(session, workspace.settings, Q3, now=MADE)
+        summary_record.show(session, workspace.settings, Q3, now=MADE)
     with with_log.session() as session:
         feedback.edit(session, workspace.settings, 15, {"received": datetime(2024, 10, 1, 8)}, now=datetime(2024, 10, 9))
     with with_log.session() as session:
-        assert summaries.show(session, workspace.settings, Q3, now=datetime(2024, 10, 10)).changes == \
+        assert summary_record.show(session, workspace.settings, Q3, now=datetime(2024, 10, 10)).changes == \
             {"added": 0, "changed": 1}
 
 
 def test_a_quarter_not_ended_is_a_preview_never_recorded(workspace, with_log):
     with with_log.session() as session:
-        preview = summaries.show(session, workspace.settings, Q3, now=datetime(2024, 9, 30, 23, 59))
+        preview = summary_record.show(session, workspace.settings, Q3, now=datetime(2024, 9, 30, 23, 59))
         assert (preview.state, preview.summary["recorded"], preview.summary["version"]) == ("preview", False, None)
         assert dict(summaries.headline(preview.summary))["Made on"] == \
             "2024-09-30, preview (quarter not ended, not recorded)"
         with pytest.raises(CsatError, match="quarter 2024Q3 has not ended"):
-            summaries.show(session, workspace.settings, Q3, refresh=True, now=datetime(2024, 9, 30, 23, 59))
-        assert summaries.versions(session, "2024Q3") == []
+            summary_record.show(session, workspace.settings, Q3, refresh=True, now=datetime(2024, 9, 30, 23, 59))
+        assert summary_record.versions(session, "2024Q3") == []
 
 
 # ---- through the command line, as people use it -------------------------------------------------

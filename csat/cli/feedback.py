@@ -383,6 +383,7 @@ def feedback_summary(
     Example: csat feedback summary --quarter 2024Q3 -o complaints-2024Q3.xlsx
     """
     from csat.feedback import summary as summaries
+    from csat.feedback import summary_record
     from csat.files import write_text
     from csat.periods import Quarter
 
@@ -405,7 +406,7 @@ def feedback_summary(
     language = lang.value if lang else opened.settings.company.lang
     company = opened.settings.company.name
     with store.session() as session:
-        shown = summaries.show(session, opened.settings, period, version=version, refresh=refresh)
+        shown = summary_record.show(session, opened.settings, period, version=version, refresh=refresh)
         summary = shown.summary
         if chosen == "xlsx":
             summaries.render_xlsx(summary, output, language, company)
@@ -462,7 +463,7 @@ def _say_where_from(shown, period) -> None:
 
 
 def _summary_versions(period, fmt, output, refresh: bool, version: Optional[int], home) -> None:
-    from csat.feedback import summary as summaries
+    from csat.feedback import summary_record
 
     if refresh or version is not None or output is not None:
         raise typer.BadParameter(_("--versions lists the versions; it takes no --refresh, --version or -o"),
@@ -472,7 +473,7 @@ def _summary_versions(period, fmt, output, refresh: bool, version: Optional[int]
         raise typer.BadParameter(_("--versions prints table, json or csv"), param_hint="--format")
     opened, store = workspace_and_store(home)
     with store.read_session() as session:
-        rows = summaries.version_list(session, period)
+        rows = summary_record.version_list(session, period)
     emit(rows, VERSION_COLUMNS, chosen,
          empty=N_("no recorded summary for this quarter; `csat feedback summary --quarter QUARTER` makes one"))
 

@@ -104,7 +104,7 @@ def stale_summary_lines(session, settings, today: date) -> list[DueLine]:
     """Quarters whose latest summary was made stale by later entries: each told once per version."""
     from sqlmodel import select
 
-    from csat.feedback.summary import stale_summaries
+    from csat.feedback.summary_record import stale_summaries
     from csat.store.models import Notice
 
     told = set(session.exec(select(Notice.key).where(Notice.kind == "once",
