@@ -105,6 +105,22 @@ class WorkingCalendar:
                 day += timedelta(days=1)
         return day
 
+    def working_days_between(self, start: date, end: date) -> int:
+        """Working days after `start` up to and including `end` (0 when end is not later).
+
+        The inverse of add_working_days: `start` is first moved forward to a working day, so
+        working_days_between(day, add_working_days(day, n)) == n.
+        """
+        day = start
+        while not self.is_working_day(day) and day < end:
+            day += timedelta(days=1)
+        count = 0
+        while day < end:
+            day += timedelta(days=1)
+            if self.is_working_day(day):
+                count += 1
+        return count
+
     def missing_years(self, years: Iterable[int]) -> list[int]:
         """Years this calendar counts Monday to Friday only, for want of the country's data."""
         if self.country != "CN":

@@ -14,7 +14,9 @@ from openpyxl import load_workbook
 
 LIST_KEYS = {"id", "customer", "kind", "complaint", "channel", "received", "status", "replied_at", "capa"}
 SUMMARY_KEYS = {"quarter", "total", "complaints", "by_kind", "by_channel", "by_customer", "by_dept", "open", "overdue",
-                "long_unresolved", "reply_days_median", "reply_days_max", "special_attention", "previous_total"}
+                "long_unresolved", "reply_days_median", "reply_days_max", "special_attention", "previous_total",
+                "unanswered", "unanswered_count", "unanswered_oldest_working_days", "replied_late", "replied_late_count",
+                "replied_late_worst_working_days", "version", "summarised_at", "made_by", "recorded"}
 
 
 @pytest.fixture
@@ -131,7 +133,7 @@ def test_import_and_summary(loaded, workspace, tmp_path):
     assert summary["by_customer"]["C-003"] == 4 and summary["by_dept"]["engineering"] == 4
     assert summary["open"] == [5, 7, 8, 13, 15] and summary["overdue"] == [8, 13]
     assert summary["special_attention"] == ["C-003"]
-    assert "Marked 2024Q3 as summarised: 12 entries, 8 complaints" in result.stderr
+    assert "Recorded the 2024Q3 summary as version 1: 12 entries, 8 complaints" in result.stderr
 
     xlsx = cli("feedback", "summary", "--quarter", "2024Q3", "-o", tmp_path / "q3.xlsx", "--lang", "zh")
     assert xlsx.exit_code == 0, xlsx
@@ -145,7 +147,8 @@ def test_import_and_summary(loaded, workspace, tmp_path):
     from csat.periods import Quarter
 
     running = cli("feedback", "summary", "--quarter", str(Quarter.containing(date.today())), "--format", "json")
-    assert running.exit_code == 0 and "has not ended, so it is not marked as summarised yet" in running.stderr
+    assert running.exit_code == 0 and "has not ended: this is a preview, not recorded" in running.stderr
+    assert json.loads(running.stdout)["recorded"] is False
     future = cli("feedback", "summary", "--quarter", "2999Q1")
     assert future.exit_code == 1 and "has not started yet" in future.stderr
     from sqlmodel import select

@@ -110,7 +110,12 @@ def test_void_keeps_the_entry_out_of_lists_summaries_and_reminders(loaded, works
     assert "Same visit request as #8, logged twice" in show.stdout
     assert "#13 is void since" in show.stderr and "counts in no summary or reminder" in show.stderr
 
-    after = json.loads(cli("feedback", "summary", "--quarter", "2024Q3", "--format", "json").stdout)
+    # The summary recorded before stays as made, says it is stale, and a refresh leaves #13 out.
+    reprinted = cli("feedback", "summary", "--quarter", "2024Q3", "--format", "json")
+    assert json.loads(reprinted.stdout) == before
+    assert "This summary is stale" in reprinted.stderr and "(1: edited, replied, closed or voided)" in reprinted.stderr
+    after = json.loads(cli("feedback", "summary", "--quarter", "2024Q3", "--refresh", "--format", "json").stdout)
+    assert after["version"] == 2
     assert (after["total"], after["complaints"], after["overdue"]) == (11, 7, [8])
     assert 13 not in after["open"] and after["by_customer"]["C-003"] == 3
     q4 = json.loads(cli("feedback", "summary", "--quarter", "2024Q4", "--format", "json").stdout)

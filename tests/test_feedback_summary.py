@@ -8,6 +8,7 @@ from openpyxl import load_workbook
 
 from csat.errors import CsatError
 from csat.feedback import summary as summaries
+from csat.feedback import summary_record
 from csat.periods import Quarter
 
 # Made on Saturday 5 Oct 2024: entries 8 and 13 have had no reply past their deadline
@@ -61,20 +62,23 @@ def test_a_quarter_not_started_is_refused(workspace, with_log):
         build(with_log, workspace.settings, "2024Q4", today=date(2024, 9, 30))
 
 
-def test_marking_and_quarters_without_summary(workspace, with_log):
+def test_recording_and_quarters_without_summary(workspace, with_log):
     settings = workspace.settings
     with with_log.read_session() as session:
         assert summaries.quarters_without_summary(session, settings, date(2024, 10, 5)) == ["2024Q2", "2024Q3"]
     with with_log.session() as session:
-        assert summaries.mark_summarised(session, build(with_log, settings, "2024Q2"), now=datetime(2024, 7, 3, 9))
-        # A quarter still running is summarised but not marked: entries may still come in.
-        assert summaries.mark_summarised(session, build(with_log, settings, "2024Q3", today=date(2024, 9, 30)),
-                                         now=datetime(2024, 9, 30, 23, 59)) is None
+        row, summary = summary_record.record(session, settings, Quarter.parse("2024Q2"), now=datetime(2024, 7, 3, 9))
+        assert (row.version, summary["version"], summary["summarised_at"]) == (1, 1, datetime(2024, 7, 3, 9))
+        # A quarter still running is shown as a preview, never recorded: entries may still come in.
+        with pytest.raises(CsatError, match="2024Q3 has not ended"):
+            summary_record.record(session, settings, Quarter.parse("2024Q3"), now=datetime(2024, 9, 30, 23, 59))
+        preview = summary_record.show(session, settings, Quarter.parse("2024Q3"), now=datetime(2024, 9, 30, 23, 59))
+        assert (preview.state, preview.summary["recorded"], preview.summary["version"]) == ("preview", False, None)
     with with_log.read_session() as session:
         assert summaries.quarters_without_summary(session, settings, date(2024, 10, 5)) == ["2024Q3"]
     with with_log.session() as session:
-        marked = summaries.mark_summarised(session, build(with_log, settings), now=datetime(2024, 10, 1, 0, 0))
-    assert (marked.quarter, marked.total, marked.complaints) == ("2024Q3", 12, 8)
+        marked, _summary = summary_record.record(session, settings, Quarter.parse("2024Q3"), now=datetime(2024, 10, 1, 0, 0))
+    assert (marked.quarter, marked.version, marked.total, marked.complaints) == ("2024Q3", 1, 12, 8)
     with with_log.read_session() as session:
         assert summaries.quarters_without_summary(session, settings, date(2024, 10, 5)) == []
         assert summaries.quarters_without_summary(session, settings, date(2025, 2, 1)) == ["2024Q4"]

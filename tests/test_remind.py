@@ -209,7 +209,7 @@ def test_digest_printed_when_no_staff_configured(workspace, store, cli):
     # The gap went out with the first digest and is remembered: never listed again.
     assert "new gap" not in listed
     with store.session() as session:
-        reported = session.exec(select(Notice.key).where(Notice.kind == "gap")).all()
+        reported = session.exec(select(Notice.key).where(Notice.kind == "once")).all()
     assert "gap:complaint_without_capa:feedback:1" in reported
 
 

@@ -51,6 +51,7 @@ class SummaryFormat(str, Enum):
     json = "json"
     xlsx = "xlsx"
     md = "md"
+    csv = "csv"
 
 
 Number = Annotated[int, typer.Argument(help="The entry number (see `csat feedback list`).")]
@@ -406,24 +407,45 @@ def feedback_import(
             else _("Updated: {entries} (see `csat audit list --table feedback`)", entries=updated))
 
 
+VERSION_COLUMNS = [("version", N_("Version")), ("summarised_at", N_("Made on")), ("made_by", N_("Made by")),
+                   ("total", N_("Entries")), ("complaints", N_("Complaints")), ("stale", N_("Stale")),
+                   ("added_since", N_("Added since")), ("changed_since", N_("Changed since"))]
+
+
 @app.command(name="summary")
 def feedback_summary(
     quarter: Annotated[str, typer.Option("--quarter", help="The quarter, e.g. 2024Q3.")],
-    fmt: Annotated[Optional[SummaryFormat], typer.Option("--format", "-f", help="Output format (default: from the -o suffix, else table).", show_default=False)] = None,
+    fmt: Annotated[Optional[SummaryFormat], typer.Option("--format", "-f", help="Output format (default: from the -o suffix, else table); csv only with --versions.", show_default=False)] = None,
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write to this file (needed for xlsx).", dir_okay=False)] = None,
+    refresh: Annotated[bool, typer.Option("--refresh", help="Record a new version from today's entries (the earlier ones are kept).")] = False,
+    version: Annotated[Optional[int], typer.Option("--version", help="Show this recorded version instead of the latest.", min=1, show_default=False)] = None,
+    list_versions: Annotated[bool, typer.Option("--versions", help="List the quarter's recorded versions: when made, by whom, stale or not.")] = False,
     lang: LangOption = None,
     home: Home = None,
 ) -> None:
-    """Summarise and classify a quarter's feedback and complaints, and mark the quarter as summarised.
+    """Summarise a quarter's feedback and complaints; the first summary of an ended quarter is kept as its record.
+
+    Printing it again shows the record as it was made; --refresh records a new version when
+    entries of the quarter changed since. A quarter not ended is shown as a preview, not recorded.
 
     Example: csat feedback summary --quarter 2024Q3 -o complaints-2024Q3.xlsx
     """
     from csat.feedback import summary as summaries
+    from csat.feedback import summary_record
     from csat.files import write_text
     from csat.periods import Quarter
 
     period = parse_or_usage(Quarter.parse, quarter, "--quarter")
+    if list_versions:
+        _summary_versions(period, fmt, output, refresh, version, home)
+        return
+    if refresh and version is not None:
+        raise typer.BadParameter(_("--refresh makes a new version; --version shows an existing one: give one of them"),
+                                 param_hint="--version")
     chosen = fmt.value if fmt else _format_from(output)
+    if chosen == "csv":
+        raise typer.BadParameter(_("csv lists the versions: add --versions, or use --format md, json or xlsx"),
+                                 param_hint="--format")
     if chosen == "xlsx" and output is None:
         raise typer.BadParameter(_("xlsx needs a file; add -o FILE.xlsx"), param_hint="--format")
     if chosen == "table" and output is not None:
@@ -432,12 +454,16 @@ def feedback_summary(
     language = lang.value if lang else opened.settings.company.lang
     company = opened.settings.company.name
     with store.session() as session:
-        summary = summaries.build(session, opened.settings, period)
-        marked = summaries.mark_summarised(session, summary)
+        shown = summary_record.show(session, opened.settings, period, version=version, refresh=refresh)
+        summary = shown.summary
         if chosen == "xlsx":
             summaries.render_xlsx(summary, output, language, company)
         elif chosen in ("json", "md"):
-            rendered = summaries.render_json(summary) if chosen == "json" else summaries.render_md(summary, language, company)
+            if chosen == "json":
+                # A record prints exactly as it was made: its stored JSON, byte for byte.
+                rendered = shown.record.figures if summary.get("recorded") else summaries.render_json(summary)
+            else:
+                rendered = summaries.render_md(summary, language, company)
             if output is not None:
                 write_text(output, rendered)
             else:
@@ -446,12 +472,58 @@ def feedback_summary(
         _summary_tables(summary, language)
     if output is not None:
         say(_("Wrote {path}", path=output))
+    _say_where_from(shown, period)
+
+
+def _say_where_from(shown, period) -> None:
+    """Where the printed summary comes from (made now, a record, a preview), and whether it is stale."""
+    summary, row = shown.summary, shown.record
     figures = {"quarter": period, "entries": summary["total"], "complaints": summary["complaints"]}
-    if marked is not None:
-        say(_("Marked {quarter} as summarised: {entries} entries, {complaints} complaints", **figures))
+    refresh = f"csat feedback summary --quarter {period} --refresh"
+    if shown.state == "preview":
+        say(_("{quarter} has not ended: this is a preview, not recorded ({entries} entries, {complaints} complaints"
+              " so far); its summary is recorded once the quarter has ended", **figures))
+        return
+    if shown.state == "made":
+        if row.version == 1:
+            say(_("Recorded the {quarter} summary as version 1: {entries} entries, {complaints} complaints;"
+                  " printing it again shows this record", **figures))
+        else:
+            say(_("Recorded the {quarter} summary as version {version}, the earlier versions kept: {entries} entries,"
+                  " {complaints} complaints", version=row.version, **figures))
+        return
+    made = {"version": row.version, "at": row.summarised_at.strftime("%Y-%m-%d %H:%M"), "who": row.made_by or "?"}
+    if shown.state == "live":
+        say(_("{quarter} was summarised on {at} before csat kept summary records: only its counts were kept"
+              " ({entries} entries, {complaints} complaints); the figures shown are computed now and not recorded;"
+              " `{command}` records them as version {next}", quarter=period, at=made["at"], entries=row.total,
+              complaints=row.complaints, command=refresh, next=shown.versions + 1))
     else:
-        say(_("{quarter} has not ended, so it is not marked as summarised yet: {entries} entries,"
-              " {complaints} complaints so far", **figures))
+        say(_("Version {version} of the {quarter} summary, as made on {at} by {who}", quarter=period, **made))
+        if row.version < shown.versions:
+            say(_("Version {version} is not the latest: {quarter} has {versions} versions (see --versions)",
+                  version=row.version, quarter=period, versions=shown.versions))
+            return
+    if shown.stale:
+        say(_("This summary is stale: since it was made, entries of {quarter} were added ({added}) or changed"
+              " ({changed}: edited, replied, closed or voided); `{command}` records a new version", quarter=period,
+              command=refresh, **shown.changes))
+
+
+def _summary_versions(period, fmt, output, refresh: bool, version: Optional[int], home) -> None:
+    from csat.feedback import summary_record
+
+    if refresh or version is not None or output is not None:
+        raise typer.BadParameter(_("--versions lists the versions; it takes no --refresh, --version or -o"),
+                                 param_hint="--versions")
+    chosen = fmt.value if fmt else "table"
+    if chosen not in ("table", "json", "csv"):
+        raise typer.BadParameter(_("--versions prints table, json or csv"), param_hint="--format")
+    opened, store = workspace_and_store(home)
+    with store.read_session() as session:
+        rows = summary_record.version_list(session, period)
+    emit(rows, VERSION_COLUMNS, chosen,
+         empty=N_("no recorded summary for this quarter; `csat feedback summary --quarter QUARTER` makes one"))
 
 
 def _format_from(output: Optional[Path]) -> str:

@@ -1,19 +1,25 @@
-"""The quarterly feedback and complaint summary: built once, rendered as JSON, Markdown or xlsx.
+"""The quarterly feedback and complaint summary: built once, kept as a record, rendered as JSON, Markdown or xlsx.
 
 `build` returns plain data (the JSON contract); the renderers only read it,
-and the terminal table is drawn by the CLI from the same data. Open, overdue
-and long-unresolved are judged on `today` (the day the summary is made), the
-other figures only on entries received in the quarter (local time). Making a
-summary of an ended quarter marks it as summarised (a QuarterSummary row, which
-the reminders' digest looks for); a quarter still running can be summarised
-but is not marked, since entries may still come in.
+and the terminal table is drawn by the CLI from the same data. Open, overdue,
+unanswered and long-unresolved are judged on `today` (the day the summary is
+made), the other figures only on entries received in the quarter (local time).
+
+A summary of an ended quarter is a quality record: the first one made is kept
+as version 1 (a QuarterSummary row holding its JSON exactly as printed, when
+and by whom), and printing it again shows that record unchanged, whatever
+happened to the feedback since. An entry of the quarter added, edited, replied,
+closed or voided after the record was made (the audit trail says when) makes
+it *stale*: printing says so, and `refresh` records a new version beside it.
+A quarter still running is shown as a live preview and never recorded.
+Keeping, reading and comparing the records is csat.feedback.summary_record.
 """
 
 from __future__ import annotations
 
 import json
 from collections import Counter
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -57,12 +63,20 @@ _LABELS: dict[str, tuple[str, str]] = {
     "complaint": NC_("summary", "Complaint"),
     "made": NC_("summary", "Made on"),
     "none": NC_("summary", "none"),
+    "version": NC_("summary", "Version"),
+    "made_value": NC_("summary", "{at} by {who}"),
+    "preview": NC_("summary", "{date}, preview (quarter not ended, not recorded)"),
+    "live": NC_("summary", "{date}, computed now (not recorded)"),
+    "unanswered": NC_("summary", "Complaints unanswered"),
+    "unanswered_value": NC_("summary", "{n} ({entries}), oldest {days} working days"),
+    "replied_late": NC_("summary", "Replies after the deadline"),
+    "replied_late_value": NC_("summary", "{n} ({entries}), worst {days} working days late (#{worst})"),
 }
 
 
-def text(key: str, lang: str = "en") -> str:
+def text(key: str, lang: str = "en", **fields) -> str:
     """A word of the summary in a language, from the message catalog (context "summary")."""
-    return in_context(lang, *_LABELS[key])
+    return in_context(lang, *_LABELS[key], **fields)
 
 
 def _counts(values: list[str], order: tuple[str, ...] | None = None) -> dict[str, int]:
@@ -106,6 +120,7 @@ def build(session, settings, quarter: Quarter, today: date | None = None) -> dic
         row["reply_days"] = ((row["replied_at"] - row["received"]).total_seconds() / 86400
                              if row["replied_at"] is not None else None)
     reply_days = [row["reply_days"] for row in complaints if row["reply_days"] is not None]
+    reply_times = _reply_time_figures(settings, complaints, today)
     complaints_by_customer = _counts([row["customer"] for row in complaints])
     topics: dict[tuple[str, str, str], list[int]] = {}
     for row in complaints:
@@ -137,8 +152,7 @@ def build(session, settings, quarter: Quarter, today: date | None = None) -> dic
         "open": [row["id"] for row in rows if row["status"] != "closed"],
         "overdue": [row["id"] for row in rows if row["overdue"]],
         "long_unresolved": [row["id"] for row in rows if row["long_unresolved"]],
-        "replied_late": [row["id"] for row in complaints if row["replied_at"] is not None
-                         and row["replied_at"].date() > row["reply_due"]],
+        **reply_times,
         "reply_days_median": float(numpy.median(reply_days)) if reply_days else None,
         "reply_days_max": float(max(reply_days)) if reply_days else None,
         "special_attention": [code for code, count in complaints_by_customer.items() if count >= threshold],
@@ -153,23 +167,30 @@ def build(session, settings, quarter: Quarter, today: date | None = None) -> dic
     }
 
 
-def mark_summarised(session, summary: dict[str, Any], now: datetime | None = None):
-    """Record that an ended quarter was summarised (a repeat updates the record); None for a running quarter."""
-    from sqlmodel import select
+def _reply_time_figures(settings, complaints: list[dict[str, Any]], today: date) -> dict[str, Any]:
+    """Complaints still unanswered by their age, and replies given after the deadline, in working days.
 
-    from csat.store.models import QuarterSummary, now as local_now
+    The median and worst reply times count answered complaints only; these figures keep the
+    unanswered ones (however old) and the late ones (once answered) in sight.
+    """
+    from csat.workdays import calendar_for
 
-    now = now or local_now()
-    if now.date() <= summary["end"]:
-        return None
-    marked = session.exec(select(QuarterSummary).where(QuarterSummary.quarter == summary["quarter"])).first()
-    if marked is None:
-        marked = QuarterSummary(quarter=summary["quarter"])
-        session.add(marked)
-    marked.summarised_at = now
-    marked.total, marked.complaints = summary["total"], summary["complaints"]
-    session.flush()
-    return marked
+    calendar = calendar_for(settings)
+    unanswered = [row for row in complaints if row["replied_at"] is None]
+    ages = [calendar.working_days_between(row["received"].date(), today) for row in unanswered]
+    late = [(calendar.working_days_between(row["reply_due"], row["replied_at"].date()), row["id"]) for row in complaints
+            if row["replied_at"] is not None and row["reply_due"] is not None and row["replied_at"].date() > row["reply_due"]]
+    worst = max(late, key=lambda pair: (pair[0], -pair[1])) if late else None
+    return {
+        "unanswered": [row["id"] for row in unanswered],
+        "unanswered_count": len(unanswered),
+        "unanswered_oldest_working_days": max(ages) if ages else None,
+        "unanswered_oldest": unanswered[ages.index(max(ages))]["id"] if ages else None,
+        "replied_late": [number for _days, number in late],
+        "replied_late_count": len(late),
+        "replied_late_worst_working_days": worst[0] if worst else None,
+        "replied_late_worst": worst[1] if worst else None,
+    }
 
 
 def quarters_without_summary(session, settings, today: date) -> list[str]:
@@ -220,10 +241,34 @@ def _ids(values: list[int], lang: str) -> str:
     return ", ".join(f"#{value}" for value in values) if values else text("none", lang)
 
 
+def _made(summary: dict[str, Any], lang: str) -> list[tuple[str, str]]:
+    """The record's version and when and by whom it was made; a preview says it is not recorded."""
+    if not summary.get("recorded"):
+        key = "preview" if summary["made_on"] <= summary["end"] else "live"
+        return [(text("made", lang), text(key, lang, date=summary["made_on"].isoformat()))]
+    made = text("made_value", lang, at=summary["summarised_at"].strftime("%Y-%m-%d %H:%M"), who=summary["made_by"]) \
+        if summary["made_by"] else summary["summarised_at"].strftime("%Y-%m-%d %H:%M")
+    return [(text("version", lang), str(summary["version"])), (text("made", lang), made)]
+
+
+def _unanswered(summary: dict[str, Any], lang: str) -> str:
+    if not summary["unanswered"]:
+        return text("none", lang)
+    return text("unanswered_value", lang, n=summary["unanswered_count"], entries=_ids(summary["unanswered"], lang),
+                days=summary["unanswered_oldest_working_days"])
+
+
+def _late(summary: dict[str, Any], lang: str) -> str:
+    if not summary["replied_late"]:
+        return text("none", lang)
+    return text("replied_late_value", lang, n=summary["replied_late_count"], entries=_ids(summary["replied_late"], lang),
+                days=summary["replied_late_worst_working_days"], worst=summary["replied_late_worst"])
+
+
 def headline(summary: dict[str, Any], lang: str = "en") -> list[tuple[str, str]]:
     """The key figures as (label, value) pairs, shared by every renderer."""
     change = summary["total"] - summary["previous_total"]
-    return [
+    return _made(summary, lang) + [
         (text("total", lang), str(summary["total"])),
         (text("complaints", lang), str(summary["complaints"])),
         (text("previous_total", lang) + f" ({summary['previous_quarter']})",
@@ -231,6 +276,8 @@ def headline(summary: dict[str, Any], lang: str = "en") -> list[tuple[str, str]]
         (text("previous_complaints", lang), str(summary["previous_complaints"])),
         (text("reply_days_median", lang), _number(summary["reply_days_median"])),
         (text("reply_days_max", lang), _number(summary["reply_days_max"])),
+        (text("unanswered", lang), _unanswered(summary, lang)),
+        (text("replied_late", lang), _late(summary, lang)),
         (text("open", lang), _ids(summary["open"], lang)),
         (text("overdue", lang), _ids(summary["overdue"], lang)),
         (text("long_unresolved", lang), _ids(summary["long_unresolved"], lang)),

@@ -19,9 +19,8 @@ CAPAs opened in it, its quarters); `--since DATE` those from DATE on.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from csat.i18n import _
@@ -365,7 +364,8 @@ def _quarters(context: _Context) -> list[Gap]:
     from sqlalchemy import func
     from sqlmodel import select
 
-    from csat.store.models import AuditLog, Feedback, QuarterSummary
+    from csat.feedback.summary_record import stale_summaries
+    from csat.store.models import Feedback, QuarterSummary
 
     session, today = context.session, context.today
     summarised = {Quarter.parse(quarter): moment for quarter, moment in session.exec(
@@ -382,36 +382,14 @@ def _quarters(context: _Context) -> list[Gap]:
                                    date=quarter.end),
                                  f"csat feedback summary --quarter {quarter}", quarter.start, quarter.end))
             quarter = quarter.next()
-    if not summarised:
-        return gaps
-    # Entries added, edited or voided after their quarter's latest summary.
-    earliest = min(summarised.values())
-    changed: dict[Quarter, set[int]] = {}
-    for entry_id, received, created in session.exec(
-            select(Feedback.id, Feedback.received_at, Feedback.created_at).where(Feedback.created_at > earliest)).all():
-        quarter = Quarter.containing(received.date())
-        if quarter in summarised and created > summarised[quarter]:
-            changed.setdefault(quarter, set()).add(entry_id)
-    audited = session.exec(select(AuditLog.record_id, AuditLog.at, AuditLog.changes).where(
-        AuditLog.table_name == "feedback", AuditLog.action.in_(("edit", "void")), AuditLog.at > earliest)).all()
-    received_of = dict(session.exec(select(Feedback.id, Feedback.received_at).where(
-        Feedback.id.in_({row[0] for row in audited}))).all()) if audited else {}
-    for entry_id, moment, changes in audited:
-        quarters = {Quarter.containing(received_of[entry_id].date())} if entry_id in received_of else set()
-        try:
-            moved = json.loads(changes or "{}").get("received")
-            if moved and moved[0]:
-                quarters.add(Quarter.containing(datetime.fromisoformat(moved[0]).date()))
-        except (ValueError, TypeError, AttributeError):
-            pass
-        for quarter in quarters:
-            if quarter in summarised and moment > summarised[quarter]:
-                changed.setdefault(quarter, set()).add(entry_id)
-    for quarter in sorted(changed):
-        entries = ", ".join(f"#{number}" for number in sorted(changed[quarter]))
+    # A summary record is stale by the record's own rule (csat.feedback.summary_record): entries of its
+    # quarter added, edited, replied, closed or voided after it was made.
+    for stale in stale_summaries(session):
+        quarter = Quarter.parse(stale["quarter"])
         gaps.append(_gap("summary_stale", f"quarter:{quarter}",
-                         _("the {quarter} summary of {date} is stale: entries {entries} were added, corrected or voided"
-                           " after it", quarter=quarter, date=summarised[quarter].date(), entries=entries),
+                         _("the {quarter} summary (version {version}, made on {date}) is stale: {added} entries added"
+                           " and {changed} changed since", quarter=quarter, version=stale["version"],
+                           date=stale["summarised_at"].date(), added=stale["added"], changed=stale["changed"]),
                          f"csat feedback summary --quarter {quarter} --refresh", quarter.start, quarter.end))
     return gaps
 

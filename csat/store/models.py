@@ -275,15 +275,23 @@ class CapaVerification(SQLModel, table=True):
 
 
 class QuarterSummary(SQLModel, table=True):
-    """A quarter whose feedback has been summarised (reminders stop asking for it)."""
+    """One version of a quarter's feedback summary, kept as made (reminders stop asking once one exists).
+
+    `figures` is the summary's JSON exactly as `feedback summary --format json` printed it when
+    made; '' for a summary made before csat kept records (0.7: only its counts and date were kept).
+    """
 
     __tablename__ = "quarter_summary"
 
     id: Optional[int] = Field(default=None, primary_key=True)
-    quarter: str = Field(unique=True, max_length=8)
+    quarter: str = Field(index=True, max_length=8)
+    version: int = Field(default=1)
     summarised_at: datetime = Field(default_factory=now, sa_type=DateTime)
+    made_by: str = Field(default="", max_length=100)
     total: int = Field(default=0)
     complaints: int = Field(default=0)
+    figures: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    __table_args__ = (UniqueConstraint("quarter", "version"),)
 
 
 class Notice(SQLModel, table=True):

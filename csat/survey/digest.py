@@ -22,22 +22,31 @@ ROUND_INTERVAL_DAYS = 183  # "at least every half year"
 class DueLine:
     topic: str      # survey, response, summary, complaint, capa, gap
     text: str
-    # A gap of `csat check` is reported once: the digest that lists it remembers this key (a Notice).
+    # A line told once (a new gap of `csat check`, a stale summary): the digest that lists it keeps this
+    # key as a Notice, and no later digest lists it again.
     key: str = ""
 
 
-# Gaps the digest's daily lines already report while they last (reply overdue, quarter not
-# summarised, CAPA overdue): listed there every day, so not a second time as a new gap.
-_DAILY_RULES = frozenset({"complaint_reply_overdue", "quarter_not_summarised", "capa_overdue"})
-GAP_NOTICE = "gap"
+# Gaps other digest lines already report: overdue replies, unsummarised quarters and overdue CAPAs
+# every day they last, a stale summary once (stale_summary_lines); not a second time as a new gap.
+_TOLD_ELSEWHERE = frozenset({"complaint_reply_overdue", "quarter_not_summarised", "capa_overdue", "summary_stale"})
+TOLD_ONCE = "once"
 
 
-def gap_notice_key(gap_key: str) -> str:
-    """The Notice key that remembers a reported gap (hashed when too long for the column)."""
+def once_key(text: str) -> str:
+    """A Notice key for a line told once (hashed when too long for the column)."""
     import hashlib
 
-    key = f"{GAP_NOTICE}:{gap_key}"
-    return key if len(key) <= 100 else f"{GAP_NOTICE}:" + hashlib.sha256(gap_key.encode("utf-8")).hexdigest()
+    return text if len(text) <= 100 else "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def told_keys(session) -> set[str]:
+    """Keys of the lines told once that a digest already told."""
+    from sqlmodel import select
+
+    from csat.store.models import Notice
+
+    return set(session.exec(select(Notice.key).where(Notice.kind == TOLD_ONCE)).all())
 
 
 def _first_sent(session, round_id: int) -> datetime | None:
@@ -115,6 +124,24 @@ def summary_lines(session, settings, today: date) -> list[DueLine]:
     ]
 
 
+def stale_summary_lines(session, settings, today: date) -> list[DueLine]:
+    """Quarters whose latest summary was made stale by later entries: each told once per version."""
+    from csat.feedback.summary_record import stale_summaries
+
+    told = told_keys(session)
+    lines = []
+    for stale in stale_summaries(session):
+        key = f"stale-summary:{stale['quarter']}:v{stale['version']}"
+        if key in told:
+            continue
+        lines.append(DueLine("summary", _(
+            "the {quarter} feedback summary (version {version}, made on {date}) is stale: entries were added ({added})"
+            " or changed ({changed}) since; run `csat feedback summary --quarter {quarter} --refresh`",
+            quarter=stale["quarter"], version=stale["version"], date=stale["summarised_at"].date(),
+            added=stale["added"], changed=stale["changed"]), key))
+    return lines
+
+
 def _customer_codes(session, customer_ids: set[int]) -> dict[int, str]:
     from sqlmodel import select
 
@@ -161,16 +188,13 @@ def capa_lines(session, settings, today: date) -> list[DueLine]:
 
 def gap_lines(session, settings, today: date) -> list[DueLine]:
     """Gaps of `csat check` no earlier digest reported, each with the command that fixes it."""
-    from sqlmodel import select
-
     from csat.procedure.check import find_gaps
-    from csat.store.models import Notice
 
-    reported = set(session.exec(select(Notice.key).where(Notice.kind == GAP_NOTICE)).all())
+    told = told_keys(session)
     lines = []
     for gap in find_gaps(session, settings, today=today).gaps:
-        key = gap_notice_key(gap.key)
-        if gap.rule in _DAILY_RULES or key in reported:
+        key = once_key(f"gap:{gap.key}")
+        if gap.rule in _TOLD_ELSEWHERE or key in told:
             continue
         lines.append(DueLine("gap", _("new gap ({severity}): {what}: run `{fix}`", what=gap.what, fix=gap.fix,
                                       severity=word("gap_severity", gap.severity, language()).lower()), key))
@@ -180,5 +204,5 @@ def gap_lines(session, settings, today: date) -> list[DueLine]:
 def collect(session, settings, today: date) -> list[DueLine]:
     """Everything the staff digest of `today` must list, in a fixed order."""
     return (survey_lines(session, settings, today) + summary_lines(session, settings, today)
-            + complaint_lines(session, settings, today) + capa_lines(session, settings, today)
-            + gap_lines(session, settings, today))
+            + stale_summary_lines(session, settings, today) + complaint_lines(session, settings, today)
+            + capa_lines(session, settings, today) + gap_lines(session, settings, today))

@@ -245,22 +245,22 @@ def _handle_digest(workspace, store, transport, today: date, dry_run: bool, repo
         notice.recipients = ", ".join(settings.remind.staff)
         notice.sent_at = _moment(today) if status in ("sent", "printed") else None
         if status in ("sent", "printed"):
-            _remember_gaps(session, report.digest_lines, notice, key)
+            _remember_told(session, report.digest_lines, notice, key)
     report.digest, report.digest_error = status, error
 
 
-def _remember_gaps(session, lines: list[DueLine], digest, digest_key: str) -> None:
-    """Mark the gaps this digest reported, so no later digest reports them again."""
+def _remember_told(session, lines: list[DueLine], digest, digest_key: str) -> None:
+    """Keep the keys of the lines told once (new gaps, stale summaries), so no later digest tells them again."""
     from sqlmodel import select
 
     from csat.store.models import Notice
-    from csat.survey.digest import GAP_NOTICE
+    from csat.survey.digest import TOLD_ONCE
 
     keys = [line.key for line in lines if line.key]
     known = set(session.exec(select(Notice.key).where(Notice.key.in_(keys))).all()) if keys else set()
     for line in lines:
         if line.key and line.key not in known:
-            session.add(Notice(key=line.key, kind=GAP_NOTICE, status=digest.status, body=line.text,
+            session.add(Notice(key=line.key, kind=TOLD_ONCE, status=digest.status, body=line.text,
                                recipients=digest_key, sent_at=digest.sent_at))
             known.add(line.key)
 

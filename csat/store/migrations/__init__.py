@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-HEAD = "0008"
+HEAD = "0009"
 _HERE = Path(__file__).parent
 
 
