@@ -255,8 +255,9 @@ def test_the_digest_lists_each_new_gap_once(workspace, store, cli, history):
     first = cli("remind", "--today", TODAY, "-v")
     assert first.exit_code == 0
     listed = [line for line in first.stderr.splitlines() if "new gap" in line]
-    # Overdue replies, overdue CAPAs and unsummarised quarters have their own daily lines.
-    assert len(listed) == 10
+    # Overdue replies, overdue CAPAs and unsummarised quarters have their own daily lines, a stale summary its own line.
+    assert len(listed) == 9
+    assert first.stderr.count("the 2025Q1 feedback summary (version 1, made on") == 1
     assert any(f"csat capa reopen {history['closed_capa']} --reason ..." in line for line in listed)
     assert cli("remind", "--today", TODAY, "-v").stderr.count("new gap") == 0
     later = cli("remind", "--today", "2025-08-02", "-v")
