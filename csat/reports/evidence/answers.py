@@ -1,0 +1,134 @@
+"""Every answer of a half with where it came from, streamed from the store.
+
+One row per answer (withdrawn responses included and marked: they are records
+too), ordered by customer, respondent, response and item position. The rows are
+read through a streaming cursor and written one at a time, so a half of any size
+stays in bounded memory.
+
+Where an answer came from is the response's source columns (`SOURCE_KEYS`,
+filled by `source_columns`): the file's name, its sheet and row or the form's
+token, and the content hash. When and by whom it was imported comes from the
+audit trail (`Provenance`): the response's own entry (a form, a typed-in
+answer, a replacement), or the entry of the sheet import whose id ranges hold it.
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import PurePath
+from typing import Any, Iterator, Optional
+
+# The source columns of an answer row, in order (keys of csat.reports.evidence.words).
+SOURCE_KEYS = ("file", "file_sheet", "file_row", "token", "hash")
+
+
+@dataclass
+class AnswerRow:
+    response_id: int
+    customer: str
+    name: str
+    respondent: str
+    answered_on: Any
+    item: str
+    label_en: str
+    label_zh: str
+    score: Optional[float]
+    not_applicable: bool
+    raw: str
+    comment: str
+    source: str
+    source_file: str
+    content_hash: str
+    created_at: datetime
+    withdrawn_at: Optional[datetime]
+    token: str
+
+    def label(self, lang: str) -> str:
+        return (self.label_zh or self.label_en) if lang == "zh" else self.label_en
+
+
+def source_columns(row: AnswerRow) -> list[Any]:
+    """The SOURCE_KEYS cells of an answer: file name, sheet, row, form token, content hash.
+
+    Today a response keeps its file's path and no sheet or row; the form token is the
+    invitation's (a returned form carries it in its signed identity).
+    """
+    name = PurePath(row.source_file).name if row.source_file else ""
+    return [name, "", None, row.token if row.source == "form" else "", row.content_hash]
+
+
+def stream(session, round_id: int) -> Iterator[AnswerRow]:
+    """The round's answers, one at a time, in pack order."""
+    from sqlalchemy import and_, select
+
+    from csat.store.models import Answer, Customer, Invitation, Item, Response, RoundItem
+
+    query = (select(Response.id, Customer.code, Customer.name, Response.respondent, Response.answered_on, Item.code,
+                    RoundItem.label_en, RoundItem.label_zh, Answer.score, Answer.not_applicable, Answer.raw,
+                    Answer.comment, Response.source, Response.source_file, Response.content_hash,
+                    Response.created_at, Response.withdrawn_at, Invitation.token)
+             .select_from(Answer)
+             .join(Response, Response.id == Answer.response_id)
+             .join(Customer, Customer.id == Response.customer_id)
+             .join(Item, Item.id == Answer.item_id)
+             .outerjoin(RoundItem, and_(RoundItem.round_id == Response.round_id, RoundItem.item_id == Answer.item_id))
+             .outerjoin(Invitation, and_(Invitation.round_id == Response.round_id,
+                                         Invitation.customer_id == Response.customer_id))
+             .where(Response.round_id == int(round_id))
+             .order_by(Customer.code, Response.respondent, Response.id, RoundItem.position, Item.code))
+    connection = session.connection().execution_options(stream_results=True, yield_per=5000)
+    for values in connection.execute(query):
+        values = list(values)
+        values[6] = values[6] or ""
+        values[7] = values[7] or ""
+        values[10] = values[10] or ""
+        values[11] = values[11] or ""
+        values[17] = values[17] or ""
+        yield AnswerRow(*values)
+
+
+class Provenance:
+    """When and by whom each response of a round was last written, from the audit trail."""
+
+    def __init__(self, session, round_id: int, period: str):
+        from sqlalchemy import or_, select
+
+        from csat.store.models import AuditLog, Response
+
+        own = select(Response.id).where(Response.round_id == int(round_id)).scalar_subquery()
+        query = (select(AuditLog.id, AuditLog.record_id, AuditLog.at, AuditLog.actor, AuditLog.changes)
+                 .where(AuditLog.table_name == "response",
+                        AuditLog.action.in_(("insert", "replace", "correct")),
+                        or_(AuditLog.record_id.in_(own), AuditLog.record_id.is_(None)))
+                 .order_by(AuditLog.id))
+        self._single: dict[int, tuple[int, datetime, str]] = {}
+        runs: list[tuple[int, int, int, datetime, str]] = []
+        for entry_id, record_id, at, actor, changes in session.connection().execute(query):
+            if record_id is not None:
+                self._single[record_id] = (entry_id, at, actor)
+                continue
+            try:
+                new = json.loads(changes or "{}").get("new", {})
+            except ValueError:
+                continue
+            if period not in new.get("periods", []):
+                continue
+            for first, last in new.get("ids", []):
+                runs.append((int(first), int(last), entry_id, at, actor))
+        runs.sort()
+        self._runs = runs
+        self._starts = [run[0] for run in runs]
+
+    def of(self, response_id: int) -> tuple[Optional[datetime], str]:
+        """(when, who) of the last audit entry that wrote the response; (None, '') when none is found."""
+        best = self._single.get(response_id)
+        position = bisect.bisect_right(self._starts, response_id)
+        # Ranges of different imports never overlap for a live id, but a deleted id may be reused: take the latest.
+        for first, last, entry_id, at, actor in reversed(self._runs[:position]):
+            if first <= response_id <= last and (best is None or entry_id > best[0]):
+                best = (entry_id, at, actor)
+                break
+        return (best[1], best[2]) if best else (None, "")
