@@ -167,14 +167,14 @@ def _coverage(workbook, session, half: Half, lang: str, outbox, content) -> Pack
 
 
 ANSWER_KEYS = ["response", "customer", "customer_name", "respondent", "answered_on", "item", "item_label", "score",
-               "not_applicable", "raw", "comment", "source", *answer_rows.SOURCE_KEYS, "imported_at", "imported_by",
+               "not_applicable", "raw", "comment", "response_comment", "source", *answer_rows.SOURCE_KEYS, "imported_at", "imported_by",
                "withdrawn"]
 
 
 def _answers(workbook, session, half: Half, round_, lang: str, content) -> tuple[PackSheet, dict[str, int]]:
     """The answers sheet, streamed; returns it and the source files named (path -> responses)."""
     sheet = PackSheet(workbook, word("sheet_answers", lang), [word(key, lang) for key in ANSWER_KEYS], lang, content,
-                      [10, 12, 24, 16, 12, 16, 24, 8, 8, 10, 24, 12, 24, 12, 8, 18, 30, 20, 14, 20])
+                      [10, 12, 24, 16, 12, 16, 24, 8, 8, 10, 24, 30, 12, 24, 12, 8, 18, 30, 20, 14, 20])
     files: dict[str, int] = {}
     if round_ is None:
         sheet.note(word("no_answers", lang, half=str(half)))
@@ -189,7 +189,7 @@ def _answers(workbook, session, half: Half, round_, lang: str, content) -> tuple
                 files[row.source_file] = files.get(row.source_file, 0) + 1
         sheet.add([row.response_id, row.customer, row.name, row.respondent, row.answered_on, row.item,
                    row.label(lang), row.score, yes_no(row.not_applicable, lang) if row.not_applicable else "",
-                   row.raw, row.comment, vocabulary.word("source", row.source, lang),
+                   row.raw, row.comment, row.response_comment, vocabulary.word("source", row.source, lang),
                    *answer_rows.source_columns(row), imported[0] or row.created_at, imported[1], row.withdrawn_at])
     if sheet.rows == 0:
         sheet.note(word("no_answers", lang, half=str(half)))

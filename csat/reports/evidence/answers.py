@@ -39,6 +39,7 @@ class AnswerRow:
     not_applicable: bool
     raw: str
     comment: str
+    response_comment: str
     source: str
     source_file: str
     content_hash: str
@@ -68,7 +69,7 @@ def stream(session, round_id: int) -> Iterator[AnswerRow]:
 
     query = (select(Response.id, Customer.code, Customer.name, Response.respondent, Response.answered_on, Item.code,
                     RoundItem.label_en, RoundItem.label_zh, Answer.score, Answer.not_applicable, Answer.raw,
-                    Answer.comment, Response.source, Response.source_file, Response.content_hash,
+                    Answer.comment, Response.comment, Response.source, Response.source_file, Response.content_hash,
                     Response.created_at, Response.withdrawn_at, Invitation.token)
              .select_from(Answer)
              .join(Response, Response.id == Answer.response_id)
@@ -84,9 +85,8 @@ def stream(session, round_id: int) -> Iterator[AnswerRow]:
         values = list(values)
         values[6] = values[6] or ""
         values[7] = values[7] or ""
-        values[10] = values[10] or ""
-        values[11] = values[11] or ""
-        values[17] = values[17] or ""
+        for position in (6, 7, 10, 11, 12, 18):
+            values[position] = values[position] or ""
         yield AnswerRow(*values)
 
 

@@ -55,6 +55,7 @@ _WORDS: dict[str, tuple[str, str]] = {
     "not_applicable": NC_("evidence pack", "Not applicable"),
     "raw": NC_("evidence pack", "As written"),
     "comment": NC_("evidence pack", "Comment"),
+    "response_comment": NC_("evidence pack", "Overall comment"),
     "file": NC_("evidence pack", "File"),
     "file_sheet": NC_("evidence pack", "Sheet in file"),
     "file_row": NC_("evidence pack", "Row in file"),

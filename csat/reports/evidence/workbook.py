@@ -111,7 +111,8 @@ class PackSheet:
         written, row = [], []
         for value in values:
             if isinstance(value, str):
-                value = ILLEGAL_CHARACTERS_RE.sub("", value)
+                value = ILLEGAL_CHARACTERS_RE.sub("", value) or None    # an empty cell, not an empty string
+            if isinstance(value, str):
                 if len(value) > CELL_LIMIT:
                     value = value[:CELL_LIMIT] + in_context(self.lang, *CUT_NOTE, n=len(value))
             elif isinstance(value, datetime):
