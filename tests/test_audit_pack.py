@@ -112,44 +112,65 @@ def build(cli, path: Path, *extra: str):
     return ok(cli("audit", "pack", "--half", HALF, "-o", path, *extra))
 
 
-def test_answers_sheet_holds_every_stored_answer_with_its_source(history, workspace, store, cli, tmp_path):
+def test_answers_and_responses_sheets_hold_every_stored_answer_with_its_source(history, workspace, store, cli,
+                                                                              tmp_path):
     from tests.import_fixtures import stored_answers
 
     path = tmp_path / "pack.xlsx"
     result = build(cli, path)
     assert "pack.xlsx" in result.stderr
     workbook = load_workbook(path)
+    responses = {row["Response"]: row for row in sheet_rows(workbook, "Responses")}
     answers = sheet_rows(workbook, "Answers")
     stored = stored_answers(store, HALF)
     assert len(answers) == sum(len(items) for items in stored.values())
+    assert len(responses) == len(stored) == 4
     for row in answers:
-        score, not_applicable, raw, comment = stored[(row["Customer"], row["Respondent"] or "")][row["Item"]]
+        response = responses[row["Response"]]
+        assert response["Customer"] == row["Customer"]
+        assert row["File"] == response["File"]
+        score, not_applicable, raw, comment = stored[(row["Customer"], response["Respondent"] or "")][row["Item"]]
         assert row["Score"] == score
         assert (row["Not applicable"] == "yes") == not_applicable
         assert (row["As written"] or "") == raw
         assert (row["Comment"] or "") == comment
-        assert row["Imported by"]                      # from the audit trail
-        assert row["Imported on"] is not None
-    by_customer = {row["Customer"]: row for row in answers}
-    assert by_customer["C-001"]["Source"] == "Form"
+    for response in responses.values():
+        assert response["Imported by"]                 # from the audit trail
+        assert response["Imported on"] is not None
+    by_customer = {row["Customer"]: row for row in responses.values()}
+    assert by_customer["C-001"]["Source"] == "Form" and by_customer["C-001"]["Code"] == "form"
     assert by_customer["C-001"]["File"] == "returned-C-001.xlsx"
     assert by_customer["C-001"]["Form token"]
     assert by_customer["C-002"]["Source"] == "Sheet"
     assert by_customer["C-002"]["File"] == "consolidated-2025H1.xlsx"
     assert by_customer["C-002"]["Form token"] is None
+    assert by_customer["C-002"]["Answered on"].date().isoformat() == "2025-05-20"
+    assert by_customer["C-004"]["Overall comment"] == "交货经常延迟"
     assert len(by_customer["C-002"]["Content hash"]) >= 32
     # The report counts the same answers: n per item equals the scored answers of the sheet.
     report = json.loads(ok(cli("report", "--half", HALF, "--format", "json")).stdout)
     for item in report["items"]:
         scored = [row for row in answers if row["Item"] == item["code"] and row["Score"] is not None]
         assert len(scored) == item["n"]
-    assert len({row["Response"] for row in answers}) == report["responses"]
+    assert len(responses) == report["responses"]
+
+
+def test_a_withdrawn_response_stays_in_the_pack_marked(history, cli, tmp_path):
+    listed = json.loads(ok(cli("response", "list", "--half", HALF, "--format", "json")).stdout)
+    withdrawn = next(entry for entry in listed if entry["customer"] == "C-004")
+    ok(cli("response", "withdraw", str(withdrawn["id"]), "--reason", "Entered for the wrong customer"))
+    path = tmp_path / "pack.xlsx"
+    build(cli, path)
+    responses = {row["Response"]: row for row in sheet_rows(load_workbook(path), "Responses")}
+    assert responses[withdrawn["id"]]["Withdrawn"] is not None
+    assert responses[withdrawn["id"]]["Reason"] == "Entered for the wrong customer"
+    assert all(row["Withdrawn"] is None for key, row in responses.items() if key != withdrawn["id"])
 
 
 def test_text_that_looks_like_a_formula_stays_text(history, cli, tmp_path):
     path = tmp_path / "pack.xlsx"
     build(cli, path)
-    sheet = load_workbook(path)["Answers"]
+    sheet = load_workbook(path)["Responses"]
     cells = [cell for row in sheet.iter_rows() for cell in row if cell.value == FORMULA]
     assert cells and all(cell.data_type == "s" for cell in cells)
     complaints = load_workbook(path)["Complaint register"]
@@ -248,10 +269,10 @@ def test_cover_counts_rows_and_hash_matches_the_file(history, cli, tmp_path):
     assert digest in result.stderr
     assert pack_hash(path) == digest
     assert cover["Half year"] == HALF and cover["Company"] == "Test Precision Co."
-    for title in ("Coverage", "Answers", "Flagged items", "Complaint register", "Audit entries"):
+    for title in ("Coverage", "Responses", "Answers", "Flagged items", "Complaint register", "Audit entries"):
         assert cover[title] == len(sheet_rows(workbook, title))
     # A changed value no longer matches.
-    workbook["Answers"]["H2"] = 1
+    workbook["Answers"]["D2"] = 1
     workbook.save(tmp_path / "edited.xlsx")
     assert pack_hash(tmp_path / "edited.xlsx") != digest
 

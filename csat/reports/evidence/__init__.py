@@ -2,7 +2,8 @@
 
 `build_pack` writes the sheets in this order: a cover (company, half, who built it
 when, csat version, rows per sheet, the content hash), coverage (customers x half
-years), every answer of the half with its source, flagged items with their CAPAs
+years), every response of the half with its source (file, form token, content hash,
+imported when and by whom), every answer with its response, flagged items with their CAPAs
 and every effectiveness check, the complaint register, the quarterly summaries,
 the gaps of `csat check`, and the audit entries of the half. Codes are shown as
 words in the pack's language with the code in a column of its own where a reader
@@ -96,7 +97,8 @@ def _write_workbook(session, settings, half: Half, path: Path, lang: str, outbox
     round_ = records.round_of(session, half)
     sheets: dict[str, PackSheet] = {}
     sheets["coverage"] = _coverage(workbook, session, half, lang, outbox, content)
-    sheets["answers"], source_files = _answers(workbook, session, half, round_, lang, content)
+    sheets["responses"], source_files = _responses(workbook, session, half, round_, lang, content)
+    sheets["answers"] = _answers(workbook, session, half, round_, lang, content)
     sheets["flagged"] = _flagged(workbook, session, settings, half, lang, content)
     sheets["complaints"] = _complaints(workbook, session, settings, half, lang, now.date(), content)
     sheets["summaries"] = _summaries(workbook, session, half, lang, content)
@@ -166,34 +168,42 @@ def _coverage(workbook, session, half: Half, lang: str, outbox, content) -> Pack
     return sheet
 
 
-ANSWER_KEYS = ["response", "customer", "customer_name", "respondent", "answered_on", "item", "item_label", "score",
-               "not_applicable", "raw", "comment", "response_comment", "source", *answer_rows.SOURCE_KEYS, "imported_at", "imported_by",
-               "withdrawn"]
+RESPONSE_KEYS = ["response", "customer", "customer_name", "respondent", "answered_on", "response_comment", "source",
+                 "code", *answer_rows.SOURCE_KEYS, "imported_at", "imported_by", "withdrawn", "reason"]
+ANSWER_KEYS = ["response", "customer", "item", "score", "not_applicable", "raw", "comment", "file"]
 
 
-def _answers(workbook, session, half: Half, round_, lang: str, content) -> tuple[PackSheet, dict[str, int]]:
-    """The answers sheet, streamed; returns it and the source files named (path -> responses)."""
-    sheet = PackSheet(workbook, word("sheet_answers", lang), [word(key, lang) for key in ANSWER_KEYS], lang, content,
-                      [10, 12, 24, 16, 12, 16, 24, 8, 8, 10, 24, 30, 12, 24, 12, 8, 18, 30, 20, 14, 20])
+def _responses(workbook, session, half: Half, round_, lang: str, content) -> tuple[PackSheet, dict[str, int]]:
+    """The responses sheet, streamed; returns it and the source files named (path -> responses)."""
+    sheet = PackSheet(workbook, word("sheet_responses", lang), [word(key, lang) for key in RESPONSE_KEYS], lang,
+                      content, [10, 12, 24, 16, 12, 30, 12, 8, 24, 12, 8, 18, 34, 20, 14, 20, 24])
     files: dict[str, int] = {}
-    if round_ is None:
-        sheet.note(word("no_answers", lang, half=str(half)))
-        return sheet, files
-    provenance = answer_rows.Provenance(session, round_.id, str(half))
-    last_response, imported = None, (None, "")
-    for row in answer_rows.stream(session, round_.id):
-        if row.response_id != last_response:
-            last_response = row.response_id
-            imported = provenance.of(row.response_id)
+    if round_ is not None:
+        provenance = answer_rows.Provenance(session, round_.id, str(half))
+        for row in answer_rows.responses(session, round_.id):
             if row.source_file:
                 files[row.source_file] = files.get(row.source_file, 0) + 1
-        sheet.add([row.response_id, row.customer, row.name, row.respondent, row.answered_on, row.item,
-                   row.label(lang), row.score, yes_no(row.not_applicable, lang) if row.not_applicable else "",
-                   row.raw, row.comment, row.response_comment, vocabulary.word("source", row.source, lang),
-                   *answer_rows.source_columns(row), imported[0] or row.created_at, imported[1], row.withdrawn_at])
+            imported_at, imported_by = provenance.of(row.response_id)
+            sheet.add([row.response_id, row.customer, row.name, row.respondent, row.answered_on, row.comment,
+                       vocabulary.word("source", row.source, lang), row.source, *answer_rows.source_columns(row),
+                       imported_at or row.created_at, imported_by, row.withdrawn_at, row.withdraw_reason])
     if sheet.rows == 0:
         sheet.note(word("no_answers", lang, half=str(half)))
     return sheet, files
+
+
+def _answers(workbook, session, half: Half, round_, lang: str, content) -> PackSheet:
+    """The answers sheet, streamed: a few cells an answer; the response's row holds the rest."""
+    sheet = PackSheet(workbook, word("sheet_answers", lang), [word(key, lang) for key in ANSWER_KEYS], lang, content,
+                      [10, 12, 18, 8, 10, 12, 30, 24])
+    not_applicable = yes_no(True, lang)
+    if round_ is not None:
+        for row in answer_rows.stream(session, round_.id):
+            sheet.add([row.response_id, row.customer, row.item, row.score, not_applicable if row.not_applicable else None,
+                       row.raw or None, row.comment or None, answer_rows.file_name(row.source_file)])
+    if sheet.rows == 0:
+        sheet.note(word("no_answers", lang, half=str(half)))
+    return sheet
 
 
 FLAGGED_KEYS = ["item", "item_label", "status", "code", "mean", "action_limit", "reason", "capa", "capa_status",

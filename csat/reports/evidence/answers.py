@@ -1,11 +1,14 @@
-"""Every answer of a half with where it came from, streamed from the store.
+"""Every response and answer of a half with where it came from, streamed from the store.
 
-One row per answer (withdrawn responses included and marked: they are records
-too), ordered by customer, respondent, response and item position. The rows are
-read through a streaming cursor and written one at a time, so a half of any size
-stays in bounded memory.
+Two sheets: one row per response with its source and provenance, and one row per
+answer with its response's number and file (withdrawn responses included and
+marked: they are records too), both ordered by customer, respondent and response.
+Keeping what belongs to a response on the response's row keeps the answers sheet
+to a few cells a row: a half with a million answers writes in minutes. The rows
+are read through a streaming cursor and written one at a time, so a half of any
+size stays in bounded memory.
 
-Where an answer came from is the response's source columns (`SOURCE_KEYS`,
+Where a response came from is its source columns (`SOURCE_KEYS`,
 filled by `source_columns`): the file's name, its sheet and row or the form's
 token, and the content hash. When and by whom it was imported comes from the
 audit trail (`Provenance`): the response's own entry (a form, a typed-in
@@ -19,74 +22,100 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import PurePath
-from typing import Any, Iterator, Optional
+from collections.abc import Iterator
+from typing import Any, Optional
 
 # The source columns of an answer row, in order (keys of csat.reports.evidence.words).
 SOURCE_KEYS = ("file", "file_sheet", "file_row", "token", "hash")
 
 
 @dataclass
-class AnswerRow:
+class ResponseRow:
     response_id: int
     customer: str
     name: str
     respondent: str
     answered_on: Any
-    item: str
-    label_en: str
-    label_zh: str
-    score: Optional[float]
-    not_applicable: bool
-    raw: str
     comment: str
-    response_comment: str
     source: str
     source_file: str
     content_hash: str
     created_at: datetime
-    withdrawn_at: Optional[datetime]
+    withdrawn_at: datetime | None
+    withdraw_reason: str
     token: str
 
-    def label(self, lang: str) -> str:
-        return (self.label_zh or self.label_en) if lang == "zh" else self.label_en
+
+@dataclass
+class AnswerRow:
+    response_id: int
+    customer: str
+    item: str
+    score: float | None
+    not_applicable: bool
+    raw: str
+    comment: str
+    source_file: str
 
 
-def source_columns(row: AnswerRow) -> list[Any]:
-    """The SOURCE_KEYS cells of an answer: file name, sheet, row, form token, content hash.
+def source_columns(row: ResponseRow) -> list[Any]:
+    """The SOURCE_KEYS cells of a response: file name, sheet, row, form token, content hash.
 
     Today a response keeps its file's path and no sheet or row; the form token is the
     invitation's (a returned form carries it in its signed identity).
     """
-    name = PurePath(row.source_file).name if row.source_file else ""
-    return [name, "", None, row.token if row.source == "form" else "", row.content_hash]
+    return [file_name(row.source_file), "", None, row.token if row.source == "form" else "", row.content_hash]
 
 
-def stream(session, round_id: int) -> Iterator[AnswerRow]:
-    """The round's answers, one at a time, in pack order."""
+def file_name(source_file: str) -> str:
+    return PurePath(source_file).name if source_file else ""
+
+
+def _ordered_responses(query):
+    from csat.store.models import Customer, Response
+
+    return query.order_by(Customer.code, Response.respondent, Response.id)
+
+
+def responses(session, round_id: int) -> Iterator[ResponseRow]:
+    """The round's responses (withdrawn ones too), by customer and respondent, streamed."""
     from sqlalchemy import and_, select
 
-    from csat.store.models import Answer, Customer, Invitation, Item, Response, RoundItem
+    from csat.store.models import Customer, Invitation, Response
 
-    query = (select(Response.id, Customer.code, Customer.name, Response.respondent, Response.answered_on, Item.code,
-                    RoundItem.label_en, RoundItem.label_zh, Answer.score, Answer.not_applicable, Answer.raw,
-                    Answer.comment, Response.comment, Response.source, Response.source_file, Response.content_hash,
-                    Response.created_at, Response.withdrawn_at, Invitation.token)
-             .select_from(Answer)
-             .join(Response, Response.id == Answer.response_id)
-             .join(Customer, Customer.id == Response.customer_id)
-             .join(Item, Item.id == Answer.item_id)
-             .outerjoin(RoundItem, and_(RoundItem.round_id == Response.round_id, RoundItem.item_id == Answer.item_id))
-             .outerjoin(Invitation, and_(Invitation.round_id == Response.round_id,
-                                         Invitation.customer_id == Response.customer_id))
-             .where(Response.round_id == int(round_id))
-             .order_by(Customer.code, Response.respondent, Response.id, RoundItem.position, Item.code))
+    query = _ordered_responses(
+        select(Response.id, Customer.code, Customer.name, Response.respondent, Response.answered_on, Response.comment,
+               Response.source, Response.source_file, Response.content_hash, Response.created_at,
+               Response.withdrawn_at, Response.withdraw_reason, Invitation.token)
+        .join(Customer, Customer.id == Response.customer_id)
+        .outerjoin(Invitation, and_(Invitation.round_id == Response.round_id,
+                                    Invitation.customer_id == Response.customer_id))
+        .where(Response.round_id == int(round_id)))
     connection = session.connection().execution_options(stream_results=True, yield_per=5000)
     for values in connection.execute(query):
         values = list(values)
-        values[6] = values[6] or ""
-        values[7] = values[7] or ""
-        for position in (6, 7, 10, 11, 12, 18):
+        for position in (5, 11, 12):
             values[position] = values[position] or ""
+        yield ResponseRow(*values)
+
+
+def stream(session, round_id: int) -> Iterator[AnswerRow]:
+    """The round's answers, one at a time, in the order of `responses` and then of the form."""
+    from sqlalchemy import and_, select
+
+    from csat.store.models import Answer, Customer, Item, Response, RoundItem
+
+    query = _ordered_responses(
+        select(Response.id, Customer.code, Item.code, Answer.score, Answer.not_applicable, Answer.raw, Answer.comment,
+               Response.source_file)
+        .select_from(Answer)
+        .join(Response, Response.id == Answer.response_id)
+        .join(Customer, Customer.id == Response.customer_id)
+        .join(Item, Item.id == Answer.item_id)
+        .outerjoin(RoundItem, and_(RoundItem.round_id == Response.round_id, RoundItem.item_id == Answer.item_id))
+        .where(Response.round_id == int(round_id))).order_by(RoundItem.position, Item.code)
+    connection = session.connection().execution_options(stream_results=True, yield_per=5000)
+    for values in connection.execute(query):
         yield AnswerRow(*values)
 
 

@@ -8,6 +8,7 @@ _WORDS: dict[str, tuple[str, str]] = {
     # sheet names (Excel allows 31 characters)
     "sheet_cover": NC_("evidence sheet", "Cover"),
     "sheet_coverage": NC_("evidence sheet", "Coverage"),
+    "sheet_responses": NC_("evidence sheet", "Responses"),
     "sheet_answers": NC_("evidence sheet", "Answers"),
     "sheet_flagged": NC_("evidence sheet", "Flagged items"),
     "sheet_complaints": NC_("evidence sheet", "Complaint register"),
