@@ -374,3 +374,27 @@ def test_gaps_sheet_writes_the_given_gaps(tmp_path):
             assert rows[1][0] == "No gap found in 2025H1."
         else:
             assert "csat check" in rows[1][0]
+
+
+def test_a_round_without_answers_says_so_when_built_directly(workspace, store, customers_csv, tmp_path):
+    from csat.registry import customers
+    from csat.reports.evidence import build_pack, pack_hash
+    from csat.periods import Half
+    from csat.survey.rounds import open_round
+
+    with store.session() as session:
+        customers.import_file(session, customers_csv)
+        open_round(session, Half.parse(HALF))
+    path = tmp_path / "quiet.xlsx"
+    with store.read_session() as session:
+        result = build_pack(session, workspace.settings, HALF, path, "en")
+    assert result.counts["answers"] == 0 and result.counts["responses"] == 0 and not result.empty
+    assert result.counts["coverage"] == 10
+    workbook = load_workbook(path)
+    cover = [row[0] for row in workbook["Cover"].iter_rows(values_only=True) if row and row[0]]
+    assert f"{HALF} has a survey round but no answers." in cover
+    assert list(workbook["Flagged items"].iter_rows(values_only=True))[1][0] == \
+        f"No item of {HALF} is below its action limit or at risk."
+    coverage = sheet_rows(workbook, "Coverage")
+    assert {row["Why no answer"] for row in coverage} == {"No e-mail address", "Not invited"}
+    assert pack_hash(path) == result.content_hash
