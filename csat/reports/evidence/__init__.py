@@ -12,7 +12,8 @@ may filter on it. Nothing is a formula; the pack only reads the store.
 A .zip holds the workbook and the files the half's responses were imported from,
 under sources/, with manifest.json saying which were found and which were missing.
 The file is written to a temporary name and moved into place: a failed build
-leaves nothing behind.
+leaves nothing behind. All sheets are read in one transaction that sees one state of
+the store (REPEATABLE READ on PostgreSQL), so the counts and the hash agree with each other.
 """
 
 from __future__ import annotations
@@ -64,6 +65,10 @@ def build_pack(session, settings, half: Half | str, output: Path, lang: str | No
     half = Half.parse(str(half))
     output = Path(output)
     check_output(output)
+    if session.get_bind().dialect.name == "postgresql":
+        # Every sheet reads the same moment of the store, whatever others write meanwhile (SQLite's read
+        # transaction is a snapshot already); only possible before the session's first statement.
+        session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
     lang = vocabulary.lang_of(lang or vocabulary.staff_lang(settings))
     now = (now or datetime.now()).replace(microsecond=0)
     result: dict[str, Any] = {}
