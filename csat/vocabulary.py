@@ -138,6 +138,28 @@ FAMILIES: dict[str, Family] = {
         "feedback": ("Feedback", "客户反馈"),
         "other": ("Other", "其他"),
     }, {"item": ("survey", "调查", "满意度调查"), "feedback": ("complaint", "反馈", "投诉"), "other": ("其它",)}),
+    # The evidence pack's coverage: how a customer was asked in a half, and why no answer is on file.
+    "invited_how": Family(N_("invited"), {
+        "email": ("E-mail", "邮件"),
+        "outbox": ("Outbox (sent by hand)", "发件箱（手工发送）"),
+        "manual": ("Outside csat", "线下"),
+        "none": ("Not invited", "未邀请"),
+    }),
+    "why_not": Family(N_("why not"), {
+        "no_round": ("No survey round", "本半年无调查"),
+        "inactive": ("Inactive customer", "客户已停用"),
+        "no_email": ("No e-mail address", "无邮箱地址"),
+        "not_invited": ("Not invited", "未邀请"),
+        "no_answer": ("No answer", "未回复"),
+    }),
+    # A complaint's reply against its deadline.
+    "deadline": Family(N_("deadline"), {
+        "met": ("Met", "按时"),
+        "late": ("Late", "超时回复"),
+        "overdue": ("Overdue, no reply", "超期未回复"),
+        "pending": ("Not due yet", "未到期"),
+        "void": ("Void", "已作废"),
+    }),
     # Effectiveness checks of a CAPA.
     "result": Family(N_("result"), {
         "effective": ("Effective", "有效"),

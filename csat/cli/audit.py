@@ -1,13 +1,14 @@
-"""`csat audit list`: who changed which record, when, from what to what."""
+"""`csat audit list`: who changed which record, when, from what to what; `csat audit pack`: the evidence pack of a half."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
 from csat.i18n import N_, _
-from csat.cli._common import Format, Home, emit, parse_or_usage, workspace_and_store
+from csat.cli._common import Format, Home, LangOption, emit, escape_markup, parse_or_usage, say, workspace_and_store
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -39,3 +40,33 @@ def audit_list(
     with store.read_session() as session:
         records = entries(session, table=table, key=key, limit=limit, since=start, until=end)
     emit(records, COLUMNS, fmt, empty=N_("no audit entries match"))
+
+
+@app.command(name="pack")
+def audit_pack(
+    half: Annotated[str, typer.Option("--half", help="The half year the pack covers, e.g. 2024H2.", show_default=False)],
+    output: Annotated[Path, typer.Option("--output", "-o", help="The pack to write: a .xlsx workbook, or a .zip with the workbook and the imported source files.", dir_okay=False, show_default=False)],
+    lang: LangOption = None,
+    home: Home = None,
+) -> None:
+    """Write the audit evidence pack of a half year: coverage, answers with sources, CAPAs, complaints, audit entries.
+
+    Example: csat audit pack --half 2024H2 -o evidence-2024H2.zip --lang zh
+    """
+    from csat.periods import Half
+    from csat.reports.evidence import build_pack, check_output
+
+    period = parse_or_usage(Half.parse, half, "--half")
+    parse_or_usage(check_output, output, "--output")
+    opened, store = workspace_and_store(home)
+    with store.read_session() as session:
+        result = build_pack(session, opened.settings, period, output, lang.value if lang else None,
+                            outbox=opened.outbox)
+    say(escape_markup(_("Wrote {path}: evidence pack of {half}, content hash {hash}", path=result.path,
+                        half=result.half, hash=result.content_hash)))
+    if result.empty:
+        say(escape_markup(_("{half} has no survey round: the pack says so", half=result.half)))
+    missing = [entry["source_file"] for entry in result.sources if entry["status"] == "missing"]
+    if missing:
+        say(escape_markup(_("{n} source file(s) no longer at their path, listed as missing in manifest.json: {files}",
+                            n=len(missing), files=", ".join(missing))))
