@@ -147,6 +147,10 @@ def test_answers_and_responses_sheets_hold_every_stored_answer_with_its_source(h
     assert by_customer["C-002"]["Answered on"].date().isoformat() == "2025-05-20"
     assert by_customer["C-004"]["Overall comment"] == "交货经常延迟"
     assert len(by_customer["C-002"]["Content hash"]) >= 32
+    assert (by_customer["C-002"]["Sheet in file"], by_customer["C-002"]["Row in file"]) == (
+        json.loads(ok(cli("response", "show", str(by_customer["C-002"]["Response"]), "--format", "json")).stdout)["source_sheet"],
+        json.loads(ok(cli("response", "show", str(by_customer["C-002"]["Response"]), "--format", "json")).stdout)["source_row"])
+    assert by_customer["C-002"]["Row in file"] >= 2 and len(by_customer["C-002"]["SHA-256 of the file"]) == 64
     # The report counts the same answers: n per item equals the scored answers of the sheet.
     report = json.loads(ok(cli("report", "--half", HALF, "--format", "json")).stdout)
     for item in report["items"]:
@@ -248,6 +252,9 @@ def test_summaries_and_audit_entries(history, cli, tmp_path):
     summaries = sheet_rows(workbook, "Quarterly summaries")
     assert [row["Quarter"] for row in summaries] == ["2025Q1", "2025Q2"]
     assert summaries[0]["Summarised on"] is not None and summaries[0]["Complaints"] == 1
+    assert summaries[0]["Version"] == 1 and summaries[0]["Made by"]
+    recorded = json.loads(ok(cli("feedback", "summary", "--quarter", "2025Q1", "--format", "json")).stdout)
+    assert json.loads(summaries[0]["Figures as recorded (JSON)"])["total"] == recorded["total"]   # the record as made
     assert summaries[1]["Summarised on"] == "not summarised"
     audit = sheet_rows(workbook, "Audit entries")
     listed = json.loads(ok(cli("audit", "list", "--limit", "100000", "--format", "json")).stdout)
@@ -292,27 +299,33 @@ def test_chinese_pack_has_no_english_prose_in_headings(history, cli, tmp_path):
     assert {row["未答复原因"] for row in coverage} >= {"本半年无调查", "无邮箱地址", "客户已停用"}
 
 
-def test_zip_holds_the_workbook_and_source_files_and_names_the_missing(history, cli, tmp_path):
+def test_zip_holds_the_workbook_and_the_archived_source_files(history, cli, tmp_path):
     import hashlib
 
-    history["forms"][1].unlink()                        # C-003's returned form is gone since
+    kept = history["forms"][1].read_bytes()
+    history["forms"][1].unlink()                        # C-003's returned form is gone from disk since: the store kept it
     path = tmp_path / "pack.zip"
-    result = build(cli, path)
-    assert "returned-C-003.xlsx" in result.stderr
+    build(cli, path)
     with zipfile.ZipFile(path) as bundle:
         names = bundle.namelist()
         manifest = json.loads(bundle.read("manifest.json"))
         assert f"evidence-{HALF}.xlsx" in names
         files = {Path(entry["source_file"]).name: entry for entry in manifest["files"]}
-        assert files["returned-C-003.xlsx"]["status"] == "missing"
-        for name in ("returned-C-001.xlsx", "consolidated-2025H1.xlsx"):
+        assert bundle.read(files["returned-C-003.xlsx"]["in_zip"]) == kept
+        for name in ("returned-C-001.xlsx", "consolidated-2025H1.xlsx", "returned-C-003.xlsx"):
             entry = files[name]
-            assert entry["status"] == "included"
+            assert entry["status"] == "included" and entry["from"] == "archive"
             data = bundle.read(entry["in_zip"])
             assert hashlib.sha256(data).hexdigest() == entry["sha256"]
-            assert data == Path(entry["source_file"]).read_bytes()
+        assert bundle.read(files["returned-C-001.xlsx"]["in_zip"]) == history["forms"][0].read_bytes()
         assert files["consolidated-2025H1.xlsx"]["responses"] == 2
-        assert manifest["missing"] == 1
+        assert manifest["missing"] == 0
+        workbook_bytes = bundle.read(f"evidence-{HALF}.xlsx")
+    responses = sheet_rows(load_workbook(__import__("io").BytesIO(workbook_bytes)), "Responses")
+    listed = {entry["name"]: entry["sha256"] for entry in json.loads(cli("sources", "list", "--format", "json").stdout)}
+    for response in responses:                          # each response names its archived file by SHA-256
+        assert response["SHA-256 of the file"] == listed[response["File"]] == files[response["File"]]["sha256"]
+    with zipfile.ZipFile(path) as bundle:
         workbook = tmp_path / "inner.xlsx"
         workbook.write_bytes(bundle.read(f"evidence-{HALF}.xlsx"))
     from csat.reports.evidence import pack_hash
@@ -360,7 +373,7 @@ def test_gaps_sheet_writes_the_given_gaps(tmp_path):
              "what": "Complaint #3 has no CAPA", "fix": "csat feedback link 3 CAPA-2025-004"},
             {"rule": "quarter_not_summarised", "severity": "minor", "record": "2025Q2",
              "what": "=2025Q2 not summarised", "fix": "csat feedback summary --quarter 2025Q2"}]
-    for given, expected_rows in ((gaps, 2), ([], 0), (None, 0)):
+    for given, expected_rows in ((gaps, 2), ([], 0)):
         workbook = new_workbook()
         sheet = write_gaps(workbook, given, Half.parse(HALF), "en")
         workbook.save(tmp_path / "gaps.xlsx")
@@ -370,10 +383,18 @@ def test_gaps_sheet_writes_the_given_gaps(tmp_path):
         if given:
             assert [list(row) for row in rows[1:]] == [[gap[key] for key in ("rule", "severity", "record", "what", "fix")]
                                                         for gap in gaps]
-        elif given == []:
-            assert rows[1][0] == "No gap found in 2025H1."
         else:
-            assert "csat check" in rows[1][0]
+            assert rows[1][0] == "No gap found in 2025H1."
+
+
+def test_gaps_sheet_holds_what_csat_check_finds(history, cli, tmp_path):
+    path = tmp_path / "pack.xlsx"
+    build(cli, path)
+    found = json.loads(cli("check", "--half", HALF, "--format", "json").stdout)["gaps"]
+    assert found                                         # the history leaves gaps (complaints without CAPA...)
+    rows = sheet_rows(load_workbook(path), "Gaps")
+    assert [(row["Rule"], row["Severity"], row["Record"], row["What"], row["What to do"]) for row in rows] == [
+        (gap["rule"], gap["severity"].capitalize(), gap["record"], gap["what"], gap["fix"]) for gap in found]
 
 
 def test_a_round_without_answers_says_so_when_built_directly(workspace, store, customers_csv, tmp_path):

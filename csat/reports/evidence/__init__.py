@@ -86,7 +86,7 @@ def build_pack(session, settings, half: Half | str, output: Path, lang: str | No
         with tempfile.TemporaryDirectory(prefix="csat-pack-") as folder:
             workbook = Path(folder) / f"evidence-{half}.xlsx"
             write_workbook(workbook)
-            result["sources"] = _write_zip(target, workbook, result["source_files"], half, result["hash"], now)
+            result["sources"] = _write_zip(session, target, workbook, result["source_files"], half, result["hash"], now)
 
     replace_into(output, write_zip)
     return PackResult(output, str(half), result["hash"], result["counts"], result["sources"], result["empty"])
@@ -107,7 +107,7 @@ def _write_workbook(session, settings, half: Half, path: Path, lang: str, outbox
     sheets["flagged"] = _flagged(workbook, session, settings, half, lang, content)
     sheets["complaints"] = _complaints(workbook, session, settings, half, lang, now.date(), content)
     sheets["summaries"] = _summaries(workbook, session, half, lang, content)
-    sheets["gaps"] = write_gaps(workbook, records.gaps_for_pack(session, settings, half), half, lang, content)
+    sheets["gaps"] = write_gaps(workbook, records.gaps_for_pack(session, settings, half, lang), half, lang, content)
     sheets["audit"] = _audit(workbook, session, half, round_, lang, content)
     digest = content.hexdigest()
     counts = {key: sheet.rows for key, sheet in sheets.items()}
@@ -178,16 +178,20 @@ RESPONSE_KEYS = ["response", "customer", "customer_name", "respondent", "answere
 ANSWER_KEYS = ["response", "customer", "item", "score", "not_applicable", "raw", "comment", "file"]
 
 
-def _responses(workbook, session, half: Half, round_, lang: str, content) -> tuple[PackSheet, dict[str, int]]:
-    """The responses sheet, streamed; returns it and the source files named (path -> responses)."""
+def _responses(workbook, session, half: Half, round_, lang: str, content) -> tuple[PackSheet, dict[str, dict]]:
+    """The responses sheet, streamed; returns it and the source files named (archived SHA-256, or the
+    path of a file imported before files were archived -> its manifest entry)."""
     sheet = PackSheet(workbook, word("sheet_responses", lang), [word(key, lang) for key in RESPONSE_KEYS], lang,
                       content, [10, 12, 24, 16, 12, 30, 12, 8, 24, 12, 8, 18, 34, 20, 14, 20, 24])
-    files: dict[str, int] = {}
+    files: dict[str, dict] = {}
     if round_ is not None:
         provenance = answer_rows.Provenance(session, round_.id, str(half))
         for row in answer_rows.responses(session, round_.id):
-            if row.source_file:
-                files[row.source_file] = files.get(row.source_file, 0) + 1
+            if row.source_sha256 or row.source_file:
+                entry = files.setdefault(row.source_sha256 or row.source_file, {
+                    "source_file": row.source_file or row.source_name, "sha256": row.source_sha256 or None,
+                    "responses": 0})
+                entry["responses"] += 1
             imported_at, imported_by = provenance.of(row.response_id)
             sheet.add([row.response_id, row.customer, row.name, row.respondent, row.answered_on, row.comment,
                        vocabulary.word("source", row.source, lang), row.source, *answer_rows.source_columns(row),
@@ -265,34 +269,25 @@ def _complaints(workbook, session, settings, half: Half, lang: str, today: date,
 
 
 def _summaries(workbook, session, half: Half, lang: str, content) -> PackSheet:
-    extra = records.summary_extra_columns()
-    headings = [word(key, lang) for key in ("quarter", "summarised_at", "entries", "complaints")] + extra
-    sheet = PackSheet(workbook, word("sheet_summaries", lang), headings, lang, content,
-                      [10, 20, 10, 12] + [14] * len(extra))
+    """Every version of the half's two quarterly summaries, as made: date, who, counts, and the figures."""
+    keys = ("quarter", "summary_version", "summarised_at", "made_by", "entries", "complaints", "figures")
+    sheet = PackSheet(workbook, word("sheet_summaries", lang), [word(key, lang) for key in keys], lang, content,
+                      [10, 10, 20, 16, 10, 12, 60])
     for quarter, made in records.summaries(session, half):
         if not made:
-            sheet.add([quarter, word("not_summarised", lang)])
+            sheet.add([quarter, None, word("not_summarised", lang)])
             continue
         for summary in made:
-            sheet.add([summary["quarter"], summary["summarised_at"], summary["total"], summary["complaints"],
-                       *(_plain(summary.get(name)) for name in extra)])
+            sheet.add([summary["quarter"], summary["version"], summary["summarised_at"], summary["made_by"],
+                       summary["total"], summary["complaints"], summary["figures"] or None])
     return sheet
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, (dict, list)):
-        return json.dumps(value, ensure_ascii=False, default=str)
-    return value
-
-
-def write_gaps(workbook, gaps: Optional[list[dict[str, Any]]], half: Half, lang: str,
+def write_gaps(workbook, gaps: list[dict[str, Any]], half: Half, lang: str,
                content: Optional[ContentHash] = None) -> PackSheet:
-    """The gaps sheet from `csat check`'s gaps (dicts with rule, severity, record, what, fix); None: no check ran."""
+    """The gaps sheet from `csat check`'s gaps (dicts with rule, severity, record, what, fix)."""
     sheet = PackSheet(workbook, word("sheet_gaps", lang), [word(key, lang) for key in records.GAP_KEYS], lang, content,
                       [24, 10, 20, 50, 50])
-    if gaps is None:
-        sheet.note(word("gaps_unavailable", lang))
-        return sheet
     for gap in gaps:
         sheet.add([gap.get(key, "") for key in records.GAP_KEYS])
     if not gaps:
@@ -311,28 +306,38 @@ def _audit(workbook, session, half: Half, round_, lang: str, content) -> PackShe
     return sheet
 
 
-def _write_zip(target: Path, workbook: Path, source_files: dict[str, int], half: Half, digest: str,
+def _write_zip(session, target: Path, workbook: Path, source_files: dict[str, dict], half: Half, digest: str,
                now: datetime) -> list[dict[str, Any]]:
-    """The zip: the workbook, the source files found, and manifest.json; returns the manifest's files."""
+    """The zip: the workbook, the source files, and manifest.json; returns the manifest's files.
+
+    A file archived in the store (csat.store.sources) goes in as imported, its bytes checked against
+    their SHA-256; one imported before files were archived is read from its path, if still there.
+    """
     import hashlib
     import zipfile
+
+    from csat.store.sources import content_of
 
     files = []
     with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as bundle:
         bundle.write(workbook, workbook.name)
-        for number, (source, responses) in enumerate(sorted(source_files.items()), start=1):
-            path = Path(source)
-            entry = {"source_file": source, "responses": responses, "in_zip": None, "sha256": None,
-                     "status": "missing"}
-            if path.is_file():
+        for number, (_key, found) in enumerate(sorted(source_files.items()), start=1):
+            path = Path(found["source_file"])
+            entry = {"source_file": found["source_file"], "responses": found["responses"], "in_zip": None,
+                     "sha256": found["sha256"], "from": None, "status": "missing"}
+            name = f"sources/{number:04d}-{path.name}"
+            if found["sha256"]:
+                _record, content = content_of(session, found["sha256"])
+                bundle.writestr(name, content)
+                entry.update(in_zip=name, status="included", **{"from": "archive"})
+            elif path.is_file():
                 try:
                     with path.open("rb") as stream:
                         entry["sha256"] = hashlib.file_digest(stream, "sha256").hexdigest()
-                    entry["in_zip"] = f"sources/{number:04d}-{path.name}"
-                    bundle.write(path, entry["in_zip"])
-                    entry["status"] = "included"
+                    bundle.write(path, name)
+                    entry.update(in_zip=name, status="included", **{"from": "path"})
                 except OSError:
-                    entry["in_zip"] = entry["sha256"] = None
+                    entry["sha256"] = None
             files.append(entry)
         manifest = {"half": str(half), "workbook": workbook.name, "content_hash": digest,
                     "built_at": now.isoformat(sep=" "), "files": files,

@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from typing import Any, Optional
 
 # The source columns of an answer row, in order (keys of csat.reports.evidence.words).
-SOURCE_KEYS = ("file", "file_sheet", "file_row", "token", "hash")
+SOURCE_KEYS = ("file", "file_sha256", "file_sheet", "file_row", "token", "hash")
 
 
 @dataclass
@@ -44,6 +44,10 @@ class ResponseRow:
     withdrawn_at: datetime | None
     withdraw_reason: str
     token: str
+    source_sha256: str          # the archived file's (csat.store.sources); "" for answers typed in
+    source_name: str
+    source_sheet: str
+    source_row: int | None
 
 
 @dataclass
@@ -59,12 +63,14 @@ class AnswerRow:
 
 
 def source_columns(row: ResponseRow) -> list[Any]:
-    """The SOURCE_KEYS cells of a response: file name, sheet, row, form token, content hash.
+    """The SOURCE_KEYS cells of a response: file name and SHA-256, sheet, row, form token, content hash.
 
-    Today a response keeps its file's path and no sheet or row; the form token is the
+    The file is the one archived in the store when the response was imported (its name as given);
+    a response imported before files were archived names only its path. The form token is the
     invitation's (a returned form carries it in its signed identity).
     """
-    return [file_name(row.source_file), "", None, row.token if row.source == "form" else "", row.content_hash]
+    return [file_name(row.source_name or row.source_file), row.source_sha256, row.source_sheet, row.source_row,
+            row.token if row.source == "form" else "", row.content_hash]
 
 
 def file_name(source_file: str) -> str:
@@ -81,20 +87,22 @@ def responses(session, round_id: int) -> Iterator[ResponseRow]:
     """The round's responses (withdrawn ones too), by customer and respondent, streamed."""
     from sqlalchemy import and_, select
 
-    from csat.store.models import Customer, Invitation, Response
+    from csat.store.models import Customer, Invitation, Response, SourceFile
 
     query = _ordered_responses(
         select(Response.id, Customer.code, Customer.name, Response.respondent, Response.answered_on, Response.comment,
                Response.source, Response.source_file, Response.content_hash, Response.created_at,
-               Response.withdrawn_at, Response.withdraw_reason, Invitation.token)
+               Response.withdrawn_at, Response.withdraw_reason, Invitation.token,
+               SourceFile.sha256, SourceFile.name, Response.source_sheet, Response.source_row)
         .join(Customer, Customer.id == Response.customer_id)
+        .outerjoin(SourceFile, SourceFile.id == Response.source_file_id)
         .outerjoin(Invitation, and_(Invitation.round_id == Response.round_id,
                                     Invitation.customer_id == Response.customer_id))
         .where(Response.round_id == int(round_id)))
     connection = session.connection().execution_options(stream_results=True, yield_per=5000)
     for values in connection.execute(query):
         values = list(values)
-        for position in (5, 11, 12):
+        for position in (5, 11, 12, 13, 14, 15):
             values[position] = values[position] or ""
         yield ResponseRow(*values)
 

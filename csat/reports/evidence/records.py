@@ -107,7 +107,6 @@ def complaints(session, settings, half: Half, today: date) -> list[dict[str, Any
 
 # ---- quarterly summaries --------------------------------------------------------------------------
 
-SUMMARY_KNOWN = ("quarter", "summarised_at", "total", "complaints")
 
 
 def quarters_of(half: Half) -> list[Quarter]:
@@ -116,10 +115,7 @@ def quarters_of(half: Half) -> list[Quarter]:
 
 
 def summaries(session, half: Half) -> list[tuple[str, list[dict[str, Any]]]]:
-    """(quarter, its summary records oldest first) for the half's two quarters; every column the table has.
-
-    Read generically: a store whose summaries carry versions and figures shows them too.
-    """
+    """(quarter, its summary records, oldest version first) for the half's two quarters: every column."""
     from sqlalchemy import select
 
     from csat.store.models import QuarterSummary
@@ -128,17 +124,9 @@ def summaries(session, half: Half) -> list[tuple[str, list[dict[str, Any]]]]:
     found = []
     for quarter in quarters_of(half):
         rows = session.connection().execute(select(table).where(table.c.quarter == str(quarter))
-                                            .order_by(table.c.id)).mappings().all()
+                                            .order_by(table.c.version)).mappings().all()
         found.append((str(quarter), [dict(row) for row in rows]))
     return found
-
-
-def summary_extra_columns() -> list[str]:
-    """Columns of quarter_summary beyond the known ones (shown under their own names)."""
-    from csat.store.models import QuarterSummary
-
-    return [column.name for column in QuarterSummary.__table__.columns
-            if column.name not in SUMMARY_KNOWN and column.name != "id"]
 
 
 # ---- gaps ---------------------------------------------------------------------------------------
@@ -146,13 +134,17 @@ def summary_extra_columns() -> list[str]:
 GAP_KEYS = ("rule", "severity", "record", "what", "fix")
 
 
-def gaps_for_pack(session, settings, half: Half) -> Optional[list[dict[str, Any]]]:
-    """The procedure's gaps in the half (`csat check`); None while this csat has no check.
+def gaps_for_pack(session, settings, half: Half, lang: str) -> list[dict[str, Any]]:
+    """The procedure's gaps in the half, as `csat check --half` finds them, told in the pack's language:
+    dicts with GAP_KEYS (the severity as a word)."""
+    from csat import vocabulary
+    from csat.i18n import use_language
+    from csat.procedure.check import find_gaps
 
-    Replace the body with `find_gaps(session, settings, half=str(half))` once csat check exists:
-    a list of dicts with GAP_KEYS.
-    """
-    return None
+    with use_language(lang):
+        found = find_gaps(session, settings, half=str(half)).gaps
+    return [{key: getattr(gap, key) for key in GAP_KEYS} | {"severity": vocabulary.word("gap_severity", gap.severity, lang)}
+            for gap in found]
 
 
 # ---- audit entries ------------------------------------------------------------------------------

@@ -58,6 +58,7 @@ _WORDS: dict[str, tuple[str, str]] = {
     "comment": NC_("evidence pack", "Comment"),
     "response_comment": NC_("evidence pack", "Overall comment"),
     "file": NC_("evidence pack", "File"),
+    "file_sha256": NC_("evidence pack", "SHA-256 of the file"),
     "file_sheet": NC_("evidence pack", "Sheet in file"),
     "file_row": NC_("evidence pack", "Row in file"),
     "token": NC_("evidence pack", "Form token"),
@@ -98,7 +99,10 @@ _WORDS: dict[str, tuple[str, str]] = {
     "no_complaints": NC_("evidence pack", "No complaint was received in {half}."),
     # summaries
     "quarter": NC_("evidence pack", "Quarter"),
+    "summary_version": NC_("evidence pack", "Version"),
     "summarised_at": NC_("evidence pack", "Summarised on"),
+    "made_by": NC_("evidence pack", "Made by"),
+    "figures": NC_("evidence pack", "Figures as recorded (JSON)"),
     "entries": NC_("evidence pack", "Entries"),
     "complaints": NC_("evidence pack", "Complaints"),
     "not_summarised": NC_("evidence pack", "not summarised"),
@@ -109,7 +113,6 @@ _WORDS: dict[str, tuple[str, str]] = {
     "what": NC_("evidence pack", "What"),
     "fix": NC_("evidence pack", "What to do"),
     "no_gaps": NC_("evidence pack", "No gap found in {half}."),
-    "gaps_unavailable": NC_("evidence pack", "The procedure check (csat check) is not part of this csat version: no gaps were looked for."),
     # audit entries
     "entry": NC_("evidence pack", "Entry"),
     "at": NC_("evidence pack", "When"),
