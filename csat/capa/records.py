@@ -341,6 +341,8 @@ def update(session, settings, reference: str | int, *, cause: str | None = None,
 
     capa = get(session, reference)
     _require(capa, "update")
+    if due is not None:
+        due = _due(settings, due, capa.created_at.date(), capa.number)
     if due is not None and due != capa.due_date and not (reason and reason.strip()):
         raise ReasonRequired(_("moving the due date of {capa} from {old} to {new} needs a reason: add --reason TEXT"
                                " (kept in the audit trail)", capa=capa.number,

@@ -111,10 +111,9 @@ def survey_extend(
 
     period = _half(half)
     due_date = _date(due, "--due")
-    require_reason(reason, "survey extend")
     _workspace, store = workspace_and_store(home)
     with store.session() as session, audit.reason(reason):
-        old = rounds.extend_round(session, period, due_date)
+        old = rounds.extend_round(session, period, due_date, reason=reason)
     say(_("Extended the {period} round: due {due} (was {old})", period=period, due=due_date.isoformat(),
           old=old.isoformat()))
     if due_date < date.today():

@@ -141,11 +141,14 @@ def set_due(session, round_, due: date) -> None:
     session.flush()
 
 
-def extend_round(session, period: str | Half, due: date):
+def extend_round(session, period: str | Half, due: date, reason: str | None = None):
     """`survey extend`: move an open round's due date later, audited with the old and new date; returns the old one.
 
     Reminders stop after a round's due date; extending it lets them resume, stating the new date.
+    The move needs a reason (ReasonRequired without one), kept in the audit entry.
     """
+    from csat.dates import require_due_after
+    from csat.errors import ReasonRequired
     from csat.store import audit
 
     round_ = get_round(session, period)
@@ -157,9 +160,15 @@ def extend_round(session, period: str | Half, due: date):
         raise Conflict(_("the {period} round is due on {due} already; an extension must be later"
                          " (to set an earlier date: `csat survey open --half {period} --due DATE`)",
                          period=period, due=old.isoformat()))
+    require_due_after(due, round_.opened_at.date(), _("the day the {period} round opened", period=round_.period))
+    if not (reason and reason.strip()):
+        raise ReasonRequired(_("changing the due date of the {period} round from {old} to {new} needs a reason: add"
+                               " --reason TEXT (kept in the audit trail)", period=period, old=old.isoformat(),
+                               new=due.isoformat()))
     set_due(session, round_, due)
-    audit.record(session.connection(), "survey_round", "extend", round_.id, round_.period,
-                 {"due_date": [old.isoformat(), due.isoformat()]})
+    with audit.reason(reason):
+        audit.record(session.connection(), "survey_round", "extend", round_.id, round_.period,
+                     {"due_date": [old.isoformat(), due.isoformat()]})
     return old
 
 
@@ -295,6 +304,10 @@ def open_or_update(session, period: str | Half, due: date | None = None, reopen:
         return open_round(session, Half.parse(str(period)), due=due, due_days=due_days, today=today,
                           minimum=minimum), "opened"
     moves = due is not None and due != existing.due_date
+    if moves:
+        from csat.dates import require_due_after
+
+        require_due_after(due, existing.opened_at.date(), _("the day the {period} round opened", period=existing.period))
     if not (reason and reason.strip()) and (moves or (reopen and existing.status == "closed")):
         raise ReasonRequired(
             _("changing the due date of the {period} round from {old} to {new} needs a reason: add --reason TEXT"
