@@ -331,7 +331,7 @@ def close(session, number: int | str, *, at: datetime | None = None, now: dateti
         from csat.i18n import language
 
         raise Conflict(_("#{number} cannot be closed: its CAPA {capas} is not closed yet; close the CAPA first, or"
-                         " give --reason TEXT to close the entry anyway", number=entry.id,
+                         " close the entry anyway with `csat feedback close {number} --reason TEXT`", number=entry.id,
                          capas=", ".join(f"{capa.number} ({word('capa_status', capa.status, language())})"
                                          for capa in pending)))
     moment = at or now
