@@ -30,7 +30,7 @@ SLOW_LATENCY_MS = 20.0   # an import or report runs hundreds of statements: beyo
 WORDS = (NC_("doctor", "ok"), NC_("doctor", "warn"), NC_("doctor", "fail"), NC_("doctor", "workspace"),
          NC_("doctor", "store"), NC_("doctor", "secret"), NC_("doctor", "settings"), NC_("doctor", "spreadsheets"),
          NC_("doctor", "sender"), NC_("doctor", "mail"), NC_("doctor", "calendar"), NC_("doctor", "latency"),
-         NC_("doctor", "schema"), NC_("doctor", "privileges"))
+         NC_("doctor", "schema"), NC_("doctor", "privileges"), NC_("doctor", "limits"))
 
 
 def word(code: str) -> str:
@@ -281,13 +281,41 @@ def _calendar(workspace, today=None) -> Check:
     return Check("calendar", "ok", _("working days follow China's holidays and adjusted working days (调休)"))
 
 
+def _limits(workspace, state) -> Check | None:
+    """Action limits below the procedure's minimum, in the settings or on active items (stored before the rule)."""
+    from csat.registry.items import below_minimum
+    from csat.settings import limit_problem
+    from csat.store.engine import open_store
+
+    if state is None:
+        return None
+    minimum = workspace.settings.procedure.min_action_limit
+    found = []
+    problem = limit_problem(workspace.settings.survey.action_limit, minimum)
+    if problem:
+        found.append(f"survey.action_limit: {problem}")
+    try:
+        with open_store(workspace).read_session() as session:
+            found += [_("item {code}: {problem}", code=code, problem=problem)
+                      for code, problem in below_minimum(session, minimum)]
+    except Exception:    # noqa: BLE001 - the store check says why the store cannot be read
+        return None
+    if found:
+        return Check("limits", "warn", _("{found}; raise them (`csat items load FILE --reason TEXT`,"
+                                         " `csat config set survey.action_limit 85 --reason TEXT`)",
+                                         found=_("; ").join(found)))
+    return Check("limits", "ok", _("every action limit is at least the procedure's minimum {minimum:g}"
+                                   " ([procedure] min_action_limit)", minimum=minimum))
+
+
 def run_checks(workspace) -> list[Check]:
     """Every check, store first: the store's shared settings decide what the mail checks test."""
     store = _store(workspace)
     state = _shared(workspace)
     settings = _settings(workspace, state)
+    limits = _limits(workspace, state)
     return [_config_file(workspace), *store, _secret(workspace, state),
-            *([settings] if settings else []), _spreadsheets(), _sender(workspace), _transport(workspace),
+            *([settings] if settings else []), *([limits] if limits else []), _spreadsheets(), _sender(workspace), _transport(workspace),
             _calendar(workspace)]
 
 

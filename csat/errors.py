@@ -44,3 +44,12 @@ class ValidationFailed(CsatError):
         count = len(self.problems)
         head = summary or ngettext("{n} problem found, nothing written", "{n} problems found, nothing written", count)
         super().__init__(head if not self.problems else head + ":\n" + "\n".join(self.problems))
+
+
+class ReasonRequired(CsatError):
+    """A change the procedure wants explained (a limit, a due date, a closure) was asked for without --reason.
+
+    A usage mistake found only once the store is read: exit 2, like a missing option.
+    """
+
+    exit_code = 2

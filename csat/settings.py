@@ -61,6 +61,43 @@ class SurveySettings(_Section):
     response_target: float = Field(default=0.6, ge=0, le=1)
 
 
+# The lowest action limit the procedure allows, on a 0-100 scale: a company may raise it, never lower.
+PROCEDURE_MIN_ACTION_LIMIT = 85.0
+
+
+class ProcedureSettings(_Section):
+    # Every item's action limit is at least this, on a 0-100 scale; on another scale it applies in
+    # proportion: low + (high - low) * min_action_limit / 100 (85 on 0-100 is 4.4 on 1-5).
+    min_action_limit: float = PROCEDURE_MIN_ACTION_LIMIT
+
+    @field_validator("min_action_limit")
+    @classmethod
+    def _not_below_procedure(cls, value: float) -> float:
+        if value < PROCEDURE_MIN_ACTION_LIMIT or value > 100:
+            raise ValueError(_("{value:g} is not allowed: the procedure's minimum action limit is between"
+                               " {least:g} and 100 (a company may raise it, never lower it)",
+                               value=value, least=PROCEDURE_MIN_ACTION_LIMIT))
+        return value
+
+
+def least_limit(minimum: float, low: float = 0.0, high: float = 100.0) -> float:
+    """The lowest action limit allowed on the scale low-high: the minimum (0-100) in proportion."""
+    return round(low + (high - low) * minimum / 100.0, 6)
+
+
+def limit_problem(limit: float, minimum: float, low: float = 0.0, high: float = 100.0) -> str | None:
+    """Why an action limit breaks the procedure's minimum (None when it does not), in one phrase."""
+    least = least_limit(minimum, low, high)
+    if limit >= least - 1e-9:
+        return None
+    if (low, high) == (0.0, 100.0):
+        return _("action limit {limit:g} is below the procedure's minimum {least:g}"
+                 " ([procedure] min_action_limit)", limit=limit, least=least)
+    return _("action limit {limit:g} is below the procedure's minimum {least:g} on the scale {low:g}-{high:g}"
+             " ({low:g} + ({high:g} - {low:g}) x {minimum:g}%, [procedure] min_action_limit)",
+             limit=limit, least=least, low=low, high=high, minimum=minimum)
+
+
 class ReportSettings(_Section):
     # An item with fewer counted answers is marked a small sample: its mean and interval say little.
     min_n: int = Field(default=5, ge=1)
@@ -189,6 +226,7 @@ class Settings(_Section):
     mail: MailSettings = Field(default_factory=MailSettings)
     survey: SurveySettings = Field(default_factory=SurveySettings)
     report: ReportSettings = Field(default_factory=ReportSettings)
+    procedure: ProcedureSettings = Field(default_factory=ProcedureSettings)
     import_: ImportSettings = Field(default_factory=ImportSettings, alias="import")
     forms: FormsSettings = Field(default_factory=FormsSettings)
     feedback: FeedbackSettings = Field(default_factory=FeedbackSettings)

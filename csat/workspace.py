@@ -149,8 +149,31 @@ class Changed:
     revision: int | None = None
 
 
+# Settings that change the procedure's action limits: a change needs a reason (kept in the audit trail).
+LIMIT_KEYS = ("survey.action_limit", "procedure.min_action_limit")
+
+
+def _check_limits(session, key: str, settings) -> None:
+    """Refuse a limit setting that breaks the procedure's minimum, naming what and where."""
+    from csat.errors import ConfigError
+    from csat.registry import items
+    from csat.settings import limit_problem
+
+    minimum = settings.procedure.min_action_limit
+    problem = limit_problem(settings.survey.action_limit, minimum)
+    if key == "survey.action_limit" and problem:
+        raise ConfigError(_("{key}: {problem}; nothing changed", key=key, problem=problem))
+    if key == "procedure.min_action_limit":
+        below = ([("survey.action_limit", problem)] if problem else []) + items.below_minimum(session, minimum)
+        if below:
+            raise ConfigError(_("{key} {minimum:g}: {items}; raise them first (`csat items load`), nothing changed",
+                                key=key, minimum=minimum,
+                                items=_("; ").join(f"{code}: {problem}" for code, problem in below)))
+
+
 def config_set(workspace: Workspace, key: str, text: str | None = None,
-               add: list[str] | tuple[str, ...] = (), remove: list[str] | tuple[str, ...] = ()) -> Changed:
+               add: list[str] | tuple[str, ...] = (), remove: list[str] | tuple[str, ...] = (),
+               reason: str | None = None) -> Changed:
     """Change one setting: a shared key in the store (audited, a new settings revision), a local key in csat.toml.
 
     A shared key that this folder's csat.toml also writes is updated there too, so the file
@@ -163,10 +186,15 @@ def config_set(workspace: Workspace, key: str, text: str | None = None,
         if key == "store.url" and os.environ.get(DATABASE_URL_ENV):
             return Changed(key, value, _("csat.toml; {variable} overrides it here", variable=DATABASE_URL_ENV))
         return Changed(key, value, "csat.toml")
+    from csat.store import audit
+
     store = _with_store(workspace)
     value, validated = new_value(workspace, key, text, add, remove)
-    with store.session() as session:
-        revision = shared.write(session, {key: value})
+    previous = config_get(workspace, key)
+    with store.session() as session, audit.reason(reason):
+        if key in LIMIT_KEYS:
+            _check_limits(session, key, validated)
+        revision = shared.write(session, {key: value}, previous={key: previous})
     if file_holds(workspace, key):
         write_file_key(workspace, key, value)
     workspace.settings = validated

@@ -254,8 +254,14 @@ def test_one_rule_for_due_dates(loaded):
     assert json.loads(default.stdout)["due"] == "2024-11-07"  # capa.due_days after the opening date
     refused(cli, number, "update", number, "--due", "2024-10-08",
             message=f"due date 2024-10-08 must be after the date {number} was opened (2024-10-08)")
-    assert cli("capa", "update", number, "--due", "2024-10-09").exit_code == 0
+    unexplained = cli("capa", "update", number, "--due", "2024-10-09")
+    assert unexplained.exit_code == 2 and "needs a reason" in unexplained.stderr
+    assert show(cli, number)["due"] == "2024-10-20"
+    assert cli("capa", "update", number, "--due", "2024-10-09", "--reason", "supplier ships earlier").exit_code == 0
     assert show(cli, number)["due"] == "2024-10-09"
+    trail = json.loads(cli("audit", "list", "--table", "capa", "--key", number, "--format", "json").stdout)
+    assert trail[0]["changes"]["due_date"] == ["2024-10-20", "2024-10-09"]
+    assert trail[0]["changes"]["reason"] == "supplier ships earlier"
     overdue = json.loads(cli("capa", "list", "--overdue", "--format", "json").stdout)
     assert number in [r["number"] for r in overdue]
 

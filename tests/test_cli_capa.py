@@ -140,7 +140,7 @@ def test_cancel_and_overdue(loaded):
     assert cli("capa", "cancel", first, "--reason", "again").exit_code == 1
     assert capa_list(cli, "--overdue") == []  # not due yet
     assert [r["number"] for r in capa_list(cli, "--status", "open")] == [second]
-    past = cli("capa", "update", second, "--due", "2020-01-01")
+    past = cli("capa", "update", second, "--due", "2020-01-01", "--reason", "r")
     assert past.exit_code == 1 and past.stderr.strip() == (
         f"Error: due date 2020-01-01 must be after the date {second} was opened ({date.today()})")
     unknown = cli("capa", "show", "CAPA-1999-001")

@@ -41,7 +41,11 @@ def test_unknown_customer_is_one_line(workspace, cli):
 def test_edit_and_deactivate_are_audited(workspace, store, cli):
     cli("customer", "add", "C-1", "--name", "One")
     assert cli("customer", "edit", "C-1", "--email", "new@one.example").exit_code == 0
-    assert cli("customer", "deactivate", "C-1").exit_code == 0
+    assert cli("customer", "deactivate", "C-1").exit_code == 2, "a reason is required"
+    assert cli("customer", "deactivate", "C-1", "--reason", "plant closed").exit_code == 0
+    trail = json.loads(cli("audit", "list", "--table", "customer", "--key", "C-1", "--format", "json").stdout)
+    assert trail[0]["changes"]["active"] == [True, False] and trail[0]["changes"]["reason"] == "plant closed"
+    assert "active: yes -> no; reason: plant closed" in cli("audit", "list", "--table", "customer", "--format", "csv").stdout
     assert json.loads(cli("customer", "list", "--format", "json").stdout) == []
     listed = json.loads(cli("customer", "list", "--all", "--format", "json").stdout)
     assert listed[0]["active"] is False and listed[0]["email"] == "new@one.example"
@@ -49,7 +53,7 @@ def test_edit_and_deactivate_are_audited(workspace, store, cli):
         trail = entries(session, table="customer", key="C-1")
     actions = [entry["action"] for entry in reversed(trail)]
     assert actions == ["insert", "update", "update"]
-    assert trail[0]["changes"] == {"active": [True, False]}
+    assert trail[0]["changes"] == {"active": [True, False], "reason": "plant closed"}
     assert trail[1]["changes"] == {"email": ["", "new@one.example"]}
     assert trail[0]["actor"]
 

@@ -102,7 +102,12 @@ def test_reply_close_and_capa_without_duplicates(loaded):
     assert refused.exit_code == 1 and "has no reply yet" in refused.stderr
     replied = cli("feedback", "reply", "1", "--text", "已道歉，加派工程师", "--at", "2024-07-02 10:00")
     assert replied.exit_code == 0 and "Recorded the reply to #1 (2024-07-02 10:00)" in replied.stderr
-    assert cli("feedback", "close", "1").exit_code == 0
+    open_capa = cli("feedback", "close", "1")
+    assert open_capa.exit_code == 1 and f"its CAPA {capa_number} (Open) is not closed yet" in open_capa.stderr
+    assert listed(cli)[0]["status"] == "replied"
+    assert cli("feedback", "close", "1", "--reason", "customer accepted; CAPA runs on").exit_code == 0
+    shown = cli("feedback", "show", "1")
+    assert f"closed while {capa_number} was still open: customer accepted; CAPA runs on" in shown.stderr
     entry = listed(cli)[0]
     assert (entry["status"], entry["replied_at"]) == ("closed", "2024-07-02T10:00:00")
     again = cli("feedback", "close", "1")

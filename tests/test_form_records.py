@@ -108,7 +108,7 @@ def test_corrected_form_with_replace_replaces_the_one_response(workspace, cli, c
     corrected = fill(first, secret, {"delivery": 80}, tmp_path / "corrected.xlsx", respondent="Jonas Weber",
                      overall_comment="Delivery got better in May.")
 
-    result = cli("import", corrected, "--replace", "--format", "json")
+    result = cli("import", corrected, "--replace", "--reason", "corrected form", "--format", "json")
     assert result.exit_code == 0, result.stderr
     summary = json.loads(result.stdout)
     assert (summary["responses_new"], summary["responses_replaced"]) == (0, 1)
@@ -188,7 +188,7 @@ def test_a_form_stored_twice_before_becomes_one_response_with_replace(workspace,
         "use --replace to keep only this one")
     assert cli("import", first).exit_code == 1          # the same as one of them: still not one response
 
-    result = cli("import", corrected, "--replace")
+    result = cli("import", corrected, "--replace", "--reason", "corrected form")
     assert result.exit_code == 0, result.stderr
     assert "Responses removed" in result.stdout
     items = report_items(cli)

@@ -94,8 +94,12 @@ def test_summary_names_whose_answers_were_stored_replaced_or_refused(workspace, 
     assert refused.exit_code == 1
     assert _said(refused) == [f"Refused: C-002 {HALF}, from corrected.csv", f"Refused: C-003 {HALF}, from more.csv"]
     assert refused.stderr.splitlines()[-1] == "Error: 1 problem found, nothing written"
-    replaced = cli("import", corrected, more, "--half", HALF, "--replace")
+    unexplained = cli("import", corrected, more, "--half", HALF, "--replace")
+    assert unexplained.exit_code == 2 and "--reason" in unexplained.stderr
+    replaced = cli("import", corrected, more, "--half", HALF, "--replace", "--reason", "sales re-keyed the sheet")
     assert replaced.exit_code == 0, replaced
+    trail = json.loads(cli("audit", "list", "--table", "response", "--format", "json").stdout)
+    assert {entry["changes"].get("reason") for entry in trail[:2]} == {"sales re-keyed the sheet"}
     assert _said(replaced) == [f"Replaced: C-002 {HALF}, from corrected.csv", f"Stored: C-003 {HALF}, from more.csv"]
     again = cli("import", first, "--half", HALF)   # C-002 holds the corrected answers now: all of it is refused
     assert again.exit_code == 1 and "use --replace" in again.stderr

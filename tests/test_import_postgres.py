@@ -29,7 +29,7 @@ def test_import_on_postgres(tmp_path, monkeypatch, cli, postgres_url):
                                respondent="Liam O'Brien", day=date(2024, 6, 28))
     changed = write_sheet_csv(tmp_path / "fix.csv", ["customer", "respondent", "quality"],
                               [["C-002", "James Hall", 60]])
-    result = cli("import", form, changed, "--half", "2024H1", "--replace", "-f", "json")
+    result = cli("import", form, changed, "--half", "2024H1", "--replace", "--reason", "corrected", "-f", "json")
     assert result.exit_code == 0, result
     payload = json.loads(result.stdout)
     assert (payload["responses_new"], payload["responses_replaced"]) == (1, 1)
@@ -64,7 +64,7 @@ def test_corrected_form_replaces_its_response_on_postgres(tmp_path, monkeypatch,
     refused = json.loads(cli("import", form, "-f", "json").stdout)["problems"]
     assert refused[0].endswith("C-004 2024H1: already imported with different answers (delivery 70 -> 80, "
                                "respondent); use --replace")
-    assert cli("import", form, "--replace").exit_code == 0
+    assert cli("import", form, "--replace", "--reason", "corrected form").exit_code == 0
     assert stored_answers(store, "2024H1") == {("C-004", "Jonas Weber"): {
         item: (80.0 if item == "delivery" else None, False, "", "") for item in layout.identity.items}}
     report = json.loads(cli("report", "--half", "2024H1", "-f", "json").stdout)

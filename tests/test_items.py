@@ -124,17 +124,19 @@ def test_load_changes_only_the_fields_the_file_gives(tmp_path, workspace, cli):
 def test_load_checks_a_partial_item_against_its_stored_values(tmp_path, workspace, cli):
     """A limit given alone is checked against the item's stored scale, and the stored limit against a new scale."""
     five = tmp_path / "five.toml"
-    five.write_text('[[item]]\ncode = "price"\nscale = [1, 5]\naction_limit = 3\n', encoding="utf-8")
-    assert cli("items", "load", five).exit_code == 0
+    five.write_text('[[item]]\ncode = "price"\nscale = [1, 5]\naction_limit = 4.5\n', encoding="utf-8")
+    assert cli("items", "load", five, "--reason", "five-point scale").exit_code == 0
     limit_only = tmp_path / "limit.toml"
     limit_only.write_text('[[item]]\ncode = "price"\naction_limit = 4\n', encoding="utf-8")
-    assert cli("items", "load", limit_only).exit_code == 0, "4 is inside the stored 1-5 scale"
-    assert _item(cli, "price")["action_limit"] == 4
+    assert cli("items", "load", limit_only, "--reason", "r").exit_code == 1, "4 is below 4.4, the minimum on 1-5"
+    limit_only.write_text('[[item]]\ncode = "price"\naction_limit = 4.8\n', encoding="utf-8")
+    assert cli("items", "load", limit_only, "--reason", "r").exit_code == 0, "4.8 is inside the stored 1-5 scale"
+    assert _item(cli, "price")["action_limit"] == 4.8
     too_high = tmp_path / "high.toml"
     too_high.write_text('[[item]]\ncode = "price"\naction_limit = 7\n', encoding="utf-8")
-    refused = cli("items", "load", too_high)
+    refused = cli("items", "load", too_high, "--reason", "r")
     assert refused.exit_code == 1 and "7 is outside the scale 1-5" in refused.stderr
-    assert _item(cli, "price")["action_limit"] == 4
+    assert _item(cli, "price")["action_limit"] == 4.8
 
 
 def test_replace_makes_the_file_the_whole_template(tmp_path, workspace, cli):

@@ -48,8 +48,13 @@ def test_conflict_and_replace(workspace, store, cli, customers_csv):
     conflict = cli("response", "add", "C-002", "--half", "2024H1", "--score", "quality=75")
     assert conflict.exit_code == 1
     assert "C-002 (2024H1) was already imported with different answers (from manual); use --replace" in conflict.stderr
-    replaced = cli("response", "add", "C-002", "--half", "2024H1", "--score", "quality=75", "--replace")
+    unexplained = cli("response", "add", "C-002", "--half", "2024H1", "--score", "quality=75", "--replace")
+    assert unexplained.exit_code == 2 and "--reason" in unexplained.stderr
+    replaced = cli("response", "add", "C-002", "--half", "2024H1", "--score", "quality=75", "--replace",
+                   "--reason", "customer corrected by phone")
     assert replaced.exit_code == 0 and "Replaced C-002's 2024H1 response" in replaced.stderr
+    trail = json.loads(cli("audit", "list", "--table", "response", "--format", "json").stdout)
+    assert trail[0]["action"] == "replace" and trail[0]["changes"]["reason"] == "customer corrected by phone"
     assert stored_answers(store, "2024H1")[("C-002", "")]["quality"] == (75.0, False, "", "")
 
 

@@ -60,7 +60,9 @@ def test_survey_open_refuses_a_due_date_not_after_the_round_opens(workspace, cli
 
 def test_survey_extend_is_audited_and_checked(workspace, cli):
     assert cli("survey", "open", "--half", _half(), "--due", _day(30)).exit_code == 0
-    extended = cli("survey", "extend", "--half", _half(), "--due", _day(45))
+    unexplained = cli("survey", "extend", "--half", _half(), "--due", _day(45))
+    assert unexplained.exit_code == 2 and "needs a reason" in unexplained.stderr
+    extended = cli("survey", "extend", "--half", _half(), "--due", _day(45), "--reason", "customers on holiday")
     assert extended.exit_code == 0, extended
     assert f"due {_day(45)} (was {_day(30)})" in extended.stderr
     assert json.loads(cli("survey", "list", "--format", "json").stdout)[0]["due_date"] == _day(45)
@@ -68,6 +70,7 @@ def test_survey_extend_is_audited_and_checked(workspace, cli):
     extend = [entry for entry in trail if entry["action"] == "extend"]
     assert len(extend) == 1 and extend[0]["key"] == _half()
     assert extend[0]["changes"]["due_date"] == [_day(30), _day(45)]
+    assert extend[0]["changes"]["reason"] == "customers on holiday"
     earlier = cli("survey", "extend", "--half", _half(), "--due", _day(40))
     assert earlier.exit_code == 1 and "an extension must be later" in earlier.stderr
     assert cli("survey", "extend", "--half", _half(), "--due", "soon").exit_code == 2
@@ -109,7 +112,7 @@ def test_no_reminder_after_the_due_date_until_the_round_is_extended(workspace, s
         digest = cli("remind", "--today", _day(31), "-v").stderr
         assert f"round {_half()} was due on {due}" in digest and "no longer reminded" in digest
         assert f"csat survey extend --half {_half()}" in digest
-        assert cli("survey", "extend", "--half", _half(), "--due", _day(45)).exit_code == 0
+        assert cli("survey", "extend", "--half", _half(), "--due", _day(45), "--reason", "r").exit_code == 0
         resumed = cli("remind", "--today", _day(31))
         assert resumed.exit_code == 0 and "2 reminder(s) sent" in resumed.stderr
         latest = _reminders(server)[2:]
@@ -153,7 +156,7 @@ def test_no_invitation_asks_for_answers_by_a_past_date(workspace, store, cli, cu
     late = cli("survey", "send", "--half", _half())
     assert late.exit_code == 1 and f"csat survey extend --half {_half()}" in late.stderr
     assert len(list(workspace.outbox.glob("*.eml"))) == 1
-    assert cli("survey", "extend", "--half", _half(), "--due", _day(20)).exit_code == 0
+    assert cli("survey", "extend", "--half", _half(), "--due", _day(20), "--reason", "r").exit_code == 0
     assert "8 sent" in cli("survey", "send", "--half", _half()).stderr
 
 
@@ -197,8 +200,8 @@ def test_survey_list_counts_responses_of_rounds_fed_by_sheets(workspace, cli, cu
     assert "changed.csv!changed!A2: the 2024H1 round is closed; reopen it with " \
            "`csat survey open --half 2024H1 --reopen` to import answers" in refused.stderr
     assert "A3" not in refused.stderr  # once per sheet and round
-    assert cli("survey", "open", "--half", "2024H1", "--reopen").exit_code == 0
-    assert cli("import", changed, "--half", "2024H1", "--replace").exit_code == 0
+    assert cli("survey", "open", "--half", "2024H1", "--reopen", "--reason", "late sheet").exit_code == 0
+    assert cli("import", changed, "--half", "2024H1", "--replace", "--reason", "late sheet").exit_code == 0
 
 
 def test_import_json_and_dry_run_say_the_round_opens_closed(workspace, cli, customers_csv):

@@ -41,7 +41,9 @@ def test_open_list_close_reopen(workspace, cli):
     assert again.exit_code == 1 and "already closed" in again.stderr
     refused = cli("survey", "open", "--half", "2024H1")
     assert refused.exit_code == 1 and "--reopen" in refused.stderr
-    reopened = cli("survey", "open", "--half", "2024H1", "--reopen", "--due", later)
+    unexplained = cli("survey", "open", "--half", "2024H1", "--reopen", "--due", later)
+    assert unexplained.exit_code == 2 and "--reason" in unexplained.stderr
+    reopened = cli("survey", "open", "--half", "2024H1", "--reopen", "--due", later, "--reason", "late answers")
     assert reopened.exit_code == 0 and f"due {later}" in reopened.stderr
     assert json.loads(cli("survey", "list", "--format", "json").stdout)[0]["status"] == "open"
     bad_due = cli("survey", "open", "--half", "2024H2", "--due", "31/07/2024")

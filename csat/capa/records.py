@@ -335,10 +335,23 @@ def open_for_feedback(session, settings, feedback_id: int | str, *, title: str |
 
 def update(session, settings, reference: str | int, *, cause: str | None = None, correction: str | None = None,
            action: str | None = None, prevention: str | None = None, title: str | None = None,
-           description: str | None = None, dept: str | None = None, due: date | None = None):
-    """Record the investigation and actions; the first of them moves an open CAPA to in_progress."""
+           description: str | None = None, dept: str | None = None, due: date | None = None,
+           reason: str | None = None):
+    """Record the investigation and actions; the first of them moves an open CAPA to in_progress.
+
+    Moving the due date needs a reason (ReasonRequired without one); the caller keeps it in the
+    audit entry (csat.store.audit.reason).
+    """
+    from csat.errors import ReasonRequired
+
     capa = get(session, reference)
     _require(capa, "update")
+    if due is not None:
+        due = _due(settings, due, capa.created_at.date(), capa.number)
+    if due is not None and due != capa.due_date and not (reason and reason.strip()):
+        raise ReasonRequired(_("moving the due date of {capa} from {old} to {new} needs a reason: add --reason TEXT"
+                               " (kept in the audit trail)", capa=capa.number,
+                               old=capa.due_date.isoformat() if capa.due_date else _("none"), new=due.isoformat()))
     work = {"root_cause": cause, "correction": correction, "corrective_action": action,
             "preventive_action": prevention}
     plain = {"title": title, "description": description}

@@ -43,6 +43,16 @@ Home = Annotated[
 Format = Annotated[ListFormat, typer.Option("--format", "-f", help="Output format.")]
 ShowFormatOption = Annotated[ShowFormat, typer.Option("--format", "-f", help="Output format.")]
 LangOption = Annotated[Optional[Lang], typer.Option("--lang", help="Language: en or zh (default: the workspace's).")]
+Reason = Annotated[Optional[str], typer.Option("--reason", help="Why this change is made (kept in the audit trail).",
+                                               show_default=False)]
+
+
+def require_reason(reason: Optional[str], what: str) -> str:
+    """The --reason text, or a usage error (exit 2) saying what needs one."""
+    if not reason or not reason.strip():
+        raise typer.BadParameter(_("{what} needs a reason: add --reason TEXT (kept in the audit trail)", what=what),
+                                 param_hint="--reason")
+    return reason.strip()
 
 
 class _State:

@@ -11,6 +11,7 @@ from csat.cli._common import (
     Format,
     Home,
     LangOption,
+    Reason,
     ShowFormatOption,
     emit,
     escape_markup,
@@ -155,19 +156,24 @@ def capa_update(
     prevention: Annotated[Optional[str], typer.Option("--prevention", help="Preventive action against recurrence elsewhere.")] = None,
     description: Annotated[Optional[str], typer.Option("--description", help="Description of the nonconformity.")] = None,
     title: Title = None, dept: Dept = None, due: Due = None,
+    reason: Reason = None,
     home: Home = None,
 ) -> None:
     """Record the root cause and actions (the work starts: open -> in_progress), or change title, owner, due date.
 
+    Moving the due date needs --reason (audited).
+
     Example: csat capa update CAPA-2024-007 --cause "Mould wear not tracked" --action "Shot counter and PM every 50k shots"
     """
     from csat.capa import records as capas
+    from csat.store import audit
 
     due_date = _date(due, "--due")
     opened, store = workspace_and_store(home)
-    with store.session() as session:
+    with store.session() as session, audit.reason(reason):
         capa = capas.update(session, opened.settings, reference, cause=cause, correction=correction, action=action,
-                            prevention=prevention, title=title, description=description, dept=dept, due=due_date)
+                            prevention=prevention, title=title, description=description, dept=dept, due=due_date,
+                            reason=reason)
     say(_("Updated {capa} ({status})", capa=capa.number, status=capa.status))
 
 

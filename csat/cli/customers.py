@@ -10,6 +10,8 @@ import typer
 from csat.cli._common import (
     Format,
     Home,
+    Reason,
+    require_reason,
     ShowFormatOption,
     emit,
     say,
@@ -73,12 +75,13 @@ def customer_edit(
 
 
 @app.command(name="deactivate")
-def customer_deactivate(code: Annotated[str, typer.Argument(help="The customer's code.")], home: Home = None) -> None:
-    """Stop surveying a customer; their records are kept.
+def customer_deactivate(code: Annotated[str, typer.Argument(help="The customer's code.")], reason: Reason = None,
+                        home: Home = None) -> None:
+    """Stop surveying a customer; their records are kept, and the reason is audited.
 
-    Example: csat customer deactivate C-007
+    Example: csat customer deactivate C-007 --reason "no longer buys from us"
     """
-    _set_active(code, False, home)
+    _set_active(code, False, home, require_reason(reason, "customer deactivate"))
 
 
 @app.command(name="activate")
@@ -90,11 +93,12 @@ def customer_activate(code: Annotated[str, typer.Argument(help="The customer's c
     _set_active(code, True, home)
 
 
-def _set_active(code: str, active: bool, home) -> None:
+def _set_active(code: str, active: bool, home, reason: Optional[str] = None) -> None:
     from csat.registry import customers
+    from csat.store import audit
 
     _workspace, store = workspace_and_store(home)
-    with store.session() as session:
+    with store.session() as session, audit.reason(reason):
         customers.set_active(session, code, active)
     say(_("Activated customer {code}", code=code) if active else _("Deactivated customer {code}", code=code))
 

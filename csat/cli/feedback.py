@@ -215,10 +215,15 @@ def feedback_show(number: Number, fmt: ShowFormatOption = "table", home: Home = 
 
     opened, store = workspace_and_store(home)
     with store.read_session() as session:
-        record = feedback.records(session, opened.settings, [feedback.get(session, number)])[0]
+        entry = feedback.get(session, number)
+        record = feedback.records(session, opened.settings, [entry])[0]
+        despite = feedback.closed_despite_capa(session, entry)
     if getattr(fmt, "value", fmt) != "json" and record["source_sha256"] is None:   # typed in: no file to name
         record = {key: value for key, value in record.items() if not key.startswith("source_")}
     show_record(record, fmt, LABELS)
+    if despite:
+        say(escape_markup(_("#{number} was closed while {capas} was still open: {reason}", number=record["id"],
+                            capas=", ".join(despite["capas"]), reason=despite["reason"])))
     if record["void"]:
         say(escape_markup(_("#{number} is void since {at}: {reason}; it counts in no summary or reminder",
                             number=record["id"], at=record['voided_at'].strftime("%Y-%m-%d %H:%M"), reason=record["void_reason"])))
@@ -248,9 +253,10 @@ def feedback_reply(
 def feedback_close(
     number: Number,
     at: Annotated[Optional[str], typer.Option("--at", help="When it was closed, if not now: 'YYYY-MM-DD HH:MM' (not in the future, not before the reply); the audit keeps both times.")] = None,
+    reason: Annotated[Optional[str], typer.Option("--reason", help="Why it closes while its CAPA is still open (kept in the audit trail).", show_default=False)] = None,
     home: Home = None,
 ) -> None:
-    """Close an entry; a complaint needs its reply first.
+    """Close an entry; a complaint needs its reply first, and its CAPA closed (or --reason).
 
     Example: csat feedback close 12 --at "2024-07-10 16:00"
     """
@@ -259,7 +265,7 @@ def feedback_close(
     when = _when(at, "--at")
     _workspace, store = workspace_and_store(home)
     with store.session() as session:
-        entry = feedback.close(session, number, at=when)
+        entry = feedback.close(session, number, at=when, reason=reason)
     say(_("Closed #{number} ({at})", number=entry.id, at=entry.closed_at.strftime("%Y-%m-%d %H:%M")))
 
 

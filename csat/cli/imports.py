@@ -8,7 +8,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from csat.cli._common import (Format, Home, ShowFormatOption, emit, escape_markup, parse_or_usage, say, show_record, to_json, workspace,
+from csat.cli._common import (Format, Home, Reason, ShowFormatOption, emit, escape_markup, parse_or_usage, require_reason, say,
+                              show_record, to_json, workspace,
                               workspace_and_store, write_stdout)
 from csat.i18n import N_, _, ngettext
 
@@ -37,7 +38,8 @@ def import_files(
     files: Annotated[list[Path], typer.Argument(help="Returned forms and consolidated sheets (xlsx, xls, ods or csv), told apart by content.", dir_okay=False, show_default=False)],
     half: Annotated[Optional[str], typer.Option("--half", help="Period of sheets without a period column, e.g. 2024H1.")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Check every file and report what would change, writing nothing.")] = False,
-    replace: Annotated[bool, typer.Option("--replace", help="Overwrite responses imported before with different answers (the old values stay in the audit trail).")] = False,
+    replace: Annotated[bool, typer.Option("--replace", help="Overwrite responses imported before with different answers (the old values stay in the audit trail); needs --reason.")] = False,
+    reason: Reason = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Name every response stored, replaced or refused (by default only up to 10).")] = False,
     fmt: ShowFormatOption = "table",
     home: Home = None,
@@ -53,11 +55,15 @@ def import_files(
     Example: csat import returned/*.xlsx examples/responses-2024H1.csv --half 2024H1
     """
     from csat.importer.run import run_import, start_reading
+    from csat.store import audit
 
     period = _half(half)
+    if replace and not dry_run:
+        require_reason(reason, "--replace")
     reading = start_reading(files)   # the workbooks parse while the workspace and store open
     try:
-        report = run_import(workspace(home), files, half=period, dry_run=dry_run, replace=replace, reading=reading)
+        with audit.reason(reason):
+            report = run_import(workspace(home), files, half=period, dry_run=dry_run, replace=replace, reading=reading)
     finally:
         reading.close()
     for line in report.problems:
@@ -191,7 +197,8 @@ def response_add(
     respondent: Annotated[str, typer.Option("--respondent", help="Who answered (one response per customer and respondent).")] = "",
     title: Annotated[str, typer.Option("--title", help="The respondent's job title.")] = "",
     answered_on: Annotated[Optional[str], typer.Option("--date", help="When the answers were given, YYYY-MM-DD.")] = None,
-    replace: Annotated[bool, typer.Option("--replace", help="Overwrite this customer's earlier answers for the period.")] = False,
+    replace: Annotated[bool, typer.Option("--replace", help="Overwrite this customer's earlier answers for the period (with --reason).")] = False,
+    reason: Reason = None,
     fmt: ShowFormatOption = "table",
     home: Home = None,
 ) -> None:
@@ -205,10 +212,14 @@ def response_add(
     from csat.errors import CsatError
     from csat.importer.responses import add_response, entry_items, latest_open_period, parse_score_options
 
+    from csat.store import audit
+
     period = _half(half)
+    if replace:
+        require_reason(reason, "--replace")
     scores = parse_or_usage(parse_score_options, score or [], "--score") if score else []
     opened, store = workspace_and_store(home)
-    with store.session() as session:
+    with store.session() as session, audit.reason(reason):
         if period is None:
             period = latest_open_period(session)
             if period is None:

@@ -10,6 +10,7 @@ import typer
 from csat.cli._common import (
     Format,
     Home,
+    Reason,
     ShowFormatOption,
     emit,
     say,
@@ -49,23 +50,29 @@ def items_load(
     defaults: Annotated[bool, typer.Option("--defaults", help="Load the default template shipped with csat instead of a file (restores its items).")] = False,
     replace: Annotated[bool, typer.Option("--replace", help="Make the file the whole template: fields it leaves out take their defaults, items it leaves out are retired (or deleted if never used).")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would change, field by field, writing nothing.")] = False,
+    reason: Reason = None,
     fmt: ShowFormatOption = "table",
     home: Home = None,
 ) -> None:
     """Add or update survey items from a TOML template (or csat's default one); an item changes only in the fields given.
+
+    An action limit is at least the procedure's minimum ([procedure] min_action_limit, 85 on a
+    0-100 scale, in proportion on others); a load that changes a limit needs --reason.
 
     Example: csat items load examples/items.toml --dry-run
     """
     from csat.registry import items
 
     if (file is None) == (not defaults):
-        raise typer.BadParameter("give a template FILE or --defaults (not both)", param_hint="FILE")
+        raise typer.BadParameter(_("give a template FILE or --defaults (not both)"), param_hint="FILE")
     opened, store = workspace_and_store(home)
+    limits = {"default_limit": opened.settings.survey.action_limit,
+              "minimum": opened.settings.procedure.min_action_limit}
     with store.session() as session:
         if defaults:
-            result = items.load_defaults(session, opened.settings.survey.action_limit, replace=replace, dry_run=dry_run)
+            result = items.load_defaults(session, replace=replace, dry_run=dry_run, reason=reason, **limits)
         else:
-            result = items.load_file(session, file, opened.settings.survey.action_limit, replace=replace, dry_run=dry_run)
+            result = items.load_file(session, file, replace=replace, dry_run=dry_run, reason=reason, **limits)
     source = _("the default template") if defaults else file.name
     if dry_run:
         if getattr(fmt, "value", fmt) == "json":

@@ -171,7 +171,10 @@ def _report_table(data: dict[str, Any], console) -> None:
     console.print(f"[bold]{escape(h['title'].format(period=data['period']))}[/] · {escape(data['company'])}")
     console.print(f"{h['invited']} {data['invited']} · {h['responses']} {data['responses']} · "
                   f"{h['response_rate']} {words.percent(data['response_rate']) or '-'} · "
-                  f"[bold]{h['csi']} {csi or '-'}[/] · {h['action_limit']} {words.limit_text(data['action_limit'])}")
+                  f"[bold]{h['csi']} {csi or '-'}[/] · {h['action_limit']} {words.limit_text(data['action_limit'])}"
+                  f" · {h['min_action_limit']} {words.limit_text(data['min_action_limit'])}")
+    if words.below_minimum_text(data):
+        console.print(f"[yellow]{escape(words.below_minimum_text(data))}[/]")
     table = Table(header_style="bold", title_justify="left")
     for heading, justify in ((h["item"], "left"), (h["n"], "right"), (h["mean"], "right"), (h["change"], "right"),
                              (h["ci"], "right"), (h["below_share"], "right"), (h["top_box_share"], "right"),

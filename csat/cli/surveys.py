@@ -11,9 +11,11 @@ import typer
 from csat.cli._common import (
     Format,
     Home,
+    Reason,
     emit,
     escape_markup,
     parse_or_usage,
+    require_reason,
     say,
     to_json,
     workspace_and_store,
@@ -63,21 +65,28 @@ def _date(text: Optional[str], option: str):
 def survey_open(
     half: HalfRequired,
     due: Annotated[Optional[str], typer.Option("--due", help="Date answers are due (YYYY-MM-DD), after the day the round opens; default: survey.due_days after today. On an open round, changes its due date.", show_default=False)] = None,
-    reopen: Annotated[bool, typer.Option("--reopen", help="Open a closed round again.")] = False,
+    reopen: Annotated[bool, typer.Option("--reopen", help="Open a closed round again (with --reason).")] = False,
+    reason: Reason = None,
     home: Home = None,
 ) -> None:
     """Open the survey round of a half year, freezing the current item template.
 
+    Reopening a closed round, or moving an open round's due date, needs --reason (audited).
+
     Example: csat survey open --half 2024H1 --due 2024-07-31
     """
+    from csat.store import audit
     from csat.survey import rounds
 
     period = _half(half)
     due_date = _date(due, "--due")
+    if reopen:
+        require_reason(reason, "--reopen")
     opened, store = workspace_and_store(home)
-    with store.session() as session:
+    with store.session() as session, audit.reason(reason):
         round_, action = rounds.open_or_update(session, period, due=due_date, reopen=reopen,
-                                               due_days=opened.settings.survey.due_days)
+                                               due_days=opened.settings.survey.due_days, reason=reason,
+                                               minimum=opened.settings.procedure.min_action_limit)
         item_count = len(rounds.round_items(session, round_))
     say(_("{action}: {period} round, {items} items, template {version}, due {due}",
           action=_(OPEN_ACTIONS.get(action, action)), period=round_.period, items=item_count,
@@ -88,21 +97,23 @@ def survey_open(
 def survey_extend(
     half: HalfRequired,
     due: Annotated[str, typer.Option("--due", help="The new due date (YYYY-MM-DD), later than the current one.", show_default=False)],
+    reason: Reason = None,
     home: Home = None,
 ) -> None:
-    """Extend an open round's due date, so reminders resume and state the new date (audited).
+    """Extend an open round's due date, so reminders resume and state the new date (audited, with --reason).
 
-    Example: csat survey extend --half 2024H1 --due 2024-08-31
+    Example: csat survey extend --half 2024H1 --due 2024-08-31 --reason "customers closed for the holiday"
     """
     from datetime import date
 
+    from csat.store import audit
     from csat.survey import rounds
 
     period = _half(half)
     due_date = _date(due, "--due")
     _workspace, store = workspace_and_store(home)
-    with store.session() as session:
-        old = rounds.extend_round(session, period, due_date)
+    with store.session() as session, audit.reason(reason):
+        old = rounds.extend_round(session, period, due_date, reason=reason)
     say(_("Extended the {period} round: due {due} (was {old})", period=period, due=due_date.isoformat(),
           old=old.isoformat()))
     if due_date < date.today():

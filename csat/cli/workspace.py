@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from csat.cli._common import Home, Lang, say, workspace, write_stdout
+from csat.cli._common import Home, Lang, Reason, require_reason, say, workspace, write_stdout
 from csat.i18n import _, set_language, staff_language
 
 config_app = typer.Typer(no_args_is_help=True)
@@ -107,19 +107,25 @@ def config_set(
     value: Annotated[Optional[str], typer.Argument(help="New value; numbers, true/false and [lists] are read as TOML; a list key also takes entries separated by commas.", show_default=False)] = None,
     add: Annotated[Optional[list[str]], typer.Option("--add", help="Add one entry to a list key (e.g. remind.staff), keeping the others.", show_default=False)] = None,
     remove: Annotated[Optional[list[str]], typer.Option("--remove", help="Remove one entry from a list key, keeping the others.", show_default=False)] = None,
+    reason: Reason = None,
     home: Home = None,
 ) -> None:
     """Change one setting: company settings in the store (for every machine), this machine's in csat.toml.
 
+    Changing survey.action_limit or procedure.min_action_limit needs --reason (audited).
+
     Example: csat config set remind.staff "qa@example.com, sales@example.com"
     """
-    from csat.workspace import config_set as set_value
+    from csat.workspace import LIMIT_KEYS, config_set as set_value
+
+    if key in LIMIT_KEYS:
+        require_reason(reason, key)
 
     if value is None and not add and not remove:
         raise typer.BadParameter(_("give the new value, or --add/--remove ENTRY for a list key"), param_hint="VALUE")
     if value is not None and (add or remove):
         raise typer.BadParameter(_("give either a value or --add/--remove, not both"), param_hint="VALUE")
-    changed = set_value(workspace(home), key, value, add=add or [], remove=remove or [])
+    changed = set_value(workspace(home), key, value, add=add or [], remove=remove or [], reason=reason)
     from csat.config import hide_url_password
 
     shown = hide_url_password(changed.value) if key == "store.url" else changed.value

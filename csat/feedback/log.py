@@ -278,9 +278,48 @@ def reply(session, number: int | str, text: str, *, at: datetime | None = None, 
     return entry
 
 
+# CAPA states in which the action is finished: a complaint may close only once its CAPA is in one.
+CAPA_DONE = ("closed", "cancelled")
+
+
+def open_capas(session, feedback_id: int) -> list:
+    """The CAPAs raised on this entry (capa.feedback_id) that are not closed or cancelled, oldest first."""
+    from sqlmodel import select
+
+    from csat.store.models import Capa
+
+    return list(session.exec(select(Capa).where(Capa.feedback_id == feedback_id, Capa.status.not_in(CAPA_DONE))
+                             .order_by(Capa.id)).all())
+
+
+def closed_despite_capa(session, entry) -> dict[str, Any] | None:
+    """How a closed entry was closed while its CAPA was open: {"reason", "capas"}, from its audit entry (else None)."""
+    import json
+
+    from sqlmodel import select
+
+    from csat.store.models import AuditLog
+
+    if entry.status != "closed":
+        return None
+    last = session.exec(select(AuditLog.changes).where(AuditLog.table_name == "feedback",
+                                                        AuditLog.record_id == entry.id, AuditLog.action == "close")
+                        .order_by(AuditLog.id.desc()).limit(1)).first()
+    changes = json.loads(last or "{}")
+    if not changes.get("open_capa"):
+        return None
+    return {"reason": changes.get("reason", ""), "capas": changes["open_capa"]}
+
+
 def close(session, number: int | str, *, at: datetime | None = None, now: datetime | None = None,
-          names: dict[str, str] | None = None):
-    """Close an entry (now, or at a stated earlier time); a complaint must have been answered first."""
+          names: dict[str, str] | None = None, reason: str | None = None):
+    """Close an entry (now, or at a stated earlier time); a complaint must have been answered first.
+
+    An entry whose CAPA is not closed or cancelled stays open (the procedure closes a complaint
+    once its corrective action is done) unless a reason is given, kept in the audit entry.
+    """
+    from csat.vocabulary import word
+
     entry = get(session, number)
     now = now or _now()
     _not_void(entry, "cannot be closed")
@@ -290,12 +329,22 @@ def close(session, number: int | str, *, at: datetime | None = None, now: dateti
     if entry.complaint and entry.replied_at is None:
         raise Conflict(_("complaint #{number} has no reply yet; record it with `csat feedback reply {number} --text ...`"
                          " before closing", number=entry.id))
+    reason = reason.strip() if reason and reason.strip() else None
+    pending = open_capas(session, entry.id)
+    if pending and reason is None:
+        from csat.i18n import language
+
+        raise Conflict(_("#{number} cannot be closed: its CAPA {capas} is not closed yet; close the CAPA first, or"
+                         " close the entry anyway with `csat feedback close {number} --reason TEXT`", number=entry.id,
+                         capas=", ".join(f"{capa.number} ({word('capa_status', capa.status, language())})"
+                                         for capa in pending)))
     moment = at or now
     check_record(received_at=entry.received_at, replied_at=entry.replied_at, closed_at=moment, now=now, names=names)
     old_status = entry.status
     entry.status, entry.closed_at = "closed", moment
     session.flush()
-    _audit(session, entry, "close", {"status": [old_status, "closed"]} | _stated(at, now))
+    extra = {"reason": reason, "open_capa": [capa.number for capa in pending]} if pending else {}
+    _audit(session, entry, "close", {"status": [old_status, "closed"]} | _stated(at, now) | extra)
     return entry
 
 

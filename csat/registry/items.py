@@ -17,8 +17,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from csat.errors import ConfigError, ValidationFailed
+from csat.errors import ConfigError, ReasonRequired, ValidationFailed
 from csat.i18n import N_, _
+from csat.settings import PROCEDURE_MIN_ACTION_LIMIT, limit_problem
 
 CODE_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 _ALLOWED_KEYS = {
@@ -158,7 +159,8 @@ def _given_fields(entry: dict[str, Any]) -> frozenset[str]:
 
 
 def parse_template(data: dict[str, Any], source: str, default_limit: float = 85.0,
-                   stored: dict[str, dict[str, Any]] | None = None) -> list[ItemSpec]:
+                   stored: dict[str, dict[str, Any]] | None = None,
+                   minimum: float = PROCEDURE_MIN_ACTION_LIMIT) -> list[ItemSpec]:
     """Validate a template mapping ({"item": [...]}) into specs; every problem is reported at once.
 
     `stored` maps the codes of items that exist to their stored fields: an entry for one of them
@@ -209,6 +211,10 @@ def parse_template(data: dict[str, Any], source: str, default_limit: float = 85.
         if None not in (limit, low, high) and not low <= limit <= high:
             problems.append(_("{where}.action_limit: {limit:g} is outside the scale {low:g}-{high:g}",
                               where=where, limit=limit, low=low, high=high))
+        elif (None not in (limit, low, high) and low < high and limit_problem(limit, minimum, low, high)
+              and (not base or given & {"action_limit", "scale_min", "scale_max"})):
+            # An item stored before the minimum keeps its limit until a file sets it (`csat doctor` names it).
+            problems.append(f"{where}.action_limit: {limit_problem(limit, minimum, low, high)}")
         choices: list[dict[str, Any]] = []
         raw_choices = entry.get("choice", entry.get("choices"))
         if raw_choices is not None:
@@ -243,30 +249,66 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(_("{path}: not UTF-8 text", path=path)) from None
 
 
-def read_template(path: Path, default_limit: float = 85.0) -> list[ItemSpec]:
+def read_template(path: Path, default_limit: float = 85.0,
+                  minimum: float = PROCEDURE_MIN_ACTION_LIMIT) -> list[ItemSpec]:
     """Whole items from a template file (each entry complete, as --replace reads it)."""
-    return parse_template(_read_toml(path), str(path), default_limit)
+    return parse_template(_read_toml(path), str(path), default_limit, minimum=minimum)
 
 
 def load_file(session, path: Path, default_limit: float = 85.0, replace: bool = False,
-              dry_run: bool = False) -> LoadResult:
-    """`csat items load`: read a template file against the stored items and load it (or, dry, say what would change)."""
+              dry_run: bool = False, minimum: float = PROCEDURE_MIN_ACTION_LIMIT,
+              reason: str | None = None) -> LoadResult:
+    """`csat items load`: read a template file against the stored items and load it (or, dry, say what would change).
+
+    A load that changes an item's action limit needs a reason (ReasonRequired without one);
+    the reason goes into the audit entries of the load.
+    """
     from sqlmodel import select
 
     from csat.store.models import Item
 
     data = _read_toml(path)
     stored = {} if replace else {item.code: _stored_values(item) for item in session.exec(select(Item)).all()}
-    specs = parse_template(data, str(path), default_limit, stored)
-    return load_template(session, specs, replace=replace, dry_run=dry_run)
+    specs = parse_template(data, str(path), default_limit, stored, minimum)
+    return _load_with_reason(session, specs, path.name, replace, dry_run, reason)
 
 
-def default_template(default_limit: float = 85.0) -> list[ItemSpec]:
+def _load_with_reason(session, specs, source: str, replace: bool, dry_run: bool, reason: str | None) -> LoadResult:
+    from csat.store import audit
+
+    if not dry_run and not (reason and reason.strip()):
+        changed = limit_changes(load_template(session, specs, replace=replace, dry_run=True))
+        if changed:
+            raise ReasonRequired(_("{source} changes the action limit of {items}; say why with --reason TEXT"
+                                   " (kept in the audit trail)", source=source, items=", ".join(changed)))
+    with audit.reason(reason):
+        return load_template(session, specs, replace=replace, dry_run=dry_run)
+
+
+def limit_changes(result: LoadResult) -> list[str]:
+    """`code old -> new` for each existing item whose action limit the load changes."""
+    return [f"{change.code} {_text('action_limit', change.fields['action_limit'][0])} -> "
+            f"{_text('action_limit', change.fields['action_limit'][1])}"
+            for change in result.changes if change.action == "update" and "action_limit" in change.fields]
+
+
+def below_minimum(session, minimum: float) -> list[tuple[str, str]]:
+    """Active items whose action limit is below the procedure's minimum: (code, why)."""
+    found = []
+    for item in list_items(session):
+        problem = limit_problem(item.action_limit, minimum, item.scale_min, item.scale_max)
+        if problem:
+            found.append((item.code, problem))
+    return found
+
+
+def default_template(default_limit: float = 85.0, minimum: float = PROCEDURE_MIN_ACTION_LIMIT) -> list[ItemSpec]:
     text = resources.files("csat").joinpath("data/default_items.toml").read_text(encoding="utf-8")
-    return parse_template(tomllib.loads(text), "default template", default_limit)
+    return parse_template(tomllib.loads(text), "default template", default_limit, minimum=minimum)
 
 
-def load_defaults(session, default_limit: float = 85.0, replace: bool = False, dry_run: bool = False) -> LoadResult:
+def load_defaults(session, default_limit: float = 85.0, replace: bool = False, dry_run: bool = False,
+                  minimum: float = PROCEDURE_MIN_ACTION_LIMIT, reason: str | None = None) -> LoadResult:
     """`csat items load --defaults`: load the default template shipped with csat, as a file would be."""
     from sqlmodel import select
 
@@ -274,8 +316,8 @@ def load_defaults(session, default_limit: float = 85.0, replace: bool = False, d
 
     text = resources.files("csat").joinpath("data/default_items.toml").read_text(encoding="utf-8")
     stored = {} if replace else {item.code: _stored_values(item) for item in session.exec(select(Item)).all()}
-    specs = parse_template(tomllib.loads(text), "default template", default_limit, stored)
-    return load_template(session, specs, replace=replace, dry_run=dry_run)
+    specs = parse_template(tomllib.loads(text), "default template", default_limit, stored, minimum)
+    return _load_with_reason(session, specs, _("the default template"), replace, dry_run, reason)
 
 
 def _spec_values(spec: ItemSpec) -> dict[str, Any]:

@@ -32,6 +32,7 @@ def render_html(data: dict[str, Any]) -> str:
         data=data, h=words.headings(lang), lang=lang, status=lambda code: words.status_word(code, lang),
         charts=item_charts(data["trend"]), lowest=lowest_customers(data), focus=focus_sentence(data),
         colours=words.STATUS_COLOURS, fills=words.STATUS_FILLS, n_text=words.n_text, small_note=words.small_note(data),
+        below_minimum=words.below_minimum_text(data),
     )
 
 

@@ -85,7 +85,10 @@ def render_md(data: dict[str, Any]) -> str:
         [h["invited"], data["invited"]], [h["responses"], data["responses"]],
         [h["response_rate"], words.percent(data["response_rate"])],
         [h["csi_long"], _csi_text(data)], [h["action_limit"], words.limit_text(data["action_limit"])],
+        [h["min_action_limit"], words.limit_text(data["min_action_limit"])],
     ])
+    if words.below_minimum_text(data):
+        lines += ["", f"**{md(words.below_minimum_text(data))}**"]
     if not data["responses"]:
         lines += ["", md(h["no_responses"].format(period=data["period"], invited=data["invited"]))]
     lines += ["", f"## {h['items']}", ""]

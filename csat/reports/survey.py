@@ -124,7 +124,29 @@ def build_trend(session, settings, lang: str | None = None) -> dict[str, Any]:
                    queries.item_moments(session, round_ids), invitations=queries.invitation_counts(session),
                    responses=queries.response_counts(session))
     return {"kind": "trend", "lang": lang, "company": settings.company.name,
-            "action_limit": settings.survey.action_limit, "margin": settings.survey.margin, **trend}
+            "action_limit": settings.survey.action_limit, "margin": settings.survey.margin,
+            "min_action_limit": settings.procedure.min_action_limit,
+            "below_minimum": _below_minimum(settings, [row for row in queries.round_items(session, round_ids[-1:])]),
+            **trend}
+
+
+def _below_minimum(settings, template) -> list[dict[str, Any]]:
+    """The limits in force below the procedure's minimum: the setting, and items as the round froze them.
+
+    A store from before the rule may hold them; the report names them rather than hide them.
+    """
+    from csat.settings import least_limit
+
+    minimum = settings.procedure.min_action_limit
+    found = []
+    if settings.survey.action_limit < least_limit(minimum) - 1e-9:
+        found.append({"code": "survey.action_limit", "action_limit": settings.survey.action_limit,
+                      "least": least_limit(minimum)})
+    for row in template:
+        least = least_limit(minimum, row.scale_min, row.scale_max)
+        if row.action_limit < least - 1e-9:
+            found.append({"code": row.code, "action_limit": row.action_limit, "least": least})
+    return found
 
 
 def build(session, settings, period: str | None = None, lang: str | None = None,
@@ -174,6 +196,8 @@ def build(session, settings, period: str | None = None, lang: str | None = None,
     data: dict[str, Any] = {
         "period": current.period,
         "action_limit": settings.survey.action_limit,
+        "min_action_limit": settings.procedure.min_action_limit,
+        "below_minimum": _below_minimum(settings, template),
         "invited": round_record["invited"],
         "responses": round_record["responses"],
         "response_rate": round_record["response_rate"],

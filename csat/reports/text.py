@@ -22,6 +22,8 @@ HEADINGS: dict[str, tuple[str, str]] = {
     "csi_long": NC_("report", "Customer satisfaction index (CSI)"),
     "previous_csi": NC_("report", "Previous CSI"),
     "action_limit": NC_("report", "Action limit"),
+    "min_action_limit": NC_("report", "Procedure's minimum action limit"),
+    "below_minimum": NC_("report", "Below the procedure's minimum ({minimum}): {items}"),
     "summary": NC_("report", "Summary"),
     "items": NC_("report", "Items"),
     "item": NC_("report", "Item"),
@@ -146,3 +148,12 @@ def small_note(data: dict[str, Any]) -> str | None:
 
 def limit_text(value: Any) -> str:
     return "" if value is None else f"{value:g}"
+
+
+def below_minimum_text(data: dict[str, Any]) -> str:
+    """The line a report prints when limits in force are below the procedure's minimum ('' when none are)."""
+    below = data.get("below_minimum") or []
+    if not below:
+        return ""
+    items = ", ".join(f"{entry['code']} {entry['action_limit']:g} < {entry['least']:g}" for entry in below)
+    return headings(data["lang"])["below_minimum"].format(minimum=limit_text(data["min_action_limit"]), items=items)

@@ -99,10 +99,13 @@ def _summary(workbook, data: dict[str, Any], h: dict[str, str], styles) -> None:
     sheet.blank()
     figures = [(h["invited"], data["invited"], None), (h["responses"], data["responses"], None),
                (h["response_rate"], data["response_rate"], SHARE_FORMAT), (h["csi_long"], data["csi"], MEAN_FORMAT),
-               (h["previous_csi"], data["previous_csi"], MEAN_FORMAT), (h["action_limit"], data["action_limit"], None)]
+               (h["previous_csi"], data["previous_csi"], MEAN_FORMAT), (h["action_limit"], data["action_limit"], None),
+               (h["min_action_limit"], data["min_action_limit"], None)]
     for label, value, number_format in figures:
         # The label overflows into the empty item column; the value sits under n.
         sheet.append([label, None, value], formats={2: number_format} if number_format else None)
+    if words.below_minimum_text(data):
+        sheet.append([words.below_minimum_text(data)], styles["bold"])
     if not data["responses"]:
         sheet.append([h["no_responses"].format(period=data["period"], invited=data["invited"])], styles["bold"])
     sheet.blank()

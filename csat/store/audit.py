@@ -11,11 +11,37 @@ from __future__ import annotations
 import getpass
 import json
 import os
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Iterator
 
 _SKIPPED_TABLES = {"audit_log"}
 _SECRET_COLUMNS = {"token", "secret"}
+
+
+# The reason a person gave for the change being written (--reason), added to every audit entry
+# written while it is set, as the `reason` key of its changes.
+_REASON: ContextVar[str | None] = ContextVar("csat_audit_reason", default=None)
+
+
+@contextmanager
+def reason(text: str | None) -> Iterator[None]:
+    """Within this block every audit entry written carries `text` as its `reason` (none when text is empty)."""
+    token = _REASON.set(text.strip() if text and text.strip() else None)
+    try:
+        yield
+    finally:
+        _REASON.reset(token)
+
+
+def _with_reason(changes: dict | str | None) -> dict | str | None:
+    given = _REASON.get()
+    if given is None:
+        return changes
+    if isinstance(changes, str):
+        changes = json.loads(changes)
+    return {**(changes or {}), "reason": given}
 
 
 def actor() -> str:
@@ -114,7 +140,8 @@ def record_many(connection, table_name: str, action: str,
                                           "changes"), (
         (stamp, who, where, table_name, record_id, record_key, action,
          changes if isinstance(changes, str) else json.dumps(changes or {}, ensure_ascii=False, default=str))
-        for record_id, record_key, changes in entries))
+        for record_id, record_key, changes in ((record_id, record_key, _with_reason(changes))
+                                               for record_id, record_key, changes in entries)))
 
 
 def record_inserts(connection, model, rows: list[dict[str, Any]]) -> None:
@@ -144,11 +171,14 @@ def _after_flush(session, _flush_context) -> None:
         rows.append({
             "at": moment, "actor": who, "host": where, "table_name": table,
             "record_id": getattr(instance, "id", None), "record_key": _record_key(instance),
-            "action": action, "changes": json.dumps(changes, ensure_ascii=False, default=str),
+            "action": action, "changes": json.dumps(_with_reason(changes), ensure_ascii=False, default=str),
         })
 
+    # What a writer knows that the new row cannot say (a setting's value before it was first stored).
+    extra = session.info.get("audit_extra", {})
     for instance in session.new:
-        add(instance, "insert", {"new": _snapshot(instance)})
+        add(instance, "insert", {"new": _snapshot(instance),
+                                 **extra.get((instance.__table__.name, _record_key(instance)), {})})
     for instance in session.dirty:
         if session.is_modified(instance, include_collections=False):
             changes = _changes(instance)

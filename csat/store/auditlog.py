@@ -62,16 +62,18 @@ def entries(session, table: str | None = None, key: str | None = None, limit: in
 
 def summarise(action: str, changes: dict[str, Any]) -> str:
     """A short human line for a table, in the staff language: which fields went from what to what."""
-    if action == "insert":
-        return _("created")
-    if action == "delete":
-        return _("deleted")
     parts = []
+    if action in ("insert", "delete"):
+        parts.append(_("created") if action == "insert" else _("deleted"))
     for name, value in changes.items():
+        if name == "reason" or action in ("insert", "delete") and not (isinstance(value, list) and len(value) == 2):
+            continue
         if isinstance(value, list) and len(value) == 2:
             parts.append(f"{name}: {_short(value[0])} -> {_short(value[1])}")
         else:
             parts.append(f"{name}: {_short(value)}")
+    if changes.get("reason"):
+        parts.append(_("reason: {reason}", reason=_short(changes["reason"], 80)))
     return "; ".join(parts)
 
 

@@ -55,11 +55,13 @@ def apply(workspace, store) -> SharedState:
     return shared
 
 
-def write(session, changes: dict[str, Any]) -> int:
+def write(session, changes: dict[str, Any], previous: dict[str, Any] | None = None) -> int:
     """Store shared settings (dotted key -> value) in one new settings revision; returns it.
 
     The state row is locked first, so two machines changing settings at once get revisions one
-    after the other and neither change is lost.
+    after the other and neither change is lost. `previous` holds the values in force before (a
+    default when the store never held the key): the audit entry of a key stored for the first
+    time shows it as the old value.
     """
     from sqlmodel import select
 
@@ -76,6 +78,9 @@ def write(session, changes: dict[str, Any]) -> int:
         text = json.dumps(value, ensure_ascii=False)
         row = session.exec(select(Setting).where(Setting.key == key)).one_or_none()
         if row is None:
+            if previous and key in previous:
+                session.info.setdefault("audit_extra", {})[("setting", key)] = {
+                    "value": [json.dumps(previous[key], ensure_ascii=False), text]}
             session.add(Setting(key=key, value=text, revision=revision))
         elif row.value != text:
             row.value, row.revision, row.updated_at = text, revision, now()

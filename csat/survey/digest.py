@@ -93,7 +93,7 @@ def survey_lines(session, settings, today: date) -> list[DueLine]:
         if rate < target:
             lines.append(DueLine("response", _(
                 "round {period} was due on {due} and has {answered} of {invited} answers ({rate:.0%}, target {target:.0%});"
-                " its {silent} non-responder(s) are no longer reminded: `csat survey extend --half {period} --due YYYY-MM-DD`"
+                " its {silent} non-responder(s) are no longer reminded: `csat survey extend --half {period} --due YYYY-MM-DD --reason TEXT`"
                 " to give them more time", period=round_.period, due=round_.due_date, answered=answered, invited=invited,
                 rate=rate, target=target, silent=invited - answered)))
     return lines

@@ -44,11 +44,13 @@ def lock_rounds(session) -> None:
 
 
 def open_round(session, period: Half, due: date | None = None, due_days: int = 30, today: date | None = None,
-               closed: bool = False):
+               closed: bool = False, minimum: float | None = None):
     """Open the round for a half year, freezing the current template; an existing round is returned as is.
 
     A given due date must be after the day the round opens (csat.dates). `closed` stores the new
     round closed at once (a half that has ended, fed by an import): its due date is the day it opened.
+    With `minimum` (the procedure's minimum action limit) a template holding an item below it is
+    refused: the round would freeze that limit for the half year.
     """
     from csat.dates import require_due_after
     from csat.registry.items import list_items, template_version
@@ -58,12 +60,20 @@ def open_round(session, period: Half, due: date | None = None, due_days: int = 3
     existing = find_round(session, period)
     if existing is not None:
         if existing.status == "closed":
-            raise Conflict(_("the {period} round is closed; reopen it with `csat survey open --half {period} --reopen`",
+            raise Conflict(_("the {period} round is closed; reopen it with `csat survey open --half {period} --reopen --reason TEXT`",
                              period=period))
         return existing
     active_items = list_items(session)
     if not active_items:
         raise Conflict(_("the survey template has no active items; load some with `csat items load`"))
+    if minimum is not None:
+        from csat.registry.items import below_minimum
+
+        below = below_minimum(session, minimum)
+        if below:
+            raise Conflict(_("cannot open the {period} round: item {items}; raise the limit with `csat items load"
+                             " FILE --reason TEXT` first", period=period,
+                             items=_("; ").join(f"{code}: {problem}" for code, problem in below)))
     start = today or date.today()
     if due is not None:
         require_due_after(due, start, _("the day the {period} round opens", period=period))
@@ -131,25 +141,34 @@ def set_due(session, round_, due: date) -> None:
     session.flush()
 
 
-def extend_round(session, period: str | Half, due: date):
+def extend_round(session, period: str | Half, due: date, reason: str | None = None):
     """`survey extend`: move an open round's due date later, audited with the old and new date; returns the old one.
 
     Reminders stop after a round's due date; extending it lets them resume, stating the new date.
+    The move needs a reason (ReasonRequired without one), kept in the audit entry.
     """
+    from csat.dates import require_due_after
+    from csat.errors import ReasonRequired
     from csat.store import audit
 
     round_ = get_round(session, period)
     if round_.status == "closed":
-        raise Conflict(_("the {period} round is closed; reopen it with `csat survey open --half {period} --reopen --due {due}`",
+        raise Conflict(_("the {period} round is closed; reopen it with `csat survey open --half {period} --reopen --due {due} --reason TEXT`",
                          period=period, due=due.isoformat()))
     old = round_.due_date
     if due <= old:
         raise Conflict(_("the {period} round is due on {due} already; an extension must be later"
                          " (to set an earlier date: `csat survey open --half {period} --due DATE`)",
                          period=period, due=old.isoformat()))
+    require_due_after(due, round_.opened_at.date(), _("the day the {period} round opened", period=round_.period))
+    if not (reason and reason.strip()):
+        raise ReasonRequired(_("changing the due date of the {period} round from {old} to {new} needs a reason: add"
+                               " --reason TEXT (kept in the audit trail)", period=period, old=old.isoformat(),
+                               new=due.isoformat()))
     set_due(session, round_, due)
-    audit.record(session.connection(), "survey_round", "extend", round_.id, round_.period,
-                 {"due_date": [old.isoformat(), due.isoformat()]})
+    with audit.reason(reason):
+        audit.record(session.connection(), "survey_round", "extend", round_.id, round_.period,
+                     {"due_date": [old.isoformat(), due.isoformat()]})
     return old
 
 
@@ -271,15 +290,34 @@ def round_status(session, round_) -> dict:
 
 
 def open_or_update(session, period: str | Half, due: date | None = None, reopen: bool = False,
-                   due_days: int = 30, today: date | None = None):
-    """`survey open`: open the round, or reopen it, or change its due date; returns (round, what happened)."""
+                   due_days: int = 30, today: date | None = None, minimum: float | None = None,
+                   reason: str | None = None):
+    """`survey open`: open the round, or reopen it, or change its due date; returns (round, what happened).
+
+    Reopening a round and moving the due date of one that exists need a reason (ReasonRequired
+    without one), kept in the audit entry.
+    """
+    from csat.errors import ReasonRequired
+
     existing = find_round(session, period)
     if existing is None:
-        return open_round(session, Half.parse(str(period)), due=due, due_days=due_days, today=today), "opened"
+        return open_round(session, Half.parse(str(period)), due=due, due_days=due_days, today=today,
+                          minimum=minimum), "opened"
+    moves = due is not None and due != existing.due_date
+    if moves:
+        from csat.dates import require_due_after
+
+        require_due_after(due, existing.opened_at.date(), _("the day the {period} round opened", period=existing.period))
+    if not (reason and reason.strip()) and (moves or (reopen and existing.status == "closed")):
+        raise ReasonRequired(
+            _("changing the due date of the {period} round from {old} to {new} needs a reason: add --reason TEXT"
+              " (kept in the audit trail)", period=period, old=existing.due_date.isoformat(), new=due.isoformat())
+            if moves and existing.status != "closed" else
+            _("reopening the {period} round needs a reason: add --reason TEXT (kept in the audit trail)", period=period))
     action = "already open"
     if existing.status == "closed":
         if not reopen:
-            raise Conflict(_("the {period} round is closed; reopen it with `csat survey open --half {period} --reopen`",
+            raise Conflict(_("the {period} round is closed; reopen it with `csat survey open --half {period} --reopen --reason TEXT`",
                              period=period))
         reopen_round(session, period)
         action = "reopened"

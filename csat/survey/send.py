@@ -188,16 +188,17 @@ def _open_for_sending(session, period: str, settings, today: date | None):
 
     existing = find_round(session, period)
     if existing is not None and existing.status == "closed":
-        raise Conflict(_("the {period} round is closed; reopen it with `csat survey open --half {period} --reopen`",
+        raise Conflict(_("the {period} round is closed; reopen it with `csat survey open --half {period} --reopen --reason TEXT`",
                          period=period))
     if existing is not None:
         day = today or date.today()
         if existing.due_date < day:  # the e-mail would ask for answers by a date that has passed
             raise Conflict(_("the {period} round was due on {due}; give it a new due date first:"
-                             " `csat survey extend --half {period} --due YYYY-MM-DD`",
+                             " `csat survey extend --half {period} --due YYYY-MM-DD --reason TEXT`",
                              period=period, due=existing.due_date.isoformat()))
         return existing, False
-    return open_round(session, Half.parse(period), due_days=settings.survey.due_days, today=today), True
+    return open_round(session, Half.parse(period), due_days=settings.survey.due_days, today=today,
+                      minimum=settings.procedure.min_action_limit), True
 
 
 def _chosen_customers(session, codes: list[str] | None):
