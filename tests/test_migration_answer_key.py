@@ -57,7 +57,7 @@ def fill_0001_store(url: str) -> None:
         # Only the columns a 0001 response has (later revisions add more).
         response_0001 = sa.Table("response", sa.MetaData(), *(
             sa.Column(column.name, column.type, default=column.default) for column in Response.__table__.columns
-            if column.name not in ("withdrawn_at", "withdraw_reason")))
+            if column.name not in ("withdrawn_at", "withdraw_reason", "source_file_id", "source_sheet", "source_row")))
         connection.execute(sa.insert(response_0001), [
             {"id": 1, "round_id": 1, "customer_id": 1, "respondent": "", "created_at": moment, "updated_at": moment},
             {"id": 2, "round_id": 1, "customer_id": 2, "respondent": "", "created_at": moment, "updated_at": moment},

@@ -35,7 +35,7 @@ class Customer(SQLModel, table=True):
     created_at: datetime = Field(default_factory=now, sa_type=DateTime)
     updated_at: datetime = Field(default_factory=now, sa_type=DateTime)
     # The archived customer list that added it or last changed it (csat.store.sources); NULL when typed in.
-    source_file_id: Optional[int] = Field(default=None, foreign_key="source_file.id")
+    source_file_id: Optional[int] = None    # SourceFile.id; no foreign key, see migration 0007
 
 
 class Item(SQLModel, table=True):
@@ -148,7 +148,7 @@ class Response(SQLModel, table=True):
     # Where the answers came from: the archived file (SourceFile), and within it the sheet and row
     # (a consolidated sheet) or the answer sheet (a returned form, whose token is its invitation's).
     # NULL / '' for answers typed in, and for responses stored before files were archived.
-    source_file_id: Optional[int] = Field(default=None, foreign_key="source_file.id")
+    source_file_id: Optional[int] = None    # SourceFile.id; no foreign key, see migration 0007
     source_sheet: str = Field(default="", max_length=200, sa_column_kwargs={"server_default": ""})
     source_row: Optional[int] = None
 
@@ -206,7 +206,7 @@ class Feedback(SQLModel, table=True):
     no_capa_reason: str = Field(default="", sa_column=Column(Text, nullable=False, default="", server_default=""))
     no_capa_at: Optional[datetime] = Field(default=None, sa_type=DateTime)
     # The archived log file the entry was imported (or last corrected) from, its sheet and row.
-    source_file_id: Optional[int] = Field(default=None, foreign_key="source_file.id")
+    source_file_id: Optional[int] = None    # SourceFile.id; no foreign key, see migration 0007
     source_sheet: str = Field(default="", max_length=200, sa_column_kwargs={"server_default": ""})
     source_row: Optional[int] = None
 

@@ -39,6 +39,10 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('sha256')
     )
+    # source_file_id is a plain integer, no foreign key: the archive is append-only (nothing deletes a
+    # file), and on SQLite a column with a foreign key can neither be dropped in place by the downgrade
+    # nor added by copying the table, which the rows referring to it forbid while foreign keys are on
+    # (as they are during `csat db upgrade`). So the columns are added and dropped in place.
     for table in ('response', 'feedback', 'customer'):
         with op.batch_alter_table(table, schema=None) as batch_op:
             batch_op.add_column(sa.Column('source_file_id', sa.Integer(), nullable=True))
@@ -46,16 +50,12 @@ def upgrade() -> None:
                 batch_op.add_column(sa.Column('source_sheet', sa.String(length=200), nullable=False,
                                               server_default=''))
                 batch_op.add_column(sa.Column('source_row', sa.Integer(), nullable=True))
-            batch_op.create_foreign_key(f'fk_{table}_source_file_id_source_file', 'source_file',
-                                        ['source_file_id'], ['id'])
 
 
 def downgrade() -> None:
     for table in ('customer', 'feedback', 'response'):
-        with op.batch_alter_table(table, schema=None) as batch_op:
-            batch_op.drop_constraint(f'fk_{table}_source_file_id_source_file', type_='foreignkey')
-            if table != 'customer':
-                batch_op.drop_column('source_row')
-                batch_op.drop_column('source_sheet')
-            batch_op.drop_column('source_file_id')
+        columns = ['source_file_id'] + (['source_sheet', 'source_row'] if table != 'customer' else [])
+        for column in columns:
+            # SQLite 3.35+ and PostgreSQL drop a column in place (no copy of the table).
+            op.execute(f'ALTER TABLE {table} DROP COLUMN {column}')
     op.drop_table('source_file')
