@@ -216,7 +216,7 @@ def lock_capas(session) -> None:
     """Hold the CAPA lock until this transaction ends (see the module docstring)."""
     from csat.store.locking import hold_for_transaction
 
-    hold_for_transaction(session, "capa", "another CAPA being opened on this store")
+    hold_for_transaction(session, "capa", N_("another CAPA being opened on this store"))
 
 
 def _insert(session, today: date, **values):
