@@ -200,3 +200,26 @@ def test_config_set_mistakes_are_chinese(zh_home, cli, key, value):
     assert result.exit_code != 0
     assert key in result.stderr
     assert english_lines(result.stderr, [f"{key} {value}"]) == [], result.stderr
+
+
+def test_capa_steps_name_statuses_and_results_in_words(zh_home, cli):
+    from datetime import timedelta
+
+    from feedback_fixtures import EXAMPLES, FEEDBACK_LOG
+
+    assert cli("customer", "import", EXAMPLES / "customers.csv").exit_code == 0
+    assert cli("feedback", "import", FEEDBACK_LOG).exit_code == 0
+    due = (date.today() + timedelta(days=60)).isoformat()
+    number = cli("capa", "open", "--from-feedback", "13", "--due", due).stdout.strip()
+    said = []
+    for words in (["capa", "update", number, "--cause", "模具磨损", "--action", "计数器"],
+                  ["capa", "verify", number, "--by", "周莉", "--result", "无效"],
+                  ["capa", "update", number, "--action", "再次整改"],
+                  ["capa", "reopen", number, "--reason", "返工"]):
+        result = cli(*words)
+        said.append(result.stderr)
+        assert english_lines(result.stderr, [" ".join(words)]) == [], result.stderr
+    assert "进行中" in said[0] and "in_progress" not in said[0]
+    assert "无效" in said[1] and "验证无效" in said[1] and "not-effective" not in said[1]
+    assert "验证无效" in said[2] and "verified" not in said[2]
+    assert "进行中" in said[3]

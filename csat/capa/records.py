@@ -92,7 +92,8 @@ def _require(capa, verb: str) -> None:
         hint = _(_HINTS[capa.status], number=capa.number)
         if verb == "reopen" and capa.status in ("open", "in_progress"):
             hint = _("it is still being worked on")
-        raise Conflict(_(_VERBS[verb], number=capa.number, status=capa.status.replace("_", " "), hint=hint))
+        raise Conflict(_(_VERBS[verb], number=capa.number, status=vocabulary.in_sentence("capa_status", capa.status),
+                          hint=hint))
 
 
 def _stated(at: date | None, now: datetime, what: str, not_before: list[tuple[date | None, str]]) -> datetime:
