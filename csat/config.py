@@ -66,11 +66,41 @@ def _read_toml(path: Path) -> dict[str, Any]:
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(_("{path}: malformed TOML: {error}", path=path, error=exc)) from None
+        raise ConfigError(toml_problem(path, exc)) from None
     except UnicodeDecodeError as exc:
         raise ConfigError(_("{path}: not UTF-8 text ({error})", path=path, error=exc.reason)) from None
     except OSError as exc:
         raise ConfigError(_("{path}: cannot read: {error}", path=path, error=exc.strerror)) from None
+
+
+# tomllib's own (English) reasons, in the catalog's words; the place is always given.
+_TOML_REASONS = {
+    "Expected '=' after a key in a key/value pair": N_("expected = after the key"),
+    "Unclosed array": N_("a list [ ... ] is not closed"),
+    "Unclosed inline table": N_("an inline table { ... } is not closed"),
+    "Unterminated string": N_("a quoted text is not closed"),
+    "Invalid value": N_("not a value (text needs quotes)"),
+    "Invalid statement": N_("not a `key = value` line or a [section]"),
+    "Invalid date or datetime": N_("not a valid date"),
+    "Expected ']' at the end of a table declaration": N_("a [section] is not closed with ]"),
+    "Expected ']]' at the end of an array declaration": N_("a [[table]] is not closed with ]]"),
+    "Cannot overwrite a value": N_("a key is given twice"),
+    "Invalid initial character for a key part": N_("a key starts with a character keys cannot have"),
+}
+_TOML_PLACE = re.compile(r"^(?P<reason>.*?) \(at (?:line (?P<line>\d+), column (?P<column>\d+)|end of document)\)$", re.S)
+
+
+def toml_problem(path: Any, exc: Exception) -> str:
+    """A TOML syntax error as one line in the current language: the file, the line and column, and why."""
+    found = _TOML_PLACE.match(str(exc))
+    reason = found["reason"] if found else str(exc)
+    if reason.startswith("Cannot declare ") or reason.startswith("Cannot redefine namespace"):
+        reason = "Cannot overwrite a value"
+    problem = _(_TOML_REASONS[reason]) if reason in _TOML_REASONS else _("not valid TOML")
+    if found and found["line"]:
+        return _("{path}: malformed TOML at line {line}, column {column}: {problem}", path=path,
+                 line=int(found["line"]), column=int(found["column"]), problem=problem)
+    return _("{path}: malformed TOML at the end: {problem}", path=path, problem=problem)
 
 
 def parse_settings(data: dict[str, Any], source: str = CONFIG_FILE):

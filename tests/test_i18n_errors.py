@@ -223,3 +223,34 @@ def test_capa_steps_name_statuses_and_results_in_words(zh_home, cli):
     assert "无效" in said[1] and "验证无效" in said[1] and "not-effective" not in said[1]
     assert "验证无效" in said[2] and "verified" not in said[2]
     assert "进行中" in said[3]
+
+
+ERROR_PATHS = [
+    ["capa", "show", "CAPA-9999-999"], ["capa", "show", "xyz"], ["feedback", "show", "999"], ["response", "show", "999"],
+    ["customer", "show", "C-404"], ["response", "withdraw", "999", "--reason", "重复"],
+    ["capa", "open", "--from-feedback", "999"], ["feedback", "reply", "999", "--text", "已回复"],
+    ["feedback", "add", "C-404", "--kind", "quality", "--channel", "phone", "--text", "外壳裂纹"],
+    ["survey", "status", "--half", "2024H1"], ["survey", "status", "--half", "2024X1"], ["report", "--half", "2024H1"],
+    ["capa", "list", "--status", "bad"], ["feedback", "list", "--quarter", "2024Q9"], ["audit", "list", "--since", "bad"],
+    ["config", "get", "nope"], ["config", "set", "mail.nope", "1"], ["survey", "form", "C-404", "--half", "2024H1"],
+    ["import", "{bad.xlsx}", "{missing.xlsx}"], ["import", "{bad.csv}"], ["import", "{empty.csv}"],
+    ["customer", "import", "{bad.xlsx}"], ["customer", "import", "{bad.csv}"], ["customer", "import", "{empty.csv}"],
+    ["customer", "import", "{missing.xlsx}"],
+    ["items", "load", "{bad.toml}"], ["items", "load", "{unclosed.toml}"], ["items", "load", "{no-label.toml}"],
+    ["items", "load", "{missing.toml}"],
+    ["feedback", "import", "{bad.csv}"], ["feedback", "import", "{bad.xlsx}"], ["feedback", "import", "{empty.csv}"],
+]
+
+
+@pytest.mark.parametrize("words", ERROR_PATHS, ids=[" ".join(words) for words in ERROR_PATHS])
+def test_error_paths_speak_chinese(zh_home, tmp_path, cli, words):
+    files = {"bad.xlsx": b"garbage\x00\x01", "bad.csv": "a,b\n1,2\n".encode(), "empty.csv": b"\n",
+             "bad.toml": b"not toml [[[", "unclosed.toml": b"x = [1, 2\n", "no-label.toml": b'[[item]]\ncode = "x"\n'}
+    for name, content in files.items():
+        (tmp_path / name).write_bytes(content)
+    words = [str(tmp_path / word[1:-1]) if word.startswith("{") else word for word in words]
+    result = cli(*words)
+    assert result.exit_code in (1, 2), result
+    said = result.stderr + result.stdout
+    assert "错误" in said
+    assert english_lines(said, [" ".join(words), *COLUMNS.split()]) == [], said   # column names as the file must spell them
