@@ -114,7 +114,8 @@ def parse_settings(data: dict[str, Any], source: str = CONFIG_FILE):
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"])
-        raise ConfigError(f"{source}: {where}: {validation_problem(first)}") from None
+        place = where if source == where else f"{source}: {where}"   # `config set KEY` names the key once
+        raise ConfigError(f"{place}: {validation_problem(first)}") from None
 
 
 def _shown_value(value: Any) -> str:
