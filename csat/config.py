@@ -24,7 +24,7 @@ from typing import Any
 
 from csat.errors import ConfigError, CsatError, WorkspaceNotFound
 from csat.files import ensure_writable, write_text
-from csat.i18n import _
+from csat.i18n import N_, _
 
 CONFIG_FILE = "csat.toml"
 SECRET_FILE = ".csat-secret"
@@ -66,11 +66,41 @@ def _read_toml(path: Path) -> dict[str, Any]:
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(_("{path}: malformed TOML: {error}", path=path, error=exc)) from None
+        raise ConfigError(toml_problem(path, exc)) from None
     except UnicodeDecodeError as exc:
         raise ConfigError(_("{path}: not UTF-8 text ({error})", path=path, error=exc.reason)) from None
     except OSError as exc:
         raise ConfigError(_("{path}: cannot read: {error}", path=path, error=exc.strerror)) from None
+
+
+# tomllib's own (English) reasons, in the catalog's words; the place is always given.
+_TOML_REASONS = {
+    "Expected '=' after a key in a key/value pair": N_("expected = after the key"),
+    "Unclosed array": N_("a list [ ... ] is not closed"),
+    "Unclosed inline table": N_("an inline table { ... } is not closed"),
+    "Unterminated string": N_("a quoted text is not closed"),
+    "Invalid value": N_("not a value (text needs quotes)"),
+    "Invalid statement": N_("not a `key = value` line or a [section]"),
+    "Invalid date or datetime": N_("not a valid date"),
+    "Expected ']' at the end of a table declaration": N_("a [section] is not closed with ]"),
+    "Expected ']]' at the end of an array declaration": N_("a [[table]] is not closed with ]]"),
+    "Cannot overwrite a value": N_("a key is given twice"),
+    "Invalid initial character for a key part": N_("a key starts with a character keys cannot have"),
+}
+_TOML_PLACE = re.compile(r"^(?P<reason>.*?) \(at (?:line (?P<line>\d+), column (?P<column>\d+)|end of document)\)$", re.S)
+
+
+def toml_problem(path: Any, exc: Exception) -> str:
+    """A TOML syntax error as one line in the current language: the file, the line and column, and why."""
+    found = _TOML_PLACE.match(str(exc))
+    reason = found["reason"] if found else str(exc)
+    if reason.startswith("Cannot declare ") or reason.startswith("Cannot redefine namespace"):
+        reason = "Cannot overwrite a value"
+    problem = _(_TOML_REASONS[reason]) if reason in _TOML_REASONS else _("not valid TOML")
+    if found and found["line"]:
+        return _("{path}: malformed TOML at line {line}, column {column}: {problem}", path=path,
+                 line=int(found["line"]), column=int(found["column"]), problem=problem)
+    return _("{path}: malformed TOML at the end: {problem}", path=path, problem=problem)
 
 
 def parse_settings(data: dict[str, Any], source: str = CONFIG_FILE):
@@ -84,39 +114,84 @@ def parse_settings(data: dict[str, Any], source: str = CONFIG_FILE):
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"])
-        raise ConfigError(f"{source}: {where}: {_problem(first)}") from None
+        place = where if source == where else f"{source}: {where}"   # `config set KEY` names the key once
+        raise ConfigError(f"{place}: {validation_problem(first)}") from None
 
 
-def _problem(error: dict) -> str:
-    """A pydantic validation error in the current language (pydantic itself speaks English only)."""
+def _shown_value(value: Any) -> str:
+    text = repr(value) if isinstance(value, str) else str(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _number(value: Any) -> Any:
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+# What each pydantic error type means for a csat.toml value or an option, in the catalog's words.
+# pydantic speaks English only: its own `msg` is never shown to a person.
+_SIMPLE_PROBLEMS = {
+    ("int_parsing", "int_type", "int_from_float", "int_parsing_size"): N_("expected a whole number"),
+    ("float_parsing", "float_type", "decimal_parsing", "decimal_type", "number_type"): N_("expected a number"),
+    ("finite_number",): N_("expected a finite number"),
+    ("bool_parsing", "bool_type"): N_("expected true or false"),
+    ("string_type", "string_sub_type", "string_unicode", "bytes_type"): N_("expected text"),
+    ("list_type", "tuple_type", "set_type", "frozen_set_type", "iterable_type"): N_("expected a list"),
+    ("dict_type", "model_type", "model_attributes_type", "dataclass_type"): N_("expected a section of settings"),
+    ("date_parsing", "date_type", "date_from_datetime_parsing", "date_from_datetime_inexact", "date_past",
+     "date_future"): N_("expected a date (YYYY-MM-DD)"),
+    ("datetime_parsing", "datetime_type", "datetime_from_date_parsing", "datetime_object_invalid",
+     "datetime_past", "datetime_future", "timezone_naive", "timezone_aware"): N_("expected a date and time (YYYY-MM-DD HH:MM)"),
+    ("time_parsing", "time_type"): N_("expected a time (HH:MM)"),
+    ("time_delta_parsing", "time_delta_type"): N_("expected a duration"),
+    ("path_type", "path_not_file", "path_not_directory"): N_("expected a path"),
+    ("url_parsing", "url_type", "url_scheme", "url_syntax_violation", "url_too_long"): N_("expected a URL"),
+    ("uuid_parsing", "uuid_type", "uuid_version"): N_("expected a UUID"),
+    ("missing", "missing_argument", "missing_keyword_only_argument", "missing_positional_only_argument"):
+        N_("a value is required"),
+    ("extra_forbidden", "unexpected_keyword_argument", "unexpected_positional_argument"): N_("not a setting csat knows"),
+    ("none_required",): N_("expected no value"),
+    ("frozen_field", "frozen_instance"): N_("cannot be changed"),
+    ("string_pattern_mismatch",): N_("not in the expected form"),
+    ("recursion_loop",): N_("refers to itself"),
+}
+_PROBLEMS = {kind: message for kinds, message in _SIMPLE_PROBLEMS.items() for kind in kinds}
+_BOUNDS = {"greater_than": ("gt", N_("must be greater than {limit}")),
+           "greater_than_equal": ("ge", N_("must be at least {limit}")),
+           "less_than": ("lt", N_("must be less than {limit}")),
+           "less_than_equal": ("le", N_("must be at most {limit}")),
+           "multiple_of": ("multiple_of", N_("must be a multiple of {limit}"))}
+_LENGTHS = {"string_too_short": ("min_length", N_("must be at least {limit} characters long")),
+            "string_too_long": ("max_length", N_("must be at most {limit} characters long")),
+            "too_short": ("min_length", N_("must have at least {limit} entries")),
+            "too_long": ("max_length", N_("must have at most {limit} entries"))}
+
+
+def validation_problem(error: dict) -> str:
+    """A pydantic validation error (one entry of `exc.errors()`) in the current language.
+
+    Every error type pydantic can raise for csat's settings and options has a catalog
+    message; any other says which value was refused and where, never pydantic's English.
+    """
     context = error.get("ctx") or {}
-    kind = error["type"]
-    if kind == "value_error" and "error" in context:
-        return str(context["error"])
-    if kind in ("int_parsing", "int_type", "int_from_float"):
-        return _("expected a whole number")
-    if kind in ("float_parsing", "float_type"):
-        return _("expected a number")
-    if kind in ("bool_parsing", "bool_type"):
-        return _("expected true or false")
-    if kind in ("string_type",):
-        return _("expected text")
-    if kind in ("list_type",):
-        return _("expected a list")
-    if kind == "literal_error":
-        return _("expected one of {choices}", choices=context.get("expected", ""))
-    if kind == "extra_forbidden":
-        return _("not a setting csat knows")
-    bounds = {"greater_than": ("gt", _("must be greater than {limit}")),
-              "greater_than_equal": ("ge", _("must be at least {limit}")),
-              "less_than": ("lt", _("must be less than {limit}")),
-              "less_than_equal": ("le", _("must be at most {limit}"))}
-    if kind in bounds:
-        key, message = bounds[kind]
-        limit = context.get(key)
-        limit = int(limit) if isinstance(limit, float) and limit.is_integer() else limit
-        return message.format(limit=limit)
-    return error["msg"]
+    kind = error.get("type", "")
+    if kind in ("value_error", "assertion_error") and "error" in context:
+        return str(context["error"])   # csat's own validators raise catalog messages
+    if kind in _PROBLEMS:
+        return _(_PROBLEMS[kind])
+    if kind in ("literal_error", "enum"):
+        # pydantic writes "'a', 'b' or 'c'": the choices are values, the "or" is English
+        choices = re.sub(r"(?<=') or (?=')", ", ", str(context.get("expected", "")))
+        return _("expected one of {choices}", choices=choices)
+    if kind in _BOUNDS:
+        key, message = _BOUNDS[kind]
+        return _(message, limit=_number(context.get(key)))
+    if kind in _LENGTHS:
+        key, message = _LENGTHS[kind]
+        return _(message, limit=context.get(key))
+    where = ".".join(str(part) for part in error.get("loc", ()))
+    if where:
+        return _("{key} cannot be {value}", key=where, value=_shown_value(error.get("input")))
+    return _("the value {value} is not accepted", value=_shown_value(error.get("input")))
 
 
 def _put(data: dict[str, Any], key: str, value: Any) -> None:

@@ -110,3 +110,94 @@ def NC_(context: str, message: str) -> tuple[str, str]:
 def in_context(lang: str | None, context: str, message: str, /, **fields) -> str:
     """A document's word in a given language; the context keeps `Summary` of a report apart from another's."""
     return _fill(catalog(lang or DEFAULT_LANGUAGE).pgettext(context, message), fields)
+
+
+# ---- sentences kept in records ------------------------------------------------------------------
+
+STORED_MARK = '{"csat_message":'   # how a stored Text begins; no server reply or typed text does
+
+
+class Text(str):
+    """A catalog message with its fields: a str in the current language that can be stored and shown later.
+
+    A record that must keep a sentence csat wrote (why an invitation could not be sent) keeps
+    `stored(text)`, the message id and its fields; `shown()` renders it in the reader's language,
+    whichever language wrote it. Fields may be Texts themselves, or lists of them (joined with "; ").
+    """
+
+    message: str | None
+    fields: dict
+
+    def __new__(cls, message: str | None, /, **fields) -> "Text":
+        text = super().__new__(cls, _render(message, fields, _current))
+        text.message, text.fields = message, fields
+        return text
+
+    def __reduce__(self):   # a worker process builds messages: keep the id and fields across pickling
+        return (_rebuild, (self.message, self.fields))
+
+    def render(self, lang: str | None) -> str:
+        return _render(self.message, self.fields, lang)
+
+    def data(self) -> dict:
+        return {"csat_message": self.message, "fields": {name: _data(value) for name, value in self.fields.items()}}
+
+
+def _rebuild(message, fields) -> Text:
+    return Text(message, **fields)
+
+
+def joined(parts: list, separator: str = "; ") -> Text:
+    """Several Texts as one (each shown in the reader's language)."""
+    return Text(None, parts=list(parts), separator=separator)
+
+
+def _render(message: str | None, fields: dict, lang: str | None) -> str:
+    def shown_value(value):
+        if isinstance(value, Text):
+            return value.render(lang)
+        if isinstance(value, list):
+            return fields.get("separator", "; ").join(str(shown_value(part)) for part in value)
+        return value
+
+    if message is None:
+        return str(shown_value(fields.get("parts", [])))
+    return in_language(lang, message, **{name: shown_value(value) for name, value in fields.items()})
+
+
+def _data(value):
+    if isinstance(value, Text):
+        return value.data()
+    if isinstance(value, list):
+        return [_data(part) for part in value]
+    return value if isinstance(value, (int, float)) or value is None else str(value)
+
+
+def _from_data(value):
+    if isinstance(value, dict) and "csat_message" in value:
+        return Text(value["csat_message"], **{name: _from_data(part) for name, part in value.get("fields", {}).items()})
+    if isinstance(value, list):
+        return [_from_data(part) for part in value]
+    return value
+
+
+def stored(text) -> str:
+    """What a record keeps of a message: a Text as its id and fields (JSON), anything else as it is."""
+    import json
+
+    if isinstance(text, Text):
+        return json.dumps(text.data(), ensure_ascii=False)
+    return "" if text is None else str(text)
+
+
+def shown(kept: str | None, lang: str | None = None) -> str:
+    """A sentence a record keeps, in the reader's language (default: the current one); other text as it is."""
+    import json
+
+    if not kept or not kept.startswith(STORED_MARK):
+        return kept or ""
+    try:
+        text = _from_data(json.loads(kept))
+    except (ValueError, TypeError, KeyError, IndexError):
+        return kept
+    return text.render(lang or _current) if isinstance(text, Text) else kept

@@ -241,6 +241,14 @@ def word(name: str, code: str | None, lang: str | None = "en") -> str:
     return chinese if lang_of(lang) == "zh" else english
 
 
+def in_sentence(name: str, code: str | None) -> str:
+    """The word for a code in the language messages are written in now, as it reads inside a sentence."""
+    from csat.i18n import language
+
+    shown = word(name, code, language())
+    return shown[:1].lower() + shown[1:] if lang_of(language()) == "en" else shown
+
+
 def choices(name: str) -> str:
     """The list an error or a help text offers: `phone (电话), fax (传真), ...`."""
     return ", ".join(f"{code} ({chinese})" for code, (_, chinese) in family(name).words.items())

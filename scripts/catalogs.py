@@ -30,7 +30,7 @@ PACKAGE = ROOT / "csat"
 LOCALE_DIR = PACKAGE / "locale"
 DOMAIN = "csat"
 LANGUAGES = ("zh", "en")
-KEYWORDS = {"_": None, "N_": None, "ngettext": (1, 2), "in_language": (2,), "NC_": ((1, "c"), 2),
+KEYWORDS = {"_": None, "N_": None, "Text": None, "ngettext": (1, 2), "in_language": (2,), "NC_": ((1, "c"), 2),
             "in_context": ((2, "c"), 3)}
 HELP_KEYWORDS = {"help", "short_help", "epilog"}
 STABLE_DATE = datetime(2026, 1, 1, tzinfo=timezone.utc)   # dates in the header would change every run

@@ -24,7 +24,8 @@ requirement contract conduct responsiveness communication
 weight position choices label scale description text product owner active at
 """.split()   # then audit actions, feedback kinds and record field keys: stored codes like the others
 CODES += "openpyxl defusedxml chinesecalendar xml tls mb".split()   # names of software and units, written so in Chinese text too
-CODES += "select public debian deb".split()   # the server's own words in doctor: its version string, SELECT 1, schema public
+CODES += "select public debian deb".split()
+CODES += "table crontab true false zip".split()   # a --format value; the cron table; TOML's booleans   # the server's own words in doctor: its version string, SELECT 1, schema public
 ENGLISH_WORD = re.compile(r"[A-Za-z][A-Za-z']+")
 CJK_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef]+")
 NOT_PROSE = [
@@ -36,8 +37,11 @@ NOT_PROSE = [
     re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+"),            # e-mail addresses
     re.compile(r"(?:[A-Za-z]:)?[\w.~-]*[/\\][^\s，。：；、（）()]*"),  # paths
     re.compile(r"[^\s:：!]+(?:![^\s:：!]+)+"),             # places in a workbook: file!sheet!cell
-    re.compile(r"\b[\w-]+\.(xlsx|xls|ods|csv|json|html|md|txt|toml|db|mo|po)\b", re.I),
+    re.compile(r"[\w<>-]+\.(xlsx|xls|ods|csv|json|html|md|txt|toml|db|mo|po)\b[\w.<>-]*", re.I),
     re.compile(r"(?<![\w-])--?[a-z][\w-]*"),              # options
+    re.compile(r"\b[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+\b"),     # environment variables: CSAT_HOME
+    re.compile(r"\b[A-Z]{2,}[0-9]*\b"),                   # acronyms and placeholders: OEM, DATE, YYYYH1, HH:MM
+    re.compile(r"\b[a-z]+(?:-[a-z]+)+\b"),                # kebab-case codes: not-effective
     re.compile(r"\bcsat(?: [a-z][\w-]*){0,3}"),           # command names after `csat`
     re.compile(r"\b[A-Z]{1,6}-[\w-]+\b"),                 # C-003, CAPA-2024-001
     re.compile(r"\b\d{4}[HQ]\d\b"),                       # periods
@@ -61,7 +65,20 @@ def _strip(line: str) -> str:
 
 
 TOML_SECTION = re.compile(r"\[[a-z][a-z_.]*\]")   # [calendar]: a name in csat.toml, before SEGMENTS cuts at brackets
+# Cut out before SEGMENTS cuts at brackets, `=` and Chinese characters:
+BEFORE_SEGMENTS = [
+    re.compile(r"[\w-]*<[^<>\s]+>[\w-]*\.\w+"),           # file names with a placeholder: report-<期间>.xlsx
+    re.compile(r"\{[a-z][\w-]*\}|<[^<>\s]+>"),            # argument names and value types in --help: {number}, <list[str]>
+    re.compile(r"\b[a-z]\w*=[^\s、，；]+"),                 # values as typed: overall=Satisfied
+    TOML_SECTION,
+]
 SEGMENTS = re.compile(r"[│┃|\[\]=,“”\u3400-\u9fff]+|\s{2,}|: |; | -> |；|：|，|。|、|（|）")
+
+
+def _before_segments(line: str) -> str:
+    for pattern in BEFORE_SEGMENTS:
+        line = pattern.sub(" ", line)
+    return line
 
 
 def _is_data(segment: str, joined: str, codes: set[str]) -> bool:
@@ -90,7 +107,7 @@ def english_lines(output: str, data: list[str]) -> list[str]:
     found = []
     for line in output.splitlines():
         words = []
-        for segment in SEGMENTS.split(TOML_SECTION.sub(" ", line)):
+        for segment in SEGMENTS.split(_before_segments(line)):
             if not _is_data(segment, joined, codes):
                 words += [word for word in ENGLISH_WORD.findall(_strip(segment))
                           if word.lower() not in CODES and word not in codes]

@@ -141,7 +141,7 @@ def test_reopen_a_closed_capa(loaded):
     assert show(cli, number)["closed_at"] is not None
     refused(cli, number, "reopen", number, "--reason", "", message="say why with --reason; the reason is kept on the record")
     result = cli("capa", "reopen", number, "--reason", "Customer C-003 reports cracks again")
-    assert result.exit_code == 0 and f"Reopened {number}; now in_progress" in result.stderr
+    assert result.exit_code == 0 and f"Reopened {number}; now in progress" in result.stderr
     record = show(cli, number)
     assert (record["status"], record["closed_at"], len(record["verifications"])) == ("in_progress", None, 1)
     listed = json.loads(cli("capa", "list", "--status", "in_progress", "--format", "json").stdout)

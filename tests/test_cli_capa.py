@@ -89,15 +89,15 @@ def test_life_cycle_and_illegal_transitions(loaded, tmp_path):
     assert cli("capa", "update", number, "--action", "Checklist signed before every field trip",
                "--prevention", "Same checklist for installation teams").exit_code == 0
     back = cli("capa", "verify", number, "--by", "Zhou Li", "--result", "not-effective", "--note", "Missed once in Sep")
-    assert back.exit_code == 0 and "now verified_not_effective" in back.stderr
+    assert back.exit_code == 0 and "verification not effective; now verified, not effective" in back.stderr
     refused("verify", number, "--by", "QA", "--result", "effective",
-            message=f"cannot verify {number}: it is verified not effective; reopen it with"
+            message=f"cannot verify {number}: it is verified, not effective; reopen it with"
                     f" `csat capa reopen {number} --reason ...` to rework the actions")
     refused("close", number, message=f"cannot close {number}: its last verification was not effective")
-    refused("update", number, "--action", "more", message=f"cannot update {number}: it is verified not effective")
+    refused("update", number, "--action", "more", message=f"cannot update {number}: it is verified, not effective")
     refused("reopen", number, "--reason", " ", message="say why with --reason")
     reopened = cli("capa", "reopen", number, "--reason", "Checklist skipped on a weekend trip")
-    assert reopened.exit_code == 0 and f"Reopened {number}; now in_progress" in reopened.stderr
+    assert reopened.exit_code == 0 and f"Reopened {number}; now in progress" in reopened.stderr
     refused("reopen", number, "--reason", "again", message=f"cannot reopen {number}: it is in progress")
     assert cli("capa", "verify", number, "--by", "Zhou Li", "--result", "effective").exit_code == 0
     record = show(cli, number)

@@ -50,7 +50,7 @@ def _response(cli, code):
 
 
 def test_a_form_with_a_date_that_is_no_date_is_imported_with_the_date_kept_as_written(workspace, store, invited,
-                                                                                     tmp_path, cli):
+                                                                                     tmp_path, cli, monkeypatch):
     path, _ = make_filled_form(store, workspace, tmp_path, "C-003", invited["C-003"], SCORES, overall="总体满意",
                                respondent="李伟", day="7月上旬")
     report = run_import(workspace, [path])
@@ -59,6 +59,12 @@ def test_a_form_with_a_date_that_is_no_date_is_imported_with_the_date_kept_as_wr
     shown = _response(cli, "C-003")
     assert shown["answered_on"] is None
     assert shown["comment"] == "总体满意\n[date as written: 7月上旬]"
+    # The record keeps the marker whatever language imported it; a Chinese reader sees it in Chinese.
+    monkeypatch.setenv("CSAT_LANG", "zh")
+    chinese = _response(cli, "C-003")
+    assert chinese["comment"] == "总体满意\n[日期原文：7月上旬]"
+    report = cli("report", "--half", "2024H1", "--format", "json", "--lang", "zh")   # a document: its own language
+    assert "[日期原文：7月上旬]" in report.stdout and "date as written" not in report.stdout
     assert "C-003" in cli("survey", "status", "--half", "2024H1", "--format", "csv").stdout
 
 

@@ -109,3 +109,26 @@ def test_file_refusals_follow_the_workspace_language(tmp_path, cli, monkeypatch)
     assert refused.exit_code == 1 and "不是 Excel 97-2003 工作簿" in refused.stderr and "另存为 .xlsx" in refused.stderr
     monkeypatch.setenv("CSAT_LANG", "en")
     assert "not an Excel 97-2003 workbook" in cli("customer", "import", str(fake)).stderr
+
+
+def test_every_lock_waiting_text_is_marked_and_translated():
+    """The "waiting for ..." line names what another csat does: the callers' texts must reach the catalog."""
+    import ast
+
+    from csat.i18n import catalog
+
+    package = Path(__file__).resolve().parent.parent / "csat"
+    found = []
+    for path in package.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", None)) \
+                    in ("hold_for_transaction", "wait_for_server_lock") and len(node.args) >= 3:
+                text = node.args[2]
+                where = f"{path.relative_to(package)}:{node.lineno}"
+                if isinstance(text, ast.Name):   # a parameter passed on (locking.py itself)
+                    continue
+                assert isinstance(text, ast.Call) and getattr(text.func, "id", None) == "N_", where
+                message = ast.literal_eval(text.args[0])
+                assert catalog("zh").gettext(message) != message, (where, message)
+                found.append(message)
+    assert "another CAPA being opened on this store" in found and len(found) >= 5

@@ -20,6 +20,7 @@ from sqlmodel import select
 
 from csat.forms.identity import FormIdentity
 from csat.forms.xlsx import identity_rows
+from csat.i18n import shown, use_language
 from csat.registry import customers
 from csat.store.models import Invitation
 from csat.survey import rounds
@@ -77,10 +78,13 @@ def test_rejected_recipient_fails_with_the_server_reason_and_rerun_completes(wor
         report = survey.send_round(workspace, store, "2024H1")
         assert len(report.sent) == 8 and [code for code, _ in report.failed] == ["C-003"]
         failed = _by_email(store)["liwei@huake.example"]
-        assert failed.status == "failed" and failed.error.startswith("liwei@huake.example refused: 550 5.1.1")
+        assert failed.status == "failed" and shown(failed.error).startswith("liwei@huake.example refused: 550 5.1.1")
         status = _status(store)
         assert (status["sent"], status["failed"]) == (8, 1)
-        assert next(c for c in status["customers"] if c["code"] == "C-003")["error"] == failed.error
+        assert next(c for c in status["customers"] if c["code"] == "C-003")["error"] == shown(failed.error)
+        with use_language("zh"):   # the stored reason is shown in the reader's language, whoever sent
+            chinese = next(c for c in _status(store)["customers"] if c["code"] == "C-003")["error"]
+        assert chinese.startswith("liwei@huake.example 被拒收：550 5.1.1") and "refused" not in chinese
         handler.reject = lambda rcpt: False
         again = survey.send_round(workspace, store, "2024H1")
     assert again.sent == ["C-003"] and len(again.skipped) == 8

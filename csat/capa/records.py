@@ -92,7 +92,8 @@ def _require(capa, verb: str) -> None:
         hint = _(_HINTS[capa.status], number=capa.number)
         if verb == "reopen" and capa.status in ("open", "in_progress"):
             hint = _("it is still being worked on")
-        raise Conflict(_(_VERBS[verb], number=capa.number, status=capa.status.replace("_", " "), hint=hint))
+        raise Conflict(_(_VERBS[verb], number=capa.number, status=vocabulary.in_sentence("capa_status", capa.status),
+                          hint=hint))
 
 
 def _stated(at: date | None, now: datetime, what: str, not_before: list[tuple[date | None, str]]) -> datetime:
@@ -216,7 +217,7 @@ def lock_capas(session) -> None:
     """Hold the CAPA lock until this transaction ends (see the module docstring)."""
     from csat.store.locking import hold_for_transaction
 
-    hold_for_transaction(session, "capa", "another CAPA being opened on this store")
+    hold_for_transaction(session, "capa", N_("another CAPA being opened on this store"))
 
 
 def _insert(session, today: date, **values):

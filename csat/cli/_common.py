@@ -273,12 +273,23 @@ class CsatGroup(TyperGroup):
         finally:
             set_language(previous)
 
+    def make_context(self, info_name, args, parent=None, **extra):
+        from csat.cli._usage import UsageError, translated
+
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except UsageError as exc:   # `csat --bogus`: Click's English, told again from the catalog
+            raise translated(exc) from exc.__cause__
+
     def invoke(self, ctx):
+        from csat.cli._usage import UsageError, translated
         from csat.errors import CsatError
 
         _name_the_command(self, ctx)
         try:
             return super().invoke(ctx)
+        except UsageError as exc:   # a sub-command's usage mistake, raised while its options are parsed
+            raise translated(exc) from exc.__cause__
         except CsatError as exc:
             fail(str(exc), exc.exit_code)
         except Exception as exc:  # noqa: BLE001 - only known environment errors are turned into lines

@@ -23,6 +23,7 @@ from csat.cli._common import (
     write_stdout,
 )
 from csat.i18n import N_, _
+from csat.vocabulary import in_sentence
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -174,7 +175,7 @@ def capa_update(
         capa = capas.update(session, opened.settings, reference, cause=cause, correction=correction, action=action,
                             prevention=prevention, title=title, description=description, dept=dept, due=due_date,
                             reason=reason)
-    say(_("Updated {capa} ({status})", capa=capa.number, status=capa.status))
+    say(_("Updated {capa} ({status})", capa=capa.number, status=in_sentence("capa_status", capa.status)))
 
 
 @app.command(name="verify")
@@ -201,7 +202,8 @@ def capa_verify(
     _workspace, store = workspace_and_store(home)
     with store.session() as session:
         capa = capas.verify(session, reference, by=by, result=code, note=note, at=at_date)
-    say(_("{capa}: verification {result}; now {status}", capa=capa.number, result=code, status=capa.status))
+    say(_("{capa}: verification {result}; now {status}", capa=capa.number, result=in_sentence("result", code),
+          status=in_sentence("capa_status", capa.status)))
 
 
 @app.command(name="close")
@@ -238,7 +240,7 @@ def capa_reopen(
     _workspace, store = workspace_and_store(home)
     with store.session() as session:
         capa = capas.reopen(session, reference, reason=reason, at=at_date)
-    say(_("Reopened {capa}; now {status}", capa=capa.number, status=capa.status))
+    say(_("Reopened {capa}; now {status}", capa=capa.number, status=in_sentence("capa_status", capa.status)))
 
 
 @app.command(name="cancel")

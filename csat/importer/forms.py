@@ -19,16 +19,13 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
+from csat.dates import with_date_as_written
 from csat.forms.identity import IDENTITY_SHEET, FormIdentity, IdentityError
 from csat.i18n import _
 from csat.importer.context import Candidate, Context
 from csat.importer.form_layout import LayoutChanged, locate
 from csat.importer.validate import Problems, clean_text, parse_date, parse_score
 from csat.sheets.read import Sheet, normalise
-
-# How a date that is not one (7月上旬, 10/07/2024 with no forms.date_order) is kept on the response.
-DATE_AS_WRITTEN = "date as written"
-
 
 def is_form(sheets: list[Sheet]) -> bool:
     return any(sheet.name == IDENTITY_SHEET for sheet in sheets)
@@ -153,8 +150,7 @@ def _read_answers(file_name: str, source_file: str, identity: FormIdentity, answ
         if problem:
             # A date alone never turns a signed, answered form away: what was written is kept with the comment.
             text = clean_text(written, "date", limit=100)[0]
-            fields["overall_comment"] = "\n".join(part for part in (fields["overall_comment"], f"[{DATE_AS_WRITTEN}: {text}]")
-                                                   if part)
+            fields["overall_comment"] = with_date_as_written(fields["overall_comment"], text)
     if bad:
         return None
     if not any(score is not None or not_applicable or note for _, score, not_applicable, _, note in answers) \

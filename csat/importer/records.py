@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from csat.i18n import _
+from csat.dates import shown_comment
 from csat.errors import Conflict, CsatError, NotFound
 
 
@@ -112,7 +113,7 @@ def show_response(session, response_id: int) -> dict[str, Any]:
     return {
         "id": response.id, "period": round_.period, "customer": customer.code, "customer_name": customer.name,
         "respondent": response.respondent, "respondent_title": response.respondent_title,
-        "answered_on": response.answered_on, "comment": response.comment,
+        "answered_on": response.answered_on, "comment": shown_comment(response.comment),
         "source": response.source, "source_file": response.source_file,
         "source_file_name": archived["name"] if archived else None,
         "source_sha256": archived["sha256"] if archived else None,

@@ -11,7 +11,9 @@ store and, only if no file has a problem, stores them.
 
 from __future__ import annotations
 
+
 import gc
+import re
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -130,11 +132,11 @@ def add_file_problem(problems: Problems, path: Path, exc: Exception) -> None:
     message = str(exc)
     prefix = str(path)
     rest = message[len(prefix):] if message.startswith(prefix) else ": " + message
-    if rest.startswith("!"):
-        where, _, text = rest[1:].partition(": ")
+    if rest.startswith("!"):   # the colon after the place is the catalog's: `: ` in English, `：` in Chinese
+        where, _, text = (re.split(r"(: |：)", rest[1:], maxsplit=1) + ["", ""])[:3]
         problems.add(f"{path.name}!{where}", text)
     else:
-        problems.add(path.name, rest[2:] if rest.startswith(": ") else rest)
+        problems.add(path.name, re.sub(r"^(: |：)", "", rest))
 
 
 def round_summaries(context: Context, result: Plan, candidates: list[Candidate],

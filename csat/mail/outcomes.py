@@ -85,10 +85,11 @@ class OutcomeLog:
 
     def record(self, invitation_id: int, email: str, message_id: str = "", error: str = "") -> None:
         """Commit one invitation's outcome and its audit entry, or nothing (the error is raised)."""
+        from csat.i18n import stored
         from csat.store.models import now
 
-        if error:
-            values = {"email": email, "status": "failed", "error": error}
+        if error:   # why, as the catalog's id and fields: shown later in the reader's language
+            values = {"email": email, "status": "failed", "error": stored(error)}
         else:
             values = {"email": email, "status": "sent", "error": "", "message_id": message_id, "sent_at": now()}
         connection = self._connection

@@ -16,7 +16,7 @@ import ssl
 from pathlib import Path
 
 from csat.errors import ConfigError
-from csat.i18n import _
+from csat.i18n import Text, _
 
 # How long the real connection waits for the server's greeting before a probe looks at the port.
 GREETING_GRACE = 3.0
@@ -80,10 +80,10 @@ def greets_in_plain_text(host: str, port: int, timeout: float) -> bool:
 
 
 def implicit_tls_hint(host: str, port: int, security: str) -> str:
-    return _("SMTP server {host}:{port} expects TLS from the first byte (implicit TLS, usually port 465), "
-             "but mail.security is {security}: set mail.security to ssl", host=host, port=port, security=security)
+    return Text("SMTP server {host}:{port} expects TLS from the first byte (implicit TLS, usually port 465), "
+                "but mail.security is {security}: set mail.security to ssl", host=host, port=port, security=security)
 
 
 def starttls_hint(host: str, port: int) -> str:
-    return _("SMTP server {host}:{port} greets in plain text (a STARTTLS port, usually 587 or 25), "
-             "but mail.security is ssl: set mail.security to starttls", host=host, port=port)
+    return Text("SMTP server {host}:{port} greets in plain text (a STARTTLS port, usually 587 or 25), "
+                "but mail.security is ssl: set mail.security to starttls", host=host, port=port)

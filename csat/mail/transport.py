@@ -33,7 +33,7 @@ from pathlib import Path
 
 from csat.errors import ConfigError, CsatError
 from csat.files import write_bytes
-from csat.i18n import _
+from csat.i18n import Text, _, joined
 
 
 
@@ -208,13 +208,13 @@ class OutboxTransport:
 
     def __init__(self, folder: Path):
         self.folder = Path(folder)
-        self.description = _("outbox {folder}", folder=self.folder)
+        self.description = Text("outbox {folder}", folder=self.folder)
 
     def __enter__(self) -> "OutboxTransport":
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise SendError(_("cannot create the outbox {folder}: {reason}", folder=self.folder, reason=exc.strerror),
+            raise SendError(Text("cannot create the outbox {folder}: {reason}", folder=self.folder, reason=exc.strerror),
                             fatal=True) from None
         return self
 
@@ -383,27 +383,27 @@ class SmtpTransport:
                 connection.login(settings.username, settings.password)
         except smtplib.SMTPAuthenticationError as exc:
             self._abandon(connection)
-            raise SendError(_("SMTP login to {server} as {username} refused: {reply}", server=where,
+            raise SendError(Text("SMTP login to {server} as {username} refused: {reply}", server=where,
                               username=settings.username, reply=_reply(exc.smtp_code, exc.smtp_error)),
                             fatal=True) from None
         except smtplib.SMTPNotSupportedError as exc:
             self._abandon(connection)
-            raise SendError(_("SMTP server {server} does not support it: {reason}", server=where, reason=exc),
+            raise SendError(Text("SMTP server {server} does not support it: {reason}", server=where, reason=exc),
                             fatal=True) from None
         except smtplib.SMTPResponseException as exc:
             self._abandon(connection)
-            raise SendError(_("SMTP server {server} refused the session: {reply}", server=where,
+            raise SendError(Text("SMTP server {server} refused the session: {reply}", server=where,
                               reply=_reply(exc.smtp_code, exc.smtp_error)), fatal=True) from None
         except _WrongTlsMode as exc:
             self._abandon(connection)
-            raise SendError(str(exc), fatal=True) from None
+            raise SendError(exc.args[0], fatal=True) from None
         except (smtplib.SMTPException, OSError) as exc:
             self._abandon(connection)
             if settings.security == "ssl" and _plain_port_under_ssl(exc, settings):
                 from csat.mail.tls import starttls_hint
 
                 raise SendError(starttls_hint(settings.host, settings.port), fatal=True) from None
-            raise SendError(_("cannot connect to SMTP server {server}: {reason}", server=where,
+            raise SendError(Text("cannot connect to SMTP server {server}: {reason}", server=where,
                               reason=_describe_os_error(exc)), fatal=True) from None
         self._connection = connection
         return connection
@@ -428,7 +428,7 @@ class SmtpTransport:
                 raise SendError(_refusals(exc.recipients), refused=exc.recipients) from None
             except smtplib.SMTPSenderRefused as exc:
                 self._reset()
-                raise SendError(_("sender {sender} refused: {reply}", sender=exc.sender,
+                raise SendError(Text("sender {sender} refused: {reply}", sender=exc.sender,
                                   reply=_reply(exc.smtp_code, exc.smtp_error)), fatal=True) from None
             except _DROPPED as exc:
                 self._drop()
@@ -436,14 +436,14 @@ class SmtpTransport:
                     # The server closed an idle connection: reconnect and try this message again. Not after
                     # a timeout: the server may have taken the message and be slow to say so.
                     continue
-                raise SendError(_("connection to {server} dropped: {reason}", server=self.description,
+                raise SendError(Text("connection to {server} dropped: {reason}", server=self.description,
                                   reason=_describe_os_error(exc))) from None
             except smtplib.SMTPResponseException as exc:
                 self._reset()
                 raise SendError(_reply(exc.smtp_code, exc.smtp_error)) from None
             except (smtplib.SMTPException, OSError, UnicodeError) as exc:
                 self._drop()  # a timeout or protocol error leaves the session in an unknown state
-                raise SendError(_("sending to {server} failed: {reason}", server=self.description,
+                raise SendError(Text("sending to {server} failed: {reason}", server=self.description,
                                   reason=_describe_os_error(exc))) from None
             if refused:
                 raise SendError(_refusals(refused), refused=refused)
@@ -475,21 +475,21 @@ def _timed_out(exc: BaseException) -> bool:
 
 
 def _refusals(refused: dict) -> str:
-    return "; ".join(_("{recipient} refused: {reply}", recipient=recipient, reply=_reply(code, text))
-                     for recipient, (code, text) in refused.items())
+    return joined([Text("{recipient} refused: {reply}", recipient=recipient, reply=_reply(code, text))
+                   for recipient, (code, text) in refused.items()])
 
 
 def _describe_os_error(exc: BaseException) -> str:
     if isinstance(exc, (socket.timeout, TimeoutError)):
-        return _("timed out waiting for the server")
+        return Text("timed out waiting for the server")
     if isinstance(exc, ConnectionRefusedError):
-        return _("connection refused (is the server running and the port right?)")
+        return Text("connection refused (is the server running and the port right?)")
     if isinstance(exc, socket.gaierror):
-        return _("unknown host ({reason})", reason=exc.strerror)
+        return Text("unknown host ({reason})", reason=exc.strerror)
     if isinstance(exc, ssl.SSLCertVerificationError):
-        return _("TLS certificate not trusted: {reason}", reason=exc.verify_message)
+        return Text("TLS certificate not trusted: {reason}", reason=exc.verify_message)
     if isinstance(exc, ssl.SSLError):
-        return _("TLS failed: {reason}", reason=exc.reason or exc)
+        return Text("TLS failed: {reason}", reason=exc.reason or exc)
     if isinstance(exc, OSError) and exc.strerror:
         return exc.strerror
     return one_line(str(exc)) or type(exc).__name__

@@ -244,7 +244,9 @@ def _read_toml(path: Path) -> dict[str, Any]:
     except FileNotFoundError:
         raise ConfigError(_("{path}: no such file", path=path)) from None
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(_("{path}: malformed TOML: {error}", path=path, error=exc)) from None
+        from csat.config import toml_problem
+
+        raise ConfigError(toml_problem(path, exc)) from None
     except UnicodeDecodeError:
         raise ConfigError(_("{path}: not UTF-8 text", path=path)) from None
 

@@ -29,6 +29,7 @@ import numpy as np
 
 from csat import scoring
 from csat.errors import CsatError, NotFound
+from csat.dates import shown_comment
 from csat.i18n import _
 from csat.reports import queries
 
@@ -222,7 +223,7 @@ def build(session, settings, period: str | None = None, lang: str | None = None,
         "trend": trend,
     }
     if answers:
-        data["answers"] = _answer_rows(session, current.id, responses, template)
+        data["answers"] = _answer_rows(session, current.id, responses, template, lang)
     return data
 
 
@@ -353,7 +354,7 @@ def _comments(session, round_id: int, responses: list[tuple], template: list[que
     for row in responses:
         if row[6] and row[6].strip():
             comments.append({"customer": row[2], "name": row[3], "respondent": row[4], "item": None,
-                             "item_label": None, "text": row[6].strip()})
+                             "item_label": None, "text": shown_comment(row[6].strip(), lang)})
     for response_id, item_id, text in queries.answer_comments(session, round_id):
         response = by_response.get(response_id)
         if response is None or not text.strip():
@@ -365,7 +366,8 @@ def _comments(session, round_id: int, responses: list[tuple], template: list[que
     return comments
 
 
-def _answer_rows(session, round_id: int, responses: list[tuple], template: list[queries.RoundItemRow]) -> dict:
+def _answer_rows(session, round_id: int, responses: list[tuple], template: list[queries.RoundItemRow],
+                 lang: str) -> dict:
     """Every response of the round as one row: its scores in template order, 'N/A' or None for blanks."""
     column = {row.item_id: position for position, row in enumerate(template)}
     cells: dict[int, list[Any]] = {row[0]: [None] * len(template) for row in responses}
@@ -376,5 +378,5 @@ def _answer_rows(session, round_id: int, responses: list[tuple], template: list[
         cells[response_id][position] = "N/A" if not_applicable else (None if score is None else float(score))
     rows = [{"customer": row[2], "name": row[3], "respondent": row[4],
              "answered_on": row[5].isoformat() if hasattr(row[5], "isoformat") else row[5],
-             "scores": cells[row[0]], "comment": row[6]} for row in responses]
+             "scores": cells[row[0]], "comment": shown_comment(row[6], lang)} for row in responses]
     return {"items": [row.code for row in template], "rows": rows}

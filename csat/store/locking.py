@@ -45,10 +45,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from csat.errors import StoreError
-from csat.i18n import N_, _
-
-# What writers wait for, completing "waiting for ...": callers pass these ids, the lines show them translated.
-WAITING_FOR = (N_("another import or response entry on this store"), N_("another CAPA being opened on this store"))
+from csat.i18n import _
 
 DEFAULT_LOCK_TIMEOUT = 30.0
 POLL_SECONDS = 0.2

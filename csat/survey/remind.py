@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from csat.i18n import _, staff_language, use_language
+from csat.i18n import _, staff_language, stored, use_language
 from csat.survey.digest import DueLine, collect
 
 
@@ -130,7 +130,7 @@ def _settle(store, reminder_id: int, invitation_id: int, moment: datetime, messa
     with store.session() as session:
         reminder = session.get(Reminder, reminder_id)
         if error:
-            reminder.status, reminder.error = "failed", error
+            reminder.status, reminder.error = "failed", stored(error)
             return
         reminder.status, reminder.message_id, reminder.sent_at = "sent", message_id, moment
         invitation = session.get(Invitation, invitation_id)
@@ -241,7 +241,7 @@ def _handle_digest(workspace, store, transport, today: date, dry_run: bool, repo
         if notice is None:
             notice = Notice(key=key, kind="digest")
             session.add(notice)
-        notice.status, notice.error, notice.body = status, error, body
+        notice.status, notice.error, notice.body = status, stored(error), body
         notice.recipients = ", ".join(settings.remind.staff)
         notice.sent_at = _moment(today) if status in ("sent", "printed") else None
         if status in ("sent", "printed"):

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 from csat.errors import Conflict, NotFound
-from csat.i18n import N_, _
+from csat.i18n import N_, _, shown
 from csat.periods import Half
 
 
@@ -272,7 +272,7 @@ def round_status(session, round_) -> dict:
         customers.append({
             "code": code, "name": name, "contact": contact, "status": invitation.status, "sent_at": invitation.sent_at,
             "reminders": invitation.reminders, "responded": invitation.responded_at is not None,
-            "error": invitation.error,
+            "error": shown(invitation.error),
         })
     invited = len(customers)
     responded = sum(1 for customer in customers if customer["responded"])

@@ -25,7 +25,7 @@ from typing import Callable, Iterator
 from csat.mail.builder import PARALLEL_BUILD_MIN, Builder, built_messages, can_fork
 from csat.errors import Conflict, CsatError
 from csat.files import write_bytes
-from csat.i18n import _
+from csat.i18n import _, stored
 from csat.forms.content import FormContent, build_content
 from csat.forms.html import Addressee, render_form, render_letter, subject
 from csat.mail.skeleton import MessageSkeleton
@@ -330,7 +330,7 @@ def _fail_all(store, recipients: list[Recipient], reason: str) -> None:
     by_id = {recipient.invitation_id: recipient for recipient in recipients}
     with store.session() as session:
         for invitation in session.exec(select(Invitation).where(Invitation.id.in_(ids))).all():
-            invitation.status, invitation.error = "failed", reason
+            invitation.status, invitation.error = "failed", stored(reason)
             invitation.email = by_id[invitation.id].email
 
 
