@@ -63,7 +63,7 @@ def history(workspace, store, cli, customers_csv, tmp_path):
     folder = tmp_path / "files"
     folder.mkdir()
     ok(cli("customer", "import", customers_csv))
-    ok(cli("customer", "deactivate", "C-010"))
+    ok(cli("customer", "deactivate", "C-010", "--reason", "no longer buys from us"))
     ok(cli("import", EXAMPLES / "responses-2024H1.csv", "--half", "2024H1"))
     ok(cli("survey", "open", "--half", HALF))
     ok(cli("survey", "send", "--half", HALF))
