@@ -147,17 +147,21 @@ def build(session, settings, period: str | None = None, lang: str | None = None,
     moments = queries.item_moments(session, [round_.id for round_ in history[:-1]])
     invitations = queries.invitation_counts(session)
 
-    exact = _item_statistics(session, settings, current.id, template)
+    codes = [row.code for row in template]
+    basis_is_overall = OVERALL_CODE in codes
+    with queries.RoundTable(session, current.id, template,
+                            codes.index(OVERALL_CODE) if basis_is_overall else None) as table:
+        exact = _item_statistics(settings, table, template)
+        customer_rows, customers_total, customers_below = table.customer_scores(
+            settings.survey.action_limit, scoring.TOLERANCE, None if full else settings.report.lowest_customers)
+        driver_sums = table.driver_sums(settings.survey.action_limit)
+        comment_rows = table.comments()
     trend = _trend(settings, lang, history, round_items, moments, exact, invitations, counts)
     items = _items(settings, lang, template, exact, trend)
     weights = [row.weight for row in template]
 
-    codes = [row.code for row in template]
-    basis_is_overall = OVERALL_CODE in codes
-    basis_item = template[codes.index(OVERALL_CODE)].item_id if basis_is_overall else None
-    drivers = _drivers(session, settings, current.id, template, items, basis_item)
-    customers, customers_below = _customers(queries.customer_scores(session, current.id),
-                                            settings.survey.action_limit)
+    drivers = _drivers(items, driver_sums)
+    customers = _customers(customer_rows, settings.survey.action_limit)
 
     round_record = trend["rounds"][-1]
     previous_round = next((record for record in reversed(trend["rounds"][:-1]) if record["csi"] is not None), None)
@@ -165,12 +169,11 @@ def build(session, settings, period: str | None = None, lang: str | None = None,
     flagged = [{"code": item["code"], "label": item["label"], "status": item["status"], "reason": item["reason"],
                 "mean": item["mean"], "action_limit": item["action_limit"]}
                for item in items if item["status"] in scoring.FLAGGED]
-    comments = _comments(session, current.id, template, {item["code"] for item in flagged}, lang)
+    comments = _comments(comment_rows, template, {item["code"] for item in flagged}, lang)
     display = {"lowest_customers": settings.report.lowest_customers, "comments": settings.report.comments,
                "customers_below": customers_below}
-    customers_total, comments_total = len(customers), len(comments)
+    comments_total = len(comments)
     if not full:
-        customers = lowest_customers({"customers": customers, "display": display})
         comments = comments[:settings.report.comments]
     data: dict[str, Any] = {
         "period": current.period,
@@ -206,19 +209,15 @@ def build(session, settings, period: str | None = None, lang: str | None = None,
     return data
 
 
-def _item_statistics(session, settings, round_id: int, template: list[queries.RoundItemRow]) -> dict[int, dict]:
+def _item_statistics(settings, table: queries.RoundTable, template: list[queries.RoundItemRow]) -> dict[int, dict]:
     """item id -> what scoring.describe gives, from the round's SQL aggregates."""
-    sums = {row[0]: row for row in queries.item_sums(session, round_id, settings.survey.top_box, scoring.TOLERANCE)}
-    medians = queries.item_medians(session, round_id) if sums else {}
+    sums = table.item_sums(settings.survey.top_box, scoring.TOLERANCE)
+    medians = table.medians() if any(values[0] for values in sums) else [None] * len(template)
     exact = {}
-    for row in template:
-        values = sums.get(row.item_id)
-        if values is None:
-            exact[row.item_id] = scoring.from_sums(0, None, 0.0, 0.0, 0.0, None, None, 0, 0, None)
-            continue
-        _item, n, total, shift, shifted_sum, shifted_squares, low, high, below, top = values
+    for row, values, median in zip(template, sums, medians):
+        n, total, shift, shifted_sum, shifted_squares, low, high, below, top = values
         exact[row.item_id] = scoring.from_sums(n, total, shift, shifted_sum, shifted_squares, low, high,
-                                               int(below or 0), int(top or 0), medians.get(row.item_id))
+                                               int(below or 0), int(top or 0), median)
     return exact
 
 
@@ -266,22 +265,17 @@ def _preload(module: str) -> None:
         threading.Thread(target=__import__, args=(module,), name=f"preload {module}").start()
 
 
-def _drivers(session, settings, round_id: int, template: list[queries.RoundItemRow], items: list[dict],
-             basis_item: int | None) -> list[dict[str, Any]]:
-    """Pearson r of each item with the basis, from SQL sums of squares and cross-products."""
-    sums = {row[0]: row for row in queries.driver_sums(session, round_id, basis_item, settings.survey.action_limit)}
+def _drivers(items: list[dict], sums: list[tuple | None]) -> list[dict[str, Any]]:
+    """Pearson r of each item with the basis (the overall item, skipped, or the weighted score), from SQL
+    sums of squares and cross-products."""
     drivers = []
-    for row, item in zip(template, items):
-        if row.item_id == basis_item:
+    for item, values in zip(items, sums):
+        if values is None:   # the basis item itself
             continue
-        values = sums.get(row.item_id)
-        if values is None:
-            r, n = None, 0
-        else:
-            _item, n, sum_x, sum_y, squares_x, squares_y, products, low_x, high_x, low_y, high_y = values
-            n = int(n)
-            constant = low_x == high_x or low_y is None or abs(float(high_y) - float(low_y)) == 0
-            r = scoring.correlation_from_sums(n, sum_x, sum_y, squares_x, squares_y, products, constant)
+        n, sum_x, sum_y, squares_x, squares_y, products, low_x, high_x, low_y, high_y = values
+        n = int(n or 0)
+        constant = n == 0 or low_x == high_x or low_y == high_y
+        r = scoring.correlation_from_sums(n, sum_x, sum_y, squares_x, squares_y, products, constant)
         drivers.append({"code": item["code"], "label": item["label"], "correlation": r, "n": n,
                         "mean": item["mean"], "status": item["status"]})
     drivers.sort(key=lambda driver: (driver["correlation"] is None, -(driver["correlation"] or 0.0)))
@@ -296,16 +290,15 @@ def _focus(drivers: list[dict]) -> dict[str, Any] | None:
     return None
 
 
-def _customers(rows: list[tuple], action_limit: float) -> tuple[list[dict[str, Any]], int]:
-    """Every responding customer, lowest score first, and how many are below the action limit."""
-    records, below_count = [], 0
+def _customers(rows: list[tuple], action_limit: float) -> list[dict[str, Any]]:
+    """The customers' rows as records, lowest score first."""
+    records = []
     for code, name, score, n_answers, respondents in rows:
         score = scoring.finite(score)
-        below = score is not None and score < action_limit - scoring.TOLERANCE
-        below_count += below
         records.append({"code": code, "name": name, "score": score, "n_answers": int(n_answers),
-                        "respondents": int(respondents), "below": below})
-    return records, below_count
+                        "respondents": int(respondents),
+                        "below": score is not None and score < action_limit - scoring.TOLERANCE})
+    return records
 
 
 def lowest_customers(data: dict[str, Any], count: int | None = None) -> list[dict[str, Any]]:
@@ -320,13 +313,13 @@ def more_below(data: dict[str, Any], shown: list[dict[str, Any]]) -> int:
     return max(data.get("display", {}).get("customers_below", 0) - sum(customer["below"] for customer in shown), 0)
 
 
-def _comments(session, round_id: int, template: list[queries.RoundItemRow], flagged_codes: set[str],
+def _comments(rows: list[tuple], template: list[queries.RoundItemRow], flagged_codes: set[str],
               lang: str) -> list[dict[str, Any]]:
     """Every comment of the round: those on items needing action first, then the rest; each group by
     customer, respondent and item."""
     labels = {row.item_id: (row.code, row.label(lang)) for row in template}
     comments = []
-    for code, name, respondent, item_id, text, _response, _kind in queries.comment_rows(session, round_id):
+    for code, name, respondent, item_id, text in rows:
         text = (text or "").strip()
         if not text:
             continue
