@@ -348,18 +348,35 @@ class RoundTable:
         rows = [row[:5] for row in rows if limit is None or row[2] is not None]
         return rows, int(total or 0), int(below or 0)
 
-    def comments(self) -> list[tuple]:
-        """(customer code, name, respondent, item id or None, text) of every comment of the round: each
-        response's own comment and its answers' comments."""
-        return self._rows(f"""
-            SELECT c.code, c.name, r.respondent, NULL, r.comment
+    def _comment_sources(self) -> str:
+        return f"""
+            SELECT c.code AS code, c.name AS name, r.respondent AS respondent, NULL AS item_id, r.comment AS text
             FROM {ROUND_TABLE} t JOIN response r ON r.id = t.response_id JOIN customer c ON c.id = t.customer_id
-            WHERE r.comment IS NOT NULL AND r.comment <> ''
+            WHERE r.comment IS NOT NULL AND TRIM(r.comment) <> ''
             UNION ALL
             SELECT c.code, c.name, r.respondent, a.item_id, a.comment
             FROM {ROUND_TABLE} t JOIN response r ON r.id = t.response_id JOIN customer c ON c.id = t.customer_id
             JOIN answer a ON a.response_id = t.response_id
-            WHERE t.item_comments = 1 AND a.comment IS NOT NULL AND a.comment <> ''""")
+            WHERE t.item_comments = 1 AND a.comment IS NOT NULL AND TRIM(a.comment) <> ''"""
+
+    def comments(self, flagged_item_ids: set[int], by_code: list[RoundItemRow],
+                 limit: int | None = None) -> tuple[list[tuple], int]:
+        """((customer code, name, respondent, item id or None, text) of the round's comments, and how many
+        there are): each response's own comment and its answers' comments; those on flagged items first,
+        then by customer, respondent and item code (by_code: the template sorted by code). With limit,
+        only the first `limit` come back."""
+        flagged = ", ".join(str(int(item_id)) for item_id in sorted(flagged_item_ids)) or "NULL"
+        rank = " ".join(f"WHEN {int(row.item_id)} THEN {position}" for position, row in enumerate(by_code))
+        item_rank = f"CASE item_id {rank} ELSE -1 END" if rank else "-1"
+        rows = self._rows(f"""
+            SELECT code, name, respondent, item_id, text, COUNT(*) OVER () FROM ({self._comment_sources()}) comments
+            ORDER BY CASE WHEN item_id IN ({flagged}) THEN 0 ELSE 1 END, code, respondent,
+                     CASE WHEN item_id IS NULL THEN -1 ELSE {item_rank} END
+            {"" if limit is None else f"LIMIT {int(limit)}"}""")
+        total = rows[0][5] if rows else 0
+        if limit == 0:
+            total = self._rows(f"SELECT COUNT(*) FROM ({self._comment_sources()}) counted")[0][0]
+        return [row[:5] for row in rows], int(total)
 
 
 def answer_table(session, round_id: int, batch: int = 20_000):

@@ -155,26 +155,24 @@ def build(session, settings, period: str | None = None, lang: str | None = None,
         customer_rows, customers_total, customers_below = table.customer_scores(
             settings.survey.action_limit, scoring.TOLERANCE, None if full else settings.report.lowest_customers)
         driver_sums = table.driver_sums(settings.survey.action_limit)
-        comment_rows = table.comments()
-    trend = _trend(settings, lang, history, round_items, moments, exact, invitations, counts)
-    items = _items(settings, lang, template, exact, trend)
+        trend = _trend(settings, lang, history, round_items, moments, exact, invitations, counts)
+        items = _items(settings, lang, template, exact, trend)
+        flagged = [{"code": item["code"], "label": item["label"], "status": item["status"], "reason": item["reason"],
+                    "mean": item["mean"], "action_limit": item["action_limit"]}
+                   for item in items if item["status"] in scoring.FLAGGED]
+        flagged_codes = {item["code"] for item in flagged}
+        comment_rows, comments_total = table.comments(
+            {row.item_id for row in template if row.code in flagged_codes},
+            sorted(template, key=lambda row: row.code), None if full else settings.report.comments)
     weights = [row.weight for row in template]
-
     drivers = _drivers(items, driver_sums)
     customers = _customers(customer_rows, settings.survey.action_limit)
-
     round_record = trend["rounds"][-1]
     previous_round = next((record for record in reversed(trend["rounds"][:-1]) if record["csi"] is not None), None)
     csi = scoring.weighted_index([item["mean"] for item in items], weights)
-    flagged = [{"code": item["code"], "label": item["label"], "status": item["status"], "reason": item["reason"],
-                "mean": item["mean"], "action_limit": item["action_limit"]}
-               for item in items if item["status"] in scoring.FLAGGED]
-    comments = _comments(comment_rows, template, {item["code"] for item in flagged}, lang)
+    comments = _comments(comment_rows, template, flagged_codes, lang)
     display = {"lowest_customers": settings.report.lowest_customers, "comments": settings.report.comments,
                "customers_below": customers_below}
-    comments_total = len(comments)
-    if not full:
-        comments = comments[:settings.report.comments]
     data: dict[str, Any] = {
         "period": current.period,
         "action_limit": settings.survey.action_limit,
@@ -315,19 +313,13 @@ def more_below(data: dict[str, Any], shown: list[dict[str, Any]]) -> int:
 
 def _comments(rows: list[tuple], template: list[queries.RoundItemRow], flagged_codes: set[str],
               lang: str) -> list[dict[str, Any]]:
-    """Every comment of the round: those on items needing action first, then the rest; each group by
-    customer, respondent and item."""
+    """The comment rows (already in order: on items needing action first) as records."""
     labels = {row.item_id: (row.code, row.label(lang)) for row in template}
     comments = []
     for code, name, respondent, item_id, text in rows:
-        text = (text or "").strip()
-        if not text:
-            continue
         item, label = labels.get(item_id, (None, None)) if item_id is not None else (None, None)
         comments.append({"customer": code, "name": name, "respondent": respondent, "item": item,
-                         "item_label": label, "text": text, "on_flagged": item in flagged_codes})
-    comments.sort(key=lambda comment: (not comment["on_flagged"], comment["customer"], comment["respondent"],
-                                       comment["item"] or ""))
+                         "item_label": label, "text": text.strip(), "on_flagged": item in flagged_codes})
     return comments
 
 
