@@ -216,7 +216,7 @@ class RoundTable:
         self.columns = [f"s{position}" for position in range(len(template))]
         self.basis_position = basis_position
 
-    def __enter__(self) -> "RoundTable":
+    def __enter__(self) -> RoundTable:
         """Fill the table: one pass over the round's answers, grouped in the order of the response index.
 
         Column y is each respondent's key-driver basis: the score on the item at basis_position, or

@@ -13,7 +13,7 @@ import math
 from typing import Any
 
 from csat.reports import text as words
-from csat.reports.survey import lowest_customers
+from csat.reports.survey import Records, lowest_customers
 
 JSON_EXCLUDED = ("answers", "trend", "display")
 JSON_CHUNK = 2_000  # customers or comments encoded per json.dumps call: fast, and memory stays flat
@@ -23,7 +23,7 @@ def plain(value: Any) -> Any:
     """Data fit for json.dumps: numpy scalars to Python, NaN and infinities to None."""
     if isinstance(value, dict):
         return {key: plain(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
+    if isinstance(value, (list, tuple, Records)):
         return [plain(item) for item in value]
     if hasattr(value, "item") and not isinstance(value, (str, bytes)):
         value = value.item()
@@ -43,13 +43,16 @@ def render_json_chunks(data: dict[str, Any]):
     """The report's JSON in pieces: the long lists (customers, comments) encoded a few thousand objects
     at a time (one line each batch), so a round of 100,000 customers never sits in memory as one text."""
     document = {key: value for key, value in data.items() if key not in JSON_EXCLUDED}
-    long_lists = {key: document[key] for key in ("customers", "comments") if document.get(key)}
+    long_lists = {key: document[key] for key in ("customers", "comments") if key in document}
     for key in long_lists:
         document[key] = []
     keys = list(document)
     yield "{\n"
     for position, key in enumerate(keys):
         ending = ",\n" if position < len(keys) - 1 else "\n"
+        if key in long_lists and not len(long_lists[key]):
+            yield f"  {json.dumps(key)}: []" + ending
+            continue
         if key in long_lists:
             yield f"  {json.dumps(key)}: [\n"
             values = long_lists[key]
