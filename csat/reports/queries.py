@@ -1,12 +1,12 @@
 """The store reads behind the survey report.
 
 Large data stays in the database: per item and round the report needs only
-count, sum and sum of squares (one GROUP BY). The one requested
-round's raw scores are fetched once, straight through the DB-API cursor into
-numpy (the ORM's row objects cost three times as much on 250,000 answers), for
-medians, respondent scores and correlations. Statements are built with
+count, sum and sum of squares (one GROUP BY). The requested round goes through
+RoundTable: one pass over its answers into a temporary table of one row per
+response, then aggregates over it (see there). Large results go straight through
+the DB-API cursor (the ORM's row objects cost three times as much). Statements are built with
 SQLAlchemy Core so they run on SQLite and PostgreSQL alike; the only values
-inlined as literals are integer ids. Withdrawn responses are kept in the store
+inlined as literals are integer ids and the round template's numbers. Withdrawn responses are kept in the store
 but read by none of these queries (`_live()`): no statistic counts them.
 """
 
@@ -14,8 +14,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
-
-import numpy as np
 
 
 @dataclass
@@ -136,62 +134,6 @@ def item_moments(session, round_ids: list[int]) -> list[tuple]:
              .join(Response, Response.id == Answer.response_id)
              .where(Response.round_id.in_([int(round_id) for round_id in round_ids]), _live(), _scored())
              .group_by(Response.round_id, Answer.item_id))
-    return _raw_rows(session, query)
-
-
-def round_scores(session, round_id: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(response ids, item ids, scores) of one round's counted answers, as numpy arrays."""
-    from sqlmodel import select
-
-    from csat.store.models import Answer, Response
-
-    query = (select(Answer.response_id, Answer.item_id, Answer.score)
-             .join(Response, Response.id == Answer.response_id)
-             .where(Response.round_id == int(round_id), _live(), _scored()))
-    rows = _raw_rows(session, query)
-    if not rows:
-        empty = np.zeros(0)
-        return empty.astype(np.int64), empty.astype(np.int64), empty
-    table = np.array(rows, dtype=float)
-    return table[:, 0].astype(np.int64), table[:, 1].astype(np.int64), table[:, 2]
-
-
-def round_responses(session, round_id: int) -> list[tuple]:
-    """(response id, customer id, customer code, customer name, respondent, answered on, comment), by customer."""
-    from sqlmodel import select
-
-    from csat.store.models import Customer, Response
-
-    query = (select(Response.id, Response.customer_id, Customer.code, Customer.name, Response.respondent,
-                    Response.answered_on, Response.comment)
-             .join(Customer, Customer.id == Response.customer_id)
-             .where(Response.round_id == int(round_id), _live())
-             .order_by(Customer.code, Response.respondent, Response.id))
-    return _raw_rows(session, query)
-
-
-def answer_comments(session, round_id: int) -> list[tuple]:
-    """(response id, item id, comment) of answers in a round that carry a comment."""
-    from sqlmodel import select
-
-    from csat.store.models import Answer, Response
-
-    query = (select(Answer.response_id, Answer.item_id, Answer.comment)
-             .join(Response, Response.id == Answer.response_id)
-             .where(Response.round_id == int(round_id), _live(), Answer.comment != "")
-             .order_by(Answer.response_id, Answer.item_id))
-    return list(session.exec(query).all())
-
-
-def all_answers(session, round_id: int) -> list[tuple]:
-    """(response id, item id, score, not applicable) of every answer in a round, blanks and N/A included."""
-    from sqlmodel import select
-
-    from csat.store.models import Answer, Response
-
-    query = (select(Answer.response_id, Answer.item_id, Answer.score, Answer.not_applicable)
-             .join(Response, Response.id == Answer.response_id)
-             .where(Response.round_id == int(round_id), _live()))
     return _raw_rows(session, query)
 
 
