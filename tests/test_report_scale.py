@@ -197,3 +197,13 @@ def test_chinese_report_says_how_many_more_in_chinese(crowded, cli, workspace, t
     text = (tmp_path / "r.md").read_text(encoding="utf-8")
     assert "另有 18 个客户低于措施限值" in text and "另有 5 条意见" in text
     assert "more below the limit" not in text
+
+
+def test_a_limit_of_zero_still_counts_what_it_leaves_out(crowded, workspace, cli, tmp_path):
+    config_set(workspace, "report.lowest_customers", "0")
+    config_set(workspace, "report.comments", "0")
+    assert cli("report", "--half", "2024H1", "-o", tmp_path / "r.md").exit_code == 0
+    text = (tmp_path / "r.md").read_text(encoding="utf-8")
+    assert "… and 23 more below the limit" in text and "… and 9 more comments" in text
+    assert "| C-001 |" not in text and "late again" not in text
+    assert "No comments." not in text                         # there are nine, none shown

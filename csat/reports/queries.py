@@ -279,15 +279,22 @@ class RoundTable:
         scored = f"""SELECT customer_id, {score} AS score, {answers} AS answers, COUNT(*) AS respondents
                      FROM {ROUND_TABLE} GROUP BY customer_id"""
         bound = _number(action_limit - tolerance)
+        if limit is None:   # every customer: the counts follow from the rows
+            rows = self._rows(f"""
+                SELECT c.code, c.name, s.score, s.answers, s.respondents
+                FROM ({scored}) s JOIN customer c ON c.id = s.customer_id
+                ORDER BY CASE WHEN s.score IS NULL THEN 1 ELSE 0 END, s.score, c.code""")
+            below = sum(1 for row in rows if row[2] is not None and row[2] < action_limit - tolerance)
+            return rows, len(rows), below
         # The counts ride along as window functions over every customer, so the grouping runs once.
         rows = self._rows(f"""
             SELECT c.code, c.name, s.score, s.answers, s.respondents, COUNT(*) OVER (),
                    SUM(CASE WHEN s.score < {bound} THEN 1 ELSE 0 END) OVER ()
             FROM ({scored}) s JOIN customer c ON c.id = s.customer_id
             ORDER BY CASE WHEN s.score IS NULL THEN 1 ELSE 0 END, s.score, c.code
-            {"" if limit is None else f"LIMIT {int(limit)}"}""")
+            LIMIT {max(int(limit), 1)}""")   # at least one row, which carries the counts
         total, below = (rows[0][5], rows[0][6]) if rows else (0, 0)
-        rows = [row[:5] for row in rows if limit is None or row[2] is not None]
+        rows = [row[:5] for row in rows[:int(limit)] if row[2] is not None]
         return rows, int(total or 0), int(below or 0)
 
     def _comment_sources(self) -> str:
@@ -310,15 +317,17 @@ class RoundTable:
         flagged = ", ".join(str(int(item_id)) for item_id in sorted(flagged_item_ids)) or "NULL"
         rank = " ".join(f"WHEN {int(row.item_id)} THEN {position}" for position, row in enumerate(by_code))
         item_rank = f"CASE item_id {rank} ELSE -1 END" if rank else "-1"
+        order = f"""ORDER BY CASE WHEN item_id IN ({flagged}) THEN 0 ELSE 1 END, code, respondent,
+                     CASE WHEN item_id IS NULL THEN -1 ELSE {item_rank} END"""
+        if limit is None:   # every comment: the total is their number
+            rows = self._rows(f"SELECT code, name, respondent, item_id, text FROM ({self._comment_sources()}) comments"
+                              f" {order}")
+            return rows, len(rows)
         rows = self._rows(f"""
             SELECT code, name, respondent, item_id, text, COUNT(*) OVER () FROM ({self._comment_sources()}) comments
-            ORDER BY CASE WHEN item_id IN ({flagged}) THEN 0 ELSE 1 END, code, respondent,
-                     CASE WHEN item_id IS NULL THEN -1 ELSE {item_rank} END
-            {"" if limit is None else f"LIMIT {int(limit)}"}""")
+            {order} LIMIT {max(int(limit), 1)}""")   # at least one row, which carries the count
         total = rows[0][5] if rows else 0
-        if limit == 0:
-            total = self._rows(f"SELECT COUNT(*) FROM ({self._comment_sources()}) counted")[0][0]
-        return [row[:5] for row in rows], int(total)
+        return [row[:5] for row in rows[:int(limit)]], int(total)
 
 
 def answer_table(session, round_id: int, batch: int = 20_000):

@@ -164,7 +164,7 @@ def render_md(data: dict[str, Any]) -> str:
             who = " ".join(part for part in (comment["customer"], comment["name"], comment["respondent"]) if part)
             lines.append(f"- {md(comment['text'])} — {md(who)}{about}")
         lines.append("")
-    if not groups:
+    if not data.get("comments_total", len(data["comments"])):
         lines += [md(h["no_comments"]), ""]
     more = words.more_comments_text(data)
     if more:
