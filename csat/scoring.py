@@ -100,6 +100,57 @@ def from_moments(count: int, total: float | None, total_of_squares: float | None
     return {"n": n, "mean": mean, "sd": sd}
 
 
+def exact_variance(n: int, shifted_sum: float, shifted_squares: float) -> float:
+    """Sample variance (n-1) from the sums of x - c and (x - c)^2 over n values, for any shift c.
+
+    The float sums are taken as exact and combined in rational arithmetic, so the one rounding is the
+    final one: with whole-number scores (exact sums) this is the correctly rounded variance, which
+    numpy's two-pass formula also reaches; sums of squares never lose precision by cancellation here.
+    """
+    from fractions import Fraction
+
+    total, squares = Fraction(shifted_sum), Fraction(shifted_squares)
+    return max(float((squares - total * total / n) / (n - 1)), 0.0)
+
+
+def from_sums(n: int, total: float | None, shift: float, shifted_sum: float, shifted_squares: float,
+              low: float | None, high: float | None, below: int, top: int, median: float | None,
+              confidence: float = 0.95) -> dict[str, Any]:
+    """What `describe` returns, from SQL aggregates of one item: n, sum, shifted sums, min, max, the
+    counts below the limit and in the top box, and the median."""
+    n = int(n or 0)
+    result: dict[str, Any] = {"n": n, "mean": None, "sd": None, "median": None, "min": None, "max": None,
+                              "ci_low": None, "ci_high": None, "below_share": None, "top_box_share": None}
+    if n == 0 or total is None:
+        return {**result, "n": 0}
+    mean = float(total) / n
+    result.update(mean=mean, median=None if median is None else float(median), min=float(low), max=float(high),
+                  below_share=float(below) / n, top_box_share=float(top) / n)
+    if n >= 2:
+        sd = math.sqrt(exact_variance(n, shifted_sum, shifted_squares))
+        half_width = t_quantile(n - 1, 0.5 + confidence / 2) * sd / math.sqrt(n)
+        result.update(sd=sd, ci_low=mean - half_width, ci_high=mean + half_width)
+    return result
+
+
+def correlation_from_sums(n: int, sum_x: float, sum_y: float, squares_x: float, squares_y: float,
+                          products: float, constant: bool) -> float | None:
+    """Pearson r from the sums of (shifted) x, y, x^2, y^2 and x*y over n pairs, as `correlation` decides:
+    None under three pairs or when either side is constant."""
+    from fractions import Fraction
+
+    if n < MIN_CORRELATION_PAIRS or constant:
+        return None
+    sx, sy = Fraction(sum_x), Fraction(sum_y)
+    covariance = Fraction(products) - sx * sy / n
+    spread_x = Fraction(squares_x) - sx * sx / n
+    spread_y = Fraction(squares_y) - sy * sy / n
+    if spread_x <= 0 or spread_y <= 0:
+        return None
+    r = float(covariance) / math.sqrt(float(spread_x) * float(spread_y))
+    return finite(max(-1.0, min(1.0, r)))
+
+
 def trend_line(means: Sequence[float]) -> tuple[float, float]:
     """Least-squares slope per round and the projection for the next round, over equally spaced rounds."""
     points = np.asarray(means, dtype=float)

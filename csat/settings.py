@@ -101,6 +101,9 @@ def limit_problem(limit: float, minimum: float, low: float = 0.0, high: float = 
 class ReportSettings(_Section):
     # An item with fewer counted answers is marked a small sample: its mean and interval say little.
     min_n: int = Field(default=5, ge=1)
+    # What the table, HTML and Markdown show (the xlsx and JSON carry every customer and comment).
+    lowest_customers: int = Field(default=10, ge=0)
+    comments: int = Field(default=30, ge=0)
 
 
 class FormsSettings(_Section):

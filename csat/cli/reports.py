@@ -60,13 +60,16 @@ def report(
         from csat.reports.survey import build
 
         with store.read_session() as session:
+            # json and xlsx carry every customer and comment; what people read shows the lowest and the first.
             data = build(session, opened.settings, str(period) if period else None, language,
-                         answers=fmt is ReportFormat.xlsx)
-        if not data["responses"]:
-            from csat.reports.text import headings
+                         answers=fmt is ReportFormat.xlsx, full=fmt in (ReportFormat.json, ReportFormat.xlsx))
+            if not data["responses"]:
+                from csat.reports.text import headings
 
-            say(headings(staff_language_now())["no_responses"].format(period=data["period"], invited=data["invited"]))
-        _write(data, fmt.value, output, REPORT_RENDERERS, f"report-{data['period']}.xlsx", _report_table)
+                say(headings(staff_language_now())["no_responses"].format(period=data["period"],
+                                                                           invited=data["invited"]))
+            # Inside the session: the xlsx answers sheet streams its rows from the store.
+            _write(data, fmt.value, output, REPORT_RENDERERS, f"report-{data['period']}.xlsx", _report_table)
         flagged = data["flagged"]
         if open_capa and flagged:
             _open_capas(store, opened.settings, data["period"], flagged)
@@ -110,18 +113,25 @@ def _format_of(output: Optional[Path], fmt: Optional[ReportFormat]) -> ReportFor
     return SUFFIX_FORMATS[output.suffix.lower()] if output is not None else ReportFormat.table
 
 
-def _deliver(text: str, output: Optional[Path]) -> None:
+def _deliver(text, output: Optional[Path]) -> None:
+    """Write a text, or the pieces of one (an iterator of str), to stdout or the -o file."""
+    pieces = [text] if isinstance(text, str) else text
     if output is None:
-        write_stdout(text)
+        for piece in pieces:
+            write_stdout(piece)
         return
-    from csat.files import write_text
+    from csat.files import replace_into
 
-    write_text(output, text)
+    def write(temporary: Path) -> None:
+        with open(temporary, "w", encoding="utf-8") as handle:
+            handle.writelines(pieces)
+
+    replace_into(output, write)
     say(_("Wrote {path}", path=output))
 
 
 # format -> (module, function); imported only when used, so `csat --help` stays light.
-REPORT_RENDERERS = {"json": ("csat.reports.render", "render_json"), "md": ("csat.reports.render", "render_md"),
+REPORT_RENDERERS = {"json": ("csat.reports.render", "render_json_chunks"), "md": ("csat.reports.render", "render_md"),
                     "html": ("csat.reports.html", "render_html"), "xlsx": ("csat.reports.xlsx", "render_xlsx")}
 TREND_RENDERERS = {"json": ("csat.reports.render", "render_trend_json"),
                    "md": ("csat.reports.render", "render_trend_md"),
@@ -212,11 +222,15 @@ def _report_table(data: dict[str, Any], console) -> None:
     lowest = Table(title=h["lowest"], header_style="bold", title_justify="left")
     for heading in (h["customer"], h["name"], h["score"], h["n_answers"]):
         lowest.add_column(heading)
-    for customer in lowest_customers(data):
+    shown = lowest_customers(data)
+    for customer in shown:
         score = words.number(customer["score"])
         lowest.add_row(escape(customer["code"]), escape(customer["name"]),
                        f"[bold red]{score}[/]" if customer["below"] else score, str(customer["n_answers"]))
     console.print(lowest)
+    more = words.more_below_text(data, shown)
+    if more:
+        console.print(escape(more))
 
 
 def _trend_table(trend: dict[str, Any], console) -> None:

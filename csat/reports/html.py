@@ -28,12 +28,20 @@ def render_html(data: dict[str, Any]) -> str:
     """The survey report of one round as a complete HTML document."""
     lang = data["lang"]
     template = _environment().get_template("reports/survey.html.j2")
+    lowest = lowest_customers(data)
     return template.render(
         data=data, h=words.headings(lang), lang=lang, status=lambda code: words.status_word(code, lang),
-        charts=item_charts(data["trend"]), lowest=lowest_customers(data), focus=focus_sentence(data),
+        charts=item_charts(data["trend"]), lowest=lowest, focus=focus_sentence(data),
+        more_below=_split_command(words.more_below_text(data, lowest)), comment_groups=words.comment_groups(data),
+        more_comments=_split_command(words.more_comments_text(data)),
         colours=words.STATUS_COLOURS, fills=words.STATUS_FILLS, n_text=words.n_text, small_note=words.small_note(data),
         below_minimum=words.below_minimum_text(data),
     )
+
+
+def _split_command(sentence: str | None) -> tuple[str, str, str] | None:
+    """(text before, command, text after) of a sentence holding one `command`, for a <code> element."""
+    return None if sentence is None else tuple(sentence.split("`", 2))
 
 
 def render_trend_html(trend: dict[str, Any]) -> str:

@@ -13,16 +13,17 @@ import math
 from typing import Any
 
 from csat.reports import text as words
-from csat.reports.survey import lowest_customers
+from csat.reports.survey import Records, lowest_customers
 
-JSON_EXCLUDED = ("answers", "trend")
+JSON_EXCLUDED = ("answers", "trend", "display")
+JSON_CHUNK = 2_000  # customers or comments encoded per json.dumps call: fast, and memory stays flat
 
 
 def plain(value: Any) -> Any:
     """Data fit for json.dumps: numpy scalars to Python, NaN and infinities to None."""
     if isinstance(value, dict):
         return {key: plain(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
+    if isinstance(value, (list, tuple, Records)):
         return [plain(item) for item in value]
     if hasattr(value, "item") and not isinstance(value, (str, bytes)):
         value = value.item()
@@ -35,8 +36,35 @@ def plain(value: Any) -> Any:
 
 def render_json(data: dict[str, Any]) -> str:
     """The report as JSON text (the stable contract of `csat report --format json`)."""
+    return "".join(render_json_chunks(data))
+
+
+def render_json_chunks(data: dict[str, Any]):
+    """The report's JSON in pieces: the long lists (customers, comments) encoded a few thousand objects
+    at a time (one line each batch), so a round of 100,000 customers never sits in memory as one text."""
     document = {key: value for key, value in data.items() if key not in JSON_EXCLUDED}
-    return json.dumps(plain(document), ensure_ascii=False, indent=2, allow_nan=False) + "\n"
+    long_lists = {key: document[key] for key in ("customers", "comments") if key in document}
+    for key in long_lists:
+        document[key] = []
+    keys = list(document)
+    yield "{\n"
+    for position, key in enumerate(keys):
+        ending = ",\n" if position < len(keys) - 1 else "\n"
+        if key in long_lists and not len(long_lists[key]):
+            yield f"  {json.dumps(key)}: []" + ending
+            continue
+        if key in long_lists:
+            yield f"  {json.dumps(key)}: [\n"
+            values = long_lists[key]
+            for start in range(0, len(values), JSON_CHUNK):
+                chunk = values[start:start + JSON_CHUNK]
+                text = json.dumps(plain(chunk), ensure_ascii=False, allow_nan=False)
+                yield "    " + text[1:-1] + (",\n" if start + JSON_CHUNK < len(values) else "\n")
+            yield "  ]" + ending
+            continue
+        value = json.dumps(plain(document[key]), ensure_ascii=False, indent=2, allow_nan=False)
+        yield f"  {json.dumps(key)}: " + value.replace("\n", "\n  ") + ending
+    yield "}\n"
 
 
 # Characters that could start markup, a link, raw HTML or a new table cell (underscores stay: CommonMark
@@ -122,18 +150,36 @@ def render_md(data: dict[str, Any]) -> str:
                       words.number(driver["mean"]), words.status_word(driver["status"], lang)]
                      for driver in data["drivers"]])
     lines += ["", f"## {h['lowest']}", ""]
+    lowest = lowest_customers(data)
     lines += _table([h["customer"], h["name"], h["score"], h["n_answers"]],
                     [[customer["code"], customer["name"], words.number(customer["score"]), customer["n_answers"]]
-                     for customer in lowest_customers(data)])
+                     for customer in lowest])
+    more = words.more_below_text(data, lowest)
+    if more:
+        lines += ["", _md_with_command(more)]
     lines += ["", f"## {h['comments']}", ""]
-    if data["comments"]:
-        for comment in data["comments"]:
+    groups = words.comment_groups(data)
+    for heading, comments in groups:
+        if heading:
+            lines += [f"### {md(heading)}", ""]
+        for comment in comments:
             about = f" ({md(comment['item_label'])})" if comment["item_label"] else ""
             who = " ".join(part for part in (comment["customer"], comment["name"], comment["respondent"]) if part)
             lines.append(f"- {md(comment['text'])} — {md(who)}{about}")
-    else:
-        lines.append(md(h["no_comments"]))
+        lines.append("")
+    if not data.get("comments_total", len(data["comments"])):
+        lines += [md(h["no_comments"]), ""]
+    more = words.more_comments_text(data)
+    if more:
+        lines += [_md_with_command(more), ""]
+    lines.pop()
     return "\n".join(lines) + "\n"
+
+
+def _md_with_command(text: str) -> str:
+    """A sentence with one `command` in it: the sentence escaped, the command kept as inline code."""
+    before, command, after = text.split("`", 2)
+    return f"{md(before)}`{command}`{md(after)}"
 
 
 def _trend_cell(point: dict[str, Any], lang: str) -> str:

@@ -4,7 +4,11 @@
 contract of `csat report --format json` (numbers unrounded, None where
 undefined); the other renderers read the same dict. Earlier rounds are
 summarised by SQL aggregates (count, sum, sum of squares per item and round);
-only the requested round's scores are fetched, once, into numpy.
+the requested round by aggregates over a temporary one-row-per-response table
+(queries.RoundTable): no answer is ever held in Python, so a round of 100,000
+responses costs about what its GROUP BY costs. Variances and correlations are
+combined from shifted sums in rational arithmetic (scoring.exact_variance), so
+they equal numpy's two-pass results to the last printed digit.
 
 Definitions a reader of the report may ask about:
 - response rate: invited customers who returned at least one response, over
@@ -22,10 +26,9 @@ Definitions a reader of the report may ask about:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
-
-import numpy as np
 
 from csat import scoring
 from csat.errors import CsatError, NotFound
@@ -34,7 +37,7 @@ from csat.i18n import _
 from csat.reports import queries
 
 OVERALL_CODE = "overall"
-LOWEST_CUSTOMERS = 5
+LOWEST_CUSTOMERS = 10
 
 
 def _rules(settings, action_limit: float) -> scoring.Rules:
@@ -151,10 +154,15 @@ def _below_minimum(settings, template) -> list[dict[str, Any]]:
 
 
 def build(session, settings, period: str | None = None, lang: str | None = None,
-          answers: bool = False, now: datetime | None = None) -> dict[str, Any]:
+          answers: bool = False, now: datetime | None = None, full: bool = True) -> dict[str, Any]:
     """The survey report of one round (default: the latest round with responses).
 
-    With answers=True the data also carries every response's raw answers (for the xlsx workbook).
+    Statistics come from SQL aggregates (see queries): no answer is held in Python. With full=False
+    (what people read: the table, HTML, Markdown) `customers` holds only the `report.lowest_customers`
+    lowest-scoring customers and `comments` the first `report.comments` comments; `customers_total`
+    and `comments_total` always count them all. With answers=True the data also carries every
+    response's raw answers for the xlsx workbook, as rows read from the store while they are written:
+    iterate them inside the session.
     """
     lang = lang or settings.company.lang
     _preload("scipy.special")
@@ -165,35 +173,34 @@ def build(session, settings, period: str | None = None, lang: str | None = None,
     round_items = queries.round_items(session, [round_.id for round_ in history])
     template = [row for row in round_items if row.round_id == current.id]
     moments = queries.item_moments(session, [round_.id for round_ in history[:-1]])
-    responses = queries.round_responses(session, current.id)
-    response_ids, item_ids, scores = queries.round_scores(session, current.id)
     invitations = queries.invitation_counts(session)
 
-    answers_of = _AnswerIndex(response_ids, item_ids, scores, responses, template)
-    per_item = scoring.per_item(answers_of.item, answers_of.score, len(template))
-    exact = {row.item_id: scoring.describe(values, row.action_limit, settings.survey.top_box)
-             for row, values in zip(template, per_item)}
-    trend = _trend(settings, lang, history, round_items, moments, exact, invitations, counts)
-    items = _items(settings, lang, template, exact, trend)
-    weights = [row.weight for row in template]
-
-    respondent_scores, _, matrix = scoring.group_scores(answers_of.respondent, answers_of.item, answers_of.score,
-                                                        len(responses), weights)
-    customer_scores, customer_answers, _ = scoring.group_scores(answers_of.customer, answers_of.item,
-                                                                answers_of.score, len(answers_of.customer_ids), weights)
     codes = [row.code for row in template]
     basis_is_overall = OVERALL_CODE in codes
-    basis = matrix[:, codes.index(OVERALL_CODE)] if basis_is_overall else respondent_scores
-    drivers = _drivers(items, matrix, basis, skip=OVERALL_CODE if basis_is_overall else None)
-    customers = _customers(responses, answers_of.customer_ids, customer_scores, customer_answers,
-                           settings.survey.action_limit)
-
+    with queries.RoundTable(session, current.id, template,
+                            codes.index(OVERALL_CODE) if basis_is_overall else None) as table:
+        exact = _item_statistics(settings, table, template)
+        customer_rows, customers_total, customers_below = table.customer_scores(
+            settings.survey.action_limit, scoring.TOLERANCE, None if full else settings.report.lowest_customers)
+        driver_sums = table.driver_sums(settings.survey.action_limit)
+        trend = _trend(settings, lang, history, round_items, moments, exact, invitations, counts)
+        items = _items(settings, lang, template, exact, trend)
+        flagged = [{"code": item["code"], "label": item["label"], "status": item["status"], "reason": item["reason"],
+                    "mean": item["mean"], "action_limit": item["action_limit"]}
+                   for item in items if item["status"] in scoring.FLAGGED]
+        flagged_codes = {item["code"] for item in flagged}
+        comment_rows, comments_total = table.comments(
+            {row.item_id for row in template if row.code in flagged_codes},
+            sorted(template, key=lambda row: row.code), None if full else settings.report.comments)
+    weights = [row.weight for row in template]
+    drivers = _drivers(items, driver_sums)
+    customers = _customers(customer_rows, settings.survey.action_limit)
     round_record = trend["rounds"][-1]
     previous_round = next((record for record in reversed(trend["rounds"][:-1]) if record["csi"] is not None), None)
     csi = scoring.weighted_index([item["mean"] for item in items], weights)
-    flagged = [{"code": item["code"], "label": item["label"], "status": item["status"], "reason": item["reason"],
-                "mean": item["mean"], "action_limit": item["action_limit"]}
-               for item in items if item["status"] in scoring.FLAGGED]
+    comments = _comments(comment_rows, template, flagged_codes, lang)
+    display = {"lowest_customers": settings.report.lowest_customers, "comments": settings.report.comments,
+               "customers_below": customers_below}
     data: dict[str, Any] = {
         "period": current.period,
         "action_limit": settings.survey.action_limit,
@@ -205,13 +212,14 @@ def build(session, settings, period: str | None = None, lang: str | None = None,
         "csi": csi,
         "items": items,
         "customers": customers,
+        "customers_total": customers_total,
         "drivers": drivers,
         "driver_basis": "overall" if basis_is_overall else "weighted_score",
         "flagged": flagged,
         "focus": _focus(drivers),
         "previous_csi": previous_round["csi"] if previous_round else None,
         "csi_change": csi - previous_round["csi"] if previous_round and csi is not None else None,
-        "responding_customers": len(answers_of.customer_ids),
+        "responding_customers": counts.get(current.id, (0, 0))[1],
         "margin": settings.survey.margin,
         "min_n": settings.report.min_n,
         "top_box": settings.survey.top_box,
@@ -219,31 +227,26 @@ def build(session, settings, period: str | None = None, lang: str | None = None,
         "company": settings.company.name,
         "lang": lang,
         "generated_at": (now or datetime.now()).replace(microsecond=0).isoformat(sep=" "),
-        "comments": _comments(session, current.id, responses, template, lang),
+        "comments": comments,
+        "comments_total": comments_total,
         "trend": trend,
+        "display": display,
     }
     if answers:
-        data["answers"] = _answer_rows(session, current.id, responses, template, lang)
+        data["answers"] = {"items": codes, "rows": _AnswerRows(session, current.id, template, lang)}
     return data
 
 
-class _AnswerIndex:
-    """The round's counted answers as 0-based item, respondent and customer indexes (numpy arrays).
-
-    Respondents follow `responses` (ordered by customer code), customers their first appearance there;
-    answers to items outside the round's template are dropped.
-    """
-
-    def __init__(self, response_ids: np.ndarray, item_ids: np.ndarray, scores: np.ndarray,
-                 responses: list[tuple], template: list[queries.RoundItemRow]):
-        item = _index_of(item_ids, np.array([row.item_id for row in template], dtype=np.int64))
-        respondent = _index_of(response_ids, np.array([row[0] for row in responses], dtype=np.int64))
-        keep = (item >= 0) & (respondent >= 0)
-        self.item, self.respondent, self.score = item[keep], respondent[keep], scores[keep]
-        self.customer_ids = list(dict.fromkeys(row[1] for row in responses))
-        customer_of_response = _index_of(np.array([row[1] for row in responses], dtype=np.int64),
-                                         np.array(self.customer_ids, dtype=np.int64))
-        self.customer = customer_of_response[self.respondent]
+def _item_statistics(settings, table: queries.RoundTable, template: list[queries.RoundItemRow]) -> dict[int, dict]:
+    """item id -> what scoring.describe gives, from the round's SQL aggregates."""
+    sums = table.item_sums(settings.survey.top_box, scoring.TOLERANCE)
+    medians = table.medians() if any(values[0] for values in sums) else [None] * len(template)
+    exact = {}
+    for row, values, median in zip(template, sums, medians):
+        n, total, shift, shifted_sum, shifted_squares, low, high, below, top = values
+        exact[row.item_id] = scoring.from_sums(n, total, shift, shifted_sum, shifted_squares, low, high,
+                                               int(below or 0), int(top or 0), median)
+    return exact
 
 
 def _items(settings, lang: str, template: list[queries.RoundItemRow], exact: dict[int, dict],
@@ -290,23 +293,17 @@ def _preload(module: str) -> None:
         threading.Thread(target=__import__, args=(module,), name=f"preload {module}").start()
 
 
-def _index_of(values: np.ndarray, keys: np.ndarray) -> np.ndarray:
-    """Position of each value in keys (-1 when absent), vectorised."""
-    if keys.size == 0 or values.size == 0:
-        return np.full(values.shape, -1, dtype=np.int64)
-    order = np.argsort(keys, kind="stable")
-    sorted_keys = keys[order]
-    positions = np.clip(np.searchsorted(sorted_keys, values), 0, keys.size - 1)
-    found = sorted_keys[positions] == values
-    return np.where(found, order[positions], -1).astype(np.int64)
-
-
-def _drivers(items: list[dict], matrix: np.ndarray, basis: np.ndarray, skip: str | None) -> list[dict[str, Any]]:
+def _drivers(items: list[dict], sums: list[tuple | None]) -> list[dict[str, Any]]:
+    """Pearson r of each item with the basis (the overall item, skipped, or the weighted score), from SQL
+    sums of squares and cross-products."""
     drivers = []
-    for column, item in enumerate(items):
-        if item["code"] == skip:
+    for item, values in zip(items, sums):
+        if values is None:   # the basis item itself
             continue
-        r, n = scoring.correlation(matrix[:, column], basis) if matrix.size else (None, 0)
+        n, sum_x, sum_y, squares_x, squares_y, products, low_x, high_x, low_y, high_y = values
+        n = int(n or 0)
+        constant = n == 0 or low_x == high_x or low_y == high_y
+        r = scoring.correlation_from_sums(n, sum_x, sum_y, squares_x, squares_y, products, constant)
         drivers.append({"code": item["code"], "label": item["label"], "correlation": r, "n": n,
                         "mean": item["mean"], "status": item["status"]})
     drivers.sort(key=lambda driver: (driver["correlation"] is None, -(driver["correlation"] or 0.0)))
@@ -321,62 +318,95 @@ def _focus(drivers: list[dict]) -> dict[str, Any] | None:
     return None
 
 
-def _customers(responses: list[tuple], customer_ids: list[int], scores: np.ndarray, answers: np.ndarray,
-               action_limit: float) -> list[dict[str, Any]]:
-    first = {}
-    respondents: dict[int, int] = {}
-    for row in responses:
-        first.setdefault(row[1], row)
-        respondents[row[1]] = respondents.get(row[1], 0) + 1
-    records = []
-    for position, customer_id in enumerate(customer_ids):
-        score = scoring.finite(scores[position]) if position < scores.size else None
-        records.append({"code": first[customer_id][2], "name": first[customer_id][3], "score": score,
-                        "n_answers": int(answers[position]) if position < answers.size else 0,
-                        "respondents": respondents[customer_id],
-                        "below": score is not None and score < action_limit - scoring.TOLERANCE})
-    records.sort(key=lambda record: (record["score"] is None, record["score"] or 0.0, record["code"]))
-    return records
+class Records(Sequence):
+    """A list of report records kept as the store's row tuples and made into dicts when read.
+
+    A round of 100,000 customers and 100,000 comments costs a third of the memory this way; the
+    renderers read it like a list of dicts (iterate, index, slice, len)."""
+
+    def __init__(self, rows: list[tuple], record):
+        self.rows, self.record = rows, record
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [self.record(row) for row in self.rows[index]]
+        return self.record(self.rows[index])
+
+    def __iter__(self):
+        return map(self.record, self.rows)
+
+    def __eq__(self, other) -> bool:
+        return list(self) == list(other) if isinstance(other, (list, tuple, Records)) else NotImplemented
+
+    def __repr__(self) -> str:
+        return f"Records({len(self.rows)} rows)"
 
 
-def lowest_customers(data: dict[str, Any], count: int = LOWEST_CUSTOMERS) -> list[dict[str, Any]]:
-    """The lowest-scoring customers of a built report (all that are below the limit, at least `count`)."""
-    scored = [customer for customer in data["customers"] if customer["score"] is not None]
-    below = [customer for customer in scored if customer["below"]]
-    return scored[:max(count, len(below))]
+def _customers(rows: list[tuple], action_limit: float) -> Records:
+    """The customers' rows as records, lowest score first."""
+    bound = action_limit - scoring.TOLERANCE
+
+    def record(row: tuple) -> dict[str, Any]:
+        code, name, score, n_answers, respondents = row
+        score = scoring.finite(score)
+        return {"code": code, "name": name, "score": score, "n_answers": int(n_answers),
+                "respondents": int(respondents), "below": score is not None and score < bound}
+
+    return Records(rows, record)
 
 
-def _comments(session, round_id: int, responses: list[tuple], template: list[queries.RoundItemRow],
-              lang: str) -> list[dict[str, Any]]:
-    by_response = {row[0]: row for row in responses}
+def lowest_customers(data: dict[str, Any], count: int | None = None) -> list[dict[str, Any]]:
+    """The `count` lowest-scoring customers of a built report (default: csat.toml [report] lowest_customers)."""
+    if count is None:
+        count = data.get("display", {}).get("lowest_customers", LOWEST_CUSTOMERS)
+    return [customer for customer in data["customers"] if customer["score"] is not None][:count]
+
+
+def more_below(data: dict[str, Any], shown: list[dict[str, Any]]) -> int:
+    """Customers below the limit that the report's list of lowest customers does not show."""
+    return max(data.get("display", {}).get("customers_below", 0) - sum(customer["below"] for customer in shown), 0)
+
+
+def _comments(rows: list[tuple], template: list[queries.RoundItemRow], flagged_codes: set[str],
+              lang: str) -> Records:
+    """The comment rows (already in order: on items needing action first) as records."""
     labels = {row.item_id: (row.code, row.label(lang)) for row in template}
-    comments = []
-    for row in responses:
-        if row[6] and row[6].strip():
-            comments.append({"customer": row[2], "name": row[3], "respondent": row[4], "item": None,
-                             "item_label": None, "text": shown_comment(row[6].strip(), lang)})
-    for response_id, item_id, text in queries.answer_comments(session, round_id):
-        response = by_response.get(response_id)
-        if response is None or not text.strip():
-            continue
-        code, label = labels.get(item_id, (None, None))
-        comments.append({"customer": response[2], "name": response[3], "respondent": response[4], "item": code,
-                         "item_label": label, "text": text.strip()})
-    comments.sort(key=lambda comment: (comment["customer"], comment["respondent"], comment["item"] or ""))
-    return comments
+
+    def record(row: tuple) -> dict[str, Any]:
+        code, name, respondent, item_id, text = row
+        item, label = labels.get(item_id, (None, None)) if item_id is not None else (None, None)
+        return {"customer": code, "name": name, "respondent": respondent, "item": item, "item_label": label,
+                "text": shown_comment(text.strip(), lang) if item_id is None else text.strip(),
+                "on_flagged": item in flagged_codes}
+
+    return Records(rows, record)
 
 
-def _answer_rows(session, round_id: int, responses: list[tuple], template: list[queries.RoundItemRow],
-                 lang: str) -> dict:
-    """Every response of the round as one row: its scores in template order, 'N/A' or None for blanks."""
-    column = {row.item_id: position for position, row in enumerate(template)}
-    cells: dict[int, list[Any]] = {row[0]: [None] * len(template) for row in responses}
-    for response_id, item_id, score, not_applicable in queries.all_answers(session, round_id):
-        position = column.get(item_id)
-        if position is None or response_id not in cells:
-            continue
-        cells[response_id][position] = "N/A" if not_applicable else (None if score is None else float(score))
-    rows = [{"customer": row[2], "name": row[3], "respondent": row[4],
-             "answered_on": row[5].isoformat() if hasattr(row[5], "isoformat") else row[5],
-             "scores": cells[row[0]], "comment": shown_comment(row[6], lang)} for row in responses]
-    return {"items": [row.code for row in template], "rows": rows}
+class _AnswerRows:
+    """Every response of the round as one row (its scores in template order, 'N/A' or None for blanks),
+    read from the store in batches while iterated: the workbook streams them without holding them all."""
+
+    def __init__(self, session, round_id: int, template: list[queries.RoundItemRow], lang: str):
+        self.session, self.round_id, self.lang = session, round_id, lang
+        self.column = {row.item_id: position for position, row in enumerate(template)}
+        self.width = len(template)
+
+    def __iter__(self):
+        row, current = None, None
+        for (response_id, code, name, respondent, answered_on, comment, item_id, score,
+             not_applicable) in queries.answer_table(self.session, self.round_id):
+            if response_id != current:
+                if row is not None:
+                    yield row
+                current = response_id
+                row = {"customer": code, "name": name, "respondent": respondent,
+                       "answered_on": answered_on.isoformat() if hasattr(answered_on, "isoformat") else answered_on,
+                       "scores": [None] * self.width, "comment": shown_comment(comment, self.lang)}
+            position = self.column.get(item_id)
+            if position is not None:
+                row["scores"][position] = "N/A" if not_applicable else (None if score is None else float(score))
+        if row is not None:
+            yield row

@@ -63,6 +63,10 @@ HEADINGS: dict[str, tuple[str, str]] = {
     "respondents": NC_("report", "Respondents"),
     "comments": NC_("report", "Comments"),
     "no_comments": NC_("report", "No comments."),
+    "comments_flagged": NC_("report", "On items needing action"),
+    "comments_other": NC_("report", "Other comments"),
+    "more_below": NC_("report", "… and {count} more below the limit: every customer is on the Customers sheet of `{command}`"),
+    "more_comments": NC_("report", "… and {count} more comments: every comment is on the Comments sheet of `{command}`"),
     "respondent": NC_("report", "Respondent"),
     "answered_on": NC_("report", "Answered on"),
     "comment": NC_("report", "Comment"),
@@ -157,3 +161,43 @@ def below_minimum_text(data: dict[str, Any]) -> str:
         return ""
     items = ", ".join(f"{entry['code']} {entry['action_limit']:g} < {entry['least']:g}" for entry in below)
     return headings(data["lang"])["below_minimum"].format(minimum=limit_text(data["min_action_limit"]), items=items)
+def workbook_command(data: dict[str, Any]) -> str:
+    """The command that writes the workbook holding every customer and every comment of the round."""
+    return f"csat report --half {data['period']} -o report-{data['period']}.xlsx"
+
+
+def more_below_text(data: dict[str, Any], shown: list[dict[str, Any]]) -> str | None:
+    """'… and 12 more below the limit: ...' under a list of lowest customers cut at report.lowest_customers."""
+    from csat.reports.survey import more_below
+
+    count = more_below(data, shown)
+    if not count:
+        return None
+    return headings(data["lang"])["more_below"].format(count=f"{count:,}", command=workbook_command(data))
+
+
+def more_comments_text(data: dict[str, Any]) -> str | None:
+    """'… and 250 more comments: ...' under comments cut at report.comments."""
+    count = data.get("comments_total", len(data["comments"])) - len(shown_comments(data))
+    if count <= 0:
+        return None
+    return headings(data["lang"])["more_comments"].format(count=f"{count:,}", command=workbook_command(data))
+
+
+def shown_comments(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """The comments people read: report.comments of them, those on items needing action first."""
+    limit = data.get("display", {}).get("comments")
+    return list(data["comments"] if limit is None else data["comments"][:limit])
+
+
+def comment_groups(data: dict[str, Any]) -> list[tuple[str | None, list[dict[str, Any]]]]:
+    """The shown comments as (heading, comments) groups: on items needing action, then the others.
+
+    Without comments on flagged items there is one group and no heading."""
+    comments = shown_comments(data)
+    flagged = [comment for comment in comments if comment.get("on_flagged")]
+    if not flagged:
+        return [(None, comments)] if comments else []
+    h = headings(data["lang"])
+    other = [comment for comment in comments if not comment.get("on_flagged")]
+    return [(h["comments_flagged"], flagged)] + ([(h["comments_other"], other)] if other else [])
