@@ -94,7 +94,7 @@ def build_history(workspace, store, cli) -> dict[str, str]:
         early = _complaint(session, settings, "C-004", "2025-05-05 10:00", replied="2025-05-06 10:00")
         early_capa, _created = capas.open_for_feedback(session, settings, early.id, at=date(2025, 5, 6),
                                                        due=date(2025, 9, 30))
-        feedback.close(session, early.id, at=_at("2025-05-20 10:00"))
+        feedback.close(session, early.id, at=_at("2025-05-20 10:00"), reason="customer satisfied with the reply")
         names["early"], names["early_capa"] = str(early.id), early_capa.number
 
         # Answered in time, but no CAPA and no reason.
