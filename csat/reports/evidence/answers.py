@@ -26,6 +26,11 @@ from collections.abc import Iterator
 from typing import Any, Optional
 
 # The source columns of an answer row, in order (keys of csat.reports.evidence.words).
+# Rows fetched in batches through a server-side cursor on PostgreSQL: per statement, because
+# Connection.execution_options() would change the session's connection for every later statement
+# (the report's DDL then fails inside a cursor declaration).
+STREAMED = {"stream_results": True, "yield_per": 5000}
+
 SOURCE_KEYS = ("file", "file_sha256", "file_sheet", "file_row", "token", "hash")
 
 
@@ -99,8 +104,7 @@ def responses(session, round_id: int) -> Iterator[ResponseRow]:
         .outerjoin(Invitation, and_(Invitation.round_id == Response.round_id,
                                     Invitation.customer_id == Response.customer_id))
         .where(Response.round_id == int(round_id)))
-    connection = session.connection().execution_options(stream_results=True, yield_per=5000)
-    for values in connection.execute(query):
+    for values in session.connection().execute(query, execution_options=STREAMED):
         values = list(values)
         for position in (5, 11, 12, 13, 14, 15):
             values[position] = values[position] or ""
@@ -122,8 +126,7 @@ def stream(session, round_id: int) -> Iterator[AnswerRow]:
         .join(Item, Item.id == Answer.item_id)
         .outerjoin(RoundItem, and_(RoundItem.round_id == Response.round_id, RoundItem.item_id == Answer.item_id))
         .where(Response.round_id == int(round_id))).order_by(RoundItem.position, Item.code)
-    connection = session.connection().execution_options(stream_results=True, yield_per=5000)
-    for values in connection.execute(query):
+    for values in session.connection().execute(query, execution_options=STREAMED):
         yield AnswerRow(*values)
 
 

@@ -176,5 +176,6 @@ def audit_entries(session, half: Half, round_id: Optional[int]) -> Iterator[tupl
                    log.record_id.in_(select(CapaVerification.id).where(CapaVerification.capa_id.in_(capa_ids))))]
     query = (select(log.id, log.at, log.actor, log.host, log.table_name, log.record_id, log.record_key, log.action,
                     log.changes).where(or_(*about)).order_by(log.id))
-    connection = session.connection().execution_options(stream_results=True, yield_per=5000)
-    yield from connection.execute(query)
+    from csat.reports.evidence.answers import STREAMED
+
+    yield from session.connection().execute(query, execution_options=STREAMED)
