@@ -249,6 +249,7 @@ def import_file(session, settings, path: Path, limits=None, now: datetime | None
     from sqlmodel import or_, select
 
     from csat.feedback import log as feedback
+    from csat.sheets.read import archive_as_read
     from csat.store.models import Customer, Feedback, now as local_now
 
     now = now or local_now()
@@ -297,7 +298,7 @@ def import_file(session, settings, path: Path, limits=None, now: datetime | None
                 by_number.setdefault(entry.source_number, []).append(entry)
             by_key.setdefault(entry.source_key, []).append(entry)
     result = ImportResult()
-    source_file_id = _archive(session, path, content, limits) if parsed and not problems else None
+    source_file_id = archive_as_read(session, path, content, "feedback", limits) if parsed and not problems else None
     claimed: dict[int, str] = {}
     for row in parsed:
         short = row.where.rsplit("!", 1)[-1]
@@ -326,23 +327,3 @@ def import_file(session, settings, path: Path, limits=None, now: datetime | None
         raise ValidationFailed(problems, _("{file}: {n} problem(s), nothing imported", file=path.name, n=len(problems)))
     session.flush()
     return result
-
-
-def _archive(session, path: Path, content: bytes, limits=None) -> int:
-    """Keep the log file in the store's archive, in the import's transaction; its id.
-
-    The bytes were read before the rows: a file changed while it was being read is refused, so the
-    archive holds exactly what the entries were read from.
-    """
-    from csat.sheets.guard import Limits
-    from csat.sheets.read import sniff_kind
-    from csat.store.sources import archive, sha256_of
-
-    try:
-        again = path.read_bytes()
-    except OSError as exc:
-        raise CsatError(_("{path}: cannot read it ({error})", path=path, error=exc.strerror or exc)) from exc
-    if sha256_of(again) != sha256_of(content):
-        raise CsatError(_("{file} changed while it was being imported; nothing was imported, import it again",
-                          file=path.name))
-    return archive(session.connection(), content, path.name, "feedback", sniff_kind(path, limits or Limits())).id

@@ -205,6 +205,7 @@ def import_file(session, path: Path, default_language: str = "en", limits=None) 
     """Add new customers and update changed ones from a file, all or nothing."""
     from sqlmodel import select
 
+    from csat.sheets.read import archive_as_read
     from csat.store.models import Customer
 
     path = Path(path)
@@ -233,7 +234,7 @@ def import_file(session, path: Path, default_language: str = "en", limits=None) 
     result = ImportResult()
     changed = [clean for clean in cleaned if clean["code"] not in existing
                or any(getattr(existing[clean["code"]], name) != value for name, value in clean.items())]
-    source_file_id = _archive(session, path, content, limits) if changed else None   # a list that changes nothing is not kept
+    source_file_id = archive_as_read(session, path, content, "customers", limits) if changed else None   # a list that changes nothing is not kept
     for clean in cleaned:
         customer = existing.get(clean["code"])
         if customer is None:
@@ -250,23 +251,3 @@ def import_file(session, path: Path, default_language: str = "en", limits=None) 
         result.updated.append(clean["code"])
     session.flush()
     return result
-
-
-def _archive(session, path: Path, content: bytes, limits=None) -> int:
-    """Keep the customer list in the store's archive, in the import's transaction; its id.
-
-    The bytes were read before the rows; a file changed meanwhile is refused, so the archive holds
-    exactly what the customers were read from.
-    """
-    from csat.sheets.guard import Limits
-    from csat.sheets.read import sniff_kind
-    from csat.store.sources import archive, sha256_of
-
-    try:
-        again = path.read_bytes()
-    except OSError as exc:
-        raise CsatError(_("{path}: cannot read it ({error})", path=path, error=exc.strerror or exc)) from exc
-    if sha256_of(again) != sha256_of(content):
-        raise CsatError(_("{file} changed while it was being imported; nothing was imported, import it again",
-                          file=path.name))
-    return archive(session.connection(), content, path.name, "customers", sniff_kind(path, limits or Limits())).id

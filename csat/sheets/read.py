@@ -340,3 +340,21 @@ def header_rows(sheet: Sheet) -> Iterator[tuple[int, dict[str, Any], dict[str, s
             record[name] = values[index] if index < len(values) else None
             cells[name] = f"{column_letters(first_column + index)}{row_number}"
         yield row_number, record, cells
+
+
+def archive_as_read(session, path: Path, content: bytes, kind: str, limits: Optional[Limits] = None) -> int:
+    """Keep an imported file in the store's archive, in the import's transaction; its archived id.
+
+    `content` is what the rows were read from; a file changed on disk since is refused, so the
+    archive holds exactly what the records were made from.
+    """
+    from csat.store.sources import archive, sha256_of
+
+    try:
+        again = path.read_bytes()
+    except OSError as exc:
+        raise CsatError(_("{path}: cannot read it ({error})", path=path, error=exc.strerror or exc)) from exc
+    if sha256_of(again) != sha256_of(content):
+        raise CsatError(_("{file} changed while it was being imported; nothing was imported, import it again",
+                          file=path.name))
+    return archive(session.connection(), content, path.name, kind, sniff_kind(path, limits or Limits())).id
