@@ -424,7 +424,7 @@ def feedback_summary(
     fmt: Annotated[Optional[SummaryFormat], typer.Option("--format", "-f", help="Output format (default: from the -o suffix, else table); csv only with --versions.", show_default=False)] = None,
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write to this file (needed for xlsx).", dir_okay=False)] = None,
     refresh: Annotated[bool, typer.Option("--refresh", help="Record a new version from today's entries (the earlier ones are kept).")] = False,
-    version: Annotated[Optional[int], typer.Option("--version", help="Show this recorded version instead of the latest.", min=1, show_default=False)] = None,
+    version: Annotated[Optional[int], typer.Option("--version", help="Show this recorded version instead of the latest.", min=1, metavar="N", show_default=False)] = None,
     list_versions: Annotated[bool, typer.Option("--versions", help="List the quarter's recorded versions: when made, by whom, stale or not.")] = False,
     lang: LangOption = None,
     home: Home = None,

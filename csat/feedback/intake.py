@@ -249,15 +249,12 @@ def import_file(session, settings, path: Path, limits=None, now: datetime | None
     from sqlmodel import or_, select
 
     from csat.feedback import log as feedback
-    from csat.sheets.read import archive_as_read
+    from csat.sheets.read import archive_as_read, file_bytes
     from csat.store.models import Customer, Feedback, now as local_now
 
     now = now or local_now()
     path = Path(path)
-    try:
-        content = path.read_bytes()        # archived with the entries (csat.store.sources)
-    except OSError as exc:
-        raise CsatError(_("{path}: cannot read it ({error})", path=path, error=exc.strerror or exc)) from exc
+    content = file_bytes(path, limits)        # archived with the entries (csat.store.sources)
     rows = read_rows(path, limits)
     customers: dict[str, Any] = {}
     for customer in session.exec(select(Customer)).all():

@@ -205,14 +205,11 @@ def import_file(session, path: Path, default_language: str = "en", limits=None) 
     """Add new customers and update changed ones from a file, all or nothing."""
     from sqlmodel import select
 
-    from csat.sheets.read import archive_as_read
+    from csat.sheets.read import archive_as_read, file_bytes
     from csat.store.models import Customer
 
     path = Path(path)
-    try:
-        content = path.read_bytes()        # archived with the customers it adds or changes (csat.store.sources)
-    except OSError as exc:
-        raise CsatError(_("{path}: cannot read it ({error})", path=path, error=exc.strerror or exc)) from exc
+    content = file_bytes(path, limits)        # archived with the customers it adds or changes (csat.store.sources)
     rows = read_rows(path, limits)
     problems: list[str] = []
     seen: dict[str, str] = {}

@@ -342,6 +342,15 @@ def header_rows(sheet: Sheet) -> Iterator[tuple[int, dict[str, Any], dict[str, s
         yield row_number, record, cells
 
 
+def file_bytes(path: Path, limits: Optional[Limits] = None) -> bytes:
+    """A file's bytes for the archive, refused as the readers refuse it (no such file, not a file, too big)."""
+    check_size(path, limits or Limits())
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise CsatError(_("{path}: cannot read it ({error})", path=path, error=exc.strerror or exc)) from exc
+
+
 def archive_as_read(session, path: Path, content: bytes, kind: str, limits: Optional[Limits] = None) -> int:
     """Keep an imported file in the store's archive, in the import's transaction; its archived id.
 
@@ -350,10 +359,7 @@ def archive_as_read(session, path: Path, content: bytes, kind: str, limits: Opti
     """
     from csat.store.sources import archive, sha256_of
 
-    try:
-        again = path.read_bytes()
-    except OSError as exc:
-        raise CsatError(_("{path}: cannot read it ({error})", path=path, error=exc.strerror or exc)) from exc
+    again = file_bytes(path, limits)
     if sha256_of(again) != sha256_of(content):
         raise CsatError(_("{file} changed while it was being imported; nothing was imported, import it again",
                           file=path.name))
