@@ -54,8 +54,8 @@ print(elapsed, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
 """
 
 
-def build_workspace(folder: Path, rows: int) -> Path:
-    """A workspace with a 10-item template and `rows` customers, inserted in bulk."""
+def build_workspace(folder: Path, rows: int, specs=None) -> Path:
+    """A workspace with a template (default: 10 plain items) and `rows` customers, inserted in bulk."""
     import sqlite3
 
     from csat.config import Workspace
@@ -65,7 +65,7 @@ def build_workspace(folder: Path, rows: int) -> Path:
 
     create(folder, company="Bench Co.")
     workspace = Workspace.open(folder)
-    specs = [items.ItemSpec(code=f"item{number:02d}", label_en=f"Item {number}") for number in range(ITEMS)]
+    specs = specs or [items.ItemSpec(code=f"item{number:02d}", label_en=f"Item {number}") for number in range(ITEMS)]
     with open_store(workspace).session() as session:
         items.load_template(session, specs, replace=True)
     dispose_engines()

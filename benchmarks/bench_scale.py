@@ -104,30 +104,13 @@ def build_sheet(path: Path, rows: int) -> Path:
 
 
 def build_workspace(folder: Path, rows: int) -> Path:
-    """A workspace with an 8-item template (one coded `overall`) and `rows` customers."""
-    import sqlite3
-
-    from csat.config import Workspace
+    """A workspace with an 8-item weighted, bilingual template and `rows` customers (bench_import's builder)."""
+    from benchmarks.bench_import import build_workspace as build
     from csat.registry import items
-    from csat.store.engine import dispose_engines, open_store
-    from csat.workspace import create
 
-    create(folder, company="Bench Co.")
-    workspace = Workspace.open(folder)
-    specs = [items.ItemSpec(code=f"item{number:02d}", label_en=f"Item {number}", label_zh=f"项目{number}",
-                            weight=1.0 + (number % 3) * 0.5) for number in range(ITEMS)]
-    with open_store(workspace).session() as session:
-        items.load_template(session, specs, replace=True)
-    dispose_engines()
-    database = sqlite3.connect(folder / "csat.db")
-    with database:
-        database.executemany(
-            "INSERT INTO customer (code, name, contact, email, phone, segment, language, active, created_at, updated_at)"
-            " VALUES (?, ?, '', '', '', '', 'en', 1, '2024-01-01 00:00:00', '2024-01-01 00:00:00')",
-            ((f"C{number:06d}", f"Customer {number}") for number in range(rows)))
-    database.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    database.close()
-    return folder
+    return build(folder, rows, [items.ItemSpec(code=f"item{number:02d}", label_en=f"Item {number}",
+                                               label_zh=f"项目{number}", weight=1.0 + (number % 3) * 0.5)
+                                for number in range(ITEMS)])
 
 
 def prepared(rows: int) -> Path:

@@ -154,6 +154,7 @@ def audit_entries(session, half: Half, round_id: Optional[int]) -> Iterator[tupl
     complaints and feedback, their CAPAs, its quarters' summaries), oldest first, streamed."""
     from sqlalchemy import and_, or_, select
 
+    from csat.reports.evidence.answers import STREAMED
     from csat.store.models import AuditLog, Capa, CapaVerification, Feedback, Invitation, Response
 
     start, end = half_bounds(half)
@@ -176,6 +177,4 @@ def audit_entries(session, half: Half, round_id: Optional[int]) -> Iterator[tupl
                    log.record_id.in_(select(CapaVerification.id).where(CapaVerification.capa_id.in_(capa_ids))))]
     query = (select(log.id, log.at, log.actor, log.host, log.table_name, log.record_id, log.record_key, log.action,
                     log.changes).where(or_(*about)).order_by(log.id))
-    from csat.reports.evidence.answers import STREAMED
-
     yield from session.connection().execute(query, execution_options=STREAMED)
