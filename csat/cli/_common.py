@@ -17,6 +17,7 @@ import typer
 from typer.core import TyperGroup
 
 from csat.i18n import N_, _
+from csat.terminal_text import printable
 
 
 class ListFormat(str, Enum):
@@ -62,21 +63,38 @@ class _State:
 state = _State()
 
 
-def _stderr_console():
+def console(stderr: bool = False, **options: Any):
+    """A rich console that shows text from records as it is: no markup emoji, no control characters.
+
+    Every string it draws (table cells included) passes through csat.terminal_text.printable, so an
+    escape sequence in a customer name never reaches the terminal; `:warning:` in a comment stays text.
+    """
     from rich.console import Console
 
-    return Console(stderr=True, highlight=False, soft_wrap=True)
+    class _RecordsConsole(Console):
+        def render_str(self, text: str, **kwargs: Any):
+            return super().render_str(printable(text), **kwargs)
+
+    options.setdefault("highlight", False)
+    return _RecordsConsole(stderr=stderr, emoji=False, **options)
+
+
+def _stderr_console():
+    return console(stderr=True, soft_wrap=True)
 
 
 def _stdout_console():
-    from rich.console import Console
-
-    return Console(highlight=False)
+    return console()
 
 
 def say(message: str) -> None:
-    """A message for the person at the terminal (stderr, so stdout stays data)."""
-    _stderr_console().print(message)
+    """A message for the person at the terminal (stderr, so stdout stays data); shown as plain text."""
+    _stderr_console().print(message, markup=False)
+
+
+def say_styled(markup: str) -> None:
+    """A message with rich markup (colours); every piece of data in it must go through escape_markup."""
+    _stderr_console().print(markup)
 
 
 def fail(message: str, code: int = 1) -> None:
@@ -112,7 +130,10 @@ def workspace_and_store(home: Optional[Path] = None):
 
 
 def write_stdout(text: str) -> None:
-    """Raw UTF-8 to stdout, whatever the locale (CSV needs its BOM intact)."""
+    """UTF-8 to stdout, whatever the locale (CSV needs its BOM intact); control characters made
+    visible when stdout is a terminal (a CSV or Markdown of records read on screen)."""
+    if sys.stdout.isatty():
+        text = printable(text)
     sys.stdout.flush()
     buffer = getattr(sys.stdout, "buffer", None)
     if buffer is not None:
@@ -168,7 +189,7 @@ def emit(records: list[dict[str, Any]], columns: list[tuple[str, str]], fmt: Any
         write_stdout(csv_text([key for key, _heading in columns], rows))
         return
     if not records:
-        say(f"[dim]{escape_markup(_(empty))}[/]")
+        say_styled(f"[dim]{escape_markup(_(empty))}[/]")
         return
     from rich.table import Table
 
@@ -258,6 +279,21 @@ def _name_the_command(group, ctx) -> None:
     locking.command = " ".join(named)
 
 
+def _refuse_undecodable(args: list[str], parent) -> None:
+    """A usage error for an argument that is not text in the terminal's encoding.
+
+    Python keeps such bytes as lone surrogates; stored, they would fail later (an invalid byte
+    in a customer name or a complaint's text), so the command stops before it starts.
+    """
+    for position, arg in enumerate(args, start=1):
+        bad = next((char for char in arg if "\udc80" <= char <= "\udcff"), None)
+        if bad is not None:
+            shown = arg.encode("utf-8", "surrogateescape").decode("ascii", "backslashreplace")
+            raise typer.BadParameter(_("argument {position} is not UTF-8 text (byte 0x{byte:02x} in \"{text}\"); "
+                                       "check the terminal's encoding", position=position, byte=ord(bad) - 0xDC00,
+                                       text=shown[:60]))
+
+
 class CsatGroup(TyperGroup):
     """Root command group: speaks the workspace's language; turns domain errors into one line and exit 1."""
 
@@ -276,6 +312,7 @@ class CsatGroup(TyperGroup):
     def make_context(self, info_name, args, parent=None, **extra):
         from csat.cli._usage import UsageError, translated
 
+        _refuse_undecodable(args, parent)
         try:
             return super().make_context(info_name, args, parent=parent, **extra)
         except UsageError as exc:   # `csat --bogus`: Click's English, told again from the catalog

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from csat.i18n import N_, _
-from csat.cli._common import Format, Home, LangOption, emit, escape_markup, parse_or_usage, say, workspace_and_store
+from csat.cli._common import Format, Home, LangOption, emit, parse_or_usage, say, workspace_and_store
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -62,11 +62,11 @@ def audit_pack(
     with store.read_session() as session:
         result = build_pack(session, opened.settings, period, output, lang.value if lang else None,
                             outbox=opened.outbox)
-    say(escape_markup(_("Wrote {path}: evidence pack of {half}, content hash {hash}", path=result.path,
-                        half=result.half, hash=result.content_hash)))
+    say(_("Wrote {path}: evidence pack of {half}, content hash {hash}", path=result.path,
+                        half=result.half, hash=result.content_hash))
     if result.empty:
-        say(escape_markup(_("{half} has no survey round: the pack says so", half=result.half)))
+        say(_("{half} has no survey round: the pack says so", half=result.half))
     missing = [entry["source_file"] for entry in result.sources if entry["status"] == "missing"]
     if missing:
-        say(escape_markup(_("{n} source file(s) no longer at their path, listed as missing in manifest.json: {files}",
-                            n=len(missing), files=", ".join(missing))))
+        say(_("{n} source file(s) no longer at their path, listed as missing in manifest.json: {files}",
+                            n=len(missing), files=", ".join(missing)))

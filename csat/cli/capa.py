@@ -14,7 +14,6 @@ from csat.cli._common import (
     Reason,
     ShowFormatOption,
     emit,
-    escape_markup,
     parse_or_usage,
     say,
     show_record,
@@ -94,8 +93,8 @@ def capa_open(
                                                     dept=dept, due=due_date, at=at_date)
         record = capas.record(session, opened.settings, capa)
     if created:
-        say(escape_markup(_("Opened {capa}: {title} (owner {owner}, due {due})", capa=capa.number, title=capa.title,
-                            owner=record.get("dept_label") or record.get("dept") or _("none"), due=capa.due_date)))
+        say(_("Opened {capa}: {title} (owner {owner}, due {due})", capa=capa.number, title=capa.title,
+                            owner=record.get("dept_label") or record.get("dept") or _("none"), due=capa.due_date))
     else:
         say(_("{capa} already exists for this source ({status}); nothing opened", capa=capa.number,
               status=record.get("status_label") or capa.status))

@@ -6,7 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from csat.cli._common import Home, escape_markup, fail, say, workspace
+from csat.cli._common import Home, escape_markup, fail, say, say_styled, workspace
 
 STYLES = {"ok": "green", "warn": "yellow", "fail": "bold red"}
 
@@ -34,7 +34,7 @@ def doctor(
     opened = workspace(home)
     checks = run_checks(opened)
     for check in checks:
-        say(f"[{STYLES[check.status]}]{padded(word(check.status), 5)}[/]{padded(word(check.name), 13)}"
+        say_styled(f"[{STYLES[check.status]}]{padded(word(check.status), 5)}[/]{padded(word(check.name), 13)}"
             f"{escape_markup(check.detail)}")
     failed = [check for check in checks if check.status == "fail"]
     if failed:
@@ -46,5 +46,5 @@ def doctor(
             message_id = send(opened, send_test)
         except (SendError, ValueError) as exc:
             fail(_("test message to {recipient} not sent: {error}", recipient=send_test, error=exc))
-        say(escape_markup(_("Sent a test message to {recipient} ({message_id}); check it arrives in the inbox, not junk.",
-                            recipient=send_test, message_id=message_id)))
+        say(_("Sent a test message to {recipient} ({message_id}); check it arrives in the inbox, not junk.",
+                            recipient=send_test, message_id=message_id))

@@ -19,6 +19,7 @@ from csat.cli._common import (
     escape_markup,
     parse_or_usage,
     say,
+    say_styled,
     show_record,
     to_json,
     workspace_and_store,
@@ -72,7 +73,7 @@ def _prompt_until(question: str, check, default: Optional[str] = None) -> Any:
         try:
             return check(answer)
         except (CsatError, ValueError) as exc:
-            say(f"[red]{escape_markup(str(exc))}[/]")
+            say_styled(f"[red]{escape_markup(str(exc))}[/]")
 
 
 def _ask_missing(store, settings, given: dict[str, Any], everything: bool) -> dict[str, Any]:
@@ -222,11 +223,11 @@ def feedback_show(number: Number, fmt: ShowFormatOption = "table", home: Home = 
         record = {key: value for key, value in record.items() if not key.startswith("source_")}
     show_record(record, fmt, LABELS)
     if despite:
-        say(escape_markup(_("#{number} was closed while {capas} was still open: {reason}", number=record["id"],
-                            capas=", ".join(despite["capas"]), reason=despite["reason"])))
+        say(_("#{number} was closed while {capas} was still open: {reason}", number=record["id"],
+                            capas=", ".join(despite["capas"]), reason=despite["reason"]))
     if record["void"]:
-        say(escape_markup(_("#{number} is void since {at}: {reason}; it counts in no summary or reminder",
-                            number=record["id"], at=record['voided_at'].strftime("%Y-%m-%d %H:%M"), reason=record["void_reason"])))
+        say(_("#{number} is void since {at}: {reason}; it counts in no summary or reminder",
+                            number=record["id"], at=record['voided_at'].strftime("%Y-%m-%d %H:%M"), reason=record["void_reason"]))
 
 
 @app.command(name="reply")
@@ -304,7 +305,7 @@ def feedback_edit(
     if not changed:
         say(_("#{number} already has these values; nothing changed", number=entry.id))
     for name, (old, new) in changed.items():
-        say(f"#{entry.id} {name}: {escape_markup(_shown(old))} -> {escape_markup(_shown(new))}")
+        say(f"#{entry.id} {name}: {_shown(old)} -> {_shown(new)}")
     if getattr(fmt, "value", fmt) == "json":
         write_stdout(to_json(record))
 
@@ -333,10 +334,10 @@ def feedback_void(
     with store.session() as session:
         entry = feedback.void(session, number, reason)
         record = feedback.records(session, opened.settings, [entry])[0]
-    say(escape_markup(_("Voided #{number}: {reason}", number=entry.id, reason=entry.void_reason)))
+    say(_("Voided #{number}: {reason}", number=entry.id, reason=entry.void_reason))
     if record["capa"] and not record["capa_linked"]:
-        say(escape_markup(_("{capa} came from it and stays as it is; cancel it with `csat capa cancel {capa} --reason ...`"
-                            " if it is no longer needed", capa=record["capa"])))
+        say(_("{capa} came from it and stays as it is; cancel it with `csat capa cancel {capa} --reason ...`"
+                            " if it is no longer needed", capa=record["capa"]))
 
 
 @app.command(name="link")
@@ -377,7 +378,7 @@ def feedback_no_capa(
     with store.session() as session:
         entry, changed = links.no_capa(session, number, reason)
     if changed:
-        say(escape_markup(_("Recorded why #{number} needs no CAPA: {reason}", number=entry.id, reason=entry.no_capa_reason)))
+        say(_("Recorded why #{number} needs no CAPA: {reason}", number=entry.id, reason=entry.no_capa_reason))
     else:
         say(_("#{number} already has this reason; nothing changed", number=entry.id))
 
@@ -543,12 +544,12 @@ def _format_from(output: Optional[Path]) -> str:
 
 
 def _summary_tables(summary: dict[str, Any], lang: str) -> None:
-    from rich.console import Console
     from rich.table import Table
 
+    from csat.cli._common import console as records_console
     from csat.feedback.summary import count_tables, headline, shown, text
 
-    console = Console(highlight=False)
+    console = records_console()
     head = Table(title=f"{text('title', lang)} {summary['quarter']}", show_header=False, title_justify="left")
     head.add_column(style="bold")
     head.add_column(overflow="fold")

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from csat.cli._common import (Format, Home, Reason, ShowFormatOption, emit, escape_markup, parse_or_usage, require_reason, say,
+from csat.cli._common import (Format, Home, Reason, ShowFormatOption, emit, escape_markup, parse_or_usage, require_reason, say, say_styled,
                               show_record, to_json, workspace,
                               workspace_and_store, write_stdout)
 from csat.i18n import N_, _, ngettext
@@ -67,7 +67,7 @@ def import_files(
     finally:
         reading.close()
     for line in report.problems:
-        typer.echo(line, err=True)
+        say(line)
     if getattr(fmt, "value", fmt) == "json":
         write_stdout(to_json(report.record()))
     else:
@@ -96,7 +96,6 @@ def _show_responses(report, verbose: bool) -> None:
     """Whose answers the import stored, replaced or refused: each one when there are a few (or -v)."""
     from collections import Counter
 
-    from csat.cli._common import escape_markup
 
     lines = report.responses
     if not lines:
@@ -112,10 +111,10 @@ def _show_responses(report, verbose: bool) -> None:
         who = (_("{customer} {period} ({respondent})", customer=line.customer, period=line.period,
                  respondent=line.respondent) if line.respondent else f"{line.customer} {line.period}")
         source = _(", from {file}", file=line.file) if several_files and line.file else ""
-        say(escape_markup(_("{outcome}: {who}{source}", outcome=_(labels[line.status]), who=who, source=source)))
+        say(_("{outcome}: {who}{source}", outcome=_(labels[line.status]), who=who, source=source))
         for change in line.differences:
-            say(escape_markup("  " + _("{what}: stored {stored!r}, file {file!r}", what=change["what"],
-                                       stored=change["stored"], file=change["file"])))
+            say("  " + _("{what}: stored {stored!r}, file {file!r}", what=change["what"],
+                                       stored=change["stored"], file=change["file"]))
 
 
 def _ended_note(period: str) -> str:
@@ -183,7 +182,7 @@ def _prompt_scores(items) -> list[tuple[str, str]]:
             problem = item.problem(value)
             if problem is None:
                 break
-            say(f"[red]{escape_markup(problem)}[/]" + escape_markup(_("; enter it again (blank = no answer, N/A = not applicable)")))
+            say_styled(f"[red]{escape_markup(problem)}[/]" + escape_markup(_("; enter it again (blank = no answer, N/A = not applicable)")))
         scores.append((item.code, value))
     return scores
 
@@ -247,7 +246,7 @@ def response_add(
             "replaced": N_("Replaced {customer}'s {period} response ({n} answers)"),
             "unchanged": N_("Unchanged: {customer}'s {period} response ({n} answers)")}
     rate = "" if result.response_rate is None else _("; response rate {rate}", rate=_percent(result.response_rate))
-    typer.echo(_(done[result.status], customer=code, period=period, n=result.answers) + rate, err=True)
+    say(_(done[result.status], customer=code, period=period, n=result.answers) + rate)
 
 
 LIST_COLUMNS = [("id", "Id"), ("period", N_("Period")), ("customer", N_("Customer")), ("respondent", N_("Respondent")),
@@ -327,8 +326,8 @@ def response_show(
     verbs = {"insert": N_("{at} stored by {actor}"), "replace": N_("{at} replaced by {actor}"),
              "correct": N_("{at} corrected by {actor}"), "withdraw": N_("{at} withdrawn by {actor}")}
     for entry in record["history"]:
-        say(escape_markup(_(verbs.get(entry["action"], "{at} {action} by {actor}"), at=entry["at"].strftime("%Y-%m-%d %H:%M"),
-                            action=entry["action"], actor=entry["actor"])))
+        say(_(verbs.get(entry["action"], "{at} {action} by {actor}"), at=entry["at"].strftime("%Y-%m-%d %H:%M"),
+                            action=entry["action"], actor=entry["actor"]))
 
 
 @response_app.command(name="withdraw")
@@ -352,5 +351,5 @@ def response_withdraw(
         result = withdraw_response(session, response_id, reason)
     again = _("; the customer counts as not answered again") if result["invitation_reopened"] else ""
     who = f" ({result['respondent']})" if result["respondent"] else ""
-    say(escape_markup(_("Withdrew response #{number}: {customer}{who}, {period}", number=result["id"],
-                        customer=result["customer"], who=who, period=result["period"]) + again))
+    say(_("Withdrew response #{number}: {customer}{who}, {period}", number=result["id"],
+                        customer=result["customer"], who=who, period=result["period"]) + again)

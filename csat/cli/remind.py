@@ -10,7 +10,6 @@ import typer
 
 from csat.cli._common import (
     Home,
-    escape_markup,
     parse_or_usage,
     say,
     workspace,
@@ -44,8 +43,8 @@ def remind(
             report = run(opened, store, today=day, dry_run=dry_run)
     except AlreadyRunning as running:
         if running.holder:
-            say(escape_markup(_("csat remind: another run is in progress, held by {holder}; nothing done",
-                                holder=running.holder)))
+            say(_("csat remind: another run is in progress, held by {holder}; nothing done",
+                                holder=running.holder))
         else:
             say(_("csat remind: another run is in progress; nothing done"))
         return
@@ -66,12 +65,12 @@ def _print(report, verbose: bool) -> None:
     if report.dry_run or verbose:
         for outcome in report.reminders:
             state = _("FAILED: {error}", error=outcome.error) if outcome.error else prefix
-            say(escape_markup(_("reminder {number} {period} {customer} <{email}>: {state}", number=outcome.number,
-                                period=outcome.period, customer=outcome.code, email=outcome.email, state=state)))
+            say(_("reminder {number} {period} {customer} <{email}>: {state}", number=outcome.number,
+                                period=outcome.period, customer=outcome.code, email=outcome.email, state=state))
     if (report.dry_run or verbose) and report.digest_lines:
         say(_("Due today:") if report.digest != "planned" else _("Digest that would be sent:"))
         for line in report.digest_lines:
-            say(escape_markup(f"  - {line.text}"))
+            say(f"  - {line.text}")
     if report.quiet and not verbose and not report.dry_run:
         return
     count = len(report.sent)
@@ -91,8 +90,8 @@ def _print(report, verbose: bool) -> None:
     parts.append(digest)
     for outcome in report.failed:
         if not verbose and not report.dry_run:
-            say(escape_markup(_("reminder to {customer} failed: {error}", customer=outcome.code, error=outcome.error)))
-    say(escape_markup(f"csat remind {report.today}: " + _("; ").join(parts)))
+            say(_("reminder to {customer} failed: {error}", customer=outcome.code, error=outcome.error))
+    say(f"csat remind {report.today}: " + _("; ").join(parts))
 
 
 def cron(

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from csat.cli._common import Home, LangOption, escape_markup, parse_or_usage, say, workspace_and_store, write_stdout
+from csat.cli._common import Home, LangOption, parse_or_usage, say, workspace_and_store, write_stdout
 from csat.i18n import _
 from csat.i18n import language as staff_language_now
 
@@ -85,8 +85,8 @@ def _open_capas(store, settings, period: str, flagged: list[dict[str, Any]]) -> 
         opened = open_for_flagged(session, settings, period, flagged)
     for capa, created, item in opened:
         fields = {"capa": capa.number, "item": item["code"], "reason": item["reason"]}
-        say(escape_markup(_("Opened {capa} for {item} ({reason})", **fields) if created
-                          else _("Already open: {capa} for {item} ({reason})", **fields)))
+        say(_("Opened {capa} for {item} ({reason})", **fields) if created
+                          else _("Already open: {capa} for {item} ({reason})", **fields))
 
 
 # file suffix -> format; anything else is a usage error, so no file ever gets the wrong content.
@@ -156,13 +156,13 @@ def _write(data: dict[str, Any], fmt: str, output: Optional[Path], renderers: di
 
 def _print(draw, output: Optional[Path]) -> None:
     """Draw rich output on the terminal, or as plain text into a file."""
-    from rich.console import Console
+    from csat.cli._common import console
 
     if output is None:
-        draw(Console(highlight=False))
+        draw(console())
         return
     buffer = io.StringIO()
-    draw(Console(file=buffer, width=160, color_system=None, highlight=False))
+    draw(console(file=buffer, width=160, color_system=None))
     _deliver(buffer.getvalue(), output)
 
 

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from csat.cli._common import Format, Home, emit, escape_markup, say, workspace_and_store
+from csat.cli._common import Format, Home, emit, say, workspace_and_store
 from csat.i18n import N_, _
 
 app = typer.Typer(no_args_is_help=True)
@@ -59,5 +59,5 @@ def sources_get(
     with store.read_session() as session:
         record, content = content_of(session, sha256)
     write_bytes(output, content)
-    say(escape_markup(_("Wrote {name} ({size} bytes, SHA-256 {sha256}) to {path}", name=record["name"],
-                        size=record["size"], sha256=record["sha256"], path=output)))
+    say(_("Wrote {name} ({size} bytes, SHA-256 {sha256}) to {path}", name=record["name"],
+                        size=record["size"], sha256=record["sha256"], path=output))

@@ -12,11 +12,13 @@ from csat.cli._common import (
     Format,
     Home,
     Reason,
+    console,
     emit,
     escape_markup,
     parse_or_usage,
     require_reason,
     say,
+    say_styled,
     to_json,
     workspace_and_store,
     write_stdout,
@@ -117,7 +119,7 @@ def survey_extend(
     say(_("Extended the {period} round: due {due} (was {old})", period=period, due=due_date.isoformat(),
           old=old.isoformat()))
     if due_date < date.today():
-        say("[yellow]" + escape_markup(_("Note:")) + "[/] " + escape_markup(_(
+        say_styled("[yellow]" + escape_markup(_("Note:")) + "[/] " + escape_markup(_(
             "{due} has passed too; no reminder is sent for a round past its due date", due=due_date.isoformat())))
 
 
@@ -211,11 +213,10 @@ class _progress:
     def __enter__(self):
         if not sys.stderr.isatty():
             return None
-        from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
         self.progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                                 TimeRemainingColumn(), console=Console(stderr=True), transient=True)
+                                 TimeRemainingColumn(), console=console(stderr=True), transient=True)
         self.progress.start()
         self.task = None
 
@@ -246,14 +247,14 @@ def _print_report(report) -> None:
         say(_("Dry run: would send {planned}, skip {skipped} (already sent or answered); nothing was sent or stored",
               planned=len(report.planned), skipped=len(report.skipped)))
     else:
-        say(escape_markup(_("{period} round, due {due}, via {destination}: {sent} sent, {skipped} skipped"
+        say(_("{period} round, due {due}, via {destination}: {sent} sent, {skipped} skipped"
                             " (already sent or answered), {failed} failed", period=period,
                             due=report.due_date.isoformat(), destination=report.destination, sent=len(report.sent),
-                            skipped=len(report.skipped), failed=len(report.failed))))
+                            skipped=len(report.skipped), failed=len(report.failed)))
     for code, reason in report.failed:
-        say(f"  [red]{escape_markup(_('failed'))}[/] {escape_markup(code)}: {escape_markup(reason)}")
+        say_styled(f"  [red]{escape_markup(_('failed'))}[/] {escape_markup(code)}: {escape_markup(reason)}")
     if report.interrupted:
-        say("[yellow]" + escape_markup(_("Interrupted:")) + "[/] " + escape_markup(_(
+        say_styled("[yellow]" + escape_markup(_("Interrupted:")) + "[/] " + escape_markup(_(
             "{n} left pending; run `csat survey send --half {period}` again to send them",
             n=len(report.pending), period=period)))
     elif report.failed and not report.dry_run:
@@ -262,9 +263,8 @@ def _print_report(report) -> None:
         say(_("To reach by phone/fax (no e-mail address):"))
         for recipient in report.no_email:
             phone = f" {recipient.phone}" if recipient.phone else ""
-            say(f"  {escape_markup(recipient.code)} {escape_markup(' '.join(recipient.name.split()))}"
-                f"{escape_markup(phone)}: csat survey form {escape_markup(recipient.code)} --half {period} "
-                f"-o {escape_markup(recipient.code.replace('/', '_'))}.xlsx")
+            say(f"  {recipient.code} {' '.join(recipient.name.split())}{phone}: csat survey form {recipient.code} "
+                f"--half {period} -o {recipient.code.replace('/', '_')}.xlsx")
 
 
 @app.command(name="status")

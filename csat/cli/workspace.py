@@ -61,8 +61,7 @@ def demo(
 
     Example: csat demo /tmp/csat-demo
     """
-    from rich.console import Console
-
+    from csat.cli._common import console
     from csat.cli.reports import _report_table
     from csat.config import Workspace
     from csat.demo import DEMO_PERIOD, run_demo
@@ -75,7 +74,7 @@ def demo(
     with open_store(opened).read_session() as session:
         data = build(session, opened.settings, DEMO_PERIOD, lang.value)
     say("")
-    _report_table(data, Console(highlight=False))
+    _report_table(data, console())
     say("")
     from csat.schedule import csat_executable_words
 

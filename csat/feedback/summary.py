@@ -321,7 +321,9 @@ def shown(summary: dict[str, Any], column: str, value: Any, lang: str = "en") ->
 
 
 def _md_cell(value: Any) -> str:
-    return str(value).replace("|", "\\|").replace("\r", " ").replace("\n", " ")
+    from csat.markdown import table_cell
+
+    return table_cell(value)
 
 
 def render_md(summary: dict[str, Any], lang: str = "en", company: str = "") -> str:
@@ -337,7 +339,7 @@ def render_md(summary: dict[str, Any], lang: str = "en", company: str = "") -> s
         lines += ["", f"## {text('repeat_topics', lang)}", "",
                   f"| {text('customer', lang)} | {text('kind', lang)} | {text('product', lang)} | {text('count', lang)} | {text('id', lang)} |",
                   "|---|---|---|---:|---|"]
-        lines += [f"| {topic['customer']} | {shown(summary, 'kind', topic['kind'], lang)} | {_md_cell(topic['product'])} | {topic['count']} |"
+        lines += [f"| {_md_cell(topic['customer'])} | {shown(summary, 'kind', topic['kind'], lang)} | {_md_cell(topic['product'])} | {topic['count']} |"
                   f" {_ids(topic['entries'], lang)} |" for topic in summary["repeat_topics"]]
     complaints = [row for row in summary["entries"] if row["complaint"]]
     if complaints:
@@ -345,7 +347,7 @@ def render_md(summary: dict[str, Any], lang: str = "en", company: str = "") -> s
                   f"| {text('id', lang)} | {text('received', lang)} | {text('customer', lang)} | {text('kind', lang)} |"
                   f" {text('status', lang)} | {text('reply_days', lang)} | {text('text', lang)} |",
                   "|---:|---|---|---|---|---:|---|"]
-        lines += [f"| {row['id']} | {row['received']:%Y-%m-%d %H:%M} | {row['customer']} | {shown(summary, 'kind', row['kind'], lang)} |"
+        lines += [f"| {row['id']} | {row['received']:%Y-%m-%d %H:%M} | {_md_cell(row['customer'])} | {shown(summary, 'kind', row['kind'], lang)} |"
                   f" {shown(summary, 'status', row['status'], lang)} | {_number(row['reply_days'])} | {_md_cell(row['text'])} |" for row in complaints]
     return "\n".join(lines) + "\n"
 

@@ -82,7 +82,8 @@ class _CachedHeaderRegistry(HeaderRegistry):
 
 
 SMTP_POLICY = SMTP.clone(header_factory=_CachedHeaderRegistry())
-_LINE_BREAKS = re.compile(r"[\r\n\x00-\x08\x0b\x0c\x0e-\x1f]+")
+# Line breaks, control characters (C0, DEL, C1) and direction overrides: none may reach a header.
+_LINE_BREAKS = re.compile("[\r\n\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]+")
 _UNSAFE_FILENAME = re.compile(r"[^A-Za-z0-9._-]+")
 
 

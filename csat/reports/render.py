@@ -12,6 +12,7 @@ import json
 import math
 from typing import Any
 
+from csat.markdown import inline as md
 from csat.reports import text as words
 from csat.reports.survey import Records, lowest_customers
 
@@ -65,21 +66,6 @@ def render_json_chunks(data: dict[str, Any]):
         value = json.dumps(plain(document[key]), ensure_ascii=False, indent=2, allow_nan=False)
         yield f"  {json.dumps(key)}: " + value.replace("\n", "\n  ") + ending
     yield "}\n"
-
-
-# Characters that could start markup, a link, raw HTML or a new table cell (underscores stay: CommonMark
-# does not read them as emphasis inside words like at_risk).
-_MARKDOWN_SPECIAL = "\\`*[]<>|"
-
-
-def md(value: Any) -> str:
-    """One Markdown table cell or inline text: one line, markup characters backslash-escaped."""
-    if value is None:
-        return ""
-    text = " ".join(str(value).split())
-    text = "".join("\\" + char if char in _MARKDOWN_SPECIAL else char for char in text)
-    # At the start of a list item these would open a heading, quote or nested list.
-    return "\\" + text if text.startswith(("#", ">", "- ", "+ ")) else text
 
 
 def _table(header: list[str], rows: list[list[Any]]) -> list[str]:

@@ -55,7 +55,9 @@ command = ""
 
 
 def _say_waiting(text: str) -> None:
-    print(text, file=sys.stderr, flush=True)
+    from csat.terminal_text import printable
+
+    print(printable(text), file=sys.stderr, flush=True)  # names other users' commands: data, not ours
 
 
 # What a writer that has to wait says (a message, so stderr); tests and other front ends may replace it.
