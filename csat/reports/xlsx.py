@@ -17,7 +17,7 @@ from typing import Any
 from csat.reports import text as words
 from csat.files import replace_into
 from csat.reports.render import focus_sentence
-from csat.sheets.write import is_dangerous, set_text_cell
+from csat.sheets.write import is_dangerous, set_text_cell, xlsx_text
 
 MEAN_FORMAT = "0.0"
 SHARE_FORMAT = "0.0%"
@@ -41,13 +41,12 @@ class _Sheet:
     def append(self, values: list[Any], style: dict[str, Any] | None = None, formats: dict[int, str] | None = None) -> int:
         """Append one row; styled, number-formatted and formula-like text cells become WriteOnlyCells."""
         from openpyxl.cell import WriteOnlyCell
-        from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
         row = []
         for index, value in enumerate(values):
             if isinstance(value, str):
                 # Control characters pasted into a comment would make openpyxl refuse the whole workbook.
-                value = ILLEGAL_CHARACTERS_RE.sub("", value)
+                value = xlsx_text(value)
             number_format = formats.get(index) if formats and isinstance(value, (int, float)) else None
             if style or number_format or (isinstance(value, str) and is_dangerous(value)):
                 cell = WriteOnlyCell(self.sheet)

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from csat.i18n import NC_, in_context
-from csat.sheets.write import is_dangerous, set_text_cell
+from csat.sheets.write import is_dangerous, set_text_cell, xlsx_text
 
 CELL_LIMIT = 32_000          # Excel holds 32,767 characters in a cell; keep room for the note
 DATE_FORMAT = "yyyy-mm-dd"
@@ -106,12 +106,11 @@ class PackSheet:
 
     def _append(self, values: list[Any], style: dict | None = None) -> None:
         from openpyxl.cell import WriteOnlyCell
-        from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
         written, row = [], []
         for value in values:
             if isinstance(value, str):
-                value = ILLEGAL_CHARACTERS_RE.sub("", value) or None    # an empty cell, not an empty string
+                value = xlsx_text(value) or None    # an empty cell, not an empty string
             if isinstance(value, str):
                 if len(value) > CELL_LIMIT:
                     value = value[:CELL_LIMIT] + in_context(self.lang, *CUT_NOTE, n=len(value))
