@@ -185,7 +185,7 @@ def test_a_form_stored_twice_before_becomes_one_response_with_replace(workspace,
     assert refused.exit_code == 1
     assert json.loads(refused.stdout)["problems"][0].endswith(
         "C-002 2024H1: already imported from 2 forms (respondents 'Anna Becker', 'Jonas Weber'); "
-        "use --replace to keep only this one")
+        "use --replace --reason TEXT to keep only this one")
     assert cli("import", first).exit_code == 1          # the same as one of them: still not one response
 
     result = cli("import", corrected, "--replace", "--reason", "corrected form")

@@ -225,7 +225,7 @@ def test_conflict_then_replace(workspace, store, customers, tmp_path):
     second = write_sheet_csv(tmp_path / "r2.csv", ["customer", "quality", "comment"], [["C-001", 60, "worse"]])
     conflict = run_import(workspace, [second], half="2024H1")
     assert conflict.problems == [f"r2.csv!r2!A2: C-001 (2024H1) was already imported with different answers "
-                                 f"(from {first}); use --replace to overwrite"]
+                                 f"(from {first}); use --replace --reason TEXT to overwrite"]
     replaced = run_import(workspace, [second], half="2024H1", replace=True)
     assert (replaced.responses_replaced, replaced.answers_stored) == (1, 1)
     assert stored_answers(store, "2024H1")[("C-001", "")]["quality"] == (60.0, False, "", "")

@@ -313,7 +313,7 @@ def plan(context: Context, candidates: list[Candidate], replace: bool, problems:
         else:
             came = existing.source_file or existing.source or _("an earlier import")
             problems.add(candidate.where, _("{response} was already imported with different answers (from {source});"
-                                            " use --replace to overwrite", response=describe_key(context, candidate),
+                                            " use --replace --reason TEXT to overwrite", response=describe_key(context, candidate),
                                             source=came))
     return result
 
@@ -367,14 +367,14 @@ def _plan_form(context: Context, result: Plan, candidate: Candidate, replace: bo
     if len(stored) > 1 and not replace:        # even when one of them says the same: the others must go
         names = ", ".join(repr(existing.respondent) for existing in stored)
         problems.add(candidate.where, _("{response}: already imported from {n} forms (respondents {names});"
-                                        " use --replace to keep only this one", response=label, n=len(stored),
+                                        " use --replace --reason TEXT to keep only this one", response=label, n=len(stored),
                                         names=names))
         return True
     # The stored response to replace: the one under the form's respondent, else the first.
     existing = next((existing for existing in stored if existing.respondent == candidate.respondent), stored[0])
     if not replace:
         changed = differences(context, candidate, existing)
-        problems.add(candidate.where, _("{response}: already imported with different answers ({changes}); use --replace",
+        problems.add(candidate.where, _("{response}: already imported with different answers ({changes}); use --replace --reason TEXT",
                                         response=label, changes=changed))
         return True
     other = info.existing.get((candidate.customer_id, candidate.respondent))
