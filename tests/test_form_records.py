@@ -92,7 +92,7 @@ def test_corrected_form_is_refused_naming_what_differs(workspace, cli, customers
     assert result.exit_code == 1
     [problem] = json.loads(result.stdout)["problems"]
     assert problem.endswith("C-002 2024H1: already imported with different answers "
-                            "(delivery 70 -> 80, respondent); use --replace")
+                            "(delivery 70 -> 80, respondent); use --replace --reason TEXT")
     assert problem.startswith("corrected.xlsx!")
     assert report_items(cli)["delivery"]["n"] == 1 and report_items(cli)["delivery"]["mean"] == 70
 
@@ -139,7 +139,7 @@ def test_corrected_form_with_replace_replaces_the_one_response(workspace, cli, c
     assert back.exit_code == 1
     assert json.loads(back.stdout)["problems"][0].endswith(
         "C-002 2024H1: already imported with different answers (delivery 80 -> 70, respondent, comment); "
-        "use --replace")
+        "use --replace --reason TEXT")
 
 
 def test_two_copies_of_one_form_in_one_import_conflict(workspace, cli, customers_csv, tmp_path):
@@ -221,7 +221,7 @@ def test_differences_name_not_applicable_item_comments_and_title(workspace, cli,
     result = cli("import", tmp_path / "second.xlsx", "--format", "json")
     assert json.loads(result.stdout)["problems"][0].endswith(
         "C-002 2024H1: already imported with different answers (quality 90 -> blank, delivery comment, "
-        "price N/A -> 80, title); use --replace")
+        "price N/A -> 80, title); use --replace --reason TEXT")
 
 
 # A withdrawn form ----------------------------------------------------------------------------------

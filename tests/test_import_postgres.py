@@ -63,7 +63,7 @@ def test_corrected_form_replaces_its_response_on_postgres(tmp_path, monkeypatch,
     fill_form(form, layout, {"delivery": 80}, respondent="Jonas Weber")
     refused = json.loads(cli("import", form, "-f", "json").stdout)["problems"]
     assert refused[0].endswith("C-004 2024H1: already imported with different answers (delivery 70 -> 80, "
-                               "respondent); use --replace")
+                               "respondent); use --replace --reason TEXT")
     assert cli("import", form, "--replace", "--reason", "corrected form").exit_code == 0
     assert stored_answers(store, "2024H1") == {("C-004", "Jonas Weber"): {
         item: (80.0 if item == "delivery" else None, False, "", "") for item in layout.identity.items}}
