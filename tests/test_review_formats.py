@@ -218,3 +218,18 @@ def test_png_of_a_chinese_chart_uses_a_font_with_its_characters():
     svg = pictures.svg(chart, "zh", font.family)
     assert "交货及时性" in svg and f'font-family="{font.family}"' in svg
     assert _png_size(pictures.png(chart, "zh"))
+
+
+# ---- doctor --------------------------------------------------------------------------------------
+
+def test_doctor_names_the_chart_font_or_warns_before_the_meeting(workspace, cli, tmp_path: Path, monkeypatch):
+    if fonts.chinese_font() is not None:
+        result = cli("doctor")
+        assert "ok   charts" in result.stderr and fonts.chinese_font().family in result.stderr
+    not_a_font = tmp_path / "not-a-font.ttf"
+    not_a_font.write_text("plain text")
+    monkeypatch.setenv(fonts.FONT_ENV, str(not_a_font))
+    monkeypatch.setenv("CSAT_CHART_FONT_ONLY", "1")
+    result = cli("doctor")
+    line = next(line for line in result.stderr.splitlines() if "charts" in line)
+    assert line.startswith("warn charts") and fonts.PACKAGE_HINT in line and fonts.FONT_ENV in line
