@@ -317,7 +317,7 @@ def _charts() -> Check:
         return Check("charts", "warn", _("no font with Chinese characters: a .docx review pack with Chinese text will be"
                                          " refused; install {package} or set {variable} to a .ttf/.ttc/.otf file",
                                          package=fonts.PACKAGE_HINT, variable=fonts.FONT_ENV))
-    return Check("charts", "ok", _("chart pictures draw Chinese with {family} ({path})", family=font.family, path=font.path))
+    return Check("charts", "ok", _("chart pictures draw Chinese with the font {path}", path=font.path))
 
 
 def run_checks(workspace) -> list[Check]:
