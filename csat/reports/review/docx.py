@@ -120,7 +120,7 @@ def _table(word, block: Table, lang: str) -> None:
 
     if block.title:
         _run(word.add_paragraph(style="Heading 2"), block.title, lang)
-    columns = max([len(block.columns), *(len(row) for row in block.rows)] or [1])
+    columns = max(1, len(block.columns), *(len(row) for row in block.rows))
     table = word.add_table(rows=1 + len(block.rows), cols=columns)
     table.style = "Table Grid"
     table.autofit = True

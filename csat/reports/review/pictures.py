@@ -124,8 +124,8 @@ def svg(chart: Chart, lang: str, family: str) -> str:
     def y_of(value: float) -> float:
         return TOP + (bottom - TOP) * (high - value) / (high - low)
 
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" viewBox="0 0 {WIDTH} {HEIGHT}"'
-             f' font-family={quoteattr(family)} font-size="{size:g}">',
+    parts = [(f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" viewBox="0 0 {WIDTH} {HEIGHT}"'
+              f' font-family={quoteattr(family)} font-size="{size:g}">'),
              f'<rect width="{WIDTH}" height="{HEIGHT}" fill="#FFFFFF"/>']
     title_size = 16.0
     while title_size > 9 and _text_width(chart.title, title_size) > WIDTH - 20:
