@@ -81,18 +81,19 @@ def load(path: Path) -> Font | None:
     return Font(path, family, characters)
 
 
-def _fontconfig_chinese() -> list[Path]:
+@functools.lru_cache(maxsize=1)
+def _fontconfig_chinese() -> tuple[Path, ...]:
     """Files fontconfig says cover Chinese (empty without fontconfig)."""
     command = shutil.which("fc-list")
     if not command:
-        return []
+        return ()
     try:
         listed = subprocess.run([command, ":lang=zh", "file"], capture_output=True, text=True, timeout=20, check=False)
     except (OSError, subprocess.SubprocessError):
-        return []
+        return ()
     files = sorted({line.strip().rstrip(":") for line in listed.stdout.splitlines() if line.strip()})
     # Sans (hei) faces read better in a chart than serif (song/ming) ones.
-    return [Path(name) for name in sorted(files, key=lambda name: ("sans" not in name.lower() and "hei" not in name.lower(), name))]
+    return tuple(Path(name) for name in sorted(files, key=lambda name: ("sans" not in name.lower() and "hei" not in name.lower(), name)))
 
 
 def configured() -> Path | None:
