@@ -312,6 +312,10 @@ def _charts() -> Check:
     """Whether the review pack's chart pictures (docx) can draw Chinese: a warning ahead of the meeting, not boxes."""
     from csat import fonts
 
+    named = fonts.configured()
+    if named is not None and (not named.is_file() or fonts.load(named) is None):
+        return Check("charts", "warn", _("{variable} names {path}, which is not a font file csat can read",
+                                         variable=fonts.FONT_ENV, path=named))
     font = fonts.chinese_font()
     if font is None:
         return Check("charts", "warn", _("no font with Chinese characters: a .docx review pack with Chinese text will be"

@@ -237,7 +237,11 @@ def test_doctor_names_the_chart_font_or_warns_before_the_meeting(workspace, cli,
     not_a_font = tmp_path / "not-a-font.ttf"
     not_a_font.write_text("plain text")
     monkeypatch.setenv(fonts.FONT_ENV, str(not_a_font))
-    monkeypatch.setenv("CSAT_CHART_FONT_ONLY", "1")
+    result = cli("doctor")
+    line = next(line for line in result.stderr.splitlines() if "charts" in line)
+    assert line.startswith("warn charts") and str(not_a_font) in line and "not a font" in line
+    monkeypatch.delenv(fonts.FONT_ENV)
+    monkeypatch.setenv("CSAT_CHART_FONT_ONLY", "1")                     # as on a machine with no font at all
     result = cli("doctor")
     line = next(line for line in result.stderr.splitlines() if "charts" in line)
     assert line.startswith("warn charts") and fonts.PACKAGE_HINT in line and fonts.FONT_ENV in line
