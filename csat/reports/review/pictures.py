@@ -53,7 +53,7 @@ def choose_font(chart: Chart, lang: str):
     if font is None:
         raise FontMissing(_("no font on this machine draws the chart text {sample!r}: install {package} (Debian/Ubuntu)"
                             " or set {variable} to a .ttf/.ttc/.otf file with Chinese characters, or write the pack"
-                            " as .html, .xlsx or .md", sample=_sample(text), package="fonts-wqy-microhei",
+                            " as .html, .xlsx or .md", sample=_sample(text), package=fonts.PACKAGE_HINT,
                             variable=fonts.FONT_ENV))
     return font
 
