@@ -30,7 +30,7 @@ SLOW_LATENCY_MS = 20.0   # an import or report runs hundreds of statements: beyo
 WORDS = (NC_("doctor", "ok"), NC_("doctor", "warn"), NC_("doctor", "fail"), NC_("doctor", "workspace"),
          NC_("doctor", "store"), NC_("doctor", "secret"), NC_("doctor", "settings"), NC_("doctor", "spreadsheets"),
          NC_("doctor", "sender"), NC_("doctor", "mail"), NC_("doctor", "calendar"), NC_("doctor", "latency"),
-         NC_("doctor", "schema"), NC_("doctor", "privileges"), NC_("doctor", "limits"))
+         NC_("doctor", "schema"), NC_("doctor", "privileges"), NC_("doctor", "limits"), NC_("doctor", "charts"))
 
 
 def word(code: str) -> str:
@@ -308,6 +308,22 @@ def _limits(workspace, state) -> Check | None:
                                    " ([procedure] min_action_limit)", minimum=minimum))
 
 
+def _charts() -> Check:
+    """Whether the review pack's chart pictures (docx) can draw Chinese: a warning ahead of the meeting, not boxes."""
+    from csat import fonts
+
+    named = fonts.configured()
+    if named is not None and (not named.is_file() or fonts.load(named) is None):
+        return Check("charts", "warn", _("{variable} names {path}, which is not a font file csat can read",
+                                         variable=fonts.FONT_ENV, path=named))
+    font = fonts.chinese_font()
+    if font is None:
+        return Check("charts", "warn", _("no font with Chinese characters: a .docx review pack with Chinese text will be"
+                                         " refused; install {package} or set {variable} to a .ttf/.ttc/.otf file",
+                                         package=fonts.PACKAGE_HINT, variable=fonts.FONT_ENV))
+    return Check("charts", "ok", _("chart pictures draw Chinese with the font {path}", path=font.path))
+
+
 def run_checks(workspace) -> list[Check]:
     """Every check, store first: the store's shared settings decide what the mail checks test."""
     store = _store(workspace)
@@ -316,7 +332,7 @@ def run_checks(workspace) -> list[Check]:
     limits = _limits(workspace, state)
     return [_config_file(workspace), *store, _secret(workspace, state),
             *([settings] if settings else []), *([limits] if limits else []), _spreadsheets(), _sender(workspace), _transport(workspace),
-            _calendar(workspace)]
+            _calendar(workspace), _charts()]
 
 
 def send_test(workspace, recipient: str) -> str:
