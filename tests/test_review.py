@@ -97,9 +97,10 @@ def test_numbers_equal_the_report_and_the_quarterly_summaries(reviewed, cli):
     assert capa[f"Overdue on {date.today().isoformat()}"] == [2]
     listing = rows_by_first(table(document, "capa", 1))
     assert sorted(listing) == ["CAPA-2024-002", "CAPA-2024-003", "CAPA-2024-004"]   # 001 was all in 2024H1
-    number, title, source, dept, opened, due, status, verified = ["CAPA-2024-003", *listing["CAPA-2024-003"]]
-    assert (source, opened, due, status, verified) == ("Survey item delivery (2024H2)", "2024-11-10", "2024-12-10",
-                                                       "Closed", "Effective 2024-12-01")
+    title, source, dept, opened, due, status, verified = listing["CAPA-2024-003"]
+    assert title == "On-time delivery below the action limit in the 2024H2 survey"
+    assert (source, dept, opened, due, status, verified) == ("Survey item delivery (2024H2)", "Materials Control",
+                                                             "2024-11-10", "2024-12-10", "Closed", "Effective 2024-12-01")
     assert listing["CAPA-2024-002"][1] == "Feedback #13, C-003"
     assert listing["CAPA-2024-002"][5] == "Verified, not effective (overdue)"
     assert listing["CAPA-2024-004"][3:5] == ["2024-11-15", "2024-12-15"]

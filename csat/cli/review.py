@@ -72,8 +72,8 @@ def _print_document(document) -> None:
     from rich.markup import escape
     from rich.table import Table as RichTable
 
+    from csat.reports.review.cells import cell, numeric_columns
     from csat.reports.review.model import Chart, Paragraph, Table
-    from csat.reports.review.write import cell
 
     console = Console(highlight=False)
     console.print(f"[bold]{escape(document.title)}[/] · {escape(document.record_number)}")
@@ -85,13 +85,14 @@ def _print_document(document) -> None:
             if isinstance(block, Paragraph):
                 console.print(escape(block.text))
             elif isinstance(block, Table):
-                table = RichTable(title=escape(block.title) if block.title else None, title_justify="left",
+                shown_title = block.title if block.title and block.title != section.title else None
+                table = RichTable(title=escape(shown_title) if shown_title else None, title_justify="left",
                                   header_style="bold", caption=escape(block.note) if block.note else None,
                                   caption_justify="left")
+                numeric = numeric_columns(block.columns, block.rows)
                 for index, column in enumerate(block.columns):
-                    numeric = bool(block.rows) and all(isinstance(row[index], (int, float)) or row[index] is None
-                                                       for row in block.rows)
-                    table.add_column(escape(column), justify="right" if numeric else "left")
+                    # The first column names the row (a CAPA number, a customer code): never cut it.
+                    table.add_column(escape(column), justify="right" if numeric[index] else "left", no_wrap=index == 0)
                 for row in block.rows:
                     table.add_row(*(escape(cell(value, block.digits)) for value in row))
                 console.print(table)

@@ -5,8 +5,8 @@ Jinja2 autoescapes every value; chart geometry comes from csat.reports.charts, a
 
 from __future__ import annotations
 
+from csat.reports.review.cells import cell, numeric_columns
 from csat.reports.review.model import Chart, Paragraph, ReviewDocument, Table
-from csat.reports.review.write import cell
 
 
 def _chart_entry(chart: Chart) -> dict:
@@ -35,8 +35,7 @@ def render_html(document: ReviewDocument) -> str:
             if isinstance(block, Paragraph):
                 blocks.append({"kind": "paragraph", "text": block.text})
             elif isinstance(block, Table):
-                numeric = [bool(block.rows) and all(isinstance(row[index], (int, float)) or row[index] is None
-                                                    for row in block.rows) for index in range(len(block.columns))]
+                numeric = numeric_columns(block.columns, block.rows)
                 blocks.append({"kind": "table", "title": block.title, "columns": block.columns, "numeric": numeric,
                                "rows": [[cell(value, block.digits) for value in row] for row in block.rows],
                                "note": block.note})

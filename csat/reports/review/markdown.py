@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from csat.reports import text as words
+from csat.reports.review.cells import cell, numeric_columns
 from csat.reports.review.model import Chart, Paragraph, ReviewDocument, Table
-from csat.reports.review.write import cell
 
 
 def _md(text: object, line: bool = False) -> str:
@@ -26,8 +26,7 @@ def _block(block, lang: str) -> list[str]:
     if isinstance(block, Paragraph):
         return [_md(block.text, line=True)]
     if isinstance(block, Table):
-        numeric = [bool(block.rows) and all(isinstance(row[index], (int, float)) or row[index] is None
-                                            for row in block.rows) for index in range(len(block.columns))]
+        numeric = numeric_columns(block.columns, block.rows)
         lines = [f"**{_md(block.title)}**", ""] if block.title else []
         lines += _table(block.columns, [[cell(value, block.digits) for value in row] for row in block.rows], numeric)
         return lines + (["", _md(block.note, line=True)] if block.note else [])

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 from csat.errors import CsatError
 from csat.i18n import _
@@ -24,15 +23,6 @@ _WRITERS = {"xlsx": "csat.reports.review.xlsx", "docx": "csat.reports.review.doc
 def format_of(path: Path) -> str | None:
     """The format a file name asks for, or None for a suffix the pack is not written as."""
     return SUFFIXES.get(Path(path).suffix.lower())
-
-
-def cell(value: Any, digits: int = 1) -> str:
-    """A table cell as people read it: floats with the table's decimals, '' for none."""
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        return f"{value:.{digits}f}"
-    return str(value)
 
 
 def render_json(document: ReviewDocument) -> str:
