@@ -140,6 +140,13 @@ class _Page(HTMLParser):
 
 
 def test_html_markdown_and_terminal_show_the_same_numbers_and_hash(reviewed, cli, tmp_path):
+    from csat.store.models import Customer
+
+    with reviewed.session() as session:   # a customer's name shows in the feedback and complaint tables
+        session.add(Customer(code="C-666", name="<script>alert('x')</script> <img src=http://evil.example/x.png>",
+                             language="en"))
+    ok(cli("feedback", "add", "C-666", "--kind", "quality", "--channel", "email", "--text", "Leaking seal",
+           "--received", "2024-12-20 09:00"))
     document = review_json(cli)
     digest = document["built_from"]["content_hash"]
     ok(cli("review", "--half", "2024H2", "-o", tmp_path / "review.html"))
@@ -160,6 +167,8 @@ def test_html_markdown_and_terminal_show_the_same_numbers_and_hash(reviewed, cli
         assert "88.9" in shown and "83.5" in shown     # CSI and the delivery mean, as the report prints them
         assert "Survey results" in shown and "Customers needing attention" in shown
         assert "CAPA-2024-004" in shown and "CAPA-2024-001" not in shown
+    assert "<script>" not in html and "&lt;script&gt;" in html and "<img" not in html
+    assert "&lt;script&gt;" in markdown and "<script>" not in markdown
     assert "| On-time delivery | 4 | 83.5 |" in markdown.replace("| delivery ", "")
     assert "| Mean | 88.0 | 87.0 | 86.0 | 83.5 |" in markdown   # the chart as a table of values
     assert "mean 83.5 &lt; 85" in markdown                     # angle brackets never become markup on a wiki
