@@ -275,3 +275,22 @@ def test_xlsx_and_docx_go_to_their_writers(reviewed, cli, tmp_path, suffix):
     else:
         assert result.exit_code == 0, result
         assert target.stat().st_size > 0
+
+
+@pytest.mark.sqlite_only("the benchmark writes its store with sqlite3")
+def test_the_review_benchmark_store_gives_the_reports_numbers(tmp_path):
+    """The speed case reviews the report benchmark's store: the review must show that report's CSI."""
+    from benchmarks.bench_report import ROUNDS, build_store
+    from csat.config import Workspace
+    from csat.reports import survey
+    from csat.reports.review.gather import build_review
+    from csat.reports.review.model import as_data
+    from csat.store.engine import open_store
+
+    build_store(tmp_path / "bench", answers=8_000)
+    workspace = Workspace.open(tmp_path / "bench")
+    with open_store(workspace).read_session() as session:
+        report = survey.build(session, workspace.settings, ROUNDS[-1])
+        document = as_data(build_review(session, workspace.settings, ROUNDS[-1], "en", today=date(2025, 1, 15)))
+    assert rows_by_first(table(document, "survey"))["CSI"] == [report["csi"]]
+    assert document["built_from"]["rounds"] == ROUNDS
