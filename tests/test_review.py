@@ -239,6 +239,20 @@ def test_a_stale_summary_is_shown_as_recorded_and_named_stale(reviewed, cli):
     assert texts(document, "feedback")[1].startswith("2024Q4 has no recorded summary yet")
 
 
+def test_a_summary_made_before_records_were_kept_is_computed_and_says_so(reviewed, cli):
+    from datetime import datetime
+
+    from csat.store.models import QuarterSummary
+
+    with reviewed.session() as session:   # as 0.7 kept it: counts and date, no figures
+        session.add(QuarterSummary(quarter="2024Q3", version=1, summarised_at=datetime(2024, 10, 8, 9, 0),
+                                   made_by="qa", total=12, complaints=8, figures=""))
+    document = review_json(cli)
+    assert texts(document, "feedback")[0] == ("2024Q3 was summarised before csat kept the figures of a summary:"
+                                              " its figures are computed now.")
+    assert rows_by_first(table(document, "feedback"))["Entries"] == [12, 3]
+
+
 def test_chinese_pack(reviewed, cli, tmp_path):
     document = review_json(cli, "--lang", "zh")
     assert document["lang"] == "zh"

@@ -146,6 +146,7 @@ def quarter_summary(session, settings, quarter: Quarter, today: date) -> tuple[d
 
     state: "recorded" (the latest recorded version, as made), "stale" (that, with entries added or
     changed since), "computed" (an ended quarter not summarised yet: computed now, nothing recorded),
+    "unkept" (summarised before csat kept a summary's figures: computed now),
     "preview" (a quarter still running) or "not_started" (summary None).
     """
     from csat.feedback import summary as summaries
@@ -159,7 +160,9 @@ def quarter_summary(session, settings, quarter: Quarter, today: date) -> tuple[d
         changes = summary_record.changes_since(session, kept[-1])
         return figures, "stale" if changes["added"] or changes["changed"] else "recorded"
     summary = summaries.build(session, settings, quarter, today=today)
-    return summary, "preview" if today <= quarter.end else "computed"
+    if today <= quarter.end:
+        return summary, "preview"
+    return summary, "unkept" if kept else "computed"
 
 
 def _source_sentence(quarter: Quarter, summary: dict[str, Any] | None, state: str) -> str:
@@ -171,6 +174,9 @@ def _source_sentence(quarter: Quarter, summary: dict[str, Any] | None, state: st
     if state == "computed":
         return _("{quarter} has no recorded summary yet: its figures are computed now; `csat feedback summary"
                  " --quarter {quarter}` records it.", quarter=quarter)
+    if state == "unkept":
+        return _("{quarter} was summarised before csat kept the figures of a summary: its figures are computed now.",
+                 quarter=quarter)
     at = summary["summarised_at"].strftime("%Y-%m-%d %H:%M")
     if state == "stale":
         return _("{quarter}: summary version {version} as recorded on {at}; entries were added or changed since,"
