@@ -23,7 +23,7 @@ insert update delete edit close reply reopen verify cancel withdraw
 requirement contract conduct responsiveness communication
 weight position choices label scale description text product owner active at
 """.split()   # then audit actions, feedback kinds and record field keys: stored codes like the others
-CODES += "openpyxl defusedxml chinesecalendar xml tls mb".split()   # names of software and units, written so in Chinese text too
+CODES += "openpyxl defusedxml chinesecalendar xml tls mb docx".split()   # names of software and units, written so in Chinese text too
 CODES += "select public debian deb".split()
 CODES += "table crontab true false zip".split()   # a --format value; the cron table; TOML's booleans   # the server's own words in doctor: its version string, SELECT 1, schema public
 ENGLISH_WORD = re.compile(r"[A-Za-z][A-Za-z']+")

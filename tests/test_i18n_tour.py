@@ -24,7 +24,7 @@ README = Path(__file__).resolve().parent.parent / "README.md"
 # Commands whose stdout is a file's content (csat.toml, a crontab, systemd units), not sentences.
 FILE_OUTPUT = [["config", "show"], ["cron"]]
 SECTIONS = ["### Workspace", "### Customers", "### Survey items", "### Survey rounds", "### Feedback and complaints", "### CAPA",
-            "### Reports", "### Reminders (run from cron)", "### Audit trail", "### Importing answers",
+            "### Reports", "### Management review", "### Reminders (run from cron)", "### Audit trail", "### Importing answers",
             "### Correcting records", "### Checking the procedure"]
 
 
@@ -118,7 +118,7 @@ def _run_tour(lang: str, tmp_path, monkeypatch, cli) -> list[str]:
         for words in section_commands(heading):
             for shell in (">", "|", "||", "&&"):   # what the shell does with the output is not csat's
                 words = words[:words.index(shell)] if shell in words else words
-            if heading == "### Reports":
+            if heading in ("### Reports", "### Management review"):
                 words = [word.replace("2024H2", "2024H1") for word in words]
             words = [word.replace("~/quality/csat", str(home)).replace("examples/", f"{EXAMPLES}/")
                      .replace("CAPA-2024-", f"CAPA-{year}-") for word in words]

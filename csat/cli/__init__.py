@@ -25,6 +25,7 @@ from csat.cli import (
     items,
     remind,
     reports,
+    review,
     sources,
     surveys,
     workspace,
@@ -70,6 +71,7 @@ app.add_typer(capa.app, name="capa", help="Open, work through, verify and close 
 app.add_typer(audit.app, name="audit", help="Read the audit trail of changes to records; write the evidence pack of a half year.")
 app.add_typer(sources.app, name="sources", help="List and retrieve the imported files kept in the store.")
 app.command(name="report")(reports.report)
+app.command(name="review")(review.review)
 app.command(name="import")(imports.import_files)
 app.add_typer(imports.response_app, name="response", help="Enter answers by hand; list, show and withdraw responses.")
 remind.register(app)
