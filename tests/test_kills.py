@@ -12,7 +12,12 @@ what must hold whatever the moment:
   this process) did not receive;
 - nothing is left behind: no process of the killed run survives it, and the
   next run is not stopped by a lock the dead one held;
-- a run that is not killed then completes the work, sending every message once.
+- a run that is not killed then completes the work, sending every message once,
+  except the one message in flight at a kill: a kill after the SMTP server's
+  "250 accepted" and before csat's COMMIT is indistinguishable from one before
+  it (SMTP has no two-phase commit), so that message is sent again. The test
+  checks that at most one message per kill is in that state and that nothing
+  else is ever sent twice.
 
 The delays come from random.Random(seed): the seed is fixed per command (set
 CSAT_KILL_SEED to draw others) and printed with the delay in every failure,
@@ -273,6 +278,22 @@ def _marked_sent_but_not_received(killer: Killer, server, table: str) -> list[tu
     return [row for row in rows if row[1] not in received]
 
 
+def _in_flight(killer: Killer, messages, table: str) -> set[str]:
+    """Recipients of messages the server took that the store does not record as sent: the one message
+    in flight at the kill, or none. SMTP has no two-phase commit: a kill after the server's "250 accepted"
+    and before our COMMIT cannot be told from one before it, and the re-run sends that message again."""
+    recorded = {message_id for (message_id,) in killer.query(f"SELECT message_id FROM {table} WHERE status = 'sent'")}
+    unrecorded = {address for received in messages if received.message["Message-ID"] not in recorded
+                  for address in received.rcpt_tos}
+    return unrecorded
+
+
+def _only_the_interrupted_twice(killer: Killer, counts: Counter, in_flight: set[str], what: str) -> None:
+    twice = {address: count for address, count in counts.items() if count > 1}
+    assert all(address in in_flight and count == 2 for address, count in twice.items()), \
+        f"{killer.where()} {what} more than once, beyond the message in flight at a kill ({sorted(in_flight)}): {twice}"
+
+
 def _per_recipient(messages) -> Counter:
     return Counter(address for received in messages for address in received.rcpt_tos)
 
@@ -288,17 +309,20 @@ def test_killed_survey_send_marks_sent_only_what_the_server_has(customers, capsy
         while killer.kills < KILLS:
             period = str(next(periods))
             start = len(server.received)
+            in_flight: set[str] = set()
             for _ in range(KILLS_PER_ROUND):
                 delay = killer.kill(["survey", "send", "--half", period])
                 missing = _marked_sent_but_not_received(killer, server, "invitation")
                 assert not missing, f"{killer.where(delay)} {period}: marked sent, never received: {missing}"
+                interrupted = _in_flight(killer, server.received[start:], "invitation") - in_flight
+                assert len(interrupted) <= 1, f"{killer.where(delay)} {period}: received, not recorded: {interrupted}"
+                in_flight |= interrupted
             killer.complete(["survey", "send", "--half", period])
             [(sent,)] = killer.query("SELECT COUNT(*) FROM invitation JOIN survey_round ON survey_round.id ="
                                      " invitation.round_id WHERE period = :period AND invitation.status = 'sent'", period=period)
             counts = _per_recipient(server.received[start:])
             assert sent == expected and len(counts) == expected, f"{killer.where()} {period}: {sent} sent, {counts}"
-            twice = {address: count for address, count in counts.items() if count > 1}
-            assert not twice, f"{killer.where()} {period}: sent more than once: {twice}"
+            _only_the_interrupted_twice(killer, counts, in_flight, f"{period}: sent")
         status = subprocess.run([sys.executable, "-m", "csat", "survey", "status", "--half", period, "--format", "json"],
                                 env=killer.environment, capture_output=True, text=True, timeout=120, check=True).stdout
         assert f'"sent": {expected}' in status, status
@@ -328,16 +352,19 @@ def test_killed_remind_marks_sent_only_what_the_server_has(customers, capsys):
         assert len(server.received) - start == expected
         while killer.kills < KILLS:
             period, expected, start = open_round()
+            in_flight: set[str] = set()
             for _ in range(KILLS_PER_ROUND):
                 delay = killer.kill(remind)
                 missing = _marked_sent_but_not_received(killer, server, "reminder")
                 assert not missing, f"{killer.where(delay)} {period}: reminder marked sent, never received: {missing}"
+                interrupted = _in_flight(killer, server.received[start:], "reminder") - in_flight
+                assert len(interrupted) <= 1, f"{killer.where(delay)} {period}: received, not recorded: {interrupted}"
+                in_flight |= interrupted
             killer.complete(remind)
             reminders = [received for received in server.received[start:] if received.message["In-Reply-To"]]
             counts = _per_recipient(reminders)
             assert len(counts) == expected, f"{killer.where()} {period}: {len(counts)} of {expected} reminded"
-            twice = {address: count for address, count in counts.items() if count > 1}
-            assert not twice, f"{killer.where()} {period}: reminded more than once: {twice}"
+            _only_the_interrupted_twice(killer, counts, in_flight, f"{period}: reminded")
             [(sent,)] = killer.query(
                 "SELECT COUNT(*) FROM reminder JOIN invitation ON invitation.id = reminder.invitation_id"
                 " JOIN survey_round ON survey_round.id = invitation.round_id WHERE period = :period"
