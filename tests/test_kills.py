@@ -372,3 +372,32 @@ def test_killed_remind_marks_sent_only_what_the_server_has(customers, capsys):
             assert sent == expected, f"{killer.where()} {period}: {sent} reminders recorded sent of {expected}"
     with capsys.disabled():
         print("\n" + killer.summary())
+
+
+def test_killed_send_into_the_outbox_leaves_only_whole_messages(customers, capsys):
+    """Without SMTP a send writes .eml files: a kill leaves each one whole or absent, never half a message."""
+    from email import message_from_bytes, policy
+
+    killer = Killer(customers.root, "survey send (outbox)")
+    outbox = customers.root / "outbox"
+    [(expected,)] = killer.query("SELECT COUNT(*) FROM customer WHERE email <> '' AND active")
+    periods = _periods(Half.containing(date.today()))
+    killer.measure(["survey", "send", "--half", str(next(periods))])
+    kills = max(KILLS // 5, 10)   # the outbox adds little to the SMTP case above: a fifth of its kills
+    while killer.kills < kills:
+        period = str(next(periods))
+        for _ in range(KILLS_PER_ROUND):
+            delay = killer.kill(["survey", "send", "--half", period])
+            files = sorted(outbox.glob(f"{period}-*.eml"))
+            for path in files:
+                message = message_from_bytes(path.read_bytes(), policy=policy.default)
+                [attachment] = list(message.iter_attachments())
+                assert attachment.get_content()[:2] == b"PK", f"{killer.where(delay)} {path.name}: not whole"
+            [(sent,)] = killer.query("SELECT COUNT(*) FROM invitation JOIN survey_round ON survey_round.id ="
+                                     " invitation.round_id WHERE period = :period AND invitation.status = 'sent'",
+                                     period=period)
+            assert sent <= len(files), f"{killer.where(delay)} {period}: {sent} marked sent, {len(files)} files"
+        killer.complete(["survey", "send", "--half", period])
+        assert len(list(outbox.glob(f"{period}-*.eml"))) == expected, killer.where()
+    with capsys.disabled():
+        print("\n" + killer.summary())

@@ -195,3 +195,35 @@ def test_smtp_hang_up_mid_data_in_a_send_round_call(workspace, store):
     [(code, reason)] = report.failed
     assert code == "C-001" and reason and "\n" not in reason
     assert len(report.sent) == 8
+
+
+def test_read_only_postgresql_store_reads_and_refuses_writes_in_one_line(answered, store_backend):
+    """The PostgreSQL way a store is read-only: the database refuses writes (a replica, or set so by its admin)."""
+    if store_backend != "postgresql":
+        pytest.skip("PostgreSQL only: the SQLite store's read-only file and folder are tested above")
+    from sqlalchemy import create_engine, make_url, text
+    from sqlalchemy.pool import NullPool
+
+    url = os.environ["CSAT_DATABASE_URL"]
+    name = make_url(url).database
+    admin = create_engine(url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
+
+    def read_only(value: str) -> None:
+        with admin.connect() as connection:
+            connection.execute(text(f'ALTER DATABASE "{name}" SET default_transaction_read_only = {value}'))
+
+    read_only("on")
+    try:
+        report = _csat("report", "--half", "2024H1", "--format", "json", workspace=answered)
+        assert report.returncode == 0, report
+        assert json.loads(report.stdout)["responses"] == 8
+        for command in (["import", EXAMPLES / "responses-2024H1.csv", "--half", "2025H1"],
+                        ["feedback", "import", EXAMPLES / "feedback-log.csv"],
+                        ["customer", "add", "X-1", "--name", "New Customer"]):
+            refused = _csat(*command, workspace=answered)
+            assert refused.returncode == 1, (command, refused)
+            assert _one_line(refused.stderr).startswith("Error: the store is read-only"), (command, refused.stderr)
+    finally:
+        read_only("off")
+        admin.dispose()
+    assert [listed["period"] for listed in _rounds(answered)] == ["2024H1"]
