@@ -1,5 +1,4 @@
 import json
-import os
 
 import pytest
 
@@ -7,6 +6,7 @@ from csat.config import Workspace, find_workspace
 from csat.errors import WorkspaceNotFound
 from csat.store.engine import engine_for, open_store, schema_revision
 from csat.store.migrations import HEAD
+from tests.privileges import as_user, who
 
 
 def test_init_creates_config_store_and_private_secret(tmp_path, cli):
@@ -71,19 +71,15 @@ def test_database_url_env_overrides_config(tmp_path, monkeypatch, cli):
     assert cli("--home", tmp_path / "ws", "customer", "list").exit_code == 0
 
 
-def test_read_only_folder_is_refused_cleanly(tmp_path, cli):
-    if os.geteuid() == 0:
-        # root ignores permission bits: use a path under a file instead, which no one can create.
-        blocker = tmp_path / "file"
-        blocker.write_text("")
-        result = cli("init", blocker / "ws")
-    else:
-        locked = tmp_path / "locked"
-        locked.mkdir()
-        locked.chmod(0o500)
-        result = cli("init", locked / "ws")
-    assert result.exit_code == 1
-    assert result.stderr.startswith("Error: cannot write to")
+def test_read_only_folder_is_refused_cleanly(tmp_path):
+    # As root (CI) the command runs without the capabilities that bypass permission bits (tests/privileges.py).
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o555)
+    result = as_user("init", locked / "ws", cwd=tmp_path)
+    assert result.returncode == 1, (who(), result)
+    assert result.stderr.startswith("Error: cannot write to"), result.stderr
+    assert result.stderr.count("\n") == 1 and not (locked / "ws").exists()
 
 
 def test_malformed_toml_is_one_line(workspace, cli):

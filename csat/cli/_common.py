@@ -248,13 +248,17 @@ def show_record(record: dict[str, Any], fmt: Any, labels: Optional[dict[str, str
 def _describe_unexpected(exc: BaseException) -> Optional[str]:
     """One line for errors that are the environment's, not a bug's (locked store, full disk)."""
     module = type(exc).__module__
-    if module.startswith("sqlalchemy"):
+    if module.startswith("sqlalchemy") or module == "sqlite3":   # sqlite3: the importer's raw bulk writes
         original = getattr(exc, "orig", None) or exc
         text = str(original).splitlines()[0]
         if "locked" in text:
             return _("the store is busy (another csat is writing): {error}; try again", error=text)
         if "readonly" in text or "read-only" in text:
             return _("the store is read-only: {error}", error=text)
+        if any(sign in text for sign in ("disk is full", "disk I/O error", "No space left", "could not extend")):
+            # SQLite says "disk I/O error" when a write hits the file size limit; the transaction rolled back.
+            return _("the store could not be written (is the disk full?): {error}; nothing of this change was"
+                     " stored", error=text)
         return _("database error: {error}", error=text)
     if isinstance(exc, PermissionError):
         return _("permission denied: {path}", path=exc.filename or exc)

@@ -289,7 +289,21 @@ class _WrongTlsMode(Exception):
     """The port speaks the other TLS mode; str() says which to set."""
 
 
-class _PlainFirstSMTP(smtplib.SMTP):
+class _DataStage:
+    """Notes when a message's DATA began: a connection dropped after that may have delivered it."""
+
+    csat_in_data = False
+
+    def data(self, msg):
+        self.csat_in_data = True
+        return super().data(msg)
+
+
+class _SslSMTP(_DataStage, smtplib.SMTP_SSL):
+    """smtplib.SMTP_SSL that notes the DATA stage."""
+
+
+class _PlainFirstSMTP(_DataStage, smtplib.SMTP):
     """smtplib.SMTP (starttls or no TLS) that checks the port when the greeting is slow to come.
 
     A server that says nothing for a few seconds may be an implicit-TLS port waiting for our
@@ -371,7 +385,7 @@ class SmtpTransport:
         try:
             # The host goes to the constructor: smtplib names it to TLS (SNI, certificate check) from there.
             if settings.security == "ssl":
-                connection = smtplib.SMTP_SSL(settings.host, settings.port, timeout=settings.timeout,
+                connection = _SslSMTP(settings.host, settings.port, timeout=settings.timeout,
                                               local_hostname=self._local_hostname, context=settings.tls_context())
             else:
                 connection = _PlainFirstSMTP(settings.host, settings.port, timeout=settings.timeout,
@@ -422,6 +436,7 @@ class SmtpTransport:
         prepared = message if isinstance(message, Prepared) else prepare(message)
         for attempt in (1, 2):
             connection = self._connection or self._connect()
+            connection.csat_in_data = False
             try:
                 refused = connection.sendmail(prepared.sender, list(prepared.recipients), prepared.data)
             except smtplib.SMTPRecipientsRefused as exc:
@@ -433,9 +448,10 @@ class SmtpTransport:
                                   reply=_reply(exc.smtp_code, exc.smtp_error)), fatal=True) from None
             except _DROPPED as exc:
                 self._drop()
-                if attempt == 1 and not _timed_out(exc):
+                if attempt == 1 and not _timed_out(exc) and not connection.csat_in_data:
                     # The server closed an idle connection: reconnect and try this message again. Not after
-                    # a timeout: the server may have taken the message and be slow to say so.
+                    # a timeout, nor once DATA began: the server may have taken the message and not said so;
+                    # the message fails (not marked sent) and the next run sends it, once.
                     continue
                 raise SendError(Text("connection to {server} dropped: {reason}", server=self.description,
                                   reason=_describe_os_error(exc))) from None

@@ -70,14 +70,16 @@ def engine_for(url: str):
     from sqlalchemy import create_engine, event
 
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
+        read_only = _read_only_sqlite(url)
+        engine = create_engine(read_only or url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
 
         @event.listens_for(engine, "connect")
         def _sqlite_connect(dbapi_connection, _record):
             # Let SQLAlchemy's begin event, not the driver, decide how transactions start.
             dbapi_connection.isolation_level = None
             cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
+            if not read_only:   # setting the journal mode is a write
+                cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
             cursor.execute("PRAGMA synchronous=NORMAL")
@@ -102,6 +104,33 @@ def engine_for(url: str):
         _name_and_bound_postgres_sessions(engine)
     _engines[url] = engine
     return engine
+
+
+def _read_only_sqlite(url: str) -> str | None:
+    """A read-only URL for a SQLite store this process may not write (a read-only file or folder), else None.
+
+    Reading such a store (an archived copy, a read-only share) works; every write fails with SQLite's
+    "attempt to write a readonly database", which the command line turns into one line. In a folder we
+    cannot write, SQLite cannot make the -shm file WAL reading needs, so the file is opened immutable:
+    only when no -wal file with commits beside it exists, since immutable would not read them.
+    """
+    from urllib.parse import quote
+
+    path = sqlite_path(url)
+    if path is None or not os.path.exists(path):
+        return None
+    folder = os.path.dirname(path) or "."
+    if os.access(path, os.W_OK) and os.access(folder, os.W_OK):
+        return None
+    options = "mode=ro"
+    if not os.access(folder, os.W_OK) and not os.path.exists(path + "-shm"):
+        try:
+            pending = os.path.getsize(path + "-wal")
+        except OSError:
+            pending = 0
+        if not pending:
+            options += "&immutable=1"
+    return f"sqlite:///file:{quote(os.path.abspath(path))}?{options}&uri=true"
 
 
 def _name_and_bound_postgres_sessions(engine) -> None:
