@@ -17,12 +17,16 @@ import re
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from csat.errors import CsatError
 from csat.i18n import _
-from csat.importer.context import Candidate, Context, Plan, plan
 from csat.importer.validate import Problems
+
+if TYPE_CHECKING:
+    # Not imported at run time before start_reading has started the worker: context.py imports
+    # numpy, which alone takes longer than the worker needs to start parsing.
+    from csat.importer.context import Candidate, Context, Plan
 
 
 @dataclass
@@ -204,13 +208,19 @@ def response_lines(context: Context, result: Optional[Plan], candidates: list[Ca
     for candidate, existing in result.removed:
         removed.setdefault(id(candidate), []).append(existing)
     lines = []
-    for candidate in candidates:
-        if id(candidate) in status:
-            line = _line(context, candidate, status[id(candidate)], names=names)
-            line.differences = differences.get(id(candidate), [])
-            lines.append(line)
-        lines.extend(_line(context, candidate, "removed", existing, names)
-                     for existing in removed.get(id(candidate), ()))
+    code_of = context.code_of
+    for candidate in candidates:      # _line, inlined: a sheet has 100,000 of them
+        key = id(candidate)
+        outcome = status.get(key)
+        if outcome is not None:
+            source = candidate.source_file
+            name = names.get(source)
+            if name is None:
+                name = names[source] = Path(source).name if source else ""
+            lines.append(ResponseLine(code_of[candidate.customer_id], candidate.period, candidate.respondent,
+                                      outcome, name, differences.get(key) or []))
+        if removed:
+            lines.extend(_line(context, candidate, "removed", existing, names) for existing in removed.get(key, ()))
     return lines
 
 
@@ -379,6 +389,7 @@ def file_digest(path: Path) -> str:
 
 def _import_checked(workspace, paths, kinds, reader, refused, half, dry_run, replace, problems, report,
                     limits, digests) -> ImportReport:
+    from csat.importer.context import Context, plan
     from csat.importer.early import EarlyAnswers
     from csat.importer.write import lock_responses, write_plan
     from csat.store.engine import open_store
