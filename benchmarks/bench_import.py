@@ -41,7 +41,8 @@ for name in workbook.sheet_names:
     workbook.get_sheet_by_name(name).to_python(skip_empty_area=True)
 """
 
-# Runs a command and prints its wall time and the peak RSS of its process tree's largest member.
+# Runs a command and prints its wall time, the peak RSS of its process tree's largest member and
+# the CPU seconds (user + system) of the whole tree (the worker and its pieces included).
 _MEASURE = """
 import resource, subprocess, sys, time
 start = time.perf_counter()
@@ -50,7 +51,8 @@ elapsed = time.perf_counter() - start
 if completed.returncode:
     sys.stderr.write(completed.stderr.decode(errors="replace"))
     sys.exit(completed.returncode)
-print(elapsed, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(elapsed, usage.ru_maxrss, usage.ru_utime + usage.ru_stime)
 """
 
 
@@ -103,10 +105,20 @@ def build_sheet(path: Path, rows: int) -> Path:
 
 def measure(command: list[str], env: dict | None = None) -> tuple[float, float]:
     """(seconds, peak MiB) of one run of a command in a fresh process."""
+    seconds, peak, _cpu = measure_cpu(command, env)
+    return seconds, peak
+
+
+def measure_cpu(command: list[str], env: dict | None = None) -> tuple[float, float, float]:
+    """(wall seconds, peak MiB, CPU seconds of the process tree) of one run of a command.
+
+    On a shared machine the wall ratio swings with the load (a parse that runs in pieces
+    on two idle cores runs in one when they are busy); the CPU ratio says what the run costs.
+    """
     output = subprocess.run([sys.executable, "-c", _MEASURE, *command], check=True, capture_output=True, text=True,
                             env=env)
-    seconds, peak_kb = output.stdout.split()
-    return float(seconds), int(peak_kb) / 1024
+    seconds, peak_kb, cpu = output.stdout.split()
+    return float(seconds), int(peak_kb) / 1024, float(cpu)
 
 
 def main(rows: int = ROWS, backend: str = "sqlite") -> float:

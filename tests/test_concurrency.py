@@ -26,7 +26,7 @@ from tests.conftest import EXAMPLES
 RACER = """
 import os, sys, time
 from pathlib import Path
-import csat.cli, csat.store.engine, csat.importer.run, csat.survey.send, csat.feedback.log, csat.capa.records
+import csat.cli, csat.store.engine, csat.importer.run, csat.importer.context, csat.survey.send, csat.feedback.log, csat.capa.records
 import sqlalchemy, sqlmodel
 ready, go = Path(sys.argv[1]), Path(sys.argv[2])
 ready.touch()

@@ -71,6 +71,23 @@ def test_block_hashes_match_one_row_blocks():
     assert len(set(hashes)) == len(hashes)
 
 
+def test_block_hashes_of_rows_with_text_on_every_row():
+    """A sheet with a comment on every row (the fast path for text without extras) hashes as forms do."""
+    generator = random.Random(11)
+    item_ids = [2, 4, 9]
+    rows = [_random_answers(generator, item_ids) for _ in range(200)]
+    texts = {row: (["", "QA 经理"][row % 2], date(2024, 3, row % 28 + 1) if row % 3 else None,
+                   f"交货期需要改善 #{row}\x1fend" if row % 5 else "")
+             for row in range(200)}
+    scores = np.array([[np.nan if score is None else score for _, score, *_ in answers] for answers in rows])
+    extras = {(row, column): (not_applicable, raw, note)
+              for row, answers in enumerate(rows)
+              for column, (_, _, not_applicable, raw, note) in enumerate(answers) if not_applicable or raw or note}
+    hashes = AnswerBlock(item_ids, scores, extras).content_hashes(texts)
+    for row, answers in enumerate(rows):
+        assert AnswerBlock.from_answers(answers).content_hash(0, *texts[row]) == hashes[row]
+
+
 @pytest.fixture
 def many_customers(store):
     from csat.registry.customers import add

@@ -145,7 +145,7 @@ def _show_report(report, verbose: bool = False) -> None:
                        if report.dry_run else
                        _("Opened the {period} round with the current item template", period=summary.period))
             say(opening + (_closed_note(summary.period) if summary.closed else ""))
-    record = {key: value for key, value in report.record().items()
+    record = {key: value for key, value in report.totals().items()
               if key in REPORT_LABELS and (value or key != "responses_withdrawn")}
     if report.responses_removed:
         record["responses_removed"] = report.responses_removed

@@ -71,10 +71,12 @@ def store_on_sqlite(database, block: AnswerBlock, rows: list[int], response_ids)
     per_statement = max(1, MAX_PARAMETERS // (width + 1))
     full = len(rows) // per_statement * per_statement
     if full:
-        batches = matrix[:full].reshape(-1, per_statement * (width + 1)).tolist()
+        # Python floats only for the statements of one call at a time: a million at once would
+        # hold some 30 MB while the import's main thread builds its responses.
+        batches = matrix[:full].reshape(-1, per_statement * (width + 1))
         sql = _numbered_statement(block.item_ids, per_statement)
         for start in range(0, len(batches), STATEMENTS_PER_CALL):
-            database.executemany(sql, batches[start:start + STATEMENTS_PER_CALL])
+            database.executemany(sql, batches[start:start + STATEMENTS_PER_CALL].tolist())
     if full < len(rows):
         database.execute(_numbered_statement(block.item_ids, len(rows) - full), matrix[full:].ravel().tolist())
     updates = _extras(block, rows, response_ids)

@@ -84,17 +84,34 @@ class AnswerBlock:
 
         Most rows of a sheet have no title, date, comment or extras: their input is
         the row's packed scores followed by the same tail, so one buffer is sliced.
+        A row with text but no extras takes its packed scores and item ids from the
+        same buffer followed by its own text: the bytes content_hash would hash, without
+        slicing the matrix row by row (a sheet with a comment column has text on every row).
         """
         count, width = self.scores.shape
         plain = self._item_bytes + "\x1f\x1f".encode("utf-8")
         size = 8 * width + len(plain)
+        prefix = 8 * width + len(self._item_bytes)
         packed = np.empty((count, size), dtype=np.uint8)
         packed[:, :8 * width] = np.ascontiguousarray(self.scores).view(np.uint8).reshape(count, 8 * width)
         packed[:, 8 * width:] = np.frombuffer(plain, dtype=np.uint8)
         data = packed.tobytes()
         blake2b = hashlib.blake2b
-        hashes = [blake2b(data[start:start + size], digest_size=16).hexdigest()
-                  for start in range(0, count * size, size)]
-        for row in set(texts) | set(self.rows_with_extras()):
+        if not texts:
+            hashes = [blake2b(data[start:start + size], digest_size=16).hexdigest()
+                      for start in range(0, count * size, size)]
+        else:
+            hashes = []
+            append, text_of = hashes.append, texts.get
+            for row, start in enumerate(range(0, count * size, size)):
+                text = text_of(row)
+                if text is None:
+                    append(blake2b(data[start:start + size], digest_size=16).hexdigest())
+                    continue
+                title, answered_on, comment = text
+                tail = f"{title}\x1f{answered_on.isoformat() if answered_on else ''}\x1f{comment}".encode("utf-8")
+                append(blake2b(data[start:start + prefix] + tail, digest_size=16).hexdigest())
+        with_extras = self.rows_with_extras()
+        for row in with_extras:      # few: hashed again with their extras
             hashes[row] = self.content_hash(row, *texts.get(row, ("", None, "")))
         return hashes

@@ -17,12 +17,16 @@ import re
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from csat.errors import CsatError
 from csat.i18n import _
-from csat.importer.context import Candidate, Context, Plan, plan
 from csat.importer.validate import Problems
+
+if TYPE_CHECKING:
+    # Not imported at run time before start_reading has started the worker: context.py imports
+    # numpy, which alone takes longer than the worker needs to start parsing.
+    from csat.importer.context import Candidate, Context, Plan
 
 
 @dataclass
@@ -113,6 +117,10 @@ class ImportReport:
         return self.main_round.response_rate if self.main_round else None
 
     def record(self) -> dict[str, Any]:
+        return {**self.totals(), "responses": [line.record() for line in self.responses]}
+
+    def totals(self) -> dict[str, Any]:
+        """record() without the line per response (a summary of 100,000 responses needs no 100,000 dicts)."""
         return {
             "files": self.files, "responses_new": self.responses_new,
             "responses_unchanged": self.responses_unchanged, "responses_replaced": self.responses_replaced,
@@ -123,7 +131,6 @@ class ImportReport:
             "rounds_opened": [summary.period for summary in self.rounds if summary.opened],
             "rounds": [asdict(summary) for summary in self.rounds],
             "sources": [asdict(source) for source in self.sources],
-            "responses": [line.record() for line in self.responses],
         }
 
 
@@ -163,11 +170,17 @@ def round_summaries(context: Context, result: Plan, candidates: list[Candidate],
     return summaries
 
 
-def _line(context: Context, candidate: Candidate, status: str, existing=None) -> ResponseLine:
+def _line(context: Context, candidate: Candidate, status: str, existing=None, names=None) -> ResponseLine:
+    """`names` caches each source's file name: a sheet's 100,000 responses share one path."""
     respondent = candidate.respondent if existing is None else existing.respondent
     source = candidate.source_file if existing is None else (existing.source_file or existing.source)
+    name = None if names is None else names.get(source)
+    if name is None:
+        name = Path(source).name if source else ""
+        if names is not None:
+            names[source] = name
     return ResponseLine(customer=context.code_of[candidate.customer_id], period=candidate.period,
-                        respondent=respondent, status=status, file=Path(source).name if source else "")
+                        respondent=respondent, status=status, file=name)
 
 
 def response_lines(context: Context, result: Optional[Plan], candidates: list[Candidate],
@@ -177,8 +190,9 @@ def response_lines(context: Context, result: Optional[Plan], candidates: list[Ca
     what differs in each response the import would replace or that differs from a closed round."""
     from csat.importer.differences import changes
 
+    names: dict[str, str] = {}
     if result is None:
-        return [_line(context, candidate, "refused") for candidate in candidates]
+        return [_line(context, candidate, "refused", names=names) for candidate in candidates]
     differences: dict[int, list[dict[str, Any]]] = {}
     if compare:
         for candidate, existing in [*result.replaced, *result.differing]:
@@ -194,12 +208,19 @@ def response_lines(context: Context, result: Optional[Plan], candidates: list[Ca
     for candidate, existing in result.removed:
         removed.setdefault(id(candidate), []).append(existing)
     lines = []
-    for candidate in candidates:
-        if id(candidate) in status:
-            line = _line(context, candidate, status[id(candidate)])
-            line.differences = differences.get(id(candidate), [])
-            lines.append(line)
-        lines.extend(_line(context, candidate, "removed", existing) for existing in removed.get(id(candidate), ()))
+    code_of = context.code_of
+    for candidate in candidates:      # _line, inlined: a sheet has 100,000 of them
+        key = id(candidate)
+        outcome = status.get(key)
+        if outcome is not None:
+            source = candidate.source_file
+            name = names.get(source)
+            if name is None:
+                name = names[source] = Path(source).name if source else ""
+            lines.append(ResponseLine(code_of[candidate.customer_id], candidate.period, candidate.respondent,
+                                      outcome, name, differences.get(key) or []))
+        if removed:
+            lines.extend(_line(context, candidate, "removed", existing, names) for existing in removed.get(key, ()))
     return lines
 
 
@@ -368,6 +389,7 @@ def file_digest(path: Path) -> str:
 
 def _import_checked(workspace, paths, kinds, reader, refused, half, dry_run, replace, problems, report,
                     limits, digests) -> ImportReport:
+    from csat.importer.context import Context, plan
     from csat.importer.early import EarlyAnswers
     from csat.importer.write import lock_responses, write_plan
     from csat.store.engine import open_store
