@@ -24,6 +24,7 @@ from csat.forms.identity import IDENTITY_SHEET, FormIdentity, IdentityError
 from csat.i18n import _
 from csat.importer.context import Candidate, Context
 from csat.importer.form_layout import LayoutChanged, locate
+from csat.importer.unseen import sheet_problems
 from csat.importer.validate import Problems, clean_text, parse_date, parse_score
 from csat.sheets.read import Sheet, normalise
 
@@ -112,7 +113,9 @@ def _read_answers(file_name: str, source_file: str, identity: FormIdentity, answ
                   customer_id: int, invitation_id: int, problems: Problems,
                   date_order: str = "auto") -> Optional[Candidate]:
     where = f"{file_name}!{identity.sheet}"
-    bad = False
+    named = [*identity.items.values(), *identity.comments.values(), identity.overall_comment, identity.respondent,
+             identity.title, identity.date]
+    bad = sheet_problems(file_name, answer_sheet, problems, only=named)   # answers Excel would not show
     answers = []
     first_cell = None
     for code, address in identity.items.items():
