@@ -14,7 +14,11 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from import_fixtures import count_rows, import_customers, stored_answers, write_sheet_xlsx
+from import_fixtures import (
+    import_customers,
+    stored_answers,
+    write_sheet_xlsx,
+)
 
 SHEET = "xl/worksheets/sheet1.xml"
 
@@ -366,9 +370,8 @@ def test_a_hidden_sheet_with_answers_is_refused(workspace, store, customers, tmp
 
 def test_white_text_reads_as_what_is_stored(workspace, store, customers, tmp_path, cli):
     """White on white is a look, not a value: Excel's formula bar and every reader show 90, and so does csat."""
-    from openpyxl.styles import Font
-
     from openpyxl import load_workbook
+    from openpyxl.styles import Font
 
     path = good_sheet(tmp_path)
     workbook = load_workbook(path)

@@ -10,7 +10,7 @@ reading worker (csat/sheets/marks.py); .xls, .ods and csv files carry none.
 
 from __future__ import annotations
 
-from typing import Iterable, Optional
+from collections.abc import Iterable
 
 from csat.i18n import N_, _
 from csat.importer.validate import Problems
@@ -27,7 +27,7 @@ def _holds(sheet: Sheet, row: int, column: int) -> bool:
     return sheet.value(f"{column_letters(column)}{row}") is not None
 
 
-def _merge_cells(reference: str) -> Optional[tuple[int, int, int, int]]:
+def _merge_cells(reference: str) -> tuple[int, int, int, int] | None:
     try:
         first, last = reference.split(":")
         top, left = split_address(first)
@@ -38,7 +38,7 @@ def _merge_cells(reference: str) -> Optional[tuple[int, int, int, int]]:
 
 
 def sheet_problems(file_name: str, sheet: Sheet, problems: Problems,
-                   only: Optional[Iterable[str]] = None) -> bool:
+                   only: Iterable[str] | None = None) -> bool:
     """Add a problem for each unseen cell holding something (of `only`, when given); True if any was added."""
     where = f"{file_name}!{sheet.name}"
     before = len(problems)
