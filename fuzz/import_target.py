@@ -77,6 +77,12 @@ def _atheris(root: Path, corpus: Path, seconds: int, rest: list[str]) -> int:
     corpus.mkdir(parents=True, exist_ok=True)
     bench = Bench(root / "ws")
     one, outcomes = _property(bench, database=None)
+    findings = [Path(argument) for argument in rest if Path(argument).is_file()]
+    if findings:     # replay saved inputs (a crash file): the exception, if any, shows with its traceback
+        for finding in findings:
+            one.hypothesis.fuzz_one_input(finding.read_bytes())
+            print(f"{finding}: no finding", file=sys.stderr)
+        return 0
     # Long inputs from the start: hypothesis reads its choices from the bytes, and a few bytes make no case.
     arguments = [sys.argv[0], f"-max_total_time={seconds}", "-timeout=120", "-rss_limit_mb=4096", "-max_len=8192",
                  "-len_control=0",
