@@ -378,3 +378,55 @@ def test_white_text_reads_as_what_is_stored(workspace, store, customers, tmp_pat
     workbook.active["B2"].font = Font(color="FFFFFFFF")
     workbook.save(path)
     assert imported(cli, store, path)[("C-001", "")]["quality"][0] == 90.0
+
+
+def test_the_last_row_excel_has_imports_in_bounded_time(workspace, store, customers, tmp_path, cli):
+    """A sheet whose second answer is on row 1,048,576 (Excel's last): read by absolute address, quickly."""
+    import time
+
+    path = changed(good_sheet(tmp_path), tmp_path / "deep.xlsx", SHEET, lambda xml: xml.replace(
+        b"</sheetData>", b'<row r="1048576"><c r="A1048576" t="inlineStr"><is><t>C-002</t></is></c>'
+                         b'<c r="B1048576" t="n"><v>70</v></c></row></sheetData>'))
+    started = time.monotonic()
+    stored = imported(cli, store, path)
+    assert time.monotonic() - started < 120
+    assert (stored[("C-001", "")]["quality"][0], stored[("C-002", "")]["quality"][0]) == (90.0, 70.0)
+
+
+def test_a_hidden_customer_row_is_refused_by_customer_import(workspace, tmp_path, cli):
+    """The customer list: a hidden row is a customer nobody looking at the sheet would see being added."""
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = "Customers"
+    for row in (["code", "name", "email"], ["C-1", "One", "one@example.com"], ["C-2", "Two", "two@example.com"]):
+        sheet.append(row)
+    sheet.row_dimensions[3].hidden = True
+    path = tmp_path / "customers.xlsx"
+    workbook.save(path)
+    result = cli("customer", "import", path)
+    assert result.exit_code == 1 and "Traceback" not in result.stderr
+    assert "customers.xlsx!Customers!A3: row 3 is hidden" in result.stderr
+    listed = json.loads(cli("customer", "list", "--format", "json").stdout)
+    assert listed == []
+
+
+def test_a_value_under_a_merge_is_refused_by_feedback_import(workspace, tmp_path, cli, customers_csv):
+    from openpyxl import Workbook
+
+    assert cli("customer", "import", customers_csv).exit_code == 0
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = "Log"
+    sheet.append(["日期", "客户代码", "类型", "方式", "内容"])
+    sheet.append(["2024-04-08", "C-001", "质量", "邮件", "Leak at the pressure test"])
+    sheet.merge_cells("E2:F2")
+    source = tmp_path / "source.xlsx"
+    workbook.save(source)
+    path = changed(source, tmp_path / "log.xlsx", SHEET, lambda xml: xml.replace(
+        b"</c></row>", b'</c><c r="F2" t="inlineStr"><is><t>hidden text</t></is></c></row>', 2))
+    result = cli("feedback", "import", path)
+    assert result.exit_code == 1 and "Traceback" not in result.stderr
+    assert "log.xlsx!Log!F2: the cell is hidden under the merged cells E2:F2" in result.stderr
+    assert json.loads(cli("feedback", "list", "--format", "json").stdout) == []
