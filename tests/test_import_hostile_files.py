@@ -66,7 +66,9 @@ def refused(cli, path: Path, *messages: str) -> str:
 def assert_nothing_stored(cli) -> None:
     status = cli("survey", "status", "--half", "2024H1", "--format", "json")
     if status.exit_code == 0:
-        assert json.loads(status.stdout)["totals"].get("responded", 0) == 0, status.stdout
+        shown = json.loads(status.stdout)
+        assert shown["responded"] == 0, status.stdout
+        assert "responded" not in {customer["status"] for customer in shown["customers"]}
     else:
         assert "2024H1" in status.stderr   # no round at all: nothing was written
 
@@ -351,7 +353,8 @@ def test_a_value_in_a_hidden_column_is_refused(workspace, store, customers, tmp_
     refused(cli, path, "hiddencol.xlsx!Responses!C1: column C is hidden")
 
 
-def test_a_hidden_sheet_with_answers_is_refused(workspace, store, customers, tmp_path, cli):
+@pytest.mark.parametrize("state", ["hidden", "veryHidden"])
+def test_a_hidden_sheet_with_answers_is_refused(workspace, store, customers, tmp_path, cli, state):
     from openpyxl import Workbook
 
     workbook = Workbook()
@@ -362,7 +365,7 @@ def test_a_hidden_sheet_with_answers_is_refused(workspace, store, customers, tmp
     hidden = workbook.create_sheet("Old")
     hidden.append(["customer", "quality"])
     hidden.append(["C-002", 20])
-    hidden.sheet_state = "hidden"
+    hidden.sheet_state = state
     path = tmp_path / "hiddensheet.xlsx"
     workbook.save(path)
     refused(cli, path, "hiddensheet.xlsx!Old: the sheet is hidden and holds data")
@@ -430,3 +433,25 @@ def test_a_value_under_a_merge_is_refused_by_feedback_import(workspace, tmp_path
     assert result.exit_code == 1 and "Traceback" not in result.stderr
     assert "log.xlsx!Log!F2: the cell is hidden under the merged cells E2:F2" in result.stderr
     assert json.loads(cli("feedback", "list", "--format", "json").stdout) == []
+
+
+def test_a_form_answer_as_a_formula_without_a_value_or_in_a_hidden_row_is_refused(workspace, store, customers,
+                                                                                   tmp_path, cli):
+    """The same rules for a returned form's answer cells; its own hidden code column and row are no answers."""
+    from import_fixtures import make_filled_form, open_round_with_invitations
+    from openpyxl import load_workbook
+
+    tokens = open_round_with_invitations(store, "2024H1")
+    path, layout = make_filled_form(store, workspace, tmp_path, "C-001", tokens["C-001"],
+                                    {"quality": 90, "delivery": 80})
+    workbook = load_workbook(path)
+    sheet = workbook[layout.identity.sheet]
+    sheet[layout.identity.items["quality"]] = "=40+50"        # openpyxl saves a formula with no computed value
+    sheet.row_dimensions[int(layout.identity.items["delivery"][1:])].hidden = True
+    workbook.save(path)
+    result = cli("import", path)
+    assert result.exit_code == 1 and "Traceback" not in result.stderr
+    quality, delivery = layout.identity.items["quality"], layout.identity.items["delivery"]
+    assert f"C-001-2024H1.xlsx!Survey!{quality}: a formula without a computed value" in result.stderr
+    assert f"C-001-2024H1.xlsx!Survey!{delivery}: row {delivery[1:]} is hidden" in result.stderr
+    assert_nothing_stored(cli)

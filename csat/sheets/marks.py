@@ -23,9 +23,11 @@ _ATTRIBUTE = re.compile(rb"""([\w:]+)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 _HIDDEN_ROW = re.compile(rb"<" + _PREFIX + rb"row\b[^>]*?\bhidden\s*=\s*[\"'](?:1|true)[\"'][^>]*>")
 _COL = re.compile(rb"<" + _PREFIX + rb"col\b[^>]*>")
 _MERGE = re.compile(rb"<" + _PREFIX + rb"mergeCell\b[^>]*?\bref\s*=\s*[\"']([A-Za-z]+[0-9]+:[A-Za-z]+[0-9]+)[\"']")
-# A cell whose only content is a formula: <c r="B2"><f>...</f></c> or <f .../> (a shared formula), no <v>.
+# A cell whose only content is a formula: <c r="B2"><f>...</f></c> or <f .../> (a shared formula), no <v>
+# or an empty one (openpyxl writes <v />).
 _UNCACHED = re.compile(rb"<(" + _PREFIX + rb")c\b([^>]*)>\s*<" + _PREFIX + rb"f\b[^>]*?(?:/>|>[^<]*</"
-                       + _PREFIX + rb"f>)\s*</\1c>")
+                       + _PREFIX + rb"f>)\s*(?:<" + _PREFIX + rb"v\s*/>|<" + _PREFIX + rb"v>\s*</" + _PREFIX
+                       + rb"v>)?\s*</\1c>")
 
 
 def _attributes(text: bytes) -> dict[str, str]:
