@@ -455,3 +455,10 @@ def test_a_form_answer_as_a_formula_without_a_value_or_in_a_hidden_row_is_refuse
     assert f"C-001-2024H1.xlsx!Survey!{quality}: a formula without a computed value" in result.stderr
     assert f"C-001-2024H1.xlsx!Survey!{delivery}: row {delivery[1:]} is hidden" in result.stderr
     assert_nothing_stored(cli)
+
+
+def test_an_ods_with_bytes_after_its_end_is_refused(workspace, store, customers, tmp_path, cli):
+    data = Path(__file__).parent / "data" / "responses-2024H1.ods"
+    path = tmp_path / "tail.ods"
+    path.write_bytes(data.read_bytes() + b"PK\x03\x04 another file")
+    refused(cli, path, "tail.ods: bytes outside the zip's entries")
