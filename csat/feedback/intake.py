@@ -94,11 +94,13 @@ def read_rows(path: Path, limits=None) -> list[tuple[str, dict[str, Any], tuple[
     """(where, values by field, (sheet, row number)) for every data row of the first sheet."""
     from csat.sheets.guard import Limits
     from csat.sheets.read import header_rows, read_table
+    from csat.sheets.unseen import refuse_unseen
 
     sheets = read_table(path, limits or Limits())
     if not sheets:
         raise CsatError(_("{path}: no visible sheet with data", path=path))
     sheet = sheets[0]
+    refuse_unseen(Path(path).name, sheet)     # hidden rows or columns, merges, formulas without a value
     header = next((values for _sheet, _row, values in sheet.rows if any(value is not None for value in values)), None)
     if header is None:
         raise CsatError(_("{path}: the sheet is empty", path=path))

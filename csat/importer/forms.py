@@ -17,6 +17,7 @@ answer), and a form is one response of its invitation (see context.plan).
 
 from __future__ import annotations
 
+import re
 from typing import Any, Optional
 
 from csat.dates import with_date_as_written
@@ -24,8 +25,10 @@ from csat.forms.identity import IDENTITY_SHEET, FormIdentity, IdentityError
 from csat.i18n import _
 from csat.importer.context import Candidate, Context
 from csat.importer.form_layout import LayoutChanged, locate
+from csat.importer.unseen import sheet_problems
 from csat.importer.validate import Problems, clean_text, parse_date, parse_score
-from csat.sheets.read import Sheet, normalise
+from csat.sheets.guard import column_letters
+from csat.sheets.read import Sheet, normalise, split_address
 
 def is_form(sheets: list[Sheet]) -> bool:
     return any(sheet.name == IDENTITY_SHEET for sheet in sheets)
@@ -47,6 +50,36 @@ def identity_rows(sheet: Sheet) -> tuple[dict[str, str], dict[str, str]]:
             values[key] = _as_text(cells_in_row.get(2))
             cells[key] = f"B{row_number}"
     return values, cells
+
+
+_CODE_IN_BRACKETS = re.compile(r"[(（]\s*([^()（）]+?)\s*[)）]\s*$")
+
+
+def other_customer_shown(sheet: Sheet, identity: FormIdentity, codes: dict[str, int]) -> Optional[tuple[str, str]]:
+    """(cell, code) where the form's heading names another customer of this store than its signed identity.
+
+    The signature proves the identity sheet came from this workspace, not that it belongs with the
+    answers beside it: a customer holding two forms could move one's identity sheet into the other.
+    The heading (the rows above the first answer) shows the customer as "Name (CODE)" or the bare code;
+    naming another known customer, and never the signed one, gives the paste away.
+    """
+    try:
+        first_answer = min(split_address(address)[0] for address in identity.items.values())
+    except ValueError:
+        return None
+    other = None
+    for offset, row in enumerate(sheet.grid[:max(0, first_answer - sheet.first_row)]):
+        for index, value in enumerate(row):
+            if not isinstance(value, str):
+                continue
+            text = value.strip()
+            match = _CODE_IN_BRACKETS.search(text)
+            for candidate in (text, match.group(1) if match else None):
+                if candidate == identity.customer:
+                    return None
+                if candidate in codes and other is None:
+                    other = (f"{column_letters(sheet.first_column + index)}{sheet.first_row + offset}", candidate)
+    return other
 
 
 def read_form(file_name: str, source_file: str, sheets: list[Sheet], context: Context, secret: bytes,
@@ -92,6 +125,13 @@ def read_form(file_name: str, source_file: str, sheets: list[Sheet], context: Co
         problems.add(file_name, _("the form's answer sheet {sheet!r} is missing (renamed or deleted?)",
                                         sheet=identity.sheet))
         return None
+    shown = other_customer_shown(answer_sheet, identity, context.codes)
+    if shown is not None:
+        address, code = shown
+        problems.add(f"{file_name}!{identity.sheet}!{address}",
+                     _("the sheet shows customer {shown} but its signed identity is {customer}'s: an identity sheet"
+                       " taken from another customer's form; refused", shown=code, customer=identity.customer))
+        return None
     try:
         identity = locate(identity, answer_sheet, info.rules)
     except LayoutChanged as exc:
@@ -112,7 +152,9 @@ def _read_answers(file_name: str, source_file: str, identity: FormIdentity, answ
                   customer_id: int, invitation_id: int, problems: Problems,
                   date_order: str = "auto") -> Optional[Candidate]:
     where = f"{file_name}!{identity.sheet}"
-    bad = False
+    named = [*identity.items.values(), *identity.comments.values(), identity.overall_comment, identity.respondent,
+             identity.title, identity.date]
+    bad = sheet_problems(file_name, answer_sheet, problems, only=named)   # answers Excel would not show
     answers = []
     first_cell = None
     for code, address in identity.items.items():

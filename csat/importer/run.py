@@ -324,7 +324,8 @@ def start_reading(paths: list[Path]):
                     workbooks.append(path)
         except OSError:
             continue
-    return WorkbookReader(workbooks, Limits(), also=(IDENTITY_SHEET,))
+    # Hidden sheets too: one holding answers is refused, not passed over unseen (unseen.py).
+    return WorkbookReader(workbooks, Limits(), also=(IDENTITY_SHEET,), visible_only=False)
 
 
 def run_import(workspace, paths: list[Path], half: Optional[str] = None, dry_run: bool = False,

@@ -21,6 +21,7 @@ from csat.i18n import _
 from csat.importer.context import Candidate, Context
 from csat.importer.layout import expected_fields, is_blank, read_layout
 from csat.importer.sheet_rows import Found, SheetRows, first_filled, first_value_below
+from csat.importer.unseen import sheet_problems
 from csat.importer.validate import Problems
 from csat.sheets.guard import column_letters
 from csat.sheets.read import Sheet
@@ -85,6 +86,7 @@ def read_consolidated(file_name: str, source_file: str, sheets: list[Sheet], con
     candidates: list[Candidate] = []
     found_data = False
     for sheet in sheets:
+        sheet_problems(file_name, sheet, problems)   # hidden rows, columns, sheets, merges, formulas (unseen.py)
         if sheet.visibility != "visible":
             continue
         read, is_data = read_sheet(file_name, source_file, sheet, context, half, problems, early)

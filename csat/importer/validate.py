@@ -30,6 +30,11 @@ _YEAR_LAST = re.compile(r"^(\d{1,2})\s*[-/.]\s*(\d{1,2})\s*[-/.]\s*(\d{4})(?:[ T
 DATE_ORDERS = ("auto", "dmy", "mdy")
 # Excel's day numbers for 2000-01-01 .. 2099-12-31: a date cell that lost its date format.
 _EXCEL_DAYS = (36526, 73050)
+# A score typed as text, after NFKC (full-width digits, point and comma become ASCII): digits with one
+# decimal point or comma. Not what Python's float() also takes (1e2, 9_0, other scripts' digits).
+_TYPED_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:[.,][0-9]*)?|[.,][0-9]+)")
+# 1,000: a thousands separator or a decimal comma? Either reading could be wrong, so neither is taken.
+_THOUSANDS = re.compile(r"[+-]?[0-9]{1,3},[0-9]{3}")
 
 
 def text_key(text: str) -> str:
@@ -97,10 +102,7 @@ def parse_score(rule: ItemRule, value: Any) -> Answer | str:
             return (rule.item_id, None, True, text[:TEXT_LIMIT], "")
         if not rule.numeric and key in rule.choices:
             return (rule.item_id, rule.choices[key], False, text[:TEXT_LIMIT], "")
-        try:
-            number = float(text.replace("，", ".").replace(",", "."))
-        except ValueError:
-            number = None
+        number = typed_number(text)
         if number is None or not math.isfinite(number):
             if not rule.numeric:
                 return _("{value!r} is not a choice for {item}: {choices}", value=text, item=rule.code,
@@ -111,6 +113,14 @@ def parse_score(rule: ItemRule, value: Any) -> Answer | str:
     if isinstance(value, (date, datetime, time, timedelta)):
         return _("{value} is a date or time, not a score for {item}", value=value, item=rule.code)
     return _("{value} is not a score for {item}", value=repr(value), item=rule.code)
+
+
+def typed_number(text: str) -> float | None:
+    """The number a person typed as text (９０, 92,5, 88 with spaces), or None when it is not plainly one."""
+    typed = unicodedata.normalize("NFKC", text).strip()
+    if not _TYPED_NUMBER.fullmatch(typed) or _THOUSANDS.fullmatch(typed):
+        return None
+    return float(typed.replace(",", "."))
 
 
 def _plain_number(text: str, number: float) -> bool:

@@ -184,11 +184,13 @@ def read_rows(path: Path, limits=None) -> list[tuple[str, dict[str, Any]]]:
     """(where, values) for every data row of the first sheet; where is FILE!SHEET!ROW."""
     from csat.sheets.guard import Limits
     from csat.sheets.read import header_rows, read_table
+    from csat.sheets.unseen import refuse_unseen
 
     sheets = read_table(path, limits or Limits())
     if not sheets:
         raise CsatError(_("{path}: no visible sheet with data", path=path))
     sheet = sheets[0]
+    refuse_unseen(Path(path).name, sheet)     # hidden rows or columns, merges, formulas without a value
     rows = list(header_rows(sheet))
     header_line = next((values for _sheet, _row, values in sheet.rows if any(v is not None for v in values)), None)
     if header_line is None:

@@ -26,7 +26,7 @@ import zipfile
 from pathlib import Path
 
 from csat.i18n import N_, _
-from csat.sheets.guard import Limits, UnsafeFile, _scan_part, check_size, check_xlsx
+from csat.sheets.guard import Limits, UnsafeFile, _scan_part, check_layout, check_size, check_xlsx
 
 ZIP_MAGIC = b"PK\x03\x04"
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -122,6 +122,7 @@ def check_ods(path: Path, limits: Limits = Limits()) -> None:
             if len(entries) > limits.max_entries:
                 raise UnsafeFile(_("{path}: {entries:,} entries in the package, over {limit:,}; refused", path=path,
                                    entries=len(entries), limit=limits.max_entries))
+            check_layout(path, archive)     # one reading for every zip reader (guard.py)
             names = {info.filename: info for info in entries}
             if "content.xml" not in names:
                 raise UnsafeFile(_("{path}: a zip file but not an OpenDocument spreadsheet (no content.xml)", path=path))

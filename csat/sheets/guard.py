@@ -14,6 +14,7 @@ whole command.
 from __future__ import annotations
 
 import re
+import struct
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -191,6 +192,7 @@ def check_xlsx(path: Path, limits: Limits = Limits()) -> None:
             if len(entries) > limits.max_entries:
                 raise UnsafeFile(_("{path}: {entries:,} entries in the package, over {limit:,}; refused", path=path,
                                    entries=len(entries), limit=limits.max_entries))
+            check_layout(path, archive)
             names = {info.filename for info in entries}
             if "xl/workbook.xml" not in names and not any(name.endswith("/workbook.xml") for name in names):
                 raise UnsafeFile(_("{path}: a zip file but not an xlsx workbook (no xl/workbook.xml)", path=path))
@@ -204,10 +206,87 @@ def check_xlsx(path: Path, limits: Limits = Limits()) -> None:
                 if name.endswith((".xml", ".rels", ".vml")):
                     is_sheet = name.startswith("xl/worksheets/") and name.endswith(".xml")
                     _scan_part(archive, info, path, budget, is_sheet, limits)
+            if "xl/workbook.xml" in names:
+                check_sheet_list(path, archive)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, NotImplementedError) as exc:
         raise UnsafeFile(_("{path}: damaged xlsx package ({error})", path=path, error=exc)) from None
     except RuntimeError as exc:  # encrypted entries
         raise UnsafeFile(_("{path}: cannot read the xlsx package ({error})", path=path, error=exc)) from None
+
+
+def _outside(path: Path) -> UnsafeFile:
+    return UnsafeFile(_("{path}: bytes outside the zip's entries (another file appended or hidden inside?); refused",
+                        path=path))
+
+
+def check_layout(path: Path, archive: zipfile.ZipFile) -> None:
+    """Refuse a package that two zip readers could read differently.
+
+    zipfile (and Excel) read the central directory at the end; a streaming reader walks the local
+    headers from the start. They agree only when every part has one name (compared without case,
+    as an Office package compares them), the entries follow each other from byte 0 with nothing
+    between them, the directory comes right after the last one, and nothing follows the end record.
+    """
+    seen: set[str] = set()
+    for info in archive.infolist():
+        key = info.filename.replace("\\", "/").lower()
+        if key in seen:
+            raise UnsafeFile(_("{path}: the package holds {part} twice; refused", path=path, part=info.filename))
+        seen.add(key)
+    with open(path, "rb") as handle:
+        position = 0
+        slack: set[int] = set()
+        for info in sorted(archive.infolist(), key=lambda entry: entry.header_offset):
+            if info.header_offset != position and info.header_offset not in slack:
+                raise _outside(path)
+            position = info.header_offset
+            handle.seek(position)
+            header = handle.read(30)
+            if len(header) < 30 or header[:4] != b"PK\x03\x04":
+                raise _outside(path)
+            flags, = struct.unpack_from("<H", header, 6)
+            name_length, extra_length = struct.unpack_from("<HH", header, 26)
+            position += 30 + name_length + extra_length + info.compress_size
+            # A data descriptor after the data (flag bit 3): 12 or 20 bytes, with or without its signature.
+            slack = {position + size for size in (12, 16, 20, 24)} if flags & 0x08 else set()
+        if archive.start_dir != position and archive.start_dir not in slack:
+            raise _outside(path)
+        comment = archive.comment or b""
+        size = handle.seek(0, 2)
+        handle.seek(max(0, size - 22 - len(comment)))
+        end = handle.read(22)
+        if end[:4] != b"PK\x05\x06" or struct.unpack_from("<H", end, 20)[0] != len(comment):
+            raise _outside(path)
+
+
+def check_sheet_list(path: Path, archive: zipfile.ZipFile) -> None:
+    """Refuse two tabs with one name (Excel forbids it, case-insensitively) or two tabs on one worksheet."""
+    from defusedxml import ElementTree
+
+    main = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+    relation = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+    try:
+        workbook = ElementTree.fromstring(archive.read("xl/workbook.xml"))
+        targets = {}
+        if "xl/_rels/workbook.xml.rels" in archive.namelist():
+            for rel in ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels")):
+                targets[rel.get("Id")] = (rel.get("Target") or "").lstrip("/").removeprefix("xl/")
+    except ElementTree.ParseError as exc:
+        raise UnsafeFile(_("{path}: damaged xlsx package ({error})", path=path, error=exc)) from None
+    names: dict[str, str] = {}
+    parts: dict[str, str] = {}
+    for sheet in workbook.iter(f"{main}sheet"):
+        name = sheet.get("name") or ""
+        if name.casefold() in names:
+            raise UnsafeFile(_("{path}: two sheets are named {name!r}; refused", path=path, name=name))
+        names[name.casefold()] = name
+        target = targets.get(sheet.get(relation))
+        if target is None:
+            continue
+        if target.lower() in parts:
+            raise UnsafeFile(_("{path}: sheets {first!r} and {second!r} are the same worksheet; refused", path=path,
+                               first=parts[target.lower()], second=name))
+        parts[target.lower()] = name
 
 
 def defusedxml_active() -> bool:

@@ -42,6 +42,7 @@ class Sheet:
     first_row: int = 1
     first_column: int = 1
     visibility: str = "visible"
+    marks: Optional[dict] = None    # what Excel would not show (marks.py): hidden rows and columns, merges, formulas
     _grid: Optional[list[list[Any]]] = field(default=None, repr=False)
 
     @classmethod
@@ -270,7 +271,7 @@ class WorkbookReader:
             raise CsatError(f"{path}: {record['error']}{hint}")
         return [Sheet(name=sheet["name"], height=sheet["height"], columns=sheet["columns"],
                       first_row=sheet["first_row"], first_column=sheet["first_column"],
-                      visibility=sheet["visibility"])
+                      visibility=sheet["visibility"], marks=sheet.get("marks"))
                 for sheet in record["sheets"]]
 
     def close(self) -> None:

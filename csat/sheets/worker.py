@@ -84,6 +84,12 @@ def read_workbook(path: str, also: list[str], visible_only: bool) -> dict:
     finally:
         if split is not None:
             split.abandon()
+    if kind == "xlsx":   # what Excel would not show of the cells (marks.py)
+        from csat.sheets.marks import workbook_marks
+
+        marks = workbook_marks(path, [sheet["name"] for sheet in sheets])
+        for sheet in sheets:
+            sheet["marks"] = marks.get(sheet["name"])
     result = {"ok": True, "sheets": sheets, "names": names}
     if split is not None:
         used = next((sheet["pieces"] for sheet in sheets if sheet["name"] == split.name), 1)
