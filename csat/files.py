@@ -50,6 +50,23 @@ def mode_for(path: Path, private: bool = False) -> int:
     return mode & 0o700 if private else mode
 
 
+def _write_failure(exc: BaseException) -> str | None:
+    """Why writing failed, when the file system refused it: an OSError, or lxml's report of one.
+
+    openpyxl writes through lxml when it is installed, and lxml reports a full disk or a file size
+    limit as SerialisationError("IO_ENOSPC" / "IO_EFBIG") rather than as an OSError.
+    """
+    if isinstance(exc, OSError):
+        return exc.strerror or str(exc)
+    text = str(exc)
+    if type(exc).__name__ == "SerialisationError" and text.startswith("IO_"):
+        import errno
+
+        number = getattr(errno, text[3:], None)
+        return os.strerror(number) if number is not None else text
+    return None
+
+
 def replace_into(path: Path, write: Callable[[Path], object], private: bool = False) -> Path:
     """Call write(temporary path), then atomically move the result to path.
 
@@ -71,12 +88,12 @@ def replace_into(path: Path, write: Callable[[Path], object], private: bool = Fa
         # mkstemp makes 0600: give the file the mode a plain open() or the file it replaces would have.
         os.chmod(temporary, mode_for(path, private))
         os.replace(temporary, path)
-    except OSError as exc:
+    except BaseException as exc:
         Path(temporary).unlink(missing_ok=True)
-        raise CsatError(_("cannot write {path}: {reason}", path=path, reason=exc.strerror)) from None
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+        reason = _write_failure(exc)
+        if reason is None:
+            raise
+        raise CsatError(_("cannot write {path}: {reason}", path=path, reason=reason)) from None
     return path
 
 
