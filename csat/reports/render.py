@@ -35,6 +35,14 @@ def plain(value: Any) -> Any:
     return value
 
 
+def _plain_scalar(value: Any) -> Any:
+    """json.dumps' fallback inside the long lists: what plain() makes of a value json cannot encode."""
+    converted = plain(value)
+    if converted is value:
+        raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+    return converted
+
+
 def render_json(data: dict[str, Any]) -> str:
     """The report as JSON text (the stable contract of `csat report --format json`)."""
     return "".join(render_json_chunks(data))
@@ -60,7 +68,8 @@ def render_json_chunks(data: dict[str, Any]):
             yield f"  {json.dumps(key)}: [\n"
             while chunk:
                 following = list(islice(values, JSON_CHUNK))
-                text = json.dumps(plain(chunk), ensure_ascii=False, allow_nan=False)
+                # Records are plain already (str, int, bool, finite float or None): no walk through plain().
+                text = json.dumps(chunk, ensure_ascii=False, allow_nan=False, default=_plain_scalar)
                 yield "    " + text[1:-1] + (",\n" if following else "\n")
                 chunk = following
             yield "  ]" + ending
