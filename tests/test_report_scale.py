@@ -256,7 +256,7 @@ def test_json_streams_every_customer_and_comment_from_the_store(crowded, workspa
     with crowded.read_session() as session:
         held = render_json(survey.build(session, workspace.settings, now=None))
         data = survey.build(session, workspace.settings, stream=True)
-        assert isinstance(data["customers"].rows, queries.StreamedRows)
+        assert isinstance(data["customers"].rows, queries.CustomerRows)
         assert isinstance(data["comments"].rows, queries.StreamedRows)
         assert len(data["customers"]) == 24 and len(data["comments"]) == 9
         streamed = render_json(data)

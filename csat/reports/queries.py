@@ -301,9 +301,9 @@ class RoundTable:
     def _customer_table(self):
         """(customer ids, score, answers, respondents) per customer who responded, in numpy from the matrix.
 
-        The score is computed in the order of operations of the SQL in _customer_sql (the AVG of each
-        item, then the weighted sum over the items left to right, over the sum of their weights), so both
-        give the same number for a customer with one respondent, and agree to the last bits with several."""
+        The score is the mean of each item over the customer's respondents, then the weighted sum over
+        the items left to right over the sum of their weights (the order of operations of the SQL this
+        replaced, so a customer with one respondent gets the very same number)."""
         import numpy as np
 
         matrix = self._matrix()
@@ -331,22 +331,13 @@ class RoundTable:
                 scores = np.where(weights != 0, total / np.where(weights != 0, weights, 1.0), np.nan)
         return ids.astype(np.int64), scores, answers, respondents
 
-    def _customer_sql(self) -> str:
-        answers = " + ".join(f"COUNT({column})" for column in self.columns) or "0"
-        score = self._weighted(lambda column: f"AVG({column})") if self.template else "NULL"
-        return f"""
-            SELECT c.code, c.name, s.score, s.answers, s.respondents
-            FROM (SELECT customer_id, {score} AS score, {answers} AS answers, COUNT(*) AS respondents
-                  FROM {ROUND_TABLE} GROUP BY customer_id) s JOIN customer c ON c.id = s.customer_id
-            ORDER BY CASE WHEN s.score IS NULL THEN 1 ELSE 0 END, s.score, c.code"""
-
     def customer_scores(self, action_limit: float, tolerance: float, limit: int | None = None,
                         stream: bool = False) -> tuple[Any, int, int]:
         """((code, name, score, answers, respondents) of the customers who responded, lowest score first
         (customers without a counted answer last, score None), then by code; how many responded; how many
-        score below action_limit). With limit, only that many rows come back (the lowest scored ones, from
-        the numpy scores and a look-up of their codes); without, every customer from SQL, as StreamedRows
-        read when iterated (stream) or as a list.
+        score below action_limit), all from the numpy scores (_customer_table) and a look-up of codes and
+        names. With limit, only that many rows come back (the lowest scored ones); without, every
+        customer, as CustomerRows read while iterated (stream) or as a list.
 
         A customer's score is the template-weighted mean of its item means (its respondents averaged per
         item first), renormalised over the items it answered."""
@@ -356,9 +347,10 @@ class RoundTable:
         scored = ~np.isnan(scores)
         below = int(np.count_nonzero(scores[scored] < float(action_limit - tolerance)))
         total = int(ids.size)
-        if limit is None:
-            sql = self._customer_sql()
-            return (StreamedRows(self.session, sql, total) if stream else self._rows(sql)), total, below
+        if limit is None:   # every customer, in order: by score from numpy, ties by code as the database sorts
+            order = self._customer_order(ids, scores)
+            rows = CustomerRows(self.session, ids, scores, answers, respondents, order)
+            return (rows if stream else list(rows)), total, below
         limit = max(int(limit), 0)
         candidates = np.flatnonzero(scored)
         if limit == 0 or not candidates.size:
@@ -366,13 +358,44 @@ class RoundTable:
         ordered = np.sort(scores[candidates])
         boundary = ordered[min(limit, ordered.size) - 1]
         candidates = candidates[scores[candidates] <= boundary]   # every tie at the boundary: codes break them
-        names: dict[int, tuple] = {}
-        for start in range(0, candidates.size, 500):
+        position = {int(ids[index]): int(index) for index in candidates}
+        rows = []
+        for start in range(0, candidates.size, 500):   # in code order, as the database sorts them
             chunk = ", ".join(str(int(customer_id)) for customer_id in ids[candidates[start:start + 500]])
-            names.update((row[0], row[1:]) for row in self._rows(f"SELECT id, code, name FROM customer WHERE id IN ({chunk})"))
-        rows = sorted(((*names[int(ids[index])], float(scores[index]), int(answers[index]), int(respondents[index]))
-                       for index in candidates), key=lambda row: (row[2], row[0]))
+            rows += self._rows(f"SELECT id, code, name FROM customer WHERE id IN ({chunk}) ORDER BY code")
+        if candidates.size > 500:
+            rows = [rows[index] for index in self._code_order([row[1] for row in rows])]
+        rows = [(code, name, float(scores[position[customer_id]]), int(answers[position[customer_id]]),
+                 int(respondents[position[customer_id]])) for customer_id, code, name in rows]
+        rows.sort(key=lambda row: row[2])   # stable: ties keep the code order
         return rows[:limit], total, below
+
+    def _code_order(self, codes: list[str]) -> list[int]:
+        """Positions of codes sorted as the database sorts them (its collation), for ties over several look-ups."""
+        rank = self._code_ranks()
+        return sorted(range(len(codes)), key=lambda index: rank[codes[index]])
+
+    def _code_ranks(self) -> dict[str, int]:
+        return {code: number for number, (code,) in enumerate(self._rows("SELECT code FROM customer ORDER BY code"))}
+
+    def _customer_order(self, ids, scores):
+        """Positions of the customers (in ids) lowest score first, no score last, ties by code in the
+        database's order (one read of the customer ids sorted by code: 8 bytes a customer)."""
+        import numpy as np
+
+        cursor = self.session.connection().connection.dbapi_connection.cursor()
+        blocks = []
+        try:
+            cursor.execute("SELECT id FROM customer ORDER BY code")
+            while rows := cursor.fetchmany(50_000):
+                blocks.append(np.array(rows, dtype=np.int64).reshape(-1))
+        finally:
+            cursor.close()
+        by_code = np.concatenate(blocks) if blocks else np.empty(0, dtype=np.int64)
+        sorter = np.argsort(by_code, kind="stable")
+        code_rank = sorter[np.searchsorted(by_code, ids, sorter=sorter)]
+        missing = np.isnan(scores)
+        return np.lexsort((code_rank, np.where(missing, 0.0, scores), missing))
 
     def _comment_sources(self) -> str:
         return f"""
@@ -407,6 +430,34 @@ class RoundTable:
         if int(limit) <= 0 or not total:
             return [], total
         return self._rows(f"{sql} LIMIT {int(limit)}"), total   # SQL keeps only the first rows while it sorts
+
+
+class CustomerRows:
+    """(code, name, score, answers, respondents) of each customer in the given order, the numbers from
+    numpy and the code and name looked up in batches while iterated (never all held); len() is their number."""
+
+    def __init__(self, session, ids, scores, answers, respondents, order, batch: int = 2_000):
+        self.session, self.ids, self.scores, self.answers = session, ids, scores, answers
+        self.respondents, self.order, self.batch = respondents, order, batch
+
+    def __len__(self) -> int:
+        return int(self.order.size)
+
+    def __iter__(self):
+        cursor = self.session.connection().connection.dbapi_connection.cursor()
+        try:
+            for start in range(0, self.order.size, self.batch):
+                positions = self.order[start:start + self.batch]
+                ids = self.ids[positions].tolist()   # plain ints and floats, converted by numpy in one go
+                cursor.execute(f"SELECT id, code, name FROM customer WHERE id IN ({', '.join(map(str, ids))})")
+                names = {customer_id: (code, name) for customer_id, code, name in cursor.fetchall()}
+                for customer_id, score, answers, respondents in zip(
+                        ids, self.scores[positions].tolist(), self.answers[positions].tolist(),
+                        self.respondents[positions].tolist()):
+                    code, name = names[customer_id]
+                    yield code, name, (None if score != score else score), answers, respondents   # NaN: no score
+        finally:
+            cursor.close()
 
 
 class StreamedRows:
