@@ -4,9 +4,9 @@
 contract of `csat report --format json` (numbers unrounded, None where
 undefined); the other renderers read the same dict. Earlier rounds are
 summarised by SQL aggregates (count, sum, sum of squares per item and round);
-the requested round by aggregates over a temporary one-row-per-response table
-(queries.RoundTable): no answer is ever held in Python, so a round of 100,000
-responses costs about what its GROUP BY costs. Variances and correlations are
+the requested round by sums over a temporary one-row-per-response table
+(queries.RoundTable, read once as a numpy matrix): no answer is ever held as a
+Python object, so a round of 100,000 responses costs about what its GROUP BY costs. Variances and correlations are
 combined from shifted sums in rational arithmetic (scoring.exact_variance), so
 they equal numpy's two-pass results to the last printed digit.
 
