@@ -167,6 +167,8 @@ def _exact_sum(values) -> float:
 class RoundTable:
     """The temporary one-row-per-response table of a round (a context manager that drops it)."""
 
+    LOOKUP_BATCH = 500   # customer ids per look-up of codes and names
+
     def __init__(self, session, round_id: int, template: list[RoundItemRow], basis_position: int | None = None,
                  keep: bool = False):
         """keep: leave the table in place on exit, for StreamedRows read later in the same session (the next
@@ -362,10 +364,10 @@ class RoundTable:
         candidates = candidates[scores[candidates] <= boundary]   # every tie at the boundary: codes break them
         position = {int(ids[index]): int(index) for index in candidates}
         rows = []
-        for start in range(0, candidates.size, 500):   # in code order, as the database sorts them
-            chunk = ", ".join(str(int(customer_id)) for customer_id in ids[candidates[start:start + 500]])
+        for start in range(0, candidates.size, self.LOOKUP_BATCH):   # in code order, as the database sorts them
+            chunk = ", ".join(str(int(customer_id)) for customer_id in ids[candidates[start:start + self.LOOKUP_BATCH]])
             rows += self._rows(f"SELECT id, code, name FROM customer WHERE id IN ({chunk}) ORDER BY code")
-        if candidates.size > 500:
+        if candidates.size > self.LOOKUP_BATCH:
             rows = [rows[index] for index in self._code_order([row[1] for row in rows])]
         rows = [(code, name, float(scores[position[customer_id]]), int(answers[position[customer_id]]),
                  int(respondents[position[customer_id]])) for customer_id, code, name in rows]
