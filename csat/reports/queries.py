@@ -448,6 +448,8 @@ class CustomerRows:
         return int(self.order.size)
 
     def __iter__(self):
+        from math import isnan
+
         cursor = self.session.connection().connection.dbapi_connection.cursor()
         try:
             for start in range(0, self.order.size, self.batch):
@@ -459,7 +461,7 @@ class CustomerRows:
                         ids, self.scores[positions].tolist(), self.answers[positions].tolist(),
                         self.respondents[positions].tolist()):
                     code, name = names[customer_id]
-                    yield code, name, (None if score != score else score), answers, respondents   # NaN: no score
+                    yield code, name, (None if isnan(score) else score), answers, respondents   # NaN: no score
         finally:
             cursor.close()
 
