@@ -207,3 +207,67 @@ def test_a_limit_of_zero_still_counts_what_it_leaves_out(crowded, workspace, cli
     assert "… and 23 more below the limit" in text and "… and 9 more comments" in text
     assert "| C-001 |" not in text and "late again" not in text
     assert "No comments." not in text                         # there are nine, none shown
+
+
+def _reopened(workspace):
+    """The workspace as the next command opens it: the store's shared settings laid over csat.toml."""
+    from csat.config import Workspace
+    from csat.store.engine import open_store
+
+    opened = Workspace.open(workspace.root)
+    open_store(opened)
+    return opened
+
+
+@pytest.mark.parametrize("seed_number,batch", [(5, 500), (6, 500), (6, 3)])
+def test_the_lowest_customers_are_the_head_of_the_full_list(store, workspace, seed_number, batch, monkeypatch):
+    """What people read (numpy scores, ties broken by code) is the start of what JSON lists (SQL), exactly:
+    several respondents per customer, fractional scores, and many customers on the same score (batch 3:
+    the tied customers' codes are looked up in several batches and put back in the database's order)."""
+    from csat.reports import queries
+
+    monkeypatch.setattr(queries.RoundTable, "LOOKUP_BATCH", batch)
+    rng = random.Random(seed_number)
+    codes = CODES[:3]
+    _load_items(store, [ItemSpec(code, code.title(), weight=weight) for code, weight in zip(codes, [1.0, 2.0, 0.5])])
+    customers = [(f"T-{number:03d}", f"Tied {number}", "en") for number in range(40)]
+    rng.shuffle(customers)                                   # stored in an order that is not the codes' order
+    plan = _random_plan(rng, customers, seed_number % 2 == 0, codes)
+    for response in plan[::3]:                                # a third of them on one shared low score
+        response["scores"] = {code: 60 for code in codes}
+    seed(store, {"2024H1": plan}, customers=customers)
+    for limit in ("1", "7", "10", "40"):
+        config_set(workspace, "report.lowest_customers", limit)
+        settings = _reopened(workspace).settings
+        with store.read_session() as session:
+            everyone = survey.build(session, settings)
+            shown = survey.build(session, settings, full=False)
+        head = [customer for customer in everyone["customers"] if customer["score"] is not None][:int(limit)]
+        assert [customer["code"] for customer in shown["customers"]] == [customer["code"] for customer in head]
+        for mine, theirs in zip(shown["customers"], head):
+            assert mine["score"] == pytest.approx(theirs["score"], rel=1e-12)
+            assert (mine["n_answers"], mine["respondents"], mine["below"]) == (
+                theirs["n_answers"], theirs["respondents"], theirs["below"])
+        assert shown["customers_total"] == everyone["customers_total"] == len(everyone["customers"])
+        assert shown["display"]["customers_below"] == sum(customer["below"] for customer in everyone["customers"])
+
+
+def test_json_streams_every_customer_and_comment_from_the_store(crowded, workspace):
+    """With stream=True the long lists are read from SQL cursors while written, and give the same JSON."""
+    from csat.reports import queries
+    from csat.reports.render import render_json
+
+    with crowded.read_session() as session:
+        held = render_json(survey.build(session, workspace.settings, now=None))
+        data = survey.build(session, workspace.settings, stream=True)
+        assert isinstance(data["customers"].rows, queries.CustomerRows)
+        assert isinstance(data["comments"].rows, queries.StreamedRows)
+        assert len(data["customers"]) == 24 and len(data["comments"]) == 9
+        streamed = render_json(data)
+        assert [customer["code"] for customer in data["customers"][1:3]] == ["C-002", "C-003"]
+    drop = {"generated_at"}
+    assert ({key: value for key, value in json.loads(streamed).items() if key not in drop}
+            == {key: value for key, value in json.loads(held).items() if key not in drop})
+    with crowded.read_session() as session:                   # the kept table does not outlive its session's use
+        again = survey.build(session, workspace.settings, stream=True)
+        assert [comment["customer"] for comment in again["comments"]][:3] == ["C-007", "C-008", "C-009"]

@@ -60,9 +60,11 @@ def report(
         from csat.reports.survey import build
 
         with store.read_session() as session:
-            # json and xlsx carry every customer and comment; what people read shows the lowest and the first.
+            # json and xlsx carry every customer and comment, read from the store while written (stream);
+            # what people read shows the lowest and the first.
             data = build(session, opened.settings, str(period) if period else None, language,
-                         answers=fmt is ReportFormat.xlsx, full=fmt in (ReportFormat.json, ReportFormat.xlsx))
+                         answers=fmt is ReportFormat.xlsx, full=fmt in (ReportFormat.json, ReportFormat.xlsx),
+                         stream=True)
             if not data["responses"]:
                 from csat.reports.text import headings
 

@@ -3,7 +3,8 @@
 Large data stays in the database: per item and round the report needs only
 count, sum and sum of squares (one GROUP BY). The requested round goes through
 RoundTable: one pass over its answers into a temporary table of one row per
-response, then aggregates over it (see there). Large results go straight through
+response (see there), read once into a numpy matrix of its score columns, over
+which every per-item, key-driver and customer figure is a vectorised sum. Large results go straight through
 the DB-API cursor (the ORM's row objects cost three times as much). Statements are built with
 SQLAlchemy Core so they run on SQLite and PostgreSQL alike; the only values
 inlined as literals are integer ids and the round template's numbers. Withdrawn responses are kept in the store
@@ -140,7 +141,8 @@ def item_moments(session, round_ids: list[int]) -> list[tuple]:
 # The requested round's statistics, aggregated where the data is. One pass over the round's answers
 # (GROUP BY response) fills a temporary table with one row per live response and one score column per
 # template item (`s0`, `s1`, ...: the counted score, NULL when blank, N/A or unanswered); every statistic
-# is then an aggregate over that table of one row per respondent, never over Python objects. Item ids,
+# is then a sum over that table of one row per respondent, read once as a float matrix (8 bytes a cell),
+# never over Python objects: at 100,000 x 8 the four SQL aggregates this replaced cost three times the read. Item ids,
 # action limits and weights from the round's frozen template are inlined as numeric literals (repr of a
 # float reads back exactly); no text from the store or the user is ever put into SQL.
 ROUND_TABLE = "csat_report_round"
@@ -150,13 +152,32 @@ def _number(value: float) -> str:
     return repr(float(value))
 
 
+def _exact_sum(values) -> float:
+    """The sum of a float array, exact when every value is a whole number and the total stays below 2**53
+    (then every partial sum is exact: the usual case, whole-number scores), else summed pairwise in
+    extended precision (numpy's longdouble, 64-bit mantissa on x86) and rounded once: off by at most the
+    last bit, more precise than SQL's running SUM; math.fsum would cost 100x the time for that bit."""
+    import numpy as np
+
+    if np.array_equal(values, np.trunc(values)) and float(np.abs(values).sum()) < 2.0 ** 53:
+        return float(values.sum())
+    return float(np.sum(values, dtype=np.longdouble))
+
+
 class RoundTable:
     """The temporary one-row-per-response table of a round (a context manager that drops it)."""
 
-    def __init__(self, session, round_id: int, template: list[RoundItemRow], basis_position: int | None = None):
+    LOOKUP_BATCH = 500   # customer ids per look-up of codes and names
+
+    def __init__(self, session, round_id: int, template: list[RoundItemRow], basis_position: int | None = None,
+                 keep: bool = False):
+        """keep: leave the table in place on exit, for StreamedRows read later in the same session (the next
+        RoundTable replaces it; the session's rollback removes it)."""
         self.session, self.round_id, self.template = session, int(round_id), template
+        self.keep = keep
         self.columns = [f"s{position}" for position in range(len(template))]
         self.basis_position = basis_position
+        self._loaded = None   # the table as a numpy matrix, read on first use (_matrix)
 
     def __enter__(self) -> RoundTable:
         """Fill the table: one pass over the round's answers, grouped in the order of the response index.
@@ -186,6 +207,8 @@ class RoundTable:
     def __exit__(self, *_exc) -> None:
         from sqlalchemy import text
 
+        if self.keep:
+            return
         self.session.connection().execute(text(f"DROP TABLE IF EXISTS {ROUND_TABLE}"))
 
     def _rows(self, sql: str) -> list[tuple]:
@@ -193,44 +216,53 @@ class RoundTable:
 
         return _raw_rows(self.session, text(sql))
 
+    def _matrix(self):
+        """The table's item columns, y and customer id as one float matrix (NULL becomes NaN; ids are exact
+        below 2**53), read once in batches of plain tuples: 8 bytes per respondent and column (8 MB for
+        100,000 x 8 items), no row objects.
+        Every per-item statistic and key-driver sum is a vectorised reduction over its columns; one read of the
+        table costs less than a third of one SQL aggregate over it with this many expressions."""
+        if self._loaded is None:
+            import numpy as np
+
+            width = len(self.columns) + 2
+            cursor = self.session.connection().connection.dbapi_connection.cursor()
+            blocks = []
+            try:
+                cursor.execute(f"SELECT {', '.join([*self.columns, 'y', 'customer_id'])} FROM {ROUND_TABLE}")
+                while rows := cursor.fetchmany(20_000):
+                    blocks.append(np.array(rows, dtype=float).reshape(-1, width))   # NULL (None) becomes NaN
+            finally:
+                cursor.close()
+            self._loaded = np.concatenate(blocks) if blocks else np.empty((0, width))
+        return self._loaded
+
     def item_sums(self, top_box: float, tolerance: float) -> list[tuple]:
         """Per template item: (n, sum, shift, sum of x - shift, sum of (x - shift)^2, min, max, answers below
-        the item's limit, answers in the top box). The shift is the item's action limit, inside the data's
-        range, so the sums of squares stay small and the variance keeps its precision."""
-        if not self.template:
-            return []
-        parts = []
-        for row, column in zip(self.template, self.columns):
-            shift = _number(row.action_limit)
-            parts.append(
-                f"COUNT({column}), SUM({column}), SUM({column} - {shift}),"
-                f" SUM(({column} - {shift}) * ({column} - {shift})), MIN({column}), MAX({column}),"
-                f" SUM(CASE WHEN {column} < {_number(row.action_limit - tolerance)} THEN 1 ELSE 0 END),"
-                f" SUM(CASE WHEN {column} >= {_number(top_box - tolerance)} THEN 1 ELSE 0 END)")
-        values = self._rows(f"SELECT {', '.join(parts)} FROM {ROUND_TABLE}")[0]
-        return [(values[8 * index], values[8 * index + 1], row.action_limit, *values[8 * index + 2:8 * index + 8])
-                for index, row in enumerate(self.template)]
-
-    def medians(self) -> list[float | None]:
-        """The median of each template item's counted scores, from the table's item columns read in batches
-        into numpy (one float per respondent and item: 6.4 MB for 100,000 x 8; sorting in SQL with a window
-        function costs several times more)."""
+        the item's limit, answers in the top box), as SQL's COUNT, SUM, MIN and MAX give them (None over no
+        value). The shift is the item's action limit, inside the data's range, so the sums of squares stay
+        small and the variance keeps its precision; see _exact_sum for the sums."""
         import numpy as np
 
-        if not self.columns:
-            return []
-        cursor = self.session.connection().connection.dbapi_connection.cursor()
-        blocks = []
-        try:
-            cursor.execute(f"SELECT {', '.join(self.columns)} FROM {ROUND_TABLE}")
-            while rows := cursor.fetchmany(20_000):
-                blocks.append(np.array(rows, dtype=float))   # NULL (None) becomes NaN
-        finally:
-            cursor.close()
-        if not blocks:
-            return [None] * len(self.columns)
-        matrix = np.concatenate(blocks)
-        medians = []
+        matrix, result = self._matrix(), []
+        for index, row in enumerate(self.template):
+            values = matrix[:, index]
+            values = values[~np.isnan(values)]
+            if not values.size:
+                result.append((0, None, row.action_limit, None, None, None, None, 0, 0))
+                continue
+            shifted = values - float(row.action_limit)
+            result.append((int(values.size), _exact_sum(values), row.action_limit, _exact_sum(shifted),
+                           _exact_sum(shifted * shifted), float(values.min()), float(values.max()),
+                           int(np.count_nonzero(values < float(row.action_limit - tolerance))),
+                           int(np.count_nonzero(values >= float(top_box - tolerance)))))
+        return result
+
+    def medians(self) -> list[float | None]:
+        """The median of each template item's counted scores (from the table's matrix)."""
+        import numpy as np
+
+        matrix, medians = self._matrix(), []
         for index in range(len(self.columns)):
             values = matrix[:, index]
             values = values[~np.isnan(values)]
@@ -248,54 +280,126 @@ class RoundTable:
     def driver_sums(self, basis_shift: float) -> list[tuple | None]:
         """Per template item (None for the basis item itself): (pairs, sum of x, sum of y, sum of x^2, sum of
         y^2, sum of x*y, min x, max x, min y, max y) of each respondent's score on the item (x, shifted by the
-        item's limit) against the respondent's basis (y, shifted by basis_shift)."""
+        item's limit) against the respondent's basis (y, shifted by basis_shift), over the respondents with
+        both (sums: _exact_sum), None for the sums and bounds over no pair, as SQL gives them."""
+        import numpy as np
+
+        matrix = self._matrix()
         result: list[tuple | None] = [None] * len(self.template)
-        parts, wanted = [], []
-        shift_y = _number(basis_shift)
-        for index, (row, column) in enumerate(zip(self.template, self.columns)):
+        basis = matrix[:, len(self.columns)]
+        for index, row in enumerate(self.template):
             if index == self.basis_position:
                 continue
-            wanted.append(index)
-            x, y = f"({column} - {_number(row.action_limit)})", f"(CASE WHEN {column} IS NOT NULL THEN y - {shift_y} END)"
-            raw_y = f"(CASE WHEN {column} IS NOT NULL THEN y END)"
-            parts.append(f"COUNT({column}), SUM({x}), SUM({y}), SUM({x} * {x}), SUM({y} * {y}), SUM({x} * {y}),"
-                         f" MIN({column}), MAX({column}), MIN({raw_y}), MAX({raw_y})")
-        if not parts:
-            return result
-        values = self._rows(f"SELECT {', '.join(parts)} FROM {ROUND_TABLE} WHERE y IS NOT NULL")[0]
-        for number, index in enumerate(wanted):
-            result[index] = tuple(values[10 * number:10 * number + 10])
+            column = matrix[:, index]
+            paired = ~np.isnan(column) & ~np.isnan(basis)
+            raw_x, raw_y = column[paired], basis[paired]
+            if not raw_x.size:
+                result[index] = (0, None, None, None, None, None, None, None, None, None)
+                continue
+            x, y = raw_x - float(row.action_limit), raw_y - float(basis_shift)
+            result[index] = (int(raw_x.size), _exact_sum(x), _exact_sum(y), _exact_sum(x * x), _exact_sum(y * y),
+                             _exact_sum(x * y), float(raw_x.min()), float(raw_x.max()), float(raw_y.min()),
+                             float(raw_y.max()))
         return result
 
-    def customer_scores(self, action_limit: float, tolerance: float, limit: int | None = None) -> tuple[list[tuple], int, int]:
+    def _customer_table(self):
+        """(customer ids, score, answers, respondents) per customer who responded, in numpy from the matrix.
+
+        The score is the mean of each item over the customer's respondents, then the weighted sum over
+        the items left to right over the sum of their weights (the order of operations of the SQL this
+        replaced, so a customer with one respondent gets the very same number)."""
+        import numpy as np
+
+        matrix = self._matrix()
+        width = len(self.columns)
+        ids, position = np.unique(matrix[:, width + 1], return_inverse=True)
+        respondents = np.bincount(position, minlength=ids.size)
+        answers = np.zeros(ids.size, dtype=np.int64)
+        total = weights = None
+        for index, row in enumerate(self.template):
+            column = matrix[:, index]
+            present = ~np.isnan(column)
+            counts = np.bincount(position[present], minlength=ids.size)
+            sums = np.bincount(position[present], weights=column[present], minlength=ids.size)
+            answers += counts
+            with np.errstate(invalid="ignore", divide="ignore"):
+                mean = np.where(counts > 0, sums / np.where(counts > 0, counts, 1), np.nan)
+            term = np.where(counts > 0, mean * float(row.weight), 0.0)
+            weight = np.where(counts > 0, float(row.weight), 0.0)
+            total = term if total is None else total + term
+            weights = weight if weights is None else weights + weight
+        if total is None:
+            scores = np.full(ids.size, np.nan)
+        else:
+            with np.errstate(invalid="ignore", divide="ignore"):
+                scores = np.where(weights != 0, total / np.where(weights != 0, weights, 1.0), np.nan)
+        return ids.astype(np.int64), scores, answers, respondents
+
+    def customer_scores(self, action_limit: float, tolerance: float, limit: int | None = None,
+                        stream: bool = False) -> tuple[Any, int, int]:
         """((code, name, score, answers, respondents) of the customers who responded, lowest score first
         (customers without a counted answer last, score None), then by code; how many responded; how many
-        score below action_limit). With limit, only that many rows come back (the lowest scored ones).
+        score below action_limit), all from the numpy scores (_customer_table) and a look-up of codes and
+        names. With limit, only that many rows come back (the lowest scored ones); without, every
+        customer, as CustomerRows read while iterated (stream) or as a list.
 
         A customer's score is the template-weighted mean of its item means (its respondents averaged per
         item first), renormalised over the items it answered."""
-        answers = " + ".join(f"COUNT({column})" for column in self.columns) or "0"
-        score = self._weighted(lambda column: f"AVG({column})") if self.template else "NULL"
-        scored = f"""SELECT customer_id, {score} AS score, {answers} AS answers, COUNT(*) AS respondents
-                     FROM {ROUND_TABLE} GROUP BY customer_id"""
-        bound = _number(action_limit - tolerance)
-        if limit is None:   # every customer: the counts follow from the rows
-            rows = self._rows(f"""
-                SELECT c.code, c.name, s.score, s.answers, s.respondents
-                FROM ({scored}) s JOIN customer c ON c.id = s.customer_id
-                ORDER BY CASE WHEN s.score IS NULL THEN 1 ELSE 0 END, s.score, c.code""")
-            below = sum(1 for row in rows if row[2] is not None and row[2] < action_limit - tolerance)
-            return rows, len(rows), below
-        # The counts ride along as window functions over every customer, so the grouping runs once.
-        rows = self._rows(f"""
-            SELECT c.code, c.name, s.score, s.answers, s.respondents, COUNT(*) OVER (),
-                   SUM(CASE WHEN s.score < {bound} THEN 1 ELSE 0 END) OVER ()
-            FROM ({scored}) s JOIN customer c ON c.id = s.customer_id
-            ORDER BY CASE WHEN s.score IS NULL THEN 1 ELSE 0 END, s.score, c.code
-            LIMIT {max(int(limit), 1)}""")   # at least one row, which carries the counts
-        total, below = (rows[0][5], rows[0][6]) if rows else (0, 0)
-        rows = [row[:5] for row in rows[:int(limit)] if row[2] is not None]
-        return rows, int(total or 0), int(below or 0)
+        import numpy as np
+
+        ids, scores, answers, respondents = self._customer_table()
+        scored = ~np.isnan(scores)
+        below = int(np.count_nonzero(scores[scored] < float(action_limit - tolerance)))
+        total = int(ids.size)
+        if limit is None:   # every customer, in order: by score from numpy, ties by code as the database sorts
+            order = self._customer_order(ids, scores)
+            rows = CustomerRows(self.session, ids, scores, answers, respondents, order)
+            return (rows if stream else list(rows)), total, below
+        limit = max(int(limit), 0)
+        candidates = np.flatnonzero(scored)
+        if limit == 0 or not candidates.size:
+            return [], total, below
+        ordered = np.sort(scores[candidates])
+        boundary = ordered[min(limit, ordered.size) - 1]
+        candidates = candidates[scores[candidates] <= boundary]   # every tie at the boundary: codes break them
+        position = {int(ids[index]): int(index) for index in candidates}
+        rows = []
+        for start in range(0, candidates.size, self.LOOKUP_BATCH):   # in code order, as the database sorts them
+            chunk = ", ".join(str(int(customer_id)) for customer_id in ids[candidates[start:start + self.LOOKUP_BATCH]])
+            rows += self._rows(f"SELECT id, code, name FROM customer WHERE id IN ({chunk}) ORDER BY code")
+        if candidates.size > self.LOOKUP_BATCH:
+            rows = [rows[index] for index in self._code_order([row[1] for row in rows])]
+        rows = [(code, name, float(scores[position[customer_id]]), int(answers[position[customer_id]]),
+                 int(respondents[position[customer_id]])) for customer_id, code, name in rows]
+        rows.sort(key=lambda row: row[2])   # stable: ties keep the code order
+        return rows[:limit], total, below
+
+    def _code_order(self, codes: list[str]) -> list[int]:
+        """Positions of codes sorted as the database sorts them (its collation), for ties over several look-ups."""
+        rank = self._code_ranks()
+        return sorted(range(len(codes)), key=lambda index: rank[codes[index]])
+
+    def _code_ranks(self) -> dict[str, int]:
+        return {code: number for number, (code,) in enumerate(self._rows("SELECT code FROM customer ORDER BY code"))}
+
+    def _customer_order(self, ids, scores):
+        """Positions of the customers (in ids) lowest score first, no score last, ties by code in the
+        database's order (one read of the customer ids sorted by code: 8 bytes a customer)."""
+        import numpy as np
+
+        cursor = self.session.connection().connection.dbapi_connection.cursor()
+        blocks = []
+        try:
+            cursor.execute("SELECT id FROM customer ORDER BY code")
+            while rows := cursor.fetchmany(50_000):
+                blocks.append(np.array(rows, dtype=np.int64).reshape(-1))
+        finally:
+            cursor.close()
+        by_code = np.concatenate(blocks) if blocks else np.empty(0, dtype=np.int64)
+        sorter = np.argsort(by_code, kind="stable")
+        code_rank = sorter[np.searchsorted(by_code, ids, sorter=sorter)]
+        missing = np.isnan(scores)
+        return np.lexsort((code_rank, np.where(missing, 0.0, scores), missing))
 
     def _comment_sources(self) -> str:
         return f"""
@@ -309,25 +413,78 @@ class RoundTable:
             WHERE t.item_comments = 1 AND a.comment IS NOT NULL AND TRIM(a.comment) <> ''"""
 
     def comments(self, flagged_item_ids: set[int], by_code: list[RoundItemRow],
-                 limit: int | None = None) -> tuple[list[tuple], int]:
+                 limit: int | None = None, stream: bool = False) -> tuple[Any, int]:
         """((customer code, name, respondent, item id or None, text) of the round's comments, and how many
         there are): each response's own comment and its answers' comments; those on flagged items first,
         then by customer, respondent and item code (by_code: the template sorted by code). With limit,
-        only the first `limit` come back."""
+        only the first `limit` come back; without, every one, as StreamedRows (stream) or a list."""
         flagged = ", ".join(str(int(item_id)) for item_id in sorted(flagged_item_ids)) or "NULL"
         rank = " ".join(f"WHEN {int(row.item_id)} THEN {position}" for position, row in enumerate(by_code))
         item_rank = f"CASE item_id {rank} ELSE -1 END" if rank else "-1"
         order = f"""ORDER BY CASE WHEN item_id IN ({flagged}) THEN 0 ELSE 1 END, code, respondent,
                      CASE WHEN item_id IS NULL THEN -1 ELSE {item_rank} END"""
-        if limit is None:   # every comment: the total is their number
-            rows = self._rows(f"SELECT code, name, respondent, item_id, text FROM ({self._comment_sources()}) comments"
-                              f" {order}")
-            return rows, len(rows)
-        rows = self._rows(f"""
-            SELECT code, name, respondent, item_id, text, COUNT(*) OVER () FROM ({self._comment_sources()}) comments
-            {order} LIMIT {max(int(limit), 1)}""")   # at least one row, which carries the count
-        total = rows[0][5] if rows else 0
-        return [row[:5] for row in rows[:int(limit)]], int(total)
+        total = int(self._rows(f"""
+            SELECT (SELECT COUNT(*) FROM {ROUND_TABLE} t JOIN response r ON r.id = t.response_id
+                    WHERE r.comment IS NOT NULL AND TRIM(r.comment) <> '')
+                 + (SELECT COUNT(*) FROM {ROUND_TABLE} t JOIN answer a ON a.response_id = t.response_id
+                    WHERE t.item_comments = 1 AND a.comment IS NOT NULL AND TRIM(a.comment) <> '')""")[0][0] or 0)
+        sql = f"SELECT code, name, respondent, item_id, text FROM ({self._comment_sources()}) comments {order}"
+        if limit is None:
+            return (StreamedRows(self.session, sql, total) if stream else self._rows(sql)), total
+        if int(limit) <= 0 or not total:
+            return [], total
+        return self._rows(f"{sql} LIMIT {int(limit)}"), total   # SQL keeps only the first rows while it sorts
+
+
+class CustomerRows:
+    """(code, name, score, answers, respondents) of each customer in the given order, the numbers from
+    numpy and the code and name looked up in batches while iterated (never all held); len() is their number."""
+
+    def __init__(self, session, ids, scores, answers, respondents, order, batch: int = 2_000):
+        self.session, self.ids, self.scores, self.answers = session, ids, scores, answers
+        self.respondents, self.order, self.batch = respondents, order, batch
+
+    def __len__(self) -> int:
+        return int(self.order.size)
+
+    def __iter__(self):
+        from math import isnan
+
+        cursor = self.session.connection().connection.dbapi_connection.cursor()
+        try:
+            for start in range(0, self.order.size, self.batch):
+                positions = self.order[start:start + self.batch]
+                ids = self.ids[positions].tolist()   # plain ints and floats, converted by numpy in one go
+                cursor.execute(f"SELECT id, code, name FROM customer WHERE id IN ({', '.join(map(str, ids))})")
+                names = {customer_id: (code, name) for customer_id, code, name in cursor.fetchall()}
+                for customer_id, score, answers, respondents in zip(
+                        ids, self.scores[positions].tolist(), self.answers[positions].tolist(),
+                        self.respondents[positions].tolist()):
+                    code, name = names[customer_id]
+                    yield code, name, (None if isnan(score) else score), answers, respondents   # NaN: no score
+        finally:
+            cursor.close()
+
+
+class StreamedRows:
+    """The rows of one query, read from the session's DB-API cursor in batches each time they are iterated
+    (a JSON or workbook writer walks a round's 100,000 customers or comments without holding them); len()
+    is the count the query was known to give. Iterate inside the session that ran the report."""
+
+    def __init__(self, session, sql: str, count: int, batch: int = 5_000):
+        self.session, self.sql, self.count, self.batch = session, sql, count, batch
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __iter__(self):
+        cursor = self.session.connection().connection.dbapi_connection.cursor()
+        try:
+            cursor.execute(self.sql)
+            while rows := cursor.fetchmany(self.batch):
+                yield from rows
+        finally:
+            cursor.close()
 
 
 def answer_table(session, round_id: int, batch: int = 20_000):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+from itertools import islice
 from typing import Any
 
 from csat.markdown import inline as md
@@ -35,6 +36,14 @@ def plain(value: Any) -> Any:
     return value
 
 
+def _plain_scalar(value: Any) -> Any:
+    """json.dumps' fallback inside the long lists: what plain() makes of a value json cannot encode."""
+    converted = plain(value)
+    if converted is value:
+        raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+    return converted
+
+
 def render_json(data: dict[str, Any]) -> str:
     """The report as JSON text (the stable contract of `csat report --format json`)."""
     return "".join(render_json_chunks(data))
@@ -51,16 +60,19 @@ def render_json_chunks(data: dict[str, Any]):
     yield "{\n"
     for position, key in enumerate(keys):
         ending = ",\n" if position < len(keys) - 1 else "\n"
-        if key in long_lists and not len(long_lists[key]):
-            yield f"  {json.dumps(key)}: []" + ending
-            continue
-        if key in long_lists:
+        if key in long_lists:   # read in chunks: the records may stream from the store (survey.build stream=True)
+            values = iter(long_lists[key])
+            chunk = list(islice(values, JSON_CHUNK))
+            if not chunk:
+                yield f"  {json.dumps(key)}: []" + ending
+                continue
             yield f"  {json.dumps(key)}: [\n"
-            values = long_lists[key]
-            for start in range(0, len(values), JSON_CHUNK):
-                chunk = values[start:start + JSON_CHUNK]
-                text = json.dumps(plain(chunk), ensure_ascii=False, allow_nan=False)
-                yield "    " + text[1:-1] + (",\n" if start + JSON_CHUNK < len(values) else "\n")
+            while chunk:
+                following = list(islice(values, JSON_CHUNK))
+                # Records are plain already (str, int, bool, finite float or None): no walk through plain().
+                text = json.dumps(chunk, ensure_ascii=False, allow_nan=False, default=_plain_scalar)
+                yield "    " + text[1:-1] + (",\n" if following else "\n")
+                chunk = following
             yield "  ]" + ending
             continue
         value = json.dumps(plain(document[key]), ensure_ascii=False, indent=2, allow_nan=False)

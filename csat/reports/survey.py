@@ -4,9 +4,9 @@
 contract of `csat report --format json` (numbers unrounded, None where
 undefined); the other renderers read the same dict. Earlier rounds are
 summarised by SQL aggregates (count, sum, sum of squares per item and round);
-the requested round by aggregates over a temporary one-row-per-response table
-(queries.RoundTable): no answer is ever held in Python, so a round of 100,000
-responses costs about what its GROUP BY costs. Variances and correlations are
+the requested round by sums over a temporary one-row-per-response table
+(queries.RoundTable, read once as a numpy matrix): no answer is ever held as a
+Python object, so a round of 100,000 responses costs about what its GROUP BY costs. Variances and correlations are
 combined from shifted sums in rational arithmetic (scoring.exact_variance), so
 they equal numpy's two-pass results to the last printed digit.
 
@@ -154,7 +154,8 @@ def _below_minimum(settings, template) -> list[dict[str, Any]]:
 
 
 def build(session, settings, period: str | None = None, lang: str | None = None,
-          answers: bool = False, now: datetime | None = None, full: bool = True) -> dict[str, Any]:
+          answers: bool = False, now: datetime | None = None, full: bool = True,
+          stream: bool = False) -> dict[str, Any]:
     """The survey report of one round (default: the latest round with responses).
 
     Statistics come from SQL aggregates (see queries): no answer is held in Python. With full=False
@@ -162,7 +163,9 @@ def build(session, settings, period: str | None = None, lang: str | None = None,
     lowest-scoring customers and `comments` the first `report.comments` comments; `customers_total`
     and `comments_total` always count them all. With answers=True the data also carries every
     response's raw answers for the xlsx workbook, as rows read from the store while they are written:
-    iterate them inside the session.
+    iterate them inside the session. With stream=True (and full) `customers` and `comments` are read
+    the same way, in batches each time they are iterated (the JSON and the workbook of a round of
+    100,000 responses never hold them), so they too must be read inside the session.
     """
     lang = lang or settings.company.lang
     _preload("scipy.special")
@@ -177,11 +180,13 @@ def build(session, settings, period: str | None = None, lang: str | None = None,
 
     codes = [row.code for row in template]
     basis_is_overall = OVERALL_CODE in codes
-    with queries.RoundTable(session, current.id, template,
-                            codes.index(OVERALL_CODE) if basis_is_overall else None) as table:
+    stream = stream and full
+    with queries.RoundTable(session, current.id, template, codes.index(OVERALL_CODE) if basis_is_overall else None,
+                            keep=stream) as table:
         exact = _item_statistics(settings, table, template)
         customer_rows, customers_total, customers_below = table.customer_scores(
-            settings.survey.action_limit, scoring.TOLERANCE, None if full else settings.report.lowest_customers)
+            settings.survey.action_limit, scoring.TOLERANCE, None if full else settings.report.lowest_customers,
+            stream)
         driver_sums = table.driver_sums(settings.survey.action_limit)
         trend = _trend(settings, lang, history, round_items, moments, exact, invitations, counts)
         items = _items(settings, lang, template, exact, trend)
@@ -191,7 +196,7 @@ def build(session, settings, period: str | None = None, lang: str | None = None,
         flagged_codes = {item["code"] for item in flagged}
         comment_rows, comments_total = table.comments(
             {row.item_id for row in template if row.code in flagged_codes},
-            sorted(template, key=lambda row: row.code), None if full else settings.report.comments)
+            sorted(template, key=lambda row: row.code), None if full else settings.report.comments, stream)
     weights = [row.weight for row in template]
     drivers = _drivers(items, driver_sums)
     customers = _customers(customer_rows, settings.survey.action_limit)
@@ -322,7 +327,8 @@ class Records(Sequence):
     """A list of report records kept as the store's row tuples and made into dicts when read.
 
     A round of 100,000 customers and 100,000 comments costs a third of the memory this way; the
-    renderers read it like a list of dicts (iterate, index, slice, len)."""
+    renderers read it like a list of dicts (iterate, index, slice, len). The rows may also be
+    queries.StreamedRows, read from the store on each iteration (never held)."""
 
     def __init__(self, rows: list[tuple], record):
         self.rows, self.record = rows, record
@@ -331,6 +337,19 @@ class Records(Sequence):
         return len(self.rows)
 
     def __getitem__(self, index):
+        if not isinstance(self.rows, (list, tuple)):   # rows streamed from the store: read up to the index
+            from itertools import islice
+
+            if isinstance(index, slice):
+                if (index.start or 0) < 0 or (index.stop or 0) < 0 or index.step not in (None, 1):
+                    return list(self)[index]
+                return list(islice(self, index.start, index.stop))
+            if index < 0:
+                return list(self)[index]
+            found = list(islice(self, index, index + 1))
+            if not found:
+                raise IndexError(index)
+            return found[0]
         if isinstance(index, slice):
             return [self.record(row) for row in self.rows[index]]
         return self.record(self.rows[index])
@@ -345,7 +364,7 @@ class Records(Sequence):
         return f"Records({len(self.rows)} rows)"
 
 
-def _customers(rows: list[tuple], action_limit: float) -> Records:
+def _customers(rows, action_limit: float) -> Records:
     """The customers' rows as records, lowest score first."""
     bound = action_limit - scoring.TOLERANCE
 
@@ -362,7 +381,9 @@ def lowest_customers(data: dict[str, Any], count: int | None = None) -> list[dic
     """The `count` lowest-scoring customers of a built report (default: csat.toml [report] lowest_customers)."""
     if count is None:
         count = data.get("display", {}).get("lowest_customers", LOWEST_CUSTOMERS)
-    return [customer for customer in data["customers"] if customer["score"] is not None][:count]
+    from itertools import islice
+
+    return list(islice((customer for customer in data["customers"] if customer["score"] is not None), count))
 
 
 def more_below(data: dict[str, Any], shown: list[dict[str, Any]]) -> int:
@@ -370,7 +391,7 @@ def more_below(data: dict[str, Any], shown: list[dict[str, Any]]) -> int:
     return max(data.get("display", {}).get("customers_below", 0) - sum(customer["below"] for customer in shown), 0)
 
 
-def _comments(rows: list[tuple], template: list[queries.RoundItemRow], flagged_codes: set[str],
+def _comments(rows, template: list[queries.RoundItemRow], flagged_codes: set[str],
               lang: str) -> Records:
     """The comment rows (already in order: on items needing action first) as records."""
     labels = {row.item_id: (row.code, row.label(lang)) for row in template}
