@@ -40,17 +40,22 @@ COLUMNS = ("id", "at", "actor", "host", "table_name", "record_id", "record_key",
 
 
 def moment_text(value: Any) -> Any:
-    """The stored time as the chain writes it: naive, to the microsecond, always the same width."""
+    """The stored time as the chain writes it: naive, to the microsecond, always the same width
+    (YYYY-MM-DDTHH:MM:SS.ffffff)."""
     if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%dT%H:%M:%S.%f")
+        return value.isoformat(sep="T", timespec="microseconds")
     return value
+
+
+# json.dumps(..., ensure_ascii=False, separators=(",", ":")), built once: a million entries are hashed on upgrade.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 
 def canonical(entry: Sequence[Any], prev_hash: str) -> bytes:
     """The bytes an entry's hash covers: its COLUMNS values in order, then prev_hash."""
     identity, at, who, where, table, record_id, key, action, changes = entry
-    return json.dumps([identity, moment_text(at), who, where, table, record_id, key, action, changes, prev_hash],
-                      ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return _ENCODER.encode([identity, moment_text(at), who, where, table, record_id, key, action, changes,
+                            prev_hash]).encode("utf-8")
 
 
 def entry_hash(entry: Sequence[Any], prev_hash: str) -> str:
@@ -148,7 +153,7 @@ def _log_table():
 
 def chain_existing(connection, batch: int = BATCH) -> int:
     """Give every entry its prev_hash and hash, in id order, a batch at a time; returns how many."""
-    from sqlalchemy import bindparam, column, select, table, update
+    from sqlalchemy import select
 
     log = _log_table()
     columns = [log.c[name] for name in COLUMNS]
@@ -176,11 +181,8 @@ def chain_existing(connection, batch: int = BATCH) -> int:
 
             copy_rows(connection, "csat_audit_chain", ("id", "prev_hash", "hash"), values)
         else:
-            target = table("audit_log", column("id"), column("prev_hash"), column("hash"))
-            connection.execute(update(target).where(target.c.id == bindparam("row_id"))
-                               .values(prev_hash=bindparam("previous"), hash=bindparam("digest")),
-                               [{"row_id": identity, "previous": prev, "digest": digest}
-                                for identity, prev, digest in values])
+            connection.exec_driver_sql("UPDATE audit_log SET prev_hash = ?, hash = ? WHERE id = ?",
+                                       [(prev, digest, identity) for identity, prev, digest in values])
     if postgres:
         connection.exec_driver_sql("UPDATE audit_log SET prev_hash = c.prev_hash, hash = c.hash"
                                    " FROM csat_audit_chain c WHERE audit_log.id = c.id")
