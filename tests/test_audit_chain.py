@@ -269,3 +269,13 @@ def test_writers_racing_on_postgresql_never_fork_the_chain(tmp_path, monkeypatch
             assert result.returncode == 0, result
         result = verified(cli)
         assert result["checked"] == _entries(open_store(Workspace.open(Path(root)))), result
+
+
+def test_doctor_shows_the_chain_head(workspace, store, cli, monkeypatch):
+    head = verified(cli)
+    doctor = cli("doctor")
+    shown = doctor.stdout + doctor.stderr
+    assert f"audit trail head #{head['head_id']}, hash {head['head_hash']}" in shown
+    monkeypatch.setenv("CSAT_LANG", "zh")
+    doctor = cli("doctor")
+    assert f"审计追踪最新记录 #{head['head_id']}" in doctor.stdout + doctor.stderr
