@@ -177,19 +177,8 @@ def _after_flush(session, _flush_context) -> None:
                 add(instance, "update", changes)
     for instance in session.deleted:
         add(instance, "delete", {"old": _snapshot(instance)})
-    if rows and not session.info.get("audit_off"):
+    if rows:
         chain.append(session.connection(), rows)
-
-
-@contextmanager
-def unaudited(session) -> Iterator[None]:
-    """Within this block the session's flushes write no per-row entries: for a writer that records one
-    entry for the whole change itself (the retention purge)."""
-    session.info["audit_off"] = True
-    try:
-        yield
-    finally:
-        session.info.pop("audit_off", None)
 
 
 def attach(session) -> None:
