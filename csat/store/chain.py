@@ -18,7 +18,10 @@ doctor` shows the head (count, id, hash) so it can be written down and compared.
 Writers append in id order under one lock held until their transaction commits, so two writers never
 chain onto the same head: on SQLite every write transaction holds the file's write lock from BEGIN
 IMMEDIATE; on PostgreSQL the first audit write of a transaction takes a transaction-scoped advisory
-lock (waiting at most store.lock_timeout) and reads the head only then. Ids are given by the writer
+lock (waiting at most store.lock_timeout) and reads the head only then. A writer that takes one of
+csat's named locks (csat.store.locking.hold_for_transaction) takes the chain's lock just before it,
+so the chain's lock always comes first and no two writers can each wait for the other's lock; PostgreSQL
+writers that plan under a named lock therefore run one at a time. Ids are given by the writer
 (the head's id + 1...), not by the sequence (moved past them on PostgreSQL), so the chain's order is the
 ids' order.
 """
@@ -89,6 +92,23 @@ _HEAD_POSTGRES = ("SELECT head.id, head.hash, setval(pg_get_serial_sequence('aud
                   " LEFT JOIN (SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1) AS head ON true")
 
 
+def lock(connection) -> None:
+    """Take the chain's lock (PostgreSQL) for the rest of this transaction, once; waits at most lock_timeout.
+
+    csat.store.locking.hold_for_transaction takes it before any of its named locks, so every writer
+    takes the chain's lock first: a writer holding it never waits for a named lock whose holder waits
+    for the chain (two writers, each waiting for the other's lock, until both time out).
+    """
+    from sqlalchemy import text
+
+    if connection.dialect.name != "postgresql" or _locked_in_this_transaction(connection):
+        return
+    from csat.store.locking import lock_key
+
+    connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": lock_key(LOCK_NAME)})
+    connection.info["csat_audit_chain_lock"] = connection.get_transaction()
+
+
 def head(connection, count: int = 1) -> tuple[int, str]:
     """The newest entry (id, hash) for a writer about to append `count` entries, taking the chain's lock first.
 
@@ -99,11 +119,8 @@ def head(connection, count: int = 1) -> tuple[int, str]:
     from sqlalchemy import text
 
     postgres = connection.dialect.name == "postgresql"
-    if postgres and not _locked_in_this_transaction(connection):
-        from csat.store.locking import lock_key
-
-        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": lock_key(LOCK_NAME)})
-        connection.info["csat_audit_chain_lock"] = connection.get_transaction()
+    if postgres:
+        lock(connection)
     row = connection.execute(text(_HEAD_POSTGRES.format(count=int(count)) if postgres else _HEAD)).first()
     if row is None or row[0] is None:
         return 0, GENESIS

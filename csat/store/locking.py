@@ -257,6 +257,9 @@ def hold_for_transaction(session, name: str, waiting_for: str) -> None:
     connection = session.connection()
     if connection.dialect.name == "sqlite":
         return
+    from csat.store import chain
+
+    chain.lock(connection)   # the audit chain's lock first, always: see csat.store.chain
     wait_for_server_lock(connection, name, waiting_for)
 
 
