@@ -19,7 +19,7 @@ Writers append in id order under one lock held until their transaction commits, 
 chain onto the same head: on SQLite every write transaction holds the file's write lock from BEGIN
 IMMEDIATE; on PostgreSQL the first audit write of a transaction takes a transaction-scoped advisory
 lock (waiting at most store.lock_timeout) and reads the head only then. A writer that takes one of
-csat's named locks (csat.store.locking.hold_for_transaction) takes the chain's lock just before it,
+csat's named locks (csat.store.locking.hold_for_transaction) takes the chain's lock (hold_audit_chain) just before it,
 so the chain's lock always comes first and no two writers can each wait for the other's lock; PostgreSQL
 writers that plan under a named lock therefore run one at a time. Ids are given by the writer
 (the head's id + 1...), not by the sequence (moved past them on PostgreSQL), so the chain's order is the
@@ -35,7 +35,6 @@ from datetime import datetime
 from typing import Any, Iterable, Iterator, Optional, Sequence
 
 GENESIS = "0" * 64
-LOCK_NAME = "audit-chain"
 BATCH = 5000
 
 # The stored columns an entry's hash covers, in the order canonical() writes them (prev_hash last).
@@ -79,34 +78,12 @@ def link(rows: Iterable[Sequence[Any]], head: tuple[int, str]) -> Iterator[tuple
 # --- the head, under the writers' lock ------------------------------------------------------------
 
 
-def _locked_in_this_transaction(connection) -> bool:
-    transaction = connection.get_transaction()
-    return transaction is not None and connection.info.get("csat_audit_chain_lock") is transaction
-
-
 _HEAD = "SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1"
 # PostgreSQL: the head, and the id sequence moved past the ids about to be written, so a row inserted with
 # the column's default (a tool, a copy) never takes one of them. setval is not undone by a rollback: harmless.
 _HEAD_POSTGRES = ("SELECT head.id, head.hash, setval(pg_get_serial_sequence('audit_log', 'id'),"
                   " coalesce(head.id, 0) + {count}) FROM (SELECT 1) AS one"
                   " LEFT JOIN (SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1) AS head ON true")
-
-
-def lock(connection) -> None:
-    """Take the chain's lock (PostgreSQL) for the rest of this transaction, once; waits at most lock_timeout.
-
-    csat.store.locking.hold_for_transaction takes it before any of its named locks, so every writer
-    takes the chain's lock first: a writer holding it never waits for a named lock whose holder waits
-    for the chain (two writers, each waiting for the other's lock, until both time out).
-    """
-    from sqlalchemy import text
-
-    if connection.dialect.name != "postgresql" or _locked_in_this_transaction(connection):
-        return
-    from csat.store.locking import lock_key
-
-    connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": lock_key(LOCK_NAME)})
-    connection.info["csat_audit_chain_lock"] = connection.get_transaction()
 
 
 def head(connection, count: int = 1) -> tuple[int, str]:
@@ -118,9 +95,11 @@ def head(connection, count: int = 1) -> tuple[int, str]:
     """
     from sqlalchemy import text
 
+    from csat.store.locking import hold_audit_chain
+
     postgres = connection.dialect.name == "postgresql"
     if postgres:
-        lock(connection)
+        hold_audit_chain(connection)
     row = connection.execute(text(_HEAD_POSTGRES.format(count=int(count)) if postgres else _HEAD)).first()
     if row is None or row[0] is None:
         return 0, GENESIS
@@ -130,11 +109,11 @@ def head(connection, count: int = 1) -> tuple[int, str]:
 def head_sql(dialect_name: str) -> list[str]:
     """The statements that take the lock and read the head of one new entry on a raw DBAPI cursor
     (the send's outcome log); the last one's first row is (id, hash), or none for an empty trail."""
-    from csat.store.locking import lock_key
+    from csat.store.locking import AUDIT_CHAIN, lock_key
 
     if dialect_name == "sqlite":
         return [_HEAD]
-    return [f"SELECT pg_advisory_xact_lock({lock_key(LOCK_NAME)})", _HEAD_POSTGRES.format(count=1)]
+    return [f"SELECT pg_advisory_xact_lock({lock_key(AUDIT_CHAIN)})", _HEAD_POSTGRES.format(count=1)]
 
 
 def append(connection, rows: list[tuple]) -> int:
