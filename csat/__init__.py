@@ -4,4 +4,4 @@ The public Python API is small on purpose: open a workspace, get a store,
 call the domain modules (customers, items, ...). The CLI is a thin shell over them.
 """
 
-__version__ = "0.9.0"
+__version__ = "0.10.0"

@@ -30,7 +30,7 @@ SLOW_LATENCY_MS = 20.0   # an import or report runs hundreds of statements: beyo
 WORDS = (NC_("doctor", "ok"), NC_("doctor", "warn"), NC_("doctor", "fail"), NC_("doctor", "workspace"),
          NC_("doctor", "store"), NC_("doctor", "secret"), NC_("doctor", "settings"), NC_("doctor", "spreadsheets"),
          NC_("doctor", "sender"), NC_("doctor", "mail"), NC_("doctor", "calendar"), NC_("doctor", "latency"),
-         NC_("doctor", "schema"), NC_("doctor", "privileges"), NC_("doctor", "limits"), NC_("doctor", "charts"))
+         NC_("doctor", "schema"), NC_("doctor", "privileges"), NC_("doctor", "limits"), NC_("doctor", "charts"), NC_("doctor", "audit"))
 
 
 def word(code: str) -> str:
@@ -324,14 +324,36 @@ def _charts() -> Check:
     return Check("charts", "ok", _("chart pictures draw Chinese with the font {path}", path=font.path))
 
 
+def _audit_head(workspace, state) -> Check | None:
+    """The audit chain's head, cheaply (one indexed row): note it to compare later; verify walks the chain."""
+    from csat.store.chain import head_of
+    from csat.store.engine import open_store
+
+    if state is None:
+        return None
+    try:
+        with open_store(workspace).read_session() as session:
+            head = head_of(session.connection())
+    except Exception:    # noqa: BLE001 - the store check says why the store cannot be read
+        return None
+    if head["head_id"] is None:
+        return Check("audit", "ok", _("the audit trail is empty"))
+    if not head["head_hash"]:
+        return Check("audit", "warn", _("the newest audit entry #{entry} has no hash: it was written outside csat;"
+                                        " `csat audit verify` names the first such entry", entry=head["head_id"]))
+    return Check("audit", "ok", _("audit trail head #{entry}, hash {hash}; `csat audit verify` checks the whole chain",
+                                  entry=head["head_id"], hash=head["head_hash"]))
+
+
 def run_checks(workspace) -> list[Check]:
     """Every check, store first: the store's shared settings decide what the mail checks test."""
     store = _store(workspace)
     state = _shared(workspace)
     settings = _settings(workspace, state)
     limits = _limits(workspace, state)
+    audit = _audit_head(workspace, state)
     return [_config_file(workspace), *store, _secret(workspace, state),
-            *([settings] if settings else []), *([limits] if limits else []), _spreadsheets(), _sender(workspace), _transport(workspace),
+            *([settings] if settings else []), *([limits] if limits else []), *([audit] if audit else []), _spreadsheets(), _sender(workspace), _transport(workspace),
             _calendar(workspace), _charts()]
 
 

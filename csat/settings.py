@@ -201,6 +201,12 @@ class RemindSettings(_Section):
     staff: list[str] = Field(default_factory=list)
 
 
+class RecordsSettings(_Section):
+    # Record control (ISO 9001 7.5.3, the procedure's clause 4.5): how long survey rounds, feedback and
+    # closed CAPAs are kept; `csat records purge` never removes a record younger than this.
+    keep_years: int = Field(default=3, ge=1)
+
+
 class Department(_Section):
     en: str
     zh: str = ""
@@ -236,6 +242,7 @@ class Settings(_Section):
     calendar: CalendarSettings = Field(default_factory=CalendarSettings)
     capa: CapaSettings = Field(default_factory=CapaSettings)
     remind: RemindSettings = Field(default_factory=RemindSettings)
+    records: RecordsSettings = Field(default_factory=RecordsSettings)
     departments: dict[str, Department] = Field(default_factory=lambda: dict(DEFAULT_DEPARTMENTS))
 
     def department_name(self, code: str, lang: str = "en") -> str:

@@ -138,6 +138,12 @@ FAMILIES: dict[str, Family] = {
         "feedback": ("Feedback", "客户反馈"),
         "other": ("Other", "其他"),
     }, {"item": ("survey", "调查", "满意度调查"), "feedback": ("complaint", "反馈", "投诉"), "other": ("其它",)}),
+    # The records retention works on (csat records check / purge).
+    "record_kind": Family(N_("record"), {
+        "round": ("Survey round", "调查轮次"),
+        "feedback": ("Feedback", "客户反馈"),
+        "capa": ("CAPA", "CAPA"),
+    }),
     # The evidence pack's coverage: how a customer was asked in a half, and why no answer is on file.
     "invited_how": Family(N_("invited"), {
         "email": ("E-mail", "邮件"),

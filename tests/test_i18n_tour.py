@@ -24,7 +24,7 @@ README = Path(__file__).resolve().parent.parent / "README.md"
 # Commands whose stdout is a file's content (csat.toml, a crontab, systemd units), not sentences.
 FILE_OUTPUT = [["config", "show"], ["cron"]]
 SECTIONS = ["### Workspace", "### Customers", "### Survey items", "### Survey rounds", "### Feedback and complaints", "### CAPA",
-            "### Reports", "### Management review", "### Reminders (run from cron)", "### Audit trail", "### Importing answers",
+            "### Reports", "### Management review", "### Reminders (run from cron)", "### Audit trail", "### Record retention", "### Importing answers",
             "### Correcting records", "### Checking the procedure"]
 
 

@@ -9,7 +9,8 @@ from datetime import date, timedelta
 from pathlib import Path
 
 README = Path(__file__).resolve().parent.parent / "README.md"
-SECTIONS = ["### Workspace", "### Customers", "### Survey items", "### Reminders (run from cron)", "### Audit trail"]
+SECTIONS = ["### Workspace", "### Customers", "### Survey items", "### Reminders (run from cron)", "### Audit trail",
+            "### Record retention"]
 
 
 def section_commands(heading: str) -> list[list[str]]:

@@ -23,6 +23,7 @@ from csat.cli import (
     feedback,
     imports,
     items,
+    records,
     remind,
     reports,
     review,
@@ -69,6 +70,7 @@ app.add_typer(db.app, name="db", help="Upgrade, inspect and back up the store.")
 app.add_typer(feedback.app, name="feedback", help="Log customer feedback and complaints, reply, close, summarise each quarter.")
 app.add_typer(capa.app, name="capa", help="Open, work through, verify and close corrective and preventive actions.")
 app.add_typer(audit.app, name="audit", help="Read the audit trail of changes to records; write the evidence pack of a half year.")
+app.add_typer(records.app, name="records", help="List the records older than records.keep_years; purge them (dry run by default).")
 app.add_typer(sources.app, name="sources", help="List and retrieve the imported files kept in the store.")
 app.command(name="report")(reports.report)
 app.command(name="review")(review.review)

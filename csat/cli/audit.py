@@ -8,7 +8,19 @@ from typing import Annotated, Optional
 import typer
 
 from csat.i18n import N_, _
-from csat.cli._common import Format, Home, LangOption, emit, parse_or_usage, say, workspace_and_store
+from csat.cli._common import (
+    Format,
+    Home,
+    LangOption,
+    ShowFormatOption,
+    emit,
+    fail,
+    parse_or_usage,
+    say,
+    to_json,
+    workspace_and_store,
+    write_stdout,
+)
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -40,6 +52,27 @@ def audit_list(
     with store.read_session() as session:
         records = entries(session, table=table, key=key, limit=limit, since=start, until=end)
     emit(records, COLUMNS, fmt, empty=N_("no audit entries match"))
+
+
+@app.command(name="verify")
+def audit_verify(fmt: ShowFormatOption = "table", home: Home = None) -> None:
+    """Check the audit trail's hash chain: no entry changed, deleted or moved since it was written.
+
+    Exits 0 with the number of entries checked, or 1 naming the first entry that breaks the chain.
+
+    Example: csat audit verify --format json
+    """
+    from csat.store.auditlog import verify_chain
+
+    _workspace, store = workspace_and_store(home)
+    with store.read_session() as session:
+        result = verify_chain(session)
+    if getattr(fmt, "value", fmt) == "json":
+        write_stdout(to_json(result))
+    elif result["ok"]:
+        write_stdout(result["message"] + "\n")
+    if not result["ok"]:
+        fail(result["message"])
 
 
 @app.command(name="pack")

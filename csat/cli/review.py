@@ -11,7 +11,6 @@ import typer
 from csat.cli._common import (
     Home,
     LangOption,
-    escape_markup,
     parse_or_usage,
     say,
     workspace_and_store,
@@ -57,7 +56,7 @@ def review(
         from csat.reports.review.write import write_review
 
         write_review(document, output)
-        say(escape_markup(_("Wrote {path} ({record})", path=output, record=document.record_number)))
+        say(_("Wrote {path} ({record})", path=output, record=document.record_number))
     elif fmt is ReviewFormat.json:
         from csat.reports.review.write import render_json
 
@@ -68,14 +67,14 @@ def review(
 
 def _print_document(document) -> None:
     """The pack on the terminal: every table, paragraph and chart (as a row of values per series)."""
-    from rich.console import Console
     from rich.markup import escape
     from rich.table import Table as RichTable
 
+    from csat.cli._common import console as records_console
     from csat.reports.review.cells import cell, numeric_columns
     from csat.reports.review.model import Chart, Paragraph, Table
 
-    console = Console(highlight=False)
+    console = records_console()
     console.print(f"[bold]{escape(document.title)}[/] · {escape(document.record_number)}")
     for section in document.sections:
         console.print()

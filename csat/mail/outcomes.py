@@ -4,9 +4,10 @@ A send must commit each message's outcome before the next message goes out
 (a crash then leaves every invitation either as it was or with its true
 outcome), so this runs once per message on the send's critical path. The ORM
 and even Core spend more time per call than SQLite spends on the work, so
-OutcomeLog compiles its three statements once for the store's driver and runs
+OutcomeLog compiles its statements once for the store's driver and runs
 them on one raw DBAPI connection: read the old values, update, append the
-audit entry with the old and new values (as the ORM hook would), commit. On
+audit entry with the old and new values (as the ORM hook would), chained after
+the trail's head read under the chain's lock (csat.store.chain), commit. On
 SQLite the transaction starts with BEGIN IMMEDIATE like every csat write, so
 the old values read are the ones replaced. Driver errors are raised as
 SQLAlchemy's, which the CLI knows how to report.
@@ -59,6 +60,7 @@ class OutcomeLog:
     def __enter__(self) -> "OutcomeLog":
         from sqlalchemy import bindparam, insert, select, update
 
+        from csat.store import chain
         from csat.store.audit import actor, host
         from csat.store.models import AuditLog, Invitation
 
@@ -72,7 +74,8 @@ class OutcomeLog:
             for fields in (_FIELDS, ("email", "status", "error"))
         }
         self._audit = _Statement(insert(AuditLog.__table__), dialect, column_keys=[
-            "at", "actor", "host", "table_name", "record_id", "record_key", "action", "changes"])
+            *chain.COLUMNS, "prev_hash", "hash"])
+        self._head = chain.head_sql(dialect.name)
         self._begin = "BEGIN IMMEDIATE" if dialect.name == "sqlite" else None
         self._actor, self._host = actor(), host()
         self._connection = engine.raw_connection()
@@ -110,11 +113,17 @@ class OutcomeLog:
             changes = {name: [_plain(old[name]), _plain(value)] for name, value in values.items()
                        if old[name] != value}
             if changes:
+                from csat.store import chain
+
+                for sql in self._head:      # the chain's lock (PostgreSQL), then its head
+                    cursor.execute(sql)
+                last = cursor.fetchone()
+                row = (now(), self._actor, self._host, "invitation", invitation_id, f"#{invitation_id}", "update",
+                       json.dumps(changes, ensure_ascii=False, default=str))
+                entry = next(chain.link([row], (last[0], last[1] or "") if last and last[0] is not None
+                                               else (0, chain.GENESIS)))
                 sql = self._audit.sql
-                cursor.execute(sql, self._audit.parameters({
-                    "at": now(), "actor": self._actor, "host": self._host, "table_name": "invitation", "record_id": invitation_id,
-                    "record_key": f"#{invitation_id}", "action": "update",
-                    "changes": json.dumps(changes, ensure_ascii=False, default=str)}))
+                cursor.execute(sql, self._audit.parameters(dict(zip((*chain.COLUMNS, "prev_hash", "hash"), entry))))
             sql = "COMMIT"
             connection.commit()
         except BaseException as exc:

@@ -3,7 +3,8 @@
 Every insert, update and delete flushed through a csat session is appended to
 audit_log with the OS user (or CSAT_ACTOR), the machine's host name, the time and the old and new values, so no
 command can forget to record a change. Bulk paths that bypass the ORM (the
-answer importer) call `record` for the records they write.
+answer importer) call `record` for the records they write. Every entry is
+chained to the one before it (csat.store.chain), whichever path writes it.
 """
 
 from __future__ import annotations
@@ -122,26 +123,20 @@ def record_many(connection, table_name: str, action: str,
 
     For bulk writes that bypass the ORM (an import of 100,000 responses): changes may
     be given already serialised as JSON text, and rows go to the driver in multi-row
-    statements, with the time stored as SQLAlchemy stores it.
+    statements, with the time stored as SQLAlchemy stores it, chained after the trail's head
+    (csat.store.chain).
     """
     if not entries:
         return
-    from sqlalchemy import DateTime
-
-    from csat.store.bulk import insert_rows
+    from csat.store import chain
     from csat.store.models import now
 
-    stamp = now()
-    processor = DateTime().dialect_impl(connection.dialect).bind_processor(connection.dialect)
-    if processor is not None:
-        stamp = processor(stamp)
-    who, where = actor(), host()
-    insert_rows(connection, "audit_log", ("at", "actor", "host", "table_name", "record_id", "record_key", "action",
-                                          "changes"), (
+    stamp, who, where = now(), actor(), host()
+    chain.append(connection, [
         (stamp, who, where, table_name, record_id, record_key, action,
          changes if isinstance(changes, str) else json.dumps(changes or {}, ensure_ascii=False, default=str))
         for record_id, record_key, changes in ((record_id, record_key, _with_reason(changes))
-                                               for record_id, record_key, changes in entries)))
+                                               for record_id, record_key, changes in entries)])
 
 
 def record_inserts(connection, model, rows: list[dict[str, Any]]) -> None:
@@ -157,9 +152,8 @@ def record_inserts(connection, model, rows: list[dict[str, Any]]) -> None:
 
 
 def _after_flush(session, _flush_context) -> None:
-    from sqlalchemy import insert
-
-    from csat.store.models import AuditLog, now
+    from csat.store import chain
+    from csat.store.models import now
 
     rows = []
     moment, who, where = now(), actor(), host()
@@ -168,11 +162,8 @@ def _after_flush(session, _flush_context) -> None:
         table = instance.__table__.name
         if table in _SKIPPED_TABLES:
             return
-        rows.append({
-            "at": moment, "actor": who, "host": where, "table_name": table,
-            "record_id": getattr(instance, "id", None), "record_key": _record_key(instance),
-            "action": action, "changes": json.dumps(_with_reason(changes), ensure_ascii=False, default=str),
-        })
+        rows.append((moment, who, where, table, getattr(instance, "id", None), _record_key(instance), action,
+                     json.dumps(_with_reason(changes), ensure_ascii=False, default=str)))
 
     # What a writer knows that the new row cannot say (a setting's value before it was first stored).
     extra = session.info.get("audit_extra", {})
@@ -187,7 +178,7 @@ def _after_flush(session, _flush_context) -> None:
     for instance in session.deleted:
         add(instance, "delete", {"old": _snapshot(instance)})
     if rows:
-        session.connection().execute(insert(AuditLog.__table__), rows)
+        chain.append(session.connection(), rows)
 
 
 def attach(session) -> None:

@@ -82,3 +82,32 @@ def _short(value: Any, limit: int = 40) -> str:
         return _("yes") if value else _("no")
     text = "''" if value in (None, "") else str(value)
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def verify_chain(session) -> dict[str, Any]:
+    """Walk the audit trail's hash chain (csat.store.chain.verify): what `csat audit verify` prints.
+
+    The keys `checked`, `ok`, and on failure `entry` and `problem` (edited, broken_link, unchained) are
+    the JSON contract; `message` says it in the staff language.
+    """
+    from csat.store.chain import verify
+
+    verdict = verify(session.connection())
+    result: dict[str, Any] = {"checked": verdict.checked, "ok": verdict.ok,
+                              "head_id": verdict.head_id, "head_hash": verdict.head_hash}
+    if verdict.ok:
+        result["message"] = _("{n} audit entries checked: none was changed, deleted or moved since it was written",
+                              n=verdict.checked)
+        return result
+    result["entry"], result["problem"] = verdict.entry, verdict.problem
+    if verdict.problem == "edited":
+        text = _("audit entry #{entry} does not match its hash: it was changed after it was written",
+                 entry=verdict.entry)
+    elif verdict.problem == "broken_link":
+        text = _("audit entry #{entry} does not follow the entry before it: an entry was deleted or moved there",
+                 entry=verdict.entry)
+    else:
+        text = _("audit entry #{entry} has no hash: it was written outside csat, or the store was not upgraded"
+                 " with `csat db upgrade`", entry=verdict.entry)
+    result["message"] = _("{problem} ({n} entries before it checked)", problem=text, n=verdict.checked)
+    return result

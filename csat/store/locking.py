@@ -259,7 +259,30 @@ def hold_for_transaction(session, name: str, waiting_for: str) -> None:
     connection = session.connection()
     if connection.dialect.name == "sqlite":
         return
+    hold_audit_chain(connection)   # the audit chain's lock first, always
     wait_for_server_lock(connection, name, waiting_for)
+
+
+# The lock every writer appending to the audit trail's hash chain holds until it commits (csat.store.chain).
+AUDIT_CHAIN = "audit-chain"
+
+
+def hold_audit_chain(connection) -> None:
+    """Take the audit chain's lock (PostgreSQL) for the rest of this transaction, once; waits at most lock_timeout.
+
+    hold_for_transaction takes it before any named lock, so every writer takes the chain's lock first:
+    a writer holding it never waits for a named lock whose holder waits for the chain (each waiting for
+    the other's lock until both time out). A blocking wait, so PostgreSQL's deadlock detector sees it.
+    """
+    from sqlalchemy import text
+
+    if connection.dialect.name != "postgresql":
+        return
+    transaction = connection.get_transaction()
+    if transaction is not None and connection.info.get("csat_audit_chain_lock") is transaction:
+        return
+    connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": lock_key(AUDIT_CHAIN)})
+    connection.info["csat_audit_chain_lock"] = transaction
 
 
 def busy_sessions(engine) -> str:

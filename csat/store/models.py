@@ -322,6 +322,9 @@ class AuditLog(SQLModel, table=True):
     record_key: str = Field(default="", max_length=200)
     action: str = Field(max_length=16)  # insert, update, delete, or a domain verb
     changes: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))  # JSON
+    # The hash chain (csat.store.chain): SHA-256 hex of the entry before this one, and of this one.
+    prev_hash: Optional[str] = Field(default=None, max_length=64)
+    hash: Optional[str] = Field(default=None, max_length=64)
     __table_args__ = (Index("ix_audit_log_table_record", "table_name", "record_id"),)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-HEAD = "0009"
+HEAD = "0010"
 _HERE = Path(__file__).parent
 
 
