@@ -21,6 +21,7 @@ from csat.cli import (
     db,
     doctor,
     feedback,
+    exchange,
     imports,
     items,
     remind,
@@ -71,6 +72,7 @@ app.add_typer(audit.app, name="audit", help="Read the audit trail of changes to 
 app.add_typer(sources.app, name="sources", help="List and retrieve the imported files kept in the store.")
 app.command(name="report")(reports.report)
 app.command(name="import")(imports.import_files)
+app.command(name="export")(exchange.export)
 app.add_typer(imports.response_app, name="response", help="Enter answers by hand; list, show and withdraw responses.")
 remind.register(app)
 app.command(name="doctor")(doctor.doctor)
