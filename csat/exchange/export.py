@@ -72,9 +72,10 @@ def _selection(metadata, half: Optional[str]) -> dict[str, Any]:
     capa = t["capa"].c
     capas = select(capa.id).where(or_(capa.round_id.in_(rounds), capa.feedback_id.in_(feedback),
                                       and_(capa.created_at >= start, capa.created_at < end)))
-    sources = (select(t["response"].c.source_file_id).where(t["response"].c.round_id.in_(rounds))
-               .union(select(t["feedback"].c.source_file_id).where(t["feedback"].c.id.in_(feedback)))
-               .union(select(t["customer"].c.source_file_id)))
+    source = t["source_file"].c.id
+    from_sources = or_(source.in_(select(t["response"].c.source_file_id).where(t["response"].c.round_id.in_(rounds))),
+                       source.in_(select(t["feedback"].c.source_file_id).where(t["feedback"].c.id.in_(feedback))),
+                       source.in_(select(t["customer"].c.source_file_id)))
     return {
         "survey_round": t["survey_round"].c.period == str(period),
         "round_item": t["round_item"].c.round_id.in_(rounds),
@@ -86,7 +87,7 @@ def _selection(metadata, half: Optional[str]) -> dict[str, Any]:
         "capa": capa.id.in_(capas),
         "capa_verification": t["capa_verification"].c.capa_id.in_(capas),
         "quarter_summary": t["quarter_summary"].c.quarter.in_(quarters),
-        "source_file": t["source_file"].c.id.in_(sources),
+        "source_file": from_sources,
     }
 
 
