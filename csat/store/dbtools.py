@@ -175,11 +175,13 @@ def check_backup(source: Path) -> str:
                                   refused=refused, revision=revision))
             problems = [line for (line,) in connection.execute("PRAGMA integrity_check").fetchall() if line != "ok"]
             if problems:
-                raise CsatError(_("{path} is damaged (integrity check: {problem})", path=source, problem=problems[0]))
+                problem = " ".join(" ".join(problems[:3]).split())
+                raise CsatError(_("{path} is damaged (integrity check: {problem})", path=source,
+                                  problem=problem if len(problem) <= 200 else problem[:199] + "…"))
         finally:
             connection.close()
     except sqlite3.DatabaseError as exc:
-        raise CsatError(_("{refused}: {error}", refused=refused, error=exc)) from None
+        raise CsatError(_("{refused}: {error}", refused=refused, error=" ".join(str(exc).split()))) from None
     except OSError as exc:
         raise CsatError(_("cannot read {path}: {error}", path=source, error=exc.strerror or exc)) from None
     return revision
