@@ -171,8 +171,8 @@ def check_backup(source: Path) -> str:
             row = connection.execute("SELECT version_num FROM alembic_version").fetchone()
             revision = row[0] if row else None
             if revision not in known_revisions():
-                raise CsatError(_("{refused} this csat knows: schema {revision!r} (a newer csat, or not a csat store)",
-                                  refused=refused, revision=revision))
+                raise CsatError(_("{path} has schema {revision!r}, which this csat does not know (written by a newer"
+                                  " csat, or not a csat store)", path=source, revision=revision))
             problems = [line for (line,) in connection.execute("PRAGMA integrity_check").fetchall() if line != "ok"]
             if problems:
                 problem = " ".join(" ".join(problems[:3]).split())
