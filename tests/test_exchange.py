@@ -17,8 +17,7 @@ from sqlalchemy import MetaData, select, text
 from typer.testing import CliRunner
 
 from csat.cli import app
-from csat.config import Workspace
-from csat.store.engine import dispose_engines, engine_for, open_store
+from csat.store.engine import dispose_engines, engine_for
 
 QUARTERS = ("2024Q1", "2024Q2", "2024Q3", "2024Q4")
 SCHEMA = Path(__file__).parent.parent / "csat" / "data" / "export.schema.json"
@@ -124,9 +123,8 @@ def test_an_export_imported_into_a_new_workspace_reads_the_same(source, tmp_path
 
     after = _rows(workspace.database_url)
     for name, rows in before.items():
-        expected = rows if name != "audit_log" else rows
         got = after[name] if name != "audit_log" else after[name][:-1]
-        assert got == expected, name     # ids, times to the microsecond, every column
+        assert got == rows, name     # ids, times to the microsecond, every column
     assert after["feedback"][0]["received_at"].microsecond == 123456
     last = after["audit_log"][-1]
     assert (last["table_name"], last["action"], last["record_key"]) == ("export", "import", "all.json")
@@ -252,3 +250,38 @@ def test_import_refusals_are_in_chinese_in_a_chinese_workspace(source, tmp_path,
     foreign.write_text('{"format_version": "x", "tables": []}', encoding="utf-8")
     refused = cli("import", foreign)
     assert refused.exit_code == 1 and "不是" in refused.stderr, refused.stderr
+
+
+@pytest.mark.sqlite_only("the README section restores a `csat db backup` file, which is SQLite's")
+def test_the_readme_section_runs_as_written_and_speaks_chinese(tmp_path, monkeypatch, cli):
+    import re
+    import shlex
+
+    from prose import english_lines
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    start = readme.index("### Export, import and restore")
+    section = readme[start:readme.index("\n### ", start + 10)]
+    commands = [shlex.split(line, comments=True)[1:] for block in re.findall(r"```sh\n(.*?)```", section, re.DOTALL)
+                for line in block.splitlines() if line.startswith("csat ")]
+    assert [words[0] for words in commands] == ["export", "export", "init", "import", "db"]
+    monkeypatch.setenv("HOME", str(tmp_path))
+    home = tmp_path / "quality" / "csat"
+    examples = Path(__file__).resolve().parent.parent / "examples"
+    assert cli("init", home, "--lang", "zh").exit_code == 0
+    monkeypatch.setenv("CSAT_HOME", str(home))
+    assert cli("customer", "import", examples / "customers.csv").exit_code == 0
+    added = cli("response", "add", "C-001", "--half", "2024H1", "--score", "quality=90", "--score", "delivery=80")
+    assert added.exit_code == 0, added
+    assert cli("db", "backup", "backups/csat-2024-07-01.db").exit_code == 0
+    report = _seen(cli, None, "report", "--half", "2024H1")
+    data = [" ".join(words) for words in commands] + [(examples / "customers.csv").read_text(encoding="utf-8-sig"),
+                                                       str(tmp_path)]
+    wrong = []
+    for words in commands:
+        result = cli(*[word.replace("~/", f"{tmp_path}/") for word in words])
+        assert result.exit_code == 0, (words, result)
+        wrong += [f"csat {shlex.join(words)}: {line}" for line in english_lines(result.stderr, data)]
+    assert wrong == [], "\n".join(wrong)
+    assert _seen(cli, tmp_path / "quality" / "csat-copy", "report", "--half", "2024H1") == report
+    assert _seen(cli, None, "report", "--half", "2024H1") == report

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -13,7 +13,7 @@ from csat.i18n import _
 
 def export(
     output: Annotated[Path, typer.Option("--output", "-o", help="File to write: .json (every record, re-importable) or .xlsx (one sheet per table).", dir_okay=False)],
-    half: Annotated[Optional[str], typer.Option("--half", help="Only this half year's round, feedback and CAPAs, e.g. 2024H1.")] = None,
+    half: Annotated[str | None, typer.Option("--half", help="Only this half year's round, feedback and CAPAs, e.g. 2024H1.")] = None,
     home: Home = None,
 ) -> None:
     """Export every record of the store to one JSON or xlsx file (secrets are never exported).

@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Iterator, Optional
+from typing import Any
 
 from csat.errors import CsatError
 from csat.exchange import FORMAT_VERSION
@@ -36,7 +37,7 @@ XLSX_MAX_ROWS = 1_048_576 - 1   # a worksheet's rows, less the header
 class Exported:
     path: Path
     format: str
-    half: Optional[str]
+    half: str | None
     counts: dict[str, int] = field(default_factory=dict)
 
 
@@ -46,12 +47,11 @@ def snapshot(store) -> Iterator[Any]:
     options = {"csat_read_only": True}
     if not store.is_sqlite:
         options.update(isolation_level="REPEATABLE READ", postgresql_readonly=True)
-    with store.engine.connect().execution_options(**options) as connection:
-        with connection.begin():
-            yield connection
+    with store.engine.connect().execution_options(**options) as connection, connection.begin():
+        yield connection
 
 
-def _selection(metadata, half: Optional[str]) -> dict[str, Any]:
+def _selection(metadata, half: str | None) -> dict[str, Any]:
     """For --half, a WHERE clause per table (tables not named are exported whole)."""
     if half is None:
         return {}
@@ -120,7 +120,7 @@ def _secret_keys(table):
                (key.ilike("%password%") & ~key.ilike("%password_env")))
 
 
-def header(connection, half: Optional[str]) -> dict[str, Any]:
+def header(connection, half: str | None) -> dict[str, Any]:
     from sqlalchemy import text
 
     from csat import __version__
@@ -133,7 +133,7 @@ def header(connection, half: Optional[str]) -> dict[str, Any]:
             "blobs_included": True, "secrets_included": False}
 
 
-def export(workspace, target: Path, half: Optional[str] = None) -> Exported:
+def export(workspace, target: Path, half: str | None = None) -> Exported:
     """Write every record (or one half's) to target, a .json or .xlsx file."""
     from csat.store.engine import open_store
 

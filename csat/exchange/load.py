@@ -15,9 +15,10 @@ Invitations get fresh tokens: tokens are never exported (csat.exchange).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Optional
+from typing import Any
 
 from csat.errors import CsatError
 from csat.exchange import FORMAT_VERSION
@@ -36,7 +37,7 @@ class Imported:
     path: Path
     format_version: int
     exported_at: str
-    half: Optional[str]
+    half: str | None
     counts: dict[str, int] = field(default_factory=dict)
 
 
@@ -65,29 +66,29 @@ class _Reader:
             raise ValueError("the file ends early") from None
 
     def header(self) -> dict[str, Any]:
-        prefix, event, value = self._next()
+        _prefix, event, value = self._next()
         if event != "start_map":
             raise ValueError("not an object")
         found: dict[str, Any] = {}
         while True:
-            prefix, event, value = self._next()
+            _prefix, event, value = self._next()
             if event == "end_map":
                 raise ValueError("no tables")
             if event != "map_key":
                 raise ValueError("unexpected")
             if value == "tables":
                 return found
-            prefix, event, scalar = self._next()
+            _prefix, event, scalar = self._next()
             if event in ("start_map", "start_array"):
                 raise ValueError(f"{value} is not a plain value")
             found[value] = scalar
 
-    def tables(self) -> Iterator[tuple[str, list[str], Iterator[list], "_Reader"]]:
-        prefix, event, value = self._next()
+    def tables(self) -> Iterator[tuple[str, list[str], Iterator[list], _Reader]]:
+        _prefix, event, value = self._next()
         if event != "start_array":
             raise ValueError("tables is not a list")
         while True:
-            prefix, event, value = self._next()
+            _prefix, event, value = self._next()
             if event == "end_array":
                 return
             if event != "start_map":
@@ -101,30 +102,30 @@ class _Reader:
     def finish_table(self, name: str) -> int:
         """After a table's rows: its declared row count."""
         declared = self._expect_key("count", "number")
-        prefix, event, value = self._next()
+        _prefix, event, value = self._next()
         if event != "end_map":
             raise ValueError(f"table {name}: unexpected {value!r}")
         return declared
 
     def _expect_key_only(self, key: str) -> None:
-        prefix, event, value = self._next()
+        _prefix, event, value = self._next()
         if event != "map_key" or value != key:
             raise ValueError(f"expected {key}")
 
     def _expect_key(self, key: str, kind: str) -> Any:
         self._expect_key_only(key)
-        prefix, event, value = self._next()
+        _prefix, event, value = self._next()
         if event != kind:
             raise ValueError(f"{key} is not a {kind}")
         return value
 
     def _columns(self) -> list[str]:
         self._expect_key_only("columns")
-        prefix, event, value = self._next()
+        _prefix, event, value = self._next()
         if event != "start_array":
             raise ValueError("columns is not a list")
         names = []
-        for prefix, event, value in self.events:
+        for _prefix, event, value in self.events:
             if event == "end_array":
                 return names
             if event != "string":
@@ -133,11 +134,11 @@ class _Reader:
         raise ValueError("the file ends early")
 
     def _rows(self) -> Iterator[list]:
-        prefix, event, value = self._next()
+        _prefix, event, value = self._next()
         if event != "start_array":
             raise ValueError("rows is not a list")
-        row: Optional[list] = None
-        for prefix, event, value in self.events:
+        row: list | None = None
+        for _prefix, event, value in self.events:
             if row is not None:
                 if event == "end_array":
                     self.count += 1
@@ -167,11 +168,10 @@ def import_export(workspace, path: Path) -> Imported:
 
     store = open_store(workspace)
     try:
-        stream = open(path, "rb")
+        with open(path, "rb") as stream:
+            return _load(store, path, _Reader(stream))
     except OSError as exc:
         raise CsatError(_("cannot read {path}: {error}", path=path, error=exc.strerror or exc)) from None
-    with stream:
-        return _load(store, path, _Reader(stream))
 
 
 def _load(store, path: Path, reader: _Reader) -> Imported:

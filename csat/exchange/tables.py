@@ -7,8 +7,9 @@ YYYY-MM-DDTHH:MM:SS.ffffff (naive, exactly as stored, microseconds kept); bytes 
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
 from datetime import date, datetime
-from typing import Any, Callable, Optional
+from typing import Any
 
 # Parents before children (every foreign key points backwards); audit_log last, so that the trail
 # lands after the records it speaks of. Tables a later schema adds go before audit_log.
@@ -82,7 +83,7 @@ def _bytes_text(value: Any) -> Any:
     return base64.b64encode(bytes(value)).decode("ascii") if value is not None else None
 
 
-def encoders(columns) -> list[Optional[Callable[[Any], Any]]]:
+def encoders(columns) -> list[Callable[[Any], Any] | None]:
     """For each column, what turns its Python value into JSON (None: written as it is)."""
     return [{"datetime": _datetime_text, "date": _date_text, "bytes": _bytes_text}.get(_kind(column))
             for column in columns]
@@ -99,7 +100,7 @@ def _bytes_value(text: Any) -> Any:
     return base64.b64decode(text.encode("ascii"), validate=True)
 
 
-def decoders(columns) -> list[Optional[Callable[[Any], Any]]]:
+def decoders(columns) -> list[Callable[[Any], Any] | None]:
     """For each column, what turns its JSON value back into the Python value stored."""
     return [{"datetime": _datetime_value, "date": date.fromisoformat, "bytes": _bytes_value}.get(_kind(column))
             for column in columns]

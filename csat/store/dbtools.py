@@ -64,7 +64,8 @@ class Upgraded:
 
 def upgrade(workspace) -> Upgraded:
     """Bring the workspace's store to this csat's schema, backing a SQLite store up first."""
-    from csat.store.engine import ensure_writable_sqlite, sqlite_path, upgrade as migrate
+    from csat.store.engine import ensure_writable_sqlite, sqlite_path
+    from csat.store.engine import upgrade as migrate
 
     url = workspace.database_url
     ensure_writable_sqlite(url)
