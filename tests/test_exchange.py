@@ -130,6 +130,13 @@ def test_an_export_imported_into_a_new_workspace_reads_the_same(source, tmp_path
     assert (last["table_name"], last["action"], last["record_key"]) == ("export", "import", "all.json")
     changes = json.loads(last["changes"])
     assert changes["format_version"] == 1 and changes["counts"]["answer"] == len(before["answer"])
+    # exported again (from PostgreSQL under --backend postgresql), the records are the same, plus the import's entry
+    again = json.loads(_export(cli, workspace.root, tmp_path / "again.json").read_text(encoding="utf-8"))
+    first = json.loads(exported.read_text(encoding="utf-8"))
+    assert [table["name"] for table in again["tables"]] == [table["name"] for table in first["tables"]]
+    for table, earlier in zip(again["tables"], first["tables"]):
+        rows = table["rows"][:-1] if table["name"] == "audit_log" else table["rows"]
+        assert (table["columns"], rows) == (earlier["columns"], earlier["rows"]), table["name"]
     # the imported store takes new records after the imported ids (PostgreSQL sequences reset)
     added = cli("feedback", "add", "C-001", "--kind", "service", "--channel", "phone", "--text", "Thanks")
     assert added.exit_code == 0, added

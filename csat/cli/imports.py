@@ -57,7 +57,9 @@ def import_files(
     from csat.importer.run import run_import, start_reading
     from csat.store import audit
 
-    if any(file.suffix.lower() == ".json" for file in files):
+    from csat.exchange.load import is_export
+
+    if any(file.suffix.lower() == ".json" or is_export(file) for file in files):
         _import_export(files, half, dry_run, replace, home)
         return
     period = _half(half)
