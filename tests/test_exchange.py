@@ -47,6 +47,7 @@ def source(tmp_path_factory) -> Path:
         with engine_for(f"sqlite:///{folder / 'csat.db'}").begin() as connection:
             connection.execute(text("UPDATE feedback SET received_at = '2024-05-06 07:08:09.123456' WHERE id = 1"))
             connection.execute(text("UPDATE customer SET name = '=HYPERLINK(\"http://x\")' WHERE id = 2"))
+            connection.execute(text("UPDATE customer SET contact = 'Li' || char(1) || 'Wei' WHERE id = 3"))
     finally:
         dispose_engines()
         os.environ.update(kept)
@@ -188,6 +189,8 @@ def test_xlsx_export_is_one_sheet_per_table_with_text_as_text(source, tmp_path, 
     name = header.index("name")
     cell = customers.cell(row=3, column=name + 1)
     assert cell.value == '=HYPERLINK("http://x")' and cell.data_type == "s"
+    contact = header.index("contact")
+    assert customers.cell(row=4, column=contact + 1).value == "Li\ufffdWei"   # no xlsx holds \x01; the JSON does
     assert "content" not in [cell.value for cell in book["source_file"][1]]
     with engine_for(f"sqlite:///{source / 'csat.db'}").connect() as connection:
         answers = connection.execute(text("SELECT COUNT(*) FROM answer")).scalar()
