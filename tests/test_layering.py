@@ -14,7 +14,7 @@ import csat
 
 PACKAGE = Path(csat.__file__).parent
 
-CAPABILITIES = {"survey", "importer", "reports", "feedback", "capa", "procedure"}
+CAPABILITIES = {"survey", "importer", "reports", "feedback", "capa", "procedure", "exchange"}
 SERVICES = {"registry", "mail", "forms", "sheets"}
 SMALL_HELPERS = {"config", "settings", "errors", "files", "templating", "periods", "scoring", "schedule", "dates", "fonts",
                  "vocabulary", "workdays", "i18n", "terminal_text", "markdown"}

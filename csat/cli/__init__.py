@@ -21,6 +21,7 @@ from csat.cli import (
     db,
     doctor,
     feedback,
+    exchange,
     imports,
     items,
     records,
@@ -75,6 +76,7 @@ app.add_typer(sources.app, name="sources", help="List and retrieve the imported 
 app.command(name="report")(reports.report)
 app.command(name="review")(review.review)
 app.command(name="import")(imports.import_files)
+app.command(name="export")(exchange.export)
 app.add_typer(imports.response_app, name="response", help="Enter answers by hand; list, show and withdraw responses.")
 remind.register(app)
 app.command(name="doctor")(doctor.doctor)

@@ -59,3 +59,26 @@ def db_backup(
 
     written = dbtools.backup(workspace(home), target)
     say(_("Backed up the store to {path}", path=written))
+
+
+@app.command(name="restore")
+def db_restore(
+    source: Annotated[Path, typer.Argument(help="A copy written by `csat db backup` (or a csat.db.before-* file).", dir_okay=False)],
+    force: Annotated[bool, typer.Option("--force", help="Replace the existing store (it is kept as csat.db.before-restore-<timestamp>).")] = False,
+    home: Home = None,
+) -> None:
+    """Put a backup back as the workspace's SQLite store, upgrading its schema if it is older.
+
+    The file is checked first (a csat store, integrity check ok). Stop everyone else using the store first.
+
+    Example: csat db restore backups/csat-2024-07-01.db --force
+    """
+    from csat.store import dbtools
+
+    done = dbtools.restore(workspace(home), source, force=force)
+    if done.kept is not None:
+        say(_("Kept the replaced store as {path}", path=done.kept))
+    say(_("Restored {source} to {path} (schema {revision})", source=done.source, path=done.target, revision=done.revision))
+    if done.upgraded_from is not None:
+        say(_("Upgraded the restored store from schema {old} to schema {revision}", old=done.upgraded_from,
+              revision=done.revision))

@@ -44,7 +44,7 @@ def import_files(
     fmt: ShowFormatOption = "table",
     home: Home = None,
 ) -> None:
-    """Import returned survey forms and consolidated answer sheets, all or nothing.
+    """Import returned survey forms and consolidated answer sheets, all or nothing (or a `csat export` .json file).
 
     Every cell is checked first; any problem is listed as FILE!SHEET!CELL and nothing is written.
     The summary names each response (customer and period) stored, replaced or refused; -v when
@@ -57,6 +57,11 @@ def import_files(
     from csat.importer.run import run_import, start_reading
     from csat.store import audit
 
+    from csat.exchange.load import is_export
+
+    if any(file.suffix.lower() == ".json" or is_export(file) for file in files):
+        _import_export(files, half, dry_run, replace, home)
+        return
     period = _half(half)
     if replace and not dry_run:
         require_reason(reason, "--replace")
@@ -79,6 +84,19 @@ def import_files(
         raise typer.Exit(1)
     if report.dry_run and report.responses_differing:
         raise typer.Exit(EXIT_DIFFERS)
+
+
+def _import_export(files: list[Path], half: Optional[str], dry_run: bool, replace: bool, home) -> None:
+    """A .json file is a csat export (`csat export`): loaded whole into an empty workspace, on its own."""
+    from csat.exchange.load import import_export
+
+    if len(files) > 1 or half or dry_run or replace:
+        raise typer.BadParameter(_("an export (.json) is imported on its own, without --half, --dry-run or --replace"),
+                                 param_hint="FILE")
+    done = import_export(workspace(home), files[0])
+    rows = sum(done.counts.values())
+    say(_("Imported {rows} rows of {tables} tables from {path} (export format {version}, made {when})",
+          rows=rows, tables=len(done.counts), path=files[0], version=done.format_version, when=done.exported_at))
 
 
 _OUTCOMES = {"stored": N_("Stored"), "replaced": N_("Replaced"), "unchanged": N_("Unchanged"),
