@@ -67,6 +67,7 @@ def _strip(line: str) -> str:
 TOML_SECTION = re.compile(r"\[[a-z][a-z_.]*\]")   # [calendar]: a name in csat.toml, before SEGMENTS cuts at brackets
 # Cut out before SEGMENTS cuts at brackets, `=` and Chinese characters:
 BEFORE_SEGMENTS = [
+    re.compile(r"`[^`]*`"),                               # commands in backticks (a pg_dump line has `=` and `,`)
     re.compile(r"[\w-]*<[^<>\s]+>[\w-]*\.\w+"),           # file names with a placeholder: report-<期间>.xlsx
     re.compile(r"\{[a-z][\w-]*\}|<[^<>\s]+>"),            # argument names and value types in --help: {number}, <list[str]>
     re.compile(r"\b[a-z]\w*=[^\s、，；]+"),                 # values as typed: overall=Satisfied

@@ -149,7 +149,7 @@ def test_replacing_a_form_keeps_the_old_values_in_the_audit_trail(workspace, sto
     fill_form(first, layout, {"quality": 95})
     refused = run_import(workspace, [first])
     assert refused.problems == ["C-007-2024H1.xlsx!Survey!C8: C-007 2024H1: already imported with different "
-                                "answers (quality 70 -> 95); use --replace"]
+                                "answers (quality 70 -> 95); use --replace --reason TEXT"]
     replaced = run_import(workspace, [first], replace=True)
     assert (replaced.responses_replaced, replaced.answers_stored) == (1, 8)
     assert stored_answers(store, "2024H1")[("C-007", "")]["quality"] == (95.0, False, "", "")

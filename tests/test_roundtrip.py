@@ -42,7 +42,8 @@ def _fill(path: Path, secret: bytes, scores: dict, respondent: str) -> FormIdent
             sheet[identity.items[code]] = value
     sheet[identity.comments["delivery"]] = "两次交货延迟 / two late deliveries"
     sheet[identity.respondent] = respondent
-    sheet[identity.overall_comment] = "=cmd|' /C calc'!A0"  # formula-looking text stays text
+    comment = sheet[identity.overall_comment]
+    comment.value, comment.data_type = "=cmd|' /C calc'!A0", "s"  # text that looks like a formula (typed as text)
     workbook.save(path)
     return identity
 

@@ -259,7 +259,11 @@ def hold_for_transaction(session, name: str, waiting_for: str) -> None:
     connection = session.connection()
     if connection.dialect.name == "sqlite":
         return
-    hold_audit_chain(connection)   # the audit chain's lock first, always
+    # The audit chain's lock first, always (see hold_audit_chain). Whoever holds it is who this writer
+    # waits for, so the wait is told, and given up, in the words of the lock asked for.
+    if not _holds_audit_chain(connection):
+        wait_for_server_lock(connection, AUDIT_CHAIN, waiting_for)
+        connection.info["csat_audit_chain_lock"] = connection.get_transaction()
     wait_for_server_lock(connection, name, waiting_for)
 
 
@@ -276,13 +280,17 @@ def hold_audit_chain(connection) -> None:
     """
     from sqlalchemy import text
 
-    if connection.dialect.name != "postgresql":
+    if connection.dialect.name != "postgresql" or _holds_audit_chain(connection):
         return
     transaction = connection.get_transaction()
-    if transaction is not None and connection.info.get("csat_audit_chain_lock") is transaction:
-        return
     connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": lock_key(AUDIT_CHAIN)})
     connection.info["csat_audit_chain_lock"] = transaction
+
+
+def _holds_audit_chain(connection) -> bool:
+    """Whether this connection's current transaction already holds the audit chain's lock."""
+    transaction = connection.get_transaction()
+    return transaction is not None and connection.info.get("csat_audit_chain_lock") is transaction
 
 
 def busy_sessions(engine) -> str:
