@@ -16,19 +16,24 @@ LEFT, RIGHT, TOP, BOTTOM = 40, 12, 16, 30
 INSET = 26  # keeps the first and last period labels inside the picture
 
 
-def _segments(points: list[tuple[float, float] | None]) -> list[str]:
-    """SVG polyline point lists, broken where a value is missing."""
-    segments, current = [], []
+def segments(points: list[tuple[float, float] | None]) -> list[list[tuple[float, float]]]:
+    """Runs of points between missing values (a line is broken where a round has no value)."""
+    runs, current = [], []
     for point in points:
         if point is None:
             if current:
-                segments.append(current)
+                runs.append(current)
             current = []
         else:
             current.append(point)
     if current:
-        segments.append(current)
-    return [" ".join(f"{x:.1f},{y:.1f}" for x, y in segment) for segment in segments]
+        runs.append(current)
+    return runs
+
+
+def _segments(points: list[tuple[float, float] | None]) -> list[str]:
+    """SVG polyline point lists, broken where a value is missing."""
+    return [" ".join(f"{x:.1f},{y:.1f}" for x, y in run) for run in segments(points)]
 
 
 def line_chart(periods: Sequence[str], means: Sequence[float | None], limits: Sequence[float | None],

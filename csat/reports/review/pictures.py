@@ -180,18 +180,10 @@ def _finite(value) -> bool:
 
 
 def _segments(points: list[tuple[float, float] | None]) -> list[list[tuple[float, float]]]:
-    """Runs of points between missing values (a line is broken where a round has no value)."""
-    segments, current = [], []
-    for point in points:
-        if point is None:
-            if current:
-                segments.append(current)
-            current = []
-        else:
-            current.append(point)
-    if current:
-        segments.append(current)
-    return segments
+    """Runs of points between missing values (the HTML charts break their lines the same way)."""
+    from csat.reports.charts import segments
+
+    return segments(points)
 
 
 def png(chart: Chart, lang: str) -> bytes:
