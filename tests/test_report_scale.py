@@ -227,6 +227,7 @@ def test_the_lowest_customers_are_the_head_of_the_full_list(store, workspace, se
     from csat.reports import queries
 
     monkeypatch.setattr(queries.RoundTable, "LOOKUP_BATCH", batch)
+    monkeypatch.setattr(queries.CustomerRows, "BATCH", batch)   # the full list reads names in batches too
     rng = random.Random(seed_number)
     codes = CODES[:3]
     _load_items(store, [ItemSpec(code, code.title(), weight=weight) for code, weight in zip(codes, [1.0, 2.0, 0.5])])
@@ -271,3 +272,31 @@ def test_json_streams_every_customer_and_comment_from_the_store(crowded, workspa
     with crowded.read_session() as session:                   # the kept table does not outlive its session's use
         again = survey.build(session, workspace.settings, stream=True)
         assert [comment["customer"] for comment in again["comments"]][:3] == ["C-007", "C-008", "C-009"]
+
+
+def test_the_streamed_lists_of_a_real_round_are_their_records(crowded, workspace):
+    """The long JSON lists are written as text row by row: exactly json.dumps of the records other formats show."""
+    with crowded.read_session() as session:
+        data = survey.build(session, workspace.settings, stream=True)
+        for key in ("customers", "comments"):
+            texts = list(data[key].json_texts())
+            records = [json.dumps(record, ensure_ascii=False, allow_nan=False) for record in data[key]]
+            assert texts == records and len(texts) == len(data[key]) > 0
+
+
+def test_a_report_writes_nothing_to_the_store(crowded, workspace):
+    """A report only reads: it runs in a read-only transaction (a PostgreSQL standby, a SQLite store opened
+    query-only), the long lists included."""
+    from csat.reports.render import render_json
+
+    with crowded.read_session() as session:
+        connection = session.connection()
+        postgres = connection.dialect.name == "postgresql"
+        connection.exec_driver_sql("SET TRANSACTION READ ONLY" if postgres else "PRAGMA query_only = ON")
+        try:
+            data = json.loads(render_json(survey.build(session, workspace.settings, stream=True)))
+        finally:
+            if not postgres:
+                connection.exec_driver_sql("PRAGMA query_only = OFF")
+    assert len(data["customers"]) == data["customers_total"] == 24
+    assert len(data["comments"]) == data["comments_total"] == 9

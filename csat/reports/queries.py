@@ -139,13 +139,12 @@ def item_moments(session, round_ids: list[int]) -> list[tuple]:
 
 
 # The requested round's statistics, aggregated where the data is. One pass over the round's answers
-# (GROUP BY response) fills a temporary table with one row per live response and one score column per
-# template item (`s0`, `s1`, ...: the counted score, NULL when blank, N/A or unanswered); every statistic
-# is then a sum over that table of one row per respondent, read once as a float matrix (8 bytes a cell),
-# never over Python objects: at 100,000 x 8 the four SQL aggregates this replaced cost three times the read. Item ids,
-# action limits and weights from the round's frozen template are inlined as numeric literals (repr of a
-# float reads back exactly); no text from the store or the user is ever put into SQL.
-ROUND_TABLE = "csat_report_round"
+# gives one row per live response and one score column per template item (`s0`, `s1`, ...: the counted
+# score, NULL when blank, N/A or unanswered), read once as a float matrix (8 bytes a cell); every
+# statistic is a vectorised sum over it, never over Python objects: at 100,000 x 8 the four SQL
+# aggregates this replaced cost three times the read. Nothing is written to the store (a report runs on
+# a read-only standby too). Item ids from the round's frozen template are inlined as integer literals;
+# no text from the store or the user is ever put into SQL.
 
 
 def _number(value: float) -> str:
@@ -165,51 +164,50 @@ def _exact_sum(values) -> float:
 
 
 class RoundTable:
-    """The temporary one-row-per-response table of a round (a context manager that drops it)."""
+    """A round's live responses as one float matrix (scores by template item, key-driver basis, customer),
+    read from the store on first use, and the sums, scores and lists of the report made from it.
+    A context manager, so a report's reads of one round stay visibly together."""
 
     LOOKUP_BATCH = 500   # customer ids per look-up of codes and names
 
-    def __init__(self, session, round_id: int, template: list[RoundItemRow], basis_position: int | None = None,
-                 keep: bool = False):
-        """keep: leave the table in place on exit, for StreamedRows read later in the same session (the next
-        RoundTable replaces it; the session's rollback removes it)."""
+    def __init__(self, session, round_id: int, template: list[RoundItemRow], basis_position: int | None = None):
+        """basis_position: the template position of the item the key drivers are measured against; None: each
+        respondent's weighted score over all items."""
         self.session, self.round_id, self.template = session, int(round_id), template
-        self.keep = keep
         self.columns = [f"s{position}" for position in range(len(template))]
         self.basis_position = basis_position
-        self._loaded = None   # the table as a numpy matrix, read on first use (_matrix)
+        self._loaded = None   # the matrix, read on first use (_matrix)
+        self.comment_counts = (0, 0)   # the round's comments: responses' own, answers' (counted by _matrix)
 
     def __enter__(self) -> RoundTable:
-        """Fill the table: one pass over the round's answers, grouped in the order of the response index.
-
-        Column y is each respondent's key-driver basis: the score on the item at basis_position, or
-        (None) the respondent's weighted score over all items; computed once here, not per use.
-        """
-        from sqlalchemy import text
-
-        false = "0" if self.session.connection().dialect.name == "sqlite" else "false"
-        scores = "".join(
-            f", MAX(CASE WHEN a.item_id = {int(row.item_id)} AND a.score IS NOT NULL AND a.not_applicable = {false}"
-            f" THEN a.score END) AS {column}" for row, column in zip(self.template, self.columns))
-        basis = ("NULL" if not self.template else self.columns[self.basis_position]
-                 if self.basis_position is not None else self._weighted(lambda column: column))
-        connection = self.session.connection()
-        connection.execute(text(f"DROP TABLE IF EXISTS {ROUND_TABLE}"))
-        connection.execute(text(
-            f"CREATE TEMPORARY TABLE {ROUND_TABLE} AS SELECT grouped.*, {basis} AS y FROM ("
-            f" SELECT r.id AS response_id, r.customer_id AS customer_id,"
-            f" MAX(CASE WHEN a.comment <> '' THEN 1 ELSE 0 END) AS item_comments{scores}"
-            f" FROM response r LEFT JOIN answer a ON a.response_id = r.id"
-            f" WHERE r.round_id = {self.round_id} AND r.withdrawn_at IS NULL"
-            f" GROUP BY r.customer_id, r.respondent, r.id) grouped"))
         return self
 
     def __exit__(self, *_exc) -> None:
-        from sqlalchemy import text
+        self._loaded = None
 
-        if self.keep:
-            return
-        self.session.connection().execute(text(f"DROP TABLE IF EXISTS {ROUND_TABLE}"))
+    def _responses(self, dialect: str) -> str:
+        """The query of one row per live response: s0, s1, ..., the customer id, then whether the response
+        has a comment of its own (0 or 1) and how many of its answers have one (what the comments total).
+
+        SQLite looks up each score by the answer table's key (response, item): a third faster than
+        grouping every answer through one CASE per item. PostgreSQL groups, which its hash aggregate
+        does well. Both give the same rows (an answer is unique per response and item)."""
+        own = "CASE WHEN r.comment IS NOT NULL AND TRIM(r.comment) <> '' THEN 1 ELSE 0 END"
+        commented = "a.comment IS NOT NULL AND TRIM(a.comment) <> ''"
+        if dialect == "sqlite":
+            scores = "".join(
+                f"(SELECT a.score FROM answer a WHERE a.response_id = r.id AND a.item_id = {int(row.item_id)}"
+                f" AND a.not_applicable = 0) AS {column}, " for row, column in zip(self.template, self.columns))
+            return (f"SELECT {scores}r.customer_id AS customer_id, {own} AS own_comment,"
+                    f" (SELECT COUNT(*) FROM answer a WHERE a.response_id = r.id AND {commented}) AS item_comments"
+                    f" FROM response r WHERE r.round_id = {self.round_id} AND r.withdrawn_at IS NULL")
+        scores = "".join(
+            f"MAX(CASE WHEN a.item_id = {int(row.item_id)} AND a.score IS NOT NULL AND a.not_applicable = false"
+            f" THEN a.score END) AS {column}, " for row, column in zip(self.template, self.columns))
+        return (f"SELECT {scores}r.customer_id AS customer_id, MAX({own}) AS own_comment,"
+                f" SUM(CASE WHEN {commented} THEN 1 ELSE 0 END) AS item_comments"
+                f" FROM response r LEFT JOIN answer a ON a.response_id = r.id"
+                f" WHERE r.round_id = {self.round_id} AND r.withdrawn_at IS NULL GROUP BY r.id, r.customer_id")
 
     def _rows(self, sql: str) -> list[tuple]:
         from sqlalchemy import text
@@ -217,25 +215,48 @@ class RoundTable:
         return _raw_rows(self.session, text(sql))
 
     def _matrix(self):
-        """The table's item columns, y and customer id as one float matrix (NULL becomes NaN; ids are exact
-        below 2**53), read once in batches of plain tuples: 8 bytes per respondent and column (8 MB for
-        100,000 x 8 items), no row objects.
-        Every per-item statistic and key-driver sum is a vectorised reduction over its columns; one read of the
-        table costs less than a third of one SQL aggregate over it with this many expressions."""
+        """The item columns, y and customer id as one float matrix (NULL becomes NaN; ids are exact below
+        2**53), read once in batches of plain tuples: 8 bytes per respondent and column (8 MB for 100,000 x 8
+        items), no row objects. Column y is each respondent's key-driver basis (_basis). The same read counts
+        the round's comments (self.comment_counts: responses' own, answers')."""
         if self._loaded is None:
             import numpy as np
 
-            width = len(self.columns) + 2
-            cursor = self.session.connection().connection.dbapi_connection.cursor()
+            width = len(self.columns) + 3
+            connection = self.session.connection()
+            cursor = connection.connection.dbapi_connection.cursor()
             blocks = []
             try:
-                cursor.execute(f"SELECT {', '.join([*self.columns, 'y', 'customer_id'])} FROM {ROUND_TABLE}")
+                cursor.execute(self._responses(connection.dialect.name))
                 while rows := cursor.fetchmany(20_000):
                     blocks.append(np.array(rows, dtype=float).reshape(-1, width))   # NULL (None) becomes NaN
             finally:
                 cursor.close()
-            self._loaded = np.concatenate(blocks) if blocks else np.empty((0, width))
+            read = np.concatenate(blocks) if blocks else np.empty((0, width))
+            scores, customers = read[:, :len(self.columns)], read[:, len(self.columns)]
+            self.comment_counts = (int(read[:, -2].sum()), int(read[:, -1].sum()))
+            self._loaded = np.column_stack([scores, self._basis(scores), customers])
         return self._loaded
+
+    def _basis(self, read):
+        """Each respondent's key-driver basis: the score on the item at basis_position, or the weighted mean
+        of the items it answered (renormalised over their weights; NaN when none), summed left to right."""
+        import numpy as np
+
+        if not self.template:
+            return np.full(read.shape[0], np.nan)
+        if self.basis_position is not None:
+            return read[:, self.basis_position]
+        total = weights = None
+        for index, row in enumerate(self.template):
+            column = read[:, index]
+            present = ~np.isnan(column)
+            term = np.where(present, column * float(row.weight), 0.0)
+            weight = np.where(present, float(row.weight), 0.0)
+            total = term if total is None else total + term
+            weights = weight if weights is None else weights + weight
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(weights != 0, total / np.where(weights != 0, weights, 1.0), np.nan)
 
     def item_sums(self, top_box: float, tolerance: float) -> list[tuple]:
         """Per template item: (n, sum, shift, sum of x - shift, sum of (x - shift)^2, min, max, answers below
@@ -268,14 +289,6 @@ class RoundTable:
             values = values[~np.isnan(values)]
             medians.append(float(np.median(values)) if values.size else None)
         return medians
-
-    def _weighted(self, mean_of) -> str:
-        """The weighted mean over the columns that have a value, renormalised over their weights."""
-        total = " + ".join(f"COALESCE({mean_of(column)} * {_number(row.weight)}, 0)"
-                           for row, column in zip(self.template, self.columns))
-        weights = " + ".join(f"CASE WHEN {mean_of(column)} IS NOT NULL THEN {_number(row.weight)} ELSE 0 END"
-                             for row, column in zip(self.template, self.columns))
-        return f"({total}) / NULLIF({weights}, 0)"
 
     def driver_sums(self, basis_shift: float) -> list[tuple | None]:
         """Per template item (None for the basis item itself): (pairs, sum of x, sum of y, sum of x^2, sum of
@@ -401,34 +414,39 @@ class RoundTable:
         missing = np.isnan(scores)
         return np.lexsort((code_rank, np.where(missing, 0.0, scores), missing))
 
-    def _comment_sources(self) -> str:
-        return f"""
-            SELECT c.code AS code, c.name AS name, r.respondent AS respondent, NULL AS item_id, r.comment AS text
-            FROM {ROUND_TABLE} t JOIN response r ON r.id = t.response_id JOIN customer c ON c.id = t.customer_id
-            WHERE r.comment IS NOT NULL AND TRIM(r.comment) <> ''
+    def _comment_sources(self, answers: bool) -> str:
+        """Each live response's own comment (item NULL) and, with answers, its answers' comments; none blank."""
+        live = f"r.round_id = {self.round_id} AND r.withdrawn_at IS NULL"
+        sources = f"""
+            SELECT c.code AS code, c.name AS name, r.respondent AS respondent, CAST(NULL AS INTEGER) AS item_id,
+                   r.comment AS text
+            FROM response r JOIN customer c ON c.id = r.customer_id
+            WHERE {live} AND r.comment IS NOT NULL AND TRIM(r.comment) <> ''"""
+        if answers:
+            sources += f"""
             UNION ALL
             SELECT c.code, c.name, r.respondent, a.item_id, a.comment
-            FROM {ROUND_TABLE} t JOIN response r ON r.id = t.response_id JOIN customer c ON c.id = t.customer_id
-            JOIN answer a ON a.response_id = t.response_id
-            WHERE t.item_comments = 1 AND a.comment IS NOT NULL AND TRIM(a.comment) <> ''"""
+            FROM response r JOIN answer a ON a.response_id = r.id JOIN customer c ON c.id = r.customer_id
+            WHERE {live} AND a.comment IS NOT NULL AND TRIM(a.comment) <> ''"""
+        return sources
 
     def comments(self, flagged_item_ids: set[int], by_code: list[RoundItemRow],
                  limit: int | None = None, stream: bool = False) -> tuple[Any, int]:
         """((customer code, name, respondent, item id or None, text) of the round's comments, and how many
         there are): each response's own comment and its answers' comments; those on flagged items first,
         then by customer, respondent and item code (by_code: the template sorted by code). With limit,
-        only the first `limit` come back; without, every one, as StreamedRows (stream) or a list."""
+        only the first `limit` come back; without, every one, as StreamedRows (stream) or a list.
+        The answers are searched only when the matrix's read found comments on them (it counted both)."""
+        self._matrix()
+        own, on_answers = self.comment_counts
+        total = own + on_answers
         flagged = ", ".join(str(int(item_id)) for item_id in sorted(flagged_item_ids)) or "NULL"
         rank = " ".join(f"WHEN {int(row.item_id)} THEN {position}" for position, row in enumerate(by_code))
         item_rank = f"CASE item_id {rank} ELSE -1 END" if rank else "-1"
         order = f"""ORDER BY CASE WHEN item_id IN ({flagged}) THEN 0 ELSE 1 END, code, respondent,
                      CASE WHEN item_id IS NULL THEN -1 ELSE {item_rank} END"""
-        total = int(self._rows(f"""
-            SELECT (SELECT COUNT(*) FROM {ROUND_TABLE} t JOIN response r ON r.id = t.response_id
-                    WHERE r.comment IS NOT NULL AND TRIM(r.comment) <> '')
-                 + (SELECT COUNT(*) FROM {ROUND_TABLE} t JOIN answer a ON a.response_id = t.response_id
-                    WHERE t.item_comments = 1 AND a.comment IS NOT NULL AND TRIM(a.comment) <> '')""")[0][0] or 0)
-        sql = f"SELECT code, name, respondent, item_id, text FROM ({self._comment_sources()}) comments {order}"
+        sql = (f"SELECT code, name, respondent, item_id, text FROM ({self._comment_sources(on_answers > 0)})"
+               f" comments {order}")
         if limit is None:
             return (StreamedRows(self.session, sql, total) if stream else self._rows(sql)), total
         if int(limit) <= 0 or not total:
@@ -438,32 +456,54 @@ class RoundTable:
 
 class CustomerRows:
     """(code, name, score, answers, respondents) of each customer in the given order, the numbers from
-    numpy and the code and name looked up in batches while iterated (never all held); len() is their number."""
+    numpy and the code and name read while iterated; len() is their number.
 
-    def __init__(self, session, ids, scores, answers, respondents, order, batch: int = 2_000):
+    The codes and names come from one pass over the customer table in id order (the ids are sorted, so
+    numpy finds each row's place): a look-up per customer in score order would cost the store a random
+    probe each, three times the pass. Only the codes and names are held (about 20 MB per 100,000)."""
+
+    BATCH = 20_000   # customer rows per fetch
+
+    def __init__(self, session, ids, scores, answers, respondents, order):
         self.session, self.ids, self.scores, self.answers = session, ids, scores, answers
-        self.respondents, self.order, self.batch = respondents, order, batch
+        self.respondents, self.order = respondents, order
 
     def __len__(self) -> int:
         return int(self.order.size)
 
+    def _names(self) -> list[tuple[str, str] | None]:
+        """(code, name) of each customer, at its place in the order."""
+        import numpy as np
+
+        place = np.empty(self.order.size, dtype=np.int64)
+        place[self.order] = np.arange(self.order.size)   # position in ids -> place in the order
+        names: list[tuple[str, str] | None] = [None] * int(self.order.size)
+        if not self.ids.size:
+            return names
+        low, high = int(self.ids[0]), int(self.ids[-1])
+        cursor = self.session.connection().connection.dbapi_connection.cursor()
+        try:
+            cursor.execute(f"SELECT id, code, name FROM customer WHERE id BETWEEN {low} AND {high} ORDER BY id")
+            while rows := cursor.fetchmany(self.BATCH):
+                found = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
+                positions = np.searchsorted(self.ids, found)
+                positions[positions >= self.ids.size] = 0
+                wanted = self.ids[positions] == found
+                for index, position in zip(np.flatnonzero(wanted).tolist(), place[positions[wanted]].tolist()):
+                    names[position] = rows[index][1:]
+        finally:
+            cursor.close()
+        return names
+
     def __iter__(self):
         from math import isnan
 
-        cursor = self.session.connection().connection.dbapi_connection.cursor()
-        try:
-            for start in range(0, self.order.size, self.batch):
-                positions = self.order[start:start + self.batch]
-                ids = self.ids[positions].tolist()   # plain ints and floats, converted by numpy in one go
-                cursor.execute(f"SELECT id, code, name FROM customer WHERE id IN ({', '.join(map(str, ids))})")
-                names = {customer_id: (code, name) for customer_id, code, name in cursor.fetchall()}
-                for customer_id, score, answers, respondents in zip(
-                        ids, self.scores[positions].tolist(), self.answers[positions].tolist(),
-                        self.respondents[positions].tolist()):
-                    code, name = names[customer_id]
-                    yield code, name, (None if isnan(score) else score), answers, respondents   # NaN: no score
-        finally:
-            cursor.close()
+        names = self._names()
+        positions = self.order
+        for (code, name), score, answers, respondents in zip(
+                names, self.scores[positions].tolist(), self.answers[positions].tolist(),
+                self.respondents[positions].tolist()):
+            yield code, name, (None if isnan(score) else score), answers, respondents   # NaN: no score
 
 
 class StreamedRows:

@@ -44,6 +44,13 @@ def _plain_scalar(value: Any) -> Any:
     return converted
 
 
+def _json_texts(values):
+    """The JSON object text of each value of a long list: Records write their rows straight as text."""
+    if isinstance(values, Records):
+        return values.json_texts()
+    return (json.dumps(value, ensure_ascii=False, allow_nan=False, default=_plain_scalar) for value in values)
+
+
 def render_json(data: dict[str, Any]) -> str:
     """The report as JSON text (the stable contract of `csat report --format json`)."""
     return "".join(render_json_chunks(data))
@@ -61,17 +68,15 @@ def render_json_chunks(data: dict[str, Any]):
     for position, key in enumerate(keys):
         ending = ",\n" if position < len(keys) - 1 else "\n"
         if key in long_lists:   # read in chunks: the records may stream from the store (survey.build stream=True)
-            values = iter(long_lists[key])
-            chunk = list(islice(values, JSON_CHUNK))
+            texts = _json_texts(long_lists[key])
+            chunk = list(islice(texts, JSON_CHUNK))
             if not chunk:
                 yield f"  {json.dumps(key)}: []" + ending
                 continue
             yield f"  {json.dumps(key)}: [\n"
             while chunk:
-                following = list(islice(values, JSON_CHUNK))
-                # Records are plain already (str, int, bool, finite float or None): no walk through plain().
-                text = json.dumps(chunk, ensure_ascii=False, allow_nan=False, default=_plain_scalar)
-                yield "    " + text[1:-1] + (",\n" if following else "\n")
+                following = list(islice(texts, JSON_CHUNK))
+                yield "    " + ", ".join(chunk) + (",\n" if following else "\n")
                 chunk = following
             yield "  ]" + ending
             continue

@@ -4,7 +4,7 @@
 contract of `csat report --format json` (numbers unrounded, None where
 undefined); the other renderers read the same dict. Earlier rounds are
 summarised by SQL aggregates (count, sum, sum of squares per item and round);
-the requested round by sums over a temporary one-row-per-response table
+the requested round by sums over its one-row-per-response matrix
 (queries.RoundTable, read once as a numpy matrix): no answer is ever held as a
 Python object, so a round of 100,000 responses costs about what its GROUP BY costs. Variances and correlations are
 combined from shifted sums in rational arithmetic (scoring.exact_variance), so
@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from math import isfinite
 from typing import Any
 
 from csat import scoring
@@ -35,6 +36,7 @@ from csat.errors import CsatError, NotFound
 from csat.dates import shown_comment
 from csat.i18n import _
 from csat.reports import queries
+from csat.reports.json_text import json_string, json_value
 
 OVERALL_CODE = "overall"
 LOWEST_CUSTOMERS = 10
@@ -181,8 +183,8 @@ def build(session, settings, period: str | None = None, lang: str | None = None,
     codes = [row.code for row in template]
     basis_is_overall = OVERALL_CODE in codes
     stream = stream and full
-    with queries.RoundTable(session, current.id, template, codes.index(OVERALL_CODE) if basis_is_overall else None,
-                            keep=stream) as table:
+    with queries.RoundTable(session, current.id, template,
+                            codes.index(OVERALL_CODE) if basis_is_overall else None) as table:
         exact = _item_statistics(settings, table, template)
         customer_rows, customers_total, customers_below = table.customer_scores(
             settings.survey.action_limit, scoring.TOLERANCE, None if full else settings.report.lowest_customers,
@@ -328,10 +330,12 @@ class Records(Sequence):
 
     A round of 100,000 customers and 100,000 comments costs a third of the memory this way; the
     renderers read it like a list of dicts (iterate, index, slice, len). The rows may also be
-    queries.StreamedRows, read from the store on each iteration (never held)."""
+    queries.StreamedRows, read from the store on each iteration (never held). `encode`, when given,
+    writes a row straight as the JSON text of its record (what json.dumps makes of record(row)): the JSON
+    of a round of 100,000 customers then builds no dicts at all."""
 
-    def __init__(self, rows: list[tuple], record):
-        self.rows, self.record = rows, record
+    def __init__(self, rows: list[tuple], record, encode=None):
+        self.rows, self.record, self.encode = rows, record, encode
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -357,6 +361,14 @@ class Records(Sequence):
     def __iter__(self):
         return map(self.record, self.rows)
 
+    def json_texts(self):
+        """Each record as its JSON object text, in order."""
+        if self.encode is None:
+            import json
+
+            return (json.dumps(record, ensure_ascii=False, allow_nan=False) for record in self)
+        return map(self.encode, self.rows)
+
     def __eq__(self, other) -> bool:
         return list(self) == list(other) if isinstance(other, (list, tuple, Records)) else NotImplemented
 
@@ -374,7 +386,16 @@ def _customers(rows, action_limit: float) -> Records:
         return {"code": code, "name": name, "score": score, "n_answers": int(n_answers),
                 "respondents": int(respondents), "below": score is not None and score < bound}
 
-    return Records(rows, record)
+    def encode(row: tuple) -> str:
+        code, name, score, n_answers, respondents = row
+        if score is None or not isfinite(score):
+            score, below = "null", "false"
+        else:
+            score, below = float.__repr__(float(score)), "true" if score < bound else "false"
+        return (f'{{"code": {json_string(code)}, "name": {json_string(name)}, "score": {score}, '
+                f'"n_answers": {int(n_answers)}, "respondents": {int(respondents)}, "below": {below}}}')
+
+    return Records(rows, record, encode)
 
 
 def lowest_customers(data: dict[str, Any], count: int | None = None) -> list[dict[str, Any]]:
@@ -395,6 +416,9 @@ def _comments(rows, template: list[queries.RoundItemRow], flagged_codes: set[str
               lang: str) -> Records:
     """The comment rows (already in order: on items needing action first) as records."""
     labels = {row.item_id: (row.code, row.label(lang)) for row in template}
+    encoded = {item_id: f'"item": {json_value(code)}, "item_label": {json_value(label)}, '
+                        f'"text": ' for item_id, (code, label) in labels.items()}
+    flags = {item_id: "true" if code in flagged_codes else "false" for item_id, (code, _label) in labels.items()}
 
     def record(row: tuple) -> dict[str, Any]:
         code, name, respondent, item_id, text = row
@@ -403,7 +427,15 @@ def _comments(rows, template: list[queries.RoundItemRow], flagged_codes: set[str
                 "text": shown_comment(text.strip(), lang) if item_id is None else text.strip(),
                 "on_flagged": item in flagged_codes}
 
-    return Records(rows, record)
+    def encode(row: tuple) -> str:
+        code, name, respondent, item_id, text = row
+        text = shown_comment(text.strip(), lang) if item_id is None else text.strip()
+        item = encoded.get(item_id, '"item": null, "item_label": null, "text": ')
+        return (f'{{"customer": {json_string(code)}, "name": {json_string(name)}, '
+                f'"respondent": {json_string(respondent)}, {item}{json_string(text)}, '
+                f'"on_flagged": {flags.get(item_id, "false")}}}')
+
+    return Records(rows, record, encode)
 
 
 class _AnswerRows:
