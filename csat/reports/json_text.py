@@ -8,14 +8,14 @@ NaN and infinities become null, as the report's plain() makes them.
 from __future__ import annotations
 
 import json
-from json.encoder import encode_basestring
+from json.encoder import encode_basestring as quote   # a str's JSON text (ensure_ascii=False), in C
 from math import isfinite
 
 
 def json_value(value) -> str:
     """The JSON text of a str, None, bool, int or float; anything else through json.dumps."""
     if isinstance(value, str):
-        return encode_basestring(value)
+        return quote(value)
     if value is None:
         return "null"
     if value is True:
@@ -28,10 +28,3 @@ def json_value(value) -> str:
         return int.__repr__(value)
     return json.dumps(value, ensure_ascii=False, allow_nan=False)
 
-
-def json_string(value: str) -> str:
-    """The JSON text of a str column the store never leaves NULL (codes, names, comments), else json_value's."""
-    try:
-        return encode_basestring(value)
-    except TypeError:
-        return json_value(value)

@@ -471,15 +471,16 @@ class CustomerRows:
     def __len__(self) -> int:
         return int(self.order.size)
 
-    def _names(self) -> list[tuple[str, str] | None]:
-        """(code, name) of each customer, at its place in the order."""
+    def _names(self) -> tuple[list, list]:
+        """The codes and the names of the customers, each list in the order."""
         import numpy as np
 
         place = np.empty(self.order.size, dtype=np.int64)
         place[self.order] = np.arange(self.order.size)   # position in ids -> place in the order
-        names: list[tuple[str, str] | None] = [None] * int(self.order.size)
+        codes: list = [None] * int(self.order.size)
+        names: list = [None] * int(self.order.size)
         if not self.ids.size:
-            return names
+            return codes, names
         low, high = int(self.ids[0]), int(self.ids[-1])
         cursor = self.session.connection().connection.dbapi_connection.cursor()
         try:
@@ -490,20 +491,16 @@ class CustomerRows:
                 positions[positions >= self.ids.size] = 0
                 wanted = self.ids[positions] == found
                 for index, position in zip(np.flatnonzero(wanted).tolist(), place[positions[wanted]].tolist()):
-                    names[position] = rows[index][1:]
+                    _id, codes[position], names[position] = rows[index]
         finally:
             cursor.close()
-        return names
+        return codes, names
 
     def __iter__(self):
-        from math import isnan
-
-        names = self._names()
+        codes, names = self._names()
         positions = self.order
-        for (code, name), score, answers, respondents in zip(
-                names, self.scores[positions].tolist(), self.answers[positions].tolist(),
-                self.respondents[positions].tolist()):
-            yield code, name, (None if isnan(score) else score), answers, respondents   # NaN: no score
+        scores = [None if score != score else score for score in self.scores[positions].tolist()]   # NaN: no score
+        return zip(codes, names, scores, self.answers[positions].tolist(), self.respondents[positions].tolist())
 
 
 class StreamedRows:

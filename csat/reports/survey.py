@@ -36,7 +36,7 @@ from csat.errors import CsatError, NotFound
 from csat.dates import shown_comment
 from csat.i18n import _
 from csat.reports import queries
-from csat.reports.json_text import json_string, json_value
+from csat.reports.json_text import json_value, quote
 
 OVERALL_CODE = "overall"
 LOWEST_CUSTOMERS = 10
@@ -367,7 +367,7 @@ class Records(Sequence):
             import json
 
             return (json.dumps(record, ensure_ascii=False, allow_nan=False) for record in self)
-        return map(self.encode, self.rows)
+        return self.encode(iter(self.rows))
 
     def __eq__(self, other) -> bool:
         return list(self) == list(other) if isinstance(other, (list, tuple, Records)) else NotImplemented
@@ -386,14 +386,14 @@ def _customers(rows, action_limit: float) -> Records:
         return {"code": code, "name": name, "score": score, "n_answers": int(n_answers),
                 "respondents": int(respondents), "below": score is not None and score < bound}
 
-    def encode(row: tuple) -> str:
-        code, name, score, n_answers, respondents = row
-        if score is None or not isfinite(score):
-            score, below = "null", "false"
-        else:
-            score, below = float.__repr__(float(score)), "true" if score < bound else "false"
-        return (f'{{"code": {json_string(code)}, "name": {json_string(name)}, "score": {score}, '
-                f'"n_answers": {int(n_answers)}, "respondents": {int(respondents)}, "below": {below}}}')
+    def encode(rows):
+        # Codes and names are text the store never leaves NULL. `score - score` is 0.0 (false) for a finite
+        # score and NaN (true) for NaN and infinities, which the record makes None: the cheapest test per row.
+        return (f'{{"code": {quote(code)}, "name": {quote(name)}, '
+                f'"score": {"null" if score is None or score - score else repr(float(score))}, '
+                f'"n_answers": {int(n_answers)}, "respondents": {int(respondents)}, '
+                f'"below": {"false" if score is None or score - score or score >= bound else "true"}}}'
+                for code, name, score, n_answers, respondents in rows)
 
     return Records(rows, record, encode)
 
@@ -419,6 +419,7 @@ def _comments(rows, template: list[queries.RoundItemRow], flagged_codes: set[str
     encoded = {item_id: f'"item": {json_value(code)}, "item_label": {json_value(label)}, '
                         f'"text": ' for item_id, (code, label) in labels.items()}
     flags = {item_id: "true" if code in flagged_codes else "false" for item_id, (code, _label) in labels.items()}
+    no_item = '"item": null, "item_label": null, "text": '
 
     def record(row: tuple) -> dict[str, Any]:
         code, name, respondent, item_id, text = row
@@ -427,13 +428,12 @@ def _comments(rows, template: list[queries.RoundItemRow], flagged_codes: set[str
                 "text": shown_comment(text.strip(), lang) if item_id is None else text.strip(),
                 "on_flagged": item in flagged_codes}
 
-    def encode(row: tuple) -> str:
-        code, name, respondent, item_id, text = row
-        text = shown_comment(text.strip(), lang) if item_id is None else text.strip()
-        item = encoded.get(item_id, '"item": null, "item_label": null, "text": ')
-        return (f'{{"customer": {json_string(code)}, "name": {json_string(name)}, '
-                f'"respondent": {json_string(respondent)}, {item}{json_string(text)}, '
-                f'"on_flagged": {flags.get(item_id, "false")}}}')
+    def encode(rows):   # codes, names, respondents and comments are text the store never leaves NULL
+        return (f'{{"customer": {quote(code)}, "name": {quote(name)}, '
+                f'"respondent": {quote(respondent)}, {encoded.get(item_id, no_item)}'
+                f'{quote(shown_comment(text.strip(), lang) if item_id is None else text.strip())}, '
+                f'"on_flagged": {flags.get(item_id, "false")}}}'
+                for code, name, respondent, item_id, text in rows)
 
     return Records(rows, record, encode)
 
