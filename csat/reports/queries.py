@@ -2,9 +2,10 @@
 
 Large data stays in the database: per item and round the report needs only
 count, sum and sum of squares (one GROUP BY). The requested round goes through
-RoundTable: one pass over its answers into a temporary table of one row per
-response (see there), read once into a numpy matrix of its score columns, over
-which every per-item, key-driver and customer figure is a vectorised sum. Large results go straight through
+RoundTable: one pass over its answers giving one row per response (see there),
+read once into a numpy matrix of its score columns, over which every per-item,
+key-driver and customer figure is a vectorised sum; nothing is written, so a
+report runs in a read-only transaction. Large results go straight through
 the DB-API cursor (the ORM's row objects cost three times as much). Statements are built with
 SQLAlchemy Core so they run on SQLite and PostgreSQL alike; the only values
 inlined as literals are integer ids and the round template's numbers. Withdrawn responses are kept in the store
