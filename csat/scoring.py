@@ -29,6 +29,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from csat.i18n import NC_, in_context
+from csat.numbers import fixed
 
 BELOW, AT_RISK, OK, NO_DATA = "below", "at_risk", "ok", "no_data"
 FLAGGED = (BELOW, AT_RISK)
@@ -161,9 +162,9 @@ def trend_line(means: Sequence[float]) -> tuple[float, float]:
 
 def _number(value: float) -> str:
     """A mean or slope as people read it: one decimal, two when it would otherwise show 0.0."""
-    text = f"{value:.1f}"
+    text = fixed(value, 1)
     if text in ("0.0", "-0.0") and value != 0:
-        text = f"{value:.2f}"
+        text = fixed(value, 2)
     return text
 
 

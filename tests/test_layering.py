@@ -17,7 +17,7 @@ PACKAGE = Path(csat.__file__).parent
 CAPABILITIES = {"survey", "importer", "reports", "feedback", "capa", "procedure", "exchange"}
 SERVICES = {"registry", "mail", "forms", "sheets"}
 SMALL_HELPERS = {"config", "settings", "errors", "files", "templating", "periods", "scoring", "schedule", "dates", "fonts",
-                 "vocabulary", "workdays", "i18n", "terminal_text", "markdown"}
+                 "vocabulary", "workdays", "i18n", "terminal_text", "markdown", "numbers"}
 # Top-level modules that sit with the services (they may use the store and services, no capability).
 SERVICE_MODULES = {"workspace", "doctor"}
 # Entry points beside cli: they drive whole capabilities.

@@ -25,6 +25,7 @@ from typing import Any
 
 from csat.errors import CsatError
 from csat.i18n import NC_, _, in_context
+from csat.numbers import fixed
 from csat.periods import Quarter
 
 _LABELS: dict[str, tuple[str, str]] = {
@@ -233,7 +234,7 @@ def _number(value: Any) -> str:
     if value is None:
         return "-"
     if isinstance(value, float):
-        return f"{value:.1f}"
+        return fixed(value, 1)
     return str(value)
 
 

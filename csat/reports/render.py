@@ -103,7 +103,7 @@ def focus_sentence(data: dict[str, Any]) -> str | None:
     focus = data.get("focus")
     if not focus:
         return None
-    return words.headings(data["lang"])["focus"].format(label=focus["label"], r=f"{focus['correlation']:.2f}")
+    return words.headings(data["lang"])["focus"].format(label=focus["label"], r=words.number(focus["correlation"], 2))
 
 
 def render_md(data: dict[str, Any]) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from csat.i18n import NC_, in_context
+from csat.numbers import fixed
 
 HEADINGS: dict[str, tuple[str, str]] = {
     "title": NC_("report", "Customer satisfaction survey {period}"),
@@ -112,19 +113,19 @@ def number(value: Any, digits: int = 1) -> str:
         return ""
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
-    return f"{value:.{digits}f}"
+    return fixed(value, digits)
 
 
 def percent(value: Any, digits: int = 1) -> str:
     if value is None:
         return ""
-    return f"{value * 100:.{digits}f}%"
+    return fixed(value * 100, digits) + "%"
 
 
 def signed(value: Any, digits: int = 1) -> str:
     if value is None:
         return ""
-    return f"{value:+.{digits}f}"
+    return fixed(value, digits, sign=True)
 
 
 def arrow(change: Any) -> str:

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from csat.numbers import fixed
+
 
 def cell(value: Any, digits: int = 1) -> str:
     """A table cell as people read it: floats with the table's decimals, '' for none."""
     if value is None:
         return ""
     if isinstance(value, float):
-        return f"{value:.{digits}f}"
+        return fixed(value, digits)
     return str(value)
 
 

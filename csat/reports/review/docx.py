@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import io
 import math
-from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 from csat.files import replace_into
 from csat.i18n import in_language
 from csat.reports.review.model import Chart, Paragraph, ReviewDocument, Table
 from csat.reports.review.pictures import png
+from csat.numbers import fixed
 from csat.reports.review.xlsx import ordered_sections
 
 LATIN_FONT = "Calibri"
@@ -33,9 +33,7 @@ def cell_text(value, digits: int) -> str:
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return DASH
     if isinstance(value, float):
-        # Half away from zero on the shortest decimal form, as Excel shows it: 88.25 reads 88.3 in both.
-        step = Decimal(1).scaleb(-max(digits, 0))
-        return str(Decimal(repr(value)).quantize(step, rounding=ROUND_HALF_UP))
+        return fixed(value, digits)   # as every other format shows it (half away from zero, as Excel)
     return str(value)
 
 
