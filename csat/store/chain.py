@@ -147,30 +147,37 @@ def _log_table():
 # --- chaining the entries written before 0010 ------------------------------------------------------
 
 
-def chain_existing(connection, batch: int = BATCH) -> int:
-    """Give every entry its prev_hash and hash, in id order, a batch at a time; returns how many."""
+def _batches(connection, log, columns, batch: int):
+    """The audit log's rows (the given columns of log, id first) in id order, `batch` rows per list: a
+    million entries are never held at once, and each read starts after the last id (no OFFSET)."""
     from sqlalchemy import select
 
-    log = _log_table()
-    columns = [log.c[name] for name in COLUMNS]
-    previous, last, count = GENESIS, None, 0
-    postgres = connection.dialect.name == "postgresql"
-    if postgres:
-        connection.exec_driver_sql("CREATE TEMPORARY TABLE csat_audit_chain (id integer PRIMARY KEY, prev_hash"
-                                   " varchar(64), hash varchar(64)) ON COMMIT DROP")
+    last = None
     while True:
         query = select(*columns).order_by(log.c.id).limit(batch)
         if last is not None:
             query = query.where(log.c.id > last)
         rows = connection.execute(query).all()
         if not rows:
-            break
+            return
+        yield rows
+        last = rows[-1][0]
+
+
+def chain_existing(connection, batch: int = BATCH) -> int:
+    """Give every entry its prev_hash and hash, in id order, a batch at a time; returns how many."""
+    log = _log_table()
+    previous, count = GENESIS, 0
+    postgres = connection.dialect.name == "postgresql"
+    if postgres:
+        connection.exec_driver_sql("CREATE TEMPORARY TABLE csat_audit_chain (id integer PRIMARY KEY, prev_hash"
+                                   " varchar(64), hash varchar(64)) ON COMMIT DROP")
+    for rows in _batches(connection, log, [log.c[name] for name in COLUMNS], batch):
         values = []
         for row in rows:
             digest = entry_hash(tuple(row), previous)
             values.append((row[0], previous, digest))
             previous = digest
-        last = rows[-1][0]
         count += len(rows)
         if postgres:
             from csat.store.bulk import copy_rows
@@ -211,19 +218,10 @@ def verify(connection, batch: int = BATCH) -> Verdict:
     the entry before it ("broken_link": one was deleted or moved), or whose stored hash is not the
     hash of its content ("edited"). The link is checked first: a deleted entry is named as such.
     """
-    from sqlalchemy import select
-
     log = _log_table()
-    columns = [log.c[name] for name in COLUMNS] + [log.c.prev_hash, log.c.hash]
     verdict = Verdict()
-    previous, last = GENESIS, None
-    while True:
-        query = select(*columns).order_by(log.c.id).limit(batch)
-        if last is not None:
-            query = query.where(log.c.id > last)
-        rows = connection.execute(query).all()
-        if not rows:
-            return verdict
+    previous = GENESIS
+    for rows in _batches(connection, log, [log.c[name] for name in COLUMNS] + [log.c.prev_hash, log.c.hash], batch):
         for row in rows:
             entry, prev_hash, stored = tuple(row[:len(COLUMNS)]), row[-2], row[-1]
             problem = None
@@ -239,7 +237,7 @@ def verify(connection, batch: int = BATCH) -> Verdict:
             verdict.checked += 1
             verdict.head_id, verdict.head_hash = entry[0], stored
             previous = stored
-        last = rows[-1][0]
+    return verdict
 
 
 def head_of(connection) -> dict[str, Any]:
