@@ -7,6 +7,8 @@ stdout, messages to stderr, so `csat ... --format json | jq` always works.
 
 from __future__ import annotations
 
+import functools
+
 import json
 import sys
 from enum import Enum
@@ -69,14 +71,20 @@ def console(stderr: bool = False, **options: Any):
     Every string it draws (table cells included) passes through csat.terminal_text.printable, so an
     escape sequence in a customer name never reaches the terminal; `:warning:` in a comment stays text.
     """
+    options.setdefault("highlight", False)
+    return _records_console_class()(stderr=stderr, emoji=False, **options)
+
+
+@functools.cache
+def _records_console_class():
+    """The Console subclass behind console(), defined once (rich loads only when something is printed)."""
     from rich.console import Console
 
-    class _RecordsConsole(Console):
+    class RecordsConsole(Console):
         def render_str(self, text: str, **kwargs: Any):
             return super().render_str(printable(text), **kwargs)
 
-    options.setdefault("highlight", False)
-    return _RecordsConsole(stderr=stderr, emoji=False, **options)
+    return RecordsConsole
 
 
 def _stderr_console():
