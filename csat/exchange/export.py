@@ -204,22 +204,20 @@ def _write_json(connection, path: Path, head: dict, parts, counts: dict[str, int
 def _write_xlsx(connection, path: Path, head: dict, parts, counts: dict[str, int]) -> None:
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-
-    from csat.sheets.write import is_dangerous, set_text_cell
+    from csat.sheets.write import is_dangerous, set_text_cell, xlsx_text
 
     book = Workbook(write_only=True)
 
     def cells(sheet, values):
         """Plain values as they are (fast); text a spreadsheet would run as a formula as a text cell.
 
-        Control characters no xlsx can hold are shown as U+FFFD (the JSON export keeps them).
+        Control characters no xlsx can hold are shown as their escapes, as in every workbook csat writes
+        (the JSON export keeps them).
         """
         row = []
         for value in values:
             if isinstance(value, str):
-                if ILLEGAL_CHARACTERS_RE.search(value):
-                    value = ILLEGAL_CHARACTERS_RE.sub("\ufffd", value)
+                value = xlsx_text(value)
                 if is_dangerous(value):
                     cell = WriteOnlyCell(sheet)
                     set_text_cell(cell, value)
