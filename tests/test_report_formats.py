@@ -51,7 +51,7 @@ def test_json_contract(seeded, cli):
 def test_table_is_the_default(seeded, cli):
     result = cli("report")
     assert result.exit_code == 0, result
-    for text in ("2024H2", "CSI", "88.9", "On-time delivery", "below", "at_risk", "mean 83.5 < 85", "↓", "80.0%"):
+    for text in ("2024H2", "CSI", "88.9", "On-time delivery", "below", "at risk", "mean 83.5 < 85", "↓", "80.0%"):
         assert text in result.stdout, text
 
 

@@ -77,7 +77,7 @@ def console(stderr: bool = False, **options: Any):
 
 @functools.cache
 def _records_console_class():
-    """The Console subclass behind console(), defined once (rich loads only when something is printed)."""
+    # The Console subclass behind console(), defined once (rich loads only when something is printed).
     from rich.console import Console
 
     class RecordsConsole(Console):

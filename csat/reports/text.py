@@ -82,9 +82,9 @@ HEADINGS: dict[str, tuple[str, str]] = {
 
 STATUS_WORDS: dict[str, tuple[str, str]] = {
     "below": NC_("report status", "below"),
-    "at_risk": NC_("report status", "at_risk"),
+    "at_risk": NC_("report status", "at risk"),
     "ok": NC_("report status", "ok"),
-    "no_data": NC_("report status", "no_data"),
+    "no_data": NC_("report status", "no data"),
 }
 
 STATUS_COLOURS = {"below": "C00000", "at_risk": "E69500", "ok": "2E7D32", "no_data": "808080"}
