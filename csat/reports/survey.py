@@ -33,12 +33,13 @@ from typing import Any
 
 from csat import scoring
 from csat.errors import CsatError, NotFound
-from csat.dates import shown_comment
+from csat.dates import DATE_AS_WRITTEN, shown_comment
 from csat.i18n import _
 from csat.reports import queries
 from csat.reports.json_text import json_value, quote
 
 OVERALL_CODE = "overall"
+DATE_MARKER = "[" + DATE_AS_WRITTEN
 LOWEST_CUSTOMERS = 10
 
 
@@ -420,6 +421,7 @@ def _comments(rows, template: list[queries.RoundItemRow], flagged_codes: set[str
                         f'"text": ' for item_id, (code, label) in labels.items()}
     flags = {item_id: "true" if code in flagged_codes else "false" for item_id, (code, _label) in labels.items()}
     no_item = '"item": null, "item_label": null, "text": '
+    marker = DATE_MARKER   # only a response's own comment can carry one (shown_comment translates it)
 
     def record(row: tuple) -> dict[str, Any]:
         code, name, respondent, item_id, text = row
@@ -431,7 +433,7 @@ def _comments(rows, template: list[queries.RoundItemRow], flagged_codes: set[str
     def encode(rows):   # codes, names, respondents and comments are text the store never leaves NULL
         return (f'{{"customer": {quote(code)}, "name": {quote(name)}, '
                 f'"respondent": {quote(respondent)}, {encoded.get(item_id, no_item)}'
-                f'{quote(shown_comment(text.strip(), lang) if item_id is None else text.strip())}, '
+                f'{quote(shown_comment(text.strip(), lang) if item_id is None and marker in text else text.strip())}, '
                 f'"on_flagged": {flags.get(item_id, "false")}}}'
                 for code, name, respondent, item_id, text in rows)
 
