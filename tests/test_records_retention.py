@@ -127,6 +127,9 @@ def test_purge_removes_the_records_and_what_hangs_on_them_in_one_audit_entry(wor
     assert changes["feedback"] == {"count": 1, "numbers": ["#1"]}
     assert changes["capas"] == {"count": 1, "numbers": [capas["closed"]]}
     assert changes["reason"] == "record control: kept 3 years" and changes["keep_years"] == 3
+    # ... and reads as counts in the table people see, not as Python's dict text.
+    shown = cli("audit", "list", "--table", "records").stdout
+    assert "rounds: 1 (2015H1)" in shown and "capas: 1 (" in shown and "{" not in shown and "->" not in shown
     verified = cli("audit", "verify", "--format", "json")
     assert verified.exit_code == 0 and json.loads(verified.stdout)["checked"] == entries + 1
     # Nothing more to purge but the entry a kept CAPA needs.

@@ -61,14 +61,19 @@ def entries(session, table: str | None = None, key: str | None = None, limit: in
 
 
 def summarise(action: str, changes: dict[str, Any]) -> str:
-    """A short human line for a table, in the staff language: which fields went from what to what."""
+    """A short human line for a table, in the staff language: which fields went from what to what.
+
+    A change is an [old, new] pair; a purge's entry holds counts and lists instead, shown as such
+    ("rounds: 1 (2015H1)"), never as Python's dict text or as a change from one listed record to another."""
     parts = []
     if action in ("insert", "delete"):
         parts.append(_("created") if action == "insert" else _("deleted"))
+    pairs = action != "purge"
     for name, value in changes.items():
-        if name == "reason" or action in ("insert", "delete") and not (isinstance(value, list) and len(value) == 2):
+        changed = pairs and isinstance(value, list) and len(value) == 2
+        if name == "reason" or action in ("insert", "delete") and not changed:
             continue
-        if isinstance(value, list) and len(value) == 2:
+        if changed:
             parts.append(f"{name}: {_short(value[0])} -> {_short(value[1])}")
         else:
             parts.append(f"{name}: {_short(value)}")
@@ -80,7 +85,18 @@ def summarise(action: str, changes: dict[str, Any]) -> str:
 def _short(value: Any, limit: int = 40) -> str:
     if isinstance(value, bool):
         return _("yes") if value else _("no")
-    text = "''" if value in (None, "") else str(value)
+    if isinstance(value, dict):   # a count with what it counted: {"count": 2, "periods": [...]}
+        listed = [item for key, item in value.items() if key != "count" and isinstance(item, list)]
+        if "count" in value:
+            text = str(value["count"])
+        else:
+            text = ", ".join(f"{key} {item}" for key, item in value.items())
+        if listed and listed[0]:
+            text += f" ({', '.join(map(str, listed[0]))})"
+    elif isinstance(value, list):
+        text = ", ".join(map(str, value)) or "''"
+    else:
+        text = "''" if value in (None, "") else str(value)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
