@@ -474,3 +474,34 @@ def test_pieces_die_with_a_worker_that_is_stopped(tmp_path, monkeypatch):
         time.sleep(0.005)
     assert not alive()                              # killed with the worker, not when their parse ends
     reader.close()
+
+
+def test_a_split_sheet_has_the_same_marks_as_a_plain_one(tmp_path, monkeypatch):
+    """The worker scans the split sheet's XML for hidden rows, merges and uncomputed formulas while the
+    pieces parse: the importer must see the same marks as from the plain parse's scan."""
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = "Responses"
+    for row in range(1, 200):
+        sheet.append([f"C-{row:03d}", row, row * 2, f"note {row}"])
+    sheet.row_dimensions[57].hidden = True
+    sheet.column_dimensions["C"].hidden = True
+    sheet.merge_cells("B120:C121")
+    sheet["D150"] = "=B150*2"
+    path = tmp_path / "marked.xlsx"
+    workbook.save(path)
+
+    def read(threshold: str):
+        monkeypatch.setenv("CSAT_SPLIT_MIN_BYTES", threshold)
+        reader = WorkbookReader([path])
+        try:
+            return reader.result(path)
+        finally:
+            reader.close()
+
+    split, plain = read("1"), read(NEVER)
+    assert split[0].marks == plain[0].marks
+    assert split[0].marks["hidden_rows"] == [57] and split[0].marks["merged"] == ["B120:C121"]
+    assert split[0].marks["uncached"] == ["D150"] and split[0].marks["hidden_columns"] == [(3, 3)]

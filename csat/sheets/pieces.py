@@ -232,6 +232,8 @@ class Split:
     name: str
     children: list[tuple[int, int]] = field(default_factory=list)     # (pid, read end of its pipe)
     why: Optional[str] = None
+    part: Optional[str] = None       # the sheet's zip part, whose XML `data` held when it was cut
+    marks: Optional[dict] = None     # marks.py's findings in that XML, scanned while the children parse
 
     def collect(self) -> Optional[dict]:
         """The joined sheet (first_row, first_column, height, columns, pieces), None if any piece failed."""
@@ -359,7 +361,7 @@ def start(path: str, also: list[str], visible_only: bool) -> Optional[Split]:
     if plan is None:
         return None
     sheet, data, prefix_end, suffix_start, bounds = plan
-    split = Split(name=sheet.name)
+    split = Split(name=sheet.name, part=sheet.part)
     parent = os.getpid()
     try:
         for start_at, end_at in zip(bounds, bounds[1:]):
@@ -378,6 +380,11 @@ def start(path: str, also: list[str], visible_only: bool) -> Optional[Split]:
     except OSError as exc:   # no more processes or descriptors: parse plainly
         split.abandon()
         return Split(name=sheet.name, why=f"cannot start the pieces: {exc}")
+    # The worker waits for its children now: it scans the XML it already inflated for what Excel
+    # would not show (marks.py) instead of inflating the part again after the parse.
+    from csat.sheets.marks import marks_of_bytes
+
+    split.marks = marks_of_bytes(data)
     return split
 
 
