@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 from csat.forms.identity import IDENTITY_SHEET
 from csat.importer.run import run_import
 from csat.sheets.guard import Limits
+from csat.sheets.pieces import joined_columns
 from csat.sheets.read import WorkbookReader
 from csat.sheets.worker import HEADER
 from import_fixtures import (import_customers, make_filled_form, open_round_with_invitations,
@@ -46,7 +47,10 @@ def worker_records(paths, threshold: str = "1", pieces: int = 2, also=(), visibl
     records, offset = [], 0
     while offset < len(done.stdout):
         (length,) = HEADER.unpack_from(done.stdout, offset)
-        records.append(pickle.loads(done.stdout[offset + HEADER.size:offset + HEADER.size + length]))
+        record = pickle.loads(done.stdout[offset + HEADER.size:offset + HEADER.size + length])
+        for sheet in record.get("sheets", []):    # a split sheet's pieces come as their children pickled them
+            sheet["columns"] = joined_columns(sheet)
+        records.append(record)
         offset += HEADER.size + length
     assert len(records) == len(paths)
     return records

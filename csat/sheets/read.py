@@ -270,7 +270,9 @@ class WorkbookReader:
         if not record["ok"]:
             hint = "; " + _(CONVERT_HINT) if _kind_of(path) in ("xls", "ods") else ""
             raise CsatError(f"{path}: {record['error']}{hint}")
-        return [Sheet(name=sheet["name"], height=sheet["height"], columns=sheet["columns"],
+        from csat.sheets.pieces import joined_columns
+
+        return [Sheet(name=sheet["name"], height=sheet["height"], columns=joined_columns(sheet),
                       first_row=sheet["first_row"], first_column=sheet["first_column"],
                       visibility=sheet["visibility"], marks=sheet.get("marks"))
                 for sheet in record["sheets"]]
