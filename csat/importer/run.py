@@ -413,10 +413,11 @@ def _import_checked(workspace, paths, kinds, reader, refused, half, dry_run, rep
             candidates = read_sources(paths, kinds, reader, refused, context, secret, half, problems, report,
                                       limits, early)
             result = plan(context, candidates, replace, problems, dry_run=dry_run)
-            report.rounds = round_summaries(context, result, candidates, [])
         finally:
             if early is not None:
                 early.join()
+        if problems or dry_run:   # what the rounds would be; an import counts them once it has written
+            report.rounds = round_summaries(context, result, candidates, [])
         if problems:
             report.problems = problems.report()
             report.problem_count = len(problems)
