@@ -62,6 +62,33 @@ def find_workspace(home: str | os.PathLike | None = None, start: Path | None = N
     )
 
 
+def home_argument(args) -> str | None:
+    """The value of --home among a command line's arguments, None when it has none."""
+    for index, word in enumerate(args):
+        if word == "--home" and index + 1 < len(args):
+            return args[index + 1]
+        if word.startswith("--home="):
+            return word.partition("=")[2]
+    return None
+
+
+def workspace_language(args) -> str | None:
+    """company.lang of the workspace a command line will use, or None when there is none to read.
+
+    Read before the command runs (the command line speaks it from its first word, and the
+    import's reader starts before the command line is built: csat.importer.early_start).
+    """
+    from csat.i18n import normalise
+
+    try:
+        root = find_workspace(home_argument(args))
+        data = tomllib.loads((Path(root) / CONFIG_FILE).read_text(encoding="utf-8"))
+    except Exception:  # noqa: BLE001 - no readable workspace yet: the command itself will say why
+        return None
+    company = data.get("company")
+    return normalise(company.get("lang")) if isinstance(company, dict) else None
+
+
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))

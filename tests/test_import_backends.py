@@ -347,3 +347,19 @@ def test_binary_copy_writes_text_in_the_client_encoding(two_stores, monkeypatch)
     assert ("2099H1", "C-001", "王芳", "packaging", None, True, "不适用", "") in rows[1]
     with engine_for(pg_url).connect() as connection:
         assert connection.connection.driver_connection.info.encoding == "gb18030"    # the case this test is about
+
+
+@pytest.mark.sqlite_only("SQLite's page cache and foreign-key pragmas of a bulk session")
+def test_a_bulk_session_settings_end_with_it(workspace, store):
+    """The import's bulk session runs with a larger page cache and without per-row foreign key checks;
+    the pooled connection goes back to the next session with SQLite's defaults."""
+    from csat.store.engine import BULK_CACHE_KIB, DEFAULT_CACHE_KIB
+
+    with store.session(bulk=True) as session:
+        database = session.connection().connection.dbapi_connection
+        assert database.execute("PRAGMA cache_size").fetchone()[0] == -BULK_CACHE_KIB
+        assert database.execute("PRAGMA foreign_keys").fetchone()[0] == 0
+    with store.session() as session:
+        database = session.connection().connection.dbapi_connection
+        assert database.execute("PRAGMA cache_size").fetchone()[0] == -DEFAULT_CACHE_KIB
+        assert database.execute("PRAGMA foreign_keys").fetchone()[0] == 1

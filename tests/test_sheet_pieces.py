@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 from csat.forms.identity import IDENTITY_SHEET
 from csat.importer.run import run_import
 from csat.sheets.guard import Limits
+from csat.sheets.pieces import joined_columns
 from csat.sheets.read import WorkbookReader
 from csat.sheets.worker import HEADER
 from import_fixtures import (import_customers, make_filled_form, open_round_with_invitations,
@@ -46,7 +47,10 @@ def worker_records(paths, threshold: str = "1", pieces: int = 2, also=(), visibl
     records, offset = [], 0
     while offset < len(done.stdout):
         (length,) = HEADER.unpack_from(done.stdout, offset)
-        records.append(pickle.loads(done.stdout[offset + HEADER.size:offset + HEADER.size + length]))
+        record = pickle.loads(done.stdout[offset + HEADER.size:offset + HEADER.size + length])
+        for sheet in record.get("sheets", []):    # a split sheet's pieces come as their children pickled them
+            sheet["columns"] = joined_columns(sheet)
+        records.append(record)
         offset += HEADER.size + length
     assert len(records) == len(paths)
     return records
@@ -474,3 +478,34 @@ def test_pieces_die_with_a_worker_that_is_stopped(tmp_path, monkeypatch):
         time.sleep(0.005)
     assert not alive()                              # killed with the worker, not when their parse ends
     reader.close()
+
+
+def test_a_split_sheet_has_the_same_marks_as_a_plain_one(tmp_path, monkeypatch):
+    """The worker scans the split sheet's XML for hidden rows, merges and uncomputed formulas while the
+    pieces parse: the importer must see the same marks as from the plain parse's scan."""
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = "Responses"
+    for row in range(1, 200):
+        sheet.append([f"C-{row:03d}", row, row * 2, f"note {row}"])
+    sheet.row_dimensions[57].hidden = True
+    sheet.column_dimensions["C"].hidden = True
+    sheet.merge_cells("B120:C121")
+    sheet["D150"] = "=B150*2"
+    path = tmp_path / "marked.xlsx"
+    workbook.save(path)
+
+    def read(threshold: str):
+        monkeypatch.setenv("CSAT_SPLIT_MIN_BYTES", threshold)
+        reader = WorkbookReader([path])
+        try:
+            return reader.result(path)
+        finally:
+            reader.close()
+
+    split, plain = read("1"), read(NEVER)
+    assert split[0].marks == plain[0].marks
+    assert split[0].marks["hidden_rows"] == [57] and split[0].marks["merged"] == ["B120:C121"]
+    assert split[0].marks["uncached"] == ["D150"] and split[0].marks["hidden_columns"] == [(3, 3)]

@@ -87,6 +87,9 @@ def main() -> None:
     import os
     import sys
 
+    from csat.importer.early_start import start
+
+    start(sys.argv[1:])   # `csat import`: the workbooks parse while the command line is built
     # Piped or redirected tables would wrap at rich's default 80 columns: give them room.
     if "COLUMNS" not in os.environ and not sys.stdout.isatty():
         os.environ["COLUMNS"] = "160"
@@ -112,6 +115,9 @@ def _leave(code) -> None:
     elif not isinstance(code, int):
         print(code, file=sys.stderr)
         code = 1
+    early = sys.modules.get("csat.importer.early_start")
+    if early is not None:     # a reader started for a command that never took it
+        early.stop()
     store = sys.modules.get("csat.store.engine")
     if store is not None:
         store.dispose_engines()

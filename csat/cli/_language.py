@@ -8,11 +8,10 @@ command tree is built; a workspace that cannot be read leaves English.
 
 from __future__ import annotations
 
-import tomllib
-from pathlib import Path
 from typing import Sequence
 
-from csat.i18n import N_, _, catalog, env_language, language, normalise, set_language
+from csat.config import workspace_language
+from csat.i18n import N_, _, catalog, env_language, language, set_language
 
 HELP_FIELDS = ("help", "short_help", "epilog")
 # The words Typer itself puts into --help and usage errors (typer.core looks them up with gettext).
@@ -27,28 +26,6 @@ CLICK_WORDS = (N_("Usage:"), N_("[OPTIONS]"), N_("COMMAND [ARGS]..."), N_("Show 
 
 def _typer_gettext(message: str) -> str:
     return catalog(language()).gettext(message)
-
-
-def _home_argument(args: Sequence[str]) -> str | None:
-    for index, word in enumerate(args):
-        if word == "--home" and index + 1 < len(args):
-            return args[index + 1]
-        if word.startswith("--home="):
-            return word.partition("=")[2]
-    return None
-
-
-def workspace_language(args: Sequence[str]) -> str | None:
-    """company.lang of the workspace the command will use, or None when there is none to read."""
-    from csat.config import CONFIG_FILE, find_workspace
-
-    try:
-        root = find_workspace(_home_argument(args))
-        data = tomllib.loads((Path(root) / CONFIG_FILE).read_text(encoding="utf-8"))
-    except Exception:  # noqa: BLE001 - no readable workspace yet: the command itself will say why
-        return None
-    company = data.get("company")
-    return normalise(company.get("lang")) if isinstance(company, dict) else None
 
 
 def choose(args: Sequence[str]) -> str:

@@ -54,6 +54,7 @@ def import_files(
 
     Example: csat import returned/*.xlsx examples/responses-2024H1.csv --half 2024H1
     """
+    from csat.importer import early_start
     from csat.importer.run import run_import, start_reading
     from csat.store import audit
 
@@ -65,7 +66,8 @@ def import_files(
     period = _half(half)
     if replace and not dry_run:
         require_reason(reason, "--replace")
-    reading = start_reading(files)   # the workbooks parse while the workspace and store open
+    # The workbooks parse while the workspace and store open (from before Typer loaded, when run as a program).
+    reading = early_start.take(files) or start_reading(files)
     try:
         with audit.reason(reason):
             report = run_import(workspace(home), files, half=period, dry_run=dry_run, replace=replace, reading=reading)

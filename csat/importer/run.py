@@ -302,12 +302,13 @@ def no_cyclic_gc():
             gc.enable()
 
 
-def start_reading(paths: list[Path]):
+def start_reading(paths: list[Path], lang: Optional[str] = None):
     """Start parsing the workbooks among paths in the background, before anything else is loaded.
 
     Only the first bytes of each file are looked at here (a zip or an OLE2 file is a workbook); sizes,
     the guard's checks and the workspace's limits come after, while the worker parses,
-    and a file they refuse is dropped from the worker.
+    and a file they refuse is dropped from the worker. `lang`: the language of the reader's
+    refusals, when the caller starts it before the command line has chosen one (early_start.py).
     """
     from csat.forms.identity import IDENTITY_SHEET
     from csat.sheets.formats import OLE_MAGIC, ZIP_MAGIC
@@ -325,7 +326,7 @@ def start_reading(paths: list[Path]):
         except OSError:
             continue
     # Hidden sheets too: one holding answers is refused, not passed over unseen (unseen.py).
-    return WorkbookReader(workbooks, Limits(), also=(IDENTITY_SHEET,), visible_only=False)
+    return WorkbookReader(workbooks, Limits(), also=(IDENTITY_SHEET,), visible_only=False, lang=lang)
 
 
 def run_import(workspace, paths: list[Path], half: Optional[str] = None, dry_run: bool = False,
@@ -412,10 +413,11 @@ def _import_checked(workspace, paths, kinds, reader, refused, half, dry_run, rep
             candidates = read_sources(paths, kinds, reader, refused, context, secret, half, problems, report,
                                       limits, early)
             result = plan(context, candidates, replace, problems, dry_run=dry_run)
-            report.rounds = round_summaries(context, result, candidates, [])
         finally:
             if early is not None:
                 early.join()
+        if problems or dry_run:   # what the rounds would be; an import counts them once it has written
+            report.rounds = round_summaries(context, result, candidates, [])
         if problems:
             report.problems = problems.report()
             report.problem_count = len(problems)

@@ -66,46 +66,55 @@ def _row_of(tag: bytes) -> int | None:
 
 def sheet_marks(archive: zipfile.ZipFile, part: str) -> dict:
     """hidden_rows, hidden_columns (first, last), merged ('B2:C3') and uncached (formula cells, 'B2')."""
+    try:
+        stream = archive.open(part)
+    except KeyError:
+        return marks_of_chunks(())
+    with stream:
+        return marks_of_chunks(iter(lambda: stream.read(_CHUNK), b""))
+
+
+def marks_of_bytes(data: bytes) -> dict:
+    """sheet_marks of a sheet part's XML already in memory (the worker inflated it to cut it: pieces.py)."""
+    return marks_of_chunks(data[start:start + _CHUNK] for start in range(0, len(data), _CHUNK))
+
+
+def marks_of_chunks(chunks) -> dict:
+    """sheet_marks of a sheet part's XML given as consecutive chunks."""
     hidden_rows: set[int] = set()
     hidden_columns: set[tuple[int, int]] = set()
     merged: set[str] = set()
     uncached: set[str] = set()
     tail = b""
-    try:
-        stream = archive.open(part)
-    except KeyError:
-        return {"hidden_rows": [], "hidden_columns": [], "merged": [], "uncached": []}
-    with stream:
-        while True:
-            chunk = stream.read(_CHUNK)
-            if not chunk:
-                break
-            window = tail + chunk
-            if b"hidden" in window:
-                for match in _HIDDEN_ROW.finditer(window):
-                    row = _row_of(match.group(0))
-                    if row is not None:
-                        hidden_rows.add(row)
-                for match in _COL.finditer(window):
-                    attributes = _attributes(match.group(0))
-                    if attributes.get("hidden") in ("1", "true") and attributes.get("min", "").isdigit():
-                        first = int(attributes["min"])
-                        last = int(attributes["max"]) if attributes.get("max", "").isdigit() else first
-                        hidden_columns.add((first, min(last, 16384)))
-            if b"mergeCell" in window:
-                merged.update(ref.decode("ascii").upper() for ref in _MERGE.findall(window))
-            if b"<f" in window or b":f" in window:
-                for match in _UNCACHED.finditer(window):
-                    reference = _attributes(match.group(2)).get("r")
-                    if reference:
-                        uncached.add(reference.upper())
-            tail = chunk[-4096:]
+    for chunk in chunks:
+        window = tail + chunk
+        if b"hidden" in window:
+            for match in _HIDDEN_ROW.finditer(window):
+                row = _row_of(match.group(0))
+                if row is not None:
+                    hidden_rows.add(row)
+            for match in _COL.finditer(window):
+                attributes = _attributes(match.group(0))
+                if attributes.get("hidden") in ("1", "true") and attributes.get("min", "").isdigit():
+                    first = int(attributes["min"])
+                    last = int(attributes["max"]) if attributes.get("max", "").isdigit() else first
+                    hidden_columns.add((first, min(last, 16384)))
+        if b"mergeCell" in window:
+            merged.update(ref.decode("ascii").upper() for ref in _MERGE.findall(window))
+        if b"<f" in window or b":f" in window:
+            for match in _UNCACHED.finditer(window):
+                reference = _attributes(match.group(2)).get("r")
+                if reference:
+                    uncached.add(reference.upper())
+        tail = chunk[-4096:]
     return {"hidden_rows": sorted(hidden_rows), "hidden_columns": sorted(hidden_columns), "merged": sorted(merged),
             "uncached": sorted(uncached)}
 
 
 def workbook_marks(path: str, names: list[str]) -> dict[str, dict]:
     """sheet_marks of the named sheets of an xlsx file ({} for a file that is not a readable zip)."""
+    if not names:
+        return {}
     try:
         with zipfile.ZipFile(path) as archive:
             parts = sheet_parts(archive)

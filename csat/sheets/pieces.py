@@ -7,8 +7,10 @@ independent, so the worker (worker.py) cuts the sheet's XML between
 core, and forks one child per piece, before calamine has parsed anything.
 Each child builds an uncompressed copy of the package whose sheet holds only
 its rows, parses it with calamine, turns the rows into columns (columns.py)
-and pickles them back through a pipe. The worker joins the pieces by their
-absolute positions (calamine's `start`), padding blank rows and columns.
+and pickles them back through a pipe, after a header saying where they sit.
+The worker checks the pieces' places from the headers and passes the pickled
+columns on untouched; the importer joins them by their absolute positions
+(calamine's `start`), padding blank rows and columns (joined_columns).
 
 Only what is clearly safe is split; anything else is parsed plainly, which is
 only slower. Never split: a part whose rows lack `r="..."` (calamine would
@@ -232,6 +234,8 @@ class Split:
     name: str
     children: list[tuple[int, int]] = field(default_factory=list)     # (pid, read end of its pipe)
     why: Optional[str] = None
+    part: Optional[str] = None       # the sheet's zip part, whose XML `data` held when it was cut
+    marks: Optional[dict] = None     # marks.py's findings in that XML, scanned while the children parse
 
     def collect(self) -> Optional[dict]:
         """The joined sheet (first_row, first_column, height, columns, pieces), None if any piece failed."""
@@ -246,6 +250,8 @@ class Split:
         return None
 
     def _results(self) -> list[tuple]:
+        """(start, height, width, pickled columns) of each piece. The columns stay as their child pickled
+        them: the worker forwards them to the importer, which unpickles them once (joined_columns)."""
         results = []
         while self.children:
             pid, descriptor = self.children[0]
@@ -253,15 +259,16 @@ class Split:
             with os.fdopen(descriptor, "rb") as pipe:
                 try:
                     outcome = pickle.load(pipe)
-                except (EOFError, pickle.UnpicklingError):
+                    payload = pipe.read() if outcome[0] == "ok" else b""
+                except (EOFError, pickle.UnpicklingError, TypeError, IndexError):
                     outcome = None
             _, status = os.waitpid(pid, 0)
             self.children.pop(0)
-            if status != 0 or outcome is None:
+            if status != 0 or outcome is None or (outcome[0] == "ok" and not payload):
                 raise NotSplit(f"a piece's reader ended with status {status}")
             if outcome[0] != "ok":
                 raise NotSplit(outcome[1])
-            results.append(outcome[1])
+            results.append((outcome[1], outcome[2], outcome[3], payload))
         return results
 
     def abandon(self) -> None:
@@ -278,27 +285,41 @@ class Split:
 
 
 def join(results: list[tuple]) -> dict:
-    """One sheet from its pieces' (start, height, columns), exactly as calamine would have placed the cells."""
-    parts = [(start[0], start[1], height, columns) for start, height, columns in results if start is not None]
+    """One sheet from its pieces' (start, height, width, pickled columns), exactly as calamine would have
+    placed the cells; the checks need only the pieces' places, so the columns are joined later, by whoever
+    unpickles them (joined_columns): the worker sends them on as they came."""
+    parts = [(start[0], start[1], height, width, payload) for start, height, width, payload in results
+             if start is not None]
     if not parts:
         return {"first_row": 1, "first_column": 1, "height": 0, "columns": [], "pieces": len(results)}
-    for (row, _, height, _), (next_row, _, _, _) in zip(parts, parts[1:]):
+    for (row, _, height, _, _), (next_row, _, _, _, _) in zip(parts, parts[1:]):
         if next_row < row + height:
             raise NotSplit("the pieces' rows overlap")
     first_row = parts[0][0]
     height = parts[-1][0] + parts[-1][2] - first_row
-    first_column = min(column for _, column, _, _ in parts)
-    width = max(column + len(columns) for _, column, _, columns in parts) - first_column
-    if height * width > 2 * sum(part_height * len(columns) for _, _, part_height, columns in parts) + SPARE_CELLS:
+    first_column = min(column for _, column, _, _, _ in parts)
+    width = max(column + columns for _, column, _, columns, _ in parts) - first_column
+    if height * width > 2 * sum(part_height * columns for _, _, part_height, columns, _ in parts) + SPARE_CELLS:
         raise NotSplit("the pieces are too far apart to join")
+    return {"first_row": first_row + 1, "first_column": first_column + 1, "height": height, "columns": None,
+            "width": width, "parts": [(row - first_row, column - first_column, part_height, payload)
+                                      for row, column, part_height, _, payload in parts],
+            "pieces": len(results)}
+
+
+def joined_columns(sheet: dict) -> list[Column]:
+    """A sheet record's columns: as they are, or joined from its pieces (see join)."""
+    if sheet.get("columns") is not None:
+        return sheet["columns"]
+    parts = [(offset, column, part_height, pickle.loads(payload))
+             for offset, column, part_height, payload in sheet["parts"]]
     joined = []
-    for index in range(width):
+    for index in range(sheet["width"]):
         numbers, others = array("d"), {}
-        for row, column, part_height, columns in parts:
-            offset = row - first_row
+        for offset, column, part_height, columns in parts:
             if offset > len(numbers):
                 numbers.extend(array("d", [NO_NUMBER]) * (offset - len(numbers)))
-            position = first_column + index - column
+            position = index - column
             if 0 <= position < len(columns):
                 piece = columns[position]
                 numbers.extend(piece.numbers)
@@ -308,8 +329,7 @@ def join(results: list[tuple]) -> dict:
             else:
                 numbers.extend(array("d", [NO_NUMBER]) * part_height)
         joined.append(Column(numbers, others))
-    return {"first_row": first_row + 1, "first_column": first_column + 1, "height": height, "columns": joined,
-            "pieces": len(results)}
+    return joined
 
 
 def _plan(path: str, also: list[str], visible_only: bool) -> Optional[tuple[Sheet, bytes, int, int, list[int]]]:
@@ -359,7 +379,7 @@ def start(path: str, also: list[str], visible_only: bool) -> Optional[Split]:
     if plan is None:
         return None
     sheet, data, prefix_end, suffix_start, bounds = plan
-    split = Split(name=sheet.name)
+    split = Split(name=sheet.name, part=sheet.part)
     parent = os.getpid()
     try:
         for start_at, end_at in zip(bounds, bounds[1:]):
@@ -378,6 +398,11 @@ def start(path: str, also: list[str], visible_only: bool) -> Optional[Split]:
     except OSError as exc:   # no more processes or descriptors: parse plainly
         split.abandon()
         return Split(name=sheet.name, why=f"cannot start the pieces: {exc}")
+    # The worker waits for its children now: it scans the XML it already inflated for what Excel
+    # would not show (marks.py) instead of inflating the part again after the parse.
+    from csat.sheets.marks import marks_of_bytes
+
+    split.marks = marks_of_bytes(data)
     return split
 
 
@@ -390,15 +415,19 @@ def _child(writing: int, inherited: list[int], parent: int, path: str, sheet: Sh
             os.close(descriptor)
         _die_with_parent(parent)
         keep: list = []
+        columns = None
         try:
-            outcome = ("ok", parse_piece(path, sheet.name, sheet.part, data, prefix_end, suffix_start,
-                                         start_at, end_at, keep))
+            anchor, height, columns = parse_piece(path, sheet.name, sheet.part, data, prefix_end, suffix_start,
+                                                  start_at, end_at, keep)
+            outcome = ("ok", anchor, height, len(columns))
         except NotSplit as exc:
             outcome = ("not split", str(exc))
         except BaseException as exc:  # noqa: BLE001 - calamine's errors and panics: the plain parse reports them
             outcome = ("not split", f"a piece failed: {type(exc).__name__}")
         with os.fdopen(writing, "wb") as pipe:
             pickle.dump(outcome, pipe, protocol=pickle.HIGHEST_PROTOCOL)
+            if outcome[0] == "ok":    # the columns follow their header, pickled once: see Split._results
+                pickle.dump(columns, pipe, protocol=pickle.HIGHEST_PROTOCOL)
         code = 0
     finally:
         os._exit(code)

@@ -151,8 +151,9 @@ class WorkbookReader:
     """
 
     def __init__(self, paths: list[Path], limits: Limits = Limits(), also: tuple[str, ...] = (),
-                 visible_only: bool = True):
+                 visible_only: bool = True, lang: Optional[str] = None):
         self.paths = [Path(path) for path in paths]
+        self.lang = lang      # the language of the worker's refusals; None: the one in force at each start
         self.limits = limits
         self.also = list(also)
         self.visible_only = visible_only
@@ -174,7 +175,7 @@ class WorkbookReader:
         self._output = tempfile.TemporaryFile()
         self._errors = tempfile.TemporaryFile()
         request = {
-            "lang": language(),   # the worker's refusals are read by the same person
+            "lang": self.lang or language(),   # the worker's refusals are read by the same person
             "memory_bytes": self.limits.parse_memory_bytes, "seconds": self.limits.parse_seconds,
             "files": [{"path": str(self.paths[index]), "also": self.also, "visible_only": self.visible_only}
                       for index in self._pending],
@@ -269,7 +270,9 @@ class WorkbookReader:
         if not record["ok"]:
             hint = "; " + _(CONVERT_HINT) if _kind_of(path) in ("xls", "ods") else ""
             raise CsatError(f"{path}: {record['error']}{hint}")
-        return [Sheet(name=sheet["name"], height=sheet["height"], columns=sheet["columns"],
+        from csat.sheets.pieces import joined_columns
+
+        return [Sheet(name=sheet["name"], height=sheet["height"], columns=joined_columns(sheet),
                       first_row=sheet["first_row"], first_column=sheet["first_column"],
                       visibility=sheet["visibility"], marks=sheet.get("marks"))
                 for sheet in record["sheets"]]

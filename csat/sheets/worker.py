@@ -85,9 +85,17 @@ def read_workbook(path: str, also: list[str], visible_only: bool) -> dict:
         if split is not None:
             split.abandon()
     if kind == "xlsx":   # what Excel would not show of the cells (marks.py)
-        from csat.sheets.marks import workbook_marks
+        from csat.sheets.marks import sheet_parts, workbook_marks
 
-        marks = workbook_marks(path, [sheet["name"] for sheet in sheets])
+        scanned = {}
+        if split is not None and split.marks is not None:   # the split sheet's, scanned while its pieces parsed
+            import zipfile
+
+            with zipfile.ZipFile(path) as archive:
+                if sheet_parts(archive).get(split.name) == split.part:
+                    scanned[split.name] = split.marks
+        marks = workbook_marks(path, [sheet["name"] for sheet in sheets if sheet["name"] not in scanned])
+        marks.update(scanned)
         for sheet in sheets:
             sheet["marks"] = marks.get(sheet["name"])
     result = {"ok": True, "sheets": sheets, "names": names}
