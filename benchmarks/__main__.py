@@ -15,6 +15,7 @@ import sys
 import time
 
 import benchmarks
+from benchmarks.timing import as_installed
 
 
 def cases() -> list[str]:
@@ -40,6 +41,7 @@ def main(argv: list[str]) -> int:
         print(f"unknown case(s): {', '.join(unknown)}; available: {', '.join(available)}", file=sys.stderr)
         return 2
     modules = {name: importlib.import_module(f"benchmarks.bench_{name}") for name in wanted}
+    as_installed()
     if options.backend:
         without = [name for name, module in modules.items()
                    if "backend" not in inspect.signature(module.main).parameters]

@@ -25,7 +25,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from benchmarks.timing import report
+from benchmarks.timing import as_installed, report
 
 ROWS = 100_000
 ITEMS = 10
@@ -213,4 +213,5 @@ def main_postgresql(rows: int = ROWS) -> float:
 
 if __name__ == "__main__":
     os.environ.setdefault("PYTHONDONTWRITEBYTECODE", "1")
+    as_installed()
     main(int(sys.argv[1]) if len(sys.argv) > 1 else ROWS)
