@@ -332,8 +332,8 @@ class Records(Sequence):
     A round of 100,000 customers and 100,000 comments costs a third of the memory this way; the
     renderers read it like a list of dicts (iterate, index, slice, len). The rows may also be
     queries.StreamedRows, read from the store on each iteration (never held). `encode`, when given,
-    writes a row straight as the JSON text of its record (what json.dumps makes of record(row)): the JSON
-    of a round of 100,000 customers then builds no dicts at all."""
+    maps the rows to the JSON texts of their records (what json.dumps makes of record(row)), one generator
+    over them all: the JSON of a round of 100,000 customers then builds no dicts at all."""
 
     def __init__(self, rows: list[tuple], record, encode=None):
         self.rows, self.record, self.encode = rows, record, encode
