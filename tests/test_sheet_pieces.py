@@ -251,18 +251,20 @@ def test_only_the_biggest_wanted_sheet_is_split(tmp_path):
     assert assert_split_same(path, 2, visible_only=False)["split"]["sheet"] == "hidden"
 
 
+def _read(path, threshold: str, monkeypatch):
+    """The sheets the reader gives for path, split into pieces from `threshold` bytes of sheet XML."""
+    monkeypatch.setenv("CSAT_SPLIT_MIN_BYTES", threshold)
+    reader = WorkbookReader([path])
+    try:
+        return reader.result(path)
+    finally:
+        reader.close()
+
+
 def test_the_reader_gives_the_same_sheets_split_or_not(tmp_path, monkeypatch):
     path = xlsxwriter_book(tmp_path / "xw.xlsx")
 
-    def read(threshold: str):
-        monkeypatch.setenv("CSAT_SPLIT_MIN_BYTES", threshold)
-        reader = WorkbookReader([path])
-        try:
-            return reader.result(path)
-        finally:
-            reader.close()
-
-    split, plain = read("1"), read(NEVER)
+    split, plain = _read(path, "1", monkeypatch), _read(path, NEVER, monkeypatch)
     assert [(sheet.name, sheet.first_row, sheet.first_column, sheet.rows) for sheet in split] == [
         (sheet.name, sheet.first_row, sheet.first_column, sheet.rows) for sheet in plain]
 
@@ -497,15 +499,7 @@ def test_a_split_sheet_has_the_same_marks_as_a_plain_one(tmp_path, monkeypatch):
     path = tmp_path / "marked.xlsx"
     workbook.save(path)
 
-    def read(threshold: str):
-        monkeypatch.setenv("CSAT_SPLIT_MIN_BYTES", threshold)
-        reader = WorkbookReader([path])
-        try:
-            return reader.result(path)
-        finally:
-            reader.close()
-
-    split, plain = read("1"), read(NEVER)
+    split, plain = _read(path, "1", monkeypatch), _read(path, NEVER, monkeypatch)
     assert split[0].marks == plain[0].marks
     assert split[0].marks["hidden_rows"] == [57] and split[0].marks["merged"] == ["B120:C121"]
     assert split[0].marks["uncached"] == ["D150"] and split[0].marks["hidden_columns"] == [(3, 3)]
