@@ -61,8 +61,13 @@ def test_a_cell_of_40_mb_of_text_exceeds_the_memory_limit(tmp_path):
 
 
 @pytest.mark.slow
-def test_a_sheet_that_takes_long_to_parse_exceeds_the_time_limit(tmp_path):
-    """400,000 rows of six numbers: seconds of CPU for the parser; the limit is one."""
+def test_a_sheet_that_takes_long_to_parse_exceeds_the_time_limit(tmp_path, monkeypatch):
+    """400,000 rows of six numbers: seconds of CPU for the parser; the limit is one.
+
+    The limit is CPU time per process: a big sheet split into pieces gives each piece's process the same
+    limit, so on an idle machine two pieces of this sheet can each finish inside one second. The sheet is
+    read whole here (no split), the way the limit is meant to be seen."""
+    monkeypatch.setenv("CSAT_SPLIT_MIN_BYTES", str(10 ** 12))
     rows = b"".join(b'<row r="%d">' % row + b"".join(b'<c r="%s%d"><v>%d</v></c>' % (column, row, row)
                                                      for column in (b"A", b"B", b"C", b"D", b"E", b"F"))
                     + b"</row>" for row in range(3, 400_000))
