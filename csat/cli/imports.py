@@ -114,18 +114,19 @@ EXIT_DIFFERS = 4
 
 def _show_responses(report, verbose: bool) -> None:
     """Whose answers the import stored, replaced or refused: each one when there are a few (or -v)."""
-    from collections import Counter
-
-
-    lines = report.responses
-    if not lines:
+    counts = report.outcomes()
+    total = sum(counts.values())
+    if not total:
         return
     labels = _OUTCOMES_DRY if report.dry_run else _OUTCOMES
-    if len(lines) > FEW_RESPONSES and not verbose:
-        counts = Counter(line.status for line in lines)
+    if total > FEW_RESPONSES and not verbose:
         parts = _(", ").join(f"{_(labels[status]).lower()} {count}" for status, count in counts.items())
-        say(_("{n} responses ({outcomes}): use -v to list them", n=len(lines), outcomes=parts))
-        lines = [line for line in lines if line.differences or line.status == "missing"]   # always named
+        say(_("{n} responses ({outcomes}): use -v to list them", n=total, outcomes=parts))
+        if not report.dry_run:     # only a dry run's lines say what differs
+            return
+        lines = [line for line in report.responses if line.differences or line.status == "missing"]  # always named
+    else:
+        lines = report.responses
     several_files = len({line.file for line in report.responses}) > 1
     for line in lines:
         who = (_("{customer} {period} ({respondent})", customer=line.customer, period=line.period,

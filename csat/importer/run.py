@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import gc
 import re
+from collections import Counter
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from csat.errors import CsatError
 from csat.i18n import _
@@ -92,7 +93,28 @@ class ImportReport:
     rounds: list[RoundSummary] = field(default_factory=list)
     sources: list[SourceSummary] = field(default_factory=list)
     # Whose answers: every response read, with what happened to it (all "refused" when there were problems).
-    responses: list[ResponseLine] = field(default_factory=list)
+    # Built when first asked for (see `responses`): the summary of a 100,000-row sheet needs only counts.
+    lines: Optional[list[ResponseLine]] = field(default=None, repr=False)
+    # The import that stored them, to build `lines` from: (context, plan, candidates).
+    planned: Optional[tuple] = field(default=None, repr=False, compare=False)
+
+    @property
+    def responses(self) -> list[ResponseLine]:
+        if self.lines is None:
+            self.lines = response_lines(*self.planned) if self.planned is not None else []
+            self.planned = None
+        return self.lines
+
+    @responses.setter
+    def responses(self, lines: list[ResponseLine]) -> None:
+        self.lines, self.planned = lines, None
+
+    def outcomes(self) -> dict[str, int]:
+        """How many responses had each outcome (a status of ResponseLine), in the order of the first of each
+        as read: what `responses` would count, without building a line per response when none were built."""
+        if self.planned is None:
+            return dict(Counter(line.status for line in self.responses))
+        return outcome_counts(*self.planned)
 
     @property
     def ok(self) -> bool:
@@ -222,6 +244,32 @@ def response_lines(context: Context, result: Optional[Plan], candidates: list[Ca
         if removed:
             lines.extend(_line(context, candidate, "removed", existing, names) for existing in removed.get(key, ()))
     return lines
+
+
+def outcome_counts(context: Context, result: Plan, candidates: list[Candidate]) -> dict[str, int]:
+    """response_lines(...) counted by status in order of first appearance, for a plan without problems or
+    comparisons: every candidate is then in exactly one of the plan's lists, and a removed response's
+    line follows the line of the form that removed it."""
+    lists = {"stored": result.new, "differs": [candidate for candidate, existing in result.differing if existing],
+             "missing": [candidate for candidate, existing in result.differing if existing is None],
+             "unchanged": result.unchanged, "replaced": [candidate for candidate, _ in result.replaced],
+             "withdrawn": [candidate for candidate, _ in result.withdrawn],
+             "removed": [candidate for candidate, _ in result.removed]}
+    counts = {status: len(members) for status, members in lists.items() if members}
+    firsts = {id(members[0]): status for status, members in lists.items() if members and status != "removed"}
+    first_removed = id(lists["removed"][0]) if lists["removed"] else None
+    order: list[str] = []
+    for candidate in candidates:
+        key = id(candidate)
+        status = firsts.pop(key, None)
+        if status is not None:
+            order.append(status)
+        if key == first_removed:
+            order.append("removed")
+            first_removed = None
+        if not firsts and first_removed is None:
+            break
+    return {status: counts[status] for status in order}
 
 
 def read_sources(paths: list[Path], kinds: dict[Path, str], reader, refused: set[Path], context: Context,
@@ -424,7 +472,10 @@ def _import_checked(workspace, paths, kinds, reader, refused, half, dry_run, rep
             report.responses = response_lines(context, None, candidates)
             session.rollback()
             return report
-        report.responses = response_lines(context, result, candidates, compare=dry_run)
+        if dry_run:    # its comparisons read what is stored: made now, while the session is open
+            report.responses = response_lines(context, result, candidates, compare=True)
+        else:
+            report.planned = (context, result, candidates)
         report.responses_differing = len(result.differing)
         report.responses_new = len(result.new)
         report.responses_unchanged = len(result.unchanged)
