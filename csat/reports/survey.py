@@ -28,7 +28,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from math import isfinite
 from typing import Any
 
 from csat import scoring
