@@ -503,3 +503,18 @@ def test_a_split_sheet_has_the_same_marks_as_a_plain_one(tmp_path, monkeypatch):
     assert split[0].marks == plain[0].marks
     assert split[0].marks["hidden_rows"] == [57] and split[0].marks["merged"] == ["B120:C121"]
     assert split[0].marks["uncached"] == ["D150"] and split[0].marks["hidden_columns"] == [(3, 3)]
+
+
+@given(st.lists(st.sampled_from([
+    b'<row r="1"><c r="A1"><v>1</v></c></row>', b'<row r="2" hidden="1"><c r="A2"><v>2</v></c></row>',
+    b'<col min="2" max="3" hidden="true"/>', b'<mergeCell ref="B2:C3"/>', b'<c r="D4"><f>SUM(A1:A2)</f></c>',
+    b'<x:c r="E5"><x:f t="shared" si="0"/></x:c>', b'<c r="F6" t="inlineStr"><is><t>hidden :f &lt;f</t></is></c>',
+    b"x" * 3000]), max_size=40))
+def test_marks_of_an_inflated_part_are_those_of_its_chunks(parts):
+    from csat.sheets.marks import marks_of_bytes, marks_of_chunks
+
+    data = b"<worksheet><sheetData>" + b"".join(parts) + b"</sheetData></worksheet>"
+    chunked = marks_of_chunks(data[start:start + 700] for start in range(0, len(data), 700))
+    whole = marks_of_chunks([data])
+    assert marks_of_bytes(data) == whole
+    assert whole["merged"] == chunked["merged"] and whole["uncached"] == chunked["uncached"]

@@ -76,3 +76,25 @@ def test_a_sheet_that_takes_long_to_parse_exceeds_the_time_limit(tmp_path, monke
     results = read([slow], Limits(parse_seconds=1))
     assert results[slow] == f"{slow}: the workbook could not be read (it ran out of time)"
     assert time.monotonic() - started < 60
+
+
+def test_waiting_for_the_reader_ends_at_its_exit_or_its_deadline():
+    import subprocess
+    import sys
+
+    from csat.sheets.read import wait_for
+
+    quick = subprocess.Popen([sys.executable, "-c", "raise SystemExit(3)"])
+    wait_for(quick, 30)
+    assert quick.returncode == 3
+    wait_for(quick, 30)                      # reaped already: returns at once
+    slow = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        started = time.monotonic()
+        with pytest.raises(subprocess.TimeoutExpired):
+            wait_for(slow, 0.3)
+        assert time.monotonic() - started < 10
+        assert slow.poll() is None
+    finally:
+        slow.kill()
+        slow.wait()

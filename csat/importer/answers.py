@@ -12,7 +12,8 @@ one-row blocks, so every source is hashed and stored by the same code.
 from __future__ import annotations
 
 import hashlib
-from typing import Any, Iterable, Optional
+from itertools import repeat
+from typing import Any, Iterable, Optional, Sequence
 
 import numpy as np
 
@@ -79,39 +80,27 @@ class AnswerBlock:
         digest.update("\x1f".join(text).encode("utf-8"))
         return digest.hexdigest()
 
-    def content_hashes(self, texts: dict[int, tuple[str, Any, str]]) -> list[str]:
-        """content_hash of every row at once; `texts` holds (title, answered_on, comment) of rows with any.
+    def content_hashes(self, texts: Optional[Sequence[tuple[str, Any, str]]] = None) -> list[str]:
+        """content_hash of every row at once; `texts` holds each row's (title, answered_on, comment), None: no text.
 
-        Most rows of a sheet have no title, date, comment or extras: their input is
-        the row's packed scores followed by the same tail, so one buffer is sliced.
-        A row with text but no extras takes its packed scores and item ids from the
-        same buffer followed by its own text: the bytes content_hash would hash, without
-        slicing the matrix row by row (a sheet with a comment column has text on every row).
+        The bytes hashed are content_hash's: the row's packed scores and the item ids,
+        sliced from one buffer laid out by numpy, followed by the row's text. Only rows
+        with extras (few) are hashed again one by one.
         """
         count, width = self.scores.shape
-        plain = self._item_bytes + "\x1f\x1f".encode("utf-8")
-        size = 8 * width + len(plain)
         prefix = 8 * width + len(self._item_bytes)
-        packed = np.empty((count, size), dtype=np.uint8)
+        packed = np.empty((count, prefix), dtype=np.uint8)
         packed[:, :8 * width] = np.ascontiguousarray(self.scores).view(np.uint8).reshape(count, 8 * width)
-        packed[:, 8 * width:] = np.frombuffer(plain, dtype=np.uint8)
+        packed[:, 8 * width:] = np.frombuffer(self._item_bytes, dtype=np.uint8)
         data = packed.tobytes()
-        blake2b = hashlib.blake2b
-        if not texts:
-            hashes = [blake2b(data[start:start + size], digest_size=16).hexdigest()
-                      for start in range(0, count * size, size)]
+        if texts is None:
+            tails: Iterable[bytes] = repeat("\x1f\x1f".encode("utf-8"), count)
         else:
-            hashes = []
-            append, text_of = hashes.append, texts.get
-            for row, start in enumerate(range(0, count * size, size)):
-                text = text_of(row)
-                if text is None:
-                    append(blake2b(data[start:start + size], digest_size=16).hexdigest())
-                    continue
-                title, answered_on, comment = text
-                tail = f"{title}\x1f{answered_on.isoformat() if answered_on else ''}\x1f{comment}".encode("utf-8")
-                append(blake2b(data[start:start + prefix] + tail, digest_size=16).hexdigest())
-        with_extras = self.rows_with_extras()
-        for row in with_extras:      # few: hashed again with their extras
-            hashes[row] = self.content_hash(row, *texts.get(row, ("", None, "")))
+            tails = [f"{title}\x1f{answered_on.isoformat() if answered_on else ''}\x1f{comment}".encode("utf-8")
+                     for title, answered_on, comment in texts]
+        blake2b = hashlib.blake2b
+        hashes = [blake2b(data[start:start + prefix] + tail, digest_size=16).hexdigest()
+                  for start, tail in zip(range(0, count * prefix, prefix), tails)]
+        for row in self.rows_with_extras():      # few: hashed again with their extras
+            hashes[row] = self.content_hash(row, *(texts[row] if texts is not None else ("", None, "")))
         return hashes

@@ -121,6 +121,7 @@ class SheetRows:
         self.start = header_index + 1
         self.count = max(0, sheet.height - self.start)
         self.numbers = [np.frombuffer(column.numbers, dtype=np.float64)[self.start:] for column in sheet.columns]
+        self.bad_texts: set[int] = set()     # offsets of rows with a text cell that has a problem (read_texts)
 
     def address(self, index: int, offset: int) -> str:
         return f"{self.where}!{column_letters(self.sheet.first_column + index)}{self.sheet.first_row + offset}"
@@ -134,13 +135,17 @@ class SheetRows:
              early: Optional[EarlyAnswers] = None) -> list[Candidate]:
         """Candidates of every good row; with `early`, each block's answers start being stored at once."""
         by_period = self.sort_rows(customer_column, period_column, half)
-        texts = self.read_texts()
+        texts = None
         candidates: list[Candidate] = []
         for period, (columns, offsets, customers) in by_period.items():
             block, bad = self.read_items(period, columns, offsets)
             if early is not None:
                 early.block_ready(period, block)
+            if texts is None:       # after the first block is being stored: the texts are not needed for that
+                texts = self.read_texts()
             self.add_candidates(candidates, customer_column, period, block, bad, offsets, customers, texts)
+        if texts is None:           # no row to take, but every text cell is still checked
+            self.read_texts()
         return candidates
 
     def filled_offsets(self) -> list[int]:
@@ -259,6 +264,7 @@ class SheetRows:
     def read_texts(self) -> dict[str, dict[int, Any]]:
         """Respondent, title, comment and date by row offset; a bad cell is a problem and marks its row."""
         texts: dict[str, dict[int, Any]] = {}
+        self.bad_texts.clear()
         for order, what in enumerate(TEXT_FIELDS):
             index = self.layout.fields.get(what)
             values: dict[int, Any] = {}
@@ -273,27 +279,37 @@ class SheetRows:
                 if problem:
                     self.found.add(offset, 3, order, self.address(index, offset), problem)
                     values[offset] = _BAD
+                    self.bad_texts.add(offset)
             texts[what] = values
         return texts
 
     def add_candidates(self, candidates: list[Candidate], customer_column: int, period: str, block: AnswerBlock,
                        bad: np.ndarray, offsets: list[int], customers: list[int],
                        texts: dict[str, dict[int, Any]]) -> None:
+        """A candidate per row of the block, but for rows with a bad score or text cell (already in `found`).
+
+        Built a column at a time with comprehensions: a sheet has 100,000 rows.
+        """
         respondents, titles, comments, dates = (texts[what] for what in TEXT_FIELDS)
         first_row, where, source_file = self.sheet.first_row, self.where, self.source_file
         sheet_name = self.sheet.name
         customer_cell = f"{where}!{column_letters(self.sheet.first_column + customer_column)}"
-        with_text = {}
-        for at, offset in enumerate(offsets):
-            if offset in titles or offset in dates or offset in comments:
-                with_text[at] = (titles.get(offset, ""), dates.get(offset), comments.get(offset, ""))
-        hashes = block.content_hashes({at: text for at, text in with_text.items() if _BAD not in text})
-        for at, (offset, customer_id, is_bad, digest) in enumerate(zip(offsets, customers, bad.tolist(), hashes)):
-            respondent = respondents.get(offset, "")
-            title, answered_on, comment = with_text.get(at, _NO_TEXT)
-            if is_bad or respondent is _BAD or at in with_text and _BAD in with_text[at]:
-                continue
-            row_number = first_row + offset
-            candidates.append(Candidate(
-                f"{customer_cell}{row_number}", where, f"row {row_number}", "sheet", source_file, period,
-                customer_id, respondent, title, answered_on, comment, block, at, digest, None, sheet_name, row_number))
+        get_respondent = respondents.get
+        people = [get_respondent(offset, "") for offset in offsets] if respondents else [""] * len(offsets)
+        if titles or dates or comments:
+            get_title, get_date, get_comment = titles.get, dates.get, comments.get
+            fields = [(get_title(offset, ""), get_date(offset), get_comment(offset, "")) for offset in offsets]
+        else:
+            fields = [_NO_TEXT] * len(offsets)
+        skipped = set(np.flatnonzero(bad).tolist())
+        if self.bad_texts:
+            skipped.update(at for at, offset in enumerate(offsets) if offset in self.bad_texts)
+        hashed = [_NO_TEXT if at in skipped else text for at, text in enumerate(fields)] if skipped else fields
+        hashes = block.content_hashes(hashed if titles or dates or comments else None)
+        numbers = [first_row + offset for offset in offsets]
+        candidates.extend([
+            Candidate(f"{customer_cell}{number}", where, f"row {number}", "sheet", source_file, period, customer_id,
+                      person, title, answered_on, comment, block, at, digest, None, sheet_name, number)
+            for at, (number, customer_id, person, (title, answered_on, comment), digest)
+            in enumerate(zip(numbers, customers, people, fields, hashes))
+            if not skipped or at not in skipped])

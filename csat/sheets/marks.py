@@ -74,8 +74,18 @@ def sheet_marks(archive: zipfile.ZipFile, part: str) -> dict:
         return marks_of_chunks(iter(lambda: stream.read(_CHUNK), b""))
 
 
+# What a chunk must hold for marks_of_chunks to look closer at it.
+_NEEDLES = (b"hidden", b"mergeCell", b"<f", b":f")
+
+
 def marks_of_bytes(data: bytes) -> dict:
-    """sheet_marks of a sheet part's XML already in memory (the worker inflated it to cut it: pieces.py)."""
+    """sheet_marks of a sheet part's XML already in memory (the worker inflated it to cut it: pieces.py).
+
+    Most sheets hold none of the needles at all: one search each over the whole part
+    says so without copying it out chunk by chunk.
+    """
+    if not any(needle in data for needle in _NEEDLES):
+        return marks_of_chunks(())
     return marks_of_chunks(data[start:start + _CHUNK] for start in range(0, len(data), _CHUNK))
 
 
@@ -101,7 +111,7 @@ def marks_of_chunks(chunks) -> dict:
                     hidden_columns.add((first, min(last, 16384)))
         if b"mergeCell" in window:
             merged.update(ref.decode("ascii").upper() for ref in _MERGE.findall(window))
-        if b"<f" in window or b":f" in window:
+        if b"<f" in window or b":f" in window:      # _NEEDLES: keep them in step
             for match in _UNCACHED.finditer(window):
                 reference = _attributes(match.group(2)).get("r")
                 if reference:

@@ -222,7 +222,7 @@ class WorkbookReader:
         while self._pending:
             process = self._process
             try:
-                process.wait(timeout=self.limits.parse_seconds + 30)
+                wait_for(process, self.limits.parse_seconds + 30)
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
@@ -286,6 +286,30 @@ class WorkbookReader:
             if handle is not None and not handle.closed:
                 handle.close()
         self._process = None
+
+
+def wait_for(process, timeout: float) -> None:
+    """Wait for a child process, waking as soon as it exits.
+
+    Popen.wait with a timeout polls, sleeping up to 50 ms between looks: an import would
+    sit that long after its reader finished. On Linux a pidfd becomes readable at the exit.
+    """
+    import os
+    import select
+    import subprocess
+
+    try:
+        descriptor = os.pidfd_open(process.pid)
+    except (AttributeError, OSError):      # not Linux, or already reaped
+        process.wait(timeout=timeout)
+        return
+    try:
+        ready, _, _ = select.select([descriptor], [], [], timeout)
+    finally:
+        os.close(descriptor)
+    if not ready:
+        raise subprocess.TimeoutExpired(process.args, timeout)
+    process.wait()
 
 
 def _kind_of(path: Path) -> str | None:
