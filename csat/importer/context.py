@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from operator import attrgetter
 from typing import Any, Optional
 
 from csat.importer.answers import AnswerBlock
@@ -240,8 +241,8 @@ class Plan:
 
     @property
     def answers(self) -> int:
-        return sum(candidate.answer_count for candidate in self.new) + sum(
-            candidate.answer_count for candidate, _ in self.replaced)
+        width = attrgetter("block.width")
+        return sum(map(width, self.new)) + sum(width(candidate) for candidate, _ in self.replaced)
 
 
 def closed_problem(period: str) -> str:
@@ -269,8 +270,9 @@ def plan(context: Context, candidates: list[Candidate], replace: bool, problems:
     result = Plan()
     seen: dict[tuple, Candidate] = {}
     closed_reported: set[tuple[str, str]] = set()
-    existing_by_period = {period: context.round_for(period).existing
-                          for period in {candidate.period for candidate in candidates}}
+    periods = set(map(attrgetter("period"), candidates))
+    existing_by_period = {period: context.round_for(period).existing for period in periods}
+    closed = {period for period in periods if context.round_for(period).closed}
     for candidate in candidates:
         if candidate.invitation_id is not None:
             form_key = ("form", candidate.period, candidate.customer_id)
@@ -290,7 +292,7 @@ def plan(context: Context, candidates: list[Candidate], replace: bool, problems:
             continue
         existing = existing_by_period[candidate.period].get((candidate.customer_id, candidate.respondent))
         changes = existing is None or existing.content_hash != candidate.content_hash
-        if changes and context.round_for(candidate.period).closed:
+        if changes and candidate.period in closed:
             if dry_run:
                 result.differing.append((candidate, existing))
             elif (candidate.origin, candidate.period) not in closed_reported:  # once per sheet and round

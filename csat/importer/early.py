@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import sys
 import threading
+from itertools import chain
 from typing import Optional
 
 from csat.importer.answer_rows import delete_answers, store_on_sqlite
@@ -84,6 +85,5 @@ class EarlyAnswers:
     def drop_unused(self, connection, used: set[int]) -> None:
         """Delete the answers stored early for rows that did not become new responses."""
         self.join()
-        unused = [response_id for block in self.blocks for response_id in block.response_ids
-                  if response_id not in used]
+        unused = sorted(set(chain.from_iterable(block.response_ids for block in self.blocks)) - used)
         delete_answers(connection, unused)

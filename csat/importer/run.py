@@ -17,6 +17,7 @@ import re
 from collections import Counter
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
+from operator import attrgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
 
@@ -173,10 +174,14 @@ def round_summaries(context: Context, result: Plan, candidates: list[Candidate],
     """Invitations and responses per round touched, counting what this import adds."""
     from csat.importer.write import opens_closed
 
-    periods = sorted({candidate.period for candidate in candidates})
+    periods = sorted(set(map(attrgetter("period"), candidates)))
     adding: dict[str, set[int]] = {}
-    for candidate in [*result.new, *(candidate for candidate, existing in result.replaced if existing.withdrawn)]:
-        adding.setdefault(candidate.period, set()).add(candidate.customer_id)
+    added = [*result.new, *(candidate for candidate, existing in result.replaced if existing.withdrawn)]
+    if len(periods) == 1:       # a sheet of one period: its customers at once
+        adding[periods[0]] = set(map(attrgetter("customer_id"), added))
+    else:
+        for candidate in added:
+            adding.setdefault(candidate.period, set()).add(candidate.customer_id)
     summaries = []
     for period in periods:
         info = context.round_for(period)

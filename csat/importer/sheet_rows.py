@@ -267,8 +267,15 @@ class SheetRows:
         self.bad_texts.clear()
         for order, what in enumerate(TEXT_FIELDS):
             index = self.layout.fields.get(what)
+            cells = self.cells(index)
+            if what == "comment":   # clean_text of comments (no limit, line breaks kept) at once when all are text
+                comments = {offset: value.replace("\0", "").strip() for offset, value in cells.items()
+                            if value.__class__ is str}
+                if len(comments) == len(cells):
+                    texts[what] = comments
+                    continue
             values: dict[int, Any] = {}
-            for offset, value in self.cells(index).items():
+            for offset, value in cells.items():
                 if what == "date":
                     text, problem = parse_date(value, self.context.date_order)
                 elif what == "comment":

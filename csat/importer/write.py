@@ -19,8 +19,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from operator import attrgetter
 from pathlib import Path
 from typing import Any, Iterable, Optional
+
+import numpy as np
 
 from csat.i18n import N_
 from csat.importer.answer_rows import delete_answers, insert_block
@@ -192,15 +195,15 @@ def write_plan(session, context: Context, plan: Plan, due_days: int = 30, early=
              file_ids.get(candidate.source_file), candidate.sheet, candidate.row_number, existing.response_id))
     delete_answers(connection, replaced_ids)
 
-    pairs = list(zip(ids, plan.new)) + [(existing.response_id, candidate) for candidate, existing in plan.replaced]
     if early is not None:
         early.drop_unused(connection, used=set(ids))
-    to_store = [pair for pair, early_stored in zip(zip(ids, plan.new), stored) if not early_stored]
+    to_store = ([pair for pair, early_stored in zip(zip(ids, plan.new), stored) if not early_stored]
+                if not all(stored) else [])
     to_store += [(existing.response_id, candidate) for candidate, existing in plan.replaced]
     with foreign_keys_checked_once(connection, "answer", sum(candidate.block.width for _, candidate in to_store)):
         _insert_answers(connection, to_store)
     result.answers_stored = plan.answers          # every item of every new or replaced response, early or now
-    _mark_invitations(connection, context, [candidate for _, candidate in pairs], stamp)
+    _mark_invitations(connection, context, [*plan.new, *(candidate for candidate, _ in plan.replaced)], stamp)
     _audit_new(connection, context, list(zip(ids, plan.new)), sources)
     for candidate, existing in plan.replaced:
         before = old.get(existing.response_id, {})
@@ -239,10 +242,12 @@ def _insert_responses(connection, rows: list[tuple[int, int, Candidate]], stamp:
                       file_ids: dict[str, int]) -> None:
     """New responses; what is the same for a whole sheet (round, source file, time) is bound once per statement."""
     groups: dict[tuple[int, str, str, str], list[tuple]] = {}
+    fields = attrgetter("customer_id", "respondent", "title", "answered_on", "comment", "content_hash", "row_number")
     for response_id, round_id, c in rows:
+        customer_id, respondent, title, answered_on, comment, content_hash, row_number = fields(c)
         groups.setdefault((round_id, c.source, c.source_file, c.sheet), []).append((
-            response_id, c.customer_id, c.respondent, c.title, as_date(c.answered_on) if c.answered_on else None,
-            c.comment, c.content_hash, c.row_number))
+            response_id, customer_id, respondent, title, as_date(answered_on) if answered_on else None,
+            comment, content_hash, row_number))
     for (round_id, source, source_file, sheet), values in groups.items():
         insert_rows(connection, "response", (
             "id", "customer_id", "respondent", "respondent_title", "answered_on", "comment", "content_hash",
@@ -287,13 +292,14 @@ def _audit_new(connection, context: Context, pairs: list[tuple[int, Candidate]],
             entries.append((response_id, record_key(context, candidate), changes))
             continue
         ids = [response_id for response_id, _ in members]
+        added = [candidate for _, candidate in members]
         archived = (sources or {}).get(source_file)
         entries.append((None, f"import {Path(source_file).name or source}", {"new": {
             "source": source, "source_file": source_file,
             "source_sha256": archived.sha256 if archived is not None else None,
-            "sheets": sorted({candidate.sheet for _, candidate in members}),
-            "periods": sorted({candidate.period for _, candidate in members}),
-            "responses": len(members), "answers": sum(candidate.answer_count for _, candidate in members),
+            "sheets": sorted(set(map(attrgetter("sheet"), added))),
+            "periods": sorted(set(map(attrgetter("period"), added))),
+            "responses": len(members), "answers": sum(map(attrgetter("block.width"), added)),
             "ids": id_ranges(ids),
         }}))
     audit.record_many(connection, "response", "insert", entries)
@@ -301,13 +307,13 @@ def _audit_new(connection, context: Context, pairs: list[tuple[int, Candidate]],
 
 def id_ranges(ids: list[int]) -> list[list[int]]:
     """[[first, last], ...] runs of consecutive ids (one run when ids were reserved together)."""
-    runs: list[list[int]] = []
-    for number in sorted(ids):
-        if runs and number == runs[-1][1] + 1:
-            runs[-1][1] = number
-        else:
-            runs.append([number, number])
-    return runs
+    if not ids:
+        return []
+    numbers = np.sort(np.asarray(ids, dtype=np.int64))
+    breaks = np.flatnonzero(np.diff(numbers) != 1) + 1      # where a run ends and the next begins
+    firsts = np.concatenate(([0], breaks))
+    lasts = np.concatenate((breaks - 1, [len(numbers) - 1]))
+    return [[first, last] for first, last in zip(numbers[firsts].tolist(), numbers[lasts].tolist())]
 
 
 def _snapshot(connection, context: Context, response_ids: list[int]) -> dict[int, dict[str, Any]]:
@@ -340,7 +346,7 @@ def _mark_invitations(connection, context: Context, candidates: list[Candidate],
     """A response marks its customer's invitation for the round as responded (once)."""
     marked = []
     invitations = {period: context.round_for(period).invitations
-                   for period in {candidate.period for candidate in candidates}}
+                   for period in set(map(attrgetter("period"), candidates))}
     if not any(invitations.values()):
         return                                # nobody was invited (answers taken by phone or a sheet)
     for candidate in candidates:
