@@ -177,3 +177,16 @@ def test_early_and_ordinary_answers_in_one_import(workspace, store, many_custome
     assert orphans(store) == []
     assert stored_answers(store, "2024H1")[("M002", "")]["quality"] == (82.0, False, "", "")
     assert stored_answers(store, "2024H2")[("M119", "")]["quality"] == (19.0, False, "", "")
+
+
+def test_what_an_import_made_is_not_scanned_at_once_when_the_collector_resumes():
+    import gc
+
+    from csat.importer.run import no_cyclic_gc
+
+    assert gc.isenabled()
+    with no_cyclic_gc():
+        made = [[number] for number in range(5000)]
+    assert gc.isenabled()
+    # In the oldest generation, not the youngest: the next young collection does not walk them all.
+    assert any(item is made[0] for item in gc.get_objects(generation=2))
