@@ -133,16 +133,22 @@ def open_rounds(session, context: Context, plan: Plan, due_days: int, close_ende
     return wanted
 
 
-def _early_id(candidate: Candidate) -> Optional[int]:
-    """The id a candidate's answers were stored under early (see early.py), else None."""
-    ids = candidate.block.response_ids
-    return None if ids is None else ids[candidate.block_row]
+def _grouped(keys: list, items: Iterable) -> dict[Any, list]:
+    """The items by key, in order; a sheet's rows, which all share one key, as one group at once."""
+    items = list(items)
+    if keys and keys.count(keys[0]) == len(keys):
+        return {keys[0]: items}
+    groups: dict[Any, list] = {}
+    for key, item in zip(keys, items):
+        groups.setdefault(key, []).append(item)
+    return groups
 
 
 def _assign_ids(connection, candidates: list[Candidate], early) -> tuple[list[int], list[bool]]:
     """Response ids for new candidates (the one reserved early for their answers, else a fresh one),
-    and whether each one's answers were stored early."""
-    ids = [_early_id(candidate) for candidate in candidates]
+    and whether each one's answers were stored early (see early.py)."""
+    reserved_at = attrgetter("block.response_ids", "block_row")
+    ids = [None if reserved is None else reserved[row] for reserved, row in map(reserved_at, candidates)]
     stored = [response_id is not None for response_id in ids]
     fresh = ids.count(None)
     if fresh:
@@ -178,8 +184,7 @@ def write_plan(session, context: Context, plan: Plan, due_days: int = 30, early=
     file_ids = {source_file: archived.id for source_file, archived in sources.items()}
 
     with foreign_keys_checked_once(connection, "response", len(ids)):
-        _insert_responses(connection, [(response_id, rounds[c.period], c) for response_id, c in zip(ids, plan.new)],
-                          stamp, as_date, file_ids)
+        _insert_responses(connection, ids, plan.new, rounds, stamp, as_date, file_ids)
 
     replaced_ids = [existing.response_id for _, existing in plan.replaced]
     old = _snapshot(connection, context, replaced_ids)
@@ -204,7 +209,7 @@ def write_plan(session, context: Context, plan: Plan, due_days: int = 30, early=
         _insert_answers(connection, to_store)
     result.answers_stored = plan.answers          # every item of every new or replaced response, early or now
     _mark_invitations(connection, context, [*plan.new, *(candidate for candidate, _ in plan.replaced)], stamp)
-    _audit_new(connection, context, list(zip(ids, plan.new)), sources)
+    _audit_new(connection, context, ids, plan.new, sources)
     for candidate, existing in plan.replaced:
         before = old.get(existing.response_id, {})
         action = "correct" if existing.withdrawn else "replace"
@@ -238,21 +243,20 @@ def _remove(connection, context: Context, removed: list[tuple[Candidate, Any]]) 
     audit.record_many(connection, "response", "delete", entries)
 
 
-def _insert_responses(connection, rows: list[tuple[int, int, Candidate]], stamp: Any, as_date,
-                      file_ids: dict[str, int]) -> None:
+def _insert_responses(connection, ids: list[int], candidates: list[Candidate], rounds: dict[str, int], stamp: Any,
+                      as_date, file_ids: dict[str, int]) -> None:
     """New responses; what is the same for a whole sheet (round, source file, time) is bound once per statement."""
-    groups: dict[tuple[int, str, str, str], list[tuple]] = {}
     fields = attrgetter("customer_id", "respondent", "title", "answered_on", "comment", "content_hash", "row_number")
-    for response_id, round_id, c in rows:
-        customer_id, respondent, title, answered_on, comment, content_hash, row_number = fields(c)
-        groups.setdefault((round_id, c.source, c.source_file, c.sheet), []).append((
-            response_id, customer_id, respondent, title, as_date(answered_on) if answered_on else None,
-            comment, content_hash, row_number))
-    for (round_id, source, source_file, sheet), values in groups.items():
+    values = [(response_id, customer_id, respondent, title, as_date(answered_on) if answered_on else None, comment,
+               content_hash, row_number)
+              for response_id, (customer_id, respondent, title, answered_on, comment, content_hash, row_number)
+              in zip(ids, map(fields, candidates))]
+    keys = list(map(attrgetter("period", "source", "source_file", "sheet"), candidates))
+    for (period, source, source_file, sheet), rows in _grouped(keys, values).items():
         insert_rows(connection, "response", (
             "id", "customer_id", "respondent", "respondent_title", "answered_on", "comment", "content_hash",
-            "source_row"), values,
-            same={"round_id": round_id, "source": source, "source_file": source_file, "created_at": stamp,
+            "source_row"), rows,
+            same={"round_id": rounds[period], "source": source, "source_file": source_file, "created_at": stamp,
                   "updated_at": stamp, "withdraw_reason": "", "source_file_id": file_ids.get(source_file),
                   "source_sheet": sheet})
 
@@ -269,7 +273,7 @@ def _insert_answers(connection, pairs: list[tuple[int, Candidate]]) -> int:
     return sum(insert_block(connection, block, rows, response_ids) for block, rows, response_ids in blocks.values())
 
 
-def _audit_new(connection, context: Context, pairs: list[tuple[int, Candidate]],
+def _audit_new(connection, context: Context, ids_of: list[int], candidates: list[Candidate],
                sources: Optional[dict[str, Any]] = None) -> None:
     """One audit entry per source (a file, or a manual entry) for the responses it added.
 
@@ -281,18 +285,17 @@ def _audit_new(connection, context: Context, pairs: list[tuple[int, Candidate]],
     """
     from csat.store import audit
 
-    groups: dict[tuple[str, str], list[tuple[int, Candidate]]] = {}
-    for response_id, candidate in pairs:
-        groups.setdefault((candidate.source, candidate.source_file), []).append((response_id, candidate))
+    keys = list(map(attrgetter("source", "source_file"), candidates))
     entries = []
-    for (source, source_file), members in groups.items():
+    for (source, source_file), members in _grouped(keys, range(len(candidates))).items():
         if len(members) == 1:
-            response_id, candidate = members[0]
+            response_id, candidate = ids_of[members[0]], candidates[members[0]]
             changes = {"new": _fields(context, candidate, sources) | {"answers": candidate.answer_count}}
             entries.append((response_id, record_key(context, candidate), changes))
             continue
-        ids = [response_id for response_id, _ in members]
-        added = [candidate for _, candidate in members]
+        whole = len(members) == len(candidates)
+        ids = ids_of if whole else [ids_of[position] for position in members]
+        added = candidates if whole else [candidates[position] for position in members]
         archived = (sources or {}).get(source_file)
         entries.append((None, f"import {Path(source_file).name or source}", {"new": {
             "source": source, "source_file": source_file,
