@@ -131,6 +131,15 @@ class SheetRows:
             return {}
         return _cells(self.sheet.columns[index], self.start, self.numbers[index])
 
+    def values_at(self, index: Optional[int], offsets: list[int]) -> list[Any]:
+        """The cells of a column at these row offsets (below the header), None where blank."""
+        if index is None:
+            return [None] * len(offsets)
+        numbers = self.numbers[index]
+        if numbers.size and not np.isnan(numbers).all():
+            return list(map(self.cells(index).get, offsets))
+        return list(map(self.sheet.columns[index].others.get, offsets))     # a column of text: as it is
+
     def read(self, customer_column: int, period_column: Optional[int], half: Optional[str],
              early: Optional[EarlyAnswers] = None) -> list[Candidate]:
         """Candidates of every good row; with `early`, each block's answers start being stored at once."""
@@ -167,12 +176,9 @@ class SheetRows:
         """
         context, found = self.context, self.found
         offsets = self.filled_offsets()
-        customer_cells = self.cells(customer_column)
-        values = [customer_cells.get(offset) for offset in offsets]
-        codes = context.codes
-        customers = [codes.get(value) if value.__class__ is str else None for value in values]
-        period_cells = self.cells(period_column)
-        raw_periods = [period_cells.get(offset) for offset in offsets]
+        values = self.values_at(customer_column, offsets)
+        customers = list(map(context.codes.get, values))    # codes are text: any other value finds none
+        raw_periods = self.values_at(period_column, offsets)
         periods = {raw: parse_period(raw, half) for raw in set(raw_periods) if raw is not None}
         rounds: dict[str, Optional[RoundColumns]] = {}
 

@@ -323,9 +323,11 @@ def joined_columns(sheet: dict) -> list[Column]:
             if 0 <= position < len(columns):
                 piece = columns[position]
                 numbers.extend(piece.numbers)
-                if piece.others:
-                    others.update({at + offset: value for at, value in piece.others.items()} if offset
-                                  else piece.others)
+                if not others:         # the first piece with any: its dict as it came, offset if need be
+                    others = ({at + offset: value for at, value in piece.others.items()} if offset
+                              else piece.others)
+                elif piece.others:
+                    others.update(zip(map(offset.__add__, piece.others), piece.others.values()))
             else:
                 numbers.extend(array("d", [NO_NUMBER]) * part_height)
         joined.append(Column(numbers, others))

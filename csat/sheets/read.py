@@ -211,7 +211,7 @@ class WorkbookReader:
             end = offset + HEADER.size + length
             if end > len(data):
                 break
-            self._records[self._pending.pop(0)] = pickle.loads(data[offset + HEADER.size:end])
+            self._records[self._pending.pop(0)] = pickle.loads(memoryview(data)[offset + HEADER.size:end])
             offset = end
 
     def _collect(self) -> None:
