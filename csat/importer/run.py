@@ -225,12 +225,7 @@ def response_lines(context: Context, result: Optional[Plan], candidates: list[Ca
         for candidate, existing in [*result.replaced, *result.differing]:
             if existing is not None:
                 differences[id(candidate)] = changes(context, candidate, existing)
-    status = {id(candidate): "stored" for candidate in result.new}
-    status.update((id(candidate), "differs" if existing is not None else "missing")
-                  for candidate, existing in result.differing)
-    status.update((id(candidate), "unchanged") for candidate in result.unchanged)
-    status.update((id(candidate), "replaced") for candidate, _ in result.replaced)
-    status.update((id(candidate), "withdrawn") for candidate, _ in result.withdrawn)
+    status = {id(candidate): outcome for outcome, members in _outcome_lists(result).items() for candidate in members}
     removed: dict[int, list] = {}
     for candidate, existing in result.removed:
         removed.setdefault(id(candidate), []).append(existing)
@@ -251,15 +246,20 @@ def response_lines(context: Context, result: Optional[Plan], candidates: list[Ca
     return lines
 
 
+def _outcome_lists(result: Plan) -> dict[str, list[Candidate]]:
+    """The candidates of each outcome of a plan (a candidate is in one list at most)."""
+    return {"stored": result.new,
+            "differs": [candidate for candidate, existing in result.differing if existing is not None],
+            "missing": [candidate for candidate, existing in result.differing if existing is None],
+            "unchanged": result.unchanged, "replaced": [candidate for candidate, _ in result.replaced],
+            "withdrawn": [candidate for candidate, _ in result.withdrawn]}
+
+
 def outcome_counts(context: Context, result: Plan, candidates: list[Candidate]) -> dict[str, int]:
     """response_lines(...) counted by status in order of first appearance, for a plan without problems or
     comparisons: every candidate is then in exactly one of the plan's lists, and a removed response's
     line follows the line of the form that removed it."""
-    lists = {"stored": result.new, "differs": [candidate for candidate, existing in result.differing if existing],
-             "missing": [candidate for candidate, existing in result.differing if existing is None],
-             "unchanged": result.unchanged, "replaced": [candidate for candidate, _ in result.replaced],
-             "withdrawn": [candidate for candidate, _ in result.withdrawn],
-             "removed": [candidate for candidate, _ in result.removed]}
+    lists = {**_outcome_lists(result), "removed": [candidate for candidate, _ in result.removed]}
     counts = {status: len(members) for status, members in lists.items() if members}
     firsts = {id(members[0]): status for status, members in lists.items() if members and status != "removed"}
     first_removed = id(lists["removed"][0]) if lists["removed"] else None

@@ -309,7 +309,8 @@ class SheetRows:
         customer_cell = f"{where}!{column_letters(self.sheet.first_column + customer_column)}"
         get_respondent = respondents.get
         people = [get_respondent(offset, "") for offset in offsets] if respondents else [""] * len(offsets)
-        if titles or dates or comments:
+        has_text = bool(titles or dates or comments)
+        if has_text:
             get_title, get_date, get_comment = titles.get, dates.get, comments.get
             fields = [(get_title(offset, ""), get_date(offset), get_comment(offset, "")) for offset in offsets]
         else:
@@ -318,7 +319,7 @@ class SheetRows:
         if self.bad_texts:
             skipped.update(at for at, offset in enumerate(offsets) if offset in self.bad_texts)
         hashed = [_NO_TEXT if at in skipped else text for at, text in enumerate(fields)] if skipped else fields
-        hashes = block.content_hashes(hashed if titles or dates or comments else None)
+        hashes = block.content_hashes(hashed if has_text else None)
         numbers = [first_row + offset for offset in offsets]
         candidates.extend([
             Candidate(f"{customer_cell}{number}", where, f"row {number}", "sheet", source_file, period, customer_id,

@@ -202,8 +202,7 @@ def write_plan(session, context: Context, plan: Plan, due_days: int = 30, early=
 
     if early is not None:
         early.drop_unused(connection, used=set(ids))
-    to_store = ([pair for pair, early_stored in zip(zip(ids, plan.new), stored) if not early_stored]
-                if not all(stored) else [])
+    to_store = [pair for pair, early_stored in zip(zip(ids, plan.new), stored) if not early_stored]
     to_store += [(existing.response_id, candidate) for candidate, existing in plan.replaced]
     with foreign_keys_checked_once(connection, "answer", sum(candidate.block.width for _, candidate in to_store)):
         _insert_answers(connection, to_store)
