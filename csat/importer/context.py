@@ -273,6 +273,9 @@ def plan(context: Context, candidates: list[Candidate], replace: bool, problems:
     periods = set(map(attrgetter("period"), candidates))
     existing_by_period = {period: context.round_for(period).existing for period in periods}
     closed = {period for period in periods if context.round_for(period).closed}
+    if _all_new(candidates, existing_by_period, closed):
+        result.new = list(candidates)
+        return result
     for candidate in candidates:
         if candidate.invitation_id is not None:
             form_key = ("form", candidate.period, candidate.customer_id)
@@ -318,6 +321,18 @@ def plan(context: Context, candidates: list[Candidate], replace: bool, problems:
                                             " use --replace --reason TEXT to overwrite", response=describe_key(context, candidate),
                                             source=came))
     return result
+
+
+def _all_new(candidates: list[Candidate], existing_by_period: dict[str, dict], closed: set[str]) -> bool:
+    """True when the loop in `plan` would file every candidate as new: no returned form, rounds that hold
+    no response yet and are open, no key twice. A fresh round's 100,000 sheet rows are then
+    planned by three passes at C speed instead of a Python loop."""
+    if closed or any(existing_by_period.values()):
+        return False
+    if any(invitation_id is not None for invitation_id in set(map(attrgetter("invitation_id"), candidates))):
+        return False
+    keys = set(map(attrgetter("period", "customer_id", "respondent"), candidates))
+    return len(keys) == len(candidates)
 
 
 def _same_twice(context: Context, result: Plan, problems: Problems, first: Candidate, candidate: Candidate) -> None:

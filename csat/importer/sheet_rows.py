@@ -10,6 +10,8 @@ row, as a reader of the sheet would meet them.
 
 from __future__ import annotations
 
+from bisect import bisect_left
+from itertools import repeat
 from typing import TYPE_CHECKING, Any, Optional
 
 import numpy as np
@@ -67,6 +69,17 @@ class Found:
             problems.add(where, message)
 
 
+def _clean_comments(cells: dict[int, Any]) -> Optional[dict[int, str]]:
+    """What clean_text makes of comment cells (NUL characters dropped, stripped, line breaks kept)
+    when every one is text, in C-level passes; None when some cell is not text."""
+    values = list(cells.values())
+    if any(kind is not str for kind in set(map(type, values))):
+        return None
+    if "\0" in "".join(values):
+        values = [value.replace("\0", "") for value in values]
+    return dict(zip(cells, map(str.strip, values)))
+
+
 def first_filled(sheet: Sheet) -> Optional[int]:
     """Offset of the first row with anything in it (the header), None for an empty sheet."""
     firsts = []
@@ -103,11 +116,21 @@ def parse_period(value: Any, half: Optional[str]) -> tuple[Optional[str], Option
 
 def _cells(column: Column, start: int, numbers: np.ndarray) -> dict[int, Any]:
     """Every non-blank cell of a column from row offset `start` on: offset -> value (a float for numbers)."""
-    cells = {offset: value for offset, value in column.others.items() if offset >= start}
+    cells = _others_from(column.others, start)
     numbered = np.flatnonzero(~np.isnan(numbers))
     if numbered.size:
         cells.update(zip((numbered + start).tolist(), numbers[numbered].tolist()))
     return cells
+
+
+def _others_from(others: dict[int, Any], start: int) -> dict[int, Any]:
+    """The entries of `others` from row offset `start` on. A reader lists a column's cells top to
+    bottom: then the header above `start` is cut off by one bisection, not a test per cell."""
+    offsets = list(others)
+    if offsets == sorted(offsets):
+        first = bisect_left(offsets, start)
+        return dict(zip(offsets[first:], list(others.values())[first:]))
+    return {offset: value for offset, value in others.items() if offset >= start}
 
 
 class SheetRows:
@@ -275,9 +298,8 @@ class SheetRows:
             index = self.layout.fields.get(what)
             cells = self.cells(index)
             if what == "comment":   # clean_text of comments (no limit, line breaks kept) at once when all are text
-                comments = {offset: value.replace("\0", "").strip() for offset, value in cells.items()
-                            if value.__class__ is str}
-                if len(comments) == len(cells):
+                comments = _clean_comments(cells)
+                if comments is not None:
                     texts[what] = comments
                     continue
             values: dict[int, Any] = {}
@@ -308,11 +330,12 @@ class SheetRows:
         sheet_name = self.sheet.name
         customer_cell = f"{where}!{column_letters(self.sheet.first_column + customer_column)}"
         get_respondent = respondents.get
-        people = [get_respondent(offset, "") for offset in offsets] if respondents else [""] * len(offsets)
+        people = list(map(get_respondent, offsets, repeat(""))) if respondents else [""] * len(offsets)
         has_text = bool(titles or dates or comments)
         if has_text:
-            get_title, get_date, get_comment = titles.get, dates.get, comments.get
-            fields = [(get_title(offset, ""), get_date(offset), get_comment(offset, "")) for offset in offsets]
+            fields = list(zip(map(titles.get, offsets, repeat("")) if titles else repeat(""),
+                              map(dates.get, offsets) if dates else repeat(None),
+                              map(comments.get, offsets, repeat("")) if comments else repeat("")))
         else:
             fields = [_NO_TEXT] * len(offsets)
         skipped = set(np.flatnonzero(bad).tolist())

@@ -49,6 +49,10 @@ def column_of(values) -> Column:
     floats = kinds.count(float)
     if floats == count:
         return Column(array("d", values))
+    if kinds.count(str) == count:        # a column of text: its cells but the blank ones, in C-level passes
+        blanks = list(map(str.strip, values)).count("")
+        if blanks == 0 or blanks == count:
+            return Column(array("d", [NO_NUMBER]) * count, dict(enumerate(values)) if not blanks else {})
     others: dict[int, Any] = {}
     if floats * 2 > count:
         patched = list(values)
