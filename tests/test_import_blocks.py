@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from import_fixtures import count_rows, open_round_with_invitations, orphans, stored_answers, write_sheet_xlsx
 
+from csat.errors import CsatError
 from csat.importer.answers import AnswerBlock
 from csat.importer.run import run_import
 from csat.importer.write import id_ranges
@@ -190,3 +191,29 @@ def test_what_an_import_made_is_not_scanned_at_once_when_the_collector_resumes()
     assert gc.isenabled()
     # In the oldest generation, not the youngest: the next young collection does not walk them all.
     assert any(item is made[0] for item in gc.get_objects(generation=2))
+
+
+def test_a_file_changed_while_its_answers_are_stored_early_leaves_nothing(workspace, store, many_customers, tmp_path,
+                                                                         monkeypatch):
+    """The file is saved again after it was read, while its answers are still going in: nothing is kept,
+    the store is left as it was, and importing the file as it is now works."""
+    from csat.importer import context as planning
+
+    sheet = tmp_path / "changing.xlsx"
+    write_sheet_xlsx(sheet, ["customer", "quality"], [[f"M{number:03d}", 90] for number in range(150)])
+    planned = planning.plan
+
+    def plan_then_save_again(*args, **kwargs):
+        result = planned(*args, **kwargs)
+        write_sheet_xlsx(sheet, ["customer", "quality"], [[f"M{number:03d}", 70] for number in range(150)])
+        return result
+
+    monkeypatch.setattr(planning, "plan", plan_then_save_again)
+    with pytest.raises(CsatError, match="changing.xlsx changed while it was being imported; nothing was imported"):
+        run_import(workspace, [sheet], half="2024H1")
+    assert (count_rows(store, "answer"), count_rows(store, "response"), count_rows(store, "survey_round")) == (0, 0, 0)
+    monkeypatch.setattr(planning, "plan", planned)
+    report = run_import(workspace, [sheet], half="2024H1")
+    assert report.ok and report.responses_new == 150
+    assert stored_answers(store, "2024H1")[("M007", "")] == {"quality": (70.0, False, "", "")}
+    assert orphans(store) == []

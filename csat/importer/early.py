@@ -74,13 +74,22 @@ class EarlyAnswers:
 
     def join(self) -> None:
         """Wait for the thread; its error, if any, is raised here, in the main thread."""
+        self._wait()
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error
+
+    def stop(self) -> None:
+        """Wait for the thread before the transaction ends, whatever happened: when the import is
+        failing already, the thread's own error (if any) is not the one to report."""
+        self._wait()
+        self._error = None
+
+    def _wait(self) -> None:
         if self._thread is not None:
             self._thread.join()
             self._thread = None
             sys.setswitchinterval(self._switch_interval)
-        if self._error is not None:
-            error, self._error = self._error, None
-            raise error
 
     def drop_unused(self, connection, used: set[int]) -> None:
         """Delete the answers stored early for rows that did not become new responses."""
