@@ -85,3 +85,28 @@ def test_new_rows_of_an_empty_round_are_planned_at_once():
     assert planning.plan(context, candidates, False, Problems()).new == candidates
     twice = candidates + candidates[:1]       # a key twice goes the long way, to be reported
     assert not planning._all_new(twice, {"2024H1": {}}, set())
+
+
+@pytest.mark.parametrize("allowed", [999, 32766])
+def test_answers_go_in_whole_under_the_bound_values_sqlite_allows(tmp_path, allowed):
+    """Bigger statements where SQLite takes them (fewer hand-overs of the GIL), never more than it allows."""
+    import sqlite3
+
+    import numpy as np
+
+    from csat.importer.answer_rows import _parameters_per_statement, store_on_sqlite
+    from csat.importer.answers import AnswerBlock
+
+    database = sqlite3.connect(tmp_path / "answers.db", isolation_level=None)
+    database.execute("CREATE TABLE answer (response_id INTEGER, item_id INTEGER, score FLOAT, not_applicable BOOLEAN,"
+                     " raw TEXT, comment TEXT, PRIMARY KEY (response_id, item_id)) WITHOUT ROWID")
+    database.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, allowed)
+    assert _parameters_per_statement(database) == (990 if allowed == 999 else 3960)
+    scores = np.arange(3001 * 3, dtype=np.float64).reshape(3001, 3)
+    scores[5, 1] = np.nan
+    block = AnswerBlock([4, 7, 9], scores, {(8, 2): (True, "N/A", "")})
+    assert store_on_sqlite(database, block, list(range(3001)), list(range(100, 3101))) == 9003
+    rows = database.execute("SELECT response_id, item_id, score, not_applicable, raw FROM answer"
+                            " ORDER BY response_id, item_id").fetchall()
+    assert len(rows) == 9003 and rows[-1] == (3100, 9, 9002.0, 0, "")
+    assert rows[5 * 3 + 1] == (105, 7, None, 0, "") and rows[8 * 3 + 2] == (108, 9, 26.0, 1, "N/A")

@@ -24,7 +24,7 @@ from csat.importer.answer_rows import delete_answers, store_on_sqlite
 from csat.importer.answers import AnswerBlock
 from csat.importer.write import first_free_response_id
 
-SWITCH_INTERVAL = 0.0002   # seconds
+SWITCH_INTERVAL = 0.00005   # seconds
 
 
 class EarlyAnswers:
