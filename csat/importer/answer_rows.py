@@ -40,7 +40,6 @@ def _numbered_statement(item_ids: tuple[int, ...], responses: int) -> str:
         for response in range(responses) for column, item_id in enumerate(item_ids))
 
 
-@lru_cache(maxsize=64)
 def _parameters_per_statement(database) -> int:
     """Bound values per answer statement: about 4,000 where SQLite allows it (3.32 and later allow 32,766).
 
@@ -55,6 +54,7 @@ def _parameters_per_statement(database) -> int:
     return max(MAX_PARAMETERS, min(THREADED_PARAMETERS, allowed - 9))
 
 
+@lru_cache(maxsize=64)
 def _positional_statement(mark: str, answers: int) -> str:
     return _COLUMNS + ", ".join([f"({mark}, {mark}, {mark}, FALSE, '', '')"] * answers)
 
