@@ -33,7 +33,13 @@ def test_set_validates_type_and_choices(workspace, cli):
     assert bad_choice.exit_code == 1 and "starttls" in bad_choice.stderr
     unknown = cli("config", "set", "mail.smtp_hots", "x")
     assert unknown.exit_code == 1 and "unknown setting 'mail.smtp_hots'; did you mean mail.smtp_host?" in unknown.stderr
+    negative = cli("config", "set", "survey.due_days", "-1")     # a value, not an option: checked as one
+    assert negative.exit_code == 1 and "survey.due_days: must be at least 1" in negative.stderr
     assert workspace.config_path.read_text() == before
+    assert cli("config", "get", "survey.due_days").stdout.strip() == "30"
+    misspelt = cli("config", "set", "survey.action_limit", "88", "--reasn", "review")
+    assert misspelt.exit_code == 2 and "--reasn" in misspelt.stderr
+    assert cli("config", "get", "survey.action_limit").stdout.strip() == "85.0"
 
 
 def test_lists_and_departments(workspace, cli):

@@ -100,7 +100,8 @@ def config_get(
     write_stdout(_format_value(value) + "\n")
 
 
-@config_app.command(name="set")
+# A value may be a negative number: "-1" is then the value to check, not an unknown option.
+@config_app.command(name="set", context_settings={"ignore_unknown_options": True})
 def config_set(
     key: Annotated[str, typer.Argument(help="Dotted key, e.g. mail.smtp_port.")],
     value: Annotated[Optional[str], typer.Argument(help="New value; numbers, true/false and [lists] are read as TOML; a list key also takes entries separated by commas.", show_default=False)] = None,
