@@ -17,9 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from csat.i18n import _
-from csat.config import (CONFIG_FILE, DATABASE_URL_ENV, Workspace, config_get, file_holds, init_workspace,
-                         initial_settings, is_local, new_value, set_in_file, shared_values, write_file_key)
-from csat.errors import StoreError
+from csat.config import (CONFIG_FILE, DATABASE_URL_ENV, HOME_ENV, Workspace, config_get, file_holds,
+                         init_workspace, initial_settings, is_local, new_value, set_in_file, shared_values,
+                         write_file_key)
+from csat.errors import CsatError, StoreError
 from csat.files import ensure_writable
 from csat.store.engine import (check_url, describe_url, engine_for, ensure_writable_sqlite, open_store,
                                schema_revision, upgrade)
@@ -44,6 +45,21 @@ def _store_url(folder: Path, database_url: str | None) -> str:
     if database_url.startswith(prefix) and not database_url.startswith(prefix + "/"):
         return prefix + str((folder / database_url[len(prefix):]).resolve())
     return database_url
+
+
+def init_folder(folder: Path | None, home: Path | None = None) -> Path:
+    """Where `csat init` makes the workspace: its folder argument, else --home, else CSAT_HOME, else here.
+
+    `csat --home DIR init` is read as every other command reads --home: the workspace is DIR.
+    Two different folders named at once are refused, as which one was meant cannot be guessed.
+    """
+    named = home or os.environ.get(HOME_ENV) or None
+    if folder is None:
+        return Path(named) if named else Path(".")
+    if home is not None and Path(home).expanduser().resolve() != Path(folder).expanduser().resolve():
+        raise CsatError(_("--home {home} and the folder {folder} name two different workspaces; give one of them",
+                           home=home, folder=folder))
+    return folder
 
 
 def create(folder: Path, company: str = "Our Company", lang: str = "en", database_url: str | None = None) -> Created:

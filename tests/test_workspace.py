@@ -34,6 +34,26 @@ def test_init_refuses_existing_workspace(tmp_path, cli):
     assert again.exit_code == 1 and "already a csat workspace" in again.stderr
 
 
+def test_init_makes_the_workspace_home_names(tmp_path, cli, monkeypatch):
+    """`csat --home DIR init` makes DIR a workspace, as every other command reads --home; so does CSAT_HOME."""
+    here = tmp_path / "here"
+    here.mkdir()
+    monkeypatch.chdir(here)
+    made = cli("--home", tmp_path / "by-option", "init")
+    assert made.exit_code == 0, made
+    assert (tmp_path / "by-option" / "csat.toml").is_file() and not (here / "csat.toml").exists()
+    assert cli("--home", tmp_path / "by-option", "items", "list").exit_code == 0
+    monkeypatch.setenv("CSAT_HOME", str(tmp_path / "by-env"))
+    assert cli("init").exit_code == 0
+    assert (tmp_path / "by-env" / "csat.toml").is_file() and not (here / "csat.toml").exists()
+    both = cli("--home", tmp_path / "one", "init", tmp_path / "other")
+    assert both.exit_code == 1 and "name two different workspaces" in both.stderr
+    assert not (tmp_path / "one").exists() and not (tmp_path / "other").exists()
+    assert cli("--home", tmp_path / "same", "init", tmp_path / "same").exit_code == 0
+    monkeypatch.delenv("CSAT_HOME")
+    assert cli("init").exit_code == 0 and (here / "csat.toml").is_file()     # nothing named: this folder
+
+
 def test_discovery_walks_up_from_subfolder(tmp_path, cli, monkeypatch):
     cli("init", tmp_path / "ws")
     nested = tmp_path / "ws" / "a" / "b"

@@ -21,7 +21,7 @@ def register(app: typer.Typer) -> None:
 
 
 def init(
-    folder: Annotated[Path, typer.Argument(help="Folder for the workspace (created if missing).", file_okay=False)] = Path("."),
+    folder: Annotated[Optional[Path], typer.Argument(help="Folder for the workspace, created if missing (default: --home, else CSAT_HOME, else the current folder).", file_okay=False, show_default=False)] = None,
     lang: Annotated[Lang, typer.Option("--lang", help="Default language of forms and reports.")] = Lang.en,
     company: Annotated[str, typer.Option("--company", help="Your company's name, shown on forms (a new store only).")] = "Our Company",
     database_url: Annotated[Optional[str], typer.Option("--database-url", help="Store to create or join, e.g. postgresql+psycopg://csat@dbserver/csat (default: CSAT_DATABASE_URL, else csat.db in the folder).", show_default=False)] = None,
@@ -33,9 +33,10 @@ def init(
 
     Example: csat init ~/quality/csat --lang zh --company "华南精密"
     """
-    from csat.workspace import create
+    from csat.cli._common import state
+    from csat.workspace import create, init_folder
 
-    created = create(folder, company=company, lang=lang.value, database_url=database_url)
+    created = create(init_folder(folder, state.home), company=company, lang=lang.value, database_url=database_url)
     if created.joined:
         set_language(staff_language(created.lang))
         say(_("Joined the store {url} from the new workspace {folder}", url=created.database_url, folder=created.root))
