@@ -53,8 +53,8 @@ def init_folder(folder: Path | None, home: Path | None = None) -> Path:
     `csat --home DIR init` is read as every other command reads --home: the workspace is DIR.
     Two different folders named at once are refused, as which one was meant cannot be guessed.
     """
-    named = home or os.environ.get(HOME_ENV) or None
     if folder is None:
+        named = home or os.environ.get(HOME_ENV)
         return Path(named) if named else Path(".")
     if home is not None and Path(home).expanduser().resolve() != Path(folder).expanduser().resolve():
         raise CsatError(_("--home {home} and the folder {folder} name two different workspaces; give one of them",

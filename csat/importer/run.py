@@ -449,9 +449,9 @@ def file_digest(path: Path) -> str:
 
 def _import_checked(workspace, paths, kinds, reader, refused, half, dry_run, replace, problems, report,
                     limits, digests) -> ImportReport:
-    from csat.importer.context import Context
+    from csat.importer.context import Context, plan
     from csat.importer.early import EarlyAnswers
-    from csat.importer.write import lock_responses
+    from csat.importer.write import lock_responses, write_plan
     from csat.store.engine import open_store
 
     store = open_store(workspace)
@@ -467,54 +467,42 @@ def _import_checked(workspace, paths, kinds, reader, refused, half, dry_run, rep
         context = Context(session)
         context.date_order = workspace.settings.forms.date_order
         early = EarlyAnswers.for_session(session, context, dry_run)
+        # The answers stored early (early.py) are done before anything else uses the connection (join:
+        # one connection is not shared by two threads' statements), and on every way out (finally).
         try:
-            return _check_and_write(workspace, session, context, early, paths, kinds, reader, refused, secret, half,
-                                    dry_run, replace, problems, report, limits, digests)
+            candidates = read_sources(paths, kinds, reader, refused, context, secret, half, problems, report,
+                                      limits, early)
+            result = plan(context, candidates, replace, problems, dry_run=dry_run)
+            if early is not None:
+                early.join()
+            if problems or dry_run:   # what the rounds would be; an import counts them once it has written
+                report.rounds = round_summaries(context, result, candidates, [])
+            if problems:
+                report.problems = problems.report()
+                report.problem_count = len(problems)
+                report.responses = response_lines(context, None, candidates)
+                session.rollback()
+                return report
+            if dry_run:    # its comparisons read what is stored: made now, while the session is open
+                report.responses = response_lines(context, result, candidates, compare=True)
+            else:
+                report.planned = (context, result, candidates)
+            report.responses_differing = len(result.differing)
+            report.responses_new = len(result.new)
+            report.responses_unchanged = len(result.unchanged)
+            report.responses_replaced = len(result.replaced)
+            report.responses_withdrawn = len(result.withdrawn)
+            report.responses_removed = len(result.removed)
+            report.answers_stored = result.answers
+            if dry_run:
+                session.rollback()
+                return report
+            archived = archive_sources(session.connection(), paths, kinds, report, digests)
+            written = write_plan(session, context, result, due_days=workspace.settings.survey.due_days,
+                                 early=early, sources=archived)
+            report.answers_stored = written.answers_stored
+            report.rounds = round_summaries(context, result, candidates, written.rounds_opened)
         finally:
-            if early is not None:   # the answers stored early are done before the transaction ends
+            if early is not None:
                 early.stop()
-
-
-def _check_and_write(workspace, session, context, early, paths, kinds, reader, refused, secret, half, dry_run,
-                     replace, problems, report, limits, digests) -> ImportReport:
-    """Read, plan and (unless there are problems or it is a dry run) write, in the caller's transaction.
-
-    The answers stored early (early.py) may still be going in until write_plan waits for them:
-    archiving the files and laying out the responses' rows meanwhile costs the import nothing.
-    """
-    from csat.importer.context import plan
-    from csat.importer.write import write_plan
-
-    candidates = read_sources(paths, kinds, reader, refused, context, secret, half, problems, report,
-                              limits, early)
-    result = plan(context, candidates, replace, problems, dry_run=dry_run)
-    if problems or dry_run:   # what the rounds would be; an import counts them once it has written
-        report.rounds = round_summaries(context, result, candidates, [])
-    if problems:
-        if early is not None:
-            early.join()         # a failure storing them is the one to report
-        report.problems = problems.report()
-        report.problem_count = len(problems)
-        report.responses = response_lines(context, None, candidates)
-        session.rollback()
-        return report
-    if dry_run:    # its comparisons read what is stored: made now, while the session is open
-        report.responses = response_lines(context, result, candidates, compare=True)
-    else:
-        report.planned = (context, result, candidates)
-    report.responses_differing = len(result.differing)
-    report.responses_new = len(result.new)
-    report.responses_unchanged = len(result.unchanged)
-    report.responses_replaced = len(result.replaced)
-    report.responses_withdrawn = len(result.withdrawn)
-    report.responses_removed = len(result.removed)
-    report.answers_stored = result.answers
-    if dry_run:
-        session.rollback()
-        return report
-    archived = archive_sources(session.connection(), paths, kinds, report, digests)
-    written = write_plan(session, context, result, due_days=workspace.settings.survey.due_days, early=early,
-                         sources=archived)
-    report.answers_stored = written.answers_stored
-    report.rounds = round_summaries(context, result, candidates, written.rounds_opened)
     return report

@@ -176,17 +176,15 @@ def write_plan(session, context: Context, plan: Plan, due_days: int = 30, early=
     moment = now()
     stamp = _binder(connection, DateTime())(moment)
     as_date = _binder(connection, Date())
+    if early is not None:
+        early.join()
     ids, stored = _assign_ids(connection, plan.new, early)
     rounds = {period: info.round_id for period, info in context.rounds.items()}
     sources = sources or {}
     file_ids = {source_file: archived.id for source_file, archived in sources.items()}
-    # The new responses' rows are laid out while the answers stored early may still be going in.
-    new_rows = _response_rows(ids, plan.new, as_date)
-    if early is not None:
-        early.join()
 
     with foreign_keys_checked_once(connection, "response", len(ids)):
-        _insert_responses(connection, new_rows, rounds, stamp, file_ids)
+        _insert_responses(connection, ids, plan.new, rounds, stamp, as_date, file_ids)
 
     replaced_ids = [existing.response_id for _, existing in plan.replaced]
     old = _snapshot(connection, context, replaced_ids)
@@ -244,22 +242,16 @@ def _remove(connection, context: Context, removed: list[tuple[Candidate, Any]]) 
     audit.record_many(connection, "response", "delete", entries)
 
 
-def _response_rows(ids: list[int], candidates: list[Candidate], as_date) -> dict[tuple, list[tuple]]:
-    """The rows of new responses, grouped by what a whole sheet shares (period, source, file, sheet)."""
+def _insert_responses(connection, ids: list[int], candidates: list[Candidate], rounds: dict[str, int], stamp: Any,
+                      as_date, file_ids: dict[str, int]) -> None:
+    """New responses; what is the same for a whole sheet (round, source file, time) is bound once per statement."""
     fields = attrgetter("customer_id", "respondent", "title", "answered_on", "comment", "content_hash", "row_number")
     values = [(response_id, customer_id, respondent, title, as_date(answered_on) if answered_on else None, comment,
                content_hash, row_number)
               for response_id, (customer_id, respondent, title, answered_on, comment, content_hash, row_number)
               in zip(ids, map(fields, candidates))]
     keys = list(map(attrgetter("period", "source", "source_file", "sheet"), candidates))
-    return _grouped(keys, values)
-
-
-def _insert_responses(connection, grouped_rows: dict[tuple, list[tuple]], rounds: dict[str, int], stamp: Any,
-                      file_ids: dict[str, int]) -> None:
-    """New responses (see _response_rows); what a whole sheet shares (round, source file, time) is bound once
-    per statement."""
-    for (period, source, source_file, sheet), rows in grouped_rows.items():
+    for (period, source, source_file, sheet), rows in _grouped(keys, values).items():
         insert_rows(connection, "response", (
             "id", "customer_id", "respondent", "respondent_title", "answered_on", "comment", "content_hash",
             "source_row"), rows,
