@@ -47,19 +47,24 @@ def _store_url(folder: Path, database_url: str | None) -> str:
     return database_url
 
 
-def init_folder(folder: Path | None, home: Path | None = None) -> Path:
-    """Where `csat init` makes the workspace: its folder argument, else --home, else CSAT_HOME, else here.
+def named_folder(folder: Path | None, home: Path | None) -> Path | None:
+    """The folder a command that makes a workspace (init, demo) was given: its argument, else --home.
 
     `csat --home DIR init` is read as every other command reads --home: the workspace is DIR.
     Two different folders named at once are refused, as which one was meant cannot be guessed.
     """
     if folder is None:
-        named = home or os.environ.get(HOME_ENV)
-        return Path(named) if named else Path(".")
+        return Path(home) if home is not None else None
     if home is not None and Path(home).expanduser().resolve() != Path(folder).expanduser().resolve():
         raise CsatError(_("--home {home} and the folder {folder} name two different workspaces; give one of them",
                            home=home, folder=folder))
     return folder
+
+
+def init_folder(folder: Path | None, home: Path | None = None) -> Path:
+    """Where `csat init` makes the workspace: its folder argument, else --home, else CSAT_HOME, else here."""
+    named = named_folder(folder, home) or os.environ.get(HOME_ENV)
+    return Path(named) if named else Path(".")
 
 
 def create(folder: Path, company: str = "Our Company", lang: str = "en", database_url: str | None = None) -> Created:
@@ -90,7 +95,8 @@ def create(folder: Path, company: str = "Our Company", lang: str = "en", databas
             revision = schema_revision(engine_for(url))
         except SQLAlchemyError as exc:
             reason = " ".join(str(getattr(exc, "orig", None) or exc).split())
-            raise StoreError(_("cannot open the store at {url}: {reason}", url=describe_url(url), reason=reason)) from None
+            raise StoreError(_("cannot open the store at {url}: {reason}", url=describe_url(url),
+                               reason=reason)) from None
     if revision is not None and revision != HEAD:
         newer = revision not in known_revisions()
         raise StoreError(

@@ -22,3 +22,31 @@ def test_demo_command_ends_with_the_report(tmp_path, cli):
     assert result.exit_code == 0, result
     assert result.stdout.startswith("2024H1 顾客满意度调查统计分析 · 华南精密制造有限公司")
     assert "华南精密制造有限公司" in result.stderr
+
+
+def test_demo_goes_where_home_names_and_never_into_csat_home(tmp_path, cli, monkeypatch):
+    """`csat --home DIR demo` builds the demo in DIR, as `csat --home DIR init` does; CSAT_HOME (the user's
+    own workspace) is never the demo's folder, and two different folders at once are refused."""
+    import tempfile
+
+    made = cli("--home", tmp_path / "by-home", "demo")
+    assert made.exit_code == 0, made
+    assert len(list((tmp_path / "by-home" / "outbox").glob("*.eml"))) == 9
+    capas = json.loads(cli("--home", tmp_path / "by-home", "capa", "list", "--format", "json").stdout)
+    assert len(capas) == 2
+
+    both = cli("--home", tmp_path / "one", "demo", tmp_path / "other")
+    assert both.exit_code != 0
+    assert "two different workspaces" in both.stderr
+    assert not (tmp_path / "one").exists() and not (tmp_path / "other").exists()
+
+    assert cli("init", tmp_path / "mine").exit_code == 0
+    monkeypatch.setenv("CSAT_HOME", str(tmp_path / "mine"))
+    (tmp_path / "temporary").mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "temporary"))
+    elsewhere = cli("demo")
+    assert elsewhere.exit_code == 0, elsewhere
+    assert not list((tmp_path / "mine" / "outbox").glob("*.eml"))
+    assert json.loads(cli("capa", "list", "--format", "json").stdout) == []   # CSAT_HOME: still the user's own
+    [demo] = (tmp_path / "temporary").glob("csat-demo-*")
+    assert len(list((demo / "outbox").glob("*.eml"))) == 9

@@ -55,20 +55,23 @@ def init(
 
 
 def demo(
-    folder: Annotated[Optional[Path], typer.Argument(help="Folder for the demo workspace (default: a new temporary folder).", file_okay=False)] = None,
+    folder: Annotated[Optional[Path], typer.Argument(help="Folder for the demo workspace (default: --home, else a new temporary folder).", file_okay=False)] = None,
     lang: Annotated[Lang, typer.Option("--lang", help="Language of the demo company and its report.")] = Lang.en,
 ) -> None:
     """Run the whole procedure on sample data: customers, survey, answers, feedback, report, CAPA.
 
     Example: csat demo /tmp/csat-demo
     """
-    from csat.cli._common import console
+    from csat.cli._common import console, state
     from csat.cli.reports import _report_table
     from csat.config import Workspace
     from csat.demo import DEMO_PERIOD, run_demo
     from csat.reports.survey import build
     from csat.store.engine import open_store
+    from csat.workspace import named_folder
 
+    # Only a folder named here or by --home: CSAT_HOME is the user's own workspace, never the demo's.
+    folder = named_folder(folder, state.home)
     set_language(staff_language(lang.value))   # the demo speaks the language of its company
     root = run_demo(folder, lang=lang.value, progress=say)
     opened = Workspace.open(root)
