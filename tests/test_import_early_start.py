@@ -77,3 +77,41 @@ def test_import_as_a_program_stores_what_the_early_reader_read(workspace, store,
     assert again.returncode == 2
     assert "--half" in again.stderr
     assert count_rows(store, "response") == 2
+
+
+# Runs the installed `csat` script's entry point as pip's wrapper does, noting whether Typer had loaded
+# by the time the reader was started.
+_ENTRY_POINT = """
+import sys
+from importlib.metadata import entry_points
+
+from csat.importer import early_start
+
+plain_start = early_start.start
+
+
+def start(args):
+    plain_start(args)
+    print("typer loaded before the reader:", "typer" in sys.modules, file=sys.stderr)
+
+
+early_start.start = start
+[script] = entry_points(group="console_scripts", name="csat")
+sys.argv = ["csat", *sys.argv[1:]]
+sys.exit(script.load()())
+"""
+
+
+def test_the_installed_csat_command_starts_the_reader_before_typer_loads(workspace, store, cli, customers_csv,
+                                                                         tmp_path):
+    """The head start is for the command people type, not only for `python -m csat`."""
+    assert cli("customer", "import", customers_csv).exit_code == 0
+    sheet = write_sheet_xlsx(tmp_path / "answers.xlsx", ["customer", "quality"], [["C-001", 90]])
+    result = subprocess.run([sys.executable, "-c", _ENTRY_POINT, "import", str(sheet), "--half", "2024H1",
+                             "--format", "json"],
+                            check=False, capture_output=True, text=True,
+                            env={**os.environ, "CSAT_HOME": str(workspace.root)}, cwd=workspace.root)
+    assert result.returncode == 0, result.stderr
+    assert "typer loaded before the reader: False" in result.stderr
+    assert '"responses_new": 1' in result.stdout
+    assert count_rows(store, "response") == 1

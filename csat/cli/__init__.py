@@ -87,9 +87,6 @@ def main() -> None:
     import os
     import sys
 
-    from csat.importer.early_start import start
-
-    start(sys.argv[1:])   # `csat import`: the workbooks parse while the command line is built
     # Piped or redirected tables would wrap at rich's default 80 columns: give them room.
     if "COLUMNS" not in os.environ and not sys.stdout.isatty():
         os.environ["COLUMNS"] = "160"

@@ -4,8 +4,8 @@ The parse of a big workbook is the longest part of an import and runs in its own
 process (csat.sheets.worker). Building the command line (Typer, every command
 module, the help texts in the workspace's language) takes a third of a second
 before `csat import` itself runs: time the worker can already spend parsing. So
-the entry points (python -m csat, csat.cli.main) look at the arguments first,
-with no Typer loaded: when they are plainly `csat import FILE...`, the reader
+the entry point (csat.__main__.run: the `csat` script and python -m csat) looks at the
+arguments first, with no Typer loaded: when they are plainly `csat import FILE...`, the reader
 starts on those files at once, and the import command takes it over if it is
 given the same files (take). Anything unusual (an option this module does not
 know, --help, an export .json) starts nothing here (an export named otherwise is no
