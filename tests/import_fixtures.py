@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import csv
 import secrets
+import struct
 import zipfile
 from dataclasses import dataclass
 from datetime import date
@@ -317,3 +318,33 @@ def filled_sent_form(workspace, cli, folder: Path, code: str = "C-003") -> Path:
     sheet[identity.respondent] = "李伟"
     workbook.save(form)
     return form
+
+
+def ole_container(names: list[str]) -> bytes:
+    """A minimal OLE2/CFB file holding two empty streams with these names (an encrypted Office package
+    has EncryptionInfo and EncryptedPackage; an Outlook message, __substg1.0_ property streams)."""
+    sector = 512
+    header = bytearray(sector)
+    header[0:8] = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+    struct.pack_into("<HHHHH", header, 24, 0x3E, 3, 0xFFFE, 9, 6)
+    struct.pack_into("<IIII", header, 44, 1, 1, 0, 4096)      # 1 FAT sector, directory at sector 1
+    struct.pack_into("<iIiI", header, 60, -2, 0, -2, 0)       # no mini FAT, no DIFAT sectors
+    struct.pack_into("<i", header, 76, 0)                     # FAT at sector 0
+    for index in range(1, 109):
+        struct.pack_into("<i", header, 76 + 4 * index, -1)
+    fat = bytearray(sector)
+    for index in range(128):
+        struct.pack_into("<i", fat, 4 * index, -1)
+    struct.pack_into("<ii", fat, 0, -3, -2)                   # sector 0: FAT, sector 1: directory (end)
+    directory = bytearray(sector)
+    entries = [("Root Entry", 5)] + [(name, 2) for name in names]
+    for index, (name, kind) in enumerate(entries):
+        base = index * 128
+        encoded = name.encode("utf-16-le") + b"\0\0"
+        directory[base:base + len(encoded)] = encoded
+        struct.pack_into("<HBB", directory, base + 64, len(encoded), kind, 1)
+        struct.pack_into("<iii", directory, base + 68, -1, -1, -1)
+        struct.pack_into("<iI", directory, base + 116, -2, 0)
+    struct.pack_into("<i", directory, 76, 1)                  # root's child: the first stream
+    struct.pack_into("<i", directory, 128 + 72, 2)            # its right sibling: the second
+    return bytes(header + fat + directory)

@@ -16,7 +16,9 @@ from pathlib import Path
 
 import pytest
 from import_fixtures import (
+    filled_sent_form,
     import_customers,
+    ole_container,
     stored_answers,
     write_sheet_xlsx,
 )
@@ -162,38 +164,60 @@ def test_bytes_hidden_between_entries_are_refused(workspace, store, customers, t
 def test_a_password_protected_xlsx_is_named_as_such(workspace, store, customers, tmp_path, cli):
     """Excel saves a workbook with a password as an OLE2 file holding an EncryptedPackage stream."""
     path = tmp_path / "locked.xlsx"
-    path.write_bytes(encrypted_container())
+    path.write_bytes(ole_container(["EncryptionInfo", "EncryptedPackage"]))
     refused(cli, path, "locked.xlsx: a password-protected workbook; remove the password")
 
 
-def encrypted_container() -> bytes:
-    """A minimal OLE2/CFB file with the two streams an encrypted Office package has."""
-    sector = 512
-    names = ["EncryptionInfo", "EncryptedPackage"]
-    header = bytearray(sector)
-    header[0:8] = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
-    struct.pack_into("<HHHHH", header, 24, 0x3E, 3, 0xFFFE, 9, 6)
-    struct.pack_into("<IIII", header, 44, 1, 1, 0, 4096)      # 1 FAT sector, directory at sector 1
-    struct.pack_into("<iIiI", header, 60, -2, 0, -2, 0)       # no mini FAT, no DIFAT sectors
-    struct.pack_into("<i", header, 76, 0)                     # FAT at sector 0
-    for index in range(1, 109):
-        struct.pack_into("<i", header, 76 + 4 * index, -1)
-    fat = bytearray(sector)
-    for index in range(128):
-        struct.pack_into("<i", fat, 4 * index, -1)
-    struct.pack_into("<ii", fat, 0, -3, -2)                   # sector 0: FAT, sector 1: directory (end)
-    directory = bytearray(sector)
-    entries = [("Root Entry", 5)] + [(name, 2) for name in names]
-    for index, (name, kind) in enumerate(entries):
-        base = index * 128
-        encoded = name.encode("utf-16-le") + b"\0\0"
-        directory[base:base + len(encoded)] = encoded
-        struct.pack_into("<HBB", directory, base + 64, len(encoded), kind, 1)
-        struct.pack_into("<iii", directory, base + 68, -1, -1, -1)
-        struct.pack_into("<iI", directory, base + 116, -2, 0)
-    struct.pack_into("<i", directory, 76, 1)                  # root's child: the first stream
-    struct.pack_into("<i", directory, 128 + 72, 2)            # its right sibling: the second
-    return bytes(header + fat + directory)
+# --- files that are not sheets ------------------------------------------------------------------------
+
+def test_the_customers_reply_saved_as_an_email_names_the_form_to_save(workspace, store, customers, tmp_path, cli):
+    """Sales staff drag the reply itself into the import: it is named as an e-mail with its attachment, and the
+    attachment, saved and imported, is the answer (survey status shows it)."""
+    from email.message import EmailMessage
+
+    form = filled_sent_form(workspace, cli, tmp_path, "C-003")
+    reply = EmailMessage()
+    reply["From"], reply["To"] = "li.wei@example.com", "sales@example.com"
+    reply["Subject"] = "回复: 顾客满意度调查"
+    reply["MIME-Version"] = "1.0"
+    reply.set_content("附件是我们填好的调查表。")
+    reply.add_attachment(form.read_bytes(), maintype="application", subtype="octet-stream",
+                         filename="C-003-2024H1 回执.xlsx")
+    saved = tmp_path / "reply.eml"
+    saved.write_bytes(bytes(reply))
+    refused(cli, saved, "reply.eml: an e-mail message, not a sheet; save its attachment C-003-2024H1 回执.xlsx"
+                        " and import that")
+
+    assert cli("import", form).exit_code == 0
+    status = json.loads(cli("survey", "status", "--half", "2024H1", "--format", "json").stdout)
+    assert status["responded"] == 1
+    assert [customer["code"] for customer in status["customers"] if customer["responded"]] == ["C-003"]
+
+
+def test_an_email_without_a_sheet_a_pdf_and_an_outlook_message_are_named(workspace, store, customers, tmp_path,
+                                                                         cli):
+    """Each is refused saying what it is and what to import instead, never as a sheet with no customer column."""
+    note = tmp_path / "note.eml"
+    note.write_bytes(b"Return-Path: <li.wei@example.com>\r\nFrom: li.wei@example.com\r\nSubject: re: survey\r\n"
+                     b"Date: Mon, 8 Jul 2024 09:12:00 +0800\r\n\r\nWe will send the form next week.\r\n")
+    refused(cli, note, "note.eml: an e-mail message with no spreadsheet attached; import the form or sheet itself")
+    scan = tmp_path / "scan.pdf"
+    scan.write_bytes(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog >>\nendobj\n")
+    refused(cli, scan, "scan.pdf: a PDF document, not a sheet")
+    outlook = tmp_path / "reply.msg"
+    outlook.write_bytes(ole_container(["__substg1.0_0037001F", "__substg1.0_3701000D"]))
+    refused(cli, outlook, "reply.msg: an Outlook message, not a sheet; save the form attached to it")
+
+
+def test_only_a_mail_header_block_is_taken_for_an_email():
+    """A CSV never starts with the header fields of a message, even with a colon in its first cell."""
+    from csat.sheets.not_sheets import looks_like_mail
+
+    assert looks_like_mail(b"From: a@example.com\nSubject: x\n\nbody")
+    assert looks_like_mail(b"MIME-Version: 1.0\r\nContent-Type: text/plain\r\n\r\n")
+    assert not looks_like_mail(b"customer,quality,delivery\r\nC-001,90,85\r\n")
+    assert not looks_like_mail(b"\xef\xbb\xbfcustomer,Subject: price\nC-001,90\n")
+    assert not looks_like_mail(b"Date: 2024-07-10,quality\nC-001,90\n")     # one field name alone is no mail
 
 
 # --- workbook structure ------------------------------------------------------------------------------

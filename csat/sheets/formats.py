@@ -26,6 +26,7 @@ import zipfile
 from pathlib import Path
 
 from csat.i18n import N_, _
+from csat.sheets import not_sheets
 from csat.sheets.guard import Limits, UnsafeFile, _scan_part, check_layout, check_size, check_xlsx
 
 ZIP_MAGIC = b"PK\x03\x04"
@@ -52,6 +53,9 @@ def sniff(path: Path, limits: Limits = Limits()) -> str:
         if _is_encrypted_package(path):
             raise UnsafeFile(_("{path}: a password-protected workbook; remove the password"
                                " (Excel: File > Info > Protect Workbook) and save it again", path=path))
+        if not_sheets.is_outlook_message(path):
+            raise UnsafeFile(_("{path}: an Outlook message, not a sheet; save the form attached to it"
+                               " (Outlook: File > Save Attachments) and import that file", path=path))
         return "xls"
     if head[:4] == OLE_MAGIC[:4] or suffix == ".xls":
         raise UnsafeFile(_("{path}: not an Excel 97-2003 workbook (no OLE2 header); {hint}", path=path, hint=_(CONVERT_HINT)))
@@ -60,7 +64,24 @@ def sniff(path: Path, limits: Limits = Limits()) -> str:
     if suffix == ".ods":
         raise UnsafeFile(_("{path}: not an OpenDocument spreadsheet (the content is not a zip package); {hint}",
                            path=path, hint=_(CONVERT_HINT)))
+    _refuse_documents(path, head)
     return "csv"
+
+
+def _refuse_documents(path: Path, head: bytes) -> None:
+    """What is neither a workbook nor a CSV but is often given as one: a saved e-mail, a PDF (not_sheets.py)."""
+    if not_sheets.is_pdf(head):
+        raise UnsafeFile(_("{path}: a PDF document, not a sheet; import the form or sheet itself"
+                           " (.xlsx, .xls, .ods or .csv)", path=path))
+    attachments = not_sheets.mail_attachments(path)
+    if attachments is None:
+        return
+    sheets = not_sheets.sheets_among(attachments)
+    if sheets:
+        raise UnsafeFile(_("{path}: an e-mail message, not a sheet; save its attachment {names} and import that",
+                           path=path, names=", ".join(sheets)))
+    raise UnsafeFile(_("{path}: an e-mail message with no spreadsheet attached; import the form or sheet itself"
+                       " (.xlsx, .xls, .ods or .csv)", path=path))
 
 
 def content_kind(path) -> str | None:
