@@ -209,6 +209,32 @@ def test_an_email_without_a_sheet_a_pdf_and_an_outlook_message_are_named(workspa
     refused(cli, outlook, "reply.msg: an Outlook message, not a sheet; save the form attached to it")
 
 
+def test_a_zip_of_forms_and_a_word_document_are_named(workspace, store, customers, tmp_path, cli):
+    """A zip holding forms says which files to unpack and import, with the Chinese names Windows' own zip writes
+    in GBK (no UTF-8 flag); a Word document is named as one."""
+    form = good_sheet(tmp_path)
+    archive = tmp_path / "forms.zip"
+    with zipfile.ZipFile(archive, "w") as writing:
+        writing.write(form, "2024H1/XXXX-C-001.xlsx")       # XXXX: replaced by GBK bytes below, as Windows writes
+        writing.write(form, "2024H1/C-002.csv")
+        writing.writestr("readme.txt", "forms")
+    archive.write_bytes(archive.read_bytes().replace(b"XXXX", "回执".encode("gbk")))
+    refused(cli, archive, "forms.zip: a zip archive of files, not a workbook; unpack it and import the files in it"
+                          " (C-002.csv, 回执-C-001.xlsx)")
+    letter = tmp_path / "letter.docx"
+    write_zip(letter, [("[Content_Types].xml", b"<Types/>"), ("word/document.xml", b"<w:document/>")])
+    refused(cli, letter, "letter.docx: a Word document, not a sheet")
+
+
+def test_an_archive_names_its_sheets_and_a_workbook_none():
+    from csat.sheets.not_sheets import sheets_in_archive
+
+    assert sheets_in_archive([f"forms/C-00{number}.xlsx" for number in range(7)] + ["notes.txt"]) == [
+        "C-000.xlsx", "C-001.xlsx", "C-002.xlsx", "C-003.xlsx", "C-004.xlsx", "and 2 more"]
+    assert sheets_in_archive(["xl/workbook.xml", "xl/embeddings/Book1.xlsx"]) == []
+    assert sheets_in_archive(["forms/~$C-001.xlsx", "notes.txt"]) == []     # Excel's lock file is no form
+
+
 def test_only_a_mail_header_block_is_taken_for_an_email():
     """A CSV never starts with the header fields of a message, even with a colon in its first cell."""
     from csat.sheets.not_sheets import looks_like_mail

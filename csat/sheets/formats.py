@@ -48,6 +48,7 @@ def sniff(path: Path, limits: Limits = Limits()) -> str:
         head = handle.read(8)
     suffix = path.suffix.lower()
     if head[:4] == ZIP_MAGIC:
+        _refuse_packages(path)
         return _zip_kind(path)
     if head == OLE_MAGIC:
         if _is_encrypted_package(path):
@@ -82,6 +83,22 @@ def _refuse_documents(path: Path, head: bytes) -> None:
                            path=path, names=", ".join(sheets)))
     raise UnsafeFile(_("{path}: an e-mail message with no spreadsheet attached; import the form or sheet itself"
                        " (.xlsx, .xls, .ods or .csv)", path=path))
+
+
+def _refuse_packages(path: Path) -> None:
+    """Zips that are no workbook but are often given as one: a Word document, an archive of forms (not_sheets.py)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = [not_sheets.entry_name(info) for info in archive.infolist()]
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError):
+        return    # judged as an xlsx, and refused as a broken one by check_xlsx
+    if "word/document.xml" in names:
+        raise UnsafeFile(_("{path}: a Word document, not a sheet; import the form or sheet itself"
+                           " (.xlsx, .xls, .ods or .csv)", path=path))
+    sheets = not_sheets.sheets_in_archive(names)
+    if sheets:
+        raise UnsafeFile(_("{path}: a zip archive of files, not a workbook; unpack it and import the files in it"
+                           " ({names})", path=path, names=", ".join(sheets)))
 
 
 def content_kind(path) -> str | None:

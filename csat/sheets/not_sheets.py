@@ -1,10 +1,11 @@
-"""Files people hand to an import instead of the sheet: the e-mail the form came in, or a PDF.
+"""Files people hand to an import instead of the sheet: the e-mail the form came in, a PDF, a zip of forms.
 
 Sales staff drag the customer's reply into the command: a message saved from
 Foxmail, Thunderbird or webmail (.eml, plain text), one saved from Outlook
-(.msg, an OLE2 file like an .xls), or the scan the customer sent. Read as a
-CSV or an .xls, such a file gets an error about columns or cells that says
-nothing of what to do. These are recognised by content and named, with the
+(.msg, an OLE2 file like an .xls), the scan the customer sent, or the zip
+holding a branch's forms. Read as a CSV, an .xls or an xlsx, such a file
+gets an error about columns, cells or zip parts that says nothing of what
+to do. These are recognised by content and named, with the
 attachments an e-mail carries, so the answer is "save the attachment".
 """
 
@@ -13,6 +14,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from typing import Optional
+
+from csat.i18n import _
 
 PDF_MAGIC = b"%PDF-"
 # Streams of an Outlook message (MS-OXMSG): properties are stored as "__substg1.0_<tag>" streams.
@@ -64,6 +67,34 @@ def is_outlook_message(path: Path) -> bool:
 
 def is_pdf(head: bytes) -> bool:
     return head.startswith(PDF_MAGIC)
+
+
+def entry_name(info) -> str:
+    """A zip entry's name as its writer meant it: Windows' own zip (and WinRAR) in China write names
+    in GBK without the UTF-8 flag, which zipfile reads as code page 437."""
+    if info.flag_bits & 0x800:
+        return info.filename
+    try:
+        raw = info.filename.encode("cp437")
+    except UnicodeEncodeError:
+        return info.filename
+    for encoding in ("utf-8", "gb18030"):
+        try:
+            return raw.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    return info.filename
+
+
+def sheets_in_archive(names: list[str], shown: int = 5) -> list[str]:
+    """The spreadsheet files a zip archive holds (a workbook's own parts are never such names), the first
+    `shown` by name and "... N more"; [] for a zip that is a workbook or holds none."""
+    workbook = "xl/workbook.xml" in names or "content.xml" in names or "[Content_Types].xml" in names
+    files = [] if workbook else sorted({name.rsplit("/", 1)[-1] for name in sheets_among(names)
+                                        if not name.rsplit("/", 1)[-1].startswith(("~$", "._"))})
+    if len(files) > shown:
+        return [*files[:shown], _("and {n} more", n=len(files) - shown)]
+    return files
 
 
 def sheets_among(names: list[str]) -> list[str]:
