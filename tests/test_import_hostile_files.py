@@ -391,6 +391,65 @@ def test_a_value_in_a_hidden_row_is_refused(workspace, store, customers, tmp_pat
     refused(cli, path, "hidden.xlsx!Responses!A3: row 3 is hidden")
 
 
+@pytest.mark.parametrize("split", ["1", "100000000"])
+def test_a_score_typed_as_a_percentage_is_refused_by_its_cell(workspace, store, customers, tmp_path, cli,
+                                                              monkeypatch, split):
+    """"90%" typed into a score cell is 0.9 in the file, a valid score on 0-100 nobody meant: refused by its cell
+    (whether the worker parses the sheet in pieces or whole), and imported once typed as a plain number."""
+    from openpyxl import Workbook
+
+    monkeypatch.setenv("CSAT_SPLIT_MIN_BYTES", split)
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = "Responses"
+    for row in (["customer", "quality", "delivery"], ["C-001", 0.9, 85], ["C-002", 88, 0.5], ["C-003", "90", 1]):
+        sheet.append(row)
+    sheet["B2"].number_format = "0%"
+    sheet["C3"].number_format = '0.0%;[Red]-0.0%'
+    sheet["B4"].number_format = "0%"      # text in a percentage cell shows as typed: 90
+    sheet["C4"].number_format = '0"%"'    # a literal % sign: Excel shows 1%, the value is 1
+    path = tmp_path / "percent.xlsx"
+    workbook.save(path)
+    stderr = refused(cli, path, "percent.xlsx!Responses!B2: 90% is a percentage (the cell is formatted as %), not a"
+                                " score for quality (0-100); type the score as a plain number",
+                     "percent.xlsx!Responses!C3: 50% is a percentage")
+    assert stderr.count("is a percentage") == 2
+
+    sheet["B2"], sheet["C3"] = 90, 50
+    sheet["B2"].number_format = sheet["C3"].number_format = "General"
+    workbook.save(path)
+    assert cli("import", path, "--half", "2024H1").exit_code == 0
+    answers = stored_answers(store, "2024H1")
+    assert [answers[(code, "")][item][0] for code, item in (("C-001", "quality"), ("C-002", "delivery"),
+                                                            ("C-003", "quality"), ("C-003", "delivery"))] == [
+        90, 50, 90, 1]
+
+
+def test_a_form_score_typed_as_a_percentage_is_refused(workspace, store, customers, tmp_path, cli):
+    """A customer types "90%" into a form's score cell (Excel makes it 0.9, formatted as %): the form is refused
+    naming the cell, and the customer stays unanswered until the form says 90."""
+    from openpyxl import load_workbook
+
+    from csat.forms.identity import FormIdentity
+    from csat.forms.xlsx import identity_rows
+
+    form = filled_sent_form(workspace, cli, tmp_path, "C-003")
+    workbook = load_workbook(form)
+    identity = FormIdentity.from_rows(identity_rows(workbook), workspace.secret())
+    code, cell = next(iter(identity.items.items()))
+    workbook[identity.sheet][cell] = 0.9
+    workbook[identity.sheet][cell].number_format = "0%"
+    workbook.save(form)
+    refused(cli, form, f"form.xlsx!{identity.sheet}!{cell}: 90% is a percentage (the cell is formatted as %), not a"
+                       f" score for {code}")
+
+    workbook[identity.sheet][cell] = 90
+    workbook[identity.sheet][cell].number_format = "General"
+    workbook.save(form)
+    assert cli("import", form).exit_code == 0
+    assert stored_answers(store, "2024H1")[("C-003", "李伟")][code][0] == 90
+
+
 def test_a_value_in_a_hidden_column_is_refused(workspace, store, customers, tmp_path, cli):
     from openpyxl import Workbook
 

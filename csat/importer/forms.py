@@ -26,7 +26,7 @@ from csat.i18n import _
 from csat.importer.context import Candidate, Context
 from csat.importer.form_layout import LayoutChanged, locate
 from csat.importer.unseen import sheet_problems
-from csat.importer.validate import Problems, clean_text, parse_date, parse_score
+from csat.importer.validate import Problems, clean_text, parse_date, parse_score, percent_problem
 from csat.sheets.guard import column_letters
 from csat.sheets.read import Sheet, normalise, split_address
 
@@ -155,6 +155,7 @@ def _read_answers(file_name: str, source_file: str, identity: FormIdentity, answ
     named = [*identity.items.values(), *identity.comments.values(), identity.overall_comment, identity.respondent,
              identity.title, identity.date]
     bad = sheet_problems(file_name, answer_sheet, problems, only=named)   # answers Excel would not show
+    percent_cells = {split_address(cell) for cell in (answer_sheet.marks or {}).get("percent", ())}
     answers = []
     first_cell = None
     for code, address in identity.items.items():
@@ -165,7 +166,11 @@ def _read_answers(file_name: str, source_file: str, identity: FormIdentity, answ
                                                                 item=code, period=identity.period))
             bad = True
             continue
-        answer = parse_score(rule, answer_sheet.value(address))
+        value = answer_sheet.value(address)
+        answer = parse_score(rule, value)
+        if percent_cells and not isinstance(answer, str) and type(value) in (int, float) \
+                and split_address(address) in percent_cells:     # typed as "90%": 0.9 (marks.py)
+            answer = percent_problem(rule, value)
         if isinstance(answer, str):
             problems.add(f"{where}!{address}", answer)
             bad = True

@@ -26,11 +26,12 @@ from csat.importer.validate import (
     clean_text,
     parse_date,
     parse_score,
+    percent_problem,
 )
 from csat.periods import Half
 from csat.sheets.columns import Column
 from csat.sheets.guard import column_letters
-from csat.sheets.read import Sheet
+from csat.sheets.read import Sheet, split_address
 
 if TYPE_CHECKING:
     from csat.importer.early import EarlyAnswers
@@ -145,6 +146,17 @@ class SheetRows:
         self.count = max(0, sheet.height - self.start)
         self.numbers = [np.frombuffer(column.numbers, dtype=np.float64)[self.start:] for column in sheet.columns]
         self.bad_texts: set[int] = set()     # offsets of rows with a text cell that has a problem (read_texts)
+
+    def percent_offsets(self) -> dict[int, list[int]]:
+        """Column index -> row offsets of the cells formatted as a percentage (marks.py; xlsx only)."""
+        found: dict[int, list[int]] = {}
+        for reference in (self.sheet.marks or {}).get("percent", ()):
+            try:
+                row, column = split_address(reference)
+            except ValueError:
+                continue
+            found.setdefault(column - self.sheet.first_column, []).append(row - self.sheet.first_row)
+        return found
 
     def address(self, index: int, offset: int) -> str:
         return f"{self.where}!{column_letters(self.sheet.first_column + index)}{self.sheet.first_row + offset}"
@@ -263,13 +275,21 @@ class SheetRows:
                 bad[position[first - self.start]] = True
         scores = np.empty((len(rows), len(columns.items)), dtype=np.float64)
         extras = {}
+        percent = self.percent_offsets()
         for order, (index, rule) in enumerate(columns.items):
             values = self.numbers[index][rows]
             numbered = ~np.isnan(values)
+            shown_as_percent = np.zeros(len(rows), dtype=bool)
+            for offset in percent.get(index, ()):     # typed as "90%": 0.9 in the file (marks.py)
+                at = int(position[offset - self.start]) if self.start <= offset < self.start + self.count else -1
+                if at >= 0 and numbered[at]:
+                    shown_as_percent[at] = True
+                    found.add(offset, 2, order, self.address(index, offset), percent_problem(rule, float(values[at])))
+                    bad[at] = True
             if rule.numeric:
-                wrong = numbered & ((values < rule.low) | (values > rule.high))
+                wrong = numbered & ((values < rule.low) | (values > rule.high)) & ~shown_as_percent
             else:
-                wrong = numbered & ~np.isin(values, sorted(rule.choice_points))
+                wrong = numbered & ~np.isin(values, sorted(rule.choice_points)) & ~shown_as_percent
             for at in np.flatnonzero(wrong).tolist():
                 offset = offsets[at]
                 found.add(offset, 2, order, self.address(index, offset), parse_score(rule, float(values[at])))

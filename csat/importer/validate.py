@@ -84,6 +84,14 @@ class ItemRule:
 Answer = tuple
 
 
+def percent_problem(rule: ItemRule, value: float) -> str:
+    """A score cell formatted as a percentage: "90%" typed in Excel, WPS or LibreOffice is 0.9 in the file,
+    a valid score on 0-100 that nobody meant (csat/sheets/marks.py finds these cells in xlsx files)."""
+    return _("{shown} is a percentage (the cell is formatted as %), not a score for {item} ({scale}); type the"
+             " score as a plain number", shown=f"{value * 100:g}%", item=rule.code,
+             scale=rule.scale if rule.numeric else rule.choice_list())
+
+
 def parse_score(rule: ItemRule, value: Any) -> Answer | str:
     """One cell's answer for an item, or a problem message (without the cell)."""
     if value is None:

@@ -402,9 +402,9 @@ def start(path: str, also: list[str], visible_only: bool) -> Optional[Split]:
         return Split(name=sheet.name, why=f"cannot start the pieces: {exc}")
     # The worker waits for its children now: it scans the XML it already inflated for what Excel
     # would not show (marks.py) instead of inflating the part again after the parse.
-    from csat.sheets.marks import marks_of_bytes
+    from csat.sheets.marks import marks_of_bytes, workbook_percent_styles
 
-    split.marks = marks_of_bytes(data)
+    split.marks = marks_of_bytes(data, workbook_percent_styles(path))
     return split
 
 
