@@ -2,7 +2,9 @@
 
 The demo is the README's first command, so it must work on a fresh clone
 and from an installed wheel (pipx, pip without -e), with zero configuration:
-the embedded SQLite store and the outbox. It walks the loop a quality
+the embedded SQLite store and the outbox, always its own (never the store a
+CSAT_DATABASE_URL in the shell names: sample customers and CAPAs must not land
+in a company's records). It walks the loop a quality
 department runs every half year: customers in, survey sent, answers back,
 feedback logged, items scored, CAPAs opened. Each step reports one line
 through `progress`; the CLI then prints the report.
@@ -18,6 +20,19 @@ from csat.errors import CsatError
 from csat.i18n import _
 
 DEMO_PERIOD = "2024H1"
+
+
+def _refuse_a_shared_store() -> None:
+    """Every workspace follows CSAT_DATABASE_URL (config.Workspace.database_url): the demo would write its
+    sample records into that store, and every command run in the demo's folder would read it."""
+    import os
+
+    from csat.config import DATABASE_URL_ENV
+
+    if os.environ.get(DATABASE_URL_ENV):
+        raise CsatError(_("{variable} is set in this shell, so the demo would write its sample customers and CAPAs"
+                          " into that store; run the demo without it, e.g. `env -u {variable} csat demo`",
+                          variable=DATABASE_URL_ENV))
 
 
 def examples_folder() -> Path:
@@ -42,6 +57,7 @@ def run_demo(folder: Path | None = None, lang: str = "en", progress: Callable[[s
     from csat.survey import send as survey
     from csat.workspace import create
 
+    _refuse_a_shared_store()
     examples = examples_folder()
     if folder is None:
         folder = Path(tempfile.mkdtemp(prefix="csat-demo-"))

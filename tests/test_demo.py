@@ -1,6 +1,14 @@
 import json
 
+import pytest
+
 from csat.demo import run_demo
+
+
+@pytest.fixture(autouse=True)
+def own_store(monkeypatch):
+    """The demo builds its own SQLite store whatever the backend of the test session (it refuses a shared one)."""
+    monkeypatch.delenv("CSAT_DATABASE_URL", raising=False)
 
 
 def test_demo_runs_the_whole_loop(tmp_path, cli):
@@ -50,3 +58,14 @@ def test_demo_goes_where_home_names_and_never_into_csat_home(tmp_path, cli, monk
     assert json.loads(cli("capa", "list", "--format", "json").stdout) == []   # CSAT_HOME: still the user's own
     [demo] = (tmp_path / "temporary").glob("csat-demo-*")
     assert len(list((demo / "outbox").glob("*.eml"))) == 9
+
+
+def test_demo_refuses_a_store_named_by_csat_database_url(tmp_path, cli, monkeypatch):
+    """With CSAT_DATABASE_URL in the shell every workspace uses that store: the demo would put its sample
+    customers and CAPAs into a company's records. It refuses, saying how to run it, and makes nothing."""
+    monkeypatch.setenv("CSAT_DATABASE_URL", "postgresql://quality@127.0.0.1:1/records")
+    result = cli("demo", tmp_path / "demo")
+    assert result.exit_code == 1
+    assert "CSAT_DATABASE_URL is set in this shell" in result.stderr
+    assert "env -u CSAT_DATABASE_URL csat demo" in result.stderr
+    assert not (tmp_path / "demo").exists()
