@@ -132,3 +132,75 @@ def test_a_cell_deeper_than_its_row_tag_is_refused(tmp_path, cell):
         b"</sheetData>", b'<row r="3">' + cell + b"</row></sheetData>"))
     with pytest.raises(UnsafeFile, match="cells span 1,048,577 rows"):
         check_xlsx(deep)
+
+
+# A sheet big enough to be cut into pieces (pieces.py) is checked by the reader, which inflates its XML anyway:
+# the guard defers it (check_xlsx's defer_over), and the import refuses what the guard would have refused.
+# CSAT_SPLIT_MIN_BYTES=1 makes every sheet big enough.
+
+def ten_rows(tmp_path: Path, name: str = "ten.xlsx") -> Path:
+    rows = [[f"C-{number:03d}", 80 + number] for number in range(1, 11)]
+    return write_sheet_xlsx(tmp_path / name, ["customer", "quality"], rows)
+
+
+def test_a_big_sheet_is_left_to_its_reader_and_imported(workspace, store, customers, tmp_path, monkeypatch):
+    monkeypatch.setenv("CSAT_SPLIT_MIN_BYTES", "1")
+    path = ten_rows(tmp_path)
+    assert check_xlsx(path, defer_over=1) == ["xl/worksheets/sheet1.xml"]
+    assert check_xlsx(path, defer_over=10 ** 9) == []
+    reader = WorkbookReader([path])
+    reader.defer(path, ["xl/worksheets/sheet1.xml"], Limits())
+    assert [sheet.height for sheet in reader.result(path)] == [11]
+    assert reader._records[0]["split"]["checked"] == "xl/worksheets/sheet1.xml"    # no second scan needed
+    reader.close()
+    report = run_import(workspace, [path], half="2024H1")
+    assert report.problems == [] and report.responses_new == 10
+    assert count_rows(store, "answer") == 10
+
+
+def test_far_apart_cells_in_a_big_sheet_are_refused_alike(workspace, store, customers, tmp_path, monkeypatch):
+    """calamine aborts on them in the reader; the deferred check then says why, as the guard would have."""
+    far = rewrite_sheet(ten_rows(tmp_path), tmp_path / "far.xlsx", lambda xml: xml.replace(
+        b"</sheetData>", b'<row r="1048576"><c r="XFD1048576" t="n"><v>2</v></c></row></sheetData>'))
+    problems = []
+    for threshold in ("1", str(10 ** 12)):
+        monkeypatch.setenv("CSAT_SPLIT_MIN_BYTES", threshold)
+        problems.append(run_import(workspace, [far], half="2024H1").problems)
+    assert problems[0] == problems[1] == [
+        "far.xlsx!xl/worksheets/sheet1.xml: cells span 1,048,576 rows x 16,384 columns, more than 50,000,000 cells;"
+        " refused"]
+    assert count_rows(store, "response") == 0
+
+
+@pytest.mark.parametrize("change", [
+    lambda xml: xml.replace(b"</sheetData>", b"</sheetData><!-- x --><!DOCTYPE x>"),   # calamine reads it
+    lambda xml: xml.replace(b"<worksheet", b'<!DOCTYPE lol [<!ENTITY lol "lol">]><worksheet', 1),  # not cut
+], ids=["after the rows", "before the rows"])
+def test_entities_in_a_big_sheet_are_refused(workspace, store, customers, tmp_path, monkeypatch, cli, change):
+    monkeypatch.setenv("CSAT_SPLIT_MIN_BYTES", "1")
+    hostile = rewrite_sheet(ten_rows(tmp_path), tmp_path / "entities.xlsx", change)
+    assert ("entities.xlsx!xl/worksheets/sheet1.xml: XML declares a DOCTYPE or entities; refused"
+            in refused(cli, hostile))
+    assert count_rows(store, "response") == 0
+
+
+def test_a_big_sheet_past_the_cell_limit_is_refused_by_what_was_read(tmp_path, monkeypatch):
+    monkeypatch.setenv("CSAT_SPLIT_MIN_BYTES", "1")
+    path = ten_rows(tmp_path)
+    reader = WorkbookReader([path])
+    reader.defer(path, ["xl/worksheets/sheet1.xml"], Limits(max_cells=21))
+    with pytest.raises(UnsafeFile, match=r"ten.xlsx!xl/worksheets/sheet1.xml: cells span 11 rows x 2 columns, "
+                                         r"more than 21 cells; refused"):
+        reader.result(path)
+    reader.close()
+
+
+def test_a_part_unpacking_past_its_declared_size_is_not_cut(tmp_path):
+    from csat.sheets.pieces import NotSplit, inflate
+
+    path = ten_rows(tmp_path)
+    with zipfile.ZipFile(path) as archive:
+        info = archive.getinfo("xl/worksheets/sheet1.xml")
+    info.file_size -= 10
+    with pytest.raises(NotSplit, match="more than its declared size"):
+        inflate(str(path), info)

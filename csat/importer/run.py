@@ -405,6 +405,7 @@ def _run_import(workspace, paths: list[Path], half: Optional[str], dry_run: bool
                 reader) -> ImportReport:
     from csat.sheets.formats import WORKBOOK_KINDS, check_workbook
     from csat.sheets.guard import Limits, UnsafeFile
+    from csat.sheets.pieces import split_threshold
     from csat.sheets.read import sniff_kind
 
     limits = Limits.from_settings(workspace.settings)
@@ -427,7 +428,9 @@ def _run_import(workspace, paths: list[Path], half: Optional[str], dry_run: bool
         if kinds.get(path) not in WORKBOOK_KINDS:
             continue
         try:
-            check_workbook(path, kinds[path], limits)
+            # A sheet big enough for the reader to cut into pieces is checked there, on the XML it inflates
+            # anyway, and by what it read (WorkbookReader.defer): the guard leaves it to the reader.
+            reader.defer(path, check_workbook(path, kinds[path], limits, defer_over=split_threshold()), limits)
         except UnsafeFile as exc:
             add_file_problem(problems, path, exc)
             refused.add(path)

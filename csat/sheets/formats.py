@@ -268,11 +268,13 @@ def _refuse_wide(table: _Table, path: Path, limits: Limits) -> None:
                            where=f"{path}!{table.name}", rows=rows, columns=columns, limit=limits.max_cells))
 
 
-def check_workbook(path: Path, kind: str, limits: Limits = Limits()) -> None:
-    """The guard for a workbook of this kind (see sniff)."""
+def check_workbook(path: Path, kind: str, limits: Limits = Limits(), defer_over: int | None = None) -> list[str]:
+    """The guard for a workbook of this kind (see sniff); returns the parts it left to the reader
+    (an xlsx's worksheets over `defer_over` bytes: see check_xlsx)."""
     if kind == "xls":
         check_xls(path, limits)
     elif kind == "ods":
         check_ods(path, limits)
     else:
-        check_xlsx(path, limits)
+        return check_xlsx(path, limits, defer_over)
+    return []

@@ -8,7 +8,9 @@ of a workbook, the zip's entry count and true unpacked size, entity
 declarations in any XML part, and the extent of every worksheet's cells.
 The parser itself then runs in a child process with memory and time limits
 (see worker.py), so a trick these checks miss costs a clear error, not the
-whole command.
+whole command. An import leaves the streaming of a sheet big enough to be
+cut into pieces to that reader, which inflates it anyway (check_xlsx's
+defer_over, check_deferred).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import struct
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Optional
 
 from csat.errors import CsatError
 from csat.i18n import _
@@ -133,9 +136,8 @@ def _scan_part(archive: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path, budg
                 break
             _over_budget(budget, len(chunk), path, limits)
             window = tail + chunk
-            if first or b"!" in window:
-                if _ENTITY.search(window):
-                    raise UnsafeFile(_("{where}: XML declares a DOCTYPE or entities; refused", where=f"{path}!{info.filename}"))
+            if (first or b"!" in window) and declares_entities(window):
+                raise _entities(path, info.filename)
             first = False
             if is_sheet and not needs_exact:
                 tags = _ROW_TAG.findall(window)
@@ -150,6 +152,26 @@ def _scan_part(archive: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path, budg
     rows_bound, columns_bound = 10 ** digits - 1, 26
     if needs_exact or rows_bound > limits.max_rows or rows_bound * columns_bound > limits.max_cells:
         _exact_extent(archive, info, path, limits)
+
+
+def declares_entities(xml: bytes) -> bool:
+    """Whether XML bytes hold a DOCTYPE or ENTITY declaration (the one-byte test first runs at memchr speed)."""
+    return b"!" in xml and _ENTITY.search(xml) is not None
+
+
+def _entities(path: Path, part: str) -> UnsafeFile:
+    return UnsafeFile(_("{where}: XML declares a DOCTYPE or entities; refused", where=f"{path}!{part}"))
+
+
+def check_extent(path: Path, part: str, first: tuple[int, int], last: tuple[int, int], limits: Limits) -> None:
+    """Refuse cells spanning rows first[0]..last[0] and columns first[1]..last[1] (1-based) past the limits."""
+    row_span, column_span = last[0] - first[0] + 1, last[1] - first[1] + 1
+    if last[0] > limits.max_rows or last[1] > limits.max_columns or row_span * column_span > limits.max_cells:
+        raise UnsafeFile(
+            _("{path}!{part}: cells span {rows} rows x {columns} columns, more than {cells} cells; refused",
+              path=path, part=part, rows=f"{row_span:,}", columns=f"{column_span:,}",
+              cells=f"{limits.max_cells:,}")
+        )
 
 
 def _exact_extent(archive: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path, limits: Limits) -> None:
@@ -170,19 +192,20 @@ def _exact_extent(archive: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path, l
         return
     row_numbers = [int(digits) for digits in rows]
     column_numbers = [column_number(letters.decode("ascii").upper()) for letters in columns]
-    max_row, max_col = max(row_numbers), max(column_numbers)
-    row_span = max_row - min(row_numbers) + 1
-    column_span = max_col - min(column_numbers) + 1
-    if max_row > limits.max_rows or max_col > limits.max_columns or row_span * column_span > limits.max_cells:
-        raise UnsafeFile(
-            _("{path}!{part}: cells span {rows} rows x {columns} columns, more than {cells} cells; refused",
-              path=path, part=info.filename, rows=f"{row_span:,}", columns=f"{column_span:,}",
-              cells=f"{limits.max_cells:,}")
-        )
+    check_extent(path, info.filename, (min(row_numbers), min(column_numbers)),
+                 (max(row_numbers), max(column_numbers)), limits)
 
 
-def check_xlsx(path: Path, limits: Limits = Limits()) -> None:
-    """Refuse anything that is not a plausible, bounded xlsx workbook."""
+def check_xlsx(path: Path, limits: Limits = Limits(), defer_over: Optional[int] = None) -> list[str]:
+    """Refuse anything that is not a plausible, bounded xlsx workbook.
+
+    `defer_over`: worksheet parts declaring more unpacked bytes than this are not streamed here but
+    returned, their declared sizes counted against the limit: the caller's reader inflates such a part
+    anyway (csat.sheets.pieces), checks it there (declares_entities, its real size) and parses it in a
+    child process with memory and time limits, and the caller finishes the checks from what it read
+    (check_deferred). Streaming 50 MB of XML twice, once here and once in the reader, costs an
+    import of a 100,000-row sheet a quarter of a second.
+    """
     check_size(path, limits)
     if not zipfile.is_zipfile(path):
         raise UnsafeFile(_("{path}: not an xlsx workbook (the content is not a zip package)", path=path))
@@ -201,14 +224,38 @@ def check_xlsx(path: Path, limits: Limits = Limits()) -> None:
                 raise UnsafeFile(_("{path}: unpacks to {size:,.0f} MB (a zip bomb?); refused", path=path,
                                    size=declared / 1048576))
             budget = [limits.max_unpacked_bytes]
+            deferred = []
             for info in entries:
                 name = info.filename.lower()
                 if name.endswith((".xml", ".rels", ".vml")):
                     is_sheet = name.startswith("xl/worksheets/") and name.endswith(".xml")
+                    if is_sheet and defer_over is not None and info.file_size > defer_over:
+                        _over_budget(budget, info.file_size, path, limits)
+                        deferred.append(info.filename)
+                        continue
                     _scan_part(archive, info, path, budget, is_sheet, limits)
             if "xl/workbook.xml" in names:
                 check_sheet_list(path, archive)
+            return deferred
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, NotImplementedError) as exc:
+        raise UnsafeFile(_("{path}: damaged xlsx package ({error})", path=path, error=exc)) from None
+    except RuntimeError as exc:  # encrypted entries
+        raise UnsafeFile(_("{path}: cannot read the xlsx package ({error})", path=path, error=exc)) from None
+
+
+def check_deferred(path: Path, parts: list[str], limits: Limits = Limits()) -> None:
+    """The checks check_xlsx deferred for these parts (see defer_over), made now, by streaming them."""
+    if not parts:
+        return
+    try:
+        with zipfile.ZipFile(path) as archive:
+            infos = {info.filename: info for info in archive.infolist()}
+            # What the other parts declare was counted already; these count by what they really unpack to.
+            budget = [limits.max_unpacked_bytes - sum(info.file_size for name, info in infos.items()
+                                                      if name not in parts)]
+            for part in parts:
+                _scan_part(archive, infos[part], path, budget, True, limits)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, NotImplementedError, KeyError) as exc:
         raise UnsafeFile(_("{path}: damaged xlsx package ({error})", path=path, error=exc)) from None
     except RuntimeError as exc:  # encrypted entries
         raise UnsafeFile(_("{path}: cannot read the xlsx package ({error})", path=path, error=exc)) from None

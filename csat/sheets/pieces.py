@@ -28,7 +28,7 @@ the worker when the guard refuses a file or time runs out.
 
 Test hooks (environment): CSAT_SPLIT_MIN_BYTES (default 8 MB of sheet XML)
 and CSAT_SPLIT_PIECES (default: one per core, 2 to 4).
-Standard library, python-calamine and columns.py only, like the worker.
+Standard library, python-calamine, columns.py and the guard's checks only, like the worker.
 """
 
 from __future__ import annotations
@@ -45,6 +45,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from csat.sheets.columns import NO_NUMBER, Column, columns_of
+from csat.sheets.guard import declares_entities
 
 SPLIT_MIN_BYTES = 8 * 1024 * 1024
 MAX_PIECES = 4
@@ -221,7 +222,13 @@ def inflate(path: str, info: zipfile.ZipInfo) -> bytes:
             raise NotSplit("a damaged zip entry")
         handle.seek(name_length + extra_length, os.SEEK_CUR)
         raw = handle.read(info.compress_size)
-    data = raw if info.compress_type == zipfile.ZIP_STORED else zlib.decompress(raw, -zlib.MAX_WBITS, info.file_size)
+    if info.compress_type == zipfile.ZIP_STORED:
+        data = raw
+    else:     # never more than the size declared (a zip bomb's part stops here), in one buffer of that size
+        inflating = zlib.decompressobj(-zlib.MAX_WBITS)
+        data = inflating.decompress(raw, info.file_size + 1)
+        if inflating.unconsumed_tail:
+            raise NotSplit("a zip entry that unpacks to more than its declared size")
     if len(data) != info.file_size or zlib.crc32(data) != info.CRC:
         raise NotSplit("a zip entry that does not match its size or CRC")
     return data
@@ -236,6 +243,9 @@ class Split:
     why: Optional[str] = None
     part: Optional[str] = None       # the sheet's zip part, whose XML `data` held when it was cut
     marks: Optional[dict] = None     # marks.py's findings in that XML, scanned while the children parse
+    # That part when its XML was found to unpack to exactly its declared size and CRC, with no DTD or entity
+    # declaration: the guard's checks of it, deferred by the importer (guard.check_xlsx's defer_over).
+    checked: Optional[str] = None
 
     def collect(self) -> Optional[dict]:
         """The joined sheet (first_row, first_column, height, columns, pieces), None if any piece failed."""
@@ -381,7 +391,7 @@ def start(path: str, also: list[str], visible_only: bool) -> Optional[Split]:
     if plan is None:
         return None
     sheet, data, prefix_end, suffix_start, bounds = plan
-    split = Split(name=sheet.name, part=sheet.part)
+    split = Split(name=sheet.name, part=sheet.part, checked=None if declares_entities(data) else sheet.part)
     parent = os.getpid()
     try:
         for start_at, end_at in zip(bounds, bounds[1:]):

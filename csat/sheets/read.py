@@ -22,7 +22,7 @@ from csat.i18n import _, language
 from csat.sheets.columns import Column, columns_of, rows_of
 from csat.sheets.formats import (CONVERT_HINT, OLE_MAGIC, WORKBOOK_KINDS, ZIP_MAGIC, check_workbook,
                                  content_kind, sniff)
-from csat.sheets.guard import Limits, check_size, column_letters, column_number
+from csat.sheets.guard import Limits, check_deferred, check_extent, check_size, column_letters, column_number
 
 CSV_SUFFIXES = {".csv", ".txt"}
 
@@ -158,6 +158,7 @@ class WorkbookReader:
         self.also = list(also)
         self.visible_only = visible_only
         self._records: dict[int, dict] = {}
+        self._deferred: dict[int, tuple[list[str], Limits]] = {}    # see defer
         self._pending: list[int] = list(range(len(self.paths)))
         self._process = None
         self._output = None
@@ -261,21 +262,40 @@ class WorkbookReader:
         if self._pending:
             self._spawn()
 
+    def defer(self, path: Path, parts: list[str], limits: Limits) -> None:
+        """The guard left these parts of the file to the reader (guard.check_xlsx's defer_over): result()
+        finishes their checks, from what the worker found while reading, before it hands the sheets over."""
+        if parts and Path(path) in self.paths:
+            self._deferred[self.paths.index(Path(path))] = (list(parts), limits)
+
     def result(self, path: Path) -> list[Sheet]:
-        """The sheets read from one of the paths; CsatError if the worker could not read it."""
+        """The sheets read from one of the paths; CsatError if the worker could not read it (UnsafeFile
+        if a check the guard deferred to the reader refuses it)."""
         index = self.paths.index(Path(path))
         if index not in self._records:
             self._collect()
         record = self._records[index]
+        deferred, limits = self._deferred.get(index, ([], Limits()))
+        checked = (record.get("split") or {}).get("checked")
         if not record["ok"]:
+            # Whatever stopped the worker, a deferred check that refuses the file says why more exactly.
+            check_deferred(Path(path), deferred, limits)
             hint = "; " + _(CONVERT_HINT) if _kind_of(path) in ("xls", "ods") else ""
             raise CsatError(f"{path}: {record['error']}{hint}")
+        check_deferred(Path(path), [part for part in deferred if part != checked], limits)
         from csat.sheets.pieces import joined_columns
 
-        return [Sheet(name=sheet["name"], height=sheet["height"], columns=joined_columns(sheet),
-                      first_row=sheet["first_row"], first_column=sheet["first_column"],
-                      visibility=sheet["visibility"], marks=sheet.get("marks"))
-                for sheet in record["sheets"]]
+        sheets = [Sheet(name=sheet["name"], height=sheet["height"], columns=joined_columns(sheet),
+                        first_row=sheet["first_row"], first_column=sheet["first_column"],
+                        visibility=sheet["visibility"], marks=sheet.get("marks"))
+                  for sheet in record["sheets"]]
+        if checked in deferred:    # its extent, exactly, from the cells read (the guard would have bounded it)
+            for sheet in sheets:
+                if sheet.name == record["split"]["sheet"] and sheet.height and sheet.columns:
+                    check_extent(Path(path), checked, (sheet.first_row, sheet.first_column),
+                                 (sheet.first_row + sheet.height - 1, sheet.first_column + len(sheet.columns) - 1),
+                                 limits)
+        return sheets
 
     def close(self) -> None:
         """Stop the worker if it is still running (e.g. the caller refused a file meanwhile)."""

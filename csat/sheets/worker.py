@@ -102,7 +102,7 @@ def read_workbook(path: str, also: list[str], visible_only: bool) -> dict:
     result = {"ok": True, "sheets": sheets, "names": names}
     if split is not None:
         used = next((sheet["pieces"] for sheet in sheets if sheet["name"] == split.name), 1)
-        result["split"] = {"sheet": split.name, "pieces": used, "why": split.why}
+        result["split"] = {"sheet": split.name, "pieces": used, "why": split.why, "checked": split.checked}
     return result
 
 
