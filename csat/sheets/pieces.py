@@ -436,10 +436,13 @@ def _child(writing: int, inherited: list[int], parent: int, path: str, sheet: Sh
             outcome = ("not split", str(exc))
         except BaseException as exc:  # noqa: BLE001 - calamine's errors and panics: the plain parse reports them
             outcome = ("not split", f"a piece failed: {type(exc).__name__}")
+        # The columns follow their header, pickled once (see Split._results), and whole before any byte is
+        # written: pickled straight into the pipe, they would wait, half made, for the worker to read the
+        # pieces before this one, and be made only then.
+        payload = pickle.dumps(columns, protocol=pickle.HIGHEST_PROTOCOL) if outcome[0] == "ok" else b""
         with os.fdopen(writing, "wb") as pipe:
             pickle.dump(outcome, pipe, protocol=pickle.HIGHEST_PROTOCOL)
-            if outcome[0] == "ok":    # the columns follow their header, pickled once: see Split._results
-                pickle.dump(columns, pipe, protocol=pickle.HIGHEST_PROTOCOL)
+            pipe.write(payload)
         code = 0
     finally:
         os._exit(code)
