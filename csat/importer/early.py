@@ -91,8 +91,11 @@ class EarlyAnswers:
             self._thread = None
             sys.setswitchinterval(self._switch_interval)
 
-    def drop_unused(self, connection, used: set[int]) -> None:
-        """Delete the answers stored early for rows that did not become new responses."""
+    def unused(self, used: set[int]) -> list[int]:
+        """The ids whose answers were stored early but that did not become new responses (`used`)."""
+        return sorted(set(chain.from_iterable(block.response_ids for block in self.blocks)) - used)
+
+    def drop_unused(self, connection, unused: list[int]) -> None:
+        """Delete the answers stored early for these ids (see unused)."""
         self.join()
-        unused = sorted(set(chain.from_iterable(block.response_ids for block in self.blocks)) - used)
         delete_answers(connection, unused)

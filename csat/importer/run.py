@@ -454,7 +454,7 @@ def _import_checked(workspace, paths, kinds, reader, refused, half, dry_run, rep
                     limits, digests) -> ImportReport:
     from csat.importer.context import Context, plan
     from csat.importer.early import EarlyAnswers
-    from csat.importer.write import lock_responses, write_plan
+    from csat.importer.write import lock_responses, prepare_write, write_plan
     from csat.store.engine import open_store
 
     store = open_store(workspace)
@@ -476,6 +476,8 @@ def _import_checked(workspace, paths, kinds, reader, refused, half, dry_run, rep
             candidates = read_sources(paths, kinds, reader, refused, context, secret, half, problems, report,
                                       limits, early)
             result = plan(context, candidates, replace, problems, dry_run=dry_run)
+            # While the early thread may still be storing answers: what writing needs of the plan alone.
+            prepared = None if problems or dry_run else prepare_write(session.connection(), context, result, early)
             if early is not None:
                 early.join()
             if problems or dry_run:   # what the rounds would be; an import counts them once it has written
@@ -502,7 +504,7 @@ def _import_checked(workspace, paths, kinds, reader, refused, half, dry_run, rep
                 return report
             archived = archive_sources(session.connection(), paths, kinds, report, digests)
             written = write_plan(session, context, result, due_days=workspace.settings.survey.due_days,
-                                 early=early, sources=archived)
+                                 early=early, sources=archived, prepared=prepared)
             report.answers_stored = written.answers_stored
             report.rounds = round_summaries(context, result, candidates, written.rounds_opened)
         finally:

@@ -157,14 +157,50 @@ def _assign_ids(connection, candidates: list[Candidate], early) -> tuple[list[in
     return ids, stored
 
 
+@dataclass
+class PreparedWrite:
+    """What write_plan works out from the plan alone, in Python, without a statement on the store.
+
+    The importer makes it while the early thread (early.py) is still storing answers on the
+    connection, so that this tenth of a second of a 100,000-row sheet is not spent after the
+    thread is done, when every statement left waits for it.
+    """
+
+    ids: list[int]                         # the new responses' ids, all reserved early for their answers
+    rows: dict[tuple, list[tuple]]         # (period, source, source_file, sheet) -> rows (_insert_responses)
+    unused: list[int]                      # ids whose answers were stored early but that are not new responses
+    audit: list[tuple]                     # _new_groups: the audit entries of the new responses, but their archive
+
+
+def prepare_write(connection, context: Context, plan: Plan, early) -> Optional[PreparedWrite]:
+    """PreparedWrite for write_plan, or None when a new response has no id yet (one is reserved under the lock).
+
+    Touches the connection's dialect only, never its database: another thread may be running a statement.
+    """
+    from sqlalchemy import Date
+
+    if early is None or not plan.new:
+        return None
+    reserved_at = attrgetter("block.response_ids", "block_row")
+    ids = []
+    for reserved, row in map(reserved_at, plan.new):
+        if reserved is None:
+            return None
+        ids.append(reserved[row])
+    return PreparedWrite(ids=ids, rows=_response_rows(ids, plan.new, _binder(connection, Date())),
+                         unused=early.unused(set(ids)), audit=_new_groups(context, ids, plan.new))
+
+
 def write_plan(session, context: Context, plan: Plan, due_days: int = 30, early=None,
-               close_ended: bool = True, sources: Optional[dict[str, Any]] = None) -> WriteResult:
+               close_ended: bool = True, sources: Optional[dict[str, Any]] = None,
+               prepared: Optional[PreparedWrite] = None) -> WriteResult:
     """Store new and replaced responses with their answers, mark invitations, audit the changes.
 
     `early` (see early.py) has stored some blocks' answers already: new responses take
     the ids those answers refer to, and answers stored for rows that are not new go.
     `sources`: the archived file (csat.store.sources.Archived) of each candidate's source_file;
-    every response written refers to it, with the sheet and row it came from.
+    every response written refers to it, with the sheet and row it came from. `prepared`:
+    prepare_write's work for this plan, made beforehand.
     """
     from sqlalchemy import Date, DateTime
 
@@ -178,13 +214,17 @@ def write_plan(session, context: Context, plan: Plan, due_days: int = 30, early=
     as_date = _binder(connection, Date())
     if early is not None:
         early.join()
-    ids, stored = _assign_ids(connection, plan.new, early)
+    if prepared is not None:
+        ids, stored = prepared.ids, [True] * len(prepared.ids)
+    else:
+        ids, stored = _assign_ids(connection, plan.new, early)
     rounds = {period: info.round_id for period, info in context.rounds.items()}
     sources = sources or {}
     file_ids = {source_file: archived.id for source_file, archived in sources.items()}
 
     with foreign_keys_checked_once(connection, "response", len(ids)):
-        _insert_responses(connection, ids, plan.new, rounds, stamp, as_date, file_ids)
+        rows = prepared.rows if prepared is not None else _response_rows(ids, plan.new, as_date)
+        _insert_responses(connection, rows, rounds, stamp, file_ids)
 
     replaced_ids = [existing.response_id for _, existing in plan.replaced]
     old = _snapshot(connection, context, replaced_ids)
@@ -201,14 +241,16 @@ def write_plan(session, context: Context, plan: Plan, due_days: int = 30, early=
     delete_answers(connection, replaced_ids)
 
     if early is not None:
-        early.drop_unused(connection, used=set(ids))
-    to_store = [pair for pair, early_stored in zip(zip(ids, plan.new), stored) if not early_stored]
+        early.drop_unused(connection, prepared.unused if prepared is not None else early.unused(set(ids)))
+    to_store = [] if prepared is not None else [
+        pair for pair, early_stored in zip(zip(ids, plan.new), stored) if not early_stored]
     to_store += [(existing.response_id, candidate) for candidate, existing in plan.replaced]
     with foreign_keys_checked_once(connection, "answer", sum(candidate.block.width for _, candidate in to_store)):
         _insert_answers(connection, to_store)
     result.answers_stored = plan.answers          # every item of every new or replaced response, early or now
     _mark_invitations(connection, context, [*plan.new, *(candidate for candidate, _ in plan.replaced)], stamp)
-    _audit_new(connection, context, ids, plan.new, sources)
+    _audit_new(connection, context, prepared.audit if prepared is not None else _new_groups(context, ids, plan.new),
+               sources)
     for candidate, existing in plan.replaced:
         before = old.get(existing.response_id, {})
         action = "correct" if existing.withdrawn else "replace"
@@ -242,16 +284,20 @@ def _remove(connection, context: Context, removed: list[tuple[Candidate, Any]]) 
     audit.record_many(connection, "response", "delete", entries)
 
 
-def _insert_responses(connection, ids: list[int], candidates: list[Candidate], rounds: dict[str, int], stamp: Any,
-                      as_date, file_ids: dict[str, int]) -> None:
-    """New responses; what is the same for a whole sheet (round, source file, time) is bound once per statement."""
+def _response_rows(ids: list[int], candidates: list[Candidate], as_date) -> dict[tuple, list[tuple]]:
+    """The rows of new responses by what a whole sheet shares (period, source, source file, sheet)."""
     fields = attrgetter("customer_id", "respondent", "title", "answered_on", "comment", "content_hash", "row_number")
     values = [(response_id, customer_id, respondent, title, as_date(answered_on) if answered_on else None, comment,
                content_hash, row_number)
               for response_id, (customer_id, respondent, title, answered_on, comment, content_hash, row_number)
               in zip(ids, map(fields, candidates))]
-    keys = list(map(attrgetter("period", "source", "source_file", "sheet"), candidates))
-    for (period, source, source_file, sheet), rows in _grouped(keys, values).items():
+    return _grouped(list(map(attrgetter("period", "source", "source_file", "sheet"), candidates)), values)
+
+
+def _insert_responses(connection, grouped: dict[tuple, list[tuple]], rounds: dict[str, int], stamp: Any,
+                      file_ids: dict[str, int]) -> None:
+    """New responses; what is the same for a whole sheet (round, source file, time) is bound once per statement."""
+    for (period, source, source_file, sheet), rows in grouped.items():
         insert_rows(connection, "response", (
             "id", "customer_id", "respondent", "respondent_title", "answered_on", "comment", "content_hash",
             "source_row"), rows,
@@ -272,9 +318,30 @@ def _insert_answers(connection, pairs: list[tuple[int, Candidate]]) -> int:
     return sum(insert_block(connection, block, rows, response_ids) for block, rows, response_ids in blocks.values())
 
 
-def _audit_new(connection, context: Context, ids_of: list[int], candidates: list[Candidate],
-               sources: Optional[dict[str, Any]] = None) -> None:
-    """One audit entry per source (a file, or a manual entry) for the responses it added.
+def _new_groups(context: Context, ids_of: list[int], candidates: list[Candidate]) -> list[tuple]:
+    """The new responses by source (a file, or a manual entry), each as _audit_new records it: one response
+    (its id and candidate), or a sheet's many (its file and what the audit entry says of them)."""
+    keys = list(map(attrgetter("source", "source_file"), candidates))
+    groups: list[tuple] = []
+    for (source, source_file), members in _grouped(keys, range(len(candidates))).items():
+        if len(members) == 1:
+            groups.append((ids_of[members[0]], candidates[members[0]]))
+            continue
+        whole = len(members) == len(candidates)
+        ids = ids_of if whole else [ids_of[position] for position in members]
+        added = candidates if whole else [candidates[position] for position in members]
+        groups.append((None, {
+            "source": source, "source_file": source_file, "source_sha256": None,
+            "sheets": sorted(set(map(attrgetter("sheet"), added))),
+            "periods": sorted(set(map(attrgetter("period"), added))),
+            "responses": len(members), "answers": sum(map(attrgetter("block.width"), added)),
+            "ids": id_ranges(ids),
+        }))
+    return groups
+
+
+def _audit_new(connection, context: Context, groups: list[tuple], sources: Optional[dict[str, Any]] = None) -> None:
+    """One audit entry per source (a file, or a manual entry) for the responses it added (_new_groups).
 
     A source that added one response (a returned form, a manual entry) names that
     response, as the ORM hook would. A sheet's entry names the file, its archived copy
@@ -284,26 +351,15 @@ def _audit_new(connection, context: Context, ids_of: list[int], candidates: list
     """
     from csat.store import audit
 
-    keys = list(map(attrgetter("source", "source_file"), candidates))
     entries = []
-    for (source, source_file), members in _grouped(keys, range(len(candidates))).items():
-        if len(members) == 1:
-            response_id, candidate = ids_of[members[0]], candidates[members[0]]
-            changes = {"new": _fields(context, candidate, sources) | {"answers": candidate.answer_count}}
-            entries.append((response_id, record_key(context, candidate), changes))
+    for response_id, added in groups:
+        if response_id is not None:
+            changes = {"new": _fields(context, added, sources) | {"answers": added.answer_count}}
+            entries.append((response_id, record_key(context, added), changes))
             continue
-        whole = len(members) == len(candidates)
-        ids = ids_of if whole else [ids_of[position] for position in members]
-        added = candidates if whole else [candidates[position] for position in members]
-        archived = (sources or {}).get(source_file)
-        entries.append((None, f"import {Path(source_file).name or source}", {"new": {
-            "source": source, "source_file": source_file,
-            "source_sha256": archived.sha256 if archived is not None else None,
-            "sheets": sorted(set(map(attrgetter("sheet"), added))),
-            "periods": sorted(set(map(attrgetter("period"), added))),
-            "responses": len(members), "answers": sum(map(attrgetter("block.width"), added)),
-            "ids": id_ranges(ids),
-        }}))
+        archived = (sources or {}).get(added["source_file"])
+        new = {**added, "source_sha256": archived.sha256 if archived is not None else None}
+        entries.append((None, f"import {Path(added['source_file']).name or added['source']}", {"new": new}))
     audit.record_many(connection, "response", "insert", entries)
 
 
