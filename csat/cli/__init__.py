@@ -90,6 +90,9 @@ def main() -> None:
     # Piped or redirected tables would wrap at rich's default 80 columns: give them room.
     if "COLUMNS" not in os.environ and not sys.stdout.isatty():
         os.environ["COLUMNS"] = "160"
+    from csat.cli._common import hold_results_until_exit
+
+    hold_results_until_exit()      # the process ends with _leave: nothing needs freeing before
     try:
         app(prog_name="csat")
     except SystemExit as done:

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from csat.cli._common import (Format, Home, Reason, ShowFormatOption, emit, escape_markup, parse_or_usage, require_reason, say, say_styled,
+from csat.cli._common import (Format, Home, Reason, ShowFormatOption, emit, escape_markup, keep_until_exit, parse_or_usage, require_reason, say, say_styled,
                               show_record, to_json, workspace,
                               workspace_and_store, write_stdout)
 from csat.i18n import N_, _, ngettext
@@ -73,6 +73,7 @@ def import_files(
             report = run_import(workspace(home), files, half=period, dry_run=dry_run, replace=replace, reading=reading)
     finally:
         reading.close()
+    keep_until_exit(report)
     for line in report.problems:
         say(line)
     if getattr(fmt, "value", fmt) == "json":
