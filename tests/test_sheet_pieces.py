@@ -518,3 +518,14 @@ def test_marks_of_an_inflated_part_are_those_of_its_chunks(parts):
     whole = marks_of_chunks([data])
     assert marks_of_bytes(data) == whole
     assert whole["merged"] == chunked["merged"] and whole["uncached"] == chunked["uncached"]
+
+
+@pytest.mark.parametrize("before", [0, 5, 999, 1000, 1001, 5000])
+@pytest.mark.parametrize("tag, found", [(b"<f>1</f>", True), (b"<x:f/>", True), (b"<t>f</t>", False),
+                                        (b"", False)])
+def test_a_formula_tag_is_found_after_any_number_of_other_fs(before, tag, found):
+    from csat.sheets.marks import _NEEDLES, formula_tag
+
+    data = b"<c><is><t>" + b"of " * before + b"</t></is></c>" + tag + b"<c>" + b"fff " * (before % 7)
+    assert formula_tag(data) is found
+    assert formula_tag(data) == any(needle in data for needle in _NEEDLES[2:])
