@@ -178,15 +178,13 @@ def parse_piece(path: str, name: str, part: str, data: bytes, prefix_end: int, s
     The rows as calamine gave them go into `keep`: a child sends its columns first and
     exits without spending time freeing a million objects.
     """
-    import tempfile
-
     from python_calamine import CalamineWorkbook
 
     check_piece(data, start, end)
     view = memoryview(data)
-    # An unlinked temporary file, opened by calamine through /proc: half the page faults
+    # An unlinked file in memory, opened by calamine through /proc: half the page faults
     # of a BytesIO, which calamine would copy whole.
-    with tempfile.TemporaryFile() as package:
+    with _scratch_file() as package:
         with zipfile.ZipFile(path) as original, zipfile.ZipFile(package, "w", zipfile.ZIP_STORED) as copy:
             for info in original.infolist():
                 if info.filename == part:
@@ -210,6 +208,19 @@ def parse_piece(path: str, name: str, part: str, data: bytes, prefix_end: int, s
         anchor = sheet.start
         height, columns = columns_of(grid)
     return (tuple(anchor) if anchor is not None else None), height, columns
+
+
+def _scratch_file():
+    """A file without a name for a piece's package: in memory where the system has memfd (Linux), where
+    writing half of a 100,000-row sheet takes a fifth of the time a temporary file on disk takes."""
+    import tempfile
+
+    if hasattr(os, "memfd_create"):
+        try:
+            return os.fdopen(os.memfd_create("csat-piece", getattr(os, "MFD_CLOEXEC", 0)), "w+b")
+        except OSError:
+            pass
+    return tempfile.TemporaryFile()
 
 
 def inflate(path: str, info: zipfile.ZipInfo) -> bytes:
