@@ -36,8 +36,9 @@ class Column:
         return self.others.get(offset)
 
 
-def column_of(values) -> Column:
-    """A Column from a sequence of cell values as a reader returned them (None or '' when empty).
+def column_of(values, first: int = 0) -> Column:
+    """A Column from a sequence of cell values as a reader returned them (None or '' when empty),
+    the first of them at row offset `first` (the keys of `others` count from it).
 
     Written for speed on the usual shapes, since the worker runs it over every cell:
     a column of numbers with a few other cells (a header, N/A, blanks) is copied and
@@ -52,7 +53,7 @@ def column_of(values) -> Column:
     if kinds.count(str) == count:        # a column of text: its cells but the blank ones, in C-level passes
         blanks = list(map(str.strip, values)).count("")
         if blanks == 0 or blanks == count:
-            return Column(array("d", [NO_NUMBER]) * count, dict(enumerate(values)) if not blanks else {})
+            return Column(array("d", [NO_NUMBER]) * count, dict(enumerate(values, first)) if not blanks else {})
     others: dict[int, Any] = {}
     if floats * 2 > count:
         patched = list(values)
@@ -66,14 +67,14 @@ def column_of(values) -> Column:
                 value = values[offset]
                 patched[offset] = NO_NUMBER
                 if value is not None and value != "" and (kind is not str or value.strip()):
-                    others[offset] = value
+                    others[first + offset] = value
                 start = offset + 1
         return Column(array("d", patched), dict(sorted(others.items())))
     if floats:
         numbers = array("d", [value if kind is float else NO_NUMBER for value, kind in zip(values, kinds)])
     else:
         numbers = array("d", [NO_NUMBER]) * count
-    others = {offset: value for offset, value in enumerate(values)
+    others = {offset: value for offset, value in enumerate(values, first)
               if value.__class__ is not float and value is not None and value != ""}
     if str in kinds:
         for offset in [offset for offset, value in others.items() if value.__class__ is str and not value.strip()]:
@@ -81,15 +82,16 @@ def column_of(values) -> Column:
     return Column(numbers, others)
 
 
-def columns_of(grid: list[list[Any]]) -> tuple[int, list[Column]]:
-    """(height, columns) of a grid of rows; short rows count as blank to the right."""
+def columns_of(grid: list[list[Any]], first: int = 0) -> tuple[int, list[Column]]:
+    """(height, columns) of a grid of rows, the first at row offset `first`; short rows count as blank
+    to the right."""
     height = len(grid)
     if not height:
         return 0, []
     width = max(map(len, grid))
     if any(len(row) != width for row in grid):
         grid = [row if len(row) == width else list(row) + [None] * (width - len(row)) for row in grid]
-    return height, [column_of(values) for values in zip(*grid)]
+    return height, [column_of(values, first) for values in zip(*grid)]
 
 
 def rows_of(height: int, columns: list[Column]) -> list[list[Any]]:

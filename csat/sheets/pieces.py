@@ -206,7 +206,9 @@ def parse_piece(path: str, name: str, part: str, data: bytes, prefix_end: int, s
         grid = sheet.to_python(skip_empty_area=True)
         keep.extend((workbook, sheet, grid))
         anchor = sheet.start
-        height, columns = columns_of(grid)
+        # Rows keyed by their place in the sheet, not in the piece: joining the pieces then needs no
+        # new key for each of the later pieces' cells (unless the sheet starts below row 1: see join).
+        height, columns = columns_of(grid, anchor[0] if anchor is not None else 0)
     return (tuple(anchor) if anchor is not None else None), height, columns
 
 
@@ -325,7 +327,7 @@ def join(results: list[tuple]) -> dict:
     return {"first_row": first_row + 1, "first_column": first_column + 1, "height": height, "columns": None,
             "width": width, "parts": [(row - first_row, column - first_column, part_height, payload)
                                       for row, column, part_height, _, payload in parts],
-            "pieces": len(results)}
+            "pieces": len(results), "shift": -first_row}
 
 
 def joined_columns(sheet: dict) -> list[Column]:
@@ -334,6 +336,7 @@ def joined_columns(sheet: dict) -> list[Column]:
         return sheet["columns"]
     parts = [(offset, column, part_height, pickle.loads(payload))
              for offset, column, part_height, payload in sheet["parts"]]
+    shift = sheet["shift"]
     joined = []
     for index in range(sheet["width"]):
         numbers, others = array("d"), {}
@@ -344,11 +347,14 @@ def joined_columns(sheet: dict) -> list[Column]:
             if 0 <= position < len(columns):
                 piece = columns[position]
                 numbers.extend(piece.numbers)
-                if not others:         # the first piece with any: its dict as it came, offset if need be
-                    others = ({at + offset: value for at, value in piece.others.items()} if offset
+                # A piece's rows are keyed by their place in the sheet (parse_piece): shifted only when
+                # the sheet's first row is not its row 1.
+                if not others:         # the first piece with any: its dict as it came
+                    others = ({at + shift: value for at, value in piece.others.items()} if shift
                               else piece.others)
                 elif piece.others:
-                    others.update(zip(map(offset.__add__, piece.others), piece.others.values()))
+                    others.update(zip(map(shift.__add__, piece.others), piece.others.values()) if shift
+                                  else piece.others)
             else:
                 numbers.extend(array("d", [NO_NUMBER]) * part_height)
         joined.append(Column(numbers, others))
