@@ -173,7 +173,9 @@ class WorkbookReader:
         import sys
         import tempfile
 
-        self._output = tempfile.TemporaryFile()
+        from csat.sheets.pieces import scratch_file
+
+        self._output = scratch_file()      # the sheets read: megabytes, best kept in memory
         self._errors = tempfile.TemporaryFile()
         request = {
             "lang": self.lang or language(),   # the worker's refusals are read by the same person
