@@ -159,7 +159,7 @@ def test_failure_after_copy_rolls_back_everything_on_postgres(tmp_path, monkeypa
     import_customers(open_store(opened), EXAMPLES / "customers.csv")
     seen = {}
 
-    def fail_after_copy(connection, context, ids, candidates, sources=None):
+    def fail_after_copy(connection, context, groups, sources=None):
         seen["answers"] = connection.exec_driver_sql("SELECT count(*) FROM answer").scalar()
         seen["audit"] = connection.exec_driver_sql("SELECT count(*) FROM audit_log WHERE table_name = 'response'"
                                                    ).scalar()
