@@ -204,3 +204,30 @@ def test_a_part_unpacking_past_its_declared_size_is_not_cut(tmp_path):
     info.file_size -= 10
     with pytest.raises(NotSplit, match="more than its declared size"):
         inflate(str(path), info)
+
+
+def test_the_reader_takes_the_records_once_the_worker_says_it_is_done():
+    """A worker that has written its records says so (a byte on a pipe): the reader does not wait for it to
+    end. One that ends without saying so (it died) is waited for, and its exit code is known."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from csat.sheets.read import wait_for
+
+    for says_done, code in ((True, None), (False, 3)):
+        done_read, done_write = os.pipe()
+        script = (f"import os, sys, time\nos.write({done_write}, b'.')\ntime.sleep(30)" if says_done else
+                  f"import os\nos.close({done_write})\nos._exit(3)")
+        process = subprocess.Popen([sys.executable, "-c", script], pass_fds=(done_write,))
+        os.close(done_write)
+        started = time.monotonic()
+        try:
+            wait_for(process, 20, done_read)
+            assert time.monotonic() - started < 15
+            assert process.returncode == code
+        finally:
+            process.kill()
+            process.wait()
+            os.close(done_read)

@@ -163,6 +163,7 @@ class WorkbookReader:
         self._process = None
         self._output = None
         self._errors = None
+        self._done: Optional[int] = None
         if self._pending:
             self._spawn()
 
@@ -188,10 +189,17 @@ class WorkbookReader:
         package_root = str(Path(__file__).resolve().parent.parent.parent)
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH", "")]))
-        self._process = subprocess.Popen(
-            [sys.executable, "-P", "-m", "csat.sheets.worker"],
-            stdin=subprocess.PIPE, stdout=self._output, stderr=self._errors, env=env,
-        )
+        # The worker writes a byte here once its records are all written: tearing down a process that
+        # held a 100,000-row sheet takes a few hundredths of a second the importer need not wait for.
+        self._done, done = os.pipe()
+        request["done_fd"] = done
+        try:
+            self._process = subprocess.Popen(
+                [sys.executable, "-P", "-m", "csat.sheets.worker"],
+                stdin=subprocess.PIPE, stdout=self._output, stderr=self._errors, env=env, pass_fds=(done,),
+            )
+        finally:
+            os.close(done)
         try:
             self._process.stdin.write(json.dumps(request).encode("utf-8"))
             self._process.stdin.close()
@@ -208,6 +216,7 @@ class WorkbookReader:
         data = self._output.read()
         self._output.close()
         self._errors.close()
+        self._close_done()
         offset = 0
         while self._pending and offset + HEADER.size <= len(data):
             (length,) = HEADER.unpack_from(data, offset)
@@ -225,7 +234,7 @@ class WorkbookReader:
         while self._pending:
             process = self._process
             try:
-                wait_for(process, self.limits.parse_seconds + 30)
+                wait_for(process, self.limits.parse_seconds + 30, self._done)
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
@@ -245,7 +254,14 @@ class WorkbookReader:
                                                           "error": _("the workbook could not be read ({why})", why=why)}
             if self._pending:
                 self._spawn()
-        self._process = None
+        # The worker may still be ending (it said it was done): close() reaps it, or stops it if it has not.
+
+    def _close_done(self) -> None:
+        import os
+
+        if self._done is not None:
+            os.close(self._done)
+            self._done = None
 
     def drop(self, paths) -> None:
         """Do not read these (the guard refused them): stop the worker if it would, go on with the rest."""
@@ -307,11 +323,13 @@ class WorkbookReader:
         for handle in (self._output, self._errors):
             if handle is not None and not handle.closed:
                 handle.close()
+        self._close_done()
         self._process = None
 
 
-def wait_for(process, timeout: float) -> None:
-    """Wait for a child process, waking as soon as it exits.
+def wait_for(process, timeout: float, done: Optional[int] = None) -> None:
+    """Wait for a child process, waking as soon as it exits or writes a byte to the pipe `done`
+    (it is done, and may still be ending: then it is not waited for).
 
     Popen.wait with a timeout polls, sleeping up to 50 ms between looks: an import would
     sit that long after its reader finished. On Linux a pidfd becomes readable at the exit.
@@ -326,7 +344,9 @@ def wait_for(process, timeout: float) -> None:
         process.wait(timeout=timeout)
         return
     try:
-        ready, _, _ = select.select([descriptor], [], [], timeout)
+        ready, _, _ = select.select([descriptor] + ([done] if done is not None else []), [], [], timeout)
+        if done in ready and os.read(done, 1):
+            return                          # done; a pipe at its end without the byte: the process died
     finally:
         os.close(descriptor)
     if not ready:

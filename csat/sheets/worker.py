@@ -85,6 +85,7 @@ def read_workbook(path: str, also: list[str], visible_only: bool) -> dict:
     finally:
         if split is not None:
             split.abandon()
+            split.reap()
     if kind == "xlsx":   # what Excel would not show of the cells (marks.py)
         from csat.sheets.marks import sheet_parts, workbook_marks
 
@@ -134,11 +135,14 @@ def main() -> None:
         output.write(HEADER.pack(len(data)))
         output.write(data)
         output.flush()
+    done = request.get("done_fd")
+    if done is not None:    # every record is written: the reader need not wait for this process to end
+        os.write(done, b".")
 
 
 if __name__ == "__main__":
     main()
-    # The parent takes the output once this process has ended: end it without freeing the
-    # sheets read object by object first (a million cells), which the parent would wait for.
+    # The parent takes the output once this process says it is done (or has ended): end it without
+    # freeing the sheets read object by object first (a million cells).
     sys.stderr.flush()
     os._exit(0)
