@@ -529,3 +529,36 @@ def test_a_formula_tag_is_found_after_any_number_of_other_fs(before, tag, found)
     data = b"<c><is><t>" + b"of " * before + b"</t></is></c>" + tag + b"<c>" + b"fff " * (before % 7)
     assert formula_tag(data) is found
     assert formula_tag(data) == any(needle in data for needle in _NEEDLES[2:])
+
+
+
+_READ_AND_REAP = """
+import os, sys, time
+from csat.sheets import pieces, worker
+record = worker.read_workbook(sys.argv[1], [], True)
+assert record["split"]["pieces"] == 2 and record["split"]["why"] is None, record["split"]
+slow = os.fork()            # a piece's process still ending when its Split is done with
+if slow == 0:
+    time.sleep(0.5)
+    os._exit(0)
+split = pieces.Split(name="x", ending=[slow])
+split.reap()
+assert split.ending == [] and pieces._ending == [slow], pieces._ending
+pieces.reap_all()
+try:
+    os.waitpid(-1, os.WNOHANG)
+except ChildProcessError:
+    print("no child left")
+"""
+
+
+def test_the_pieces_processes_are_all_reaped(tmp_path):
+    """A piece's columns are taken before its process has ended (Split._results); the worker still reaps
+    every one before it ends (Split.reap, then reap_all), leaving no zombie behind."""
+    path = openpyxl_book(tmp_path / "mixed.xlsx", MIXED)
+    env = dict(os.environ, CSAT_SPLIT_MIN_BYTES="1", CSAT_SPLIT_PIECES="2",
+               PYTHONPATH=os.pathsep.join(filter(None, [PACKAGE_ROOT, os.environ.get("PYTHONPATH")])))
+    done = subprocess.run([sys.executable, "-c", _READ_AND_REAP, str(path)], capture_output=True, text=True,
+                          env=env, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "no child left"

@@ -304,13 +304,15 @@ class Split:
         return results
 
     def reap(self) -> None:
-        """Reap the pieces' processes that have ended since their columns came (see _results)."""
-        for pid in list(self.ending):
+        """Reap the pieces' processes that have ended since their columns came (see _results); the rest
+        are reaped by reap_all before the worker ends."""
+        for pid in self.ending:
             try:
-                if os.waitpid(pid, os.WNOHANG)[0]:
-                    self.ending.remove(pid)
+                if not os.waitpid(pid, os.WNOHANG)[0]:
+                    _ending.append(pid)
             except ChildProcessError:
-                self.ending.remove(pid)
+                pass
+        self.ending = []
 
     def abandon(self) -> None:
         """Stop and reap the children not collected."""
@@ -323,6 +325,18 @@ class Split:
             except (ProcessLookupError, ChildProcessError):
                 pass
         self.children = []
+
+
+_ending: list[int] = []     # pieces' processes still ending when their Split was done with
+
+
+def reap_all() -> None:
+    """Wait for every piece's process still ending (the worker calls it once its records are written)."""
+    while _ending:
+        try:
+            os.waitpid(_ending.pop(), 0)
+        except ChildProcessError:
+            pass
 
 
 def join(results: list[tuple]) -> dict:

@@ -142,6 +142,7 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+    pieces.reap_all()       # after the parent was told the records are written: it does not wait for this
     # The parent takes the output once this process says it is done (or has ended): end it without
     # freeing the sheets read object by object first (a million cells).
     sys.stderr.flush()
