@@ -6,7 +6,8 @@ here, under memory and CPU limits, never in the csat process itself: a crash
 costs one clear error for one file, never the command. The worker reads one
 JSON request from stdin and writes, per workbook and in order, an 8-byte
 length and a pickle of what it read, flushing after each, so the parent knows
-exactly which file a crash happened in. A big sheet is parsed as pieces by
+exactly which file a crash happened in; after the last, a byte on the request's
+`done_fd` tells the parent it need not wait for this process to end. A big sheet is parsed as pieces by
 forked children, one per core (see pieces.py). It imports only the standard
 library, python-calamine, csat.i18n (its messages) and small csat.sheets modules (columns, pieces,
 formats with its guard), so it starts in a few milliseconds.
