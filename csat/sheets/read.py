@@ -191,15 +191,19 @@ class WorkbookReader:
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH", "")]))
         # The worker writes a byte here once its records are all written: tearing down a process that
         # held a 100,000-row sheet takes a few hundredths of a second the importer need not wait for.
-        self._done, done = os.pipe()
-        request["done_fd"] = done
+        # (POSIX: elsewhere a child inherits no descriptor but its standard streams, and the reader waits.)
+        passed: tuple[int, ...] = ()
+        if os.name == "posix":
+            self._done, done = os.pipe()
+            request["done_fd"], passed = done, (done,)
         try:
             self._process = subprocess.Popen(
                 [sys.executable, "-P", "-m", "csat.sheets.worker"],
-                stdin=subprocess.PIPE, stdout=self._output, stderr=self._errors, env=env, pass_fds=(done,),
+                stdin=subprocess.PIPE, stdout=self._output, stderr=self._errors, env=env, pass_fds=passed,
             )
         finally:
-            os.close(done)
+            for descriptor in passed:
+                os.close(descriptor)
         try:
             self._process.stdin.write(json.dumps(request).encode("utf-8"))
             self._process.stdin.close()
